@@ -1,0 +1,83 @@
+// The `appliance` command tree, and the one place where failures become exit codes.
+using System.CommandLine;
+
+namespace Appliance.ImageBuilder.Cli;
+
+/// <summary>Builds and runs the root command.</summary>
+public static class CliRoot
+{
+    /// <summary>
+    /// Every verb, by its definition. Add a verb here only when it works.
+    /// </summary>
+    private static IEnumerable<Command> Verbs(CliContext ctx) =>
+    [
+    ];
+
+    /// <summary>Creates the root command for the given context.</summary>
+    public static RootCommand Create(CliContext ctx)
+    {
+        var root = new RootCommand("appliance: build signed, bootable disk images for air-gapped edge sites");
+        root.Options.Add(GlobalOptions.Verbose);
+        foreach (var verb in Verbs(ctx))
+            root.Subcommands.Add(verb);
+        return root;
+    }
+
+    /// <summary>Parses and runs <paramref name="args"/>; returns the process exit code.</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var ctx = new CliContext(stdout, stderr, Environment.GetEnvironmentVariable);
+        return Run(args, ctx);
+    }
+
+    /// <summary>Parses and runs <paramref name="args"/> in <paramref name="ctx"/>.</summary>
+    public static int Run(string[] args, CliContext ctx)
+    {
+        var root = Create(ctx);
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var e in parse.Errors)
+                ctx.Error.WriteLine($"appliance: {e.Message}");
+            ctx.Error.WriteLine("Run 'appliance --help' for usage.");
+            return ExitCodes.BadInput;
+        }
+        var verbose = parse.GetValue(GlobalOptions.Verbose);
+        var config = new InvocationConfiguration
+        {
+            Output = ctx.Out,
+            Error = ctx.Error,
+            EnableDefaultExceptionHandler = false,
+        };
+        try
+        {
+            return parse.Invoke(config);
+        }
+        catch (Exception ex)
+        {
+            return ReportFailure(ex, verbose, ctx.Error);
+        }
+    }
+
+    /// <summary>Turns an exception into one line on stderr and an exit code.</summary>
+    public static int ReportFailure(Exception ex, bool verbose, TextWriter stderr)
+    {
+        while (ex is AggregateException { InnerExceptions.Count: 1 } agg)
+            ex = agg.InnerExceptions[0];
+        int code = ex switch
+        {
+            UserInputException => ExitCodes.BadInput,
+            InvalidDataException => ExitCodes.BadInput,
+            FileNotFoundException => ExitCodes.BadInput,
+            DirectoryNotFoundException => ExitCodes.BadInput,
+            _ => ExitCodes.Failure,
+        };
+        stderr.WriteLine($"appliance: {ex.Message}");
+        if (ex is UserInputException u)
+            foreach (var line in u.Details)
+                stderr.WriteLine(line);
+        if (verbose)
+            stderr.WriteLine(ex.ToString());
+        return code;
+    }
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs every test in Appliance.sln and prints one closing line: "N passed, N failed, N skipped".
+# Usage: tests/run.sh [extra dotnet test arguments, e.g. --filter Category=Unit]
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+bash tests/install-deps.sh || { echo "tests/run.sh: could not install the test dependencies" >&2; exit 1; }
+results="$root/TestResults"
+rm -rf "$results"
+dotnet build Appliance.sln -c Release -nologo -clp:ErrorsOnly || { echo "0 passed, 1 failed"; exit 1; }
+dotnet test Appliance.sln -c Release --no-build --nologo \
+  --logger "trx" --logger "console;verbosity=normal" --results-directory "$results" "$@" 2>&1 | tee "$results.log"
+status=${PIPESTATUS[0]}
+# Sum the counters from every project's TRX file.
+read -r passed failed skipped < <(python3 - "$results" <<'PY'
+import sys, glob, xml.etree.ElementTree as ET
+p = f = s = 0
+for path in glob.glob(sys.argv[1] + "/*.trx"):
+    c = ET.parse(path).getroot().find(".//{*}Counters")
+    if c is None: continue
+    p += int(c.get("passed", 0)); f += int(c.get("failed", 0)) + int(c.get("error", 0)) + int(c.get("timeout", 0)) + int(c.get("aborted", 0))
+    s += int(c.get("notExecuted", 0))
+print(p, f, s)
+PY
+)
+if grep -E '^\s+Skipped ' "$results.log" >/dev/null; then
+  echo "Skipped tests and why:"
+  grep -E -A1 '^\s+Skipped ' "$results.log" | sed 's/^/  /' | head -100
+fi
+echo "${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"
+if [ "$status" -ne 0 ] || [ "${failed:-0}" -ne 0 ]; then exit 1; fi
+if [ "${passed:-0}" -eq 0 ]; then echo "tests/run.sh: no test ran" >&2; exit 1; fi
+exit 0

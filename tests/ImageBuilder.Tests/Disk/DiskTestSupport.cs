@@ -94,6 +94,15 @@ public static class DiskTools
         Require("losetup", "mount", "umount");
     }
 
+    /// <summary>Skips the test unless the running kernel has the file system (built in or loadable).</summary>
+    public static void RequireKernelFileSystem(string fsType)
+    {
+        bool Has() => File.ReadAllLines("/proc/filesystems").Any(l => l.Split('\t').Last().Trim() == fsType);
+        if (Has()) return;
+        if (Find("modprobe") != null) Run("modprobe", [fsType], check: false);
+        if (!Has()) Assert.Skip($"the running kernel ({Environment.OSVersion.Version}) has no {fsType} driver: not in /proc/filesystems and modprobe {fsType} failed");
+    }
+
     /// <summary>Writes a small but varied tree to a host directory and returns the files' relative paths and contents.</summary>
     public static void WriteSampleHostTree(string root)
     {

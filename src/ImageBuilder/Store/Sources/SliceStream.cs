@@ -35,3 +35,28 @@ internal sealed class SliceStream(SafeFileHandle handle, long offset, long lengt
     public override void SetLength(long value) => throw new NotSupportedException();
     public override void Write(byte[] buffer, int o, int count) => throw new NotSupportedException();
 }
+
+/// <summary>A window on a file that owns (and closes) the file.</summary>
+internal sealed class OwnedSliceStream(FileStream file, long offset, long length) : Stream
+{
+    private readonly SliceStream _slice = new(file.SafeFileHandle, offset, length);
+
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => length;
+    public override long Position { get => _slice.Position; set => throw new NotSupportedException(); }
+    public override int Read(byte[] buffer, int o, int count) => _slice.Read(buffer, o, count);
+    public override int Read(Span<byte> buffer) => _slice.Read(buffer);
+    public override void Flush() { }
+    public override long Seek(long o, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int o, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+            file.Dispose();
+        base.Dispose(disposing);
+    }
+}

@@ -50,7 +50,12 @@ public static class TestImages
             foreach (var (name, data) in files)
                 w.WriteEntry(new UstarTarEntry(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(data) });
             foreach (var m in extra ?? [])
-                w.WriteEntry(new UstarTarEntry(m.Type, m.Name) { LinkName = m.Link, DataStream = m.Data is null ? null : new MemoryStream(m.Data) });
+            {
+                var e = new UstarTarEntry(m.Type, m.Name) { LinkName = m.Link };
+                if (m.Data != null)
+                    e.DataStream = new MemoryStream(m.Data);
+                w.WriteEntry(e);
+            }
         }
         return ms.ToArray();
     }

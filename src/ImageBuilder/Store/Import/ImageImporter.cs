@@ -18,6 +18,7 @@ public sealed partial class ImageImporter(ContentStore store, ImportOptions opti
     public ImportResult Add(string path)
     {
         Staging.CleanOrphans(store);
+        _diffIds.Clear();
         using var src = ImageSource.Open(path, path);
         using var staging = new Staging(store);
         List<Descriptor> entries;
@@ -187,8 +188,12 @@ public sealed partial class ImageImporter(ContentStore store, ImportOptions opti
         if (desc.Urls is { Length: > 0 })
             throw new InvalidDataException($"{where}: layer {d} is a foreign layer with URLs; the store never fetches");
         CheckPresent(src, desc, d, where);
-        if (staging.Has(d) || store.HasBlob(d))
-            return; // the same bytes are already checked (same digest)
+        if (_diffIds.TryGetValue(d, out var seen))
+        {
+            if (seen != diffId)
+                throw new InvalidDataException($"{src.DisplayName}: layer {d}: the uncompressed tar hashes to {seen}, but the config's diff_id is {diffId}");
+            return; // staged already in this add
+        }
         var tmp = staging.NewTempPath();
         var layerWhere = $"{src.DisplayName}: layer {d}";
         using (var input = src.Open(BlobEntry(d)))
@@ -210,9 +215,14 @@ public sealed partial class ImageImporter(ContentStore store, ImportOptions opti
             var tarDigest = scan.DiffId ?? d;
             if (tarDigest != diffId)
                 throw new InvalidDataException($"{layerWhere}: the uncompressed tar hashes to {tarDigest}, but the config's diff_id is {diffId}");
+            _diffIds[d] = tarDigest;
         }
         staging.AddFile(d, tmp);
     }
+
+    /// <summary>Layers checked in this add, by blob digest, with their diff_ids. Blobs the store holds are checked again
+    /// from the source, so every add proves its own content; the commit then keeps the store's copy.</summary>
+    private readonly Dictionary<Digest, Digest> _diffIds = [];
 
     private static Digest? DrainAndHash(TeeHashStream tee)
     {

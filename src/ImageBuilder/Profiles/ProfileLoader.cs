@@ -91,7 +91,7 @@ public sealed class ProfileLoader(Func<string, string?> getEnvironment, Action<s
             }
             if (!File.Exists(parentFull))
             {
-                problems.Add(ProfileProblem.At(ext.Key.Mark, "extends", $"parent profile '{target.Value}' not found (looked for {parentDisplay})"));
+                problems.Add(ProfileProblem.At(ext.Key.Mark, "extends", $"parent profile '{target.Value}' not found (the path is relative to this file)"));
                 return null;
             }
             log?.Invoke($"{display}: extends {parentDisplay}");

@@ -11,7 +11,7 @@ public sealed class SecretRedactor
 
     /// <summary>Secrets shorter than this are not searched for in free text (they would clobber ordinary words);
     /// such tokens fail validation anyway.</summary>
-    public const int MinLength = 4;
+    public const int MinLength = 8;
 
     private readonly string[] _secrets;
 

@@ -1,4 +1,4 @@
-// "did you mean ...?" by Levenshtein edit distance.
+// "did you mean ...?" by edit distance (Levenshtein with adjacent swaps).
 namespace Appliance.ImageBuilder.Profiles.Validation;
 
 /// <summary>Finds the closest known name to a misspelt one.</summary>
@@ -18,7 +18,7 @@ public static class Suggest
                 bestDistance = d;
             }
         }
-        int allowed = Math.Max(2, input.Length / 3);
+        int allowed = input.Length <= 3 ? 1 : input.Length <= 6 ? 2 : 3;
         return bestDistance <= allowed ? best : null;
     }
 
@@ -26,22 +26,23 @@ public static class Suggest
     public static string Hint(string input, IEnumerable<string> candidates) =>
         Closest(input, candidates) is { } s ? $"; did you mean '{s}'?" : "";
 
-    /// <summary>Levenshtein distance (insert, delete, substitute each cost 1).</summary>
+    /// <summary>
+    /// Edit distance where insert, delete, substitute and swapping two neighbours each cost 1
+    /// (optimal string alignment), so "nmae" is one step from "name".
+    /// </summary>
     public static int Distance(string a, string b)
     {
-        var prev = new int[b.Length + 1];
-        var cur = new int[b.Length + 1];
-        for (int j = 0; j <= b.Length; j++) prev[j] = j;
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (int i = 0; i <= a.Length; i++) d[i, 0] = i;
+        for (int j = 0; j <= b.Length; j++) d[0, j] = j;
         for (int i = 1; i <= a.Length; i++)
-        {
-            cur[0] = i;
             for (int j = 1; j <= b.Length; j++)
             {
-                int sub = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
-                cur[j] = Math.Min(sub, Math.Min(prev[j] + 1, cur[j - 1] + 1));
+                int cost = a[i - 1] == b[j - 1] ? 0 : 1;
+                d[i, j] = Math.Min(d[i - 1, j - 1] + cost, Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1));
+                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+                    d[i, j] = Math.Min(d[i, j], d[i - 2, j - 2] + 1);
             }
-            (prev, cur) = (cur, prev);
-        }
-        return prev[b.Length];
+        return d[a.Length, b.Length];
     }
 }

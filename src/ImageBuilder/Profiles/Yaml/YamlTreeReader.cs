@@ -17,9 +17,9 @@ public static class YamlTreeReader
         // place, so find them first and, when they exist, let them explain a parse failure.
         var tabs = FindIndentationTabs(text, file);
         problems.AddRange(tabs);
+        var parser = new Parser(new StringReader(text));
         try
         {
-            var parser = new Parser(new StringReader(text));
             return new Builder(parser, file, problems).ReadStream();
         }
         catch (YamlException ex)
@@ -27,6 +27,16 @@ public static class YamlTreeReader
             if (tabs.Count == 0)
                 problems.Add(new ProfileProblem(file, (int)ex.Start.Line, (int)ex.Start.Column, ProfileProblem.YamlPath,
                     "YAML syntax error: " + Sentence(ex.Message)));
+            return null;
+        }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet 16's scanner throws this instead of a YamlException on some unterminated
+            // flow collections; the last event it produced is the best place we know.
+            var at = parser.Current?.End ?? Mark.Empty;
+            if (tabs.Count == 0)
+                problems.Add(new ProfileProblem(file, Math.Max(1, (int)at.Line), Math.Max(1, (int)at.Column), ProfileProblem.YamlPath,
+                    "YAML syntax error: unreadable YAML after this point (is a '[', '{' or quote left open?)"));
             return null;
         }
     }
@@ -65,9 +75,9 @@ public static class YamlTreeReader
         public YNode? ReadStream()
         {
             parser.Consume<StreamStart>();
-            if (parser.Accept<StreamEnd>(out var end))
+            if (parser.Accept<StreamEnd>(out _))
             {
-                problems.Add(ProfileProblem.At(MarkOf(end), ProfileProblem.YamlPath, "the file is empty; expected a SiteProfile mapping"));
+                problems.Add(new ProfileProblem(file, 1, 1, ProfileProblem.YamlPath, "no YAML content (the file is empty or only comments); expected a SiteProfile mapping"));
                 return null;
             }
             parser.Consume<DocumentStart>();

@@ -12,6 +12,7 @@ public static class CliRoot
     private static IEnumerable<Command> Verbs(CliContext ctx) =>
     [
         Store.StoreCommandDefinition.Create(ctx),
+        Profile.ProfileCommandDefinition.Create(ctx),
     ];
 
     /// <summary>Creates the root command for the given context.</summary>

@@ -240,7 +240,7 @@ jq -cnS --arg c "sha256:$CONFIG" --argjson cs "$(stat -c %s "$B/$CONFIG")" \
 MANIFEST=$(sha256sum "$WORK/manifest.json" | cut -c1-64)
 MANIFEST_SIZE=$(stat -c %s "$WORK/manifest.json")
 mv "$WORK/manifest.json" "$B/$MANIFEST"
-REF="appliance.local/os/debian:bookworm-$ARCH"
+REF="${IMAGE_NAME:-appliance/os-debian:bookworm-$ARCH}"
 jq -cnS --arg m "sha256:$MANIFEST" --argjson ms "$MANIFEST_SIZE" --argjson p "$PLATFORM" --arg ref "$REF" --arg tag "bookworm-$ARCH" \
   '{schemaVersion:2, mediaType:"application/vnd.oci.image.index.v1+json",
     manifests:[{mediaType:"application/vnd.oci.image.manifest.v1+json", digest:$m, size:$ms, platform:$p,

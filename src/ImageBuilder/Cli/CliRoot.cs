@@ -13,6 +13,7 @@ public static class CliRoot
     [
         Store.StoreCommandDefinition.Create(ctx),
         Profile.ProfileCommandDefinition.Create(ctx),
+        Build.BuildCommandDefinition.Create(ctx),
     ];
 
     /// <summary>Creates the root command for the given context.</summary>

@@ -46,7 +46,7 @@ public sealed class InitramfsBuilder(RootFs root, KernelInfo kernel, long source
     {
         using var ms = new MemoryStream();
         using (var gz = new GZipStream(ms, CompressionLevel.SmallestSize, leaveOpen: true))
-            NewcWriter.Write(tree, gz);
+            Disk.Cpio.CpioWriter.Write(tree, gz);
         return ms.ToArray();
     }
 

@@ -1,0 +1,223 @@
+// The build pipeline: profile + content store -> root squashfs, initramfs, boot partition -> one disk image.
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Appliance.ImageBuilder.Boot;
+using Appliance.ImageBuilder.Boot.Initramfs;
+using Appliance.ImageBuilder.Cli;
+using Appliance.ImageBuilder.Disk.Common;
+using Appliance.ImageBuilder.Disk.Fat;
+using Appliance.ImageBuilder.Disk.Image;
+using Appliance.ImageBuilder.Disk.SquashFs;
+using Appliance.ImageBuilder.Disk.Tree;
+using Appliance.ImageBuilder.Profiles;
+using Appliance.ImageBuilder.Profiles.Model;
+using Appliance.ImageBuilder.Profiles.Rendering;
+using Appliance.ImageBuilder.Store;
+
+namespace Appliance.ImageBuilder.Build;
+
+/// <summary>
+/// Builds one site's disk image. Steps: resolve the OS image for the board's platform, flatten it, add the
+/// appliance payload, write root-a (squashfs) to a work file, build the initramfs, fill the boot partition
+/// (bootloader, kernel, initramfs, configuration and <c>appliance/site.yaml</c>, the only site-specific
+/// file), then compose boot + root-a + root-b into <c>NAME.img</c> (temporary file + rename) and write
+/// <c>NAME.manifest.json</c>. Disk, partition and volume identifiers derive from root-a's SHA-256, so two
+/// sites from the same base share every byte outside site.yaml.
+/// </summary>
+public sealed class ImageBuild(Action<string> progress)
+{
+    /// <summary>The boot partition size: room for two slots' kernels and initramfs plus firmware.</summary>
+    public const long BootPartitionSize = 256L << 20;
+
+    /// <summary>Root slots are at least this large and rounded to this unit.</summary>
+    public const long SlotUnit = 64L << 20;
+
+    private const long MiB = 1 << 20;
+
+    /// <summary>Runs the build for an already loaded, valid profile.</summary>
+    public BuildResult Run(BuildRequest request, LoadResult loaded)
+    {
+        var profile = loaded.Profile ?? throw new ArgumentException("the profile did not load", nameof(loaded));
+        var target = BootTargets.For(profile.Target.Board);
+        var platform = target.Platform;
+        if (profile.Target.Format != ImageFormat.Raw)
+            throw new UserInputException($"{request.ProfileFile}: target.format {profile.Target.Format.ToString().ToLowerInvariant()} is not supported by this build yet; use raw");
+        var name = profile.Metadata.Name;
+        Directory.CreateDirectory(request.OutputDirectory);
+        var imagePath = Path.Combine(request.OutputDirectory, name + ".img");
+        var manifestPath = Path.Combine(request.OutputDirectory, name + ".manifest.json");
+
+        var store = ContentStore.Open(request.StoreRoot);
+        progress($"resolving OS image {profile.Os.Image} for {platform} (board {target.Name})");
+        ResolvedImage os;
+        try
+        {
+            os = store.Resolve(profile.Os.Image, platform);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new UserInputException($"{request.ProfileFile}: target.board {target.Name} runs {platform}, but os.image {profile.Os.Image} does not provide it: {e.Message}");
+        }
+        long sde = request.SourceDateEpoch ?? CreatedOf(store, os);
+
+        var work = Directory.CreateTempSubdirectory("appliance-build-");
+        try
+        {
+            progress("flattening the OS image");
+            using var flat = store.Flatten(os, work.FullName);
+            var root = FlatTreeConverter.Convert(flat, sde);
+            root.ClampTimestamps(sde);
+            var rootFs = new RootFs(root, $"OS image {profile.Os.Image} ({os.Manifest.Digest})");
+            var kernel = KernelInfo.Find(rootFs);
+            progress($"kernel {kernel.Version}");
+
+            var initramfs = new InitramfsBuilder(rootFs, kernel, sde);
+            var initrdTree = initramfs.Plan(target.InitramfsModules, target.OptionalInitramfsModules);
+            var initrd = InitramfsBuilder.Write(initrdTree);
+            progress($"initramfs: {initramfs.Modules.Count} modules, {initrd.Length / 1024} KiB");
+
+            string? airgap = null;
+            var images = new List<ImageEntry>();
+            var arch = platform.Variant is { Length: > 0 } v ? $"{platform.Architecture}{v}" : platform.Architecture;
+            if (profile.Images.Count > 0)
+            {
+                progress($"preloading {profile.Images.Count} images into /var/lib/appliance/images/{arch}.tar");
+                airgap = Path.Combine(work.FullName, $"{arch}.tar");
+                store.WriteAirgapArchive(profile.Images, platform, airgap, DateTimeOffset.FromUnixTimeSeconds(sde));
+                foreach (var r in profile.Images)
+                    images.Add(new ImageEntry(r, store.Resolve(r, platform).Manifest.Digest));
+            }
+
+            var rootManifest = new RootManifest
+            {
+                Board = target.Name, Platform = platform.ToString(), OsImage = profile.Os.Image, OsDigest = os.Manifest.Digest,
+                Kernel = kernel.Version, Runtime = profile.Runtime.Version ?? profile.Runtime.Image ?? "unknown",
+                Images = images, InitramfsModules = initramfs.Modules, SourceDateEpoch = sde,
+            };
+            RootPayload.Add(root, rootManifest, airgap, arch, sde);
+
+            progress("writing root-a (squashfs)");
+            var squashPath = Path.Combine(work.FullName, "root-a.squashfs");
+            long squashSize = new SquashFsBuilder(root, new SquashFsOptions { ModificationTime = sde }).Build(squashPath);
+            var rootDigest = Sha256(squashPath, 0, squashSize);
+            long slotSize = Math.Max(AlignUp(squashSize + squashSize / 4, SlotUnit), 4 * SlotUnit);
+            long needed = MiB + BootPartitionSize + 2 * slotSize + MiB;
+            if (needed > profile.Target.DiskSize.Bytes)
+                throw new UserInputException(
+                    $"{request.ProfileFile}: target.diskSize {profile.Target.DiskSize} is too small: boot ({BootPartitionSize / MiB} MiB) and two root slots " +
+                    $"({slotSize / MiB} MiB each, for a {squashSize / MiB} MiB root) need {needed / MiB} MiB");
+
+            var boot = new FileTree(sde);
+            target.AddBootFiles(boot, new BootSlot("a", initrd, $"Appliance {rootManifest.Runtime}"), rootFs, kernel, sde);
+            var siteYaml = SiteYaml(request, loaded);
+            boot.AddFile("appliance/site.yaml", siteYaml, mtime: sde);
+
+            progress($"composing {Path.GetFileName(imagePath)} ({profile.Target.DiskSize})");
+            var plan = new DiskImagePlan
+            {
+                Table = target.Table == PartitionTable.Gpt ? PartitionTableKind.Gpt : PartitionTableKind.Mbr,
+                Size = profile.Target.DiskSize.Bytes,
+                IdentitySeed = rootDigest,
+                Partitions =
+                [
+                    new PartitionSpec
+                    {
+                        Name = "boot", Size = BootPartitionSize, Bootable = target.Table == PartitionTable.Mbr,
+                        GptType = target.Table == PartitionTable.Gpt ? Disk.Gpt.GptPartitionTypes.EfiSystem : Disk.Gpt.GptPartitionTypes.MicrosoftBasicData,
+                        MbrType = Disk.Mbr.MbrPartition.Fat32Lba,
+                        Content = new FatPartitionContent(boot, new FatOptions { VolumeLabel = "BOOT", VolumeSerial = DerivedGuid.CreateUInt32(rootDigest, "boot-volume-serial") }),
+                    },
+                    new PartitionSpec { Name = "root-a", Size = slotSize, Content = new RawPartitionContent(FileContent.FromHostFile(squashPath)) },
+                    PartitionSpec.Empty("root-b", sameSizeAs: "root-a"),
+                ],
+            };
+            DiskImageResult disk;
+            try
+            {
+                disk = DiskImageBuilder.Build(plan, imagePath);
+            }
+            catch (InvalidDataException e)
+            {
+                throw new UserInputException($"{request.ProfileFile}: the content does not fit target.diskSize {profile.Target.DiskSize}: {e.Message}");
+            }
+
+            try
+            {
+                var manifest = new BuildManifest
+                {
+                    Name = name, Image = Path.GetFileName(imagePath), Size = disk.Size,
+                    PartitionTable = disk.Table == PartitionTableKind.Gpt ? "gpt" : "mbr",
+                    Partitions = disk.Partitions.Select(p => new PartitionEntry(p.Number, p.Name, p.Offset, p.Size, p.ContentBytes,
+                        p.Name == "root-b" ? null : Convert.ToHexStringLower(Sha256(imagePath, p.Offset, p.Size)))).ToList(),
+                    SiteConfigSha256 = Convert.ToHexStringLower(SHA256.HashData(siteYaml)),
+                    Root = rootManifest,
+                };
+                using (var f = new Disk.Common.AtomicFile(manifestPath))
+                {
+                    JsonSerializer.Serialize(f.Stream, manifest, BuildManifest.Json);
+                    f.Stream.WriteByte((byte)'\n');
+                    f.Commit();
+                }
+                progress($"wrote {imagePath} and {Path.GetFileName(manifestPath)}");
+                return new BuildResult(imagePath, manifestPath, manifest);
+            }
+            catch
+            {
+                File.Delete(imagePath);
+                throw;
+            }
+        }
+        finally
+        {
+            work.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// appliance/site.yaml: the merged profile (secrets redacted), then the secrets the device needs, which
+    /// appliance-firstboot moves off the boot partition on the first boot.
+    /// </summary>
+    public static byte[] SiteYaml(BuildRequest request, LoadResult loaded)
+    {
+        var dir = Path.GetDirectoryName(Path.GetFullPath(request.ProfileFile)) ?? ".";
+        var sb = new StringBuilder();
+        sb.Append("# Appliance site configuration, written by appliance build. The only site-specific file of the image.\n");
+        sb.Append(new ProfileRenderer(dir).ToYaml(loaded.Profile!));
+        if (loaded.Secrets.ClusterToken is { } token)
+        {
+            sb.Append("---\n# Secrets: moved off this partition by appliance-firstboot on the first boot.\n");
+            sb.Append("clusterToken: ").Append(JsonSerializer.Serialize(token)).Append('\n');
+        }
+        return Encoding.UTF8.GetBytes(sb.ToString());
+    }
+
+    private static long CreatedOf(ContentStore store, ResolvedImage os)
+    {
+        var config = store.ReadBlob(os.ManifestDocument.Config!, "OS image config");
+        using var doc = JsonDocument.Parse(config);
+        return doc.RootElement.TryGetProperty("created", out var c) && c.ValueKind == JsonValueKind.String
+               && DateTimeOffset.TryParse(c.GetString(), System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var t)
+            ? t.ToUnixTimeSeconds()
+            : 0;
+    }
+
+    private static byte[] Sha256(string path, long offset, long length)
+    {
+        using var f = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+        f.Position = offset;
+        using var h = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buf = new byte[1 << 20];
+        long left = length;
+        while (left > 0)
+        {
+            int n = f.Read(buf, 0, (int)Math.Min(buf.Length, left));
+            if (n == 0) throw new EndOfStreamException($"{path}: ends before offset {offset + length}");
+            h.AppendData(buf, 0, n);
+            left -= n;
+        }
+        return h.GetHashAndReset();
+    }
+
+    private static long AlignUp(long v, long a) => (v + a - 1) / a * a;
+}

@@ -1,0 +1,39 @@
+// `appliance build`: loads and checks the profile, runs the build pipeline, reports progress and the result.
+using System.Diagnostics;
+using System.Globalization;
+using Appliance.ImageBuilder.Build;
+using Appliance.ImageBuilder.Cli.Profile;
+
+namespace Appliance.ImageBuilder.Cli.Build;
+
+/// <summary>Runs one build. Progress goes to stderr, one line per step with the elapsed time; the result to stdout.</summary>
+public sealed class BuildCommand(CliContext ctx, bool verbose)
+{
+    /// <summary>Builds <paramref name="profileFile"/> into <paramref name="outDir"/>; returns the exit code.</summary>
+    public int Execute(string profileFile, string outDir, string? storeDir)
+    {
+        var loaded = ProfileLoading.Load(ctx, profileFile, verbose);
+        if (!loaded.IsValid)
+        {
+            ProfileLoading.WriteProblems(ctx.Error, loaded);
+            throw new UserInputException($"{profileFile}: {loaded.Problems.Count} problem(s) in the profile; nothing was built");
+        }
+        long? sde = null;
+        if (ctx.GetEnvironment("SOURCE_DATE_EPOCH") is { Length: > 0 } text)
+        {
+            if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var v))
+                throw new UserInputException($"SOURCE_DATE_EPOCH='{text}' is not a number of seconds");
+            sde = v;
+        }
+        var store = Appliance.ImageBuilder.Store.StoreLocation.Resolve(storeDir, ctx.GetEnvironment);
+        var clock = Stopwatch.StartNew();
+        void Progress(string line) => ctx.Error.WriteLine($"build [{clock.Elapsed.TotalSeconds,6:F1}s] {line}");
+        var result = new ImageBuild(Progress).Run(new BuildRequest(profileFile, store, outDir, sde), loaded);
+        var m = result.Manifest;
+        ctx.Out.WriteLine($"{result.ImagePath}: {m.Root.Board}, {m.PartitionTable}, {m.Size} bytes, kernel {m.Root.Kernel}");
+        foreach (var p in m.Partitions)
+            ctx.Out.WriteLine($"  {p.Number} {p.Name,-7} offset {p.Offset,12} size {p.Size,12} used {p.ContentBytes,12} {p.Sha256 ?? "(empty)"}");
+        ctx.Out.WriteLine($"{result.ManifestPath}");
+        return ExitCodes.Ok;
+    }
+}

@@ -30,8 +30,20 @@ public sealed class ImageBuild(Action<string> progress)
     /// <summary>The boot partition size: room for two slots' kernels and initramfs plus firmware.</summary>
     public const long BootPartitionSize = 256L << 20;
 
-    /// <summary>Root slots are at least this large and rounded to this unit.</summary>
+    /// <summary>Root slots are rounded to this unit.</summary>
     public const long SlotUnit = 64L << 20;
+
+    /// <summary>
+    /// The smallest root slot. A slot holds twice its first root (rounded up), at least this much, so
+    /// later upgrades written into the other slot of the same size have room to grow.
+    /// </summary>
+    public const long MinSlotSize = 512L << 20;
+
+    /// <summary>
+    /// The zstd level of root-a. Level 3 writes a 400 MiB root about 20 times faster than the writer's
+    /// default (15) on two cores, for an image about 10% larger; the level is part of the build's inputs.
+    /// </summary>
+    public const int SquashFsLevel = 3;
 
     private const long MiB = 1 << 20;
 
@@ -99,9 +111,9 @@ public sealed class ImageBuild(Action<string> progress)
 
             progress("writing root-a (squashfs)");
             var squashPath = Path.Combine(work.FullName, "root-a.squashfs");
-            long squashSize = new SquashFsBuilder(root, new SquashFsOptions { ModificationTime = sde }).Build(squashPath);
+            long squashSize = new SquashFsBuilder(root, new SquashFsOptions { ModificationTime = sde, CompressionLevel = SquashFsLevel }).Build(squashPath);
             var rootDigest = Sha256(squashPath, 0, squashSize);
-            long slotSize = Math.Max(AlignUp(squashSize + squashSize / 4, SlotUnit), 4 * SlotUnit);
+            long slotSize = Math.Max(AlignUp(2 * squashSize, SlotUnit), MinSlotSize);
             long needed = MiB + BootPartitionSize + 2 * slotSize + MiB;
             if (needed > profile.Target.DiskSize.Bytes)
                 throw new UserInputException(

@@ -1,0 +1,222 @@
+// Shared by the boot tests: OS images from the kit, a content store, built images (once per run), qemu.
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text;
+using Appliance.ImageBuilder.Tests.Cli;
+using Appliance.ImageBuilder.Tests.Disk;
+
+namespace Appliance.ImageBuilder.Tests.Boot;
+
+/// <summary>One built image and where it came from.</summary>
+public sealed record BuiltImage(string Board, string ImagePath, string ManifestPath, string BuildLog, TimeSpan BuildTime);
+
+/// <summary>
+/// OS images come from kits/debian/make-os-image.sh (cached under ~/.cache/appliance, so a warm run
+/// downloads nothing); they are added to one content store per test run, and each board's image is built
+/// once per run and shared by the tests that read it. Everything lives in one temp directory deleted at exit.
+/// </summary>
+public static class BootTestSupport
+{
+    private static readonly Lazy<string> Work = new(() =>
+    {
+        var dir = Directory.CreateTempSubdirectory("appliance-boot-tests-").FullName;
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => { try { Directory.Delete(dir, true); } catch (IOException) { } };
+        return dir;
+    });
+    private static readonly ConcurrentDictionary<string, Lazy<(string? Path, string Why)>> OsImages = new();
+    private static readonly ConcurrentDictionary<string, Lazy<BuiltImage>> Images = new();
+    private static readonly object StoreLock = new();
+    private static readonly HashSet<string> Added = [];
+
+    /// <summary>The repository root (where Appliance.sln is).</summary>
+    public static string RepoRoot
+    {
+        get
+        {
+            var d = new DirectoryInfo(AppContext.BaseDirectory);
+            while (d != null && !File.Exists(Path.Combine(d.FullName, "Appliance.sln"))) d = d.Parent;
+            return d?.FullName ?? throw new InvalidOperationException("Appliance.sln not found above " + AppContext.BaseDirectory);
+        }
+    }
+
+    /// <summary>The shared work directory of this test run.</summary>
+    public static string WorkDir => Work.Value;
+
+    /// <summary>The content store of this test run.</summary>
+    public static string StoreDir => Path.Combine(Work.Value, "store");
+
+    /// <summary>The Debian architecture of a board.</summary>
+    public static string ArchOf(string board) => board.StartsWith("x86_64", StringComparison.Ordinal) ? "amd64"
+        : board.StartsWith("arm64", StringComparison.Ordinal) ? "arm64" : "armhf";
+
+    /// <summary>The store name of the kit's OS image for <paramref name="arch"/>.</summary>
+    public static string OsRef(string arch) => $"appliance/os-debian:bookworm-{arch}";
+
+    /// <summary>Runs the kit for <paramref name="arch"/> (once per run) and adds the image to the store; skips the test when the kit cannot run.</summary>
+    public static void RequireOsImage(string arch)
+    {
+        foreach (var tool in new[] { "apt-get", "dpkg-deb", "jq", "depmod" })
+            if (DiskTools.Find(tool) is null) Assert.Skip($"kits/debian/make-os-image.sh needs {tool}");
+        var (path, why) = OsImages.GetOrAdd(arch, a => new Lazy<(string?, string)>(() => RunKit(a))).Value;
+        if (path is null) Assert.Skip(why);
+        lock (StoreLock)
+        {
+            if (Added.Contains(arch)) return;
+            var r = CliRunner.Run("store", "add", "--store", StoreDir, "--name", OsRef(arch), path);
+            Assert.True(r.ExitCode == 0, r.Error);
+            Added.Add(arch);
+        }
+    }
+
+    private static (string?, string) RunKit(string arch)
+    {
+        var outPath = Path.Combine(Environment.GetEnvironmentVariable("HOME") ?? "/root", ".cache", "appliance", "os-images", $"debian-bookworm-{arch}.oci.tar");
+        var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(Path.Combine(RepoRoot, "kits", "debian", "make-os-image.sh"));
+        psi.ArgumentList.Add(arch);
+        using var p = Process.Start(psi)!;
+        var err = p.StandardError.ReadToEndAsync();
+        var stdout = p.StandardOutput.ReadToEnd();
+        if (!p.WaitForExit(TimeSpan.FromMinutes(10)))
+        {
+            p.Kill(true);
+            return (null, $"kits/debian/make-os-image.sh {arch} did not finish in 10 minutes");
+        }
+        return p.ExitCode == 0 && File.Exists(outPath)
+            ? (outPath, "")
+            : (null, $"kits/debian/make-os-image.sh {arch} failed (exit {p.ExitCode}; the Debian archive is needed on a cold cache): {err.Result.Trim().Split('\n').LastOrDefault()}");
+    }
+
+    /// <summary>A profile for <paramref name="board"/>, written under the work directory.</summary>
+    public static string WriteProfile(string name, string board, string diskSize = "2GiB", string? osRef = null, string hostname = "node1", string token = "demo-token-0123456789")
+    {
+        var dir = Path.Combine(Work.Value, "profiles", name);
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "token"), token + "\n");
+        var yaml = $"""
+            apiVersion: appliance/v1
+            kind: SiteProfile
+            metadata:
+              name: {name}
+            target:
+              board: {board}
+              diskSize: {diskSize}
+            os:
+              image: {osRef ?? OsRef(ArchOf(board))}
+            runtime:
+              version: v1.31.4
+            node:
+              role: server
+              hostname: {hostname}
+            cluster:
+              tokenFile: token
+            """;
+        var file = Path.Combine(dir, "profile.yaml");
+        File.WriteAllText(file, yaml + "\n");
+        return file;
+    }
+
+    /// <summary>Builds (once per run) the standard image of <paramref name="board"/>.</summary>
+    public static BuiltImage Image(string board)
+    {
+        RequireOsImage(ArchOf(board));
+        return Images.GetOrAdd(board, b => new Lazy<BuiltImage>(() => Build($"test-{b}", WriteProfile($"test-{b}", b), Path.Combine(Work.Value, "out", b)))).Value;
+    }
+
+    /// <summary>Runs <c>appliance build</c> in-process and asserts success.</summary>
+    public static BuiltImage Build(string name, string profile, string outDir, IReadOnlyDictionary<string, string?>? env = null)
+    {
+        var sw = Stopwatch.StartNew();
+        var r = CliRunner.Run(env, "build", profile, "-o", outDir, "--store", StoreDir);
+        sw.Stop();
+        Assert.True(r.ExitCode == 0, $"appliance build failed ({r.ExitCode}):\n{r.Error}");
+        var img = Path.Combine(outDir, name + ".img");
+        Assert.True(File.Exists(img), img);
+        return new BuiltImage(name, img, Path.Combine(outDir, name + ".manifest.json"), r.Error, sw.Elapsed);
+    }
+
+    /// <summary>Skips the test unless every tool is installed.</summary>
+    public static void RequireTools(params string[] tools)
+    {
+        foreach (var t in tools)
+            if (DiskTools.Find(t) is null) Assert.Skip($"{t} is not installed (see .ci/packages.d/boot.txt)");
+    }
+
+    /// <summary>Copies a file out of the FAT partition at <paramref name="offset"/> of <paramref name="image"/> with mtools.</summary>
+    public static byte[] ReadFatFile(string image, long offset, string path)
+    {
+        var dest = Path.Combine(Work.Value, "mcopy-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            DiskTools.Run("mcopy", ["-n", "-i", $"{image}@@{offset}", "::" + path, dest]);
+            return File.ReadAllBytes(dest);
+        }
+        finally { File.Delete(dest); }
+    }
+
+    /// <summary>Every file of the FAT partition at <paramref name="offset"/> with its SHA-256 (mtools).</summary>
+    public static SortedDictionary<string, string> FatDigests(string image, long offset)
+    {
+        var dest = Directory.CreateTempSubdirectory("fat-").FullName;
+        try
+        {
+            DiskTools.Run("mcopy", ["-s", "-n", "-m", "-i", $"{image}@@{offset}", "::/", dest]);
+            return DiskTools.FileDigests(dest);
+        }
+        finally { Directory.Delete(dest, true); }
+    }
+
+    /// <summary>The partition offsets from the build manifest, by name.</summary>
+    public static Dictionary<string, (long Offset, long Size, string? Sha256)> Partitions(BuiltImage image)
+    {
+        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(image.ManifestPath));
+        return doc.RootElement.GetProperty("partitions").EnumerateArray().ToDictionary(
+            p => p.GetProperty("name").GetString()!,
+            p => (p.GetProperty("offset").GetInt64(), p.GetProperty("size").GetInt64(),
+                  p.GetProperty("sha256").ValueKind == System.Text.Json.JsonValueKind.String ? p.GetProperty("sha256").GetString() : null));
+    }
+}
+
+/// <summary>Runs qemu until a marker appears on the serial console, then stops it.</summary>
+public static class Qemu
+{
+    /// <summary>The outcome of one boot.</summary>
+    public sealed record BootResult(bool Found, TimeSpan Elapsed, int? ExitCode, string Log);
+
+    /// <summary>Starts <paramref name="qemu"/> with <paramref name="args"/>; returns when <paramref name="marker"/> is printed (and, with <paramref name="waitExit"/>, qemu has exited), or at the timeout.</summary>
+    public static BootResult BootToMarker(string qemu, IEnumerable<string> args, string marker, TimeSpan timeout, bool waitExit = false)
+    {
+        var psi = new ProcessStartInfo(qemu) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        var log = new StringBuilder();
+        var found = new ManualResetEventSlim();
+        var sw = Stopwatch.StartNew();
+        TimeSpan at = TimeSpan.Zero;
+        using var p = new Process { StartInfo = psi };
+        void OnData(object _, DataReceivedEventArgs e)
+        {
+            if (e.Data is null) return;
+            lock (log)
+            {
+                log.AppendLine(e.Data);
+                if (!found.IsSet && e.Data.Contains(marker, StringComparison.Ordinal)) { at = sw.Elapsed; found.Set(); }
+            }
+        }
+        p.OutputDataReceived += OnData;
+        p.ErrorDataReceived += OnData;
+        p.Start();
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        try
+        {
+            var ok = found.Wait(timeout);
+            int? exit = null;
+            if (ok && waitExit && p.WaitForExit(TimeSpan.FromSeconds(60))) exit = p.ExitCode;
+            lock (log) return new BootResult(ok, ok ? at : sw.Elapsed, exit, log.ToString());
+        }
+        finally
+        {
+            if (!p.HasExited) { p.Kill(true); p.WaitForExit(10_000); }
+        }
+    }
+}

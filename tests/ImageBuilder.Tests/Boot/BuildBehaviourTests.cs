@@ -1,0 +1,116 @@
+// Site separation, reproducibility, offline builds and the build's error cases.
+using System.Security.Cryptography;
+using Appliance.ImageBuilder.Tests.Cli;
+using Appliance.ImageBuilder.Tests.Disk;
+
+namespace Appliance.ImageBuilder.Tests.Boot;
+
+/// <summary>What `appliance build` promises beyond booting.</summary>
+[Collection("appliance-boot")]
+[Trait("Category", "External")]
+public sealed class BuildBehaviourTests
+{
+    private static string Sha(string path, long offset, long length)
+    {
+        using var f = File.OpenRead(path);
+        f.Position = offset;
+        using var h = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buf = new byte[1 << 20];
+        for (long left = length; left > 0;)
+        {
+            int n = f.Read(buf, 0, (int)Math.Min(buf.Length, left));
+            if (n == 0) break;
+            h.AppendData(buf, 0, n);
+            left -= n;
+        }
+        return Convert.ToHexStringLower(h.GetHashAndReset());
+    }
+
+    /// <summary>Two sites from the same base: identical root-a; boot partitions that differ only in appliance/site.yaml.</summary>
+    [Fact]
+    public void TwoSites_ShareRootA_AndDifferOnlyInSiteYaml()
+    {
+        BootTestSupport.RequireTools("mcopy");
+        BootTestSupport.RequireOsImage("amd64");
+        var work = BootTestSupport.WorkDir;
+        var a = BootTestSupport.Build("site-north", BootTestSupport.WriteProfile("site-north", "x86_64-uefi", hostname: "north", token: "token-north-123456"), Path.Combine(work, "sep", "north"));
+        var b = BootTestSupport.Build("site-south", BootTestSupport.WriteProfile("site-south", "x86_64-uefi", hostname: "south", token: "token-south-654321"), Path.Combine(work, "sep", "south"));
+        var pa = BootTestSupport.Partitions(a);
+        var pb = BootTestSupport.Partitions(b);
+        Assert.Equal(pa["root-a"], pb["root-a"]);
+        Assert.Equal(Sha(a.ImagePath, pa["root-a"].Offset, pa["root-a"].Size), Sha(b.ImagePath, pb["root-a"].Offset, pb["root-a"].Size));
+        Assert.Equal(pa["root-a"].Sha256, Sha(a.ImagePath, pa["root-a"].Offset, pa["root-a"].Size));
+
+        var fa = BootTestSupport.FatDigests(a.ImagePath, pa["boot"].Offset);
+        var fb = BootTestSupport.FatDigests(b.ImagePath, pb["boot"].Offset);
+        Assert.Equal(fa.Keys, fb.Keys);
+        var differing = fa.Keys.Where(k => fa[k] != fb[k]).ToList();
+        Assert.Equal(["appliance/site.yaml"], differing);
+        var siteA = System.Text.Encoding.UTF8.GetString(BootTestSupport.ReadFatFile(a.ImagePath, pa["boot"].Offset, "appliance/site.yaml"));
+        Assert.Contains("north", siteA);
+        Assert.Contains("token-north-123456", siteA);
+    }
+
+    /// <summary>Building the same profile again, here inside `unshare -n` (no network at all) from a separate process, gives the same bytes.</summary>
+    [Fact]
+    public void Rebuild_Offline_GivesSameBytes()
+    {
+        BootTestSupport.RequireTools("unshare", "dotnet");
+        if (!OperatingSystem.IsLinux() || Environment.UserName != "root") Assert.Skip("unshare -n needs root");
+        var first = BootTestSupport.Image("x86_64-uefi");
+        var outDir = Path.Combine(BootTestSupport.WorkDir, "offline");
+        var dll = Path.Combine(AppContext.BaseDirectory, "appliance.dll");
+        var r = DiskTools.Run("unshare", ["-n", "dotnet", dll, "build", BootTestSupport.WriteProfile("test-x86_64-uefi", "x86_64-uefi"),
+            "-o", outDir, "--store", BootTestSupport.StoreDir], check: false);
+        Assert.True(r.ExitCode == 0, r.Error);
+        var second = Path.Combine(outDir, "test-x86_64-uefi.img");
+        Assert.Equal(new FileInfo(first.ImagePath).Length, new FileInfo(second).Length);
+        Assert.Equal(Sha(first.ImagePath, 0, new FileInfo(first.ImagePath).Length), Sha(second, 0, new FileInfo(second).Length));
+        Assert.Equal(File.ReadAllText(first.ManifestPath), File.ReadAllText(Path.Combine(outDir, "test-x86_64-uefi.manifest.json")));
+    }
+
+    private static void AssertFailsCleanly(string profile, string outDir, string expected)
+    {
+        var r = CliRunner.Run("build", profile, "-o", outDir, "--store", BootTestSupport.StoreDir);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains(expected, r.Error);
+        Assert.DoesNotContain("   at ", r.Error);
+        Assert.True(!Directory.Exists(outDir) || Directory.GetFiles(outDir).Length == 0,
+            $"left behind: {string.Join(", ", Directory.Exists(outDir) ? Directory.GetFiles(outDir) : [])}");
+    }
+
+    /// <summary>An arm64 board with the amd64 OS image stops with the platform in the message.</summary>
+    [Fact]
+    public void BoardArchMismatch_FailsWithClearMessage()
+    {
+        BootTestSupport.RequireOsImage("amd64");
+        var profile = BootTestSupport.WriteProfile("mismatch", "arm64-uefi", osRef: BootTestSupport.OsRef("amd64"));
+        AssertFailsCleanly(profile, Path.Combine(BootTestSupport.WorkDir, "err-mismatch"), "target.board arm64-uefi runs linux/arm64");
+    }
+
+    /// <summary>A disk too small for boot + two root slots stops with the sizes in the message.</summary>
+    [Fact]
+    public void DiskTooSmall_FailsWithClearMessage()
+    {
+        BootTestSupport.RequireOsImage("amd64");
+        var profile = BootTestSupport.WriteProfile("too-small", "x86_64-uefi", diskSize: "1GiB");
+        AssertFailsCleanly(profile, Path.Combine(BootTestSupport.WorkDir, "err-small"), "target.diskSize 1GiB is too small");
+    }
+
+    /// <summary>An OS image without a kernel stops with "has no kernel".</summary>
+    [Fact]
+    public void OsImageWithoutKernel_FailsWithClearMessage()
+    {
+        var layout = Path.Combine(BootTestSupport.WorkDir, "nokernel-layout");
+        var img = Appliance.ImageBuilder.Tests.Store.TestImages.Make("nokernel:1", [Appliance.ImageBuilder.Tests.Store.TestImages.SimpleLayer()]);
+        Directory.CreateDirectory(Path.Combine(layout, "blobs", "sha256"));
+        foreach (var (digest, bytes) in img.Blobs)
+            File.WriteAllBytes(Path.Combine(layout, "blobs", "sha256", digest["sha256:".Length..]), bytes);
+        File.WriteAllText(Path.Combine(layout, "oci-layout"), "{\"imageLayoutVersion\":\"1.0.0\"}");
+        File.WriteAllBytes(Path.Combine(layout, "index.json"), img.Index);
+        var add = CliRunner.Run("store", "add", "--store", BootTestSupport.StoreDir, "--name", "test/no-kernel:1", layout);
+        Assert.True(add.ExitCode == 0, add.Error);
+        var profile = BootTestSupport.WriteProfile("no-kernel", "x86_64-uefi", osRef: "test/no-kernel:1");
+        AssertFailsCleanly(profile, Path.Combine(BootTestSupport.WorkDir, "err-nokernel"), "has no kernel");
+    }
+}

@@ -1,0 +1,113 @@
+// Boots each board's built image in qemu (networking off) and waits for the marker printed by rc.boot inside root-a.
+using Appliance.ImageBuilder.Tests.Disk;
+
+namespace Appliance.ImageBuilder.Tests.Boot;
+
+/// <summary>
+/// One boot per board, with the proven command lines of RECIPES.md. The marker
+/// "APPLIANCE-BOOT-OK BOARD" is printed by /usr/lib/appliance/rc.boot in the squashfs root (run by busybox
+/// init), so it proves firmware → bootloader → kernel → initramfs → root slot. Drives are opened with
+/// snapshot=on: systemd-boot's boot counting renames the entry on the ESP, and the shared image must stay as built.
+/// </summary>
+[Collection("appliance-boot")]
+[Trait("Category", "Boot")]
+public sealed class QemuBootTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(3);
+
+    private void Report(BuiltImage img, Qemu.BootResult r, string board)
+    {
+        output.WriteLine($"{board}: build {img.BuildTime.TotalSeconds:F1}s, image {new FileInfo(img.ImagePath).Length} bytes, marker after {r.Elapsed.TotalSeconds:F1}s");
+        Assert.True(r.Found, $"no 'APPLIANCE-BOOT-OK {board}' within {Timeout}; serial log tail:\n{Tail(r.Log)}");
+    }
+
+    private static string Tail(string log) => log.Length > 4000 ? log[^4000..] : log;
+
+    private static List<string> Uefi(string imagePath, string code, string varsTemplate, string work, bool pciDisk)
+    {
+        var vars = Path.Combine(work, Guid.NewGuid().ToString("N") + "-vars.fd");
+        File.Copy(varsTemplate, vars);
+        var a = new List<string> { "-nographic", "-no-reboot", "-nic", "none",
+            "-drive", $"if=pflash,format=raw,readonly=on,file={code}", "-drive", $"if=pflash,format=raw,file={vars}" };
+        if (pciDisk) a.AddRange(["-drive", $"if=none,id=hd0,format=raw,snapshot=on,file={imagePath}", "-device", "virtio-blk-pci,drive=hd0"]);
+        else a.AddRange(["-drive", $"file={imagePath},format=raw,if=virtio,snapshot=on"]);
+        return a;
+    }
+
+    /// <summary>x86_64-uefi under OVMF.</summary>
+    [Fact]
+    public void X86_64Uefi_BootsToMarkerUnderOvmf()
+    {
+        BootTestSupport.RequireTools("qemu-system-x86_64", "mcopy");
+        const string code = "/usr/share/OVMF/OVMF_CODE_4M.fd", vars = "/usr/share/OVMF/OVMF_VARS_4M.fd";
+        if (!File.Exists(code)) Assert.Skip("OVMF is not installed (package ovmf)");
+        var img = BootTestSupport.Image("x86_64-uefi");
+        var args = new List<string> { "-m", "512" };
+        args.AddRange(Uefi(img.ImagePath, code, vars, BootTestSupport.WorkDir, pciDisk: false));
+        var r = Qemu.BootToMarker("qemu-system-x86_64", args, "APPLIANCE-BOOT-OK x86_64-uefi slot=a", Timeout);
+        Report(img, r, "x86_64-uefi");
+    }
+
+    /// <summary>arm64-uefi under AAVMF.</summary>
+    [Fact]
+    public void Arm64Uefi_BootsToMarkerUnderAavmf()
+    {
+        BootTestSupport.RequireTools("qemu-system-aarch64", "mcopy");
+        const string code = "/usr/share/AAVMF/AAVMF_CODE.fd", vars = "/usr/share/AAVMF/AAVMF_VARS.fd";
+        if (!File.Exists(code)) Assert.Skip("AAVMF is not installed (package qemu-efi-aarch64)");
+        var img = BootTestSupport.Image("arm64-uefi");
+        var args = new List<string> { "-M", "virt", "-cpu", "cortex-a57", "-m", "1024" };
+        args.AddRange(Uefi(img.ImagePath, code, vars, BootTestSupport.WorkDir, pciDisk: true));
+        var r = Qemu.BootToMarker("qemu-system-aarch64", args, "APPLIANCE-BOOT-OK arm64-uefi slot=a", Timeout);
+        Report(img, r, "arm64-uefi");
+    }
+
+    /// <summary>armv7-virt under 32-bit ARM UEFI (AAVMF32) with systemd-bootarm.efi.</summary>
+    [Fact]
+    public void Armv7Virt_BootsToMarkerUnderAavmf32()
+    {
+        BootTestSupport.RequireTools("qemu-system-arm", "mcopy");
+        const string code = "/usr/share/AAVMF/AAVMF32_CODE.fd", vars = "/usr/share/AAVMF/AAVMF32_VARS.fd";
+        if (!File.Exists(code)) Assert.Skip("AAVMF32 is not installed (package qemu-efi-arm)");
+        var img = BootTestSupport.Image("armv7-virt");
+        var args = new List<string> { "-M", "virt", "-cpu", "cortex-a15", "-m", "1024" };
+        args.AddRange(Uefi(img.ImagePath, code, vars, BootTestSupport.WorkDir, pciDisk: true));
+        var r = Qemu.BootToMarker("qemu-system-arm", args, "APPLIANCE-BOOT-OK armv7-virt slot=a", Timeout);
+        Report(img, r, "armv7-virt");
+    }
+
+    /// <summary>
+    /// qemu cannot run the Pi firmware, so the kernel, DTB, initramfs and cmdline.txt are taken out of the
+    /// image's own boot partition, as the firmware would load them, and the image is the SD card.
+    /// </summary>
+    private void BootPi(string board, string qemu, string machine, string dtb, bool singleThread)
+    {
+        BootTestSupport.RequireTools(qemu, "mcopy");
+        var img = BootTestSupport.Image(board);
+        var boot = BootTestSupport.Partitions(img)["boot"].Offset;
+        var dir = Directory.CreateTempSubdirectory("pi-boot-").FullName;
+        try
+        {
+            foreach (var f in new[] { "a/vmlinuz", "a/initrd.img", $"a/{dtb}", "a/cmdline.txt" })
+                File.WriteAllBytes(Path.Combine(dir, Path.GetFileName(f)), BootTestSupport.ReadFatFile(img.ImagePath, boot, f));
+            var cmdline = File.ReadAllText(Path.Combine(dir, "cmdline.txt")).Trim() + " appliance.selftest=reboot";
+            var args = new List<string> { "-M", machine };
+            if (singleThread) args.AddRange(["-accel", "tcg,thread=single"]);
+            args.AddRange(["-m", "1G", "-nographic", "-no-reboot", "-nic", "none",
+                "-kernel", Path.Combine(dir, "vmlinuz"), "-dtb", Path.Combine(dir, dtb), "-initrd", Path.Combine(dir, "initrd.img"),
+                "-append", cmdline, "-drive", $"file={img.ImagePath},if=sd,format=raw,snapshot=on"]);
+            var r = Qemu.BootToMarker(qemu, args, $"APPLIANCE-BOOT-OK {board} slot=a", Timeout, waitExit: true);
+            Report(img, r, board);
+            Assert.True(r.ExitCode == 0, $"qemu did not exit cleanly after 'reboot -f' (exit {r.ExitCode}):\n{Tail(r.Log)}");
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    /// <summary>arm64-rpi on qemu's raspi3b.</summary>
+    [Fact]
+    public void Arm64Rpi_BootsToMarkerOnRaspi3b() => BootPi("arm64-rpi", "qemu-system-aarch64", "raspi3b", "bcm2837-rpi-3-b.dtb", singleThread: true);
+
+    /// <summary>armv7-rpi on qemu's raspi2b.</summary>
+    [Fact]
+    public void Armv7Rpi_BootsToMarkerOnRaspi2b() => BootPi("armv7-rpi", "qemu-system-arm", "raspi2b", "bcm2836-rpi-2-b.dtb", singleThread: false);
+}

@@ -116,11 +116,14 @@ public static class BootTestSupport
         return file;
     }
 
+    /// <summary>The site name of a board's standard test image ("test-x86-64-uefi").</summary>
+    public static string SiteName(string board) => "test-" + board.Replace('_', '-');
+
     /// <summary>Builds (once per run) the standard image of <paramref name="board"/>.</summary>
     public static BuiltImage Image(string board)
     {
         RequireOsImage(ArchOf(board));
-        return Images.GetOrAdd(board, b => new Lazy<BuiltImage>(() => Build($"test-{b}", WriteProfile($"test-{b}", b), Path.Combine(Work.Value, "out", b)))).Value;
+        return Images.GetOrAdd(board, b => new Lazy<BuiltImage>(() => Build(SiteName(b), WriteProfile(SiteName(b), b), Path.Combine(Work.Value, "out", b)))).Value;
     }
 
     /// <summary>Runs <c>appliance build</c> in-process and asserts success.</summary>

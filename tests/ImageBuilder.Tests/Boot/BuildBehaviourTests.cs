@@ -60,13 +60,13 @@ public sealed class BuildBehaviourTests
         var first = BootTestSupport.Image("x86_64-uefi");
         var outDir = Path.Combine(BootTestSupport.WorkDir, "offline");
         var dll = Path.Combine(AppContext.BaseDirectory, "appliance.dll");
-        var r = DiskTools.Run("unshare", ["-n", "dotnet", dll, "build", BootTestSupport.WriteProfile("test-x86_64-uefi", "x86_64-uefi"),
+        var r = DiskTools.Run("unshare", ["-n", "dotnet", dll, "build", BootTestSupport.WriteProfile(BootTestSupport.SiteName("x86_64-uefi"), "x86_64-uefi"),
             "-o", outDir, "--store", BootTestSupport.StoreDir], check: false);
         Assert.True(r.ExitCode == 0, r.Error);
-        var second = Path.Combine(outDir, "test-x86_64-uefi.img");
+        var second = Path.Combine(outDir, BootTestSupport.SiteName("x86_64-uefi") + ".img");
         Assert.Equal(new FileInfo(first.ImagePath).Length, new FileInfo(second).Length);
         Assert.Equal(Sha(first.ImagePath, 0, new FileInfo(first.ImagePath).Length), Sha(second, 0, new FileInfo(second).Length));
-        Assert.Equal(File.ReadAllText(first.ManifestPath), File.ReadAllText(Path.Combine(outDir, "test-x86_64-uefi.manifest.json")));
+        Assert.Equal(File.ReadAllText(first.ManifestPath), File.ReadAllText(Path.Combine(outDir, BootTestSupport.SiteName("x86_64-uefi") + ".manifest.json")));
     }
 
     private static void AssertFailsCleanly(string profile, string outDir, string expected)

@@ -29,7 +29,7 @@ public sealed class ProfileLoader(Func<string, string?> getEnvironment, Action<s
             profile = binder.Bind<SiteProfile>(tree);
             secrets.AddRange(binder.Secrets);
             ResolveToken(profile, binder, problems, secrets);
-            new ProfileValidator(binder.Marks, binder.Bound, problems).Validate(profile);
+            new ProfileValidator(binder.Marks, binder.KeyMarks, binder.Bound, problems).Validate(profile);
         }
         var ordered = problems
             .Distinct()

@@ -87,11 +87,12 @@ internal static class ScalarTypes
         }
         if (t == typeof(Uri))
         {
-            if (Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme == Uri.UriSchemeHttps && uri.Host.Length > 0
-                && uri.UserInfo.Length == 0)
-                value = uri;
-            else
+            if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps || uri.Host.Length == 0)
                 error = $"'{text}' is not an https URL such as https://10.0.0.1:6443";
+            else if (uri.UserInfo.Length > 0)
+                error = "the URL must not carry a user name or password; the join token authenticates";
+            else
+                value = uri;
             return value is not null;
         }
         if (t == typeof(ProfilePath))

@@ -30,6 +30,15 @@ public class SchemaTests
 
     [Fact]
     [Trait("Category", "Unit")]
+    public void The_committed_schema_file_matches_the_generated_one()
+    {
+        // Regenerate with: appliance profile schema > profiles/site-profile.schema.json
+        var committed = File.ReadAllText(Path.Combine(ProfileTestFiles.RepoRoot, "profiles", "site-profile.schema.json"));
+        Assert.Equal(CliRunner.Run("profile", "schema").Out, committed);
+    }
+
+    [Fact]
+    [Trait("Category", "Unit")]
     public void Every_model_field_is_in_the_schema()
     {
         var s = Schema();

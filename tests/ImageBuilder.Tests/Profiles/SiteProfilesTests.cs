@@ -94,6 +94,20 @@ public class SiteProfilesTests
 
     [Fact]
     [Trait("Category", "Unit")]
+    public void An_env_reference_with_a_default_uses_the_variable_when_set()
+    {
+        var unset = ProfileLoader.Load(Site("legacy-pi2.yaml"), _ => null);
+        Assert.Equal(new Uri("https://10.7.0.10:6443"), unset.Profile!.Cluster.Server);
+        var set = ProfileLoader.Load(Site("legacy-pi2.yaml"), n => n == "PLANT7_SERVER_URL" ? "https://10.7.9.9:6443" : null);
+        Assert.Equal(new Uri("https://10.7.9.9:6443"), set.Profile!.Cluster.Server);
+        var bad = CliRunner.Run(new Dictionary<string, string?> { ["PLANT7_SERVER_URL"] = "ftp://x" }, "profile", "validate", Site("legacy-pi2.yaml"));
+        Assert.Equal(2, bad.ExitCode);
+        Assert.StartsWith($"{Site("legacy-pi2.yaml")}:", bad.Error);
+        Assert.Contains(": cluster.server: 'ftp://x' is not an https URL such as https://10.0.0.1:6443", bad.Error);
+    }
+
+    [Fact]
+    [Trait("Category", "Unit")]
     public void Render_is_deterministic()
     {
         var a = CliRunner.Run("profile", "render", Site("demo-x86.yaml"));

@@ -150,7 +150,7 @@ internal sealed class ModelBinder(Func<string, string?> getEnvironment, List<Pro
         }
         if (field?.Secret == true && resolved.Value.Length > 0)
             Secrets.Add(resolved.Value);
-        var dir = new SourceMarkDirectory(Path.GetDirectoryName(Path.GetFullPath(node.Mark.File)) ?? ".");
+        var dir = new ProfileDirectory(Path.GetDirectoryName(Path.GetFullPath(node.Mark.File)) ?? ".");
         if (!ScalarTypes.TryConvert(type, resolved.Value, dir, out var converted, out var error))
         {
             // A secret must not be echoed back in a message.

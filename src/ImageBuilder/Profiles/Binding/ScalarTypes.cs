@@ -34,7 +34,7 @@ internal static class ScalarTypes
     }
 
     /// <summary>Converts resolved text to <paramref name="t"/>; on failure returns false with a message.</summary>
-    public static bool TryConvert(Type t, string text, SourceMarkDirectory where, out object? value, out string? error)
+    public static bool TryConvert(Type t, string text, ProfileDirectory where, out object? value, out string? error)
     {
         t = Nullable.GetUnderlyingType(t) ?? t;
         value = null;
@@ -115,4 +115,4 @@ internal static class ScalarTypes
 }
 
 /// <summary>The directory of the profile file a scalar came from (relative paths resolve against it).</summary>
-internal readonly record struct SourceMarkDirectory(string Directory);
+internal readonly record struct ProfileDirectory(string Directory);

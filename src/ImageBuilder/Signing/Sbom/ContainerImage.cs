@@ -39,7 +39,7 @@ public sealed record ContainerImage(string Repository, string? Tag, string Sha25
     }
 
     /// <summary>
-    /// The purl: <c>pkg:oci/&lt;last path segment&gt;@sha256%3A&lt;hex&gt;</c> with <c>repository_url</c> (and <c>tag</c>)
+    /// The purl: <c>pkg:oci/&lt;last path segment&gt;@sha256:&lt;hex&gt;</c> with <c>repository_url</c> (and <c>tag</c>)
     /// qualifiers, per the purl-spec oci type.
     /// </summary>
     public string ToPurl()

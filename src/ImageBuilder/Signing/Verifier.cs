@@ -44,6 +44,9 @@ public static class Verifier
             return Fail(null, VerificationFailure.MediaType, e.Message);
         }
         var format = bundle.Content is DsseContent ? BundleFormat.Dsse : BundleFormat.Message;
+        if (bundle.KeyHint.Length == 0)
+            return Fail(format, VerificationFailure.KeyMismatch,
+                $"the bundle names no key (verificationMaterial.publicKey.hint is empty); the given key is {key.Id}");
         if (bundle.KeyHint != key.Id)
             return Fail(format, VerificationFailure.KeyMismatch,
                 $"the bundle was signed by key {bundle.KeyHint}, not by the given key {key.Id}");

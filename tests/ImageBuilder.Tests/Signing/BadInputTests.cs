@@ -156,4 +156,14 @@ public class BadInputTests(KeyFixture keys) : IClassFixture<KeyFixture>
         AssertOneLine(CliRunner.Run("sbom", "--dpkg-status", dir["status"], "-o", dir["x.json"]), 2, "status:7:1: expected 'Field: value'");
         Assert.False(File.Exists(dir["x.json"]));
     }
+
+    [Fact]
+    [Trait("Category", "Unit")]
+    public void Bundle_into_a_missing_directory_names_the_directory()
+    {
+        using var dir = new TempDir();
+        var art = Artifact(dir);
+        AssertOneLine(CliRunner.Run(KeyFixture.Env, "sign", art, "--key", keys.Files.PrivateKeyPath, "--bundle", dir["no/such/b.json"]), 2,
+            "no/such: directory does not exist");
+    }
 }

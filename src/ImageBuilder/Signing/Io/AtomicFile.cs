@@ -14,6 +14,8 @@ public static class AtomicFile
     {
         var full = Path.GetFullPath(path);
         var dir = Path.GetDirectoryName(full)!;
+        if (!Directory.Exists(dir))
+            throw new DirectoryNotFoundException($"{dir}: directory does not exist (writing {Path.GetFileName(full)})");
         var tmp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
         try
         {

@@ -49,6 +49,14 @@ public class BadInputTests(KeyFixture keys) : IClassFixture<KeyFixture>
         File.WriteAllText(dir["cut.pub"], pub[..(pub.Length - 30)]);
         Assert.Equal(0, CliRunner.Run(KeyFixture.Env, "sign", art, "--key", keys.Files.PrivateKeyPath).ExitCode);
         AssertOneLine(CliRunner.Run("verify", art, "--key", dir["cut.pub"]), 2, "PEM block is incomplete or damaged");
+
+        // Whole PEM lines missing from the middle: the PEM frame is intact, the DER inside is not.
+        var lines = pub.Split('\n');
+        File.WriteAllText(dir["short.pub"], string.Join('\n', lines.Take(1).Concat(lines.Skip(2))));
+        AssertOneLine(CliRunner.Run("verify", art, "--key", dir["short.pub"]), 2, "short.pub: public key is damaged");
+        var privLines = priv.Split('\n');
+        File.WriteAllText(dir["short.key"], string.Join('\n', privLines.Take(2).Concat(privLines.Skip(3))));
+        AssertOneLine(CliRunner.Run(KeyFixture.Env, "sign", art, "--key", dir["short.key"]), 2, "short.key: cannot decrypt the private key");
     }
 
     [Fact]

@@ -1,6 +1,5 @@
 // An in-toto Statement v1 (in-toto attestation spec, statement.md): subjects, predicateType, predicate.
 using System.Text.Json;
-using Appliance.ImageBuilder.Signing.Io;
 
 namespace Appliance.ImageBuilder.Signing.InToto;
 

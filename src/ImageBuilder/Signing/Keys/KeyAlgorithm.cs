@@ -10,8 +10,8 @@ internal static class KeyAlgorithm
     public const string P256 = "1.2.840.10045.3.1.7";
     public const string Rsa = "1.2.840.113549.1.1.1";
 
-    /// <summary>A short human name for the key in <paramref name="spki"/>, e.g. "ECDSA P-256", "RSA".</summary>
-    public static string Describe(ReadOnlySpan<byte> spki)
+    /// <summary>A short human name for the key in <paramref name="spki"/>, e.g. "ECDSA P-256", "RSA"; null when it does not parse.</summary>
+    public static string? Describe(ReadOnlySpan<byte> spki)
     {
         try
         {
@@ -32,7 +32,7 @@ internal static class KeyAlgorithm
         }
         catch (AsnContentException)
         {
-            return "unparseable SubjectPublicKeyInfo";
+            return null;
         }
     }
 

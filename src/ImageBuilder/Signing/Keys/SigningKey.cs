@@ -77,7 +77,7 @@ public sealed class SigningKey : IDisposable
             }
             throw new InvalidDataException($"{source}: is an RSA private key; expected ECDSA P-256", e);
         }
-        var kind = KeyAlgorithm.Describe(ecdsa.ExportSubjectPublicKeyInfo());
+        var kind = KeyAlgorithm.Describe(ecdsa.ExportSubjectPublicKeyInfo()) ?? "unrecognised";
         if (kind != "ECDSA P-256")
         {
             ecdsa.Dispose();

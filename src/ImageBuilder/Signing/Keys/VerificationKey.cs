@@ -25,7 +25,8 @@ public sealed class VerificationKey : IDisposable
     /// <summary>Wraps a DER SubjectPublicKeyInfo, which must hold an ECDSA P-256 key.</summary>
     public static VerificationKey FromSubjectPublicKeyInfo(byte[] spki, string source)
     {
-        string kind = KeyAlgorithm.Describe(spki);
+        var kind = KeyAlgorithm.Describe(spki)
+            ?? throw new InvalidDataException($"{source}: public key is damaged (not a DER SubjectPublicKeyInfo)");
         if (kind != "ECDSA P-256")
             throw new InvalidDataException($"{source}: is an {kind} public key; expected ECDSA P-256");
         var ecdsa = ECDsa.Create();

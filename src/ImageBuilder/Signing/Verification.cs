@@ -18,7 +18,7 @@ public enum VerificationFailure
     Payload,
 }
 
-/// <summary>The result of <see cref="Verifier.VerifyFile"/>.</summary>
+/// <summary>The result of <c>Verifier.VerifyFile</c> and <see cref="Verifier.Verify"/>.</summary>
 /// <param name="ArtifactPath">The file checked.</param>
 /// <param name="Sha256">Its SHA-256 (lower-case hex).</param>
 /// <param name="KeyId">The id of the key the bundle was checked with.</param>

@@ -27,6 +27,35 @@ public static class Verifier
         return Verify(artifactPath, fileSha, File.ReadAllBytes(bundlePath), bundlePath, key);
     }
 
+    /// <summary>
+    /// Verifies against whichever of <paramref name="trusted"/> the bundle's hint names (key rotation on a device
+    /// that trusts several keys). A hint naming none of them fails with <see cref="VerificationFailure.KeyMismatch"/>.
+    /// </summary>
+    public static Verification VerifyFile(string artifactPath, IReadOnlyList<VerificationKey> trusted, string? bundlePath = null)
+    {
+        if (trusted.Count == 0)
+            throw new ArgumentException("at least one trusted key is needed", nameof(trusted));
+        bundlePath ??= SigstoreBundle.PathFor(artifactPath);
+        var fileSha = FileDigest.Sha256(artifactPath);
+        if (!File.Exists(bundlePath))
+            throw new FileNotFoundException($"{bundlePath}: bundle not found", bundlePath);
+        var json = File.ReadAllBytes(bundlePath);
+        string hint;
+        try
+        {
+            hint = BundleJson.Read(json, bundlePath).KeyHint;
+        }
+        catch (UnsupportedBundleException)
+        {
+            return Verify(artifactPath, fileSha, json, bundlePath, trusted[0]);
+        }
+        var key = trusted.FirstOrDefault(k => k.Id == hint);
+        if (key == null)
+            return new Verification(artifactPath, Json.Hex(fileSha), "", null, VerificationFailure.KeyMismatch,
+                $"the bundle was signed by key {hint}, which is not one of the {trusted.Count} trusted keys", null);
+        return Verify(artifactPath, fileSha, json, bundlePath, key);
+    }
+
     /// <summary>Verifies a file's digest against bundle bytes; <paramref name="bundleSource"/> names the bundle in errors.</summary>
     public static Verification Verify(string artifactPath, byte[] fileSha256, byte[] bundleJson, string bundleSource, VerificationKey key)
     {

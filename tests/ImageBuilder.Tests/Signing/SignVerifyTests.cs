@@ -245,4 +245,19 @@ public class SignVerifyTests(KeyFixture keys) : IClassFixture<KeyFixture>
         Assert.Equal("messageSignature", doc.RootElement.GetProperty("format").GetString());
         Assert.Equal(Hex(SHA256.HashData(File.ReadAllBytes(art))), doc.RootElement.GetProperty("digest").GetProperty("sha256").GetString());
     }
+
+    [Fact]
+    [Trait("Category", "RoundTrip")]
+    public void Library_picks_the_trusted_key_the_hint_names()
+    {
+        using var dir = new TempDir();
+        var art = NewArtifact(dir);
+        Sign(art);
+        var ok = Appliance.ImageBuilder.Signing.Verifier.VerifyFile(art, [keys.Other.Public, keys.Key.Public]);
+        Assert.True(ok.Verified, ok.Reason);
+        Assert.Equal(keys.Key.Id, ok.KeyId);
+        var no = Appliance.ImageBuilder.Signing.Verifier.VerifyFile(art, [keys.Other.Public]);
+        Assert.Equal(Appliance.ImageBuilder.Signing.VerificationFailure.KeyMismatch, no.Failure);
+        Assert.Contains("is not one of the 1 trusted keys", no.Reason);
+    }
 }

@@ -24,6 +24,20 @@ public class SiteProfilesTests
         Assert.Equal(files.Select(f => $"{f}: valid"), r.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries));
     }
 
+    [Fact]
+    [Trait("Category", "Unit")]
+    public void Json_validation_of_the_sites_says_valid_with_no_problems()
+    {
+        var files = Directory.GetFiles(ProfileTestFiles.SitesDir, "*.yaml").Order(StringComparer.Ordinal).ToArray();
+        var r = CliRunner.Run(NoEnv, ["profile", "validate", "--output", "json", .. files]);
+        Assert.Equal(0, r.ExitCode);
+        using var doc = System.Text.Json.JsonDocument.Parse(r.Out);
+        Assert.True(doc.RootElement.GetProperty("valid").GetBoolean());
+        var profiles = doc.RootElement.GetProperty("profiles").EnumerateArray().ToList();
+        Assert.Equal(files, profiles.Select(p => p.GetProperty("file").GetString()));
+        Assert.All(profiles, p => Assert.Equal(0, p.GetProperty("problems").GetArrayLength()));
+    }
+
     [Theory]
     [InlineData("demo-x86.yaml")]
     [InlineData("shop-042-pi4.yaml")]

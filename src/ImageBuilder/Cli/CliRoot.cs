@@ -14,6 +14,10 @@ public static class CliRoot
         Store.StoreCommandDefinition.Create(ctx),
         Profile.ProfileCommandDefinition.Create(ctx),
         Build.BuildCommandDefinition.Create(ctx),
+        Key.KeyCommandDefinition.Create(ctx),
+        Sign.SignCommandDefinition.Create(ctx),
+        Verify.VerifyCommandDefinition.Create(ctx),
+        Sbom.SbomCommandDefinition.Create(ctx),
     ];
 
     /// <summary>Creates the root command for the given context.</summary>

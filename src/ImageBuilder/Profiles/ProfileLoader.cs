@@ -12,6 +12,9 @@ namespace Appliance.ImageBuilder.Profiles;
 /// </summary>
 public sealed class ProfileLoader(Func<string, string?> getEnvironment, Action<string>? log = null)
 {
+    /// <summary>Longest accepted extends chain; it stops paths that loop through symbolic links.</summary>
+    public const int MaxDepth = 16;
+
     /// <summary>Loads <paramref name="path"/> with the given environment.</summary>
     public static LoadResult Load(string path, Func<string, string?> getEnvironment) => new ProfileLoader(getEnvironment).Load(path);
 
@@ -29,7 +32,7 @@ public sealed class ProfileLoader(Func<string, string?> getEnvironment, Action<s
             profile = binder.Bind<SiteProfile>(tree);
             secrets.AddRange(binder.Secrets);
             ResolveToken(profile, binder, problems, secrets);
-            new ProfileValidator(binder.Marks, binder.Bound, problems).Validate(profile);
+            new ProfileValidator(binder.Marks, binder.KeyMarks, binder.Bound, problems).Validate(profile);
         }
         var ordered = problems
             .Distinct()
@@ -82,6 +85,11 @@ public sealed class ProfileLoader(Func<string, string?> getEnvironment, Action<s
         stack.Add(full);
         try
         {
+            if (stack.Count >= MaxDepth)
+            {
+                problems.Add(ProfileProblem.At(ext.Key.Mark, "extends", $"extends chain is deeper than {MaxDepth} profiles"));
+                return null;
+            }
             int loop = stack.IndexOf(parentFull);
             if (loop >= 0)
             {

@@ -16,6 +16,9 @@ internal sealed class ModelBinder(Func<string, string?> getEnvironment, List<Pro
     /// <summary>The mark of every bound value, by field path.</summary>
     public Dictionary<string, SourceMark> Marks { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>The mark of every mapping key, by field path (for problems about the key itself).</summary>
+    public Dictionary<string, SourceMark> KeyMarks { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Paths whose value was given and bound without error.</summary>
     public HashSet<string> Bound { get; } = new(StringComparer.Ordinal);
 
@@ -52,11 +55,14 @@ internal sealed class ModelBinder(Func<string, string?> getEnvironment, List<Pro
         foreach (var (key, value) in map.Entries)
         {
             var childPath = Paths.Child(path, key.Value);
+            KeyMarks[childPath] = key.Mark;
             var field = fields.FirstOrDefault(f => f.Field.Name == key.Value);
             if (field.Field is null)
             {
                 var names = fields.Select(f => f.Field.Name);
-                problems.Add(ProfileProblem.At(key.Mark, childPath, $"unknown field '{key.Value}'{Suggest.Hint(key.Value, names)}"));
+                problems.Add(ProfileProblem.At(key.Mark, childPath, key.Value == "<<"
+                    ? "YAML merge keys (<<) are not supported; use extends: to share settings"
+                    : $"unknown field '{key.Value}'{Suggest.Hint(key.Value, names)}"));
                 continue;
             }
             if (value is YScalar { IsNull: true })
@@ -113,6 +119,7 @@ internal sealed class ModelBinder(Func<string, string?> getEnvironment, List<Pro
             foreach (var (key, value) in map.Entries)
             {
                 var entryPath = Paths.Child(path, key.Value);
+                KeyMarks[entryPath] = key.Mark;
                 if (BindScalar(typeof(string), value, entryPath, field) is string s)
                     dict[key.Value] = s;
             }
@@ -143,7 +150,7 @@ internal sealed class ModelBinder(Func<string, string?> getEnvironment, List<Pro
         }
         if (field?.Secret == true && resolved.Value.Length > 0)
             Secrets.Add(resolved.Value);
-        var dir = new SourceMarkDirectory(Path.GetDirectoryName(Path.GetFullPath(node.Mark.File)) ?? ".");
+        var dir = new ProfileDirectory(Path.GetDirectoryName(Path.GetFullPath(node.Mark.File)) ?? ".");
         if (!ScalarTypes.TryConvert(type, resolved.Value, dir, out var converted, out var error))
         {
             // A secret must not be echoed back in a message.

@@ -34,7 +34,7 @@ internal static class ScalarTypes
     }
 
     /// <summary>Converts resolved text to <paramref name="t"/>; on failure returns false with a message.</summary>
-    public static bool TryConvert(Type t, string text, SourceMarkDirectory where, out object? value, out string? error)
+    public static bool TryConvert(Type t, string text, ProfileDirectory where, out object? value, out string? error)
     {
         t = Nullable.GetUnderlyingType(t) ?? t;
         value = null;
@@ -87,11 +87,12 @@ internal static class ScalarTypes
         }
         if (t == typeof(Uri))
         {
-            if (Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme == Uri.UriSchemeHttps && uri.Host.Length > 0
-                && uri.UserInfo.Length == 0)
-                value = uri;
-            else
+            if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps || uri.Host.Length == 0)
                 error = $"'{text}' is not an https URL such as https://10.0.0.1:6443";
+            else if (uri.UserInfo.Length > 0)
+                error = "the URL must not carry a user name or password; the join token authenticates";
+            else
+                value = uri;
             return value is not null;
         }
         if (t == typeof(ProfilePath))
@@ -114,4 +115,4 @@ internal static class ScalarTypes
 }
 
 /// <summary>The directory of the profile file a scalar came from (relative paths resolve against it).</summary>
-internal readonly record struct SourceMarkDirectory(string Directory);
+internal readonly record struct ProfileDirectory(string Directory);

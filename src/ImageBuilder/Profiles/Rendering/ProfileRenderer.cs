@@ -98,8 +98,9 @@ public sealed class ProfileRenderer(string profileDirectory)
     }
 
     private static bool NeedsQuotes(string s) =>
-        s.Length == 0 || s is "true" or "false" or "null" or "~" or "yes" or "no" or "on" or "off"
-        || double.TryParse(s, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out _);
+        s.Length == 0 || s.ToLowerInvariant() is "true" or "false" or "null" or "~" or "yes" or "no" or "on" or "off" or "y" or "n"
+        || double.TryParse(s, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out _)
+        || s.StartsWith("0x", StringComparison.OrdinalIgnoreCase) || s.StartsWith("0o", StringComparison.OrdinalIgnoreCase);
 
     private static void WriteJson(Utf8JsonWriter w, object node)
     {

@@ -51,7 +51,9 @@ public static class ProfileSchema
 
         var cluster = (JsonObject)schema["properties"]!["cluster"]!;
         cluster["not"] = new JsonObject { ["required"] = new JsonArray("token", "tokenFile") };
-        ((JsonObject)cluster["properties"]!["token"]!)["minLength"] = ProfileValidator.MinTokenLength;
+        var token = (JsonObject)cluster["properties"]!["token"]!;
+        token.Remove("type");
+        token["anyOf"] = new JsonArray(new JsonObject { ["type"] = "string", ["minLength"] = ProfileValidator.MinTokenLength }, EnvReference());
         return schema;
     }
 
@@ -104,19 +106,35 @@ public static class ProfileSchema
         return o;
     }
 
+    /// <summary>A string holding a <c>${env:NAME}</c> reference: its value is only known when the profile is loaded.</summary>
+    private static JsonObject EnvReference() => new()
+    {
+        ["type"] = "string",
+        ["pattern"] = @"\$\{env:[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\}",
+    };
+
     private static JsonObject TypeSchema(Type t, bool inList)
     {
         t = Nullable.GetUnderlyingType(t) ?? t;
         if (t == typeof(string) || t == typeof(ProfilePath)) return new() { ["type"] = "string" };
-        if (t == typeof(bool)) return new() { ["type"] = "boolean" };
-        if (t.IsEnum) return new() { ["enum"] = new JsonArray(EnumNames.Of(t).Select(n => (JsonNode)n).ToArray()) };
-        if (t == typeof(ByteSize)) return new() { ["type"] = "string", ["pattern"] = "^[0-9]+ *(B|KiB|MiB|GiB|TiB|KB|MB|GB|TB)?$" };
-        if (t == typeof(Cidr) || t == typeof(InterfaceAddress)) return new() { ["type"] = "string", ["pattern"] = "^[0-9A-Fa-f.:]+/[0-9]{1,3}$" };
-        if (t == typeof(IPAddress)) return new() { ["type"] = "string", ["anyOf"] = new JsonArray(new JsonObject { ["format"] = "ipv4" }, new JsonObject { ["format"] = "ipv6" }) };
-        if (t == typeof(Uri)) return new() { ["type"] = "string", ["format"] = "uri", ["pattern"] = "^https://" };
+        if (ScalarTypes.IsScalar(t))
+            return new() { ["anyOf"] = new JsonArray(TypedScalar(t), EnvReference()) };
         if (t == typeof(Dictionary<string, string>)) return new() { ["type"] = "object", ["additionalProperties"] = new JsonObject { ["type"] = "string" } };
         if (t.IsGenericType && t.GetGenericTypeDefinition() == typeof(List<>))
             return new() { ["type"] = "array", ["items"] = TypeSchema(t.GetGenericArguments()[0], inList: true) };
         return ObjectSchema(t, inList);
+    }
+
+    /// <summary>The schema of a scalar type other than plain text.</summary>
+    private static JsonObject TypedScalar(Type t)
+    {
+        if (t == typeof(bool)) return new() { ["type"] = "boolean" };
+        if (t.IsEnum) return new() { ["enum"] = new JsonArray(EnumNames.Of(t).Select(n => (JsonNode)n).ToArray()) };
+        if (t == typeof(ByteSize)) // a plain number of bytes is an integer to a YAML editor
+            return new() { ["type"] = new JsonArray("string", "integer"), ["minimum"] = 0, ["pattern"] = "^[0-9]+ *(B|KiB|MiB|GiB|TiB|KB|MB|GB|TB)?$" };
+        if (t == typeof(Cidr) || t == typeof(InterfaceAddress)) return new() { ["type"] = "string", ["pattern"] = "^[0-9A-Fa-f.:]+/[0-9]{1,3}$" };
+        if (t == typeof(IPAddress)) return new() { ["type"] = "string", ["anyOf"] = new JsonArray(new JsonObject { ["format"] = "ipv4" }, new JsonObject { ["format"] = "ipv6" }) };
+        if (t == typeof(Uri)) return new() { ["type"] = "string", ["format"] = "uri", ["pattern"] = "^https://" };
+        throw new InvalidOperationException($"no schema for scalar type {t}");
     }
 }

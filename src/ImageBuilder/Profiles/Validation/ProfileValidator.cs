@@ -9,7 +9,8 @@ namespace Appliance.ImageBuilder.Profiles.Validation;
 /// Semantic checks on a bound profile. Each problem is placed at the mark of the field it names;
 /// a missing field is placed at its parent section.
 /// </summary>
-internal sealed class ProfileValidator(IReadOnlyDictionary<string, SourceMark> marks, IReadOnlySet<string> bound, List<ProfileProblem> problems)
+internal sealed class ProfileValidator(IReadOnlyDictionary<string, SourceMark> marks, IReadOnlyDictionary<string, SourceMark> keyMarks,
+    IReadOnlySet<string> bound, List<ProfileProblem> problems)
 {
     /// <summary>Shortest accepted join token.</summary>
     public const int MinTokenLength = 16;
@@ -128,8 +129,15 @@ internal sealed class ProfileValidator(IReadOnlyDictionary<string, SourceMark> m
                 Add(path + ".gateway", $"gateway {gw} is not on the subnet of any address ({string.Join(", ", nic.Addresses.Select(a => a.Subnet))})");
         }
         for (int i = 0; i < n.Ntp.Count; i++)
-            if (!Model.IpText.TryParseAddress(n.Ntp[i], out _) && !Syntax.IsRfc1123Hostname(n.Ntp[i]))
-                Add(Paths.Item("network.ntp", i), $"'{n.Ntp[i]}' is neither an IP address nor an RFC 1123 hostname");
+        {
+            var server = n.Ntp[i];
+            if (Model.IpText.TryParseAddress(server, out _))
+                continue;
+            if (server.All(c => char.IsAsciiDigit(c) || c == '.'))
+                Add(Paths.Item("network.ntp", i), $"'{server}' is not an IP address");
+            else if (!Syntax.IsRfc1123Hostname(server))
+                Add(Paths.Item("network.ntp", i), $"'{server}' is neither an IP address nor an RFC 1123 hostname");
+        }
     }
 
     private void Users(List<UserSpec> users)
@@ -157,7 +165,7 @@ internal sealed class ProfileValidator(IReadOnlyDictionary<string, SourceMark> m
         foreach (var (k, v) in labels)
         {
             if (!Syntax.IsLabelKey(k))
-                Add(Paths.Child(path, k), $"'{k}' is not a valid label key");
+                problems.Add(ProfileProblem.At(keyMarks[Paths.Child(path, k)], Paths.Child(path, k), $"'{k}' is not a valid label key"));
             else if (!Syntax.IsLabelValue(v))
                 Add(Paths.Child(path, k), $"'{v}' is not a valid label value (at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit)");
         }

@@ -48,7 +48,8 @@ public sealed class StoreCommand(CliContext ctx, string? storeOption)
     /// <summary>store ls.</summary>
     public int List(OutputFormat output)
     {
-        var images = ContentStore.OpenOrCreate(Root).List();
+        // Listing never creates a store: a missing one is simply empty.
+        var images = File.Exists(Path.Combine(Root, "index.json")) ? ContentStore.Open(Root).List() : [];
         if (output == OutputFormat.Json)
         {
             ctx.Out.WriteLine(JsonSerializer.Serialize(images, Json));

@@ -39,6 +39,11 @@ public class ContainerdImportTests
             Assert.True(run.Code == 0, $"ctr run {names[i]}: {run.Err}");
             Assert.Contains(Marker, run.Out);
         }
+        // `ctr run` gives the container its own network namespace: only a loopback device, so no network.
+        var net = ctrd.Ctr("run", "--rm", names[1], "fixture-net", "/bin/busybox", "cat", "/proc/net/dev");
+        Assert.True(net.Code == 0, net.Err);
+        var devices = net.Out.Split('\n').Skip(2).Where(l => l.Contains(':')).Select(l => l.Split(':')[0].Trim()).ToList();
+        Assert.Equal(["lo"], devices);
         // The arm64 archive imports too (content only: this host cannot run arm64 code).
         var armImport = ctrd.Ctr("images", "import", "--platform", "linux/arm64", "--no-unpack", arm);
         Assert.True(armImport.Code == 0, armImport.Err);

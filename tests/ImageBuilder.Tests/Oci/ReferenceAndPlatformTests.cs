@@ -94,6 +94,16 @@ public class ReferenceAndPlatformTests
 
     [Fact]
     [Trait("Category", "Unit")]
+    public void Variants_default_like_containerd()
+    {
+        Assert.True(Platform.LinuxArmV7.Matches(Platform.Parse("linux/arm")));
+        Assert.False(Platform.LinuxArmV7.Matches(Platform.Parse("linux/arm/v6")));
+        Assert.True(Platform.LinuxArm64.Matches(Platform.Parse("linux/arm64/v8")));
+        Assert.False(Platform.LinuxAmd64.Matches(Platform.Parse("windows/amd64")));
+    }
+
+    [Fact]
+    [Trait("Category", "Unit")]
     public void Manifests_serialise_canonically_in_spec_field_order()
     {
         var m = new ImageManifest

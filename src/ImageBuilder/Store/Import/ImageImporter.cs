@@ -167,7 +167,7 @@ public sealed partial class ImageImporter(ContentStore store, ImportOptions opti
     {
         var d = desc.ParsedDigest(where);
         CheckPresent(src, desc, d, where);
-        if (staging.Has(d) || store.HasBlob(d))
+        if (staging.Has(d)) // blobs already in the store are staged anyway: the commit dedupes under the lock, so a gc meanwhile cannot take them
             return;
         var tmp = staging.NewTempPath();
         using (var input = src.Open(BlobEntry(d)))

@@ -88,6 +88,7 @@ public sealed partial class ImageImporter
     {
         var tmp = staging.NewTempPath();
         var layerWhere = $"{src.DisplayName}: layer '{path}'";
+        Progress?.Invoke($"checking layer {path} ({src.Length(path) / 1048576.0:0.0} MiB)");
         Digest d;
         long size;
         LayerCompression compression;

@@ -44,8 +44,8 @@ public sealed record Platform
     }
 
     /// <summary>
-    /// True when an image built for <paramref name="image"/> runs here. arm64 treats a missing variant as v8;
-    /// arm with no variant on the image side is accepted for v7 only when nothing better exists (see <see cref="PlatformSelector"/>).
+    /// True when an image built for <paramref name="image"/> runs here. Variants are normalised as containerd does:
+    /// arm64 with no variant is v8, arm with no variant is v7.
     /// </summary>
     public bool Matches(Platform image)
     {
@@ -57,6 +57,7 @@ public sealed record Platform
     private static string NormalVariant(Platform p) => (p.Architecture, p.Variant) switch
     {
         ("arm64", null or "" or "v8") => "v8",
+        ("arm", null or "") => "v7",
         ("amd64", null or "" or "v1") => "",
         (_, var v) => v ?? "",
     };

@@ -32,8 +32,18 @@ public sealed partial class ContentStore
     {
         var len = new FileInfo(BlobPath(d)).Length;
         var bytes = len <= OciJson.MaxDocumentSize ? File.ReadAllBytes(BlobPath(d)) : [];
-        var doc = OciJson.Deserialize<ImageIndex>(bytes, $"{Root}: blob {d}");
+        ImageManifest? doc = null;
+        try
+        {
+            doc = OciJson.Deserialize<ImageManifest>(bytes, $"{Root}: blob {d}");
+        }
+        catch (InvalidDataException)
+        {
+        }
         var isIndex = bytes.AsSpan().IndexOf("\"manifests\""u8) >= 0;
+        var isManifest = bytes.AsSpan().IndexOf("\"layers\""u8) >= 0;
+        if (doc is null || (!isIndex && !isManifest))
+            throw new Cli.UserInputException($"{d} is in the store, but it is not an image manifest or index");
         return new Descriptor { MediaType = doc.MediaType ?? (isIndex ? MediaTypes.OciIndex : MediaTypes.OciManifest), Digest = d.ToString(), Size = len };
     }
 

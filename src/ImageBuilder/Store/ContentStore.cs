@@ -33,25 +33,38 @@ public sealed partial class ContentStore : Oci.Archive.IBlobSource
     public static ContentStore OpenOrCreate(string root)
     {
         var s = new ContentStore(Path.GetFullPath(root));
-        if (File.Exists(Path.Combine(s.Root, "oci-layout")) && File.Exists(s.IndexPath))
+        if (s.IsComplete)
         {
             s.CheckLayout();
             return s;
         }
-        if (Directory.Exists(s.Root) && Directory.EnumerateFileSystemEntries(s.Root).Any(p => Path.GetFileName(p) != "store.lock"))
-            throw new InvalidDataException($"{s.Root}: not a content store (no oci-layout and index.json), and not empty");
         Directory.CreateDirectory(s.Root);
+        // Under the lock, so two processes creating the same store at once do not see each other's half-made layout.
         using (StoreLock.Acquire(s.LockPath, LockTimeout))
         {
-            Directory.CreateDirectory(s.BlobDirectory);
-            Directory.CreateDirectory(s.IngestDirectory);
-            if (!File.Exists(s.IndexPath))
-                AtomicFile.Write(s.IndexPath, OciJson.Serialize(new ImageIndex { MediaType = MediaTypes.OciIndex }));
-            if (!File.Exists(Path.Combine(s.Root, "oci-layout")))
+            if (!s.IsComplete)
+            {
+                var foreign = Directory.EnumerateFileSystemEntries(s.Root).Select(Path.GetFileName)
+                    .FirstOrDefault(n => !IsLayoutName(n!));
+                if (foreign != null)
+                    throw new InvalidDataException($"{s.Root}: not a content store (no oci-layout and index.json), and not empty ('{foreign}')");
+                Directory.CreateDirectory(s.BlobDirectory);
+                Directory.CreateDirectory(s.IngestDirectory);
+                if (!File.Exists(s.IndexPath))
+                    AtomicFile.Write(s.IndexPath, OciJson.Serialize(new ImageIndex { MediaType = MediaTypes.OciIndex }));
                 AtomicFile.Write(Path.Combine(s.Root, "oci-layout"), LayoutFile);
+            }
         }
+        s.CheckLayout();
         return s;
     }
+
+    private bool IsComplete => File.Exists(Path.Combine(Root, "oci-layout")) && File.Exists(IndexPath);
+
+    /// <summary>Names a store being created may already hold (left by a creation that was interrupted).</summary>
+    private static bool IsLayoutName(string name) =>
+        name is "store.lock" or "blobs" or "ingest" or "index.json" || name.StartsWith("index.json.tmp-", StringComparison.Ordinal)
+        || name.StartsWith("oci-layout.tmp-", StringComparison.Ordinal);
 
     /// <summary>Opens an existing store; throws when there is none.</summary>
     public static ContentStore Open(string root)

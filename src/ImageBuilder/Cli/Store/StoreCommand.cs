@@ -26,19 +26,34 @@ public sealed class StoreCommand(CliContext ctx, string? storeOption)
             if (!File.Exists(p) && !Directory.Exists(p))
                 throw new UserInputException($"{p}: no such file or directory");
         var store = ContentStore.OpenOrCreate(Root);
-        var importer = new ImageImporter(store, options);
-        var added = new List<object>();
-        foreach (var p in paths)
+        // Progress only on a terminal and for text output; pipes and --output json stay line-based and quiet.
+        var onTerminal = output == OutputFormat.Text && ReferenceEquals(ctx.Error, Console.Error) && !Console.IsErrorRedirected;
+        var importer = new ImageImporter(store, options)
         {
-            var r = importer.Add(p);
-            foreach (var e in r.Entries)
+            Progress = onTerminal ? m => ctx.Error.Write($"\r\u001b[K{m}") : null,
+        };
+        var added = new List<object>();
+        try
+        {
+            foreach (var p in paths)
             {
-                var name = StoreIndex.NameOf(e);
-                if (output == OutputFormat.Json)
-                    added.Add(new { source = p, name, digest = e.Digest, mediaType = e.MediaType });
-                else
-                    ctx.Out.WriteLine($"added {name ?? "<unnamed>"} {e.Digest} from {p}");
+                var r = importer.Add(p);
+                if (onTerminal)
+                    ctx.Error.Write("\r\u001b[K");
+                foreach (var e in r.Entries)
+                {
+                    var name = StoreIndex.NameOf(e);
+                    if (output == OutputFormat.Json)
+                        added.Add(new { source = p, name, digest = e.Digest, mediaType = e.MediaType });
+                    else
+                        ctx.Out.WriteLine($"added {name ?? "<unnamed>"} {e.Digest} from {p}");
+                }
             }
+        }
+        finally
+        {
+            if (onTerminal)
+                ctx.Error.Write("\r\u001b[K");
         }
         if (output == OutputFormat.Json)
             ctx.Out.WriteLine(JsonSerializer.Serialize(added, Json));
@@ -48,7 +63,8 @@ public sealed class StoreCommand(CliContext ctx, string? storeOption)
     /// <summary>store ls.</summary>
     public int List(OutputFormat output)
     {
-        var images = ContentStore.OpenOrCreate(Root).List();
+        // Listing never creates a store: a missing one is simply empty.
+        var images = File.Exists(Path.Combine(Root, "index.json")) ? ContentStore.Open(Root).List() : [];
         if (output == OutputFormat.Json)
         {
             ctx.Out.WriteLine(JsonSerializer.Serialize(images, Json));

@@ -18,8 +18,8 @@ public sealed record FlattenLayer(string BlobPath, LayerCompression Compression,
 /// share one <see cref="FsNode"/>. Directories in a path that lower layers made symlinks are followed inside the
 /// image root, as containerd does. Contents are never held in memory: a plain tar's files point into the blob, and
 /// files from compressed layers are copied to one spool file.
-/// PAX <c>SCHILY.xattr.*</c> values are read as the BCL decodes them (UTF-8), so a binary value that is not valid
-/// UTF-8 is refused with a message; <c>LIBARCHIVE.xattr.*</c> (base64) values keep every byte.
+/// PAX <c>SCHILY.xattr.*</c> values are taken byte for byte from the raw records (<see cref="PaxXattrCapture"/>),
+/// since the BCL reader decodes them as UTF-8; <c>LIBARCHIVE.xattr.*</c> (base64) values are decoded.
 /// </summary>
 public static class LayerFlattener
 {
@@ -52,6 +52,8 @@ public static class LayerFlattener
     private sealed class Applier(FsNode root, FlattenLayer layer, Func<FileStream> spool, string spoolPath)
     {
         private readonly HashSet<FsNode> _added = new(ReferenceEqualityComparer.Instance);
+        private PaxXattrCapture? _capture;
+        private Dictionary<string, byte[]>? _raw;
         private string Where(TarEntry e) => $"layer {layer.Name}: entry '{e.Name}'";
 
         public void Apply()
@@ -65,10 +67,14 @@ public static class LayerFlattener
             };
             using (s)
             {
-                using var reader = new TarReader(s, leaveOpen: true);
+                _capture = new PaxXattrCapture(s);
+                using var reader = new TarReader(_capture, leaveOpen: true);
                 TarEntry? e;
                 while ((e = Next(reader)) != null)
+                {
+                    _raw = _capture.Reliable && _capture.Entries.TryDequeue(out var raw) ? raw : null;
                     Entry(e);
+                }
             }
         }
 
@@ -181,9 +187,12 @@ public static class LayerFlattener
                 {
                     if (key.StartsWith("SCHILY.xattr.", StringComparison.Ordinal))
                     {
-                        if (value.Contains('\uFFFD'))
-                            throw new InvalidDataException($"{Where(e)}: xattr '{key[13..]}' has a binary value that is not valid UTF-8, which the tar reader cannot keep; store it as LIBARCHIVE.xattr (base64)");
-                        node.Xattrs[key[13..]] = Encoding.UTF8.GetBytes(value);
+                        if (_capture is { Reliable: true } && _raw != null && _raw.TryGetValue(key[13..], out var bytes))
+                            node.Xattrs[key[13..]] = bytes;
+                        else if (value.Contains('\uFFFD'))
+                            throw new InvalidDataException($"{Where(e)}: xattr '{key[13..]}' has a binary value that could not be read byte for byte");
+                        else
+                            node.Xattrs[key[13..]] = Encoding.UTF8.GetBytes(value);
                     }
                     else if (key.StartsWith("LIBARCHIVE.xattr.", StringComparison.Ordinal))
                     {

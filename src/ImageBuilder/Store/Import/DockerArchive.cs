@@ -88,6 +88,7 @@ public sealed partial class ImageImporter
     {
         var tmp = staging.NewTempPath();
         var layerWhere = $"{src.DisplayName}: layer '{path}'";
+        Progress?.Invoke($"checking layer {path} ({src.Length(path) / 1048576.0:0.0} MiB)");
         Digest d;
         long size;
         LayerCompression compression;
@@ -105,7 +106,7 @@ public sealed partial class ImageImporter
             if (tarDigest != diffId)
                 throw new InvalidDataException($"{layerWhere}: the uncompressed tar hashes to {tarDigest}, but the config's diff_id is {diffId}");
         }
-        if (staging.Has(d) || store.HasBlob(d))
+        if (staging.Has(d)) // blobs already in the store are staged anyway: the commit dedupes under the lock, so a gc meanwhile cannot take them
             File.Delete(tmp);
         else
             staging.AddFile(d, tmp);

@@ -14,6 +14,9 @@ public sealed record ImportResult(string Source, IReadOnlyList<Descriptor> Entri
 /// </summary>
 public sealed partial class ImageImporter(ContentStore store, ImportOptions options)
 {
+    /// <summary>Called before each layer is read, with a short description (for progress on a terminal).</summary>
+    public Action<string>? Progress { get; init; }
+
     /// <summary>Adds the images at <paramref name="path"/> (a directory or a tar file).</summary>
     public ImportResult Add(string path)
     {
@@ -167,7 +170,7 @@ public sealed partial class ImageImporter(ContentStore store, ImportOptions opti
     {
         var d = desc.ParsedDigest(where);
         CheckPresent(src, desc, d, where);
-        if (staging.Has(d) || store.HasBlob(d))
+        if (staging.Has(d)) // blobs already in the store are staged anyway: the commit dedupes under the lock, so a gc meanwhile cannot take them
             return;
         var tmp = staging.NewTempPath();
         using (var input = src.Open(BlobEntry(d)))
@@ -196,6 +199,7 @@ public sealed partial class ImageImporter(ContentStore store, ImportOptions opti
         }
         var tmp = staging.NewTempPath();
         var layerWhere = $"{src.DisplayName}: layer {d}";
+        Progress?.Invoke($"checking layer {d.Hex[..12]} ({desc.Size / 1048576.0:0.0} MiB)");
         using (var input = src.Open(BlobEntry(d)))
         using (var sink = NewSink(tmp))
         using (var tee = new TeeHashStream(input, sink))

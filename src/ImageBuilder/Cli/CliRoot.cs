@@ -11,6 +11,7 @@ public static class CliRoot
     /// </summary>
     private static IEnumerable<Command> Verbs(CliContext ctx) =>
     [
+        Inspect.InspectCommandDefinition.Create(ctx),
     ];
 
     /// <summary>Creates the root command for the given context.</summary>

@@ -18,6 +18,7 @@ public static class CliRoot
         Sign.SignCommandDefinition.Create(ctx),
         Verify.VerifyCommandDefinition.Create(ctx),
         Sbom.SbomCommandDefinition.Create(ctx),
+        Inspect.InspectCommandDefinition.Create(ctx),
     ];
 
     /// <summary>Creates the root command for the given context.</summary>

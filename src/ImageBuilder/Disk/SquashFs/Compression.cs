@@ -16,8 +16,11 @@ public enum SquashFsCompression : ushort
 /// <summary>Compresses and decompresses blocks; safe to use from many threads (one codec context per thread).</summary>
 internal sealed class BlockCodec(SquashFsCompression algorithm, int level)
 {
-    private readonly ThreadLocal<Compressor?> _zstd = new(() => algorithm == SquashFsCompression.Zstd ? new Compressor(level) : null, trackAllValues: false);
+    private readonly ThreadLocal<Compressor?> _zstd = new(() => algorithm == SquashFsCompression.Zstd ? CreateZstd(level) : null, trackAllValues: false);
+
     private readonly ThreadLocal<Decompressor?> _unzstd = new(() => algorithm == SquashFsCompression.Zstd ? new Decompressor() : null, trackAllValues: false);
+
+    private static Compressor CreateZstd(int level) => new(level);
 
     public SquashFsCompression Algorithm => algorithm;
 

@@ -119,6 +119,57 @@ public static class DiskTools
         File.WriteAllText(System.IO.Path.Combine(root, new string('n', 251) + ".txt"), "255-byte name\n");
     }
 
+    /// <summary>
+    /// One line per entry of a host tree: path, type, permission bits, owner, link count, size (files),
+    /// mtime, device numbers and symlink target, read with find(1) and stat(1).
+    /// </summary>
+    public static List<string> HostListing(string root, bool withMTime = true, bool withLinks = true)
+    {
+        var lines = new List<string>();
+        var rows = Run("find", [root, "-mindepth", "1", "-printf", "%P\\t%y\\t%m\\t%U\\t%G\\t%n\\t%s\\t%T@\\t%l\\0"]).Out;
+        foreach (var row in rows.Split('\0', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var f = row.Split('\t');
+            string type = f[1], dev = "";
+            if (type is "c" or "b")
+            {
+                var mm = Run("stat", ["-c", "%Hr,%Lr", System.IO.Path.Combine(root, f[0])]).Out.Trim();
+                dev = mm;
+            }
+            string mode = type == "l" ? "777" : f[2];
+            string size = type == "f" ? f[6] : "";
+            string mtime = withMTime && type != "l" ? ((long)double.Parse(f[7], System.Globalization.CultureInfo.InvariantCulture)).ToString() : "";
+            string links = withLinks ? f[5] : "";
+            lines.Add($"{f[0]} {type} {mode} {f[3]}:{f[4]} n={links} s={size} t={mtime} d={dev} -> {f[8]}");
+        }
+        lines.Sort(StringComparer.Ordinal);
+        return lines;
+    }
+
+    /// <summary>The listing <see cref="HostListing"/> should give for a tree written out faithfully.</summary>
+    public static List<string> TreeListing(FileTree tree, bool withMTime = true, bool withLinks = true)
+    {
+        var lines = new List<string>();
+        foreach (var n in tree.Walk())
+        {
+            if (n.Parent is null) continue;
+            var i = n.Inode;
+            string type = i.Type switch
+            {
+                FileNodeType.Directory => "d", FileNodeType.File => "f", FileNodeType.Symlink => "l", FileNodeType.CharDevice => "c",
+                FileNodeType.BlockDevice => "b", FileNodeType.Fifo => "p", FileNodeType.Socket => "s", _ => "?",
+            };
+            string mode = type == "l" ? "777" : Convert.ToString(i.Mode, 8);
+            int nlink = i.Type == FileNodeType.Directory ? 2 + i.Children.Count(c => c.Type == FileNodeType.Directory) : i.LinkCount;
+            string size = type == "f" ? i.Size.ToString() : "";
+            string mtime = withMTime && type != "l" ? i.MTime.ToString() : "";
+            string dev = type is "c" or "b" ? $"{i.RdevMajor},{i.RdevMinor}" : "";
+            lines.Add($"{n.Path} {type} {mode} {i.Uid}:{i.Gid} n={(withLinks ? nlink.ToString() : "")} s={size} t={mtime} d={dev} -> {(type == "l" ? i.LinkTarget : "")}");
+        }
+        lines.Sort(StringComparer.Ordinal);
+        return lines;
+    }
+
     /// <summary>The SHA-256 of a file, in hex.</summary>
     public static string Sha256(string path)
     {

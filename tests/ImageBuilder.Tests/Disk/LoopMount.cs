@@ -7,6 +7,8 @@ public sealed class LoopMount : IDisposable
     private readonly string _loop;
     private readonly string _mountPoint;
     private bool _mounted;
+    private string? _madeNode;
+    private bool _partx;
 
     private LoopMount(string loop, string mountPoint) { _loop = loop; _mountPoint = mountPoint; }
 
@@ -24,7 +26,27 @@ public sealed class LoopMount : IDisposable
         try
         {
             string dev = partition > 0 ? $"{loop}p{partition}" : loop;
-            for (int i = 0; i < 50 && !File.Exists(dev); i++) Thread.Sleep(100);
+            if (partition > 0)
+            {
+                // The kernel scanned the table (-P); without udev the /dev node may be missing, so make it from sysfs.
+                string sys = $"/sys/class/block/{Path.GetFileName(dev)}/dev";
+                for (int i = 0; i < 20 && !File.Exists(dev) && !File.Exists(sys); i++) Thread.Sleep(100);
+                if (!File.Exists(sys))
+                {
+                    // Kernels built without CONFIG_EFI_PARTITION / CONFIG_MSDOS_PARTITION (like this CI VM's) do not scan
+                    // the table themselves; partx reads it with libblkid and adds the partitions through BLKPG.
+                    DiskTools.Run("partx", ["-a", loop], check: false);
+                    m._partx = true;
+                }
+                if (!File.Exists(sys)) Assert.Fail($"neither the kernel nor partx found partition {partition} on {loop}");
+                for (int i = 0; i < 10 && !File.Exists(dev); i++) Thread.Sleep(100);
+                if (!File.Exists(dev))
+                {
+                    var mm = File.ReadAllText(sys).Trim().Split(':');
+                    DiskTools.Run("mknod", [dev, "b", mm[0], mm[1]]);
+                    m._madeNode = dev;
+                }
+            }
             DiskTools.Run("mount", ["-t", fsType, "-o", "ro", dev, mountPoint]);
             m._mounted = true;
             return m;
@@ -40,6 +62,8 @@ public sealed class LoopMount : IDisposable
     public void Dispose()
     {
         if (_mounted) DiskTools.Run("umount", [_mountPoint], check: false);
+        if (_partx) DiskTools.Run("partx", ["-d", _loop], check: false);
         DiskTools.Run("losetup", ["-d", _loop], check: false);
+        if (_madeNode != null) File.Delete(_madeNode);
     }
 }

@@ -7,7 +7,7 @@ namespace Appliance.ImageBuilder.Tests.Disk;
 [Trait("Category", "External")]
 public sealed class SquashFsExternalTests
 {
-    private static FileTree SampleTree()
+    internal static FileTree SampleTree()
     {
         var t = new FileTree(1_700_000_000);
         t.AddDirectory("etc", 0b111_101_101, 0, 0);
@@ -118,4 +118,44 @@ public sealed class SquashFsExternalTests
         DiskTools.Run("unsquashfs", ["-q", "-d", dir["out"], dir["fs.sqfs"]]);
         Assert.Equal(DiskTools.FileDigests(tree), DiskTools.FileDigests(dir["out"]));
     }
+}
+
+[Trait("Category", "External")]
+public sealed class SquashFsMetadataExternalTests
+{
+    [Fact]
+    public void UnsquashfsExtractionKeepsOwnersModesLinksDevicesAndTimes()
+    {
+        DiskTools.Require("unsquashfs");
+        if (DiskTools.Run("id", ["-u"]).Out.Trim() != "0") Assert.Skip("needs root: unsquashfs creates devices and sets owners only as root");
+        using var dir = new TempDir();
+        var tree = SquashFsExternalTestsAccess.Sample();
+        new SquashFsBuilder(tree).Build(dir["fs.sqfs"]);
+        DiskTools.Run("unsquashfs", ["-q", "-d", dir["out"], dir["fs.sqfs"]]);
+        Assert.Equal(DiskTools.TreeListing(tree), DiskTools.HostListing(dir["out"]));
+    }
+
+    [Fact]
+    public void KernelMountShowsTheSameTreeXattrsAndCapabilities()
+    {
+        DiskTools.RequireRootAndLoop();
+        DiskTools.RequireKernelFileSystem("squashfs");
+        DiskTools.Require("getcap", "getfattr");
+        using var dir = new TempDir();
+        var tree = SquashFsExternalTestsAccess.Sample();
+        new SquashFsBuilder(tree).Build(dir["fs.sqfs"]);
+        Directory.CreateDirectory(dir["mnt"]);
+        using (LoopMount.Mount(dir["fs.sqfs"], dir["mnt"], "squashfs", partitions: false))
+        {
+            Assert.Equal(DiskTools.TreeListing(tree), DiskTools.HostListing(dir["mnt"]));
+            Assert.Equal(DiskTools.FileDigests(tree), DiskTools.FileDigests(dir["mnt"]));
+            Assert.Contains("cap_net_raw", DiskTools.Run("getcap", [dir["mnt"] + "/usr/bin/ping"]).Out);
+            Assert.Contains("user.dir=\"d\"", DiskTools.Run("getfattr", ["-d", dir["mnt"] + "/etc"]).Out);
+        }
+    }
+}
+
+internal static class SquashFsExternalTestsAccess
+{
+    public static FileTree Sample() => SquashFsExternalTests.SampleTree();
 }

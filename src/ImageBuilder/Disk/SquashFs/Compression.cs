@@ -16,7 +16,20 @@ public enum SquashFsCompression : ushort
 /// <summary>Compresses and decompresses blocks; safe to use from many threads (one codec context per thread).</summary>
 internal sealed class BlockCodec(SquashFsCompression algorithm, int level)
 {
-    private readonly ThreadLocal<Compressor?> _zstd = new(() => algorithm == SquashFsCompression.Zstd ? new Compressor(level) : null, trackAllValues: false);
+    private readonly ThreadLocal<Compressor?> _zstd = new(() => algorithm == SquashFsCompression.Zstd ? CreateZstd(level) : null, trackAllValues: false);
+
+    private static Compressor CreateZstd(int level)
+    {
+        var c = new Compressor(level);
+        var tune = Environment.GetEnvironmentVariable("APPLIANCE_ZSTD_TUNE");
+        if (!string.IsNullOrEmpty(tune))
+            foreach (var kv in tune.Split(','))
+            {
+                var p = kv.Split('=');
+                c.SetParameter(Enum.Parse<ZstdSharp.Unsafe.ZSTD_cParameter>("ZSTD_c_" + p[0]), int.Parse(p[1]));
+            }
+        return c;
+    }
     private readonly ThreadLocal<Decompressor?> _unzstd = new(() => algorithm == SquashFsCompression.Zstd ? new Decompressor() : null, trackAllValues: false);
 
     public SquashFsCompression Algorithm => algorithm;

@@ -19,7 +19,7 @@ internal sealed class Inode
     public const int HeaderSize = 16;
 
     public InodeType Type;
-    public ushort Mode;           // permission bits and S_IFMT, as mksquashfs stores them
+    public ushort Mode;           // permission bits (07777); the type comes from the inode type
     public ushort UidIndex, GidIndex;
     public uint MTime, Number;
     public uint LinkCount = 1;

@@ -14,7 +14,6 @@ namespace Appliance.ImageBuilder.Disk.SquashFs;
 /// </summary>
 public sealed class SquashFsBuilder
 {
-    private const int S_IFSOCK = 0xC000, S_IFLNK = 0xA000, S_IFREG = 0x8000, S_IFBLK = 0x6000, S_IFDIR = 0x4000, S_IFCHR = 0x2000, S_IFIFO = 0x1000;
     private readonly FileTree _tree;
     private readonly SquashFsOptions _options;
 
@@ -102,7 +101,7 @@ public sealed class SquashFsBuilder
             var info = infos[node];
             var ino = new Inode
             {
-                Mode = (ushort)(node.Mode & 0xFFF),
+                Mode = (ushort)(node.Mode & 0xFFF), // permission bits only: recent kernels reject file-type bits here
                 UidIndex = Id(node.Uid),
                 GidIndex = Id(node.Gid),
                 MTime = (uint)Math.Clamp(node.MTime, 0, uint.MaxValue),
@@ -127,7 +126,6 @@ public sealed class SquashFsBuilder
                     ino.DirSize = (uint)size;
                     ino.LinkCount = 2 + (uint)node.Children.Count(c => c.Type == FileNodeType.Directory);
                     ino.ParentNumber = node.Parent is null ? rootParent : infos[node.Parent].Number;
-                    ino.Mode |= S_IFDIR;
                     ino.Type = ext || size > ushort.MaxValue ? InodeType.LDir : InodeType.Dir;
                     break;
                 }
@@ -140,29 +138,24 @@ public sealed class SquashFsBuilder
                     ino.FragmentIndex = d.FragmentIndex;
                     ino.FragmentOffset = d.FragmentOffset;
                     ino.BlockSizes = d.BlockSizes;
-                    ino.Mode |= S_IFREG;
                     ext |= node.LinkCount > 1 || d.Sparse > 0 || d.BlocksStart > uint.MaxValue || ino.FileSize > uint.MaxValue;
                     ino.Type = ext ? InodeType.LFile : InodeType.File;
                     break;
                 }
                 case FileNodeType.Symlink:
                     ino.Target = Encoding.UTF8.GetBytes(node.LinkTarget ?? "");
-                    ino.Mode |= S_IFLNK;
                     ino.Type = ext ? InodeType.LSymlink : InodeType.Symlink;
                     break;
                 case FileNodeType.CharDevice:
                 case FileNodeType.BlockDevice:
                     ino.Device = Inode.EncodeDevice(node.RdevMajor, node.RdevMinor);
                     bool chr = node.Type == FileNodeType.CharDevice;
-                    ino.Mode |= (ushort)(chr ? S_IFCHR : S_IFBLK);
                     ino.Type = chr ? (ext ? InodeType.LCharDev : InodeType.CharDev) : (ext ? InodeType.LBlockDev : InodeType.BlockDev);
                     break;
                 case FileNodeType.Fifo:
-                    ino.Mode |= S_IFIFO;
                     ino.Type = ext ? InodeType.LFifo : InodeType.Fifo;
                     break;
                 case FileNodeType.Socket:
-                    ino.Mode |= S_IFSOCK;
                     ino.Type = ext ? InodeType.LSocket : InodeType.Socket;
                     break;
                 default:

@@ -11,6 +11,7 @@ public static class CliRoot
     /// </summary>
     private static IEnumerable<Command> Verbs(CliContext ctx) =>
     [
+        Profile.ProfileCommandDefinition.Create(ctx),
         Key.KeyCommandDefinition.Create(ctx),
         Sign.SignCommandDefinition.Create(ctx),
         Verify.VerifyCommandDefinition.Create(ctx),

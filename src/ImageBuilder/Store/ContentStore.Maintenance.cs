@@ -40,6 +40,36 @@ public sealed partial class ContentStore
         return new GcResult(removed, bytes, leftovers);
     }
 
+    /// <summary>
+    /// Deletes the whole store when it holds no image, no blob and no add in progress (checked under the lock);
+    /// returns whether it did. Used when the add that created the store fails.
+    /// </summary>
+    public bool DeleteIfUnused()
+    {
+        try
+        {
+            using (Lock())
+            {
+                Staging.CleanOrphans(this);
+                if (ReadIndex().Manifests.Count > 0 || Directory.EnumerateFileSystemEntries(BlobDirectory).Any()
+                    || Directory.EnumerateFileSystemEntries(IngestDirectory).Any())
+                    return false;
+                foreach (var f in Directory.EnumerateFileSystemEntries(Root).Where(p => Path.GetFileName(p) != "store.lock"))
+                    if (Directory.Exists(f))
+                        Directory.Delete(f, recursive: true);
+                    else
+                        File.Delete(f);
+            }
+            File.Delete(LockPath);
+            Directory.Delete(Root);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            return false; // best effort: the caller is already reporting the add's own failure
+        }
+    }
+
     /// <summary>Re-hashes every blob and checks that every referenced blob is present; returns the problems found.</summary>
     public IReadOnlyList<string> Verify(Action<string>? progress = null)
     {

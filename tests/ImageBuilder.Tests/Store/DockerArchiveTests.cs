@@ -34,3 +34,30 @@ public class DockerArchiveTests
         Assert.Equal(Sha(blob), img.Layers[0].Digest);
     }
 }
+
+/// <summary>OCI layout directories: symlinks are refused so nothing outside the directory is read.</summary>
+public class LayoutDirectoryTests
+{
+    [Fact]
+    [Trait("Category", "Unit")]
+    public void A_blob_that_is_a_symlink_is_refused_and_the_store_is_unchanged()
+    {
+        using var t = new TempDir();
+        var img = Make("example.local/x:1", [SimpleLayer()]);
+        var dir = t.Sub("layout");
+        foreach (var (name, data) in img.Files())
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(dir, name))!);
+            File.WriteAllBytes(Path.Combine(dir, name), data);
+        }
+        var layer = Sha(img.Layers[0])[7..];
+        File.Delete(Path.Combine(dir, "blobs", "sha256", layer));
+        File.CreateSymbolicLink(Path.Combine(dir, "blobs", "sha256", layer), "/etc/passwd");
+        var store = t.Sub("store");
+        Assert.Equal(0, CliRunner.Run("store", "--store", store, "ls").ExitCode);
+        var r = CliRunner.Run("store", "--store", store, "add", dir);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains($"{dir}: 'blobs/sha256/{layer}' goes through a symbolic link", r.Error);
+        Assert.False(Directory.Exists(store)); // a refused first add leaves no store behind
+    }
+}

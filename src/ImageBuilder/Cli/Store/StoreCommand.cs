@@ -25,6 +25,7 @@ public sealed class StoreCommand(CliContext ctx, string? storeOption)
         foreach (var p in paths)
             if (!File.Exists(p) && !Directory.Exists(p))
                 throw new UserInputException($"{p}: no such file or directory");
+        var existed = Directory.Exists(Root);
         var store = ContentStore.OpenOrCreate(Root);
         // Progress only on a terminal and for text output; pipes and --output json stay line-based and quiet.
         var onTerminal = output == OutputFormat.Text && ReferenceEquals(ctx.Error, Console.Error) && !Console.IsErrorRedirected;
@@ -49,6 +50,14 @@ public sealed class StoreCommand(CliContext ctx, string? storeOption)
                         ctx.Out.WriteLine($"added {name ?? "<unnamed>"} {e.Digest} from {p}");
                 }
             }
+        }
+        catch
+        {
+            // When this add made the store and added nothing to it, no empty store is left behind.
+            // (A catch block, not a filter: filters run before the importer has cleaned up its staging area.)
+            if (!existed)
+                store.DeleteIfUnused();
+            throw;
         }
         finally
         {

@@ -30,6 +30,27 @@ public sealed class SigningKey : IDisposable
     /// <summary>Creates a new random P-256 key.</summary>
     public static SigningKey Generate() => new(ECDsa.Create(ECCurve.NamedCurves.nistP256));
 
+    /// <summary>Wraps explicit P-256 key parameters (private scalar and public point), e.g. a published test key.</summary>
+    internal static SigningKey FromParameters(ECParameters parameters)
+    {
+        var ecdsa = ECDsa.Create();
+        try
+        {
+            ecdsa.ImportParameters(parameters);
+        }
+        catch (CryptographicException)
+        {
+            ecdsa.Dispose();
+            throw;
+        }
+        if (KeyAlgorithm.Describe(ecdsa.ExportSubjectPublicKeyInfo()) != "ECDSA P-256")
+        {
+            ecdsa.Dispose();
+            throw new ArgumentException("expected an ECDSA P-256 key", nameof(parameters));
+        }
+        return new SigningKey(ecdsa);
+    }
+
     /// <summary>Reads an encrypted PKCS#8 PEM file, decrypting it with <paramref name="password"/>.</summary>
     public static SigningKey ReadPem(string path, string password) => FromPem(PemBlock.ReadFile(path), password, path);
 
@@ -100,13 +121,25 @@ public sealed class SigningKey : IDisposable
     public byte[] ToEncryptedPemBytes(string password, int iterations = Pbkdf2Iterations) =>
         Encoding.ASCII.GetBytes(ToEncryptedPem(password, iterations));
 
-    /// <summary>A DER (RFC 3279) ECDSA signature over SHA-256 of <paramref name="data"/>.</summary>
-    public byte[] SignData(ReadOnlySpan<byte> data) =>
-        _key.SignData(data, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence);
+    /// <summary>
+    /// A DER (RFC 3279) ECDSA signature over SHA-256 of <paramref name="data"/>. Deterministic (RFC 6979):
+    /// the same key and data always give the same bytes.
+    /// </summary>
+    public byte[] SignData(ReadOnlySpan<byte> data) => SignHash(SHA256.HashData(data));
 
-    /// <summary>A DER (RFC 3279) ECDSA signature over a SHA-256 digest.</summary>
-    public byte[] SignHash(ReadOnlySpan<byte> sha256) =>
-        _key.SignHash(sha256, DSASignatureFormat.Rfc3279DerSequence);
+    /// <summary>A DER (RFC 3279) deterministic (RFC 6979) ECDSA signature over a SHA-256 digest.</summary>
+    public byte[] SignHash(ReadOnlySpan<byte> sha256)
+    {
+        var parameters = _key.ExportParameters(includePrivateParameters: true);
+        try
+        {
+            return DeterministicEcdsa.SignHash(parameters.D, sha256);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(parameters.D);
+        }
+    }
 
     /// <inheritdoc/>
     public void Dispose()

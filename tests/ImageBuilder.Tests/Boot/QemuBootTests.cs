@@ -48,6 +48,33 @@ public sealed class QemuBootTests(ITestOutputHelper output)
         Report(img, r, "x86_64-uefi");
     }
 
+    /// <summary>
+    /// Boot counting is live: after one boot of a writable copy, systemd-boot has renamed the entry
+    /// appliance-a+3.conf to appliance-a+2-1.conf (two tries left, one used) on the ESP.
+    /// </summary>
+    [Fact]
+    public void X86_64Uefi_SystemdBootCountsTheTry()
+    {
+        BootTestSupport.RequireTools("qemu-system-x86_64", "mcopy", "mdir", "cp");
+        const string code = "/usr/share/OVMF/OVMF_CODE_4M.fd", vars = "/usr/share/OVMF/OVMF_VARS_4M.fd";
+        if (!File.Exists(code)) Assert.Skip("OVMF is not installed (package ovmf)");
+        var img = BootTestSupport.Image("x86_64-uefi");
+        var copy = Path.Combine(BootTestSupport.WorkDir, "counting-" + Guid.NewGuid().ToString("N") + ".img");
+        DiskTools.Run("cp", ["--sparse=always", img.ImagePath, copy]);
+        try
+        {
+            var args = new List<string> { "-m", "512" };
+            args.AddRange(Uefi(copy, code, vars, BootTestSupport.WorkDir, pciDisk: false));
+            args[^1] = args[^1].Replace(",snapshot=on", "", StringComparison.Ordinal);
+            var r = Qemu.BootToMarker("qemu-system-x86_64", args, "APPLIANCE-BOOT-OK x86_64-uefi slot=a", Timeout);
+            Report(img, r, "x86_64-uefi");
+            var listing = DiskTools.Run("mdir", ["-b", "-i", $"{copy}@@{BootTestSupport.Partitions(img)["boot"].Offset}", "::/loader/entries"]).Out;
+            Assert.Contains("appliance-a+2-1.conf", listing);
+            Assert.DoesNotContain("appliance-a+3.conf", listing);
+        }
+        finally { File.Delete(copy); }
+    }
+
     /// <summary>arm64-uefi under AAVMF.</summary>
     [Fact]
     public void Arm64Uefi_BootsToMarkerUnderAavmf()

@@ -44,8 +44,35 @@ public sealed class QemuBootTests(ITestOutputHelper output)
         var img = BootTestSupport.Image("x86_64-uefi");
         var args = new List<string> { "-m", "512" };
         args.AddRange(Uefi(img.ImagePath, code, vars, BootTestSupport.WorkDir, pciDisk: false));
-        var r = Qemu.BootToMarker("qemu-system-x86_64", args, "APPLIANCE-BOOT-OK x86_64-uefi slot=a", Timeout);
+        var r = Qemu.BootToMarker("qemu-system-x86_64", args, "APPLIANCE-BOOT-OK x86_64-uefi slot=a data=no", Timeout);
         Report(img, r, "x86_64-uefi");
+    }
+
+    /// <summary>
+    /// The initramfs mounts the data partition when there is one: a copy of the image gets a fourth GPT
+    /// partition named "data" holding ext4 (as firstboot would make it), and rc.boot reports data=yes.
+    /// </summary>
+    [Fact]
+    public void X86_64Uefi_MountsTheDataPartitionWhenPresent()
+    {
+        BootTestSupport.RequireTools("qemu-system-x86_64", "sgdisk", "mkfs.ext4", "cp");
+        const string code = "/usr/share/OVMF/OVMF_CODE_4M.fd", vars = "/usr/share/OVMF/OVMF_VARS_4M.fd";
+        if (!File.Exists(code)) Assert.Skip("OVMF is not installed (package ovmf)");
+        var img = BootTestSupport.Image("x86_64-uefi");
+        var copy = Path.Combine(BootTestSupport.WorkDir, "data-" + Guid.NewGuid().ToString("N") + ".img");
+        DiskTools.Run("cp", ["--sparse=always", img.ImagePath, copy]);
+        try
+        {
+            DiskTools.Run("sgdisk", ["-n", "4:0:+256M", "-t", "4:8300", "-c", "4:data", copy]);
+            var info = DiskTools.Run("sgdisk", ["-i", "4", copy]).Out;
+            long first = long.Parse(System.Text.RegularExpressions.Regex.Match(info, @"First sector: (\d+)").Groups[1].Value);
+            DiskTools.Run("mkfs.ext4", ["-q", "-F", "-L", "data", "-E", $"offset={first * 512}", copy, "256M"]);
+            var args = new List<string> { "-m", "512" };
+            args.AddRange(Uefi(copy, code, vars, BootTestSupport.WorkDir, pciDisk: false));
+            var r = Qemu.BootToMarker("qemu-system-x86_64", args, "APPLIANCE-BOOT-OK x86_64-uefi slot=a data=yes", Timeout);
+            Report(img, r, "x86_64-uefi");
+        }
+        finally { File.Delete(copy); }
     }
 
     /// <summary>

@@ -14,7 +14,9 @@ boot=$($bb findfs LABEL=BOOT 2>/dev/null || $bb findfs LABEL=boot 2>/dev/null)
 
 board=$($bb cat /etc/appliance/board)
 slot=$($bb cat /run/appliance/slot 2>/dev/null)
-echo "APPLIANCE-BOOT-OK $board slot=$slot $(/usr/lib/appliance/appliance-runtime --version)" > /dev/console
+data=no
+$bb grep -q ' /var/lib/appliance/data ' /proc/mounts && data=yes
+echo "APPLIANCE-BOOT-OK $board slot=$slot data=$data $(/usr/lib/appliance/appliance-runtime --version)" > /dev/console
 /usr/lib/appliance/appliance-firstboot --version > /dev/console
 
 for arg in $($bb cat /proc/cmdline); do

@@ -62,7 +62,15 @@ public sealed partial class SqliteBackend
                 else batch.Add(op);
             }
             if (batch.Count == 0) continue;
-            stopped |= ExecuteBatch(batch);
+            try
+            {
+                stopped |= ExecuteBatch(batch);
+            }
+            catch (Exception e)
+            {
+                // Could not even begin the transaction (I/O error, disk full): fail this batch, keep serving.
+                foreach (var op in batch) op.Done.TrySetException(e);
+            }
             batch.Clear();
         }
     }

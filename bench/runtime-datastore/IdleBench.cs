@@ -9,7 +9,7 @@ namespace Appliance.Bench.RuntimeDatastore;
 internal static class IdleBench
 {
     /// <summary>Simulated seconds per real second: one simulated hour takes 3.6 s of wall time.</summary>
-    private const double Speedup = 1000;
+    private const double DefaultSpeedup = 1000;
     private const string LeaseKey = "/registry/leases/kube-node-lease/node1";
     private const string NodeKey = "/registry/minions/node1";
 
@@ -52,14 +52,14 @@ internal static class IdleBench
     }
 
     /// <summary>Child: drives one simulated idle period and prints <c>writes= commits= wchar= write_bytes=</c>.</summary>
-    public static async Task<string> RunAsync(bool volatileKeys, double simulatedMinutes, string dir)
+    public static async Task<string> RunAsync(bool volatileKeys, double simulatedMinutes, string dir, double speedup = DefaultSpeedup)
     {
         var options = new SqliteBackendOptions
         {
             DataDir = dir,
             VolatileKeys = volatileKeys ? VolatileKeyPolicy.Default : null,
-            FlushInterval = TimeSpan.FromSeconds(300 / Speedup),
-            ExpiryInterval = TimeSpan.FromSeconds(1 / Speedup),
+            FlushInterval = TimeSpan.FromSeconds(300 / speedup),
+            ExpiryInterval = TimeSpan.FromSeconds(1 / speedup),
         };
         var store = new SqliteBackend(options);
         await store.StartAsync();
@@ -71,7 +71,7 @@ internal static class IdleBench
         var start = DateTime.UtcNow;
         for (var t = 10; t <= simulatedMinutes * 60; t += 10)
         {
-            var due = start + TimeSpan.FromSeconds(t / Speedup);
+            var due = start + TimeSpan.FromSeconds(t / speedup);
             var wait = due - DateTime.UtcNow;
             if (wait > TimeSpan.Zero) await Task.Delay(wait);
             leaseRev = Check(await store.UpdateAsync(LeaseKey, Lease(t), leaseRev));

@@ -6,8 +6,9 @@ using Appliance.Bench.RuntimeDatastore;
 var inv = CultureInfo.InvariantCulture;
 if (args.Length >= 3 && args[0] == "idle")
 {
-    // Child mode: one simulated idle hour in one process, so /proc/self/io and strace see only it.
-    var r = await IdleBench.RunAsync(args[1] == "volatile", double.Parse(args[2], inv), args[3]);
+    // Child mode: one simulated idle period in one process, so /proc/self/io and strace see only it.
+    // `idle <volatile|naive> <minutes> <dir> [speedup]`; speedup 1 runs in real time.
+    var r = await IdleBench.RunAsync(args[1] == "volatile", double.Parse(args[2], inv), args[3], args.Length > 4 ? double.Parse(args[4], inv) : 1000);
     Console.WriteLine(r);
     return 0;
 }

@@ -1,5 +1,9 @@
-// Entry point of `appliance-runtime`; the server and agent verbs arrive with their issues.
+// Entry point of `appliance-runtime`: the server verb (the agent verb arrives with its issue).
 using System.CommandLine;
+using Appliance.ClusterRuntime.Server;
 
-var root = new RootCommand("appliance-runtime: the bundled Kubernetes-compatible distribution");
-return root.Parse(args).Invoke();
+var root = new RootCommand("appliance-runtime: the bundled Kubernetes-compatible distribution")
+{
+    ServerCommandDefinition.Create(),
+};
+return await root.Parse(args).InvokeAsync();

@@ -1,0 +1,2 @@
+// appliance-runtime runs on Linux only (file modes, containerd, cgroups).
+[assembly: System.Runtime.Versioning.SupportedOSPlatform("linux")]

@@ -1,0 +1,43 @@
+// Runs the server until SIGTERM/SIGINT; bad options end in one line and exit code 2.
+using System.Net;
+
+namespace Appliance.ClusterRuntime.Server;
+
+/// <summary>The server verb's logic.</summary>
+public sealed class ServerCommand(ServerOptions options, TextWriter error)
+{
+    /// <summary>Starts the server and waits for shutdown. Returns the exit code.</summary>
+    public async Task<int> RunAsync(CancellationToken ct)
+    {
+        if (!IPAddress.TryParse(options.BindAddress, out _))
+        {
+            error.WriteLine($"appliance-runtime server: --bind-address: \"{options.BindAddress}\" is not an IP address");
+            return 2;
+        }
+        if (options.HttpsPort is < 0 or > 65535)
+        {
+            error.WriteLine($"appliance-runtime server: --https-listen-port: {options.HttpsPort} is not a port number");
+            return 2;
+        }
+        if (options.DatastoreEndpoint is { Length: > 0 } ep && !ep.StartsWith("postgres://", StringComparison.Ordinal) && !ep.StartsWith("postgresql://", StringComparison.Ordinal))
+        {
+            error.WriteLine($"appliance-runtime server: --datastore-endpoint: \"{ep}\" must start with postgres://");
+            return 2;
+        }
+        ApiServer server;
+        try
+        {
+            server = await ApiServer.StartAsync(options, BackendFactory.Create(options), null, ct);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or System.Security.Cryptography.CryptographicException)
+        {
+            error.WriteLine($"appliance-runtime server: {e.Message}");
+            return 1;
+        }
+        await using (server)
+        {
+            await server.WaitForShutdownAsync();
+        }
+        return 0;
+    }
+}

@@ -39,7 +39,7 @@ public static class Kubeconfig
     {
         if (File.Exists(path) && File.ReadAllText(path) == content)
         {
-            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
             return;
         }
         SecureFile.WriteAllText(path, content);

@@ -59,6 +59,7 @@ public sealed class ServerPki
     {
         var tls = Path.Combine(dataDir, "tls");
         Directory.CreateDirectory(tls);
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(tls, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         bool created = false;
         PemPair LoadOrMake(string name, Func<PemPair> make, Func<PemPair, bool>? stale = null)
         {

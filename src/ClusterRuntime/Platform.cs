@@ -1,2 +1,0 @@
-// appliance-runtime runs on Linux only (file modes, containerd, cgroups).
-[assembly: System.Runtime.Versioning.SupportedOSPlatform("linux")]

@@ -74,7 +74,11 @@ public interface IBackend : IAsyncDisposable
     /// <summary>The newest compacted revision (reads below or at it throw <see cref="CompactedException"/>).</summary>
     long CompactRevision { get; }
 
-    /// <summary>Reads one key at <paramref name="revision"/> (0 = newest). Returns null when absent.</summary>
+    /// <summary>
+    /// Reads one key at <paramref name="revision"/> (0 = newest). Returns the revision read at, and null when absent.
+    /// Throws <see cref="CompactedException"/> for a revision at or below <see cref="CompactRevision"/> and
+    /// <see cref="FutureRevisionException"/> for one above the newest.
+    /// </summary>
     Task<(long Revision, KeyValue? Kv)> GetAsync(string key, long revision = 0, CancellationToken ct = default);
 
     /// <summary>Creates a key; throws <see cref="KeyExistsException"/> when it exists. Returns the new revision.</summary>
@@ -96,6 +100,8 @@ public interface IBackend : IAsyncDisposable
     /// <summary>
     /// Lists keys that start with <paramref name="prefix"/> and are &gt;= <paramref name="startKey"/>
     /// (empty = from the prefix), at <paramref name="revision"/> (0 = newest), at most <paramref name="limit"/> (0 = all).
+    /// For the next page pass the last key + "\0" as <paramref name="startKey"/> and the returned revision.
+    /// Throws like <see cref="GetAsync"/> for compacted or future revisions.
     /// </summary>
     Task<ListResult> ListAsync(string prefix, string startKey = "", long limit = 0, long revision = 0, CancellationToken ct = default);
 
@@ -105,7 +111,11 @@ public interface IBackend : IAsyncDisposable
     /// <summary>
     /// Streams every change under <paramref name="prefix"/> with revision &gt; <paramref name="afterRevision"/>,
     /// in revision order, with no gaps or duplicates, until <paramref name="ct"/> is cancelled.
-    /// Throws <see cref="CompactedException"/> when <paramref name="afterRevision"/> is compacted.
+    /// Throws <see cref="CompactedException"/> (on the first MoveNext) when <paramref name="afterRevision"/> is below
+    /// <see cref="CompactRevision"/>: events newer than the compact revision are always kept, so watching from
+    /// exactly <see cref="CompactRevision"/> works. To watch "from now", pass <see cref="CurrentRevisionAsync"/>'s value
+    /// (0 means "from the beginning" and fails once anything is compacted).
+    /// The stream ends without error when the backend is disposed.
     /// </summary>
     IAsyncEnumerable<WatchEvent> WatchAsync(string prefix, long afterRevision, CancellationToken ct = default);
 

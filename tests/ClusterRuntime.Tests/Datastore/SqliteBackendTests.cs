@@ -1,0 +1,20 @@
+// Runs the backend contract suite against the SQLite backend.
+using Appliance.ClusterRuntime.Datastore;
+using Appliance.ClusterRuntime.Datastore.Sqlite;
+
+namespace Appliance.ClusterRuntime.Tests.Datastore;
+
+/// <summary>The shared suite on a fresh SQLite file per test.</summary>
+public sealed class SqliteBackendTests : BackendTests
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("datastore-sqlite-").FullName;
+
+    protected override Task<IBackend> CreateAsync() =>
+        Task.FromResult<IBackend>(new SqliteBackend(new SqliteBackendOptions { DataDir = _dir, ExpiryInterval = TimeSpan.FromMilliseconds(200) }));
+
+    protected override Task CleanupAsync()
+    {
+        Directory.Delete(_dir, recursive: true);
+        return Task.CompletedTask;
+    }
+}

@@ -26,8 +26,12 @@ public sealed record ApiResource(
     /// <summary>The list kind, e.g. <c>ConfigMapList</c>.</summary>
     public string ListKind => Kind + "List";
 
-    /// <summary>Datastore key prefix for all objects of this type, ending in '/'.</summary>
-    public string KeyPrefix => $"/registry/{(Group.Length == 0 ? "core" : Group)}/{Plural}/";
+    /// <summary>
+    /// Datastore key prefix for all objects of this type, ending in '/': <c>/registry/&lt;plural&gt;/</c> as in
+    /// kube-apiserver's etcd layout (plurals are unique across the served groups). The datastore's volatile-key
+    /// policy matches <c>/registry/leases/</c> and <c>/registry/nodes/</c>.
+    /// </summary>
+    public string KeyPrefix => $"/registry/{Plural}/";
 
     /// <summary>The key of one object.</summary>
     public string Key(string? ns, string name) => Namespaced ? $"{KeyPrefix}{ns}/{name}" : KeyPrefix + name;

@@ -1,5 +1,6 @@
 // Chooses the datastore: SQLite under DIR/db by default, PostgreSQL with --datastore-endpoint.
 using Appliance.ClusterRuntime.Datastore;
+using Appliance.ClusterRuntime.Datastore.Sqlite;
 
 namespace Appliance.ClusterRuntime.Server;
 
@@ -10,7 +11,7 @@ public static class BackendFactory
     public static IBackend Create(ServerOptions options)
     {
         if (!string.IsNullOrEmpty(options.DatastoreEndpoint))
-            throw new NotSupportedException("--datastore-endpoint: the PostgreSQL backend is not merged yet");
-        throw new NotSupportedException("the SQLite backend is not merged yet");
+            throw new NotSupportedException("--datastore-endpoint: the PostgreSQL backend is not available in this build");
+        return new SqliteBackend(new SqliteBackendOptions { DataDir = Path.Combine(options.DataDir, "db") });
     }
 }

@@ -12,6 +12,9 @@ namespace Appliance.ClusterRuntime.Api;
 /// <summary>Serves the Kubernetes API subset described in README.md.</summary>
 public sealed partial class ApiHandler(ObjectStore store, Authenticator auth, ServerInfo info, ILogger logger)
 {
+    /// <summary>Cancelled when the server shuts down; ends open watches.</summary>
+    public CancellationToken Stopping { get; init; }
+
     /// <summary>Set once the datastore is open and the system namespaces exist.</summary>
     public bool Ready { get; set; }
 
@@ -132,7 +135,7 @@ public sealed partial class ApiHandler(ObjectStore store, Authenticator auth, Se
         switch (method)
         {
             case "GET" when isWatch:
-                await new WatchStream(store, ri, ListOptionsFrom(ctx, ri.Resource, ri.Name), ctx).RunAsync();
+                await new WatchStream(store, ri, ListOptionsFrom(ctx, ri.Resource, ri.Name), ctx).RunAsync(Stopping);
                 break;
             case "GET" when ri.Name is null:
                 await ListAsync(ctx, ri);

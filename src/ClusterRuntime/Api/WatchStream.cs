@@ -21,14 +21,14 @@ public sealed class WatchStream(ObjectStore store, RequestInfo ri, ListOptions o
     bool _tableHeaderSent;
 
     /// <summary>Runs the watch.</summary>
-    public async Task RunAsync()
+    public async Task RunAsync(CancellationToken stopping)
     {
         var q = ctx.Request.Query;
         var r = ri.Resource;
         string? rv = q["resourceVersion"];
         bool bookmarks = q["allowWatchBookmarks"] is var b && (b == "true" || b == "1");
         bool sendInitial = q["sendInitialEvents"] == "true";
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, stopping);
         if (q.TryGetValue("timeoutSeconds", out var ts) && long.TryParse(ts, NumberStyles.Integer, CultureInfo.InvariantCulture, out var secs) && secs > 0)
             timeout.CancelAfter(TimeSpan.FromSeconds(secs));
         var ct = timeout.Token;

@@ -83,6 +83,7 @@ public sealed class ApiServer : IAsyncDisposable
             if (bind.Equals(IPAddress.Any) || bind.Equals(IPAddress.IPv6Any)) k.ListenAnyIP(options.HttpsPort, Configure);
             else k.Listen(bind, options.HttpsPort, Configure);
         });
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
         var app = builder.Build();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Appliance.ClusterRuntime.Server");
 
@@ -96,7 +97,7 @@ public sealed class ApiServer : IAsyncDisposable
         var auth = new Authenticator(pki.ClientCa.CertificatePem, tokens);
         var version = "v1.32.0-appliance+" + (typeof(ApiServer).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
             .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "0.1.0").Replace('+', '.');
-        var handler = new ApiHandler(store, auth, new ServerInfo(pki.ServerCa.CertificatePem, version), logger);
+        var handler = new ApiHandler(store, auth, new ServerInfo(pki.ServerCa.CertificatePem, version), logger) { Stopping = app.Lifetime.ApplicationStopping };
         app.Run(handler.HandleAsync);
         await app.StartAsync(ct);
 

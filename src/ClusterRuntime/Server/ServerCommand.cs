@@ -1,5 +1,6 @@
 // Runs the server until SIGTERM/SIGINT; bad options end in one line and exit code 2.
 using System.Net;
+using System.Runtime.InteropServices;
 
 namespace Appliance.ClusterRuntime.Server;
 
@@ -34,9 +35,17 @@ public sealed class ServerCommand(ServerOptions options, TextWriter error)
             error.WriteLine($"appliance-runtime server: {e.Message}");
             return 1;
         }
+        var stop = new TaskCompletionSource();
+        void OnSignal(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            stop.TrySetResult();
+        }
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
         await using (server)
         {
-            await server.WaitForShutdownAsync();
+            await Task.WhenAny(stop.Task, server.WaitForShutdownAsync(), Task.Delay(Timeout.Infinite, ct));
         }
         return 0;
     }

@@ -112,7 +112,10 @@ public sealed class ApiServer : IAsyncDisposable
         var lifecycle = new NamespaceLifecycle(store, logger);
         await lifecycle.BootstrapAsync(ct);
         var stop = new CancellationTokenSource();
-        var loop = Task.Run(() => lifecycle.RunAsync(stop.Token), CancellationToken.None);
+        var compactor = new Compactor(backend, options.CompactInterval, logger);
+        var loop = Task.WhenAll(
+            Task.Run(() => lifecycle.RunAsync(stop.Token), CancellationToken.None),
+            Task.Run(() => compactor.RunAsync(stop.Token), CancellationToken.None));
         handler.Ready = true;
         logger.LogInformation("appliance-runtime server ready on https://{Bind}:{Port} (data dir {Dir})", options.BindAddress, port, options.DataDir);
         return new ApiServer(app, backend, stop, loop, port, pki);

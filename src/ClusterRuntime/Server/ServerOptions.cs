@@ -14,6 +14,8 @@ public sealed record ServerOptions
     public IReadOnlyList<string> TlsSans { get; init; } = [];
     /// <summary>When true, no embedded agent runs (the agent arrives with its issue; accepted now).</summary>
     public bool DisableAgent { get; init; }
+    /// <summary>How often history is compacted (kube-apiserver's default is 5 minutes).</summary>
+    public TimeSpan CompactInterval { get; init; } = TimeSpan.FromMinutes(5);
     /// <summary>postgres://… to use PostgreSQL instead of SQLite.</summary>
     public string? DatastoreEndpoint { get; init; }
 }

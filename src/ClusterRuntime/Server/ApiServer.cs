@@ -52,6 +52,7 @@ public sealed class ApiServer : IAsyncDisposable
     /// <summary>Opens the datastore, loads or creates the PKI, writes the kubeconfig and token, and starts listening.</summary>
     public static async Task<ApiServer> StartAsync(ServerOptions options, IBackend backend, ILoggerFactory? loggerFactory = null, CancellationToken ct = default)
     {
+        var started = System.Diagnostics.Stopwatch.StartNew();
         Directory.CreateDirectory(options.DataDir);
         var now = DateTimeOffset.UtcNow;
         var pki = ServerPki.LoadOrCreate(options.DataDir, options.TlsSans, options.BindAddress, now);
@@ -117,7 +118,7 @@ public sealed class ApiServer : IAsyncDisposable
             Task.Run(() => lifecycle.RunAsync(stop.Token), CancellationToken.None),
             Task.Run(() => compactor.RunAsync(stop.Token), CancellationToken.None));
         handler.Ready = true;
-        logger.LogInformation("appliance-runtime server ready on https://{Bind}:{Port} (data dir {Dir})", options.BindAddress, port, options.DataDir);
+        logger.LogInformation("appliance-runtime server ready on https://{Bind}:{Port} in {Ms} ms (data dir {Dir})", options.BindAddress, port, started.ElapsedMilliseconds, options.DataDir);
         return new ApiServer(app, backend, stop, loop, port, pki);
     }
 

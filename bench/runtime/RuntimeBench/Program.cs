@@ -12,7 +12,7 @@ if (args.Length < 1)
     return 2;
 }
 var dll = Path.GetFullPath(args[0]);
-int objects = Arg("--objects", 5000), writers = Arg("--writers", 50), idleSeconds = Arg("--idle-seconds", 120), heartbeatSeconds = Arg("--heartbeat-seconds", 10);
+int objects = Arg("--objects", 5000), writers = Arg("--writers", 50), idleSeconds = Arg("--idle-seconds", 660), heartbeatSeconds = Arg("--heartbeat-seconds", 10);
 int Arg(string name, int fallback) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1]) : fallback;
 
 var root = Directory.CreateTempSubdirectory("runtime-bench-").FullName;

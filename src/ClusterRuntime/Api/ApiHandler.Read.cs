@@ -28,9 +28,10 @@ public sealed partial class ApiHandler
 
     async Task ListAsync(HttpContext ctx, RequestInfo ri)
     {
-        var page = await store.ListAsync(ri.Resource, ri.Namespace, ListOptionsFrom(ctx, ri.Resource, null), ctx.RequestAborted);
+        bool asTable = HttpIo.WantsTable(ctx);
+        var page = await store.ListAsync(ri.Resource, ri.Namespace, ListOptionsFrom(ctx, ri.Resource, null), ctx.RequestAborted, raw: !asTable);
         var rv = page.Revision.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        if (HttpIo.WantsTable(ctx))
+        if (asTable)
         {
             var table = TableConverter.ToTable(ri.Resource, page.Items, rv, page.Continue, ctx.Request.Query["includeObject"], store.Clock.GetUtcNow());
             await HttpIo.WriteAsync(ctx, 200, table);
@@ -47,13 +48,18 @@ public sealed partial class ApiHandler
         if (page.Continue is not null) writer.WriteString("continue", page.Continue);
         writer.WriteEndObject();
         writer.WriteStartArray("items");
+        if (page.Raw is { } raw)
+        {
+            foreach (var item in raw)
+            {
+                writer.WriteRawValue(item, skipInputValidation: true);
+                if (writer.BytesPending > 65536) await writer.FlushAsync(ctx.RequestAborted);
+            }
+        }
         foreach (var item in page.Items)
         {
             item.WriteTo(writer, Meta.Json);
-            if (writer.BytesPending > 32768)
-            {
-                await writer.FlushAsync(ctx.RequestAborted);
-            }
+            if (writer.BytesPending > 65536) await writer.FlushAsync(ctx.RequestAborted);
         }
         writer.WriteEndArray();
         writer.WriteEndObject();

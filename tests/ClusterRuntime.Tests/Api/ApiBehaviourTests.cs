@@ -160,6 +160,7 @@ public sealed class ApiBehaviourTests(ServerFixture fx) : IClassFixture<ServerFi
             var page = await Json.ReadAsync(await http.GetAsync(url, Ct));
             Assert.Equal("ConfigMapList", page["kind"]!.GetValue<string>());
             names.AddRange(page["items"]!.AsArray().Select(i => i!["metadata"]!["name"]!.GetValue<string>()));
+            Assert.All(page["items"]!.AsArray(), i => Assert.Matches(@"^\d+$", i!["metadata"]!["resourceVersion"]!.GetValue<string>()));
             listRv ??= page["metadata"]!["resourceVersion"]!.GetValue<string>();
             Assert.Equal(listRv, page["metadata"]!["resourceVersion"]!.GetValue<string>());
             token = page["metadata"]!["continue"]?.GetValue<string>();

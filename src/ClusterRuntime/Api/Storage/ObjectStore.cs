@@ -10,7 +10,11 @@ namespace Appliance.ClusterRuntime.Api.Storage;
 public sealed record ListOptions(LabelSelector Labels, FieldSelector Fields, long Limit, string? Continue, string? ResourceVersion, string? ResourceVersionMatch);
 
 /// <summary>One page of a list.</summary>
-public sealed record ListPage(long Revision, List<JsonObject> Items, string? Continue);
+/// <param name="Revision">The revision the list was read at.</param>
+/// <param name="Items">The objects (empty when <paramref name="Raw"/> is used).</param>
+/// <param name="Continue">The continue token, when more items remain.</param>
+/// <param name="Raw">The objects as stored JSON with their resourceVersion spliced in (unfiltered raw lists only).</param>
+public sealed record ListPage(long Revision, List<JsonObject> Items, string? Continue, List<byte[]>? Raw = null);
 
 /// <summary>Preconditions and policy of a delete call.</summary>
 public sealed record DeleteOptions(string? Uid, string? ResourceVersion, string? PropagationPolicy)
@@ -184,7 +188,8 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
     }
 
     /// <summary>Lists objects, filtered by selectors, with limit/continue paging at one consistent revision.</summary>
-    public async Task<ListPage> ListAsync(ApiResource r, string? ns, ListOptions options, CancellationToken ct)
+    /// <remarks>With <paramref name="raw"/> and no selectors the stored bytes are returned without parsing them.</remarks>
+    public async Task<ListPage> ListAsync(ApiResource r, string? ns, ListOptions options, CancellationToken ct, bool raw = false)
     {
         var prefix = r.ListPrefix(ns);
         long revision = 0;
@@ -213,28 +218,60 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
         long limit = options.Limit > 0 ? options.Limit : 0;
         string? next = null;
         bool filtering = !options.Labels.IsEmpty || !options.Fields.IsEmpty;
+        List<byte[]>? rawItems = raw && !filtering ? [] : null;
+        int count = 0;
         while (true)
         {
-            long want = limit == 0 ? 0 : Math.Max(limit - items.Count, filtering ? 64 : 1);
+            long want = limit == 0 ? 0 : Math.Max(limit - count, filtering ? 64 : 1);
             var page = await Guard(() => backend.ListAsync(prefix, start, want, revision, ct), revision);
             revision = page.Revision;
             int consumed = 0;
             foreach (var kv in page.Items)
             {
                 consumed++;
-                var obj = Decode(kv);
-                if (Matches(obj, options)) items.Add(obj);
-                if (limit > 0 && items.Count == limit)
+                if (rawItems is not null)
+                {
+                    rawItems.Add(WithResourceVersion(kv));
+                    count++;
+                }
+                else
+                {
+                    var obj = Decode(kv);
+                    if (Matches(obj, options)) { items.Add(obj); count++; }
+                }
+                if (limit > 0 && count == limit)
                 {
                     bool remaining = consumed < page.Items.Count || page.More;
                     if (remaining) next = ContinueToken.Encode(revision, kv.Key + "\0");
                     break;
                 }
             }
-            if ((limit > 0 && items.Count == limit) || !page.More || page.Items.Count == 0) break;
+            if ((limit > 0 && count == limit) || !page.More || page.Items.Count == 0) break;
             start = page.Items[^1].Key + "\0";
         }
-        return new ListPage(revision, items, next);
+        return new ListPage(revision, items, next, rawItems);
+    }
+
+    /// <summary>
+    /// The stored JSON with <c>"resourceVersion":"N"</c> spliced in as the first field of the top-level metadata.
+    /// Stored objects are written by this class, so the first <c>"metadata":{</c> is the top-level one (kind and
+    /// apiVersion, fixed strings, come before it).
+    /// </summary>
+    static byte[] WithResourceVersion(KeyValue kv)
+    {
+        var value = kv.Value.AsSpan();
+        var at = value.IndexOf("\"metadata\":{"u8);
+        if (at < 0) return Meta.ToBytes(Decode(kv));
+        at += "\"metadata\":{".Length;
+        var rv = System.Text.Encoding.UTF8.GetBytes($"\"resourceVersion\":\"{kv.ModRevision.ToString(System.Globalization.CultureInfo.InvariantCulture)}\"");
+        bool empty = at < value.Length && value[at] == (byte)'}';
+        var result = new byte[value.Length + rv.Length + (empty ? 0 : 1)];
+        value[..at].CopyTo(result);
+        rv.CopyTo(result.AsSpan(at));
+        int pos = at + rv.Length;
+        if (!empty) result[pos++] = (byte)',';
+        value[at..].CopyTo(result.AsSpan(pos));
+        return result;
     }
 
     /// <summary>Finalizers that hold a deleted object: metadata.finalizers, and for namespaces also spec.finalizers.</summary>

@@ -191,4 +191,28 @@ public sealed class KubectlScenarioTests(ServerFixture fx) : IClassFixture<Serve
         var wide = (await K.RunAsync("get", "nodes", "-o", "wide")).Ok().Stdout;
         Assert.Matches(@"(?m)^edge-node-1\s+Ready\s+control-plane\s+\d+s\s+v1\.32\.0-appliance\s+10\.1\.2\.3", wide);
     }
+
+    [Fact]
+    public async Task CreateGenerators_SendProtobuf_DeploymentJobServiceServiceAccount_AndScale()
+    {
+        var ns = await NamespaceAsync("scenario-workloads");
+        (await K.RunAsync("-n", ns, "create", "deployment", "web", "--image=nginx:1.27", "--replicas=0", "--port=80")).Ok();
+        var deploy = JsonNode.Parse((await K.RunAsync("-n", ns, "get", "deploy", "web", "-o", "json")).Ok().Stdout)!;
+        Assert.Equal(0, deploy["spec"]!["replicas"]!.GetValue<int>());
+        Assert.Equal("web", deploy["spec"]!["selector"]!["matchLabels"]!["app"]!.GetValue<string>());
+        Assert.Equal("nginx:1.27", deploy["spec"]!["template"]!["spec"]!["containers"]![0]!["image"]!.GetValue<string>());
+        Assert.Equal(80, deploy["spec"]!["template"]!["spec"]!["containers"]![0]!["ports"]![0]!["containerPort"]!.GetValue<int>());
+        Assert.Null(deploy["spec"]!["template"]!["metadata"]!["creationTimestamp"]);
+
+        (await K.RunAsync("-n", ns, "scale", "deployment", "web", "--replicas=3")).Ok();
+        Assert.Equal("3", (await K.RunAsync("-n", ns, "get", "deploy", "web", "-o", "jsonpath={.spec.replicas}")).Ok().Stdout);
+        Assert.Matches(@"(?m)^web\s+0/3\s+0\s+0\s+\d+s\s+nginx\s+nginx:1\.27\s+app=web", (await K.RunAsync("-n", ns, "get", "deploy", "-o", "wide")).Ok().Stdout);
+
+        (await K.RunAsync("-n", ns, "create", "job", "once", "--image=busybox", "--", "echo", "hi")).Ok();
+        Assert.Equal("[\"echo\",\"hi\"]", (await K.RunAsync("-n", ns, "get", "job", "once", "-o", "jsonpath={.spec.template.spec.containers[0].command}")).Ok().Stdout);
+        (await K.RunAsync("-n", ns, "create", "service", "clusterip", "api", "--tcp=80:8080")).Ok();
+        Assert.Matches(@"(?m)^api\s+ClusterIP\s+.*80/TCP", (await K.RunAsync("-n", ns, "get", "svc")).Ok().Stdout);
+        (await K.RunAsync("-n", ns, "create", "serviceaccount", "robot")).Ok();
+        Assert.Matches(@"(?m)^robot\s+\d+s", (await K.RunAsync("-n", ns, "get", "sa")).Ok().Stdout);
+    }
 }

@@ -61,16 +61,28 @@ public static class ProtobufDecoder
                     value = text;
                     break;
                 case ProtoKind.Bytes: value = Convert.ToBase64String(reader.Bytes()); break;
-                case ProtoKind.Int: value = (long)reader.Varint(); break;
-                case ProtoKind.Bool: value = reader.Varint() != 0; break;
+                case ProtoKind.Int:
+                {
+                    var n = (long)reader.Varint();
+                    if (n == 0 && !field.Pointer && !field.Repeated) continue;
+                    value = n;
+                    break;
+                }
+                case ProtoKind.Bool:
+                {
+                    var b = reader.Varint() != 0;
+                    if (!b && !field.Pointer) continue;
+                    value = b;
+                    break;
+                }
                 case ProtoKind.Message: value = Message(reader.Bytes(), field.Type!); break;
                 case ProtoKind.Time:
                 {
                     var t = new ProtoReader(reader.Bytes());
                     long seconds = 0;
                     while (t.Next(out var f, out var w)) { if (f == 1) seconds = (long)t.Varint(); else t.Skip(w); }
-                    // The zero Go time (year 1) means "unset".
-                    value = seconds <= -62135596800 ? null : Api.Storage.Meta.Time(DateTimeOffset.FromUnixTimeSeconds(seconds));
+                    // metav1.Time marshals its zero value as an empty message (seconds 0): that means "unset".
+                    value = seconds <= -62135596800 || seconds == 0 ? null : Api.Storage.Meta.Time(DateTimeOffset.FromUnixTimeSeconds(seconds));
                     if (value is null) continue;
                     break;
                 }

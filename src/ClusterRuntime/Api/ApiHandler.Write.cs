@@ -77,8 +77,13 @@ public sealed partial class ApiHandler
         await HttpIo.WriteAsync(ctx, 200, result);
     }
 
+    /// <summary>Namespaces Kubernetes refuses to delete.</summary>
+    static readonly string[] Undeletable = ["default", "kube-system", "kube-public"];
+
     async Task DeleteAsync(HttpContext ctx, RequestInfo ri)
     {
+        if (ri.Resource.Kind == "Namespace" && Undeletable.Contains(ri.Name))
+            throw new ApiException(403, "Forbidden", $"namespaces \"{ri.Name}\" is forbidden: this namespace may not be deleted");
         var options = await DeleteOptionsFromAsync(ctx);
         var (obj, deleted) = await store.DeleteAsync(ri.Resource, ri.Namespace, ri.Name!, options, ctx.RequestAborted);
         await HttpIo.WriteAsync(ctx, deleted ? 200 : 202, obj);
@@ -92,6 +97,7 @@ public sealed partial class ApiHandler
         var items = new JsonArray();
         foreach (var item in page.Items)
         {
+            if (ri.Resource.Kind == "Namespace" && Undeletable.Contains(Meta.Name(item))) continue;
             try
             {
                 var (obj, _) = await store.DeleteAsync(ri.Resource, Meta.Namespace(item), Meta.Name(item)!, options with { ResourceVersion = null }, ctx.RequestAborted);

@@ -220,6 +220,24 @@ public sealed class ApiBehaviourTests(ServerFixture fx) : IClassFixture<ServerFi
     }
 
     [Fact]
+    public async Task Watch_SendInitialEvents_EndsWithTheInitialEventsBookmark_AndSelectorsFilter()
+    {
+        using var http = await NamespaceAsync("api-watch-initial");
+        foreach (var (name, tier) in new[] { ("a", "web"), ("b", "db") })
+        {
+            var cm = Json.ConfigMap(name);
+            cm["metadata"]!["labels"] = new JsonObject { ["tier"] = tier };
+            await http.PostAsync("/api/v1/namespaces/api-watch-initial/configmaps", Json.Body(cm), Ct);
+        }
+        using var response = await http.GetAsync("/api/v1/namespaces/api-watch-initial/configmaps?watch=1&sendInitialEvents=true&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan&labelSelector=tier%3Dweb&timeoutSeconds=1",
+            HttpCompletionOption.ResponseHeadersRead, Ct);
+        var events = (await response.Content.ReadAsStringAsync(Ct)).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!).ToList();
+        Assert.Equal(["ADDED", "BOOKMARK"], events.Select(e => e["type"]!.GetValue<string>()));
+        Assert.Equal("a", events[0]["object"]!["metadata"]!["name"]!.GetValue<string>());
+        Assert.Equal("true", events[1]["object"]!["metadata"]!["annotations"]!["k8s.io/initial-events-end"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task Discovery_AggregatedV2AndV2beta1_AndLegacy()
     {
         using var http = fx.Server.CreateClient();

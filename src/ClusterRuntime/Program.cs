@@ -6,4 +6,5 @@ var root = new RootCommand("appliance-runtime: the bundled Kubernetes-compatible
 {
     ServerCommandDefinition.Create(),
 };
+root.Subcommands.Add(Appliance.ClusterRuntime.Datastore.Stress.DatastoreStressCommand.Create());
 return await root.Parse(args).InvokeAsync();

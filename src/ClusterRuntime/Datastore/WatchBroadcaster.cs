@@ -72,6 +72,20 @@ internal sealed class WatchBroadcaster
         }
     }
 
+    /// <summary>Cuts every watcher off as if it overflowed, so each one catches up from the log again.</summary>
+    public void Reset()
+    {
+        lock (_gate)
+        {
+            foreach (var sub in _subscriptions)
+            {
+                sub.Overflowed = true;
+                sub.Channel.Writer.TryComplete();
+            }
+            _subscriptions.Clear();
+        }
+    }
+
     /// <summary>Ends every stream (backend shutdown).</summary>
     public void Close()
     {

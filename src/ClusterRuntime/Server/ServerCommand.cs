@@ -20,18 +20,25 @@ public sealed class ServerCommand(ServerOptions options, TextWriter error)
             error.WriteLine($"appliance-runtime server: --https-listen-port: {options.HttpsPort} is not a port number");
             return 2;
         }
-        if (options.DatastoreEndpoint is { Length: > 0 } ep && !ep.StartsWith("postgres://", StringComparison.Ordinal) && !ep.StartsWith("postgresql://", StringComparison.Ordinal))
+        Datastore.IBackend backend;
+        try
         {
-            error.WriteLine($"appliance-runtime server: --datastore-endpoint: \"{ep}\" must start with postgres://");
+            backend = BackendFactory.Create(options);
+        }
+        catch (ArgumentException e)
+        {
+            error.WriteLine($"appliance-runtime server: {e.Message}");
             return 2;
         }
         ApiServer server;
         try
         {
-            server = await ApiServer.StartAsync(options, BackendFactory.Create(options), null, ct);
+            server = await ApiServer.StartAsync(options, backend, null, ct);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or System.Security.Cryptography.CryptographicException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException
+                                       or System.Security.Cryptography.CryptographicException or System.Data.Common.DbException)
         {
+            await backend.DisposeAsync();
             error.WriteLine($"appliance-runtime server: {e.Message}");
             return 1;
         }

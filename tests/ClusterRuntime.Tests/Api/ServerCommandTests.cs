@@ -37,7 +37,8 @@ public sealed class ServerCommandTests
         using var dir = new TempDir();
         var (code, stderr) = await RunAsync("server", "--data-dir", dir.Path, "--datastore-endpoint", "mysql://x");
         Assert.Equal(2, code);
-        Assert.Contains("must start with postgres://", stderr);
+        Assert.Contains("expected postgres://", stderr);
+        Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
     }
 
     [Fact]

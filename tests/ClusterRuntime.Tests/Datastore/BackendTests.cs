@@ -204,17 +204,7 @@ public abstract class BackendTests : IAsyncLifetime
         }
     }
 
-    protected static async Task<List<WatchEvent>> Collect(IAsyncEnumerable<WatchEvent> watch, int count)
-    {
-        var list = new List<WatchEvent>(count);
-        if (count <= 0) return list;
-        await foreach (var ev in watch)
-        {
-            list.Add(ev);
-            if (list.Count == count) break;
-        }
-        return list;
-    }
+    protected static Task<List<WatchEvent>> Collect(IAsyncEnumerable<WatchEvent> watch, int count) => WatchCollector.Collect(watch, count);
 
     [Fact, Trait("Category", "RoundTrip")]
     public async Task WatchReportsPreviousValuesAndDeletes()

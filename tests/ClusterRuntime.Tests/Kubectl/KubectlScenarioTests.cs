@@ -141,11 +141,18 @@ public sealed class KubectlScenarioTests(ServerFixture fx) : IClassFixture<Serve
     {
         var ns = await NamespaceAsync("scenario-watch");
         using var watch = K.Start("-n", ns, "get", "cm", "-w", "--output-watch-events");
+        using var plain = K.Start("-n", ns, "get", "cm", "-w");
         var lines = new List<string>();
+        var plainLines = new List<string>();
         var reader = Task.Run(async () =>
         {
             while (await watch.StandardOutput.ReadLineAsync(TestContext.Current.CancellationToken) is { } line)
                 lock (lines) lines.Add(line);
+        }, TestContext.Current.CancellationToken);
+        var plainReader = Task.Run(async () =>
+        {
+            while (await plain.StandardOutput.ReadLineAsync(TestContext.Current.CancellationToken) is { } line)
+                lock (plainLines) plainLines.Add(line);
         }, TestContext.Current.CancellationToken);
         // The watch is established once kubectl printed the (empty) list; give it a moment to connect.
         await Task.Delay(1500, TestContext.Current.CancellationToken);
@@ -158,8 +165,17 @@ public sealed class KubectlScenarioTests(ServerFixture fx) : IClassFixture<Serve
             lock (lines) if (lines.Count(l => l.Contains("watched")) >= 3) break;
             await Task.Delay(100, TestContext.Current.CancellationToken);
         }
+        while (DateTime.UtcNow < deadline)
+        {
+            lock (plainLines) if (plainLines.Count(l => l.StartsWith("watched", StringComparison.Ordinal)) >= 3) break;
+            await Task.Delay(100, TestContext.Current.CancellationToken);
+        }
         watch.Kill(true);
+        plain.Kill(true);
         await reader;
+        await plainReader;
+        // Plain `get cm -w` prints one table row per event: created with 1 key, labelled, deleted.
+        lock (plainLines) Assert.Equal(3, plainLines.Count(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^watched\s+1\s+\d+s")));
         string[] events;
         lock (lines) events = lines.Where(l => l.Contains("watched")).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[0]).ToArray();
         Assert.Equal(["ADDED", "MODIFIED", "DELETED"], events);

@@ -7,4 +7,12 @@ var root = new RootCommand("appliance-runtime: the bundled Kubernetes-compatible
     ServerCommandDefinition.Create(),
 };
 root.Subcommands.Add(Appliance.ClusterRuntime.Datastore.Stress.DatastoreStressCommand.Create());
-return await root.Parse(args).InvokeAsync();
+var parse = root.Parse(args);
+if (parse.Errors.Count > 0)
+{
+    // Usage errors: one line each and exit code 2, as the appliance CLI does.
+    foreach (var e in parse.Errors) Console.Error.WriteLine($"appliance-runtime: {e.Message}");
+    Console.Error.WriteLine("Run 'appliance-runtime --help' for usage.");
+    return 2;
+}
+return await parse.InvokeAsync();

@@ -32,6 +32,16 @@ public sealed class ServerCommandTests
     }
 
     [Fact]
+    public async Task UnparsablePort_Exit2()
+    {
+        using var dir = new TempDir();
+        var (code, stderr) = await RunAsync("server", "--data-dir", dir.Path, "--https-listen-port", "lots");
+        Assert.Equal(2, code);
+        Assert.StartsWith("appliance-runtime: ", stderr);
+        Assert.Contains("lots", stderr);
+    }
+
+    [Fact]
     public async Task BadDatastoreEndpoint_Exit2()
     {
         using var dir = new TempDir();

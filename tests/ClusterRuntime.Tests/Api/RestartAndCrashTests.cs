@@ -32,6 +32,12 @@ public sealed class RestartAndCrashTests
             var token = File.ReadAllText(Path.Combine(data, "token")).Trim();
             var caHash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(Path.Combine(data, "tls", "server-ca.crt"))));
             Assert.Matches($"^K10{caHash}::server:[0-9a-f]{{32}}$", token);
+            using (var anonymous = first.CreateClient(admin: false))
+            {
+                // An agent downloads /cacerts without credentials and pins it with the token's hash.
+                var bundle = await anonymous.GetByteArrayAsync("/cacerts", Ct);
+                Assert.Equal(caHash, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bundle)));
+            }
             using var http = first.CreateClient();
             Assert.Equal(HttpStatusCode.Created, (await http.PostAsync("/api/v1/namespaces/default/configmaps", Json.Body(Json.ConfigMap("survives")), Ct)).StatusCode);
             before = Kept.ToDictionary(f => f, f => File.ReadAllBytes(Path.Combine(data, f)));

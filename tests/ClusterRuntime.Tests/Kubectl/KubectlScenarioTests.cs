@@ -231,4 +231,33 @@ public sealed class KubectlScenarioTests(ServerFixture fx) : IClassFixture<Serve
         (await K.RunAsync("-n", ns, "create", "serviceaccount", "robot")).Ok();
         Assert.Matches(@"(?m)^robot\s+\d+s", (await K.RunAsync("-n", ns, "get", "sa")).Ok().Stdout);
     }
+
+    [Fact]
+    public async Task Apply_TwiceIsAStrategicMergePatch_AndChunkedGetPages()
+    {
+        var ns = await NamespaceAsync("scenario-apply");
+        var dir = Directory.CreateTempSubdirectory("apply-").FullName;
+        try
+        {
+            var file = Path.Combine(dir, "cm.yaml");
+            File.WriteAllText(file, $"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: applied\n  namespace: {ns}\n  labels:\n    a: one\ndata:\n  x: \"1\"\n  y: \"2\"\n");
+            Assert.Contains("configmap/applied created", (await K.RunAsync("apply", "-f", file)).Ok().Stdout);
+            File.WriteAllText(file, $"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: applied\n  namespace: {ns}\n  labels:\n    b: two\ndata:\n  x: \"10\"\n");
+            Assert.Contains("configmap/applied configured", (await K.RunAsync("apply", "-f", file)).Ok().Stdout);
+            var cm = JsonNode.Parse((await K.RunAsync("-n", ns, "get", "cm", "applied", "-o", "json")).Ok().Stdout)!;
+            // The three-way merge removed what the first file had and the second has not.
+            Assert.Equal("""{"x":"10"}""", cm["data"]!.ToJsonString());
+            Assert.Equal("""{"b":"two"}""", cm["metadata"]!["labels"]!.ToJsonString());
+            Assert.Contains("configmap/applied unchanged", (await K.RunAsync("apply", "-f", file)).Ok().Stdout);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+
+        for (int i = 0; i < 5; i++) (await K.RunAsync("-n", ns, "create", "configmap", $"page-{i}")).Ok();
+        var paged = (await K.RunAsync("-n", ns, "get", "cm", "--chunk-size=2", "-o", "name", "-v=6")).Ok();
+        Assert.Equal(6, paged.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.Equal(3, System.Text.RegularExpressions.Regex.Matches(paged.Stderr, @"configmaps\?(continue=[^ ]+&)?limit=2 200").Count);
+    }
 }

@@ -11,6 +11,12 @@ public static class CliRoot
     /// </summary>
     private static IEnumerable<Command> Verbs(CliContext ctx) =>
     [
+        Store.StoreCommandDefinition.Create(ctx),
+        Profile.ProfileCommandDefinition.Create(ctx),
+        Key.KeyCommandDefinition.Create(ctx),
+        Sign.SignCommandDefinition.Create(ctx),
+        Verify.VerifyCommandDefinition.Create(ctx),
+        Sbom.SbomCommandDefinition.Create(ctx),
     ];
 
     /// <summary>Creates the root command for the given context.</summary>

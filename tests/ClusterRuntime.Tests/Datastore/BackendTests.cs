@@ -207,6 +207,35 @@ public abstract class BackendTests : IAsyncLifetime
     protected static Task<List<WatchEvent>> Collect(IAsyncEnumerable<WatchEvent> watch, int count) => WatchCollector.Collect(watch, count);
 
     [Fact, Trait("Category", "RoundTrip")]
+    public async Task ListsUnderConcurrentWritesHoldNothingNewerThanTheirRevision()
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var writers = Enumerable.Range(0, 4).Select(w => Task.Run(async () =>
+        {
+            for (var i = 0; !cts.IsCancellationRequested; i++)
+                await Store.CreateAsync($"/registry/pods/w{w}/p{i:D6}", V("x"), ct: CancellationToken.None);
+        })).ToArray();
+        try
+        {
+            for (var round = 0; round < 40; round++)
+            {
+                if (round == 0) await Task.Delay(200, Ct);
+                var list = await Store.ListAsync("/registry/pods/", ct: Ct);
+                Assert.All(list.Items, kv => Assert.True(kv.ModRevision <= list.Revision, $"{kv.Key} at {kv.ModRevision} in a list at {list.Revision}"));
+                // Everything the list missed arrives on a watch from its revision, and nothing it had arrives again.
+                var next = await Collect(Store.WatchAsync("/registry/pods/", list.Revision, Ct), 1);
+                Assert.True(next[0].Kv.ModRevision > list.Revision);
+                Assert.DoesNotContain(list.Items, kv => kv.Key == next[0].Kv.Key);
+            }
+        }
+        finally
+        {
+            await cts.CancelAsync();
+            await Task.WhenAll(writers);
+        }
+    }
+
+    [Fact, Trait("Category", "RoundTrip")]
     public async Task WatchReportsPreviousValuesAndDeletes()
     {
         var from = await Store.CurrentRevisionAsync(Ct);

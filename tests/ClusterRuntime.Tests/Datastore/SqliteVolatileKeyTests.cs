@@ -21,6 +21,7 @@ public sealed class SqliteVolatileKeyTests : IDisposable
             DataDir = dir ?? _dir,
             FlushInterval = TimeSpan.FromHours(1),
             VolatileKeys = naive ? null : policy ?? VolatileKeyPolicy.Default,
+            ExpiryInterval = TimeSpan.FromMilliseconds(100),
         });
 
     /// <summary>Rows on disk for a key, read with a separate connection (what survives a crash right now).</summary>
@@ -151,6 +152,28 @@ public sealed class SqliteVolatileKeyTests : IDisposable
         var events = await WatchCollector.Collect(store.WatchAsync(node, created, Ct), 2);
         Assert.Equal([beat, relabel], events.Select(e => e.Kv.ModRevision));
         Assert.Equal(beat, events[1].PrevKv!.ModRevision);
+    }
+
+    [Fact, Trait("Category", "RoundTrip")]
+    public async Task HeldRenewalsExtendTheLeaseAndExpiryWritesThemBeforeTheDelete()
+    {
+        await using var store = Open();
+        await store.StartAsync(Ct);
+        var rev = await store.CreateAsync(Lease, V("0"), lease: 2, ct: Ct);
+        var created = rev;
+        // Renew for 3 s with a 2 s TTL: only the held renewals keep the key alive.
+        for (var i = 1; i <= 6; i++)
+        {
+            await Task.Delay(500, Ct);
+            var (r, _, ok) = await store.UpdateAsync(Lease, V($"{i}"), rev, lease: 2, ct: Ct);
+            Assert.True(ok, $"renewal {i} found the lease gone");
+            rev = r;
+        }
+        Assert.Equal([(created, 0)], DiskRows(_dir, Lease));
+        var expiry = await WatchCollector.Collect(store.WatchAsync(Lease, rev, Ct), 1);
+        Assert.Equal(WatchEventType.Delete, expiry[0].Type);
+        Assert.Equal("6", Encoding.UTF8.GetString(expiry[0].Kv.Value));
+        Assert.Equal([(created, 0), (rev, 1), (expiry[0].Kv.ModRevision, 2)], DiskRows(_dir, Lease));
     }
 
     [Fact, Trait("Category", "Unit")]

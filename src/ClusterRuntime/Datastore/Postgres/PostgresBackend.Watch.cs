@@ -64,7 +64,27 @@ public sealed partial class PostgresBackend
     private async Task PollLoopAsync()
     {
         var token = _stop.Token;
-        try
+        while (!token.IsCancellationRequested)
+        {
+            try
+            {
+                await FollowLogAsync(token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is NpgsqlException or InvalidOperationException or IOException)
+            {
+                // Lost the server: reconnect and carry on from the last published revision.
+                try { await Task.Delay(TimeSpan.FromSeconds(1), token).ConfigureAwait(false); }
+                catch (OperationCanceledException) { return; }
+            }
+        }
+    }
+
+    private async Task FollowLogAsync(CancellationToken token)
+    {
         {
             await using var listen = await Source.OpenConnectionAsync(token).ConfigureAwait(false);
             await using (var cmd = new NpgsqlCommand($"LISTEN {PostgresSchema.Channel};", listen))
@@ -89,9 +109,6 @@ public sealed partial class PostgresBackend
                 }
                 await listen.WaitAsync(_options.PollInterval, token).ConfigureAwait(false);
             }
-        }
-        catch (OperationCanceledException) when (token.IsCancellationRequested)
-        {
         }
     }
 

@@ -62,7 +62,15 @@ public sealed partial class SqliteBackend
                 else batch.Add(op);
             }
             if (batch.Count == 0) continue;
-            stopped |= ExecuteBatch(batch);
+            try
+            {
+                stopped |= ExecuteBatch(batch);
+            }
+            catch (Exception e)
+            {
+                // Could not even begin the transaction (I/O error, disk full): fail this batch, keep serving.
+                foreach (var op in batch) op.Done.TrySetException(e);
+            }
             batch.Clear();
         }
     }
@@ -96,24 +104,26 @@ public sealed partial class SqliteBackend
                     b.HighWaterChanged = true;
                 }
                 if (b.HighWaterChanged) SetMeta(SqliteSchema.MetaHighWater, b.HighWater);
-                tx.Commit();
+                // Commit and publish under the snapshot lock: a reader that pins its snapshot must never see rows
+                // of a commit whose revision is not yet published (it would label them with an older revision).
+                lock (_snapshotLock)
+                {
+                    tx.Commit();
+                    Volatile.Write(ref _rev, b.Rev);
+                    Volatile.Write(ref _compactRev, b.Compact);
+                    _pending = b.Pending;
+                    _broadcaster.Publish(b.Events);
+                }
             }
             catch (Exception e)
             {
-                try { tx.Rollback(); } catch (SqliteException) { }
+                try { tx.Rollback(); } catch (Exception) { }
                 foreach (var op in ops) op.Done.TrySetException(e);
                 return false;
             }
         }
         Interlocked.Increment(ref _commits);
         _highWater = b.HighWater;
-        lock (_snapshotLock)
-        {
-            Volatile.Write(ref _rev, b.Rev);
-            Volatile.Write(ref _compactRev, b.Compact);
-            _pending = b.Pending;
-            _broadcaster.Publish(b.Events);
-        }
         for (var i = 0; i < ops.Count; i++)
         {
             if (results[i].Error is { } err) ops[i].Done.TrySetException(err);

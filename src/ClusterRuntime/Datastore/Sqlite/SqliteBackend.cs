@@ -61,7 +61,9 @@ public sealed partial class SqliteBackend : IBackend
     /// <inheritdoc />
     public Task StartAsync(CancellationToken ct = default)
     {
-        Directory.CreateDirectory(_options.DataDir);
+        // The store holds Secrets: owner-only directory and database (SQLite gives -wal and -shm the database's mode).
+        if (OperatingSystem.IsWindows()) Directory.CreateDirectory(_options.DataDir);
+        else Directory.CreateDirectory(_options.DataDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         try
         {
             // One process per data directory: the kernel drops this lock when the process dies, even by SIGKILL.
@@ -74,6 +76,7 @@ public sealed partial class SqliteBackend : IBackend
 
         _writer = new SqliteConnection(_writeConnectionString);
         _writer.Open();
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(_options.DatabasePath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         Exec(_writer, "PRAGMA journal_mode=WAL;");
         Exec(_writer, _options.SynchronousFull ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=NORMAL;");
         Exec(_writer, "PRAGMA busy_timeout=10000;");
@@ -181,7 +184,8 @@ public sealed partial class SqliteBackend : IBackend
         if (_writer is not null)
         {
             _writer.Dispose();
-            SqliteConnection.ClearPool(new SqliteConnection(_readConnectionString));
+            using var pooled = new SqliteConnection(_readConnectionString);
+            SqliteConnection.ClearPool(pooled);
         }
         _lockFile?.Dispose();
         _stop.Dispose();

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Benchmarks our disk writers against the standard tools on the same input, in the same run, and prints ratios.
+#
+# Usage (as root; bind mounts stage the input): bench/disk/run.sh [squashfs|fat|rss|all] [source dirs...]
+#   squashfs: ours vs `mksquashfs -comp zstd -b 128K -processors $(nproc)` (default sources:
+#             /usr/lib/x86_64-linux-gnu /usr/share); time ratio = ours/mksquashfs wall time, size ratio = ours/theirs.
+#   fat:      ours vs `mkfs.vfat -F 32` + `mcopy -s` into a 1 GiB volume (default: /usr/share/doc /usr/share/man,
+#             copied first with only regular files and names FAT allows).
+#   rss:      a 4 GiB GPT image (boot FAT + root-a squashfs of ~1 GiB of /usr/lib/x86_64-linux-gnu + root-b);
+#             prints peak RSS (/usr/bin/time -v) and the host blocks the sparse image takes.
+# ROUNDS=n repeats each pair n times, alternating the tools, and reports every round (the machine may be shared).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+mode=${1:-all}; shift || true
+rounds=${ROUNDS:-1}
+work=$(mktemp -d /var/tmp/disk-bench.XXXXXX)
+mounts=()
+cleanup() {
+  for m in "${mounts[@]}"; do umount "$m" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+dotnet build "$root/bench/disk/DiskBench" -c Release -nologo -clp:ErrorsOnly >/dev/null
+bench="$root/bench/disk/DiskBench/bin/Release/net10.0/DiskBench"
+export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1700000000}
+
+# stage DIR...: bind-mount each source (read-only) under $work/stage/<name> so both tools read one identical tree;
+# sets STAGE (not run in a subshell, so the mounts are recorded for cleanup).
+stage() {
+  local dest=$work/stage
+  STAGE=$dest
+  mkdir -p "$dest"
+  for src in "$@"; do
+    local name; name=$(echo "$src" | sed 's|^/||; s|/|_|g')
+    mkdir -p "$dest/$name"
+    mount --bind -o ro "$src" "$dest/$name"
+    mounts+=("$dest/$name")
+  done
+}
+
+# timed LABEL CMD...: runs CMD, prints "LABEL wall cpu" in seconds.
+timed() {
+  local label=$1; shift
+  /usr/bin/time -f "%e %U %S" -o "$work/time" "$@" >/dev/null
+  read -r wall user sys < "$work/time"
+  echo "$label $wall $(echo "$user + $sys" | bc)"
+}
+
+ratio() { echo "scale=3; $1 / $2" | bc; }
+
+run_squashfs() {
+  local dirs=("$@"); [ ${#dirs[@]} -eq 0 ] && dirs=(/usr/lib/x86_64-linux-gnu /usr/share)
+  stage "${dirs[@]}"; local src=$STAGE
+  echo "squashfs input: $(du -sh --apparent-size "$src" | cut -f1) in $(find "$src" | wc -l) entries; $(nproc) cores"
+  for r in $(seq "$rounds"); do
+    sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
+    read -r _ tw tc < <(timed mksquashfs mksquashfs "$src" "$work/theirs.sqfs" -comp zstd -b 128K -noappend -quiet -no-progress -processors "$(nproc)")
+    sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
+    read -r _ ow oc < <(timed ours "$bench" squashfs "$src" "$work/ours.sqfs")
+    ts=$(stat -c %s "$work/theirs.sqfs"); os=$(stat -c %s "$work/ours.sqfs")
+    echo "round $r: mksquashfs ${tw}s (cpu ${tc}s) $ts bytes | ours ${ow}s (cpu ${oc}s) $os bytes"
+    echo "round $r: squashfs time ratio $(ratio "$ow" "$tw") (cpu ratio $(ratio "$oc" "$tc")), size ratio $(ratio "$os" "$ts")"
+  done
+  unsquashfs -s "$work/ours.sqfs" | grep -E "^(Compression|Block size|Number of inodes)" | tr '\n' ';'; echo
+  rm -f "$work/theirs.sqfs" "$work/ours.sqfs"
+}
+
+run_fat() {
+  local dirs=("$@"); [ ${#dirs[@]} -eq 0 ] && dirs=(/usr/share/doc /usr/share/man)
+  local src=$work/fat-src
+  mkdir -p "$src"
+  for d in "${dirs[@]}"; do cp -a "$d" "$src/"; done
+  find "$src" ! -type f ! -type d -delete
+  find "$src" -depth -name '*[][:*?<>|\\"]*' -exec rm -rf {} +
+  find "$src" -depth \( -name '*.' -o -name '* ' \) -exec rm -rf {} +
+  echo "fat input: $(du -sh --apparent-size "$src" | cut -f1) in $(find "$src" | wc -l) entries"
+  for r in $(seq "$rounds"); do
+    rm -f "$work/theirs.img" "$work/ours.img"
+    cat > "$work/mk.sh" <<SH
+mkfs.vfat -F 32 -n BENCH -C "$work/theirs.img" $((1024 * 1024)) >/dev/null && mcopy -s -i "$work/theirs.img" "$src"/* ::
+SH
+    read -r _ tw tc < <(timed theirs bash "$work/mk.sh")
+    read -r _ ow oc < <(timed ours "$bench" fat "$src" "$work/ours.img" 1024)
+    fsck.fat -n "$work/ours.img" >/dev/null
+    echo "round $r: mkfs.vfat+mcopy ${tw}s (cpu ${tc}s) | ours ${ow}s (cpu ${oc}s); fsck.fat -n clean"
+    echo "round $r: fat time ratio $(ratio "$ow" "$tw") (cpu ratio $(ratio "$oc" "$tc")); host blocks theirs $(du -k "$work/theirs.img" | cut -f1) KiB, ours $(du -k "$work/ours.img" | cut -f1) KiB"
+  done
+  rm -rf "$src" "$work/theirs.img" "$work/ours.img"
+}
+
+run_rss() {
+  work_rss=$work/rss; mkdir -p "$work_rss"
+  local dest=$work_rss/stage; mkdir -p "$dest/lib"
+  mount --bind -o ro "${1:-/usr/lib/x86_64-linux-gnu}" "$dest/lib"; mounts+=("$dest/lib")
+  local src=$dest
+  echo "rss input: $(du -sh --apparent-size "$src" | cut -f1)"
+  /usr/bin/time -v -o "$work/timev" "$bench" disk "$src" "$work/disk.img" 4096
+  echo "4 GiB image: peak RSS $(grep 'Maximum resident' "$work/timev" | awk '{print $NF}') KB, wall $(grep 'Elapsed' "$work/timev" | awk '{print $NF}'), apparent $(stat -c %s "$work/disk.img") bytes, host blocks $(du -k "$work/disk.img" | cut -f1) KiB"
+  sgdisk -v "$work/disk.img" | grep -E "problems"
+  rm -f "$work/disk.img"
+}
+
+case "$mode" in
+  squashfs) run_squashfs "$@" ;;
+  fat) run_fat "$@" ;;
+  rss) run_rss "$@" ;;
+  all) run_squashfs; run_fat; run_rss ;;
+  *) echo "usage: $0 [squashfs|fat|rss|all] [dirs...]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,120 @@
+// UEFI 2.10 §5.3: a whole GUID partition table (protective MBR, primary and backup headers and entry arrays).
+using System.IO.Hashing;
+using Appliance.ImageBuilder.Disk.Mbr;
+
+namespace Appliance.ImageBuilder.Disk.Gpt;
+
+/// <summary>
+/// A GUID partition table for a disk of <see cref="DiskSectors"/> 512-byte sectors, with the standard
+/// 128 entries of 128 bytes. <see cref="WriteTo"/> writes LBA 0–33 and the last 33 sectors and nothing else.
+/// </summary>
+public sealed class GptTable
+{
+    /// <summary>The logical sector size this table uses.</summary>
+    public const int SectorSize = 512;
+    /// <summary>Entries in the partition entry array.</summary>
+    public const int EntryCount = 128;
+    /// <summary>Sectors taken by one entry array.</summary>
+    public const int EntryArraySectors = EntryCount * GptEntry.Size / SectorSize;
+
+    /// <summary>Creates a table.</summary>
+    public GptTable(long diskSectors, Guid diskGuid, IEnumerable<GptPartition> partitions)
+    {
+        DiskSectors = diskSectors;
+        DiskGuid = diskGuid;
+        Partitions = partitions.ToList();
+        Validate();
+    }
+
+    /// <summary>The disk size in sectors.</summary>
+    public long DiskSectors { get; }
+    /// <summary>The disk GUID.</summary>
+    public Guid DiskGuid { get; }
+    /// <summary>The partitions, in entry order.</summary>
+    public IReadOnlyList<GptPartition> Partitions { get; }
+    /// <summary>The first LBA a partition may use.</summary>
+    public long FirstUsableLba => 2 + EntryArraySectors;
+    /// <summary>The last LBA a partition may use.</summary>
+    public long LastUsableLba => DiskSectors - 2 - EntryArraySectors;
+
+    private void Validate()
+    {
+        if (DiskSectors < 2 * (2 + EntryArraySectors) + 1) throw new ArgumentException($"a {DiskSectors}-sector disk is too small for a GPT");
+        if (Partitions.Count > EntryCount) throw new ArgumentException($"{Partitions.Count} partitions: a GPT holds at most {EntryCount}");
+        var sorted = Partitions.OrderBy(p => p.FirstLba).ToList();
+        for (int i = 0; i < sorted.Count; i++)
+        {
+            var p = sorted[i];
+            if (p.FirstLba < FirstUsableLba || p.LastLba > LastUsableLba || p.LastLba < p.FirstLba)
+                throw new ArgumentException($"partition '{p.Name}' LBA {p.FirstLba}-{p.LastLba} is outside the usable range {FirstUsableLba}-{LastUsableLba}");
+            if (i > 0 && p.FirstLba <= sorted[i - 1].LastLba)
+                throw new ArgumentException($"partitions '{sorted[i - 1].Name}' and '{p.Name}' overlap");
+            if (p.Name.Length > GptEntry.NameChars) throw new ArgumentException($"partition name '{p.Name}' is longer than {GptEntry.NameChars} UTF-16 units");
+        }
+    }
+
+    /// <summary>Writes the protective MBR, both headers and both entry arrays into <paramref name="disk"/>.</summary>
+    public void WriteTo(Stream disk)
+    {
+        var entries = new byte[EntryArraySectors * SectorSize];
+        for (int i = 0; i < Partitions.Count; i++)
+            GptEntry.WriteTo(Partitions[i], entries.AsSpan(i * GptEntry.Size, GptEntry.Size));
+        uint entriesCrc = Crc32.HashToUInt32(entries);
+        long last = DiskSectors - 1;
+
+        var mbr = new byte[SectorSize];
+        MasterBootRecord.Protective(DiskSectors).WriteTo(mbr);
+        var primary = Header(1, last, 2, entriesCrc);
+        var backup = Header(last, 1, last - EntryArraySectors, entriesCrc);
+
+        var sector = new byte[SectorSize];
+        disk.Position = 0;
+        disk.Write(mbr);
+        primary.WriteTo(sector);
+        disk.Write(sector);
+        disk.Write(entries);
+        disk.Position = (last - EntryArraySectors) * SectorSize;
+        disk.Write(entries);
+        backup.WriteTo(sector);
+        disk.Write(sector);
+    }
+
+    private GptHeader Header(long my, long alternate, long entryLba, uint entriesCrc) => new()
+    {
+        MyLba = my, AlternateLba = alternate, FirstUsableLba = FirstUsableLba, LastUsableLba = LastUsableLba,
+        DiskGuid = DiskGuid, EntryLba = entryLba, EntryCount = EntryCount, EntrySize = GptEntry.Size, EntryArrayCrc = entriesCrc,
+    };
+
+    /// <summary>
+    /// Reads the table of <paramref name="disk"/>: the primary header, or the backup one when the primary is damaged.
+    /// Throws <see cref="InvalidDataException"/> when neither header or entry array checks out.
+    /// </summary>
+    public static GptTable Read(Stream disk)
+    {
+        long sectors = disk.Length / SectorSize;
+        try { return ReadAt(disk, 1, sectors); }
+        catch (InvalidDataException primaryError)
+        {
+            try { return ReadAt(disk, sectors - 1, sectors); }
+            catch (InvalidDataException) { throw primaryError; }
+        }
+    }
+
+    private static GptTable ReadAt(Stream disk, long lba, long sectors)
+    {
+        var sector = new byte[SectorSize];
+        disk.Position = lba * SectorSize;
+        disk.ReadExactly(sector);
+        var h = GptHeader.Read(sector, lba);
+        if (h.EntrySize < GptEntry.Size || h.EntryCount > 4096) throw new InvalidDataException($"GPT header at LBA {lba}: {h.EntryCount} entries of {h.EntrySize} bytes");
+        var entries = new byte[h.EntryCount * h.EntrySize];
+        disk.Position = h.EntryLba * SectorSize;
+        disk.ReadExactly(entries);
+        uint crc = Crc32.HashToUInt32(entries);
+        if (crc != h.EntryArrayCrc) throw new InvalidDataException($"GPT entry array at LBA {h.EntryLba}: CRC32 0x{h.EntryArrayCrc:x8}, computed 0x{crc:x8}");
+        var parts = new List<GptPartition>();
+        for (int i = 0; i < h.EntryCount; i++)
+            if (GptEntry.Read(entries.AsSpan(i * h.EntrySize, GptEntry.Size)) is { } p) parts.Add(p);
+        return new GptTable(Math.Max(sectors, h.AlternateLba + 1), h.DiskGuid, parts);
+    }
+}

@@ -1,0 +1,73 @@
+// The plan of a whole disk image: partition table kind, disk size, alignment and the partitions in order.
+using Appliance.ImageBuilder.Disk.Gpt;
+using Appliance.ImageBuilder.Disk.SquashFs;
+using Appliance.ImageBuilder.Disk.Tree;
+
+namespace Appliance.ImageBuilder.Disk.Image;
+
+/// <summary>Which partition table a disk image gets.</summary>
+public enum PartitionTableKind
+{
+    /// <summary>GUID partition table with a protective MBR (UEFI targets).</summary>
+    Gpt,
+    /// <summary>A classic MBR with up to four primary partitions (Raspberry Pi firmware).</summary>
+    Mbr,
+}
+
+/// <summary>Everything <see cref="DiskImageBuilder"/> needs to write a disk image.</summary>
+public sealed class DiskImagePlan
+{
+    /// <summary>1 MiB: where partitions start, as every current partitioning tool does.</summary>
+    public const long DefaultAlignment = 1 << 20;
+
+    /// <summary>The partition table (default GPT).</summary>
+    public PartitionTableKind Table { get; init; } = PartitionTableKind.Gpt;
+
+    /// <summary>The disk size in bytes; null makes the disk just large enough (the backup GPT included).</summary>
+    public long? Size { get; init; }
+
+    /// <summary>Partition start and fitted-size alignment in bytes (default 1 MiB).</summary>
+    public long Alignment { get; init; } = DefaultAlignment;
+
+    /// <summary>
+    /// The seed of the disk GUID, partition GUIDs and MBR disk signature. Null derives it from the bytes written,
+    /// so the identifiers follow from the build inputs either way.
+    /// </summary>
+    public byte[]? IdentitySeed { get; init; }
+
+    /// <summary>The partitions, in disk order (partition numbers 1, 2, …).</summary>
+    public List<PartitionSpec> Partitions { get; init; } = [];
+
+    /// <summary>
+    /// The standard A/B layout: <c>boot</c> (FAT32; an ESP on GPT, type 0x0c on MBR), <c>root-a</c> (SquashFS of
+    /// <paramref name="root"/>, sized to fit unless <paramref name="slotSize"/> is given) and <c>root-b</c>
+    /// (empty, the same size as root-a). The data partition is made on the device at first boot.
+    /// </summary>
+    public static DiskImagePlan BootAndAbRoot(FileTree boot, long bootSize, FileTree root, PartitionTableKind table = PartitionTableKind.Gpt,
+        long? slotSize = null, long? diskSize = null, SquashFsOptions? rootOptions = null, byte[]? identitySeed = null, string bootLabel = "BOOT")
+    {
+        var bootPart = table == PartitionTableKind.Gpt
+            ? PartitionSpec.EfiSystem("boot", bootSize, boot, bootLabel)
+            : PartitionSpec.Fat("boot", bootSize, boot, bootLabel);
+        return new DiskImagePlan
+        {
+            Table = table, Size = diskSize, IdentitySeed = identitySeed,
+            Partitions =
+            [
+                bootPart,
+                PartitionSpec.SquashFs("root-a", root, rootOptions, slotSize),
+                PartitionSpec.Empty("root-b", sameSizeAs: "root-a"),
+            ],
+        };
+    }
+}
+
+/// <summary>Where one partition ended up.</summary>
+public sealed record PartitionResult(int Number, string Name, long Offset, long Size, long ContentBytes, Guid? PartitionGuid, Guid? TypeGuid, byte MbrType);
+
+/// <summary>What <see cref="DiskImageBuilder"/> wrote.</summary>
+public sealed record DiskImageResult(long Size, PartitionTableKind Table, Guid? DiskGuid, uint? MbrDiskSignature, IReadOnlyList<PartitionResult> Partitions)
+{
+    /// <summary>The partition with this name.</summary>
+    public PartitionResult this[string name] => Partitions.First(p => p.Name == name);
+}

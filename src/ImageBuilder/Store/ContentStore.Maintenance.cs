@@ -1,0 +1,110 @@
+// `store gc` (drop unreferenced blobs and leftovers of dead adds) and `store verify` (re-hash every blob).
+using System.Security.Cryptography;
+using Appliance.ImageBuilder.Oci;
+using Appliance.ImageBuilder.Store.Import;
+
+namespace Appliance.ImageBuilder.Store;
+
+/// <summary>What gc removed.</summary>
+public sealed record GcResult(int BlobsRemoved, long BytesFreed, int LeftoversRemoved);
+
+public sealed partial class ContentStore
+{
+    /// <summary>
+    /// Removes blobs no index entry reaches, ingest directories of adds that died, and stray temp files; under the lock,
+    /// so a concurrent add either committed before (its blobs are referenced) or commits after.
+    /// </summary>
+    public GcResult Gc()
+    {
+        using var _ = Lock();
+        var live = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var e in ReadIndex().Manifests)
+            Reachable(e, live, null, null);
+        int removed = 0;
+        long bytes = 0;
+        foreach (var path in Directory.EnumerateFiles(BlobDirectory).Order(StringComparer.Ordinal))
+        {
+            var name = Path.GetFileName(path);
+            if (live.ContainsKey("sha256:" + name))
+                continue;
+            bytes += new FileInfo(path).Length;
+            File.Delete(path);
+            removed++;
+        }
+        int leftovers = Staging.CleanOrphans(this);
+        foreach (var tmp in Directory.EnumerateFiles(Root, "*.tmp-*"))
+        {
+            File.Delete(tmp);
+            leftovers++;
+        }
+        return new GcResult(removed, bytes, leftovers);
+    }
+
+    /// <summary>
+    /// Deletes the whole store when it holds no image, no blob and no add in progress (checked under the lock);
+    /// returns whether it did. Used when the add that created the store fails.
+    /// </summary>
+    public bool DeleteIfUnused()
+    {
+        try
+        {
+            using (Lock())
+            {
+                Staging.CleanOrphans(this);
+                if (ReadIndex().Manifests.Count > 0 || Directory.EnumerateFileSystemEntries(BlobDirectory).Any()
+                    || Directory.EnumerateFileSystemEntries(IngestDirectory).Any())
+                    return false;
+                foreach (var f in Directory.EnumerateFileSystemEntries(Root).Where(p => Path.GetFileName(p) != "store.lock"))
+                    if (Directory.Exists(f))
+                        Directory.Delete(f, recursive: true);
+                    else
+                        File.Delete(f);
+            }
+            File.Delete(LockPath);
+            Directory.Delete(Root);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            return false; // best effort: the caller is already reporting the add's own failure
+        }
+    }
+
+    /// <summary>Re-hashes every blob and checks that every referenced blob is present; returns the problems found.</summary>
+    public IReadOnlyList<string> Verify(Action<string>? progress = null)
+    {
+        var problems = new List<string>();
+        var buf = new byte[1 << 20];
+        foreach (var path in Directory.EnumerateFiles(BlobDirectory).Order(StringComparer.Ordinal))
+        {
+            var name = Path.GetFileName(path);
+            if (!Digest.TryParseHex(name, out var expected))
+            {
+                problems.Add($"blobs/sha256/{name}: not a blob name (64 lowercase hex digits)");
+                continue;
+            }
+            progress?.Invoke(expected.ToString());
+            using var h = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            using (var f = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 0, FileOptions.SequentialScan))
+            {
+                int n;
+                while ((n = f.Read(buf, 0, buf.Length)) > 0)
+                    h.AppendData(buf, 0, n);
+            }
+            var actual = Digest.FromHash(h.GetHashAndReset());
+            if (actual != expected)
+                problems.Add($"blob {expected} is corrupt: its content hashes to {actual}");
+        }
+        var seen = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var e in ReadIndex().Manifests)
+        {
+            if (!Digest.TryParse(e.Digest, out var d))
+                problems.Add($"index.json: entry digest '{e.Digest}' is not valid");
+            else if (!HasBlob(d))
+                problems.Add($"index.json: image {StoreIndex.NameOf(e) ?? e.Digest} refers to missing blob {e.Digest}");
+            else
+                Reachable(e, seen, null, problems);
+        }
+        return problems.Distinct().ToList();
+    }
+}

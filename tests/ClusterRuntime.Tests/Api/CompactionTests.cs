@@ -54,6 +54,27 @@ public sealed class CompactionTests
         Assert.Equal(5, fresh["items"]!.AsArray().Count);
     }
 
+    [Fact]
+    public async Task Compactor_CompactsToThePreviousRunsRevision_OnlyWhenEnoughRevisionsPiledUp()
+    {
+        using var dir = new TempDir();
+        await using var backend = new SqliteBackend(new SqliteBackendOptions { DataDir = dir.Path });
+        await backend.StartAsync(Ct);
+        for (int i = 0; i < 3; i++) await backend.CreateAsync($"/registry/configmaps/default/k{i}", "{}"u8.ToArray(), 0, Ct);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var compactor = new Appliance.ClusterRuntime.Controllers.Compactor(backend, TimeSpan.FromMilliseconds(100),
+            Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance) { MinRevisions = 10 };
+        var run = compactor.RunAsync(stop.Token);
+        await Task.Delay(500, Ct);
+        Assert.Equal(0, backend.CompactRevision); // 3 revisions: not worth a write
+        for (int i = 3; i < 20; i++) await backend.CreateAsync($"/registry/configmaps/default/k{i}", "{}"u8.ToArray(), 0, Ct);
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (backend.CompactRevision == 0 && DateTime.UtcNow < deadline) await Task.Delay(50, Ct);
+        await stop.CancelAsync();
+        await run;
+        Assert.InRange(backend.CompactRevision, 10, 20);
+    }
+
     static HttpClient HttpFor(string dataDir, int port)
     {
         var tls = Path.Combine(dataDir, "tls");

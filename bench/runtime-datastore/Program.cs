@@ -17,9 +17,12 @@ var root = Directory.CreateTempSubdirectory("bench-datastore-").FullName;
 try
 {
     Console.WriteLine($"datastore benchmark ({Environment.ProcessorCount} cores, data in {root})");
-    await WriteBench.RunAsync(root, writers: 50, seconds: 5);
-    await ListBench.RunAsync(root, keys: 5000, iterations: 200);
-    await IdleBench.RunChildrenAsync(root, simulatedMinutes: 60);
+    // `run.sh [writes|list|idle|postgres]...` runs only the named parts.
+    bool Part(string name) => args.Length == 0 || args.Contains(name);
+    if (Part("writes")) await WriteBench.RunAsync(root, writers: 50, seconds: 5);
+    if (Part("list")) await ListBench.RunAsync(root, keys: 5000, iterations: 200);
+    if (Part("idle")) await IdleBench.RunChildrenAsync(root, simulatedMinutes: 60);
+    if (Part("postgres")) await PostgresBench.RunAsync(root, writers: 50, seconds: 5);
 }
 finally
 {

@@ -5,6 +5,7 @@ using Appliance.ClusterRuntime.Datastore.Postgres;
 namespace Appliance.ClusterRuntime.Tests.Datastore;
 
 /// <summary>The shared suite on a fresh PostgreSQL database per test, plus what only a shared database can show.</summary>
+[Trait("Category", "External")]
 public sealed class PostgresBackendTests(PostgresServerFixture server) : BackendTests, IClassFixture<PostgresServerFixture>
 {
     private string? _connectionString;

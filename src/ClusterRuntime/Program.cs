@@ -1,6 +1,18 @@
-// Entry point of `appliance-runtime`; the server and agent verbs arrive with their issues.
+// Entry point of `appliance-runtime`: the server verb (the agent verb arrives with its issue).
 using System.CommandLine;
+using Appliance.ClusterRuntime.Server;
 
-var root = new RootCommand("appliance-runtime: the bundled Kubernetes-compatible distribution");
+var root = new RootCommand("appliance-runtime: the bundled Kubernetes-compatible distribution")
+{
+    ServerCommandDefinition.Create(),
+};
 root.Subcommands.Add(Appliance.ClusterRuntime.Datastore.Stress.DatastoreStressCommand.Create());
-return root.Parse(args).Invoke();
+var parse = root.Parse(args);
+if (parse.Errors.Count > 0)
+{
+    // Usage errors: one line each and exit code 2, as the appliance CLI does.
+    foreach (var e in parse.Errors) Console.Error.WriteLine($"appliance-runtime: {e.Message}");
+    Console.Error.WriteLine("Run 'appliance-runtime --help' for usage.");
+    return 2;
+}
+return await parse.InvokeAsync();

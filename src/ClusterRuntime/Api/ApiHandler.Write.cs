@@ -1,0 +1,137 @@
+// POST (create), PUT (update, status, scale), PATCH (merge, strategic merge, JSON patch), DELETE and deletecollection.
+using System.Text.Json.Nodes;
+using Appliance.ClusterRuntime.Api.Patch;
+using Appliance.ClusterRuntime.Api.Storage;
+using Microsoft.AspNetCore.Http;
+
+namespace Appliance.ClusterRuntime.Api;
+
+public sealed partial class ApiHandler
+{
+    async Task CreateAsync(HttpContext ctx, RequestInfo ri)
+    {
+        if (ri.Resource.Namespaced && ri.Namespace is null)
+            throw ApiException.MethodNotAllowed("create of a namespaced resource needs a namespace in the path");
+        var body = await HttpIo.ReadObjectAsync(ctx);
+        var created = await store.CreateAsync(ri.Resource, ri.Namespace, body, ctx.RequestAborted);
+        await HttpIo.WriteAsync(ctx, 201, created);
+    }
+
+    async Task ReplaceAsync(HttpContext ctx, RequestInfo ri)
+    {
+        var body = await HttpIo.ReadObjectAsync(ctx);
+        JsonObject result;
+        switch (ri.Subresource)
+        {
+            case "scale":
+                result = Scale.From(await store.UpdateAsync(ri.Resource, ri.Namespace, ri.Name!, cur => Scale.Apply(cur, body), false, ctx.RequestAborted));
+                break;
+            case "status":
+                result = await store.UpdateAsync(ri.Resource, ri.Namespace, ri.Name!, _ => body.DeepClone().AsObject(), statusOnly: true, ctx.RequestAborted);
+                break;
+            case "finalize":
+                result = await store.UpdateAsync(ri.Resource, ri.Namespace, ri.Name!, cur =>
+                {
+                    cur["spec"] = body["spec"]?.DeepClone() ?? new JsonObject();
+                    return cur;
+                }, false, ctx.RequestAborted);
+                break;
+            default:
+                result = await store.UpdateAsync(ri.Resource, ri.Namespace, ri.Name!, _ => body.DeepClone().AsObject(), false, ctx.RequestAborted);
+                break;
+        }
+        await HttpIo.WriteAsync(ctx, 200, result);
+    }
+
+    async Task PatchAsync(HttpContext ctx, RequestInfo ri)
+    {
+        var type = ctx.Request.ContentType?.Split(';')[0].Trim();
+        var raw = await HttpIo.ReadBodyAsync(ctx);
+        Func<JsonObject, JsonObject> apply = type switch
+        {
+            "application/merge-patch+json" => AsObject(p => cur => (JsonObject)JsonMergePatch.Apply(cur, p)!),
+            "application/strategic-merge-patch+json" => AsObject(p => cur => (JsonObject)StrategicMergePatch.Apply(cur, p)!),
+            "application/json-patch+json" => JsonPatchOps(),
+            _ => throw new ApiException(415, "UnsupportedMediaType",
+                $"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got {type})"),
+        };
+
+        Func<JsonObject, JsonObject> AsObject(Func<JsonObject, Func<JsonObject, JsonObject>> make) =>
+            make(Meta.ParseObject(raw, "patch"));
+
+        Func<JsonObject, JsonObject> JsonPatchOps()
+        {
+            JsonArray ops;
+            try { ops = JsonNode.Parse(raw) as JsonArray ?? throw ApiException.BadRequest("a JSON patch must be an array of operations"); }
+            catch (System.Text.Json.JsonException e) { throw ApiException.BadRequest("patch: invalid JSON: " + e.Message); }
+            return cur => JsonPatch.Apply(cur, ops) as JsonObject ?? throw new ApiException(422, "Invalid", "the patch result is not an object");
+        }
+
+        JsonObject result = ri.Subresource switch
+        {
+            "scale" => Scale.From(await store.UpdateAsync(ri.Resource, ri.Namespace, ri.Name!,
+                cur => Scale.Apply(cur, apply(Scale.From(cur))), false, ctx.RequestAborted)),
+            "status" => await store.UpdateAsync(ri.Resource, ri.Namespace, ri.Name!, apply, statusOnly: true, ctx.RequestAborted),
+            _ => await store.UpdateAsync(ri.Resource, ri.Namespace, ri.Name!, apply, false, ctx.RequestAborted),
+        };
+        await HttpIo.WriteAsync(ctx, 200, result);
+    }
+
+    /// <summary>Namespaces Kubernetes refuses to delete.</summary>
+    static readonly string[] Undeletable = ["default", "kube-system", "kube-public"];
+
+    async Task DeleteAsync(HttpContext ctx, RequestInfo ri)
+    {
+        if (ri.Resource.Kind == "Namespace" && Undeletable.Contains(ri.Name))
+            throw new ApiException(403, "Forbidden", $"namespaces \"{ri.Name}\" is forbidden: this namespace may not be deleted");
+        var options = await DeleteOptionsFromAsync(ctx);
+        var (obj, deleted) = await store.DeleteAsync(ri.Resource, ri.Namespace, ri.Name!, options, ctx.RequestAborted);
+        await HttpIo.WriteAsync(ctx, deleted ? 200 : 202, obj);
+    }
+
+    async Task DeleteCollectionAsync(HttpContext ctx, RequestInfo ri)
+    {
+        var options = await DeleteOptionsFromAsync(ctx);
+        var list = ListOptionsFrom(ctx, ri.Resource, null) with { Limit = 0, Continue = null };
+        var page = await store.ListAsync(ri.Resource, ri.Namespace, list, ctx.RequestAborted);
+        var items = new JsonArray();
+        foreach (var item in page.Items)
+        {
+            if (ri.Resource.Kind == "Namespace" && Undeletable.Contains(Meta.Name(item))) continue;
+            try
+            {
+                var (obj, _) = await store.DeleteAsync(ri.Resource, Meta.Namespace(item), Meta.Name(item)!, options with { ResourceVersion = null }, ctx.RequestAborted);
+                items.Add(obj);
+            }
+            catch (ApiException e) when (e.Code == 404)
+            {
+            }
+        }
+        await HttpIo.WriteAsync(ctx, 200, new JsonObject
+        {
+            ["kind"] = ri.Resource.ListKind,
+            ["apiVersion"] = ri.Resource.ApiVersion,
+            ["metadata"] = new JsonObject { ["resourceVersion"] = page.Revision.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+            ["items"] = items,
+        });
+    }
+
+    static async Task<DeleteOptions> DeleteOptionsFromAsync(HttpContext ctx)
+    {
+        var q = ctx.Request.Query;
+        string? uid = null, rv = null, policy = q["propagationPolicy"];
+        var raw = await HttpIo.ReadBodyAsync(ctx);
+        if (raw.Length > 0)
+        {
+            var body = ctx.Request.ContentType?.StartsWith("application/vnd.kubernetes.protobuf", StringComparison.Ordinal) == true
+                ? Protobuf.ProtobufDecoder.Decode(raw)
+                : Meta.ParseObject(raw, "DeleteOptions");
+            uid = body["preconditions"]?["uid"]?.GetValue<string>();
+            rv = body["preconditions"]?["resourceVersion"]?.GetValue<string>();
+            policy ??= body["propagationPolicy"]?.GetValue<string>();
+        }
+        if (policy is not (null or "" or "Orphan" or "Background" or "Foreground"))
+            throw ApiException.BadRequest($"propagationPolicy \"{policy}\" is not one of Orphan, Background, Foreground");
+        return new DeleteOptions(uid, rv, policy);
+    }
+}

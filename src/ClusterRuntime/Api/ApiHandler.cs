@@ -1,0 +1,206 @@
+// The single request handler: health, discovery, authentication, then the generic REST verbs.
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Appliance.ClusterRuntime.Api.Selectors;
+using Appliance.ClusterRuntime.Api.Storage;
+using Appliance.ClusterRuntime.Auth;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Appliance.ClusterRuntime.Api;
+
+/// <summary>Serves the Kubernetes API subset described in README.md.</summary>
+public sealed partial class ApiHandler(ObjectStore store, Authenticator auth, ServerInfo info, ILogger logger)
+{
+    /// <summary>Cancelled when the server shuts down; ends open watches.</summary>
+    public CancellationToken Stopping { get; init; }
+
+    /// <summary>Set once the datastore is open and the system namespaces exist.</summary>
+    public bool Ready { get; set; }
+
+    /// <summary>Handles one request.</summary>
+    public async Task HandleAsync(HttpContext ctx)
+    {
+        try
+        {
+            if (await TryPublicAsync(ctx)) return;
+            if (auth.Authenticate(ctx) is null)
+            {
+                await HttpIo.WriteErrorAsync(ctx, new ApiException(401, "Unauthorized", "Unauthorized"));
+                return;
+            }
+            if (await TryDiscoveryAsync(ctx)) return;
+            var ri = RequestInfo.Parse(ctx.Request.Path.Value ?? "/")
+                ?? throw new ApiException(404, "NotFound", "the server could not find the requested resource");
+            await ServeResourceAsync(ctx, ri);
+        }
+        catch (ApiException e)
+        {
+            if (!ctx.Response.HasStarted) await HttpIo.WriteErrorAsync(ctx, e);
+        }
+        catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "{Method} {Path} failed", ctx.Request.Method, ctx.Request.Path);
+            if (!ctx.Response.HasStarted)
+                await HttpIo.WriteErrorAsync(ctx, new ApiException(500, "InternalError", "Internal error occurred: " + e.Message));
+        }
+    }
+
+    async Task<bool> TryPublicAsync(HttpContext ctx)
+    {
+        var path = ctx.Request.Path.Value ?? "/";
+        switch (path)
+        {
+            case "/version":
+                await HttpIo.WriteAsync(ctx, 200, info.Version());
+                return true;
+            case "/healthz" or "/livez" or "/healthz/ping" or "/livez/ping":
+                await Plain(ctx, 200, "ok");
+                return true;
+            case "/readyz" or "/readyz/ping":
+                if (Ready) await Plain(ctx, 200, "ok");
+                else await Plain(ctx, 500, "[-]datastore not ready\nreadyz check failed");
+                return true;
+            case "/cacerts":
+                ctx.Response.ContentType = "application/x-pem-file";
+                await ctx.Response.WriteAsync(info.CaBundlePem);
+                return true;
+        }
+        return false;
+    }
+
+    static async Task Plain(HttpContext ctx, int code, string text)
+    {
+        ctx.Response.StatusCode = code;
+        ctx.Response.ContentType = "text/plain; charset=utf-8";
+        await ctx.Response.WriteAsync(text);
+    }
+
+    async Task<bool> TryDiscoveryAsync(HttpContext ctx)
+    {
+        var path = (ctx.Request.Path.Value ?? "/").TrimEnd('/');
+        if (ctx.Request.Method != "GET") return false;
+        var aggregated = Discovery.AggregatedVersion(ctx.Request.Headers.Accept);
+        ctx.Response.Headers.Vary = "Accept";
+        switch (path)
+        {
+            case "/api":
+                if (aggregated is not null) await HttpIo.WriteAsync(ctx, 200, Discovery.Aggregated(core: true, aggregated), Discovery.AggregatedContentType(aggregated));
+                else await HttpIo.WriteAsync(ctx, 200, Discovery.CoreVersions($"{ctx.Request.Host.Host}:{ctx.Connection.LocalPort}"));
+                return true;
+            case "/apis":
+                if (aggregated is not null) await HttpIo.WriteAsync(ctx, 200, Discovery.Aggregated(core: false, aggregated), Discovery.AggregatedContentType(aggregated));
+                else await HttpIo.WriteAsync(ctx, 200, Discovery.GroupList());
+                return true;
+        }
+        if (path == "/openapi/v3")
+        {
+            await HttpIo.WriteAsync(ctx, 200, OpenApi.Root());
+            return true;
+        }
+        if (path.StartsWith("/openapi/v3/", StringComparison.Ordinal) && OpenApi.GroupVersion(path["/openapi/v3/".Length..]) is { } doc)
+        {
+            await HttpIo.WriteAsync(ctx, 200, doc);
+            return true;
+        }
+        var seg = path.Trim('/').Split('/');
+        if (seg.Length == 2 && seg[0] == "api" && ResourceTable.HasGroupVersion("", seg[1]))
+        {
+            await HttpIo.WriteAsync(ctx, 200, Discovery.ResourceList("", seg[1]));
+            return true;
+        }
+        if (seg.Length == 2 && seg[0] == "apis" && Discovery.GroupDoc(seg[1]) is { } group)
+        {
+            await HttpIo.WriteAsync(ctx, 200, group);
+            return true;
+        }
+        if (seg.Length == 3 && seg[0] == "apis" && ResourceTable.HasGroupVersion(seg[1], seg[2]))
+        {
+            await HttpIo.WriteAsync(ctx, 200, Discovery.ResourceList(seg[1], seg[2]));
+            return true;
+        }
+        return false;
+    }
+
+    async Task ServeResourceAsync(HttpContext ctx, RequestInfo ri)
+    {
+        var q = ctx.Request.Query;
+        if (q.TryGetValue("dryRun", out var dry) && dry.Count > 0 && !string.IsNullOrEmpty(dry[0]))
+            throw ApiException.BadRequest("dryRun is not supported by this server");
+        var method = ctx.Request.Method;
+        bool isWatch = ri.LegacyWatch || q["watch"] is var w && (w == "1" || w == "true");
+        switch (method)
+        {
+            case "GET" when isWatch:
+                await new WatchStream(store, ri, ListOptionsFrom(ctx, ri.Resource, ri.Name), ctx).RunAsync(Stopping);
+                break;
+            case "GET" when ri.Name is null:
+                await ListAsync(ctx, ri);
+                break;
+            case "GET":
+                await GetAsync(ctx, ri);
+                break;
+            case "POST" when ri.Name is null:
+                await CreateAsync(ctx, ri);
+                break;
+            case "PUT" when ri.Name is not null:
+                await ReplaceAsync(ctx, ri);
+                break;
+            case "PATCH" when ri.Name is not null:
+                await PatchAsync(ctx, ri);
+                break;
+            case "DELETE" when ri.Name is null:
+                await DeleteCollectionAsync(ctx, ri);
+                break;
+            case "DELETE" when ri.Subresource is null:
+                await DeleteAsync(ctx, ri);
+                break;
+            default:
+                throw ApiException.MethodNotAllowed($"the server does not allow this method on the requested resource ({method})");
+        }
+    }
+
+    /// <summary>List options from the query string.</summary>
+    static ListOptions ListOptionsFrom(HttpContext ctx, ApiResource r, string? name)
+    {
+        var q = ctx.Request.Query;
+        long limit = 0;
+        if (q.TryGetValue("limit", out var l) && !string.IsNullOrEmpty(l) && (!long.TryParse(l, NumberStyles.Integer, CultureInfo.InvariantCulture, out limit) || limit < 0))
+            throw ApiException.BadRequest($"invalid limit \"{l}\"");
+        var fieldText = (string?)q["fieldSelector"];
+        if (name is not null) fieldText = string.IsNullOrEmpty(fieldText) ? $"metadata.name={name}" : $"{fieldText},metadata.name={name}";
+        return new ListOptions(
+            LabelSelector.Parse(q["labelSelector"]),
+            FieldSelector.Parse(fieldText, r),
+            limit,
+            q["continue"],
+            q["resourceVersion"],
+            q["resourceVersionMatch"]);
+    }
+
+    string Now => Meta.Time(store.Clock.GetUtcNow());
+}
+
+/// <summary>Facts about the running server that public endpoints report.</summary>
+/// <param name="CaBundlePem">The server CA bundle (served at /cacerts; its SHA-256 is in the node token).</param>
+/// <param name="GitVersion">Version string reported by /version.</param>
+public sealed record ServerInfo(string CaBundlePem, string GitVersion)
+{
+    /// <summary>The /version document.</summary>
+    public JsonObject Version() => new()
+    {
+        ["major"] = "1",
+        ["minor"] = "32",
+        ["gitVersion"] = GitVersion,
+        ["gitCommit"] = typeof(ServerInfo).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion.Split('+').ElementAtOrDefault(1) ?? "unknown",
+        ["gitTreeState"] = "clean",
+        ["buildDate"] = "1970-01-01T00:00:00Z",
+        ["goVersion"] = "dotnet" + Environment.Version,
+        ["compiler"] = "roslyn",
+        ["platform"] = $"linux/{System.Runtime.InteropServices.RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant() switch { "x64" => "amd64", var a => a }}",
+    };
+}

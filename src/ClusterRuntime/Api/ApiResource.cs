@@ -1,0 +1,44 @@
+// One row of the resource table: everything the generic REST storage needs to serve a type.
+namespace Appliance.ClusterRuntime.Api;
+
+/// <summary>A served resource type (kind, names, scope, verbs, subresources).</summary>
+public sealed record ApiResource(
+    string Group,
+    string Version,
+    string Kind,
+    string Plural,
+    string Singular,
+    bool Namespaced,
+    string[] ShortNames,
+    string[] Categories,
+    bool HasStatus = false,
+    bool HasScale = false)
+{
+    /// <summary>The verbs every table resource supports.</summary>
+    public static readonly string[] AllVerbs = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
+
+    /// <summary>Verbs served on this resource.</summary>
+    public string[] Verbs => AllVerbs;
+
+    /// <summary><c>v1</c> or <c>apps/v1</c>.</summary>
+    public string ApiVersion => Group.Length == 0 ? Version : $"{Group}/{Version}";
+
+    /// <summary>The list kind, e.g. <c>ConfigMapList</c>.</summary>
+    public string ListKind => Kind + "List";
+
+    /// <summary>
+    /// Datastore key prefix for all objects of this type, ending in '/': <c>/registry/&lt;plural&gt;/</c> as in
+    /// kube-apiserver's etcd layout (plurals are unique across the served groups). The datastore's volatile-key
+    /// policy matches <c>/registry/leases/</c> and <c>/registry/nodes/</c>.
+    /// </summary>
+    public string KeyPrefix => $"/registry/{Plural}/";
+
+    /// <summary>The key of one object.</summary>
+    public string Key(string? ns, string name) => Namespaced ? $"{KeyPrefix}{ns}/{name}" : KeyPrefix + name;
+
+    /// <summary>The list prefix for one namespace, or all namespaces when <paramref name="ns"/> is null.</summary>
+    public string ListPrefix(string? ns) => Namespaced && ns is not null ? $"{KeyPrefix}{ns}/" : KeyPrefix;
+
+    /// <summary><c>configmaps</c> or <c>deployments.apps</c>, as used in error messages.</summary>
+    public string GroupResource => Group.Length == 0 ? Plural : $"{Plural}.{Group}";
+}

@@ -1,0 +1,99 @@
+// Strategic merge patch: merge patch plus merge-by-key lists and $patch/$retainKeys/$setElementOrder directives.
+using System.Text.Json.Nodes;
+
+namespace Appliance.ClusterRuntime.Api.Patch;
+
+/// <summary>
+/// A strategic merge patch for the built-in types. Lists named in <see cref="MergeKeys"/> merge element-wise by their key
+/// (as the Go struct tags <c>patchMergeKey</c> declare); other lists are replaced, as in a merge patch.
+/// </summary>
+public static class StrategicMergePatch
+{
+    /// <summary>List field name → merge key, for the lists of the served types that Kubernetes merges by key.</summary>
+    static readonly Dictionary<string, string> MergeKeys = new()
+    {
+        ["containers"] = "name", ["initContainers"] = "name", ["ephemeralContainers"] = "name",
+        ["volumes"] = "name", ["volumeMounts"] = "mountPath", ["volumeDevices"] = "devicePath",
+        ["env"] = "name", ["imagePullSecrets"] = "name", ["hostAliases"] = "ip",
+        ["conditions"] = "type", ["taints"] = "key", ["tolerations"] = "key",
+        ["addresses"] = "type", ["ownerReferences"] = "uid", ["containerStatuses"] = "name",
+        ["initContainerStatuses"] = "name", ["secrets"] = "name",
+    };
+
+    /// <summary>Lists of primitives that merge as sets.</summary>
+    static readonly HashSet<string> SetLists = ["finalizers"];
+
+    /// <summary>Applies <paramref name="patch"/> to <paramref name="target"/>.</summary>
+    public static JsonNode? Apply(JsonNode? target, JsonNode? patch, string? field = null)
+    {
+        if (patch is not JsonObject p) return patch?.DeepClone();
+        if (p["$patch"]?.GetValue<string>() is "replace")
+        {
+            var copy = p.DeepClone().AsObject();
+            copy.Remove("$patch");
+            return copy;
+        }
+        if (p["$patch"]?.GetValue<string>() is "delete") return null;
+        var t = target as JsonObject ?? new JsonObject();
+        JsonArray? retainKeys = p["$retainKeys"] as JsonArray;
+        foreach (var (key, value) in p)
+        {
+            if (key.StartsWith("$setElementOrder/", StringComparison.Ordinal) || key is "$retainKeys" or "$patch") continue;
+            if (key.StartsWith("$deleteFromPrimitiveList/", StringComparison.Ordinal))
+            {
+                var list = key["$deleteFromPrimitiveList/".Length..];
+                if (t[list] is JsonArray existing && value is JsonArray remove)
+                    foreach (var r in remove)
+                        for (int i = existing.Count - 1; i >= 0; i--)
+                            if (JsonNode.DeepEquals(existing[i], r)) existing.RemoveAt(i);
+                continue;
+            }
+            if (value is null) { t.Remove(key); continue; }
+            if (value is JsonArray arr && t[key] is JsonArray cur)
+            {
+                if (MergeKeys.TryGetValue(key, out var mergeKey)) { t[key] = MergeByKey(cur, arr, mergeKey); continue; }
+                if (SetLists.Contains(key)) { t[key] = MergeSet(cur, arr); continue; }
+            }
+            var merged = Apply(t[key]?.DeepClone(), value, key);
+            if (merged is null) t.Remove(key); else t[key] = merged;
+        }
+        if (retainKeys is not null)
+        {
+            var keep = retainKeys.Select(n => n?.GetValue<string>()).ToHashSet();
+            foreach (var k in t.Select(kv => kv.Key).ToList())
+                if (!keep.Contains(k)) t.Remove(k);
+        }
+        return t;
+    }
+
+    static JsonArray MergeByKey(JsonArray current, JsonArray patch, string mergeKey)
+    {
+        var result = new JsonArray(current.Select(n => n?.DeepClone()).ToArray());
+        foreach (var item in patch)
+        {
+            if (item is not JsonObject po) { result.Add(item?.DeepClone()); continue; }
+            var keyValue = po[mergeKey];
+            int index = -1;
+            for (int i = 0; i < result.Count; i++)
+                if (result[i] is JsonObject ro && JsonNode.DeepEquals(ro[mergeKey], keyValue)) { index = i; break; }
+            var directive = po["$patch"]?.GetValue<string>();
+            if (directive == "delete") { if (index >= 0) result.RemoveAt(index); continue; }
+            if (index < 0)
+            {
+                var added = po.DeepClone().AsObject();
+                added.Remove("$patch");
+                result.Add(added);
+            }
+            else result[index] = Apply(result[index]?.DeepClone(), po);
+        }
+        return result;
+    }
+
+    static JsonArray MergeSet(JsonArray current, JsonArray patch)
+    {
+        var result = new JsonArray(current.Select(n => n?.DeepClone()).ToArray());
+        foreach (var item in patch)
+            if (!result.Any(r => JsonNode.DeepEquals(r, item))) result.Add(item?.DeepClone());
+        return result;
+    }
+}

@@ -1,0 +1,48 @@
+// The table of served resource types; adding a type is adding a row here (and optionally table columns).
+namespace Appliance.ClusterRuntime.Api;
+
+/// <summary>All resource types the server serves, with lookups by group/version/plural.</summary>
+public static class ResourceTable
+{
+    static readonly string[] None = [];
+    static readonly string[] All = ["all"];
+
+    /// <summary>Every served resource, in discovery order.</summary>
+    public static readonly IReadOnlyList<ApiResource> Resources =
+    [
+        new("", "v1", "Namespace", "namespaces", "namespace", false, ["ns"], None, HasStatus: true),
+        new("", "v1", "Node", "nodes", "node", false, ["no"], None, HasStatus: true),
+        new("", "v1", "Pod", "pods", "pod", true, ["po"], All, HasStatus: true),
+        new("", "v1", "Service", "services", "service", true, ["svc"], All, HasStatus: true),
+        new("", "v1", "Endpoints", "endpoints", "endpoints", true, ["ep"], None),
+        new("", "v1", "ConfigMap", "configmaps", "configmap", true, ["cm"], None),
+        new("", "v1", "Secret", "secrets", "secret", true, None, None),
+        new("", "v1", "ServiceAccount", "serviceaccounts", "serviceaccount", true, ["sa"], None),
+        new("", "v1", "Event", "events", "event", true, ["ev"], None),
+        new("apps", "v1", "Deployment", "deployments", "deployment", true, ["deploy"], All, HasStatus: true, HasScale: true),
+        new("apps", "v1", "ReplicaSet", "replicasets", "replicaset", true, ["rs"], All, HasStatus: true, HasScale: true),
+        new("apps", "v1", "DaemonSet", "daemonsets", "daemonset", true, ["ds"], All, HasStatus: true),
+        new("apps", "v1", "StatefulSet", "statefulsets", "statefulset", true, ["sts"], All, HasStatus: true, HasScale: true),
+        new("batch", "v1", "Job", "jobs", "job", true, None, All, HasStatus: true),
+        new("coordination.k8s.io", "v1", "Lease", "leases", "lease", true, None, None),
+        new("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", "endpointslice", true, None, None),
+    ];
+
+    static readonly Dictionary<(string, string, string), ApiResource> ByPlural =
+        Resources.ToDictionary(r => (r.Group, r.Version, r.Plural));
+
+    /// <summary>The groups in discovery order, each with its versions (one each today).</summary>
+    public static IEnumerable<(string Group, string Version)> GroupVersions =>
+        Resources.Select(r => (r.Group, r.Version)).Distinct();
+
+    /// <summary>Finds a resource by group, version and plural name.</summary>
+    public static ApiResource? Find(string group, string version, string plural) =>
+        ByPlural.GetValueOrDefault((group, version, plural));
+
+    /// <summary>True when the group/version is served.</summary>
+    public static bool HasGroupVersion(string group, string version) =>
+        Resources.Any(r => r.Group == group && r.Version == version);
+
+    /// <summary>The namespace resource.</summary>
+    public static ApiResource Namespaces => ByPlural[("", "v1", "namespaces")];
+}

@@ -1,0 +1,384 @@
+// Generic REST storage over IBackend: one implementation of get/list/create/update/delete for every table resource.
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+using Appliance.ClusterRuntime.Api.Selectors;
+using Appliance.ClusterRuntime.Datastore;
+
+namespace Appliance.ClusterRuntime.Api.Storage;
+
+/// <summary>Options of a list call.</summary>
+public sealed record ListOptions(LabelSelector Labels, FieldSelector Fields, long Limit, string? Continue, string? ResourceVersion, string? ResourceVersionMatch);
+
+/// <summary>One page of a list.</summary>
+/// <param name="Revision">The revision the list was read at.</param>
+/// <param name="Items">The objects (empty when <paramref name="Raw"/> is used).</param>
+/// <param name="Continue">The continue token, when more items remain.</param>
+/// <param name="Raw">The objects as stored JSON with their resourceVersion spliced in (unfiltered raw lists only).</param>
+public sealed record ListPage(long Revision, List<JsonObject> Items, string? Continue, List<byte[]>? Raw = null);
+
+/// <summary>Preconditions and policy of a delete call.</summary>
+public sealed record DeleteOptions(string? Uid, string? ResourceVersion, string? PropagationPolicy)
+{
+    /// <summary>No preconditions.</summary>
+    public static readonly DeleteOptions None = new(null, null, null);
+}
+
+/// <summary>Stores API objects as JSON under <c>/registry/...</c> keys; the key's ModRevision is the resourceVersion.</summary>
+public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
+{
+    const int MaxRetries = 64;
+
+    /// <summary>The datastore.</summary>
+    public IBackend Backend => backend;
+
+    /// <summary>The clock used for timestamps.</summary>
+    public TimeProvider Clock => clock;
+
+    /// <summary>Raised after a namespace got its deletionTimestamp (the lifecycle then empties it).</summary>
+    public event Action<string>? NamespaceTerminating;
+
+    /// <summary>Parses a stored value and stamps its resourceVersion.</summary>
+    public static JsonObject Decode(KeyValue kv, long? resourceVersion = null)
+    {
+        var obj = (JsonObject)JsonNode.Parse(kv.Value)!;
+        Meta.Of(obj)["resourceVersion"] = (resourceVersion ?? kv.ModRevision).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return obj;
+    }
+
+    /// <summary>Reads one object; 404 when absent.</summary>
+    public async Task<JsonObject> GetAsync(ApiResource r, string? ns, string name, string? resourceVersion, CancellationToken ct)
+    {
+        long rev = 0;
+        if (!string.IsNullOrEmpty(resourceVersion) && resourceVersion != "0") rev = ParseRv(resourceVersion);
+        var (_, kv) = await Guard(() => backend.GetAsync(r.Key(ns, name), rev, ct), rev);
+        return kv is null ? throw ApiException.NotFound(r, name) : Decode(kv);
+    }
+
+    /// <summary>Reads one object or null.</summary>
+    public async Task<(KeyValue? Kv, JsonObject? Obj)> TryGetAsync(ApiResource r, string? ns, string name, CancellationToken ct)
+    {
+        var (_, kv) = await backend.GetAsync(r.Key(ns, name), 0, ct);
+        return kv is null ? (null, null) : (kv, Decode(kv));
+    }
+
+    /// <summary>Creates an object: fills name (generateName), uid, creationTimestamp, generation and defaults.</summary>
+    public async Task<JsonObject> CreateAsync(ApiResource r, string? ns, JsonObject obj, CancellationToken ct)
+    {
+        CheckTypeMeta(r, obj);
+        var meta = Meta.Of(obj);
+        if (r.Namespaced)
+        {
+            var bodyNs = Meta.Namespace(obj);
+            if (!string.IsNullOrEmpty(bodyNs) && bodyNs != ns)
+                throw ApiException.BadRequest("the namespace of the provided object does not match the namespace sent on the request");
+            meta["namespace"] = ns;
+            await CheckNamespaceOpenAsync(r, ns!, ct);
+        }
+        else meta.Remove("namespace");
+
+        var generateName = meta["generateName"]?.GetValue<string>();
+        bool generated = string.IsNullOrEmpty(Meta.Name(obj)) && !string.IsNullOrEmpty(generateName);
+        foreach (var field in new[] { "resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink", "managedFields" })
+            meta.Remove(field);
+        meta["uid"] = Guid.NewGuid().ToString();
+        meta["creationTimestamp"] = Meta.Time(clock.GetUtcNow());
+        meta["generation"] = 1;
+        Defaults.Apply(r, obj, creating: true);
+
+        for (int attempt = 0; ; attempt++)
+        {
+            if (generated) meta["name"] = generateName + RandomSuffix();
+            Validation.Check(r, obj);
+            var name = Meta.Name(obj)!;
+            try
+            {
+                var rev = await backend.CreateAsync(r.Key(ns, name), Meta.ToBytes(obj), 0, ct);
+                meta["resourceVersion"] = rev.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                return obj;
+            }
+            catch (KeyExistsException)
+            {
+                if (!generated || attempt >= 8) throw ApiException.AlreadyExists(r, name);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Replaces an object with what <paramref name="transform"/> makes of the current one. Retries when another write
+    /// slipped in; a resourceVersion in the result that is not the current one is a 409 Conflict.
+    /// </summary>
+    public async Task<JsonObject> UpdateAsync(ApiResource r, string? ns, string name, Func<JsonObject, JsonObject> transform, bool statusOnly, CancellationToken ct)
+    {
+        var key = r.Key(ns, name);
+        for (int attempt = 0; attempt < MaxRetries; attempt++)
+        {
+            var (_, kv) = await backend.GetAsync(key, 0, ct);
+            if (kv is null) throw ApiException.NotFound(r, name);
+            var current = Decode(kv);
+            var updated = transform(current.DeepClone().AsObject());
+            CheckTypeMeta(r, updated);
+            var meta = Meta.Of(updated);
+            var bodyName = Meta.Name(updated);
+            if (!string.IsNullOrEmpty(bodyName) && bodyName != name)
+                throw ApiException.BadRequest($"the name of the object ({bodyName}) does not match the name on the URL ({name})");
+            var bodyNs = Meta.Namespace(updated);
+            if (r.Namespaced && !string.IsNullOrEmpty(bodyNs) && bodyNs != ns)
+                throw ApiException.BadRequest("the namespace of the provided object does not match the namespace sent on the request");
+            var bodyRv = meta["resourceVersion"]?.GetValue<string>();
+            if (!string.IsNullOrEmpty(bodyRv) && bodyRv != kv.ModRevision.ToString(System.Globalization.CultureInfo.InvariantCulture))
+                throw ApiException.Conflict(r, name, "the object has been modified; please apply your changes to the latest version and try again");
+
+            var prepared = statusOnly ? MergeStatusOnly(current, updated) : PrepareUpdate(r, current, updated);
+            var stored = Stored(prepared);
+            var currentStored = Stored(current.DeepClone().AsObject());
+            if (stored.AsSpan().SequenceEqual(currentStored)) return current;
+
+            if (Meta.Str(prepared, "deletionTimestamp") is not null && PendingFinalizers(r, prepared) == 0)
+            {
+                var (delRev, _, deleted) = await backend.DeleteAsync(key, kv.ModRevision, ct);
+                if (!deleted) continue;
+                Meta.Of(prepared)["resourceVersion"] = delRev.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                return prepared;
+            }
+            var (rev, _, ok) = await backend.UpdateAsync(key, stored, kv.ModRevision, 0, ct);
+            if (!ok) continue;
+            Meta.Of(prepared)["resourceVersion"] = rev.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return prepared;
+        }
+        throw ApiException.Conflict(r, name, "too many concurrent writers; try again");
+    }
+
+    /// <summary>Deletes an object; with finalizers it only gets a deletionTimestamp. Returns the object and whether it is gone.</summary>
+    public async Task<(JsonObject Obj, bool Deleted)> DeleteAsync(ApiResource r, string? ns, string name, DeleteOptions options, CancellationToken ct)
+    {
+        var key = r.Key(ns, name);
+        for (int attempt = 0; attempt < MaxRetries; attempt++)
+        {
+            var (_, kv) = await backend.GetAsync(key, 0, ct);
+            if (kv is null) throw ApiException.NotFound(r, name);
+            var current = Decode(kv);
+            var uid = Meta.Str(current, "uid");
+            if (options.Uid is not null && options.Uid != uid)
+                throw ApiException.Conflict(r, name, $"Precondition failed: UID in precondition: {options.Uid}, UID in object meta: {uid}");
+            if (options.ResourceVersion is not null && options.ResourceVersion != Meta.Str(current, "resourceVersion"))
+                throw ApiException.Conflict(r, name, $"Precondition failed: ResourceVersion in precondition: {options.ResourceVersion}, ResourceVersion in object meta: {Meta.Str(current, "resourceVersion")}");
+
+            bool isNamespace = r.Kind == "Namespace";
+            if (isNamespace || Meta.Finalizers(current).Count > 0)
+            {
+                if (Meta.Str(current, "deletionTimestamp") is not null)
+                {
+                    if (isNamespace) NamespaceTerminating?.Invoke(name);
+                    return (current, false);
+                }
+                var marked = current.DeepClone().AsObject();
+                Meta.Of(marked)["deletionTimestamp"] = Meta.Time(clock.GetUtcNow());
+                Meta.Of(marked)["deletionGracePeriodSeconds"] = 0;
+                if (isNamespace) marked["status"] = new JsonObject { ["phase"] = "Terminating" };
+                var (rev, _, ok) = await backend.UpdateAsync(key, Stored(marked.DeepClone().AsObject()), kv.ModRevision, 0, ct);
+                if (!ok) continue;
+                Meta.Of(marked)["resourceVersion"] = rev.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                if (isNamespace) NamespaceTerminating?.Invoke(name);
+                return (marked, false);
+            }
+            var (_, _, deleted) = await backend.DeleteAsync(key, kv.ModRevision, ct);
+            if (deleted) return (current, true);
+        }
+        throw ApiException.Conflict(r, name, "too many concurrent writers; try again");
+    }
+
+    /// <summary>Lists objects, filtered by selectors, with limit/continue paging at one consistent revision.</summary>
+    /// <remarks>With <paramref name="raw"/> and no selectors the stored bytes are returned without parsing them.</remarks>
+    public async Task<ListPage> ListAsync(ApiResource r, string? ns, ListOptions options, CancellationToken ct, bool raw = false)
+    {
+        var prefix = r.ListPrefix(ns);
+        long revision = 0;
+        string start = "";
+        if (!string.IsNullOrEmpty(options.Continue))
+        {
+            (revision, start) = ContinueToken.Decode(options.Continue);
+            if (!start.StartsWith(prefix, StringComparison.Ordinal)) throw ApiException.BadRequest("continue key is not valid for this list");
+            if (revision <= backend.CompactRevision)
+                throw ApiException.Gone("The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.");
+        }
+        else if (!string.IsNullOrEmpty(options.ResourceVersion) && options.ResourceVersion != "0")
+        {
+            var rv = ParseRv(options.ResourceVersion);
+            if (options.ResourceVersionMatch == "Exact") revision = rv;
+            else
+            {
+                var current = await backend.CurrentRevisionAsync(ct);
+                if (rv > current) throw new ApiException(504, "Timeout", $"Too large resource version: {rv}, current: {current}");
+            }
+        }
+        else if (!string.IsNullOrEmpty(options.ResourceVersionMatch) && options.ResourceVersionMatch != "NotOlderThan")
+            throw ApiException.BadRequest($"resourceVersionMatch \"{options.ResourceVersionMatch}\" is forbidden unless resourceVersion is provided");
+
+        var items = new List<JsonObject>();
+        long limit = options.Limit > 0 ? options.Limit : 0;
+        string? next = null;
+        bool filtering = !options.Labels.IsEmpty || !options.Fields.IsEmpty;
+        List<byte[]>? rawItems = raw && !filtering ? [] : null;
+        int count = 0;
+        while (true)
+        {
+            long want = limit == 0 ? 0 : Math.Max(limit - count, filtering ? 64 : 1);
+            var page = await Guard(() => backend.ListAsync(prefix, start, want, revision, ct), revision);
+            revision = page.Revision;
+            int consumed = 0;
+            foreach (var kv in page.Items)
+            {
+                consumed++;
+                if (rawItems is not null)
+                {
+                    rawItems.Add(WithResourceVersion(kv));
+                    count++;
+                }
+                else
+                {
+                    var obj = Decode(kv);
+                    if (Matches(obj, options)) { items.Add(obj); count++; }
+                }
+                if (limit > 0 && count == limit)
+                {
+                    bool remaining = consumed < page.Items.Count || page.More;
+                    if (remaining) next = ContinueToken.Encode(revision, kv.Key + "\0");
+                    break;
+                }
+            }
+            if ((limit > 0 && count == limit) || !page.More || page.Items.Count == 0) break;
+            start = page.Items[^1].Key + "\0";
+        }
+        return new ListPage(revision, items, next, rawItems);
+    }
+
+    /// <summary>
+    /// The stored JSON with <c>"resourceVersion":"N"</c> spliced in as the first field of the top-level metadata.
+    /// Stored objects are written by this class, so the first <c>"metadata":{</c> is the top-level one (kind and
+    /// apiVersion, fixed strings, come before it).
+    /// </summary>
+    static byte[] WithResourceVersion(KeyValue kv)
+    {
+        var value = kv.Value.AsSpan();
+        var at = value.IndexOf("\"metadata\":{"u8);
+        if (at < 0) return Meta.ToBytes(Decode(kv));
+        at += "\"metadata\":{".Length;
+        var rv = System.Text.Encoding.UTF8.GetBytes($"\"resourceVersion\":\"{kv.ModRevision.ToString(System.Globalization.CultureInfo.InvariantCulture)}\"");
+        bool empty = at < value.Length && value[at] == (byte)'}';
+        var result = new byte[value.Length + rv.Length + (empty ? 0 : 1)];
+        value[..at].CopyTo(result);
+        rv.CopyTo(result.AsSpan(at));
+        int pos = at + rv.Length;
+        if (!empty) result[pos++] = (byte)',';
+        value[at..].CopyTo(result.AsSpan(pos));
+        return result;
+    }
+
+    /// <summary>Finalizers that hold a deleted object: metadata.finalizers, and for namespaces also spec.finalizers.</summary>
+    static int PendingFinalizers(ApiResource r, JsonObject obj) =>
+        Meta.Finalizers(obj).Count + (r.Kind == "Namespace" && obj["spec"]?["finalizers"] is JsonArray a ? a.Count : 0);
+
+    /// <summary>True when <paramref name="obj"/> passes the label and field selectors.</summary>
+    public static bool Matches(JsonObject obj, ListOptions options) =>
+        options.Labels.Matches(k => Meta.Label(obj, k)) && options.Fields.Matches(obj);
+
+    static void CheckTypeMeta(ApiResource r, JsonObject obj)
+    {
+        var kind = obj["kind"]?.GetValue<string>();
+        if (!string.IsNullOrEmpty(kind) && kind != r.Kind)
+            throw ApiException.BadRequest($"the kind \"{kind}\" of the object does not match the resource {r.GroupResource} (kind \"{r.Kind}\")");
+        var apiVersion = obj["apiVersion"]?.GetValue<string>();
+        if (!string.IsNullOrEmpty(apiVersion) && apiVersion != r.ApiVersion)
+            throw ApiException.BadRequest($"the API version \"{apiVersion}\" of the object does not match {r.ApiVersion}");
+        // Put kind and apiVersion first, as Kubernetes serializes them.
+        var rest = obj.ToList();
+        obj.Clear();
+        obj["kind"] = r.Kind;
+        obj["apiVersion"] = r.ApiVersion;
+        foreach (var (k, v) in rest)
+            if (k is not ("kind" or "apiVersion")) obj[k] = v;
+    }
+
+    JsonObject PrepareUpdate(ApiResource r, JsonObject current, JsonObject updated)
+    {
+        var meta = Meta.Of(updated);
+        var cur = Meta.Of(current);
+        foreach (var field in new[] { "uid", "creationTimestamp", "name", "namespace", "deletionTimestamp", "deletionGracePeriodSeconds", "generation" })
+        {
+            if (cur[field] is { } v) meta[field] = v.DeepClone();
+            else meta.Remove(field);
+        }
+        if (r.HasStatus)
+        {
+            if (current["status"] is { } s) updated["status"] = s.DeepClone();
+            else updated.Remove("status");
+        }
+        Defaults.Apply(r, updated, creating: false);
+        Validation.Check(r, updated);
+        if (!JsonNode.DeepEquals(SpecPart(current), SpecPart(updated)))
+            meta["generation"] = (cur["generation"]?.GetValue<long>() ?? 0) + 1;
+        return updated;
+    }
+
+    static JsonObject MergeStatusOnly(JsonObject current, JsonObject updated)
+    {
+        var result = current.DeepClone().AsObject();
+        if (updated["status"] is { } s) result["status"] = s.DeepClone();
+        else result.Remove("status");
+        return result;
+    }
+
+    static JsonObject SpecPart(JsonObject obj)
+    {
+        var part = new JsonObject();
+        foreach (var (k, v) in obj)
+            if (k is not ("metadata" or "status" or "kind" or "apiVersion")) part[k] = v?.DeepClone();
+        return part;
+    }
+
+    /// <summary>The bytes stored for an object: everything but its resourceVersion.</summary>
+    static byte[] Stored(JsonObject obj)
+    {
+        var meta = Meta.Of(obj);
+        var rv = meta["resourceVersion"];
+        meta.Remove("resourceVersion");
+        var bytes = Meta.ToBytes(obj);
+        if (rv is not null) meta["resourceVersion"] = rv;
+        return bytes;
+    }
+
+    async Task CheckNamespaceOpenAsync(ApiResource r, string ns, CancellationToken ct)
+    {
+        var (_, kv) = await backend.GetAsync(ResourceTable.Namespaces.Key(null, ns), 0, ct);
+        if (kv is null) throw ApiException.NotFound(ResourceTable.Namespaces, ns);
+        var obj = Decode(kv);
+        if (Meta.Str(obj, "deletionTimestamp") is not null)
+            throw new ApiException(403, "Forbidden", $"{r.GroupResource} is forbidden: unable to create new content in namespace {ns} because it is being terminated");
+    }
+
+    static string RandomSuffix()
+    {
+        const string alphabet = "bcdfghjklmnpqrstvwxz2456789";
+        Span<char> s = stackalloc char[5];
+        for (int i = 0; i < s.Length; i++) s[i] = alphabet[RandomNumberGenerator.GetInt32(alphabet.Length)];
+        return new string(s);
+    }
+
+    /// <summary>Parses a resourceVersion; 400 when it is not a number.</summary>
+    public static long ParseRv(string rv) =>
+        long.TryParse(rv, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var v) && v >= 0
+            ? v : throw ApiException.BadRequest($"invalid resource version \"{rv}\"");
+
+    static async Task<T> Guard<T>(Func<Task<T>> call, long revision)
+    {
+        try { return await call(); }
+        catch (CompactedException e)
+        {
+            throw ApiException.Gone($"too old resource version: {revision} ({e.Compacted + 1})");
+        }
+        catch (FutureRevisionException e)
+        {
+            throw new ApiException(504, "Timeout", $"Too large resource version: {e.Requested}, current: {e.Current}");
+        }
+    }
+}

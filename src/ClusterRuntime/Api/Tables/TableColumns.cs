@@ -1,0 +1,203 @@
+// Server-side printing columns per kind (what `kubectl get` and `-o wide` show).
+using System.Text.Json.Nodes;
+using Appliance.ClusterRuntime.Api.Storage;
+
+namespace Appliance.ClusterRuntime.Api.Tables;
+
+/// <summary>One Table column: header, type, priority (1 = only with -o wide) and how to compute a cell.</summary>
+public sealed record TableColumn(string Name, string Type, int Priority, string Description, Func<JsonObject, DateTimeOffset, JsonNode?> Cell, string Format = "");
+
+/// <summary>The columns of each kind.</summary>
+public static class TableColumns
+{
+    static TableColumn Col(string name, Func<JsonObject, JsonNode?> cell, int priority = 0, string type = "string") =>
+        new(name, type, priority, name, (o, _) => cell(o));
+
+    static readonly TableColumn NameCol = new("Name", "string", 0,
+        "Name must be unique within a namespace.", (o, _) => Meta.Name(o), "name");
+
+    static readonly TableColumn AgeCol = new("Age", "string", 0,
+        "CreationTimestamp is a timestamp representing the server time when this object was created.",
+        (o, now) => Age(Meta.Str(o, "creationTimestamp"), now));
+
+    /// <summary>The columns for <paramref name="kind"/>: Name, the kind's own columns, Age, then wide columns.</summary>
+    public static IReadOnlyList<TableColumn> For(string kind) => kind switch
+    {
+        "Namespace" => [NameCol, Col("Status", o => S(o, "status", "phase")), AgeCol],
+        "Node" =>
+        [
+            NameCol, Col("Status", NodeStatus), Col("Roles", NodeRoles), AgeCol, Col("Version", o => S(o, "status", "nodeInfo", "kubeletVersion")),
+            Col("Internal-IP", o => NodeAddress(o, "InternalIP"), 1), Col("External-IP", o => NodeAddress(o, "ExternalIP"), 1),
+            Col("OS-Image", o => S(o, "status", "nodeInfo", "osImage"), 1), Col("Kernel-Version", o => S(o, "status", "nodeInfo", "kernelVersion"), 1),
+            Col("Container-Runtime", o => S(o, "status", "nodeInfo", "containerRuntimeVersion"), 1),
+        ],
+        "Pod" =>
+        [
+            NameCol, Col("Ready", PodReady), Col("Status", PodStatus), Col("Restarts", PodRestarts, type: "string"), AgeCol,
+            Col("IP", o => S(o, "status", "podIP"), 1), Col("Node", o => S(o, "spec", "nodeName"), 1),
+            Col("Nominated Node", o => S(o, "status", "nominatedNodeName"), 1), Col("Readiness Gates", _ => "<none>", 1),
+        ],
+        "Service" =>
+        [
+            NameCol, Col("Type", o => S(o, "spec", "type")), Col("Cluster-IP", o => S(o, "spec", "clusterIP")),
+            Col("External-IP", o => Join(o["spec"]?["externalIPs"])), Col("Port(s)", ServicePorts), AgeCol,
+            Col("Selector", o => Pairs(o["spec"]?["selector"]), 1),
+        ],
+        "Endpoints" => [NameCol, Col("Endpoints", EndpointAddresses), AgeCol],
+        "ConfigMap" => [NameCol, Col("Data", o => Count(o["data"]) + Count(o["binaryData"]), type: "integer"), AgeCol],
+        "Secret" => [NameCol, Col("Type", o => S(o, "type")), Col("Data", o => Count(o["data"]), type: "integer"), AgeCol],
+        "Event" =>
+        [
+            new("Last Seen", "string", 0, "Last Seen", (o, now) => Age(S(o, "lastTimestamp") ?? S(o, "eventTime") ?? Meta.Str(o, "creationTimestamp"), now)),
+            Col("Type", o => S(o, "type")), Col("Reason", o => S(o, "reason")),
+            Col("Object", o => $"{S(o, "involvedObject", "kind")?.ToLowerInvariant()}/{S(o, "involvedObject", "name")}"),
+            Col("Message", o => S(o, "message")),
+        ],
+        "Deployment" =>
+        [
+            NameCol, Col("Ready", o => $"{I(o, "status", "readyReplicas")}/{I(o, "spec", "replicas")}"),
+            Col("Up-to-date", o => I(o, "status", "updatedReplicas"), type: "integer"),
+            Col("Available", o => I(o, "status", "availableReplicas"), type: "integer"), AgeCol,
+            Col("Containers", o => Containers(o, "name"), 1), Col("Images", o => Containers(o, "image"), 1),
+            Col("Selector", o => Pairs(o["spec"]?["selector"]?["matchLabels"]), 1),
+        ],
+        "ReplicaSet" =>
+        [
+            NameCol, Col("Desired", o => I(o, "spec", "replicas"), type: "integer"), Col("Current", o => I(o, "status", "replicas"), type: "integer"),
+            Col("Ready", o => I(o, "status", "readyReplicas"), type: "integer"), AgeCol,
+            Col("Containers", o => Containers(o, "name"), 1), Col("Images", o => Containers(o, "image"), 1),
+        ],
+        "DaemonSet" =>
+        [
+            NameCol, Col("Desired", o => I(o, "status", "desiredNumberScheduled"), type: "integer"),
+            Col("Current", o => I(o, "status", "currentNumberScheduled"), type: "integer"),
+            Col("Ready", o => I(o, "status", "numberReady"), type: "integer"),
+            Col("Up-to-date", o => I(o, "status", "updatedNumberScheduled"), type: "integer"),
+            Col("Available", o => I(o, "status", "numberAvailable"), type: "integer"),
+            Col("Node Selector", o => Pairs(o["spec"]?["template"]?["spec"]?["nodeSelector"])), AgeCol,
+        ],
+        "StatefulSet" => [NameCol, Col("Ready", o => $"{I(o, "status", "readyReplicas")}/{I(o, "spec", "replicas")}"), AgeCol],
+        "Job" =>
+        [
+            NameCol, Col("Status", JobStatus), Col("Completions", o => $"{I(o, "status", "succeeded")}/{(o["spec"]?["completions"] is { } c ? c.ToJsonString() : "1")}"),
+            AgeCol,
+        ],
+        "Lease" => [NameCol, Col("Holder", o => S(o, "spec", "holderIdentity")), AgeCol],
+        "EndpointSlice" =>
+        [
+            NameCol, Col("AddressType", o => S(o, "addressType")),
+            Col("Ports", o => o["ports"] is JsonArray a && a.Count > 0 ? string.Join(",", a.Select(p => p?["port"]?.ToJsonString() ?? "<unset>")) : "<unset>"),
+            Col("Endpoints", o => o["endpoints"] is JsonArray a && a.Count > 0 ? string.Join(",", a.SelectMany(e => e?["addresses"] as JsonArray ?? []).Select(x => x?.GetValue<string>())) : "<unset>"),
+            AgeCol,
+        ],
+        _ => [NameCol, AgeCol],
+    };
+
+    /// <summary>A Kubernetes-style short age: 45s, 5m, 3h, 12d, 2y.</summary>
+    public static string Age(string? timestamp, DateTimeOffset now)
+    {
+        if (timestamp is null || !DateTimeOffset.TryParse(timestamp, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var t)) return "<unknown>";
+        var d = now - t;
+        if (d < TimeSpan.Zero) d = TimeSpan.Zero;
+        if (d.TotalSeconds < 120) return $"{(int)d.TotalSeconds}s";
+        if (d.TotalMinutes < 10) return $"{(int)d.TotalMinutes}m{d.Seconds}s";
+        if (d.TotalHours < 3) return $"{(int)d.TotalMinutes}m";
+        if (d.TotalHours < 8) return $"{(int)d.TotalHours}h{d.Minutes}m";
+        if (d.TotalHours < 48) return $"{(int)d.TotalHours}h";
+        if (d.TotalDays < 365 * 2) return $"{(int)d.TotalDays}d";
+        return $"{(int)(d.TotalDays / 365)}y";
+    }
+
+    static string? S(JsonObject o, params string[] path)
+    {
+        JsonNode? n = o;
+        foreach (var p in path) n = n is JsonObject jo ? jo[p] : null;
+        return n is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+    }
+
+    static long I(JsonObject o, params string[] path)
+    {
+        JsonNode? n = o;
+        foreach (var p in path) n = n is JsonObject jo ? jo[p] : null;
+        return n is JsonValue v && v.TryGetValue<long>(out var l) ? l : 0;
+    }
+
+    static int Count(JsonNode? n) => n is JsonObject o ? o.Count : 0;
+
+    static string Join(JsonNode? n) => n is JsonArray a && a.Count > 0 ? string.Join(",", a.Select(x => x?.GetValue<string>())) : "<none>";
+
+    static string Pairs(JsonNode? n) => n is JsonObject o && o.Count > 0 ? string.Join(",", o.Select(kv => $"{kv.Key}={kv.Value?.GetValue<string>()}")) : "<none>";
+
+    static string Containers(JsonObject o, string field) =>
+        o["spec"]?["template"]?["spec"]?["containers"] is JsonArray a ? string.Join(",", a.Select(c => c?[field]?.GetValue<string>())) : "";
+
+    static JsonNode? NodeStatus(JsonObject o)
+    {
+        var ready = (o["status"]?["conditions"] as JsonArray)?.FirstOrDefault(c => c?["type"]?.GetValue<string>() == "Ready");
+        var s = ready?["status"]?.GetValue<string>() == "True" ? "Ready" : ready is null ? "Unknown" : "NotReady";
+        if (o["spec"]?["unschedulable"] is JsonValue u && u.TryGetValue<bool>(out var b) && b) s += ",SchedulingDisabled";
+        return s;
+    }
+
+    static JsonNode? NodeRoles(JsonObject o)
+    {
+        var roles = new SortedSet<string>(StringComparer.Ordinal);
+        if (o["metadata"]?["labels"] is JsonObject labels)
+            foreach (var (k, v) in labels)
+            {
+                if (k.StartsWith("node-role.kubernetes.io/", StringComparison.Ordinal)) roles.Add(k["node-role.kubernetes.io/".Length..]);
+                else if (k == "kubernetes.io/role" && v?.GetValue<string>() is { Length: > 0 } r) roles.Add(r);
+            }
+        return roles.Count == 0 ? "<none>" : string.Join(",", roles);
+    }
+
+    static JsonNode? NodeAddress(JsonObject o, string type) =>
+        (o["status"]?["addresses"] as JsonArray)?.FirstOrDefault(a => a?["type"]?.GetValue<string>() == type)?["address"]?.GetValue<string>() ?? "<none>";
+
+    static JsonNode? PodReady(JsonObject o)
+    {
+        var total = (o["spec"]?["containers"] as JsonArray)?.Count ?? 0;
+        var ready = (o["status"]?["containerStatuses"] as JsonArray)?.Count(c => c?["ready"]?.GetValue<bool>() == true) ?? 0;
+        return $"{ready}/{total}";
+    }
+
+    static JsonNode? PodStatus(JsonObject o)
+    {
+        if (Meta.Str(o, "deletionTimestamp") is not null) return "Terminating";
+        foreach (var cs in o["status"]?["containerStatuses"] as JsonArray ?? [])
+            if (cs?["state"]?["waiting"]?["reason"]?.GetValue<string>() is { } w) return w;
+        return S(o, "status", "reason") ?? S(o, "status", "phase") ?? "Pending";
+    }
+
+    static JsonNode? PodRestarts(JsonObject o) =>
+        ((o["status"]?["containerStatuses"] as JsonArray)?.Sum(c => c?["restartCount"]?.GetValue<long>() ?? 0) ?? 0).ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    static JsonNode? ServicePorts(JsonObject o) =>
+        o["spec"]?["ports"] is JsonArray a && a.Count > 0
+            ? string.Join(",", a.Select(p => $"{p?["port"]?.ToJsonString()}{(p?["nodePort"] is { } np ? ":" + np.ToJsonString() : "")}/{p?["protocol"]?.GetValue<string>() ?? "TCP"}"))
+            : "<none>";
+
+    static JsonNode? EndpointAddresses(JsonObject o)
+    {
+        var list = new List<string>();
+        foreach (var subset in o["subsets"] as JsonArray ?? [])
+        {
+            var ports = (subset?["ports"] as JsonArray)?.Select(p => p?["port"]?.ToJsonString()).ToList() ?? [];
+            foreach (var addr in subset?["addresses"] as JsonArray ?? [])
+            {
+                var ip = addr?["ip"]?.GetValue<string>();
+                if (ports.Count == 0) list.Add(ip ?? "");
+                else list.AddRange(ports.Select(p => $"{ip}:{p}"));
+            }
+        }
+        return list.Count == 0 ? "<none>" : string.Join(",", list);
+    }
+
+    static JsonNode? JobStatus(JsonObject o)
+    {
+        foreach (var c in o["status"]?["conditions"] as JsonArray ?? [])
+            if (c?["status"]?.GetValue<string>() == "True" && c["type"]?.GetValue<string>() is "Complete" or "Failed" or "Suspended" && c["type"]?.GetValue<string>() is { } t)
+                return t;
+        return "Running";
+    }
+}

@@ -1,0 +1,176 @@
+// A watch response: newline-delimited {"type","object"} events streamed from the datastore, with bookmarks and timeout.
+using System.Buffers;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Appliance.ClusterRuntime.Api.Storage;
+using Appliance.ClusterRuntime.Api.Tables;
+using Appliance.ClusterRuntime.Datastore;
+using Microsoft.AspNetCore.Http;
+
+namespace Appliance.ClusterRuntime.Api;
+
+/// <summary>Serves one watch request until the client leaves, <c>timeoutSeconds</c> passes, or the server stops.</summary>
+public sealed class WatchStream(ObjectStore store, RequestInfo ri, ListOptions options, HttpContext ctx)
+{
+    /// <summary>How often a BOOKMARK is sent when the client allows them.</summary>
+    public static TimeSpan BookmarkInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    readonly bool _table = HttpIo.WantsTable(ctx);
+    readonly string? _includeObject = ctx.Request.Query["includeObject"];
+    bool _tableHeaderSent;
+
+    /// <summary>Runs the watch.</summary>
+    public async Task RunAsync(CancellationToken stopping)
+    {
+        var q = ctx.Request.Query;
+        var r = ri.Resource;
+        string? rv = q["resourceVersion"];
+        bool bookmarks = q["allowWatchBookmarks"] is var b && (b == "true" || b == "1");
+        bool sendInitial = q["sendInitialEvents"] == "true";
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, stopping);
+        if (q.TryGetValue("timeoutSeconds", out var ts) && long.TryParse(ts, NumberStyles.Integer, CultureInfo.InvariantCulture, out var secs) && secs > 0)
+            timeout.CancelAfter(TimeSpan.FromSeconds(secs));
+        var ct = timeout.Token;
+
+        // A pinned name narrows the datastore prefix to that one key.
+        var prefix = r.ListPrefix(ri.Namespace);
+        var exactName = options.Fields.ExactName;
+        if (exactName is not null && (ri.Namespace is not null || !r.Namespaced)) prefix = r.Key(ri.Namespace, exactName);
+
+        var initial = new List<JsonObject>();
+        long after;
+        if (string.IsNullOrEmpty(rv) || rv == "0" || sendInitial)
+        {
+            var page = await store.ListAsync(r, ri.Namespace, options with { Limit = 0, Continue = null, ResourceVersion = null, ResourceVersionMatch = null }, ct);
+            initial = page.Items;
+            after = page.Revision;
+        }
+        else after = ObjectStore.ParseRv(rv);
+
+        ctx.Response.StatusCode = 200;
+        ctx.Response.ContentType = "application/json";
+        ctx.Response.Headers.CacheControl = "no-cache, private";
+        await ctx.Response.StartAsync(ct);
+        var body = ctx.Response.BodyWriter;
+
+        try
+        {
+            foreach (var obj in initial) await SendAsync("ADDED", obj, ct);
+            if (sendInitial && bookmarks)
+                await SendAsync("BOOKMARK", Bookmark(after, initialEventsEnd: true), ct);
+            else await body.FlushAsync(ct);
+
+            IAsyncEnumerator<WatchEvent> events;
+            try
+            {
+                events = store.Backend.WatchAsync(prefix, after, ct).GetAsyncEnumerator(ct);
+            }
+            catch (CompactedException e)
+            {
+                await SendGoneAsync(e, ct);
+                return;
+            }
+            await using (events)
+            {
+                long lastRevision = after;
+                Task<bool>? next = null;
+                while (!ct.IsCancellationRequested)
+                {
+                    try
+                    {
+                        next ??= events.MoveNextAsync().AsTask();
+                    }
+                    catch (CompactedException e)
+                    {
+                        await SendGoneAsync(e, ct);
+                        return;
+                    }
+                    if (bookmarks)
+                    {
+                        var done = await Task.WhenAny(next, Task.Delay(BookmarkInterval, ct));
+                        if (done != next)
+                        {
+                            if (ct.IsCancellationRequested) break;
+                            await SendAsync("BOOKMARK", Bookmark(lastRevision, false), ct);
+                            continue;
+                        }
+                    }
+                    bool has;
+                    try
+                    {
+                        has = await next;
+                    }
+                    catch (CompactedException e)
+                    {
+                        await SendGoneAsync(e, ct);
+                        return;
+                    }
+                    next = null;
+                    if (!has) break;
+                    var ev = events.Current;
+                    lastRevision = ev.Kv.ModRevision;
+                    var (type, obj) = Translate(ev);
+                    if (type is not null) await SendAsync(type, obj!, ct);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // Client left or timeoutSeconds passed: end the stream cleanly.
+        }
+    }
+
+    (string? Type, JsonObject? Obj) Translate(WatchEvent ev)
+    {
+        var obj = ObjectStore.Decode(ev.Kv);
+        bool now = ev.Type != WatchEventType.Delete && Matches(obj);
+        bool before = ev.PrevKv is { } prev ? Matches(ObjectStore.Decode(prev)) : ev.Type != WatchEventType.Create && now;
+        return ev.Type switch
+        {
+            WatchEventType.Create => now ? ("ADDED", obj) : (null, null),
+            WatchEventType.Update when now && before => ("MODIFIED", obj),
+            WatchEventType.Update when now => ("ADDED", obj),
+            WatchEventType.Update when before => ("DELETED", obj),
+            WatchEventType.Delete when Matches(obj) => ("DELETED", obj),
+            _ => (null, null),
+        };
+    }
+
+    bool Matches(JsonObject obj) =>
+        (ri.Namespace is null || Meta.Namespace(obj) == ri.Namespace) && ObjectStore.Matches(obj, options);
+
+    JsonObject Bookmark(long revision, bool initialEventsEnd)
+    {
+        var meta = new JsonObject { ["resourceVersion"] = revision.ToString(CultureInfo.InvariantCulture) };
+        if (initialEventsEnd) meta["annotations"] = new JsonObject { ["k8s.io/initial-events-end"] = "true" };
+        return new JsonObject { ["kind"] = ri.Resource.Kind, ["apiVersion"] = ri.Resource.ApiVersion, ["metadata"] = meta };
+    }
+
+    async Task SendGoneAsync(CompactedException e, CancellationToken ct)
+    {
+        var status = Status.Failure(410, "Expired", $"too old resource version: {e.Requested} ({e.Compacted + 1})");
+        await SendAsync("ERROR", status, ct);
+    }
+
+    async Task SendAsync(string type, JsonObject obj, CancellationToken ct)
+    {
+        JsonNode payload = obj;
+        if (_table && type is "ADDED" or "MODIFIED" or "DELETED")
+        {
+            payload = TableConverter.ToTable(ri.Resource, [obj], Meta.Str(obj, "resourceVersion"), null, _includeObject, store.Clock.GetUtcNow(), withColumns: !_tableHeaderSent);
+            _tableHeaderSent = true;
+        }
+        var body = ctx.Response.BodyWriter;
+        await using (var writer = new Utf8JsonWriter(body, Meta.Writer))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("type", type);
+            writer.WritePropertyName("object");
+            payload.WriteTo(writer, Meta.Json);
+            writer.WriteEndObject();
+        }
+        body.Write("\n"u8);
+        await body.FlushAsync(ct);
+    }
+}

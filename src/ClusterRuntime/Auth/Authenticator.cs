@@ -1,0 +1,72 @@
+// Authenticates requests by client certificate (verified against the client CA) or bearer token.
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using Microsoft.AspNetCore.Http;
+
+namespace Appliance.ClusterRuntime.Auth;
+
+/// <summary>An authenticated user.</summary>
+/// <param name="Name">User name (the certificate CN, or the token's user).</param>
+/// <param name="Groups">Groups (certificate O values).</param>
+public sealed record UserInfo(string Name, IReadOnlyList<string> Groups);
+
+/// <summary>Checks credentials. Every authenticated user is allowed everything (no RBAC yet; see README).</summary>
+public sealed class Authenticator : IDisposable
+{
+    readonly X509Certificate2 _clientCa;
+    readonly Dictionary<string, UserInfo> _tokens;
+    readonly ConcurrentDictionary<string, UserInfo?> _certCache = new();
+
+    /// <summary>Creates an authenticator trusting <paramref name="clientCaPem"/> and the given bearer tokens.</summary>
+    public Authenticator(string clientCaPem, IReadOnlyDictionary<string, UserInfo> tokens)
+    {
+        _clientCa = X509Certificate2.CreateFromPem(clientCaPem);
+        _tokens = new Dictionary<string, UserInfo>(tokens, StringComparer.Ordinal);
+    }
+
+    /// <summary>The user of the request, or null when it carries no valid credential.</summary>
+    public UserInfo? Authenticate(HttpContext context)
+    {
+        var cert = context.Connection.ClientCertificate;
+        if (cert is not null)
+        {
+            var user = _certCache.GetOrAdd(cert.Thumbprint, _ => Verify(cert));
+            if (user is not null) return user;
+        }
+        var header = context.Request.Headers.Authorization.ToString();
+        if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            var token = header[7..].Trim();
+            foreach (var (known, user) in _tokens)
+                if (CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(known), Encoding.UTF8.GetBytes(token))) return user;
+        }
+        return null;
+    }
+
+    UserInfo? Verify(X509Certificate2 cert)
+    {
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.Add(_clientCa);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        chain.ChainPolicy.ApplicationPolicy.Add(new Oid("1.3.6.1.5.5.7.3.2"));
+        if (!chain.Build(cert)) return null;
+        var root = chain.ChainElements[^1].Certificate;
+        if (!root.RawDataMemory.Span.SequenceEqual(_clientCa.RawDataMemory.Span)) return null;
+        string? cn = null;
+        var groups = new List<string>();
+        foreach (var rdn in cert.SubjectName.EnumerateRelativeDistinguishedNames())
+        {
+            var oid = rdn.GetSingleElementType().Value;
+            var value = rdn.GetSingleElementValue() ?? "";
+            if (oid == "2.5.4.3") cn = value;
+            else if (oid == "2.5.4.10") groups.Add(value);
+        }
+        return cn is null ? null : new UserInfo(cn, groups);
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _clientCa.Dispose();
+}

@@ -1,0 +1,72 @@
+// Issues the ECDSA P-256 certificates of the cluster: CAs, the serving certificate and client certificates.
+using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
+namespace Appliance.ClusterRuntime.Pki;
+
+/// <summary>A certificate with its private key, as PEM text.</summary>
+/// <param name="CertificatePem">The certificate.</param>
+/// <param name="KeyPem">The PKCS#8 private key.</param>
+public sealed record PemPair(string CertificatePem, string KeyPem)
+{
+    /// <summary>Loads the pair as an <see cref="X509Certificate2"/> with its private key.</summary>
+    public X509Certificate2 ToCertificate() => X509Certificate2.CreateFromPem(CertificatePem, KeyPem);
+}
+
+/// <summary>Creates certificates. The clock is passed in so tests can pin it.</summary>
+public static class CertificateFactory
+{
+    /// <summary>Validity of the CAs: ten years (see README, "Rotation").</summary>
+    public static readonly TimeSpan CaValidity = TimeSpan.FromDays(3650);
+
+    /// <summary>Validity of leaf certificates; never past the issuing CA's own expiry.</summary>
+    public static readonly TimeSpan LeafValidity = TimeSpan.FromDays(3650);
+
+    /// <summary>Creates a self-signed CA.</summary>
+    public static PemPair CreateCa(string commonName, DateTimeOffset now)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest(new X500DistinguishedName($"CN={commonName}"), key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign | X509KeyUsageFlags.DigitalSignature, true));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
+        using var cert = request.CreateSelfSigned(now.AddMinutes(-5), now.Add(CaValidity));
+        return new PemPair(cert.ExportCertificatePem() + "\n", key.ExportPkcs8PrivateKeyPem() + "\n");
+    }
+
+    /// <summary>Issues the serving certificate for the given DNS names and IP addresses.</summary>
+    public static PemPair CreateServing(PemPair ca, string commonName, IEnumerable<string> dnsNames, IEnumerable<IPAddress> addresses, DateTimeOffset now)
+    {
+        var san = new SubjectAlternativeNameBuilder();
+        foreach (var name in dnsNames) san.AddDnsName(name);
+        foreach (var ip in addresses) san.AddIpAddress(ip);
+        return Issue(ca, $"CN={commonName}", now, serverAuth: true, san.Build());
+    }
+
+    /// <summary>Issues a client certificate; Kubernetes reads the user from CN and the groups from O.</summary>
+    public static PemPair CreateClient(PemPair ca, string user, IEnumerable<string> groups, DateTimeOffset now)
+    {
+        var subject = string.Join(", ", groups.Select(g => $"O={g}").Prepend($"CN={user}"));
+        return Issue(ca, subject, now, serverAuth: false, san: null);
+    }
+
+    static PemPair Issue(PemPair ca, string subject, DateTimeOffset now, bool serverAuth, X509Extension? san)
+    {
+        using var caCert = ca.ToCertificate();
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest(new X500DistinguishedName(subject), key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyEncipherment, true));
+        var usage = new OidCollection { new Oid(serverAuth ? "1.3.6.1.5.5.7.3.1" : "1.3.6.1.5.5.7.3.2") };
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(usage, false));
+        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(caCert, true, false));
+        if (san is not null) request.CertificateExtensions.Add(san);
+        var serial = RandomNumberGenerator.GetBytes(16);
+        serial[0] &= 0x7f;
+        var notAfter = now.Add(LeafValidity);
+        if (notAfter > caCert.NotAfter) notAfter = caCert.NotAfter;
+        using var cert = request.Create(caCert, now.AddMinutes(-5), notAfter, serial);
+        return new PemPair(cert.ExportCertificatePem() + "\n", key.ExportPkcs8PrivateKeyPem() + "\n");
+    }
+}

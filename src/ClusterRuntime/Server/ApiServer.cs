@@ -1,0 +1,135 @@
+// Hosts the API on Kestrel (HTTPS, HTTP/1.1 and HTTP/2) over a datastore backend, with the PKI from the data dir.
+using System.Net;
+using Appliance.ClusterRuntime.Api;
+using Appliance.ClusterRuntime.Api.Storage;
+using Appliance.ClusterRuntime.Auth;
+using Appliance.ClusterRuntime.Controllers;
+using Appliance.ClusterRuntime.Datastore;
+using Appliance.ClusterRuntime.Pki;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Appliance.ClusterRuntime.Server;
+
+/// <summary>A running API server; <see cref="StartAsync"/> returns once /readyz answers ok.</summary>
+public sealed class ApiServer : IAsyncDisposable
+{
+    readonly WebApplication _app;
+    readonly IBackend _backend;
+    readonly CancellationTokenSource _stop;
+    readonly Task _lifecycle;
+
+    ApiServer(WebApplication app, IBackend backend, CancellationTokenSource stop, Task lifecycle, int port, ServerPki pki)
+    {
+        _app = app;
+        _backend = backend;
+        _stop = stop;
+        _lifecycle = lifecycle;
+        Port = port;
+        Pki = pki;
+    }
+
+    /// <summary>The HTTPS port actually bound.</summary>
+    public int Port { get; }
+
+    /// <summary>Certificates and tokens.</summary>
+    public ServerPki Pki { get; }
+
+    /// <summary>Completes when shutdown was asked for (SIGTERM, Ctrl+C); then dispose the server to stop it.</summary>
+    public Task WaitForShutdownAsync()
+    {
+        var done = new TaskCompletionSource();
+        _app.Lifetime.ApplicationStopping.Register(() => done.TrySetResult());
+        return done.Task;
+    }
+
+    /// <summary>Opens the datastore, loads or creates the PKI, writes the kubeconfig and token, and starts listening.</summary>
+    public static async Task<ApiServer> StartAsync(ServerOptions options, IBackend backend, ILoggerFactory? loggerFactory = null, CancellationToken ct = default)
+    {
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        Directory.CreateDirectory(options.DataDir);
+        var now = DateTimeOffset.UtcNow;
+        var pki = ServerPki.LoadOrCreate(options.DataDir, options.TlsSans, options.BindAddress, now);
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ApplicationName = "appliance-runtime" });
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Logging.AddFilter("Appliance", LogLevel.Information);
+        var serving = pki.Serving.ToCertificate();
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            k.Limits.MaxRequestBodySize = HttpIo.MaxBody;
+            k.Limits.Http2.MaxStreamsPerConnection = 250;
+            void Configure(ListenOptions listen)
+            {
+                listen.Protocols = HttpProtocols.Http1AndHttp2;
+                listen.UseHttps(new HttpsConnectionAdapterOptions
+                {
+                    ServerCertificate = serving,
+                    ClientCertificateMode = ClientCertificateMode.AllowCertificate,
+                    // Client certificates are verified against the client CA by the Authenticator, per request.
+                    ClientCertificateValidation = (_, _, _) => true,
+                    CheckCertificateRevocation = false,
+                });
+            }
+            var bind = IPAddress.Parse(options.BindAddress);
+            if (bind.Equals(IPAddress.Any) || bind.Equals(IPAddress.IPv6Any)) k.ListenAnyIP(options.HttpsPort, Configure);
+            else k.Listen(bind, options.HttpsPort, Configure);
+        });
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
+        var app = builder.Build();
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Appliance.ClusterRuntime.Server");
+
+        await backend.StartAsync(ct);
+        var store = new ObjectStore(backend, TimeProvider.System);
+        var tokens = new Dictionary<string, UserInfo>
+        {
+            [pki.AdminToken] = new UserInfo("system:admin", ["system:masters"]),
+            [pki.Token.Secret] = new UserInfo("node", ["system:nodes"]),
+        };
+        var auth = new Authenticator(pki.ClientCa.CertificatePem, tokens);
+        var version = "v1.32.0-appliance+" + (typeof(ApiServer).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "0.1.0").Replace('+', '.');
+        var handler = new ApiHandler(store, auth, new ServerInfo(pki.ServerCa.CertificatePem, version), logger) { Stopping = app.Lifetime.ApplicationStopping };
+        app.Run(handler.HandleAsync);
+        await app.StartAsync(ct);
+
+        var port = options.HttpsPort;
+        if (port == 0)
+        {
+            var addresses = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
+            port = new Uri(addresses.First()).Port;
+        }
+        Kubeconfig.Write(Path.Combine(options.DataDir, "kubeconfig.yaml"), Kubeconfig.Render($"https://127.0.0.1:{port}", pki.ServerCa, pki.Admin));
+
+        var lifecycle = new NamespaceLifecycle(store, logger);
+        await lifecycle.BootstrapAsync(ct);
+        var stop = new CancellationTokenSource();
+        var compactor = new Compactor(backend, options.CompactInterval, logger);
+        var loop = Task.WhenAll(
+            Task.Run(() => lifecycle.RunAsync(stop.Token), CancellationToken.None),
+            Task.Run(() => compactor.RunAsync(stop.Token), CancellationToken.None));
+        handler.Ready = true;
+        logger.LogInformation("appliance-runtime server ready on https://{Bind}:{Port} in {Ms} ms (data dir {Dir})", options.BindAddress, port, started.ElapsedMilliseconds, options.DataDir);
+        return new ApiServer(app, backend, stop, loop, port, pki);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        try { await _app.StopAsync(); } catch (OperationCanceledException) { }
+        try { await _lifecycle; } catch (OperationCanceledException) { }
+        await _app.DisposeAsync();
+        await _backend.DisposeAsync();
+        _stop.Dispose();
+    }
+}

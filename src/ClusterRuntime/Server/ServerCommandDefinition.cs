@@ -1,0 +1,72 @@
+// The `appliance-runtime server` verb: options and wiring.
+using System.CommandLine;
+
+namespace Appliance.ClusterRuntime.Server;
+
+/// <summary>Defines the server verb.</summary>
+public static class ServerCommandDefinition
+{
+    /// <summary>--data-dir.</summary>
+    public static readonly Option<string> DataDir = new("--data-dir", "-d")
+    {
+        Description = "Directory for the datastore, certificates, token and kubeconfig",
+        DefaultValueFactory = _ => "/var/lib/appliance-runtime/server",
+    };
+
+    /// <summary>--bind-address.</summary>
+    public static readonly Option<string> BindAddress = new("--bind-address")
+    {
+        Description = "Address to listen on",
+        DefaultValueFactory = _ => "0.0.0.0",
+    };
+
+    /// <summary>--https-listen-port.</summary>
+    public static readonly Option<int> HttpsPort = new("--https-listen-port")
+    {
+        Description = "HTTPS port of the API (0 picks a free port)",
+        DefaultValueFactory = _ => 6443,
+    };
+
+    /// <summary>--tls-san (repeatable).</summary>
+    public static readonly Option<string[]> TlsSan = new("--tls-san")
+    {
+        Description = "Extra host name or IP address for the serving certificate (repeatable)",
+        AllowMultipleArgumentsPerToken = false,
+        DefaultValueFactory = _ => [],
+    };
+
+    /// <summary>--disable-agent.</summary>
+    public static readonly Option<bool> DisableAgent = new("--disable-agent")
+    {
+        Description = "Do not run the embedded agent on this server",
+    };
+
+    /// <summary>--datastore-endpoint.</summary>
+    public static readonly Option<string?> DatastoreEndpoint = new("--datastore-endpoint")
+    {
+        Description = "postgres://user:password@host:port/database to use PostgreSQL instead of SQLite",
+    };
+
+    /// <summary>Builds the command.</summary>
+    public static Command Create()
+    {
+        var command = new Command("server", "Run the Kubernetes API server (SQLite datastore, generated PKI, admin kubeconfig, node token)")
+        {
+            DataDir, BindAddress, HttpsPort, TlsSan, DisableAgent, DatastoreEndpoint,
+        };
+        command.SetAction((parse, ct) =>
+        {
+            var options = new ServerOptions
+            {
+                DataDir = Path.GetFullPath(parse.GetValue(DataDir)!),
+                BindAddress = parse.GetValue(BindAddress)!,
+                HttpsPort = parse.GetValue(HttpsPort),
+                TlsSans = parse.GetValue(TlsSan) ?? [],
+                DisableAgent = parse.GetValue(DisableAgent),
+                DatastoreEndpoint = parse.GetValue(DatastoreEndpoint),
+            };
+            return new ServerCommand(options, Console.Error).RunAsync(ct);
+        });
+        return command;
+    }
+}

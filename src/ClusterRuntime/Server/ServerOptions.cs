@@ -1,0 +1,21 @@
+// Settings of `appliance-runtime server`.
+namespace Appliance.ClusterRuntime.Server;
+
+/// <summary>What the server command was given.</summary>
+public sealed record ServerOptions
+{
+    /// <summary>Holds the datastore, the PKI, the token and the kubeconfig.</summary>
+    public required string DataDir { get; init; }
+    /// <summary>Address to listen on (default all).</summary>
+    public string BindAddress { get; init; } = "0.0.0.0";
+    /// <summary>HTTPS port (default 6443; 0 picks a free port).</summary>
+    public int HttpsPort { get; init; } = 6443;
+    /// <summary>Extra names and addresses for the serving certificate.</summary>
+    public IReadOnlyList<string> TlsSans { get; init; } = [];
+    /// <summary>When true, no embedded agent runs (the agent arrives with its issue; accepted now).</summary>
+    public bool DisableAgent { get; init; }
+    /// <summary>How often history is compacted (kube-apiserver's default is 5 minutes).</summary>
+    public TimeSpan CompactInterval { get; init; } = TimeSpan.FromMinutes(5);
+    /// <summary>postgres://… to use PostgreSQL instead of SQLite.</summary>
+    public string? DatastoreEndpoint { get; init; }
+}

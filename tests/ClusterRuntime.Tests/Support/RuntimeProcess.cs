@@ -1,0 +1,149 @@
+// Starts the real appliance-runtime server process on a free port with a temp data dir, for black-box tests.
+using System.Diagnostics;
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+
+namespace Appliance.ClusterRuntime.Tests.Support;
+
+/// <summary>One <c>appliance-runtime server</c> child process.</summary>
+public sealed class RuntimeProcess : IAsyncDisposable
+{
+    readonly Process _process;
+    readonly StringBuilder _log = new();
+
+    RuntimeProcess(Process process, string dataDir, int port)
+    {
+        _process = process;
+        DataDir = dataDir;
+        Port = port;
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_log) _log.AppendLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_log) _log.AppendLine(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    /// <summary>The data directory.</summary>
+    public string DataDir { get; }
+
+    /// <summary>The HTTPS port.</summary>
+    public int Port { get; }
+
+    /// <summary>The process id.</summary>
+    public int Pid => _process.Id;
+
+    /// <summary>DIR/kubeconfig.yaml.</summary>
+    public string KubeconfigPath => Path.Combine(DataDir, "kubeconfig.yaml");
+
+    /// <summary>Everything the process printed so far.</summary>
+    public string Log { get { lock (_log) return _log.ToString(); } }
+
+    /// <summary>The built server: appliance-runtime.dll next to the test assembly (copied by the project reference).</summary>
+    public static string ServerDll => Path.Combine(AppContext.BaseDirectory, "appliance-runtime.dll");
+
+    /// <summary>A TCP port that was free a moment ago.</summary>
+    public static int FreePort()
+    {
+        using var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    /// <summary>Starts the server and waits until /readyz answers ok.</summary>
+    public static async Task<RuntimeProcess> StartAsync(string dataDir, int port, params string[] extra)
+    {
+        var psi = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h ? h : "dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var a in new[] { ServerDll, "server", "--data-dir", dataDir, "--https-listen-port", port.ToString(), "--bind-address", "127.0.0.1", "--disable-agent" }.Concat(extra))
+            psi.ArgumentList.Add(a);
+        var p = new RuntimeProcess(Process.Start(psi)!, dataDir, port);
+        try
+        {
+            await p.WaitReadyAsync(TimeSpan.FromSeconds(30));
+        }
+        catch
+        {
+            await p.DisposeAsync();
+            throw;
+        }
+        return p;
+    }
+
+    /// <summary>Polls /readyz until it says ok.</summary>
+    public async Task WaitReadyAsync(TimeSpan timeout)
+    {
+        using var http = new HttpClient(new SocketsHttpHandler { SslOptions = { RemoteCertificateValidationCallback = (_, _, _, _) => true } }) { Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_process.HasExited) throw new InvalidOperationException($"appliance-runtime exited with {_process.ExitCode}:\n{Log}");
+            try
+            {
+                var r = await http.GetAsync($"https://127.0.0.1:{Port}/readyz");
+                if (r.IsSuccessStatusCode && File.Exists(KubeconfigPath)) return;
+            }
+            catch (HttpRequestException) { }
+            catch (TaskCanceledException) { }
+            await Task.Delay(50);
+        }
+        throw new TimeoutException($"appliance-runtime not ready after {timeout}:\n{Log}");
+    }
+
+    /// <summary>An HttpClient that trusts the server CA; with <paramref name="admin"/> it presents the admin client certificate.</summary>
+    public HttpClient CreateClient(bool admin = true)
+    {
+        var ca = X509Certificate2.CreateFromPem(File.ReadAllText(Path.Combine(DataDir, "tls", "server-ca.crt")));
+        var handler = new SocketsHttpHandler();
+        handler.SslOptions.RemoteCertificateValidationCallback = (_, cert, _, errors) =>
+        {
+            if (cert is null) return false;
+            using var chain = new X509Chain();
+            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+            chain.ChainPolicy.CustomTrustStore.Add(ca);
+            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+            return chain.Build(new X509Certificate2(cert)) && (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) == SslPolicyErrors.None;
+        };
+        if (admin)
+        {
+            var tls = Path.Combine(DataDir, "tls");
+            var cert = X509Certificate2.CreateFromPem(File.ReadAllText(Path.Combine(tls, "client-admin.crt")), File.ReadAllText(Path.Combine(tls, "client-admin.key")));
+            handler.SslOptions.ClientCertificates = [cert];
+        }
+        return new HttpClient(handler) { BaseAddress = new Uri($"https://127.0.0.1:{Port}"), Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    /// <summary>Sends SIGKILL and waits for the exit.</summary>
+    public void Kill()
+    {
+        if (_process.HasExited) return;
+        _process.Kill(entireProcessTree: true);
+        _process.WaitForExit(10_000);
+    }
+
+    /// <summary>Sends SIGTERM and waits up to <paramref name="timeout"/>; returns the exit code.</summary>
+    public async Task<int> StopAsync(TimeSpan timeout)
+    {
+        if (!_process.HasExited)
+        {
+            using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString()])) kill.WaitForExit();
+            using var cts = new CancellationTokenSource(timeout);
+            try { await _process.WaitForExitAsync(cts.Token); }
+            catch (OperationCanceledException) { Kill(); }
+        }
+        return _process.ExitCode;
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync()
+    {
+        Kill();
+        _process.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}

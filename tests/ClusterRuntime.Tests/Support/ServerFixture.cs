@@ -1,0 +1,32 @@
+// One real server process per test class (xunit class fixture), with kubectl and HTTP clients bound to it.
+namespace Appliance.ClusterRuntime.Tests.Support;
+
+/// <summary>Starts a server in a temp dir before the class's tests and stops it after.</summary>
+public sealed class ServerFixture : IAsyncLifetime
+{
+    readonly TempDir _dir = new();
+    RuntimeProcess? _server;
+
+    /// <summary>The running server.</summary>
+    public RuntimeProcess Server => _server ?? throw new InvalidOperationException("server not started");
+
+    /// <summary>kubectl bound to the server's kubeconfig.</summary>
+    public Kubectl Kubectl { get; private set; } = null!;
+
+    /// <inheritdoc />
+    public async ValueTask InitializeAsync()
+    {
+        var data = System.IO.Path.Combine(_dir.Path, "data");
+        _server = await RuntimeProcess.StartAsync(data, RuntimeProcess.FreePort());
+        var cache = System.IO.Path.Combine(_dir.Path, "kube-cache");
+        Directory.CreateDirectory(cache);
+        Kubectl = new Kubectl(_server.KubeconfigPath, cache);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (_server is not null) await _server.DisposeAsync();
+        _dir.Dispose();
+    }
+}

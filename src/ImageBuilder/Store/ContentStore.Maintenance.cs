@@ -43,6 +43,8 @@ public sealed partial class ContentStore
     /// <summary>
     /// Deletes the whole store when it holds no image, no blob and no add in progress (checked under the lock);
     /// returns whether it did. Used when the add that created the store fails.
+    /// Every removal is non-recursive: an add that begins staging meanwhile keeps <c>ingest/</c> (and so the store
+    /// directory) from going, and its commit writes the missing layout again (<see cref="EnsureLayout"/>).
     /// </summary>
     public bool DeleteIfUnused()
     {
@@ -51,16 +53,18 @@ public sealed partial class ContentStore
             using (Lock())
             {
                 Staging.CleanOrphans(this);
-                if (ReadIndex().Manifests.Count > 0 || Directory.EnumerateFileSystemEntries(BlobDirectory).Any()
-                    || Directory.EnumerateFileSystemEntries(IngestDirectory).Any())
+                if (ReadIndex().Manifests.Count > 0 || Directory.EnumerateFileSystemEntries(BlobDirectory).Any())
                     return false;
-                foreach (var f in Directory.EnumerateFileSystemEntries(Root).Where(p => Path.GetFileName(p) != "store.lock"))
-                    if (Directory.Exists(f))
-                        Directory.Delete(f, recursive: true);
-                    else
-                        File.Delete(f);
+                Directory.Delete(IngestDirectory); // throws when an add is staging: then the store stays as it is
+                Directory.Delete(BlobDirectory);
+                Directory.Delete(Path.Combine(Root, "blobs"));
+                foreach (var tmp in Directory.EnumerateFiles(Root, "*.tmp-*"))
+                    File.Delete(tmp);
+                File.Delete(IndexPath);
+                File.Delete(Path.Combine(Root, "oci-layout"));
+                // Unlinked while still held: whoever gets this lock next sees it unlinked and takes a fresh one.
+                File.Delete(LockPath);
             }
-            File.Delete(LockPath);
             Directory.Delete(Root);
             return true;
         }

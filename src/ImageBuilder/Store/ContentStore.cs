@@ -33,30 +33,51 @@ public sealed partial class ContentStore : Oci.Archive.IBlobSource
     public static ContentStore OpenOrCreate(string root)
     {
         var s = new ContentStore(Path.GetFullPath(root));
-        if (s.IsComplete)
+        for (int attempt = 0; ; attempt++)
         {
-            s.CheckLayout();
-            return s;
-        }
-        Directory.CreateDirectory(s.Root);
-        // Under the lock, so two processes creating the same store at once do not see each other's half-made layout.
-        using (StoreLock.Acquire(s.LockPath, LockTimeout))
-        {
-            if (!s.IsComplete)
+            try
             {
-                var foreign = Directory.EnumerateFileSystemEntries(s.Root).Select(Path.GetFileName)
-                    .FirstOrDefault(n => !IsLayoutName(n!));
-                if (foreign != null)
-                    throw new InvalidDataException($"{s.Root}: not a content store (no oci-layout and index.json), and not empty ('{foreign}')");
-                Directory.CreateDirectory(s.BlobDirectory);
-                Directory.CreateDirectory(s.IngestDirectory);
-                if (!File.Exists(s.IndexPath))
-                    AtomicFile.Write(s.IndexPath, OciJson.Serialize(new ImageIndex { MediaType = MediaTypes.OciIndex }));
-                AtomicFile.Write(Path.Combine(s.Root, "oci-layout"), LayoutFile);
+                if (!s.IsComplete)
+                    s.Create();
+                s.CheckLayout();
+                return s;
+            }
+            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException && attempt < 10)
+            {
+                // The failed first add of another process removed the empty store meanwhile: make it again.
             }
         }
-        s.CheckLayout();
-        return s;
+    }
+
+    /// <summary>Makes the layout in <see cref="Root"/> (empty or half-made) under the lock.</summary>
+    private void Create()
+    {
+        Directory.CreateDirectory(Root);
+        // Under the lock, so two processes creating the same store at once do not see each other's half-made layout.
+        using (Lock())
+        {
+            if (IsComplete)
+                return;
+            var foreign = Directory.EnumerateFileSystemEntries(Root).Select(Path.GetFileName)
+                .FirstOrDefault(n => !IsLayoutName(n!));
+            if (foreign != null)
+                throw new InvalidDataException($"{Root}: not a content store (no oci-layout and index.json), and not empty ('{foreign}')");
+            EnsureLayout();
+        }
+    }
+
+    /// <summary>
+    /// Writes whatever part of the layout is missing (an empty index.json, oci-layout, the blob and ingest directories);
+    /// the caller holds <see cref="Lock"/>. A commit calls it too, in case the store was removed while the add staged.
+    /// </summary>
+    internal void EnsureLayout()
+    {
+        Directory.CreateDirectory(BlobDirectory);
+        Directory.CreateDirectory(IngestDirectory);
+        if (!File.Exists(IndexPath))
+            AtomicFile.Write(IndexPath, OciJson.Serialize(new ImageIndex { MediaType = MediaTypes.OciIndex }));
+        if (!File.Exists(Path.Combine(Root, "oci-layout")))
+            AtomicFile.Write(Path.Combine(Root, "oci-layout"), LayoutFile);
     }
 
     private bool IsComplete => File.Exists(Path.Combine(Root, "oci-layout")) && File.Exists(IndexPath);

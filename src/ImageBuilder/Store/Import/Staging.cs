@@ -20,9 +20,19 @@ internal sealed class Staging : IDisposable
         _store = store;
         _dir = Path.Combine(store.IngestDirectory, Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(_dir);
-        _lock = StoreLock.TryAcquire(Path.Combine(_dir, ".lock"))
+        // The lock file is locked under a temporary name and then renamed (the flock follows the inode), so a cleaner
+        // that finds ".lock" always finds it held: it can never take the directory of an add that is just starting.
+        var pending = Path.Combine(_dir, PendingLockName);
+        _lock = StoreLock.TryAcquire(pending)
             ?? throw new IOException($"{_dir}: could not lock a fresh ingest directory");
+        File.Move(pending, Path.Combine(_dir, LockName));
     }
+
+    private const string LockName = ".lock";
+    private const string PendingLockName = ".lock-new";
+
+    /// <summary>How old an unlocked ingest directory without a lock file must be before a cleaner removes it.</summary>
+    private static readonly TimeSpan CreationGrace = TimeSpan.FromMinutes(10);
 
     /// <summary>True when the blob is staged already.</summary>
     public bool Has(Digest d) => _blobs.ContainsKey(d);
@@ -54,6 +64,7 @@ internal sealed class Staging : IDisposable
     public void Commit(IReadOnlyList<Descriptor> entries)
     {
         using var _ = _store.Lock();
+        _store.EnsureLayout();
         foreach (var (d, path) in _blobs)
         {
             var target = _store.BlobPath(d);
@@ -68,17 +79,25 @@ internal sealed class Staging : IDisposable
 
     public void Dispose()
     {
-        _lock.Dispose();
+        // Removed while the lock is still held: a cleaner sees the lock taken, or finds the directory gone.
         try
         {
-            Directory.Delete(_dir, recursive: true);
+            DeleteTree(_dir);
         }
-        catch (DirectoryNotFoundException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
+            // Best effort: the directory is unlocked below, so the next add or gc removes it.
+        }
+        finally
+        {
+            _lock.Dispose();
         }
     }
 
-    /// <summary>Removes ingest directories left by adds that died (their lock is free).</summary>
+    /// <summary>
+    /// Removes ingest directories left by adds that died (their lock is free). Safe to run without the store lock,
+    /// next to adds that start or finish and to other cleaners: a directory is removed only by whoever holds its lock.
+    /// </summary>
     public static int CleanOrphans(ContentStore store)
     {
         int n = 0;
@@ -86,14 +105,22 @@ internal sealed class Staging : IDisposable
             return 0;
         foreach (var dir in Directory.EnumerateDirectories(store.IngestDirectory).Order(StringComparer.Ordinal))
         {
-            var lockPath = Path.Combine(dir, ".lock");
-            if (!File.Exists(lockPath) && Directory.GetLastWriteTimeUtc(dir) > DateTime.UtcNow.AddMinutes(-10))
-                continue; // being created right now
-            using var l = StoreLock.TryAcquire(lockPath);
+            var lockPath = Path.Combine(dir, LockName);
+            if (!File.Exists(lockPath))
+            {
+                // Being created or removed right now, or left by an add killed in between (then it is old).
+                var written = Directory.GetLastWriteTimeUtc(dir);
+                if (written > DateTime.UtcNow - CreationGrace || !Directory.Exists(dir))
+                    continue;
+                if (DeleteTree(dir))
+                    n++;
+                continue;
+            }
+            using var l = StoreLock.TryAcquireExisting(lockPath);
             if (l is null)
-                continue; // a live add
-            Directory.Delete(dir, recursive: true);
-            n++;
+                continue; // a live add, or it finished (or another cleaner took it) since the listing
+            if (DeleteTree(dir))
+                n++;
         }
         foreach (var f in Directory.EnumerateFiles(store.IngestDirectory))
         {
@@ -101,5 +128,19 @@ internal sealed class Staging : IDisposable
             n++;
         }
         return n;
+    }
+
+    /// <summary>Deletes a directory tree; false when it was already gone.</summary>
+    private static bool DeleteTree(string dir)
+    {
+        try
+        {
+            Directory.Delete(dir, recursive: true);
+            return true;
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return false;
+        }
     }
 }

@@ -23,7 +23,8 @@ namespace Appliance.ImageBuilder.Build;
 /// appliance payload, write root-a (squashfs) to a work file, build the initramfs, fill the boot partition
 /// (bootloader, kernel, initramfs, configuration and <c>appliance/site.yaml</c>, the only site-specific
 /// file), then compose boot + root-a + root-b into <c>NAME.img</c> (temporary file + rename) and write
-/// <c>NAME.manifest.json</c>. Disk, partition and volume identifiers derive from root-a's SHA-256, so two
+/// <c>NAME.manifest.json</c>, then <c>NAME.cdx.json</c> (SBOM) and, with a signing key, a DSSE bundle for each of
+/// the three (<see cref="BuildAttestation"/>). Disk, partition and volume identifiers derive from root-a's SHA-256, so two
 /// sites from the same base share every byte outside site.yaml.
 /// </summary>
 public sealed class ImageBuild(Action<string> progress)

@@ -98,6 +98,18 @@ public sealed class BuildSigningTests
         }
     }
 
+    /// <summary>The build's SBOM validates against the official CycloneDX 1.6 JSON schema (ajv, as in the Signing tests).</summary>
+    [Fact]
+    public void Sbom_ValidatesAgainstTheCycloneDx16Schema()
+    {
+        var img = BootTestSupport.Image(Board);
+        var npm = Appliance.ImageBuilder.Tests.Signing.SbomTests.Schemas();
+        var sbom = Out(img, ".cdx.json");
+        var v = Appliance.ImageBuilder.Tests.Signing.NpmCache.RunScript(npm, "validate-build-bom.js", Appliance.ImageBuilder.Tests.Signing.SbomTests.ValidateScript, sbom);
+        Assert.True(v.ExitCode == 0, v.Out + v.Error);
+        Assert.Contains($"valid {sbom}", v.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
     /// <summary>One flipped byte inside root-a of a copy of the image makes verify fail (exit 1) saying the file was altered.</summary>
     [Fact]
     public void TamperedImage_FailsVerify()

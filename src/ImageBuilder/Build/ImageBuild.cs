@@ -120,8 +120,8 @@ public sealed class ImageBuild(Action<string> progress)
                 Inputs =
                 [
                     new BuildInput("os-image", profile.Os.Image, HexOf(os.Manifest.Digest)),
-                    new BuildInput("runtime", "appliance-runtime", Convert.ToHexStringLower(SHA256.HashData(RootPayload.Placeholder("appliance-runtime", rootManifest.Runtime))),
-                        "/usr/lib/appliance/appliance-runtime"),
+                    // The runtime payload as put at /usr/lib/appliance/appliance-runtime (the placeholder until the runtime is bundled).
+                    new BuildInput("runtime", "appliance-runtime", Convert.ToHexStringLower(SHA256.HashData(RootPayload.Placeholder("appliance-runtime", rootManifest.Runtime)))),
                     .. images.Select(i => new BuildInput("image", i.Reference, HexOf(i.Digest))),
                 ],
                 Packages = packages, RuntimeVersion = rootManifest.Runtime, BuilderVersion = request.BuilderVersion, SourceDateEpoch = sde,

@@ -13,6 +13,7 @@ using Appliance.ImageBuilder.Disk.Tree;
 using Appliance.ImageBuilder.Profiles;
 using Appliance.ImageBuilder.Profiles.Model;
 using Appliance.ImageBuilder.Profiles.Rendering;
+using Appliance.ImageBuilder.Signing.Sbom;
 using Appliance.ImageBuilder.Store;
 
 namespace Appliance.ImageBuilder.Build;
@@ -22,7 +23,8 @@ namespace Appliance.ImageBuilder.Build;
 /// appliance payload, write root-a (squashfs) to a work file, build the initramfs, fill the boot partition
 /// (bootloader, kernel, initramfs, configuration and <c>appliance/site.yaml</c>, the only site-specific
 /// file), then compose boot + root-a + root-b into <c>NAME.img</c> (temporary file + rename) and write
-/// <c>NAME.manifest.json</c>. Disk, partition and volume identifiers derive from root-a's SHA-256, so two
+/// <c>NAME.manifest.json</c>, then <c>NAME.cdx.json</c> (SBOM) and, with a signing key, a DSSE bundle for each of
+/// the three (<see cref="BuildAttestation"/>). Disk, partition and volume identifiers derive from root-a's SHA-256, so two
 /// sites from the same base share every byte outside site.yaml.
 /// </summary>
 public sealed class ImageBuild(Action<string> progress)
@@ -59,6 +61,8 @@ public sealed class ImageBuild(Action<string> progress)
         Directory.CreateDirectory(request.OutputDirectory);
         var imagePath = Path.Combine(request.OutputDirectory, name + ".img");
         var manifestPath = Path.Combine(request.OutputDirectory, name + ".manifest.json");
+        var sbomPath = Path.Combine(request.OutputDirectory, name + ".cdx.json");
+        string[] outputs = [imagePath, manifestPath, sbomPath];
 
         var store = ContentStore.Open(request.StoreRoot);
         progress($"resolving OS image {profile.Os.Image} for {platform} (board {target.Name})");
@@ -83,6 +87,7 @@ public sealed class ImageBuild(Action<string> progress)
             var rootFs = new RootFs(root, $"OS image {profile.Os.Image} ({os.Manifest.Digest})");
             var kernel = KernelInfo.Find(rootFs);
             progress($"kernel {kernel.Version}");
+            var packages = OsPackages(flat, profile.Os.Image, os.Manifest.Digest);
 
             var initramfs = new InitramfsBuilder(rootFs, kernel, sde);
             var initrdTree = initramfs.Plan(target.InitramfsModules, target.OptionalInitramfsModules);
@@ -108,6 +113,19 @@ public sealed class ImageBuild(Action<string> progress)
                 Images = images, InitramfsModules = initramfs.Modules, SourceDateEpoch = sde,
             };
             RootPayload.Add(root, rootManifest, airgap, arch, sde);
+            var facts = new BuildFacts
+            {
+                ProfileName = Path.GetFileName(request.ProfileFile),
+                ProfileSha256 = Convert.ToHexStringLower(SHA256.HashData(RenderedProfile(request, loaded))),
+                Inputs =
+                [
+                    new BuildInput("os-image", profile.Os.Image, HexOf(os.Manifest.Digest)),
+                    // The runtime payload as put at /usr/lib/appliance/appliance-runtime (the placeholder until the runtime is bundled).
+                    new BuildInput("runtime", "appliance-runtime", Convert.ToHexStringLower(SHA256.HashData(RootPayload.Placeholder("appliance-runtime", rootManifest.Runtime)))),
+                    .. images.Select(i => new BuildInput("image", i.Reference, HexOf(i.Digest))),
+                ],
+                Packages = packages, RuntimeVersion = rootManifest.Runtime, BuilderVersion = request.BuilderVersion, SourceDateEpoch = sde,
+            };
 
             progress("writing root-a (squashfs)");
             var squashPath = Path.Combine(work.FullName, "root-a.squashfs");
@@ -153,6 +171,9 @@ public sealed class ImageBuild(Action<string> progress)
             {
                 throw new UserInputException($"{request.ProfileFile}: the content does not fit target.diskSize {profile.Target.DiskSize}: {e.Message}");
             }
+            // Bundles of an earlier build no longer match the new image: remove them before anything else.
+            foreach (var o in outputs)
+                File.Delete(BuildAttestation.BundlePath(o));
 
             try
             {
@@ -171,12 +192,24 @@ public sealed class ImageBuild(Action<string> progress)
                     f.Stream.WriteByte((byte)'\n');
                     f.Commit();
                 }
-                progress($"wrote {imagePath} and {Path.GetFileName(manifestPath)}");
-                return new BuildResult(imagePath, manifestPath, manifest);
+                var sbom = BuildAttestation.Sbom(Path.GetFileName(imagePath), facts);
+                BuildAttestation.WriteFile(sbomPath, sbom);
+                progress($"wrote {imagePath}, {Path.GetFileName(manifestPath)} and {Path.GetFileName(sbomPath)} ({packages.Count} packages, {images.Count} images)");
+                IReadOnlyList<string> bundles = [];
+                if (request.SigningKey is { } key)
+                {
+                    bundles = BuildAttestation.Sign(key, BuildAttestation.Provenance(facts, Path.GetFileName(sbomPath), sbom), outputs);
+                    progress($"signed {string.Join(", ", outputs.Select(Path.GetFileName))} with key {key.Id}");
+                }
+                return new BuildResult(imagePath, manifestPath, manifest, sbomPath, bundles);
             }
             catch
             {
-                File.Delete(imagePath);
+                foreach (var o in outputs)
+                {
+                    File.Delete(o);
+                    File.Delete(BuildAttestation.BundlePath(o));
+                }
                 throw;
             }
         }
@@ -192,10 +225,9 @@ public sealed class ImageBuild(Action<string> progress)
     /// </summary>
     public static byte[] SiteYaml(BuildRequest request, LoadResult loaded)
     {
-        var dir = Path.GetDirectoryName(Path.GetFullPath(request.ProfileFile)) ?? ".";
         var sb = new StringBuilder();
         sb.Append("# Appliance site configuration, written by appliance build. The only site-specific file of the image.\n");
-        sb.Append(new ProfileRenderer(dir).ToYaml(loaded.Profile!));
+        sb.Append(Encoding.UTF8.GetString(RenderedProfile(request, loaded)));
         if (loaded.Secrets.ClusterToken is { } token)
         {
             sb.Append("---\n# Secrets: moved off this partition by appliance-firstboot on the first boot.\n");
@@ -203,6 +235,43 @@ public sealed class ImageBuild(Action<string> progress)
         }
         return Encoding.UTF8.GetBytes(sb.ToString());
     }
+
+    /// <summary>The merged profile (its base included) rendered as YAML with secrets redacted; its SHA-256 is the provenance's profile digest.</summary>
+    public static byte[] RenderedProfile(BuildRequest request, LoadResult loaded)
+    {
+        var dir = Path.GetDirectoryName(Path.GetFullPath(request.ProfileFile)) ?? ".";
+        return Encoding.UTF8.GetBytes(new ProfileRenderer(dir).ToYaml(loaded.Profile!));
+    }
+
+    /// <summary>The installed packages of the flattened OS image, from its <c>var/lib/dpkg/status</c> (for the SBOM).</summary>
+    private static IReadOnlyList<DebianPackage> OsPackages(Oci.Flatten.FlatTree flat, string osImage, string digest)
+    {
+        const string status = "var/lib/dpkg/status";
+        var node = flat.Find(status);
+        if (node is null || node.Kind != Oci.Flatten.FsNodeKind.File)
+            throw new UserInputException($"OS image {osImage} ({digest}) has no /{status}: the SBOM cannot list its packages (the kit writes it)");
+        byte[] bytes = [];
+        if (node.Content is { } c)
+        {
+            bytes = new byte[c.Length];
+            using var f = new FileStream(c.Path, FileMode.Open, FileAccess.Read, FileShare.Read);
+            f.Position = c.Offset;
+            f.ReadExactly(bytes);
+        }
+        using var reader = new StringReader(Encoding.UTF8.GetString(bytes));
+        try
+        {
+            return DpkgStatus.ParseInstalled(reader, $"OS image {osImage}: /{status}");
+        }
+        catch (InvalidDataException e)
+        {
+            throw new UserInputException(e.Message);
+        }
+    }
+
+    private static string HexOf(string digest) =>
+        digest.StartsWith("sha256:", StringComparison.Ordinal) ? digest["sha256:".Length..]
+            : throw new InvalidDataException($"digest '{digest}' is not sha256:<hex>");
 
     private static long CreatedOf(ContentStore store, ResolvedImage os)
     {

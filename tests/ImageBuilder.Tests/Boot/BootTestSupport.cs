@@ -28,6 +28,27 @@ public static class BootTestSupport
     private static readonly object StoreLock = new();
     private static readonly HashSet<string> Added = [];
 
+    private static readonly Lazy<string> Key = new(() =>
+    {
+        var dir = Path.Combine(Work.Value, "keys");
+        using var key = Appliance.ImageBuilder.Signing.Keys.SigningKey.Generate();
+        var files = Appliance.ImageBuilder.Signing.Keys.KeyPairFiles.In(dir);
+        files.Write(key, KeyPassword);
+        return files.PrivateKeyPath;
+    });
+
+    /// <summary>The password of <see cref="SigningKeyPath"/>.</summary>
+    public const string KeyPassword = "boot-test-key-password";
+
+    /// <summary>The environment a signed build runs with.</summary>
+    public static IReadOnlyDictionary<string, string?> SigningEnv { get; } = new Dictionary<string, string?> { ["APPLIANCE_KEY_PASSWORD"] = KeyPassword };
+
+    /// <summary>The encrypted private key (made once per run) that signs the standard images.</summary>
+    public static string SigningKeyPath => Key.Value;
+
+    /// <summary>The public key of <see cref="SigningKeyPath"/>.</summary>
+    public static string PublicKeyPath => Path.ChangeExtension(Key.Value, ".pub");
+
     /// <summary>The repository root (where Appliance.sln is).</summary>
     public static string RepoRoot
     {
@@ -88,7 +109,7 @@ public static class BootTestSupport
     }
 
     /// <summary>A profile for <paramref name="board"/>, written under the work directory.</summary>
-    public static string WriteProfile(string name, string board, string diskSize = "2GiB", string? osRef = null, string hostname = "node1", string token = "demo-token-0123456789")
+    public static string WriteProfile(string name, string board, string diskSize = "2GiB", string? osRef = null, string hostname = "node1", string token = "demo-token-0123456789", string? signingKey = null)
     {
         var dir = Path.Combine(Work.Value, "profiles", name);
         Directory.CreateDirectory(dir);
@@ -111,6 +132,8 @@ public static class BootTestSupport
             cluster:
               tokenFile: token
             """;
+        if (signingKey != null)
+            yaml += $"\nsigning:\n  key: {signingKey}";
         var file = Path.Combine(dir, "profile.yaml");
         File.WriteAllText(file, yaml + "\n");
         return file;
@@ -119,11 +142,14 @@ public static class BootTestSupport
     /// <summary>The site name of a board's standard test image ("test-x86-64-uefi").</summary>
     public static string SiteName(string board) => "test-" + board.Replace('_', '-');
 
-    /// <summary>Builds (once per run) the standard image of <paramref name="board"/>.</summary>
+    /// <summary>The profile of a board's standard image: signed with <see cref="SigningKeyPath"/>.</summary>
+    public static string StandardProfile(string board) => WriteProfile(SiteName(board), board, signingKey: SigningKeyPath);
+
+    /// <summary>Builds (once per run) the standard image of <paramref name="board"/>, signed.</summary>
     public static BuiltImage Image(string board)
     {
         RequireOsImage(ArchOf(board));
-        return Images.GetOrAdd(board, b => new Lazy<BuiltImage>(() => Build(SiteName(b), WriteProfile(SiteName(b), b), Path.Combine(Work.Value, "out", b)))).Value;
+        return Images.GetOrAdd(board, b => new Lazy<BuiltImage>(() => Build(SiteName(b), StandardProfile(b), Path.Combine(Work.Value, "out", b), SigningEnv))).Value;
     }
 
     /// <summary>Runs <c>appliance build</c> in-process and asserts success.</summary>

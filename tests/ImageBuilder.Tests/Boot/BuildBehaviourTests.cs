@@ -60,13 +60,22 @@ public sealed class BuildBehaviourTests
         var first = BootTestSupport.Image("x86_64-uefi");
         var outDir = Path.Combine(BootTestSupport.WorkDir, "offline");
         var dll = Path.Combine(AppContext.BaseDirectory, "appliance.dll");
-        var r = DiskTools.Run("unshare", ["-n", "dotnet", dll, "build", BootTestSupport.WriteProfile(BootTestSupport.SiteName("x86_64-uefi"), "x86_64-uefi"),
+        var r = DiskTools.Run("unshare", ["-n", "env", "APPLIANCE_KEY_PASSWORD=" + BootTestSupport.KeyPassword, "dotnet", dll, "build", BootTestSupport.StandardProfile("x86_64-uefi"),
             "-o", outDir, "--store", BootTestSupport.StoreDir], check: false);
         Assert.True(r.ExitCode == 0, r.Error);
         var second = Path.Combine(outDir, BootTestSupport.SiteName("x86_64-uefi") + ".img");
         Assert.Equal(new FileInfo(first.ImagePath).Length, new FileInfo(second).Length);
         Assert.Equal(Sha(first.ImagePath, 0, new FileInfo(first.ImagePath).Length), Sha(second, 0, new FileInfo(second).Length));
         Assert.Equal(File.ReadAllText(first.ManifestPath), File.ReadAllText(Path.Combine(outDir, BootTestSupport.SiteName("x86_64-uefi") + ".manifest.json")));
+        // Signing is on for this profile: the SBOM and every bundle (deterministic ECDSA, RFC 6979) are byte-identical too.
+        var firstDir = Path.GetDirectoryName(first.ImagePath)!;
+        var signed = new[] { ".cdx.json", ".img.sigstore.json", ".manifest.json.sigstore.json", ".cdx.json.sigstore.json" };
+        foreach (var suffix in signed)
+        {
+            var f = BootTestSupport.SiteName("x86_64-uefi") + suffix;
+            Assert.True(File.Exists(Path.Combine(outDir, f)), f);
+            Assert.Equal(File.ReadAllBytes(Path.Combine(firstDir, f)), File.ReadAllBytes(Path.Combine(outDir, f)));
+        }
     }
 
     private static void AssertFailsCleanly(string profile, string outDir, string expected)

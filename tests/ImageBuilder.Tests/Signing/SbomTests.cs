@@ -121,7 +121,7 @@ public class SbomTests
     }
 
     // Validates BOM files against the official CycloneDX 1.6 JSON schema (with its spdx and jsf schemas) using ajv.
-    private const string ValidateScript = """
+    internal const string ValidateScript = """
         'use strict';
         const fs = require('fs');
         const path = require('path');
@@ -150,7 +150,7 @@ public class SbomTests
         process.exit(failed ? 1 : 0);
         """;
 
-    private static string Schemas() => NpmCache.Ensure("npm-cyclonedx", "@cyclonedx/cyclonedx-library/res/schema/bom-1.6.SNAPSHOT.schema.json",
+    internal static string Schemas() => NpmCache.Ensure("npm-cyclonedx", "@cyclonedx/cyclonedx-library/res/schema/bom-1.6.SNAPSHOT.schema.json",
         "@cyclonedx/cyclonedx-library@10.3.0", "ajv@8.17.1", "ajv-formats@3.0.1");
 
     private static string RealDpkgStatus()

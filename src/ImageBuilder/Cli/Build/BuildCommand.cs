@@ -2,7 +2,10 @@
 using System.Diagnostics;
 using System.Globalization;
 using Appliance.ImageBuilder.Build;
+using Appliance.ImageBuilder.Cli.Key;
 using Appliance.ImageBuilder.Cli.Profile;
+using Appliance.ImageBuilder.Cli.Sign;
+using Appliance.ImageBuilder.Signing.Keys;
 
 namespace Appliance.ImageBuilder.Cli.Build;
 
@@ -28,12 +31,40 @@ public sealed class BuildCommand(CliContext ctx, bool verbose)
         var store = Appliance.ImageBuilder.Store.StoreLocation.Resolve(storeDir, ctx.GetEnvironment);
         var clock = Stopwatch.StartNew();
         void Progress(string line) => ctx.Error.WriteLine($"build [{clock.Elapsed.TotalSeconds,6:F1}s] {line}");
-        var result = new ImageBuild(Progress).Run(new BuildRequest(profileFile, store, outDir, sde), loaded);
+        using var key = UnlockKey(profileFile, loaded.Profile!.Signing?.Key);
+        if (key != null)
+            Progress($"signing key {key.Id} unlocked");
+        var result = new ImageBuild(Progress).Run(new BuildRequest(profileFile, store, outDir, sde, key, ToolInfo.Version), loaded);
         var m = result.Manifest;
         ctx.Out.WriteLine($"{result.ImagePath}: {m.Root.Board}, {m.PartitionTable}, {m.Size} bytes, kernel {m.Root.Kernel}");
         foreach (var p in m.Partitions)
             ctx.Out.WriteLine($"  {p.Number} {p.Name,-7} offset {p.Offset,12} size {p.Size,12} used {p.ContentBytes,12} {p.Sha256 ?? "(empty)"}");
         ctx.Out.WriteLine($"{result.ManifestPath}");
+        ctx.Out.WriteLine($"{result.SbomPath}");
+        foreach (var b in result.Bundles)
+            ctx.Out.WriteLine(b);
         return ExitCodes.Ok;
+    }
+
+    /// <summary>
+    /// Opens the profile's signing key before any build work, so a missing key file, a missing password or a
+    /// wrong one stops the build (exit 2) before anything is written. Null when the profile names no key.
+    /// </summary>
+    private SigningKey? UnlockKey(string profileFile, Appliance.ImageBuilder.Profiles.Model.ProfilePath? keyPath)
+    {
+        if (keyPath is null)
+            return null;
+        var path = keyPath.FullPath;
+        if (!File.Exists(path))
+            throw new UserInputException($"{profileFile}: signing.key '{keyPath.Written}': {path} not found (make a key pair with 'appliance key generate -o DIR'); nothing was built");
+        var password = KeyPassword.Get(ctx, $"Password for {path}: ", confirm: false);
+        try
+        {
+            return SigningKey.ReadPem(path, password);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new UserInputException($"{profileFile}: signing.key: {e.Message}; nothing was built", e);
+        }
     }
 }

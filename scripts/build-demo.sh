@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# build-demo.sh: builds, signs and verifies the demo site image (profiles/sites/demo-x86.yaml) on a Debian 12 host.
+#
+#   bash scripts/build-demo.sh            # -> out/demo/demo-x86.img (+ .manifest.json, .cdx.json, *.sigstore.json)
+#
+# Steps: install the Debian packages the tools need (tests/install-deps.sh), build the appliance CLI,
+# make the amd64 OS kit (kits/debian/make-os-image.sh, cached under ~/.cache/appliance), make the
+# busybox fixture image (tests/fixtures/make-images.sh), fill a content store, make a demo key pair
+# in profiles/keys/ if there is none, then `appliance build` and `appliance verify`.
+# Idempotent: a second run reuses the caches, the store and the key, and rebuilds the same bytes.
+#
+# Environment:
+#   APPLIANCE_STORE         content store (default: out/store)
+#   OUT                     output root (default: out; the image goes to $OUT/demo)
+#   APPLIANCE_KEY_PASSWORD  password of profiles/keys/appliance.key. DEMO ONLY: when unset, this script
+#                           uses the documented demo password "appliance-demo". Never use it for a real key.
+#   SOURCE_DATE_EPOCH       timestamps of the image (default: the OS image's creation time)
+# Needs the .NET 10 SDK, and the Debian archive on the first run only (kit and fixture downloads are cached).
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+out=${OUT:-$repo/out}
+store=${APPLIANCE_STORE:-$out/store}
+demo=$out/demo
+profile=profiles/sites/demo-x86.yaml
+name=demo-x86
+export APPLIANCE_KEY_PASSWORD=${APPLIANCE_KEY_PASSWORD:-appliance-demo}
+
+step() { printf '== [%4ds] %s\n' "$SECONDS" "$*" >&2; }
+die() { printf 'build-demo: %s\n' "$*" >&2; exit 2; }
+
+command -v dotnet >/dev/null || die "the .NET 10 SDK (dotnet) is not installed: see https://learn.microsoft.com/dotnet/core/install/linux-debian"
+
+step "Debian packages (tests/install-deps.sh)"
+bash tests/install-deps.sh
+
+step "building the appliance CLI (Release)"
+dotnet build src/ImageBuilder -c Release -nologo -v q -clp:NoSummary >&2
+dll=$repo/src/ImageBuilder/bin/Release/net10.0/appliance.dll
+[ -f "$dll" ] || die "$dll was not built"
+appliance() { dotnet "$dll" "$@"; }
+
+step "OS kit: kits/debian/make-os-image.sh amd64"
+os_tar=$(bash kits/debian/make-os-image.sh amd64 | tail -n 1)
+[ -f "$os_tar" ] || die "the kit did not produce an OS image ($os_tar)"
+
+step "preloaded image: tests/fixtures/make-images.sh (busybox, as appliance/hello:1.0)"
+fixtures=$(bash tests/fixtures/make-images.sh | tail -n 1)
+[ -f "$fixtures/busybox.oci.tar" ] || die "tests/fixtures/make-images.sh did not produce $fixtures/busybox.oci.tar"
+
+step "content store $store"
+mkdir -p "$store"
+# The profile names the OS image without the architecture (base.yaml: appliance/os-debian:bookworm),
+# and preloads appliance/hello:1.0 (base.yaml), which the demo fills with the busybox fixture image.
+appliance store add --store "$store" --name appliance/os-debian:bookworm "$os_tar" >&2
+appliance store add --store "$store" --name appliance/hello:1.0 "$fixtures/busybox.oci.tar" >&2
+
+step "signing key profiles/keys/appliance.key"
+if [ ! -f profiles/keys/appliance.key ]; then
+  appliance key generate -o profiles/keys >&2
+else
+  echo "keeping the existing key pair in profiles/keys/" >&2
+fi
+
+step "appliance build $profile -o $demo"
+appliance build "$profile" -o "$demo" --store "$store"
+
+step "appliance verify"
+for f in "$name.img" "$name.manifest.json" "$name.cdx.json"; do
+  appliance verify "$demo/$f" --key profiles/keys/appliance.pub
+done
+
+step "done in ${SECONDS}s"
+cat <<TXT
+
+The demo image:   $demo/$name.img  (sparse: $(du -h "$demo/$name.img" | cut -f1) on disk of $(du -h --apparent-size "$demo/$name.img" | cut -f1))
+Its SBOM:         $demo/$name.cdx.json
+Its signatures:   $demo/*.sigstore.json  (check: appliance verify $demo/$name.img --key profiles/keys/appliance.pub --output json)
+
+Boot it in qemu (UEFI with OVMF, no network; Ctrl-A X quits):
+  cp /usr/share/OVMF/OVMF_VARS_4M.fd $demo/vars.fd
+  qemu-system-x86_64 -m 1024 -nographic -no-reboot -nic none \\
+    -drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \\
+    -drive if=pflash,format=raw,file=$demo/vars.fd \\
+    -drive file=$demo/$name.img,format=raw,if=virtio
+The console prints APPLIANCE-BOOT-OK x86_64-uefi slot=a ... once the root is up.
+TXT

@@ -74,11 +74,23 @@ run_fat() {
   find "$src" ! -type f ! -type d -delete
   find "$src" -depth -name '*[][:*?<>|\\"]*' -exec rm -rf {} +
   find "$src" -depth \( -name '*.' -o -name '* ' \) -exec rm -rf {} +
+  # FAT cannot hold two names that differ only in case; keep the first of each such group.
+  python3 - "$src" <<'PY'
+import os, shutil, sys
+for d, dirs, files in os.walk(sys.argv[1]):
+    seen = set()
+    for n in sorted(dirs + files):
+        if n.lower() in seen:
+            p = os.path.join(d, n)
+            shutil.rmtree(p) if os.path.isdir(p) else os.remove(p)
+            if n in dirs: dirs.remove(n)
+        seen.add(n.lower())
+PY
   echo "fat input: $(du -sh --apparent-size "$src" | cut -f1) in $(find "$src" | wc -l) entries"
   for r in $(seq "$rounds"); do
     rm -f "$work/theirs.img" "$work/ours.img"
     cat > "$work/mk.sh" <<SH
-mkfs.vfat -F 32 -n BENCH -C "$work/theirs.img" $((1024 * 1024)) >/dev/null && mcopy -s -i "$work/theirs.img" "$src"/* ::
+mkfs.vfat -F 32 -n BENCH -C "$work/theirs.img" $((1024 * 1024)) >/dev/null && mcopy -s -i "$work/theirs.img" "$src"/* :: </dev/null
 SH
     read -r _ tw tc < <(timed theirs bash "$work/mk.sh")
     read -r _ ow oc < <(timed ours "$bench" fat "$src" "$work/ours.img" 1024)

@@ -4,7 +4,7 @@
 # Usage (as root; bind mounts stage the input): bench/disk/run.sh [squashfs|fat|rss|all] [source dirs...]
 #   squashfs: ours vs `mksquashfs -comp zstd -b 128K -processors $(nproc)` (default sources:
 #             /usr/lib/x86_64-linux-gnu /usr/share); time ratio = ours/mksquashfs wall time, size ratio = ours/theirs.
-#   fat:      ours vs `mkfs.vfat -F 32` + `mcopy -s` into a 1 GiB volume (default: /usr/share/doc /usr/share/man,
+#   fat:      ours vs `mkfs.vfat -F 32` + `mcopy -s` into a 1 GiB volume (default: /usr/share/doc /usr/share/locale,
 #             copied first with only regular files and names FAT allows).
 #   rss:      a 4 GiB GPT image (boot FAT + root-a squashfs of ~1 GiB of /usr/lib/x86_64-linux-gnu + root-b);
 #             prints peak RSS (/usr/bin/time -v) and the host blocks the sparse image takes.
@@ -67,7 +67,7 @@ run_squashfs() {
 }
 
 run_fat() {
-  local dirs=("$@"); [ ${#dirs[@]} -eq 0 ] && dirs=(/usr/share/doc /usr/share/man)
+  local dirs=("$@"); [ ${#dirs[@]} -eq 0 ] && dirs=(/usr/share/doc /usr/share/locale)
   local src=$work/fat-src
   mkdir -p "$src"
   for d in "${dirs[@]}"; do cp -a "$d" "$src/"; done

@@ -4,7 +4,7 @@
 # Usage (as root; bind mounts stage the input): bench/disk/run.sh [squashfs|fat|rss|all] [source dirs...]
 #   squashfs: ours vs `mksquashfs -comp zstd -b 128K -processors $(nproc)` (default sources:
 #             /usr/lib/x86_64-linux-gnu /usr/share); time ratio = ours/mksquashfs wall time, size ratio = ours/theirs.
-#   fat:      ours vs `mkfs.vfat -F 32` + `mcopy -s` into a 1 GiB volume (default: /usr/share/doc /usr/share/man,
+#   fat:      ours vs `mkfs.vfat -F 32` + `mcopy -s` into a 1 GiB volume (default: /usr/share/doc /usr/share/locale,
 #             copied first with only regular files and names FAT allows).
 #   rss:      a 4 GiB GPT image (boot FAT + root-a squashfs of ~1 GiB of /usr/lib/x86_64-linux-gnu + root-b);
 #             prints peak RSS (/usr/bin/time -v) and the host blocks the sparse image takes.
@@ -67,18 +67,30 @@ run_squashfs() {
 }
 
 run_fat() {
-  local dirs=("$@"); [ ${#dirs[@]} -eq 0 ] && dirs=(/usr/share/doc /usr/share/man)
+  local dirs=("$@"); [ ${#dirs[@]} -eq 0 ] && dirs=(/usr/share/doc /usr/share/locale)
   local src=$work/fat-src
   mkdir -p "$src"
   for d in "${dirs[@]}"; do cp -a "$d" "$src/"; done
   find "$src" ! -type f ! -type d -delete
   find "$src" -depth -name '*[][:*?<>|\\"]*' -exec rm -rf {} +
   find "$src" -depth \( -name '*.' -o -name '* ' \) -exec rm -rf {} +
+  # FAT cannot hold two names that differ only in case; keep the first of each such group.
+  python3 - "$src" <<'PY'
+import os, shutil, sys
+for d, dirs, files in os.walk(sys.argv[1]):
+    seen = set()
+    for n in sorted(dirs + files):
+        if n.lower() in seen:
+            p = os.path.join(d, n)
+            shutil.rmtree(p) if os.path.isdir(p) else os.remove(p)
+            if n in dirs: dirs.remove(n)
+        seen.add(n.lower())
+PY
   echo "fat input: $(du -sh --apparent-size "$src" | cut -f1) in $(find "$src" | wc -l) entries"
   for r in $(seq "$rounds"); do
     rm -f "$work/theirs.img" "$work/ours.img"
     cat > "$work/mk.sh" <<SH
-mkfs.vfat -F 32 -n BENCH -C "$work/theirs.img" $((1024 * 1024)) >/dev/null && mcopy -s -i "$work/theirs.img" "$src"/* ::
+mkfs.vfat -F 32 -n BENCH -C "$work/theirs.img" $((1024 * 1024)) >/dev/null && mcopy -s -i "$work/theirs.img" "$src"/* :: </dev/null
 SH
     read -r _ tw tc < <(timed theirs bash "$work/mk.sh")
     read -r _ ow oc < <(timed ours "$bench" fat "$src" "$work/ours.img" 1024)

@@ -105,6 +105,12 @@ public sealed class FatExternalTests
         var e4 = Assert.Throws<InvalidDataException>(() => new FatBuilder(bad, 64L << 20).Build(new MemoryStream()));
         Assert.Contains("/what?.txt", e4.Message);
 
+        var cases = new FileTree();
+        cases.AddFile("dir/README", FileContent.FromText("a"));
+        cases.AddFile("dir/readme", FileContent.FromText("b"));
+        var e5 = Assert.Throws<InvalidDataException>(() => new FatBuilder(cases, 64L << 20).Build(new MemoryStream()));
+        Assert.Contains("/dir/readme", e5.Message);
+
         var link = new FileTree();
         link.AddSymlink("l", "target");
         Assert.Contains("Symlink", Assert.Throws<InvalidDataException>(() => new FatBuilder(link, 64L << 20).Build(new MemoryStream())).Message);

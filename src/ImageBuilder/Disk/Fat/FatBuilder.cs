@@ -185,11 +185,21 @@ public sealed class FatBuilder
             throw new InvalidDataException($"FAT: /{n.Path} is {n.Inode.Size} bytes; FAT32 files must be smaller than 4 GiB");
     }
 
+    /// <summary>FAT looks names up without regard to case, so two names that differ only in case cannot share a directory.</summary>
+    private static void CheckCaseCollisions(FileNode dir)
+    {
+        var seen = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var c in dir.Children)
+            if (!seen.TryAdd(c.Name, c.Name))
+                throw new InvalidDataException($"FAT: /{c.Path} and the entry '{seen[c.Name]}' beside it differ only in case, which FAT cannot tell apart");
+    }
+
     private static int LongNameEntries(string name) => (name.Length + LongNameEntry.CharsPerEntry - 1) / LongNameEntry.CharsPerEntry;
 
     /// <summary>An upper bound used for planning: every child may need long name entries.</summary>
     private int DirectoryEntryCount(FileNode dir)
     {
+        CheckCaseCollisions(dir);
         int count = dir.Parent is null ? (NormalizeLabel(_options.VolumeLabel).Length > 0 ? 1 : 0) : 2;
         foreach (var c in dir.Children) count += 1 + LongNameEntries(c.Name);
         if (count > MaxDirectoryEntries)

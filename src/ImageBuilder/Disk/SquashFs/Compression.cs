@@ -20,6 +20,15 @@ internal sealed class BlockCodec(SquashFsCompression algorithm, int level)
 
     private readonly ThreadLocal<Decompressor?> _unzstd = new(() => algorithm == SquashFsCompression.Zstd ? new Decompressor() : null, trackAllValues: false);
 
+    private readonly ThreadLocal<Compressor?> _probe = new(() => algorithm == SquashFsCompression.Zstd && level > ProbeLevel ? new Compressor(ProbeLevel) : null, trackAllValues: false);
+
+    /// <summary>
+    /// Blocks that the fastest zstd level cannot shrink by 1.5 % (already-compressed data: .gz, .png, firmware, random)
+    /// are stored uncompressed without the expensive high-level attempt, which would gain at most a few bytes.
+    /// </summary>
+    private const int ProbeLevel = 1;
+    private const double IncompressibleRatio = 0.985;
+
     private static Compressor CreateZstd(int level) => new(level);
 
     public SquashFsCompression Algorithm => algorithm;
@@ -30,7 +39,14 @@ internal sealed class BlockCodec(SquashFsCompression algorithm, int level)
         int limit = Math.Min(dst.Length, src.Length - 1);
         if (limit <= 0) return -1;
         if (algorithm == SquashFsCompression.Zstd)
+        {
+            if (_probe.Value is { } probe && src.Length >= 4096)
+            {
+                int probeLimit = (int)(src.Length * IncompressibleRatio);
+                if (probeLimit <= dst.Length && !probe.TryWrap(src, dst[..probeLimit], out _)) return -1;
+            }
             return _zstd.Value!.TryWrap(src, dst[..limit], out int written) ? written : -1;
+        }
         var ms = new MemoryStream(src.Length);
         using (var z = new ZLibStream(ms, level >= 9 ? CompressionLevel.SmallestSize : CompressionLevel.Optimal, leaveOpen: true))
             z.Write(src);

@@ -22,7 +22,9 @@ public sealed class KernelVmTests
     {
         var env = Environment.GetEnvironmentVariable("APPLIANCE_TEST_KERNEL_DEB");
         if (!string.IsNullOrEmpty(env) && File.Exists(env)) return env;
-        var dir = "/root/.cache/appliance/debian/bookworm/amd64/debs";
+        var cache = Environment.GetEnvironmentVariable("APPLIANCE_CACHE") is { Length: > 0 } c
+            ? c : Path.Combine(Environment.GetEnvironmentVariable("HOME") ?? "/root", ".cache", "appliance");
+        var dir = Path.Combine(cache, "debian", "bookworm", "amd64", "debs");
         return Directory.Exists(dir) ? Directory.GetFiles(dir, "linux-image-*-cloud-amd64_*_amd64.deb").Order(StringComparer.Ordinal).LastOrDefault() : null;
     }
 
@@ -31,7 +33,7 @@ public sealed class KernelVmTests
     {
         var qemu = DiskTools.Require("qemu-system-x86_64", "dpkg-deb", "busybox");
         var deb = FindKernelDeb();
-        if (deb is null) Assert.Skip("no Debian linux-image-*-cloud-amd64 .deb: set APPLIANCE_TEST_KERNEL_DEB or cache one under /root/.cache/appliance/debian/bookworm/amd64/debs");
+        if (deb is null) Assert.Skip("no Debian linux-image-*-cloud-amd64 .deb: set APPLIANCE_TEST_KERNEL_DEB or run kits/debian/make-os-image.sh amd64 to cache one");
         var busybox = DiskTools.Find("busybox")!;
         // A dynamic executable names its loader (PT_INTERP) near the start of the file.
         var headBytes = new byte[8192];

@@ -27,10 +27,19 @@ for path in glob.glob(sys.argv[1] + "/*.trx"):
 print(p, f, s)
 PY
 )
-if grep -E '^\s+Skipped ' "$results.log" >/dev/null; then
-  echo "Skipped tests and why:"
-  grep -E -A1 '^\s+Skipped ' "$results.log" | sed 's/^/  /' | head -100
-fi
+# Each skipped test with its reason (xunit's Assert.Skip message, kept in the TRX files).
+python3 - "$results" <<'PY2'
+import sys, glob, xml.etree.ElementTree as ET
+skips = []
+for path in sorted(glob.glob(sys.argv[1] + "/*.trx")):
+    for r in ET.parse(path).getroot().iter():
+        if r.tag.endswith("UnitTestResult") and r.get("outcome") == "NotExecuted":
+            msg = next((e.text.strip() for e in r.iter() if e.tag.endswith("Message") and e.text), "no reason given")
+            skips.append(f"  {r.get('testName')}: {msg}")
+if skips:
+    print("Skipped tests and why:")
+    print("\n".join(skips))
+PY2
 echo "${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"
 if [ "$status" -ne 0 ] || [ "${failed:-0}" -ne 0 ]; then exit 1; fi
 if [ "${passed:-0}" -eq 0 ]; then echo "tests/run.sh: no test ran" >&2; exit 1; fi

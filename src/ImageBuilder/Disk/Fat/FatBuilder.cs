@@ -55,6 +55,7 @@ public sealed class FatBuilder
         public uint Cluster;
         public uint Clusters;
         public byte[]? Entries; // directories: their serialized entries
+        public bool Copied;     // files: already copied into the image file by CopyHostFiles
     }
 
     /// <summary>Writes the volume at offset 0 of <paramref name="output"/>, which must read as zeros where not written.</summary>
@@ -84,12 +85,30 @@ public sealed class FatBuilder
             byNode[n] = a;
         }
         uint used = next - 2;
-        foreach (var a in nodes)
-            if (a.Node.Type == FileNodeType.Directory)
-                a.Entries = SerializeDirectory(a, byNode, clusterBytes);
+        long dataStart = boot.FirstDataSector * BootSector.SectorSize;
+
+        // Directory entries and the volume serial need no file data. With a handle on the image file, they are made on
+        // another thread while this one copies the host files in (in the kernel); otherwise first, on this thread.
+        uint serial = 0;
+        void MakeMetadata()
+        {
+            serial = _options.VolumeSerial ?? DeriveSerial(NormalizeLabel(_options.VolumeLabel));
+            foreach (var a in nodes)
+                if (a.Node.Type == FileNodeType.Directory)
+                    a.Entries = SerializeDirectory(a, byNode, clusterBytes);
+        }
+        if (direct != null)
+        {
+            var metadata = Task.Run(MakeMetadata);
+            try { CopyHostFiles(nodes, direct, dataStart, clusterBytes); }
+            finally { ((IAsyncResult)metadata).AsyncWaitHandle.WaitOne(); }
+            metadata.GetAwaiter().GetResult();
+        }
+        else
+            MakeMetadata();
+        boot = boot with { VolumeId = serial };
 
         // Reserved area: boot sector, FSInfo, their backups at sectors 6 and 7.
-        var sector = new byte[BootSector.SectorSize];
         var reserved = new byte[boot.ReservedSectors * BootSector.SectorSize];
         boot.WriteTo(reserved);
         boot.WriteTo(reserved.AsSpan(boot.BackupBootSector * BootSector.SectorSize));
@@ -116,24 +135,14 @@ public sealed class FatBuilder
             output.Write(fat);
         }
 
-        // Data: directories and files in cluster order.
-        long dataStart = boot.FirstDataSector * BootSector.SectorSize;
+        // Data: directories and the files not copied above, in cluster order.
         var buffer = new byte[1 << 20];
-        long writtenBack = dataStart;
-        using var writeBack = direct is null ? null : new WriteBack(direct, dataStart);
         foreach (var a in nodes)
         {
-            if (a.Clusters == 0) continue;
-            long at = dataStart + (long)(a.Cluster - 2) * clusterBytes;
-            if (writeBack != null && at - writtenBack >= WriteBackBytes)
-            {
-                writeBack.Request(at);
-                writtenBack = at;
-            }
-            var content = a.Node.Inode.Content!;
-            if (direct != null && a.Entries is null && content is HostFileContent host && CopyHostFile(host, direct, at)) continue;
-            output.Position = at;
+            if (a.Clusters == 0 || a.Copied) continue;
+            output.Position = dataStart + (long)(a.Cluster - 2) * clusterBytes;
             if (a.Entries != null) { output.Write(a.Entries); continue; }
+            var content = a.Node.Inode.Content!;
             using var reader = content.Open();
             long len = content.Length;
             for (long off = 0; off < len; off += buffer.Length)
@@ -144,6 +153,27 @@ public sealed class FatBuilder
             }
         }
         if (output.Length < _size) output.SetLength(_size);
+    }
+
+    /// <summary>
+    /// Copies every host file into the image in the kernel, in cluster order, starting write-back behind the copy;
+    /// marks each one copied. Files that cannot be copied this way are left for the stream.
+    /// </summary>
+    private static void CopyHostFiles(List<Alloc> nodes, Microsoft.Win32.SafeHandles.SafeFileHandle direct, long dataStart, int clusterBytes)
+    {
+        long writtenBack = dataStart;
+        using var writeBack = new WriteBack(direct, dataStart);
+        foreach (var a in nodes)
+        {
+            if (a.Clusters == 0 || a.Node.Inode.Type != FileNodeType.File || a.Node.Inode.Content is not HostFileContent host) continue;
+            long at = dataStart + (long)(a.Cluster - 2) * clusterBytes;
+            if (at - writtenBack >= WriteBackBytes)
+            {
+                writeBack.Request(at);
+                writtenBack = at;
+            }
+            a.Copied = CopyHostFile(host, direct, at);
+        }
     }
 
     /// <summary>Copies a host file into the image in the kernel; false (nothing copied) when that is not possible here.</summary>
@@ -216,7 +246,7 @@ public sealed class FatBuilder
         {
             SectorsPerCluster = (byte)spc, ReservedSectors = reserved, NumFats = fats, TotalSectors = (uint)sectors,
             FatSize = (uint)fatSize, HiddenSectors = _options.HiddenSectors, VolumeLabel = label.Length == 0 ? "NO NAME" : label,
-            VolumeId = _options.VolumeSerial ?? DeriveSerial(label),
+            VolumeId = 0, // set by Build once the tree is hashed (DeriveSerial)
         };
         if (boot.ClusterCount < 65525)
             throw new InvalidDataException($"FAT: a {_size}-byte volume with {spc}-sector clusters has only {boot.ClusterCount} clusters; FAT32 needs at least 65525");

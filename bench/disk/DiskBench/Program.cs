@@ -14,7 +14,8 @@ if (args.Length < 3)
 }
 long? epoch = long.TryParse(Environment.GetEnvironmentVariable("SOURCE_DATE_EPOCH"), out var e) ? e : null;
 var sw = Stopwatch.StartNew();
-var tree = FileTree.FromDirectory(args[1], new FileTreeOptions { SourceDateEpoch = epoch });
+// FAT stores no extended attributes, so the fat mode does not read them (as mcopy does not).
+var tree = FileTree.FromDirectory(args[1], new FileTreeOptions { SourceDateEpoch = epoch, ReadXattrs = args[0] != "fat" });
 var scanned = sw.Elapsed;
 switch (args[0])
 {

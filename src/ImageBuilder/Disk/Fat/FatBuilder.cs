@@ -19,6 +19,8 @@ public sealed class FatBuilder
     public const long MinSectors = 66600;
     private const int MaxDirectoryEntries = 65536;
     private const uint EndOfChain = 0x0FFFFFFF;
+    /// <summary>How much data is copied into an image file between requests to start writing it back (see Build(string)).</summary>
+    private const long WriteBackBytes = 8L << 20;
 
     private readonly FileTree _tree;
     private readonly long _size;
@@ -36,9 +38,12 @@ public sealed class FatBuilder
     public void Build(string path)
     {
         using var file = new AtomicFile(path);
+        // Host files are copied into the image file inside the kernel (copy_file_range) through this handle;
+        // it is taken before any write, and those copies never overlap what goes through the stream.
+        var direct = file.Stream.SafeFileHandle;
         using (var sparse = new SparseWriteStream(file.Stream, leaveOpen: true))
         {
-            Build(sparse);
+            Build(sparse, direct);
             sparse.Flush();
         }
         file.Commit();
@@ -50,10 +55,13 @@ public sealed class FatBuilder
         public uint Cluster;
         public uint Clusters;
         public byte[]? Entries; // directories: their serialized entries
+        public bool Copied;     // files: already copied into the image file by CopyHostFiles
     }
 
     /// <summary>Writes the volume at offset 0 of <paramref name="output"/>, which must read as zeros where not written.</summary>
-    public void Build(Stream output)
+    public void Build(Stream output) => Build(output, null);
+
+    private void Build(Stream output, Microsoft.Win32.SafeHandles.SafeFileHandle? direct)
     {
         var boot = PlanGeometry();
         int clusterBytes = boot.ClusterBytes;
@@ -77,12 +85,30 @@ public sealed class FatBuilder
             byNode[n] = a;
         }
         uint used = next - 2;
-        foreach (var a in nodes)
-            if (a.Node.Type == FileNodeType.Directory)
-                a.Entries = SerializeDirectory(a, byNode, clusterBytes);
+        long dataStart = boot.FirstDataSector * BootSector.SectorSize;
+
+        // Directory entries and the volume serial need no file data. With a handle on the image file, they are made on
+        // another thread while this one copies the host files in (in the kernel); otherwise first, on this thread.
+        uint serial = 0;
+        void MakeMetadata()
+        {
+            serial = _options.VolumeSerial ?? DeriveSerial(NormalizeLabel(_options.VolumeLabel));
+            foreach (var a in nodes)
+                if (a.Node.Type == FileNodeType.Directory)
+                    a.Entries = SerializeDirectory(a, byNode, clusterBytes);
+        }
+        if (direct != null)
+        {
+            var metadata = Task.Run(MakeMetadata);
+            try { CopyHostFiles(nodes, direct, dataStart, clusterBytes); }
+            finally { ((IAsyncResult)metadata).AsyncWaitHandle.WaitOne(); }
+            metadata.GetAwaiter().GetResult();
+        }
+        else
+            MakeMetadata();
+        boot = boot with { VolumeId = serial };
 
         // Reserved area: boot sector, FSInfo, their backups at sectors 6 and 7.
-        var sector = new byte[BootSector.SectorSize];
         var reserved = new byte[boot.ReservedSectors * BootSector.SectorSize];
         boot.WriteTo(reserved);
         boot.WriteTo(reserved.AsSpan(boot.BackupBootSector * BootSector.SectorSize));
@@ -109,12 +135,11 @@ public sealed class FatBuilder
             output.Write(fat);
         }
 
-        // Data: directories and files in cluster order.
-        long dataStart = boot.FirstDataSector * BootSector.SectorSize;
+        // Data: directories and the files not copied above, in cluster order.
         var buffer = new byte[1 << 20];
         foreach (var a in nodes)
         {
-            if (a.Clusters == 0) continue;
+            if (a.Clusters == 0 || a.Copied) continue;
             output.Position = dataStart + (long)(a.Cluster - 2) * clusterBytes;
             if (a.Entries != null) { output.Write(a.Entries); continue; }
             var content = a.Node.Inode.Content!;
@@ -128,6 +153,80 @@ public sealed class FatBuilder
             }
         }
         if (output.Length < _size) output.SetLength(_size);
+    }
+
+    /// <summary>
+    /// Copies every host file into the image in the kernel, in cluster order, starting write-back behind the copy;
+    /// marks each one copied. Files that cannot be copied this way are left for the stream.
+    /// </summary>
+    private static void CopyHostFiles(List<Alloc> nodes, Microsoft.Win32.SafeHandles.SafeFileHandle direct, long dataStart, int clusterBytes)
+    {
+        long writtenBack = dataStart;
+        using var writeBack = new WriteBack(direct, dataStart);
+        foreach (var a in nodes)
+        {
+            if (a.Clusters == 0 || a.Node.Inode.Type != FileNodeType.File || a.Node.Inode.Content is not HostFileContent host) continue;
+            long at = dataStart + (long)(a.Cluster - 2) * clusterBytes;
+            if (at - writtenBack >= WriteBackBytes)
+            {
+                writeBack.Request(at);
+                writtenBack = at;
+            }
+            a.Copied = CopyHostFile(host, direct, at);
+        }
+    }
+
+    /// <summary>Copies a host file into the image in the kernel; false (nothing copied) when that is not possible here.</summary>
+    private static bool CopyHostFile(HostFileContent host, Microsoft.Win32.SafeHandles.SafeFileHandle target, long at)
+    {
+        using var source = Native.OpenReadOnly(host.HostPath);
+        return source != null && Native.CopyRange(source, host.HostOffset, target, at, host.Length, host.HostPath);
+    }
+
+    /// <summary>
+    /// Starts write-back of the image file's finished data on another thread as the copy moves on, so the kernel's
+    /// block allocation and I/O submission overlap the copy and the closing fsync finds little left to do.
+    /// </summary>
+    private sealed class WriteBack : IDisposable
+    {
+        private readonly Microsoft.Win32.SafeHandles.SafeFileHandle _file;
+        private readonly Thread _thread;
+        private readonly SemaphoreSlim _signal = new(0);
+        private long _requested, _done;
+        private volatile bool _stop;
+
+        public WriteBack(Microsoft.Win32.SafeHandles.SafeFileHandle file, long start)
+        {
+            _file = file;
+            _requested = _done = start;
+            _thread = new Thread(Run) { IsBackground = true, Name = "fat write-back" };
+            _thread.Start();
+        }
+
+        public void Request(long upTo)
+        {
+            Volatile.Write(ref _requested, upTo);
+            _signal.Release();
+        }
+
+        private void Run()
+        {
+            while (true)
+            {
+                _signal.Wait();
+                long upTo = Volatile.Read(ref _requested);
+                if (upTo > _done) { Native.StartWriteBack(_file, _done, upTo - _done); _done = upTo; }
+                if (_stop) return;
+            }
+        }
+
+        public void Dispose()
+        {
+            _stop = true;
+            _signal.Release();
+            _thread.Join();
+            _signal.Dispose();
+        }
     }
 
     private BootSector PlanGeometry()
@@ -147,7 +246,7 @@ public sealed class FatBuilder
         {
             SectorsPerCluster = (byte)spc, ReservedSectors = reserved, NumFats = fats, TotalSectors = (uint)sectors,
             FatSize = (uint)fatSize, HiddenSectors = _options.HiddenSectors, VolumeLabel = label.Length == 0 ? "NO NAME" : label,
-            VolumeId = _options.VolumeSerial ?? DeriveSerial(label),
+            VolumeId = 0, // set by Build once the tree is hashed (DeriveSerial)
         };
         if (boot.ClusterCount < 65525)
             throw new InvalidDataException($"FAT: a {_size}-byte volume with {spc}-sector clusters has only {boot.ClusterCount} clusters; FAT32 needs at least 65525");
@@ -169,10 +268,28 @@ public sealed class FatBuilder
     {
         using var h = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         h.AppendData(Encoding.UTF8.GetBytes($"{label}\n{_size}\n"));
+        // The same bytes as hashing $"{n.Path}\0{n.Type}\0{n.Inode.Size}\0{n.MTime}\0{n.Mode}\n" per node, but each
+        // path is built once from its parent's instead of walking up to the root for every node.
+        var paths = new Dictionary<FileNode, string>(ReferenceEqualityComparer.Instance);
+        var line = new StringBuilder();
+        byte[] bytes = new byte[1024];
         foreach (var n in _tree.Walk())
-            h.AppendData(Encoding.UTF8.GetBytes($"{n.Path}\0{n.Type}\0{n.Inode.Size}\0{n.MTime}\0{n.Mode}\n"));
+        {
+            string path = n.Parent is null ? "" : paths[n.Parent] is { Length: 0 } ? n.Name : paths[n.Parent] + "/" + n.Name;
+            if (n.Type == FileNodeType.Directory) paths[n] = path;
+            line.Clear().Append(path).Append('\0').Append(TypeName(n.Type)).Append('\0').Append(n.Inode.Size).Append('\0')
+                .Append(n.MTime).Append('\0').Append(n.Mode).Append('\n');
+            int max = Encoding.UTF8.GetMaxByteCount(line.Length);
+            if (bytes.Length < max) bytes = new byte[max];
+            int len = 0;
+            foreach (var chunk in line.GetChunks()) len += Encoding.UTF8.GetBytes(chunk.Span, bytes.AsSpan(len));
+            h.AppendData(bytes, 0, len);
+        }
         return DerivedGuid.CreateUInt32(h.GetHashAndReset(), "fat-volume-serial");
     }
+
+    private static string TypeName(FileNodeType t) =>
+        t switch { FileNodeType.File => nameof(FileNodeType.File), FileNodeType.Directory => nameof(FileNodeType.Directory), _ => t.ToString() };
 
     private static void Check(FileNode n)
     {

@@ -82,6 +82,7 @@ internal sealed class ZeroContent(long length) : FileContent, IFileContentReader
 internal sealed class HostFileContent(string path, long offset, long length) : FileContent
 {
     public string HostPath => path;
+    public long HostOffset => offset;
     public override long Length => length;
 
     public override IFileContentReader Open() => new Reader(File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read), path, offset, length);

@@ -1,10 +1,15 @@
 // Reads a host directory into a FileTree with lstat metadata, xattrs and hard links found by (device, inode).
+using System.IO.Enumeration;
+
 namespace Appliance.ImageBuilder.Disk.Tree;
 
 internal static class HostDirectoryReader
 {
     private const int S_IFMT = 0xF000, S_IFSOCK = 0xC000, S_IFLNK = 0xA000, S_IFREG = 0x8000, S_IFBLK = 0x6000,
         S_IFDIR = 0x4000, S_IFCHR = 0x2000, S_IFIFO = 0x1000;
+
+    // Every entry, hidden or not, and fail on an unreadable directory (as Directory.EnumerateFileSystemEntries does).
+    private static readonly EnumerationOptions AllEntries = new() { AttributesToSkip = 0, IgnoreInaccessible = false };
 
     public static FileTree Read(string root, FileTreeOptions o)
     {
@@ -19,7 +24,7 @@ internal static class HostDirectoryReader
         while (pending.Count > 0)
         {
             var (host, rel) = pending.Pop();
-            var names = Directory.EnumerateFileSystemEntries(host).Select(p => Path.GetFileName(p)).ToList();
+            var names = new FileSystemEnumerable<string>(host, (ref FileSystemEntry e) => e.FileName.ToString(), AllEntries).ToList();
             names.Sort(NameOrder.Instance);
             var subdirs = new List<(string, string)>();
             foreach (var name in names)
@@ -40,7 +45,7 @@ internal static class HostDirectoryReader
                         subdirs.Add((hp, rp));
                         break;
                     case S_IFREG:
-                        node = tree.AddFile(rp, FileContent.FromHostFile(hp, 0, s.Size));
+                        node = tree.AddFile(rp, new HostFileContent(hp, 0, s.Size)); // hp is already a full path
                         break;
                     case S_IFLNK:
                         node = tree.AddSymlink(rp, new FileInfo(hp).LinkTarget ?? throw new IOException($"{hp}: cannot read the symlink"));

@@ -15,8 +15,13 @@ public sealed partial class ApiHandler(ObjectStore store, Authenticator auth, Se
     /// <summary>Cancelled when the server shuts down; ends open watches.</summary>
     public CancellationToken Stopping { get; init; }
 
-    /// <summary>Set once the datastore is open and the system namespaces exist.</summary>
-    public bool Ready { get; set; }
+    volatile bool _ready;
+
+    /// <summary>
+    /// True once the datastore is open and the system namespaces exist, and false again as soon as
+    /// shutdown begins (<see cref="Stopping"/>), so <c>/readyz</c> stops sending traffic here.
+    /// </summary>
+    public bool Ready { get => _ready && !Stopping.IsCancellationRequested; set => _ready = value; }
 
     /// <summary>Handles one request.</summary>
     public async Task HandleAsync(HttpContext ctx)

@@ -17,7 +17,10 @@ public sealed class Authenticator : IDisposable
 {
     readonly X509Certificate2 _clientCa;
     readonly Dictionary<string, UserInfo> _tokens;
-    readonly ConcurrentDictionary<string, UserInfo?> _certCache = new();
+    // Only verified certificates are cached, each until its NotAfter; failures are never cached, and the
+    // cache is bounded, so unauthenticated clients cannot grow it and expired certificates stop working.
+    const int MaxCachedCertificates = 1024;
+    readonly ConcurrentDictionary<string, (UserInfo User, DateTime NotAfterUtc)> _certCache = new();
 
     /// <summary>Creates an authenticator trusting <paramref name="clientCaPem"/> and the given bearer tokens.</summary>
     public Authenticator(string clientCaPem, IReadOnlyDictionary<string, UserInfo> tokens)
@@ -32,7 +35,7 @@ public sealed class Authenticator : IDisposable
         var cert = context.Connection.ClientCertificate;
         if (cert is not null)
         {
-            var user = _certCache.GetOrAdd(cert.Thumbprint, _ => Verify(cert));
+            var user = VerifyCached(cert);
             if (user is not null) return user;
         }
         var header = context.Request.Headers.Authorization.ToString();
@@ -43,6 +46,21 @@ public sealed class Authenticator : IDisposable
                 if (CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(known), Encoding.UTF8.GetBytes(token))) return user;
         }
         return null;
+    }
+
+    UserInfo? VerifyCached(X509Certificate2 cert)
+    {
+        var now = DateTime.UtcNow;
+        if (_certCache.TryGetValue(cert.Thumbprint, out var hit))
+        {
+            if (now < hit.NotAfterUtc) return hit.User;
+            _certCache.TryRemove(cert.Thumbprint, out _);
+        }
+        var user = Verify(cert);
+        if (user is null) return null;
+        if (_certCache.Count >= MaxCachedCertificates) _certCache.Clear();
+        _certCache[cert.Thumbprint] = (user, cert.NotAfter.ToUniversalTime());
+        return user;
     }
 
     UserInfo? Verify(X509Certificate2 cert)

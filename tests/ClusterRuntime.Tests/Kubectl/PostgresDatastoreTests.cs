@@ -8,7 +8,7 @@ namespace Appliance.ClusterRuntime.Tests.Kubectl;
 public sealed class PostgresDatastoreTests(PostgresServerFixture pg) : IClassFixture<PostgresServerFixture>
 {
     [Fact]
-    public async Task Kubectl_CreateGetWatchDelete_OnPostgres_AndDataSurvivesARestart()
+    public async Task Kubectl_CreateLabelGetDelete_OnPostgres_AndDataSurvivesARestart()
     {
         if (pg.SkipReason is not null) Assert.Skip(pg.SkipReason);
         Support.Kubectl.RequireInstalled();
@@ -32,6 +32,8 @@ public sealed class PostgresDatastoreTests(PostgresServerFixture pg) : IClassFix
         var k2 = new Support.Kubectl(again.KubeconfigPath, cache);
         Assert.Equal("pg", (await k2.RunAsync("get", "cm", "on-postgres", "-o", "jsonpath={.metadata.labels.db}")).Ok().Stdout);
         (await k2.RunAsync("delete", "cm", "on-postgres")).Ok();
-        Assert.NotEqual(0, (await k2.RunAsync("get", "cm", "on-postgres")).ExitCode);
+        var gone = await k2.RunAsync("get", "cm", "on-postgres");
+        Assert.NotEqual(0, gone.ExitCode);
+        Assert.Contains("NotFound", gone.Stderr);
     }
 }

@@ -20,6 +20,7 @@ public sealed class ImageCheckTests
         for (long left = size; left > 0;)
         {
             int n = src.Read(buf, 0, (int)Math.Min(buf.Length, left));
+            if (n == 0) throw new EndOfStreamException($"{img.ImagePath}: partition {name} runs past the end of the image");
             dst.Write(buf, 0, n);
             left -= n;
         }

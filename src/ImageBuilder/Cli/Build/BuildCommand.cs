@@ -21,13 +21,7 @@ public sealed class BuildCommand(CliContext ctx, bool verbose)
             ProfileLoading.WriteProblems(ctx.Error, loaded);
             throw new UserInputException($"{profileFile}: {loaded.Problems.Count} problem(s) in the profile; nothing was built");
         }
-        long? sde = null;
-        if (ctx.GetEnvironment("SOURCE_DATE_EPOCH") is { Length: > 0 } text)
-        {
-            if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var v))
-                throw new UserInputException($"SOURCE_DATE_EPOCH='{text}' is not a number of seconds");
-            sde = v;
-        }
+        long? sde = SourceDateEpoch.Read(ctx.GetEnvironment);
         var store = Appliance.ImageBuilder.Store.StoreLocation.Resolve(storeDir, ctx.GetEnvironment);
         var clock = Stopwatch.StartNew();
         void Progress(string line) => ctx.Error.WriteLine($"build [{clock.Elapsed.TotalSeconds,6:F1}s] {line}");

@@ -30,6 +30,12 @@ public sealed class InspectCommand(CliContext ctx)
         {
             throw new UserInputException($"{image.FullName}: {e.Message}", e);
         }
+        // The readers trust the on-disk tables they follow; a damaged or truncated image makes them read past the
+        // end or compute an impossible size. That is bad input too, not a crash.
+        catch (Exception e) when (e is EndOfStreamException or OverflowException or ArgumentOutOfRangeException or IndexOutOfRangeException or OutOfMemoryException)
+        {
+            throw new UserInputException($"{image.FullName}: damaged or truncated image ({e.Message})", e);
+        }
     }
 
     private static string Describe(FileSystemReport? fs) => fs is null ? "(no file system recognised)"

@@ -12,13 +12,5 @@ internal static class ToolInfo
         typeof(ToolInfo).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
 
     /// <summary>SOURCE_DATE_EPOCH from the environment, when set; a malformed value is bad input.</summary>
-    public static long? SourceDateEpoch(CliContext ctx)
-    {
-        var text = ctx.GetEnvironment("SOURCE_DATE_EPOCH");
-        if (string.IsNullOrEmpty(text))
-            return null;
-        if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var epoch))
-            throw new UserInputException($"SOURCE_DATE_EPOCH: '{text}' is not a whole number of seconds since 1970");
-        return epoch;
-    }
+    public static long? SourceDateEpoch(CliContext ctx) => Cli.SourceDateEpoch.Read(ctx.GetEnvironment);
 }

@@ -19,6 +19,9 @@ public static class CpioReader
             long at = pos;
             input.ReadExactly(hb);
             var h = NewcHeader.Read(hb, at);
+            long left = input.CanSeek ? input.Length - at - NewcHeader.Size : long.MaxValue;
+            if (h.NameSize > left || h.FileSize > left || h.FileSize > Array.MaxLength)
+                throw new InvalidDataException($"cpio header at byte {at}: namesize {h.NameSize} / filesize {h.FileSize} exceed the {left} bytes left in the archive");
             var nameBytes = new byte[h.NameSize];
             input.ReadExactly(nameBytes);
             pos += NewcHeader.Size + h.NameSize;

@@ -74,11 +74,6 @@ public sealed class OciArchiveWriter(IBlobSource blobs, DateTimeOffset timestamp
     /// <summary>The timestamp from SOURCE_DATE_EPOCH, or the Unix epoch when it is not set.</summary>
     public static DateTimeOffset TimestampFrom(Func<string, string?> env)
     {
-        var s = env("SOURCE_DATE_EPOCH");
-        if (string.IsNullOrEmpty(s))
-            return DateTimeOffset.UnixEpoch;
-        if (!long.TryParse(s, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var secs))
-            throw new Cli.UserInputException($"SOURCE_DATE_EPOCH '{s}' is not a whole number of seconds");
-        return DateTimeOffset.FromUnixTimeSeconds(secs);
+        return Cli.SourceDateEpoch.Read(env) is { } secs ? DateTimeOffset.FromUnixTimeSeconds(secs) : DateTimeOffset.UnixEpoch;
     }
 }

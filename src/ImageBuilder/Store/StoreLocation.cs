@@ -11,9 +11,9 @@ public static class StoreLocation
     public static string Resolve(string? option, Func<string, string?> env)
     {
         if (!string.IsNullOrEmpty(option))
-            return Path.GetFullPath(option);
+            return NotAFile(Path.GetFullPath(option), "--store");
         if (env(EnvironmentVariable) is { Length: > 0 } e)
-            return Path.GetFullPath(e);
+            return NotAFile(Path.GetFullPath(e), EnvironmentVariable);
         var data = env("XDG_DATA_HOME");
         if (string.IsNullOrEmpty(data))
         {
@@ -24,4 +24,10 @@ public static class StoreLocation
         }
         return Path.Combine(data, "appliance", "store");
     }
+
+    /// <summary>A store is a directory: a path that names a regular file is bad input, not an empty store.</summary>
+    private static string NotAFile(string path, string source) =>
+        File.Exists(path)
+            ? throw new Cli.UserInputException($"{source}: {path} is a file, not a content store directory")
+            : path;
 }

@@ -31,3 +31,22 @@ public class DamagedInputTests
         Assert.DoesNotContain("   at ", r.Error);
     }
 }
+
+public class StoreLocationInputTests
+{
+    [Fact]
+    [Trait("Category", "Unit")]
+    public void A_store_path_that_is_a_file_is_bad_input()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"not-a-store-{Guid.NewGuid():N}.img");
+        try
+        {
+            File.WriteAllText(path, "x");
+            var r = CliRunner.Run("store", "ls", "--store", path);
+            Assert.Equal(2, r.ExitCode);
+            Assert.Contains($"--store: {path} is a file, not a content store directory", r.Error);
+            Assert.Equal("x", File.ReadAllText(path));
+        }
+        finally { File.Delete(path); }
+    }
+}

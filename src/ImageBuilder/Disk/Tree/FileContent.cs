@@ -1,5 +1,6 @@
 // Where a file's bytes come from: a host file range, bytes in memory, or zeros; read on demand, never held whole.
 using Microsoft.Win32.SafeHandles;
+using Appliance.ImageBuilder.IO;
 
 namespace Appliance.ImageBuilder.Disk.Tree;
 
@@ -113,15 +114,11 @@ internal sealed class HostFileContent(string path, long offset, long length) : F
     }
 }
 
-internal sealed class FileContentStream(IFileContentReader reader, long length) : Stream
+internal sealed class FileContentStream(IFileContentReader reader, long length) : ReadOnlyStream
 {
     private long _pos;
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
     public override long Length => length;
-    public override long Position { get => _pos; set => throw new NotSupportedException(); }
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+    public override long Position => _pos;
     public override int Read(Span<byte> buffer)
     {
         int n = (int)Math.Min(buffer.Length, length - _pos);
@@ -130,9 +127,5 @@ internal sealed class FileContentStream(IFileContentReader reader, long length) 
         _pos += n;
         return n;
     }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     protected override void Dispose(bool disposing) { if (disposing) reader.Dispose(); base.Dispose(disposing); }
 }

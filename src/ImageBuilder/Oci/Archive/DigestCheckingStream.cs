@@ -1,14 +1,13 @@
 // Hashes what passes through, so a blob copied out of the store is known to be the blob its digest names.
 using System.Security.Cryptography;
+using Appliance.ImageBuilder.IO;
 
 namespace Appliance.ImageBuilder.Oci.Archive;
 
 /// <summary>A read-through stream that checks the sha256 of everything read once the end is reached.</summary>
-internal sealed class DigestCheckingStream(FileStream inner, Digest expected) : Stream
+internal sealed class DigestCheckingStream(FileStream inner, Digest expected) : ReadOnlyStream
 {
     private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
@@ -25,15 +24,9 @@ internal sealed class DigestCheckingStream(FileStream inner, Digest expected) : 
             throw new InvalidDataException($"{inner.Name}: blob {expected} is corrupt: its content hashes to {actual} (run 'appliance store verify')");
     }
 
-    public override bool CanRead => true;
     public override bool CanSeek => true;
-    public override bool CanWrite => false;
     public override long Length => inner.Length;
-    public override long Position { get => inner.Position; set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    public override long Position => inner.Position;
 
     protected override void Dispose(bool disposing)
     {

@@ -1,6 +1,7 @@
 // Keeps the raw bytes of PAX SCHILY.xattr.* records, which the BCL tar reader decodes as UTF-8 and so can mangle.
 using System.Buffers.Binary;
 using System.Text;
+using Appliance.ImageBuilder.IO;
 
 namespace Appliance.ImageBuilder.Oci.Flatten;
 
@@ -11,7 +12,7 @@ namespace Appliance.ImageBuilder.Oci.Flatten;
 /// If a header's checksum does not hold, the capture stops (<see cref="Reliable"/> turns false) and callers fall
 /// back to the reader's decoded strings.
 /// </summary>
-internal sealed class PaxXattrCapture(Stream inner) : Stream
+internal sealed class PaxXattrCapture(Stream inner) : ReadOnlyStream
 {
     // ustar header fields (POSIX.1-1988 "ustar Interchange Format"): offsets from the field lengths.
     private const int SizeOffset = 100 + 8 + 8 + 8;          // name, mode, uid, gid
@@ -35,8 +36,6 @@ internal sealed class PaxXattrCapture(Stream inner) : Stream
 
     /// <summary>False once the capture lost track of the headers.</summary>
     public bool Reliable { get; private set; } = true;
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
@@ -180,9 +179,7 @@ internal sealed class PaxXattrCapture(Stream inner) : Stream
         return v;
     }
 
-    public override bool CanRead => true;
     public override bool CanSeek => inner.CanSeek;
-    public override bool CanWrite => false;
     public override long Length => inner.Length;
 
     public override long Position
@@ -190,8 +187,6 @@ internal sealed class PaxXattrCapture(Stream inner) : Stream
         get => inner.Position;
         set => Seek(value, SeekOrigin.Begin);
     }
-
-    public override void Flush() { }
 
     /// <summary>
     /// On a seekable layer the reader seeks over file data instead of reading it; a forward seek inside the data
@@ -216,6 +211,4 @@ internal sealed class PaxXattrCapture(Stream inner) : Stream
         return inner.Seek(target, SeekOrigin.Begin);
     }
 
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }

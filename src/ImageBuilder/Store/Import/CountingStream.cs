@@ -1,6 +1,7 @@
 // Counts (and optionally hashes) decompressed bytes, and stops a decompression bomb at the configured limit.
 using System.Security.Cryptography;
 using Appliance.ImageBuilder.Oci;
+using Appliance.ImageBuilder.IO;
 
 namespace Appliance.ImageBuilder.Store.Import;
 
@@ -22,14 +23,12 @@ internal static class LayerLimit
 }
 
 /// <summary>A read-through stream that counts bytes, hashes them when asked, and enforces a byte limit.</summary>
-internal sealed class CountingStream(Stream inner, long limit, bool hash, Func<string> describe) : Stream
+internal sealed class CountingStream(Stream inner, long limit, bool hash, Func<string> describe) : ReadOnlyStream
 {
     private readonly IncrementalHash? _hash = hash ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
 
     /// <summary>Bytes read so far.</summary>
     public long Count { get; private set; }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
@@ -51,15 +50,7 @@ internal sealed class CountingStream(Stream inner, long limit, bool hash, Func<s
     /// <summary>The digest of the bytes read, when hashing was asked for.</summary>
     public Digest? Finish() => _hash is null ? null : Digest.FromHash(_hash.GetHashAndReset());
 
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => Count; set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    public override long Position => Count;
 
     protected override void Dispose(bool disposing)
     {

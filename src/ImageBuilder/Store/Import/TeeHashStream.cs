@@ -1,6 +1,7 @@
 // Reads a source in large chunks, hashing each chunk and copying it to a file, while a consumer reads the same bytes.
 using System.Security.Cryptography;
 using Appliance.ImageBuilder.Oci;
+using Appliance.ImageBuilder.IO;
 
 namespace Appliance.ImageBuilder.Store.Import;
 
@@ -8,7 +9,7 @@ namespace Appliance.ImageBuilder.Store.Import;
 /// One pass over a blob does three things: sha256, a copy into the store's ingest area, and whatever
 /// the consumer (the layer scanner) reads. Chunks are 1 MiB, so the per-byte cost stays near that of sha256.
 /// </summary>
-internal sealed class TeeHashStream : Stream
+internal sealed class TeeHashStream : ReadOnlyStream
 {
     private const int ChunkSize = 1 << 20;
     private readonly Stream _source;
@@ -53,8 +54,6 @@ internal sealed class TeeHashStream : Stream
         return _buf.AsSpan(_start, _end - _start);
     }
 
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
     public override int Read(Span<byte> buffer)
     {
         if (_start == _end && Fill() == 0)
@@ -76,15 +75,7 @@ internal sealed class TeeHashStream : Stream
     /// <summary>The digest of everything read; call after <see cref="Drain"/>.</summary>
     public Digest Finish() => Digest.FromHash(_hash.GetHashAndReset());
 
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => Total - (_end - _start); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    public override long Position => Total - (_end - _start);
 
     protected override void Dispose(bool disposing)
     {

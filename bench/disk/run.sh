@@ -2,13 +2,18 @@
 # Benchmarks our disk writers against the standard tools on the same input, in the same run, and prints ratios.
 #
 # Usage (as root; bind mounts stage the input): bench/disk/run.sh [squashfs|fat|rss|all] [source dirs...]
-#   squashfs: ours vs `mksquashfs -comp zstd -b 128K -processors $(nproc)` (default sources:
-#             /usr/lib/x86_64-linux-gnu /usr/share); time ratio = ours/mksquashfs wall time, size ratio = ours/theirs.
+#   squashfs: ours (durable, as `appliance build` writes) vs `mksquashfs -comp zstd -b 128K -processors $(nproc)`
+#             (default sources: /usr/lib/x86_64-linux-gnu /usr/share); time ratio = ours/mksquashfs wall time, size
+#             ratio = ours/theirs. mksquashfs leaves its output to the kernel's write-back, so ours does more work here.
 #   fat:      ours vs `mkfs.vfat -F 32` + `mcopy -s` into a 1 GiB volume (default: /usr/share/doc /usr/share/locale,
-#             copied first with only regular files and names FAT allows).
+#             copied first with only regular files and names FAT allows). Two pairings, each the same work on both
+#             sides: ours leaving write-back to the kernel vs mkfs.vfat + mcopy (which does the same), and ours durable
+#             (O_DIRECT + fsync, as `appliance build` writes) vs mkfs.vfat + mcopy + `sync FILE` (fsync of the image).
 #   rss:      a 4 GiB GPT image (boot FAT + root-a squashfs of ~1 GiB of /usr/lib/x86_64-linux-gnu + root-b);
 #             prints peak RSS (/usr/bin/time -v) and the host blocks the sparse image takes.
 # ROUNDS=n repeats each pair n times, alternating the tools, and reports every round (the machine may be shared).
+# Every timed run starts after a `sync`, so no tool pays for write-back the one before it left behind.
+# Ours is the DiskBench driver published ReadyToRun, as scripts/build-demo.sh publishes the appliance CLI.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 mode=${1:-all}; shift || true
@@ -21,8 +26,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-dotnet build "$root/bench/disk/DiskBench" -c Release -nologo -clp:ErrorsOnly >/dev/null
-bench="$root/bench/disk/DiskBench/bin/Release/net10.0/DiskBench"
+case "$(uname -m)" in x86_64) rid=linux-x64 ;; aarch64) rid=linux-arm64 ;; *) rid= ;; esac
+if [ -z "$rid" ] || ! dotnet publish "$root/bench/disk/DiskBench" -c Release -r "$rid" --self-contained false \
+     -p:PublishReadyToRun=true -o "$work/bin" -nologo -clp:ErrorsOnly >/dev/null; then
+  echo "note: ReadyToRun publish failed; timing the JIT build" >&2
+  dotnet publish "$root/bench/disk/DiskBench" -c Release -o "$work/bin" -nologo -clp:ErrorsOnly >/dev/null
+fi
+bench="$work/bin/DiskBench"
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1700000000}
 
 # stage DIR...: bind-mount each source (read-only) under $work/stage/<name> so both tools read one identical tree;
@@ -39,9 +49,10 @@ stage() {
   done
 }
 
-# timed LABEL CMD...: runs CMD, prints "LABEL wall cpu" in seconds.
+# timed LABEL CMD...: runs CMD after a sync, prints "LABEL wall cpu" in seconds.
 timed() {
   local label=$1; shift
+  sync
   /usr/bin/time -f "%e %U %S" -o "$work/time" "$@" >/dev/null
   read -r wall user sys < "$work/time"
   echo "$label $wall $(echo "$user + $sys" | bc)"
@@ -57,7 +68,7 @@ run_squashfs() {
     sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
     read -r _ tw tc < <(timed mksquashfs mksquashfs "$src" "$work/theirs.sqfs" -comp zstd -b 128K -noappend -quiet -no-progress -processors "$(nproc)")
     sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
-    read -r _ ow oc < <(timed ours "$bench" squashfs "$src" "$work/ours.sqfs")
+    read -r _ ow oc < <(timed ours "$bench" --durable squashfs "$src" "$work/ours.sqfs")
     ts=$(stat -c %s "$work/theirs.sqfs"); os=$(stat -c %s "$work/ours.sqfs")
     echo "round $r: mksquashfs ${tw}s (cpu ${tc}s) $ts bytes | ours ${ow}s (cpu ${oc}s) $os bytes"
     echo "round $r: squashfs time ratio $(ratio "$ow" "$tw") (cpu ratio $(ratio "$oc" "$tc")), size ratio $(ratio "$os" "$ts")"
@@ -87,16 +98,22 @@ for d, dirs, files in os.walk(sys.argv[1]):
         seen.add(n.lower())
 PY
   echo "fat input: $(du -sh --apparent-size "$src" | cut -f1) in $(find "$src" | wc -l) entries"
-  for r in $(seq "$rounds"); do
-    rm -f "$work/theirs.img" "$work/ours.img"
-    cat > "$work/mk.sh" <<SH
+  cat > "$work/mk.sh" <<SH
 mkfs.vfat -F 32 -n BENCH -C "$work/theirs.img" $((1024 * 1024)) >/dev/null && mcopy -s -i "$work/theirs.img" "$src"/* :: </dev/null
 SH
+  for r in $(seq "$rounds"); do
+    rm -f "$work/theirs.img" "$work/ours.img"
     read -r _ tw tc < <(timed theirs bash "$work/mk.sh")
     read -r _ ow oc < <(timed ours "$bench" fat "$src" "$work/ours.img" 1024)
     fsck.fat -n "$work/ours.img" >/dev/null
     echo "round $r: mkfs.vfat+mcopy ${tw}s (cpu ${tc}s) | ours ${ow}s (cpu ${oc}s); fsck.fat -n clean"
     echo "round $r: fat time ratio $(ratio "$ow" "$tw") (cpu ratio $(ratio "$oc" "$tc")); host blocks theirs $(du -k "$work/theirs.img" | cut -f1) KiB, ours $(du -k "$work/ours.img" | cut -f1) KiB"
+    rm -f "$work/theirs.img" "$work/ours.img"
+    read -r _ tw tc < <(timed theirs bash -c "bash '$work/mk.sh' && sync '$work/theirs.img'")
+    read -r _ ow oc < <(timed ours "$bench" --durable fat "$src" "$work/ours.img" 1024)
+    fsck.fat -n "$work/ours.img" >/dev/null
+    echo "round $r: durable: mkfs.vfat+mcopy+sync ${tw}s (cpu ${tc}s) | ours --durable ${ow}s (cpu ${oc}s); fsck.fat -n clean"
+    echo "round $r: durable fat time ratio $(ratio "$ow" "$tw") (cpu ratio $(ratio "$oc" "$tc"))"
   done
   rm -rf "$src" "$work/theirs.img" "$work/ours.img"
 }
@@ -107,7 +124,7 @@ run_rss() {
   mount --bind -o ro "${1:-/usr/lib/x86_64-linux-gnu}" "$dest/lib"; mounts+=("$dest/lib")
   local src=$dest
   echo "rss input: $(du -sh --apparent-size "$src" | cut -f1)"
-  /usr/bin/time -v -o "$work/timev" "$bench" disk "$src" "$work/disk.img" 4096
+  /usr/bin/time -v -o "$work/timev" "$bench" --durable disk "$src" "$work/disk.img" 4096
   echo "4 GiB image: peak RSS $(grep 'Maximum resident' "$work/timev" | awk '{print $NF}') KB, wall $(grep 'Elapsed' "$work/timev" | awk '{print $NF}'), apparent $(stat -c %s "$work/disk.img") bytes, host blocks $(du -k "$work/disk.img" | cut -f1) KiB"
   sgdisk -v "$work/disk.img" | grep -E "problems"
   rm -f "$work/disk.img"

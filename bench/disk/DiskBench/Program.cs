@@ -5,11 +5,15 @@ using Appliance.ImageBuilder.Disk.Image;
 using Appliance.ImageBuilder.Disk.SquashFs;
 using Appliance.ImageBuilder.Disk.Tree;
 
+// --durable: write as `appliance build` does (around the page cache, fsync before the rename); without it the output is
+// left to the kernel's write-back, as mksquashfs and mcopy leave theirs.
+bool durable = args.Length > 0 && args[0] == "--durable";
+if (durable) args = args[1..];
 if (args.Length < 3)
 {
-    Console.Error.WriteLine("usage: DiskBench squashfs <dir> <out> [zstd-level|gzip] [block-size]\n" +
-                            "       DiskBench fat <dir> <out> <size-MiB>\n" +
-                            "       DiskBench disk <dir> <out> <disk-size-MiB>   (boot FAT 256 MiB + root-a squashfs of <dir> + root-b)");
+    Console.Error.WriteLine("usage: DiskBench [--durable] squashfs <dir> <out> [zstd-level|gzip] [block-size]\n" +
+                            "       DiskBench [--durable] fat <dir> <out> <size-MiB>\n" +
+                            "       DiskBench [--durable] disk <dir> <out> <disk-size-MiB>   (boot FAT 256 MiB + root-a squashfs of <dir> + root-b)");
     return 2;
 }
 long? epoch = long.TryParse(Environment.GetEnvironmentVariable("SOURCE_DATE_EPOCH"), out var e) ? e : null;
@@ -28,12 +32,12 @@ switch (args[0])
             BlockSize = args.Length > 4 ? int.Parse(args[4]) : 128 * 1024,
             ModificationTime = epoch,
         };
-        long size = new SquashFsBuilder(tree, opts).Build(args[2]);
+        long size = new SquashFsBuilder(tree, opts).Build(args[2], durable);
         Console.WriteLine($"squashfs bytes={size} scan={scanned.TotalSeconds:F2}s total={sw.Elapsed.TotalSeconds:F2}s");
         break;
     }
     case "fat":
-        new FatBuilder(tree, long.Parse(args[3]) << 20, new FatOptions { VolumeLabel = "BENCH" }).Build(args[2]);
+        new FatBuilder(tree, long.Parse(args[3]) << 20, new FatOptions { VolumeLabel = "BENCH" }).Build(args[2], durable);
         Console.WriteLine($"fat scan={scanned.TotalSeconds:F2}s total={sw.Elapsed.TotalSeconds:F2}s");
         break;
     case "disk":
@@ -41,7 +45,7 @@ switch (args[0])
         var boot = new FileTree(epoch ?? 0);
         boot.AddFile("EFI/BOOT/BOOTX64.EFI", FileContent.FromText("placeholder\n"));
         var plan = DiskImagePlan.BootAndAbRoot(boot, 256L << 20, tree, PartitionTableKind.Gpt, diskSize: long.Parse(args[3]) << 20);
-        var r = DiskImageBuilder.Build(plan, args[2]);
+        var r = DiskImageBuilder.Build(plan, args[2], durable);
         Console.WriteLine($"disk size={r.Size} root-a={r["root-a"].ContentBytes} total={sw.Elapsed.TotalSeconds:F2}s");
         break;
     }

@@ -99,23 +99,6 @@ public sealed class RecordTests
     }
 
     [Fact]
-    public void SparseWriteStreamSkipsZeroBlocks()
-    {
-        var inner = new MemoryStream();
-        using (var s = new SparseWriteStream(inner, leaveOpen: true))
-        {
-            s.Write(new byte[3 * 4096]);
-            var data = new byte[4096];
-            data[10] = 1;
-            s.Write(data);
-            s.Write(new byte[4096]);
-            Assert.Equal(4096, s.BytesWritten);
-        }
-        Assert.Equal(5 * 4096, inner.Length);
-        Assert.Equal(1, inner.ToArray()[3 * 4096 + 10]);
-    }
-
-    [Fact]
     public void TreeOrdersNamesByUtf8Bytes()
     {
         var t = new FileTree();

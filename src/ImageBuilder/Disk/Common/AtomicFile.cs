@@ -2,30 +2,38 @@
 namespace Appliance.ImageBuilder.Disk.Common;
 
 /// <summary>
-/// Creates <c>path.tmp-*</c>, hands out its stream, and renames it to the final path on <see cref="Commit"/>.
+/// Creates <c>path.tmp-*</c>, hands out its stream, and renames it to the final path on <see cref="Commit"/>; a durable
+/// file is fsynced first, so after a crash the final name holds either the old file or the whole new one.
 /// Disposing without committing deletes the temporary file, so nothing half-written is left behind.
 /// </summary>
 public sealed class AtomicFile : IDisposable
 {
     private readonly string _path;
     private readonly string _temp;
+    private readonly bool _durable;
     private bool _committed;
 
     /// <summary>Creates the temporary file next to <paramref name="path"/>.</summary>
-    public AtomicFile(string path)
+    /// <param name="path">The final path.</param>
+    /// <param name="durable">Whether <see cref="Commit"/> waits for the data to reach the disk before the rename.</param>
+    public AtomicFile(string path, bool durable = true)
     {
+        _durable = durable;
         _path = Path.GetFullPath(path);
         _temp = _path + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
         Stream = new FileStream(_temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16);
     }
 
+    /// <summary>The path of the temporary file, for writers that open it themselves (see <see cref="ImageFileStream"/>).</summary>
+    public string TempPath => _temp;
+
     /// <summary>The stream of the temporary file.</summary>
     public FileStream Stream { get; }
 
-    /// <summary>Flushes, closes and renames the file into place.</summary>
+    /// <summary>Flushes (to the disk if durable), closes and renames the file into place.</summary>
     public void Commit()
     {
-        Stream.Flush(true);
+        Stream.Flush(_durable);
         Stream.Dispose();
         File.Move(_temp, _path, overwrite: true);
         _committed = true;

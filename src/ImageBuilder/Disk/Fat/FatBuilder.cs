@@ -19,9 +19,6 @@ public sealed class FatBuilder
     public const long MinSectors = 66600;
     private const int MaxDirectoryEntries = 65536;
     private const uint EndOfChain = 0x0FFFFFFF;
-    /// <summary>How much data is copied into an image file between requests to start writing it back (see Build(string)).</summary>
-    private const long WriteBackBytes = 8L << 20;
-
     private readonly FileTree _tree;
     private readonly long _size;
     private readonly FatOptions _options;
@@ -35,16 +32,16 @@ public sealed class FatBuilder
     }
 
     /// <summary>Builds the volume into a new sparse file (temporary file + rename).</summary>
-    public void Build(string path)
+    /// <param name="path">The output file.</param>
+    /// <param name="durable">Write around the page cache and fsync before the rename (the default); false leaves
+    /// write-back to the kernel, as mkfs.vfat + mcopy do.</param>
+    public void Build(string path, bool durable = true)
     {
-        using var file = new AtomicFile(path);
-        // Host files are copied into the image file inside the kernel (copy_file_range) through this handle;
-        // it is taken before any write, and those copies never overlap what goes through the stream.
-        var direct = file.Stream.SafeFileHandle;
-        using (var sparse = new SparseWriteStream(file.Stream, leaveOpen: true))
+        using var file = new AtomicFile(path, durable);
+        using (var output = new ImageFileStream(file.TempPath, direct: durable))
         {
-            Build(sparse, direct);
-            sparse.Flush();
+            Build(output);
+            output.Flush();
         }
         file.Commit();
     }
@@ -54,14 +51,13 @@ public sealed class FatBuilder
         public required FileNode Node;
         public uint Cluster;
         public uint Clusters;
-        public byte[]? Entries; // directories: their serialized entries
-        public bool Copied;     // files: already copied into the image file by CopyHostFiles
     }
 
-    /// <summary>Writes the volume at offset 0 of <paramref name="output"/>, which must read as zeros where not written.</summary>
-    public void Build(Stream output) => Build(output, null);
-
-    private void Build(Stream output, Microsoft.Win32.SafeHandles.SafeFileHandle? direct)
+    /// <summary>
+    /// Writes the volume at offset 0 of <paramref name="output"/>, which must read as zeros where not written:
+    /// the data area first, in cluster order, then the FATs and the reserved area.
+    /// </summary>
+    public void Build(Stream output)
     {
         var boot = PlanGeometry();
         int clusterBytes = boot.ClusterBytes;
@@ -87,39 +83,17 @@ public sealed class FatBuilder
         uint used = next - 2;
         long dataStart = boot.FirstDataSector * BootSector.SectorSize;
 
-        // Directory entries and the volume serial need no file data. With a handle on the image file, they are made on
-        // another thread while this one copies the host files in (in the kernel); otherwise first, on this thread.
-        uint serial = 0;
-        void MakeMetadata()
+        // The volume serial hashes the tree's metadata and no file data, so it is made on another thread meanwhile.
+        var serial = Task.Run(() => _options.VolumeSerial ?? DeriveSerial(NormalizeLabel(_options.VolumeLabel)));
+        try
         {
-            serial = _options.VolumeSerial ?? DeriveSerial(NormalizeLabel(_options.VolumeLabel));
-            foreach (var a in nodes)
-                if (a.Node.Type == FileNodeType.Directory)
-                    a.Entries = SerializeDirectory(a, byNode, clusterBytes);
+            WriteData(output, nodes, byNode, dataStart, clusterBytes);
         }
-        if (direct != null)
+        finally
         {
-            var metadata = Task.Run(MakeMetadata);
-            try { CopyHostFiles(nodes, direct, dataStart, clusterBytes); }
-            finally { ((IAsyncResult)metadata).AsyncWaitHandle.WaitOne(); }
-            metadata.GetAwaiter().GetResult();
+            ((IAsyncResult)serial).AsyncWaitHandle.WaitOne();
         }
-        else
-            MakeMetadata();
-        boot = boot with { VolumeId = serial };
-
-        // Reserved area: boot sector, FSInfo, their backups at sectors 6 and 7.
-        var reserved = new byte[boot.ReservedSectors * BootSector.SectorSize];
-        boot.WriteTo(reserved);
-        boot.WriteTo(reserved.AsSpan(boot.BackupBootSector * BootSector.SectorSize));
-        var info = new FsInfoSector((uint)(boot.ClusterCount - used), next);
-        info.WriteTo(reserved.AsSpan(boot.FsInfoSector * BootSector.SectorSize));
-        info.WriteTo(reserved.AsSpan((boot.BackupBootSector + 1) * BootSector.SectorSize));
-        // mkfs.fat and Windows put the boot signature at the end of sector 2 too (the third boot sector).
-        reserved[2 * BootSector.SectorSize + 510] = 0x55; reserved[2 * BootSector.SectorSize + 511] = 0xAA;
-        reserved[8 * BootSector.SectorSize + 510] = 0x55; reserved[8 * BootSector.SectorSize + 511] = 0xAA;
-        output.Position = 0;
-        output.Write(reserved);
+        boot = boot with { VolumeId = serial.GetAwaiter().GetResult() };
 
         // Both FATs: only the used prefix is non-zero.
         var fat = new byte[(next) * 4];
@@ -135,97 +109,55 @@ public sealed class FatBuilder
             output.Write(fat);
         }
 
-        // Data: directories and the files not copied above, in cluster order.
-        var buffer = new byte[1 << 20];
-        foreach (var a in nodes)
-        {
-            if (a.Clusters == 0 || a.Copied) continue;
-            output.Position = dataStart + (long)(a.Cluster - 2) * clusterBytes;
-            if (a.Entries != null) { output.Write(a.Entries); continue; }
-            var content = a.Node.Inode.Content!;
-            using var reader = content.Open();
-            long len = content.Length;
-            for (long off = 0; off < len; off += buffer.Length)
-            {
-                int n = (int)Math.Min(buffer.Length, len - off);
-                reader.ReadExactly(off, buffer.AsSpan(0, n));
-                output.Write(buffer, 0, n);
-            }
-        }
+        // Reserved area: boot sector, FSInfo, their backups at sectors 6 and 7.
+        var reserved = new byte[boot.ReservedSectors * BootSector.SectorSize];
+        boot.WriteTo(reserved);
+        boot.WriteTo(reserved.AsSpan(boot.BackupBootSector * BootSector.SectorSize));
+        var info = new FsInfoSector((uint)(boot.ClusterCount - used), next);
+        info.WriteTo(reserved.AsSpan(boot.FsInfoSector * BootSector.SectorSize));
+        info.WriteTo(reserved.AsSpan((boot.BackupBootSector + 1) * BootSector.SectorSize));
+        // mkfs.fat and Windows put the boot signature at the end of sector 2 too (the third boot sector).
+        reserved[2 * BootSector.SectorSize + 510] = 0x55; reserved[2 * BootSector.SectorSize + 511] = 0xAA;
+        reserved[8 * BootSector.SectorSize + 510] = 0x55; reserved[8 * BootSector.SectorSize + 511] = 0xAA;
+        output.Position = 0;
+        output.Write(reserved);
         if (output.Length < _size) output.SetLength(_size);
     }
 
     /// <summary>
-    /// Copies every host file into the image in the kernel, in cluster order, starting write-back behind the copy;
-    /// marks each one copied. Files that cannot be copied this way are left for the stream.
+    /// Writes directories and files in cluster order. Into a <see cref="ImageFileStream"/>, file content is read
+    /// straight into the image's chunk memory; other streams get it through a buffer.
     /// </summary>
-    private static void CopyHostFiles(List<Alloc> nodes, Microsoft.Win32.SafeHandles.SafeFileHandle direct, long dataStart, int clusterBytes)
+    private void WriteData(Stream output, List<Alloc> nodes, Dictionary<FileNode, Alloc> byNode, long dataStart, int clusterBytes)
     {
-        long writtenBack = dataStart;
-        using var writeBack = new WriteBack(direct, dataStart);
+        var direct = output as ImageFileStream;
+        byte[]? buffer = null;
         foreach (var a in nodes)
         {
-            if (a.Clusters == 0 || a.Node.Inode.Type != FileNodeType.File || a.Node.Inode.Content is not HostFileContent host) continue;
-            long at = dataStart + (long)(a.Cluster - 2) * clusterBytes;
-            if (at - writtenBack >= WriteBackBytes)
+            if (a.Clusters == 0) continue;
+            output.Position = dataStart + (long)(a.Cluster - 2) * clusterBytes;
+            if (a.Node.Type == FileNodeType.Directory) { output.Write(SerializeDirectory(a, byNode, clusterBytes)); continue; }
+            var content = a.Node.Inode.Content!;
+            using var reader = content.Open();
+            long len = content.Length;
+            for (long off = 0; off < len;)
             {
-                writeBack.Request(at);
-                writtenBack = at;
+                int want = (int)Math.Min(1 << 20, len - off);
+                if (direct != null)
+                {
+                    var span = direct.GetSpan(want);
+                    reader.ReadExactly(off, span);
+                    direct.Advance(span.Length);
+                    off += span.Length;
+                }
+                else
+                {
+                    buffer ??= new byte[1 << 20];
+                    reader.ReadExactly(off, buffer.AsSpan(0, want));
+                    output.Write(buffer, 0, want);
+                    off += want;
+                }
             }
-            a.Copied = CopyHostFile(host, direct, at);
-        }
-    }
-
-    /// <summary>Copies a host file into the image in the kernel; false (nothing copied) when that is not possible here.</summary>
-    private static bool CopyHostFile(HostFileContent host, Microsoft.Win32.SafeHandles.SafeFileHandle target, long at)
-    {
-        using var source = Native.OpenReadOnly(host.HostPath);
-        return source != null && Native.CopyRange(source, host.HostOffset, target, at, host.Length, host.HostPath);
-    }
-
-    /// <summary>
-    /// Starts write-back of the image file's finished data on another thread as the copy moves on, so the kernel's
-    /// block allocation and I/O submission overlap the copy and the closing fsync finds little left to do.
-    /// </summary>
-    private sealed class WriteBack : IDisposable
-    {
-        private readonly Microsoft.Win32.SafeHandles.SafeFileHandle _file;
-        private readonly Thread _thread;
-        private readonly SemaphoreSlim _signal = new(0);
-        private long _requested, _done;
-        private volatile bool _stop;
-
-        public WriteBack(Microsoft.Win32.SafeHandles.SafeFileHandle file, long start)
-        {
-            _file = file;
-            _requested = _done = start;
-            _thread = new Thread(Run) { IsBackground = true, Name = "fat write-back" };
-            _thread.Start();
-        }
-
-        public void Request(long upTo)
-        {
-            Volatile.Write(ref _requested, upTo);
-            _signal.Release();
-        }
-
-        private void Run()
-        {
-            while (true)
-            {
-                _signal.Wait();
-                long upTo = Volatile.Read(ref _requested);
-                if (upTo > _done) { Native.StartWriteBack(_file, _done, upTo - _done); _done = upTo; }
-                if (_stop) return;
-            }
-        }
-
-        public void Dispose()
-        {
-            _stop = true;
-            _signal.Release();
-            _thread.Join();
-            _signal.Dispose();
         }
     }
 

@@ -17,14 +17,17 @@ public static class DiskImageBuilder
     private const long GptReserve = (GptTable.EntryArraySectors + 1) * Sector;
 
     /// <summary>Builds the image into a new sparse file via a temporary file and rename.</summary>
-    public static DiskImageResult Build(DiskImagePlan plan, string path)
+    /// <param name="plan">The partitions and their content.</param>
+    /// <param name="path">The output file.</param>
+    /// <param name="durable">Write around the page cache and fsync before the rename (the default).</param>
+    public static DiskImageResult Build(DiskImagePlan plan, string path, bool durable = true)
     {
-        using var file = new AtomicFile(path);
+        using var file = new AtomicFile(path, durable);
         DiskImageResult result;
-        using (var sparse = new SparseWriteStream(file.Stream, leaveOpen: true))
+        using (var output = new ImageFileStream(file.TempPath, direct: durable))
         {
-            result = Build(plan, sparse);
-            sparse.Flush();
+            result = Build(plan, output);
+            output.Flush();
         }
         file.Commit();
         return result;

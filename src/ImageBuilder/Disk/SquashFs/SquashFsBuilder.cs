@@ -26,14 +26,17 @@ public sealed class SquashFsBuilder
     }
 
     /// <summary>Builds the image into a new file (via a temporary file and rename); returns its size.</summary>
-    public long Build(string path)
+    /// <param name="path">The output file.</param>
+    /// <param name="durable">Write around the page cache and fsync before the rename (the default); false leaves
+    /// write-back to the kernel, as mksquashfs does.</param>
+    public long Build(string path, bool durable = true)
     {
-        using var file = new AtomicFile(path);
+        using var file = new AtomicFile(path, durable);
         long size;
-        using (var sparse = new SparseWriteStream(file.Stream, leaveOpen: true))
+        using (var output = new ImageFileStream(file.TempPath, direct: durable))
         {
-            size = Build(sparse);
-            sparse.Flush();
+            size = Build(output);
+            output.Flush();
         }
         file.Commit();
         return size;

@@ -86,7 +86,9 @@ internal sealed class HostFileContent(string path, long offset, long length) : F
     public long HostOffset => offset;
     public override long Length => length;
 
-    public override IFileContentReader Open() => new Reader(File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read), path, offset, length);
+    // A plain open(2) when it works (no advisory lock, no extra fstat); otherwise the BCL's, which reports the error.
+    public override IFileContentReader Open() =>
+        new Reader(Native.OpenReadOnly(path) ?? File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read), path, offset, length);
 
     public override IReadOnlyList<DataRange> GetDataRanges()
     {

@@ -35,12 +35,6 @@ internal static class Native
     [DllImport("libc", SetLastError = true)]
     private static extern int open(string path, int flags);
 
-    [DllImport("libc", SetLastError = true)]
-    private static extern nint copy_file_range(int fdIn, ref long offIn, int fdOut, ref long offOut, nint len, uint flags);
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int sync_file_range(int fd, long offset, long nbytes, uint flags);
-
     private const int ORdOnly = 0, OCloExec = 0x80000; // the same values on x86-64 and arm64
 
     /// <summary>statx(2) without following a final symlink; the struct layout is the same on every architecture.</summary>
@@ -145,37 +139,4 @@ internal static class Native
         int fd = open(path, ORdOnly | OCloExec);
         return fd < 0 ? null : new SafeFileHandle(fd, ownsHandle: true);
     }
-
-    /// <summary>
-    /// Copies <paramref name="length"/> bytes between two files inside the kernel (copy_file_range(2)).
-    /// Returns false, having copied nothing, when the kernel or file systems do not support it; throws if the
-    /// source is shorter than <paramref name="length"/> or a copy fails part-way.
-    /// </summary>
-    public static bool CopyRange(SafeFileHandle source, long sourceOffset, SafeFileHandle target, long targetOffset, long length, string sourcePath)
-    {
-        int fdIn = (int)source.DangerousGetHandle(), fdOut = (int)target.DangerousGetHandle();
-        long inOff = sourceOffset, outOff = targetOffset, left = length;
-        while (left > 0)
-        {
-            nint n = copy_file_range(fdIn, ref inOff, fdOut, ref outOff, (nint)Math.Min(left, 1L << 30), 0);
-            if (n < 0)
-            {
-                int errno = Marshal.GetLastPInvokeError();
-                if (left == length && errno is EXDEV or ENOSYS or EINVAL or ENOTSUP or EBADF or EPERM) return false;
-                throw new IOException($"{sourcePath}: copy_file_range failed at byte {inOff}: {Marshal.GetPInvokeErrorMessage(errno)}");
-            }
-            if (n == 0) throw new EndOfStreamException($"{sourcePath}: file shrank while being read (at byte {inOff})");
-            left -= n;
-        }
-        return true;
-    }
-
-    /// <summary>
-    /// Starts write-back of a range of a file's dirty pages without waiting (sync_file_range(2), SYNC_FILE_RANGE_WRITE), so a
-    /// later fsync finds most of the data already on its way to the disk. Best effort: errors are ignored.
-    /// </summary>
-    public static void StartWriteBack(SafeFileHandle file, long offset, long length) =>
-        sync_file_range((int)file.DangerousGetHandle(), offset, length, 2);
-
-    private const int EPERM = 1, EBADF = 9, EXDEV = 18, EINVAL = 22, ENOSYS = 38;
 }

@@ -68,16 +68,20 @@ public sealed class SquashFsBuilder
         var data = new DataWriter(output, codec, _options.BlockSize, _options.Fragments, _options.Parallelism);
         var duplicates = _options.Deduplicate ? FindDuplicates(order) : [];
         var firstOfContent = new Dictionary<string, FileData>(StringComparer.Ordinal);
-        foreach (var node in order)
+        var files = order.Where(n => n.Type == FileNodeType.File).ToList();
+        using (var readAhead = new HostReadAhead(files.Select(n => n.Content ?? FileContent.FromBytes([])).ToList()))
         {
-            if (node.Type != FileNodeType.File) continue;
-            var content = node.Content ?? FileContent.FromBytes([]);
-            if (duplicates.TryGetValue(node, out var digest))
+            foreach (var node in files)
             {
-                if (firstOfContent.TryGetValue(digest, out var same)) { infos[node].Data = same; continue; }
-                firstOfContent[digest] = infos[node].Data = data.Add(content);
+                var content = node.Content ?? FileContent.FromBytes([]);
+                if (duplicates.TryGetValue(node, out var digest))
+                {
+                    if (firstOfContent.TryGetValue(digest, out var same)) infos[node].Data = same;
+                    else firstOfContent[digest] = infos[node].Data = data.Add(content);
+                }
+                else infos[node].Data = data.Add(content);
+                readAhead.Consumed(content.Length);
             }
-            else infos[node].Data = data.Add(content);
         }
         data.Finish();
 

@@ -81,6 +81,51 @@ public sealed class FileTree
         return node;
     }
 
+    // Adding under a known directory node, for readers that walk a tree: no path to split and look up again. The
+    // entry must not exist yet; metadata is set by the caller.
+    internal FileNode AddDirectory(FileNode parent, string name) => AddChild(parent, name, FileNodeType.Directory);
+
+    internal FileNode AddFile(FileNode parent, string name, FileContent content)
+    {
+        var node = AddChild(parent, name, FileNodeType.File);
+        node.Content = content;
+        return node;
+    }
+
+    internal FileNode AddSymlink(FileNode parent, string name, string target)
+    {
+        if (target.Length == 0) throw new ArgumentException($"symlink /{parent.Path}/{name} has an empty target", nameof(target));
+        var node = AddChild(parent, name, FileNodeType.Symlink);
+        node.LinkTarget = target;
+        return node;
+    }
+
+    internal FileNode AddSpecial(FileNode parent, string name, FileNodeType type, int major, int minor)
+    {
+        var node = AddChild(parent, name, type);
+        node.RdevMajor = major; node.RdevMinor = minor;
+        return node;
+    }
+
+    internal FileNode AddHardLink(FileNode parent, string name, FileNode target)
+    {
+        target = target.Inode;
+        var node = AddChild(parent, name, FileNodeType.HardLink);
+        node.Mode = target.Mode; node.Uid = target.Uid; node.Gid = target.Gid; node.MTime = target.MTime;
+        node.HardLinkTarget = target;
+        target.LinkCount++;
+        return node;
+    }
+
+    private FileNode AddChild(FileNode parent, string name, FileNodeType type)
+    {
+        if (name is "." or ".." || name.Contains('\0') || name.Length > 85) // 85 UTF-16 units always fit in 255 UTF-8 bytes
+            ValidateName(name, parent.Path.Length == 0 ? name : parent.Path + "/" + name);
+        var node = new FileNode(name, type, parent) { MTime = DefaultMTime };
+        parent.AddChild(node);
+        return node;
+    }
+
     /// <summary>Finds the node at <paramref name="path"/>, or null.</summary>
     public FileNode? Find(string path)
     {

@@ -35,7 +35,14 @@ internal static class Native
     [DllImport("libc", SetLastError = true)]
     private static extern int open(string path, int flags);
 
+    [DllImport("libc", SetLastError = true)]
+    private static extern int posix_fadvise(int fd, long offset, long len, int advice);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int close(int fd);
+
     private const int ORdOnly = 0, OCloExec = 0x80000; // the same values on x86-64 and arm64
+    private const int PosixFadvWillNeed = 3;
 
     /// <summary>statx(2) without following a final symlink; the struct layout is the same on every architecture.</summary>
     public static HostStat LStat(string path)
@@ -138,5 +145,14 @@ internal static class Native
     {
         int fd = open(path, ORdOnly | OCloExec);
         return fd < 0 ? null : new SafeFileHandle(fd, ownsHandle: true);
+    }
+
+    /// <summary>Asks the kernel to start reading a file range into the page cache (posix_fadvise WILLNEED). Best effort.</summary>
+    public static void WillNeed(string path, long offset, long length)
+    {
+        int fd = open(path, ORdOnly | OCloExec);
+        if (fd < 0) return;
+        posix_fadvise(fd, offset, length, PosixFadvWillNeed);
+        close(fd);
     }
 }

@@ -1,4 +1,7 @@
 // Entry point of the `appliance` CLI: builds the command tree and runs it.
 using Appliance.ImageBuilder.Cli;
+using Appliance.ImageBuilder.IO;
 
+// Ctrl-C, SIGTERM and SIGHUP remove temporary files and unfinished outputs before the process ends.
+InterruptCleanup.Install();
 return CliRoot.Run(args, Console.Out, Console.Error);

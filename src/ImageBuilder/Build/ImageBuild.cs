@@ -78,6 +78,7 @@ public sealed class ImageBuild(Action<string> progress)
         long sde = request.SourceDateEpoch ?? CreatedOf(store, os);
 
         var work = Directory.CreateTempSubdirectory("appliance-build-");
+        using var interruptWork = IO.InterruptCleanup.Register(work.FullName);
         try
         {
             progress("flattening the OS image");
@@ -129,7 +130,8 @@ public sealed class ImageBuild(Action<string> progress)
 
             progress("writing root-a (squashfs)");
             var squashPath = Path.Combine(work.FullName, "root-a.squashfs");
-            long squashSize = new SquashFsBuilder(root, new SquashFsOptions { ModificationTime = sde, CompressionLevel = SquashFsLevel }).Build(squashPath);
+            // A scratch file, copied into the image and deleted: no need to force it to the disk.
+            long squashSize = new SquashFsBuilder(root, new SquashFsOptions { ModificationTime = sde, CompressionLevel = SquashFsLevel }).Build(squashPath, durable: false);
             var rootDigest = Sha256(squashPath, 0, squashSize);
             long slotSize = Math.Max(AlignUp(2 * squashSize, SlotUnit), MinSlotSize);
             long needed = MiB + BootPartitionSize + 2 * slotSize + MiB;
@@ -171,7 +173,10 @@ public sealed class ImageBuild(Action<string> progress)
             {
                 throw new UserInputException($"{request.ProfileFile}: the content does not fit target.diskSize {profile.Target.DiskSize}: {e.Message}");
             }
-            // Bundles of an earlier build no longer match the new image: remove them before anything else.
+            // Bundles of an earlier build no longer match the new image: remove them before anything else. From here
+            // until the build succeeds, a failure or an interrupt removes every output, so no image is left without
+            // its manifest, SBOM and signatures.
+            var interruptOutputs = outputs.SelectMany(o => new[] { o, BuildAttestation.BundlePath(o) }).Select(IO.InterruptCleanup.Register).ToList();
             foreach (var o in outputs)
                 File.Delete(BuildAttestation.BundlePath(o));
 
@@ -211,6 +216,10 @@ public sealed class ImageBuild(Action<string> progress)
                     File.Delete(BuildAttestation.BundlePath(o));
                 }
                 throw;
+            }
+            finally
+            {
+                interruptOutputs.ForEach(t => t.Dispose());
             }
         }
         finally

@@ -56,6 +56,9 @@ public static class CliRoot
             Output = ctx.Out,
             Error = ctx.Error,
             EnableDefaultExceptionHandler = false,
+            // The commands run synchronously and do not watch a cancellation token: a signal ends the process after
+            // IO.InterruptCleanup has removed temporary files (see Program.cs), instead of being held back here.
+            ProcessTerminationTimeout = null,
         };
         try
         {
@@ -70,6 +73,8 @@ public static class CliRoot
     /// <summary>Turns an exception into one line on stderr and an exit code.</summary>
     public static int ReportFailure(Exception ex, bool verbose, TextWriter stderr)
     {
+        if (IO.InterruptCleanup.Signal is > 0 and var signal) return 128 + signal; // the interrupt already said why
+
         while (ex is AggregateException { InnerExceptions.Count: 1 } agg)
             ex = agg.InnerExceptions[0];
         int code = ex switch

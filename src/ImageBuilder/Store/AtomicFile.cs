@@ -8,6 +8,7 @@ public static class AtomicFile
     public static void Write(string path, ReadOnlySpan<byte> bytes)
     {
         var tmp = path + ".tmp-" + Guid.NewGuid().ToString("N");
+        using var interrupt = IO.InterruptCleanup.Register(tmp);
         try
         {
             using (var f = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None))

@@ -1,4 +1,5 @@
 // Site separation, reproducibility, offline builds and the build's error cases.
+using System.Diagnostics;
 using System.Security.Cryptography;
 using Appliance.ImageBuilder.Tests.Cli;
 using Appliance.ImageBuilder.Tests.Disk;
@@ -121,5 +122,50 @@ public sealed class BuildBehaviourTests
         Assert.True(add.ExitCode == 0, add.Error);
         var profile = BootTestSupport.WriteProfile("no-kernel", "x86_64-uefi", osRef: "test/no-kernel:1");
         AssertFailsCleanly(profile, Path.Combine(BootTestSupport.WorkDir, "err-nokernel"), "has no kernel");
+    }
+
+    /// <summary>
+    /// Ctrl-C (SIGINT) or SIGTERM while the image is being written ends a separate `appliance build` process with
+    /// exit 128 + signal and leaves no temporary file, no work directory and no output behind. The child inherits
+    /// the signals this test host ignores (the test runner may ignore SIGINT), so the first one not ignored is sent.
+    /// </summary>
+    [Fact]
+    public async Task Interrupt_LeavesNoTemporaryFilesWorkDirectoryOrOutputs()
+    {
+        BootTestSupport.RequireTools("dotnet", "kill");
+        var ignored = Convert.ToInt64(File.ReadLines("/proc/self/status").First(l => l.StartsWith("SigIgn:", StringComparison.Ordinal))[7..].Trim(), 16);
+        int signal = new[] { 2, 15 }.FirstOrDefault(n => (ignored & (1L << (n - 1))) == 0);
+        if (signal == 0) Assert.Skip("this test host ignores both SIGINT and SIGTERM, and a child would inherit that");
+        _ = BootTestSupport.Image("x86_64-uefi"); // the OS image is in the shared store
+        var root = Path.Combine(BootTestSupport.WorkDir, "interrupt");
+        if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
+        var outDir = Directory.CreateDirectory(Path.Combine(root, "out")).FullName;
+        var tmp = Directory.CreateDirectory(Path.Combine(root, "tmp")).FullName;
+        var psi = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "appliance.dll"), "build",
+            BootTestSupport.StandardProfile("x86_64-uefi"), "-o", outDir, "--store", BootTestSupport.StoreDir])
+        { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.Environment["TMPDIR"] = tmp; // where the build's work directory goes
+        psi.Environment["APPLIANCE_KEY_PASSWORD"] = BootTestSupport.KeyPassword;
+        using var p = Process.Start(psi)!;
+        var ct = TestContext.Current.CancellationToken;
+        var stderr = p.StandardError.ReadToEndAsync(ct);
+        var stdout = p.StandardOutput.ReadToEndAsync(ct);
+        var deadline = DateTime.UtcNow.AddMinutes(5);
+        string? temp = null;
+        while (temp == null && !p.HasExited && DateTime.UtcNow < deadline)
+        {
+            temp = Directory.EnumerateFiles(outDir, "*.img.tmp-*").FirstOrDefault();
+            if (temp == null) await Task.Delay(5, ct);
+        }
+        Assert.True(temp != null, $"the build never started writing the image (exited: {p.HasExited}):\n{(p.HasExited ? await stderr : "")}");
+        Assert.NotEmpty(Directory.EnumerateDirectories(tmp, "appliance-build-*"));
+        DiskTools.Run("kill", ["-" + signal, p.Id.ToString()]);
+        Assert.True(p.WaitForExit(60_000), $"the build did not stop within a minute of signal {signal}");
+        var log = await stderr;
+        await stdout;
+        Assert.True(p.ExitCode == 128 + signal, $"exit {p.ExitCode} after signal {signal}:\n{log}");
+        Assert.Empty(Directory.EnumerateFileSystemEntries(outDir));
+        // Only the build's own work directory counts: the .NET runtime may leave its diagnostics pipes in TMPDIR.
+        Assert.Empty(Directory.EnumerateFileSystemEntries(tmp, "appliance-*"));
     }
 }

@@ -11,6 +11,7 @@ public sealed class AtomicFile : IDisposable
     private readonly string _path;
     private readonly string _temp;
     private readonly bool _durable;
+    private readonly IDisposable _interrupt;
     private bool _committed;
 
     /// <summary>Creates the temporary file next to <paramref name="path"/>.</summary>
@@ -21,6 +22,7 @@ public sealed class AtomicFile : IDisposable
         _durable = durable;
         _path = Path.GetFullPath(path);
         _temp = _path + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
+        _interrupt = IO.InterruptCleanup.Register(_temp);
         Stream = new FileStream(_temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16);
     }
 
@@ -37,6 +39,7 @@ public sealed class AtomicFile : IDisposable
         Stream.Dispose();
         File.Move(_temp, _path, overwrite: true);
         _committed = true;
+        _interrupt.Dispose();
     }
 
     /// <inheritdoc/>
@@ -45,5 +48,6 @@ public sealed class AtomicFile : IDisposable
         if (_committed) return;
         Stream.Dispose();
         try { File.Delete(_temp); } catch (IOException) { }
+        _interrupt.Dispose();
     }
 }

@@ -19,6 +19,7 @@ public sealed class OciArchiveWriter(IBlobSource blobs, DateTimeOffset timestamp
     {
         var full = Path.GetFullPath(outputPath);
         var tmp = Path.Combine(Path.GetDirectoryName(full)!, "." + Path.GetFileName(full) + ".tmp-" + Guid.NewGuid().ToString("N"));
+        using var interrupt = IO.InterruptCleanup.Register(tmp);
         try
         {
             using (var file = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))

@@ -4,4 +4,6 @@ using Appliance.ImageBuilder.IO;
 
 // Ctrl-C, SIGTERM and SIGHUP remove temporary files and unfinished outputs before the process ends.
 InterruptCleanup.Install();
-return CliRoot.Run(args, Console.Out, Console.Error);
+int code = CliRoot.Run(args, Console.Out, Console.Error);
+InterruptCleanup.Close(); // waits here instead if a signal is ending the process
+return code;

@@ -165,23 +165,31 @@ public sealed class ImageBuild(Action<string> progress)
                 ],
             };
             DiskImageResult disk;
-            try
+            IDisposable unfinished;
+            using (var file = new Disk.Common.AtomicFile(imagePath))
             {
-                disk = DiskImageBuilder.Build(plan, imagePath);
+                using (var output = new ImageFileStream(file.TempPath, direct: true))
+                {
+                    try
+                    {
+                        disk = DiskImageBuilder.Build(plan, output);
+                    }
+                    catch (InvalidDataException e)
+                    {
+                        throw new UserInputException($"{request.ProfileFile}: the content does not fit target.diskSize {profile.Target.DiskSize}: {e.Message}");
+                    }
+                    output.Flush();
+                }
+                // From the rename of the new image until the build succeeds, an interrupt removes every output (the
+                // earlier build's manifest, SBOM and bundles no longer match the new image), as a failure does below:
+                // no image is left without its manifest, SBOM and signatures.
+                unfinished = file.CommitUnfinished([.. outputs.Skip(1), .. outputs.Select(BuildAttestation.BundlePath)]);
             }
-            catch (InvalidDataException e)
-            {
-                throw new UserInputException($"{request.ProfileFile}: the content does not fit target.diskSize {profile.Target.DiskSize}: {e.Message}");
-            }
-            // Bundles of an earlier build no longer match the new image: remove them before anything else. From here
-            // until the build succeeds, a failure or an interrupt removes every output, so no image is left without
-            // its manifest, SBOM and signatures.
-            var interruptOutputs = outputs.SelectMany(o => new[] { o, BuildAttestation.BundlePath(o) }).Select(IO.InterruptCleanup.Register).ToList();
-            foreach (var o in outputs)
-                File.Delete(BuildAttestation.BundlePath(o));
 
             try
             {
+                foreach (var o in outputs)
+                    File.Delete(BuildAttestation.BundlePath(o));
                 var manifest = new BuildManifest
                 {
                     Name = name, Image = Path.GetFileName(imagePath), Size = disk.Size,
@@ -219,7 +227,7 @@ public sealed class ImageBuild(Action<string> progress)
             }
             finally
             {
-                interruptOutputs.ForEach(t => t.Dispose());
+                unfinished.Dispose();
             }
         }
         finally

@@ -73,7 +73,7 @@ public static class CliRoot
     /// <summary>Turns an exception into one line on stderr and an exit code.</summary>
     public static int ReportFailure(Exception ex, bool verbose, TextWriter stderr)
     {
-        if (IO.InterruptCleanup.Signal is > 0 and var signal) return 128 + signal; // the interrupt already said why
+        IO.InterruptCleanup.ParkIfStopping(); // the failure is the interrupt's doing (files deleted under the command)
 
         while (ex is AggregateException { InnerExceptions.Count: 1 } agg)
             ex = agg.InnerExceptions[0];

@@ -5,10 +5,15 @@ namespace Appliance.ImageBuilder.IO;
 
 /// <summary>
 /// A process-wide list of paths that must not outlive an interrupted command: temporary files not yet renamed into
-/// place, work directories, and outputs of a build that has not finished. Ctrl-C, SIGTERM and SIGHUP delete them
-/// (newest first), print one line, and end the process with exit 128 + the signal number (130 for Ctrl-C). A path is
-/// registered for as long as the returned token is not disposed; without <see cref="Install"/> (library use, tests)
-/// registering does nothing else.
+/// place, work directories, and outputs of a build that has not finished. Ctrl-C, SIGTERM and SIGHUP print one line,
+/// delete them (newest first), and end the process with exit 128 + the signal number (130 for Ctrl-C).
+/// <list type="bullet">
+/// <item>A path is registered for as long as the returned token is not disposed.</item>
+/// <item>Once a signal has come, the command's thread is parked at its next registration, commit or exit, so it
+/// neither creates files the cleanup would miss nor ends the process before the cleanup is done.</item>
+/// <item>A second signal during the cleanup is absorbed. Signals the process was started ignoring stay ignored.</item>
+/// <item>Without <see cref="Install"/> (library use, tests) registering does nothing else.</item>
+/// </list>
 /// </summary>
 public static class InterruptCleanup
 {
@@ -17,9 +22,9 @@ public static class InterruptCleanup
     private static long _next;
     private static PosixSignalRegistration[]? _handlers;
     private static int _signal;
+    private static bool _closed;
 
-    /// <summary>The signal that is ending the process, or 0. The command's own error report stays quiet once set:
-    /// its failure is the interrupt's doing (a file deleted under it).</summary>
+    /// <summary>The signal that is ending the process, or 0.</summary>
     public static int Signal => Volatile.Read(ref _signal);
 
     /// <summary>Starts handling the signals; the CLI's entry point calls this once.</summary>
@@ -37,6 +42,56 @@ public static class InterruptCleanup
         }
     }
 
+    /// <summary>
+    /// Deletes <paramref name="path"/> (a file, or a directory with everything in it) if a signal stops the process
+    /// before the token is disposed. Register before creating the path.
+    /// </summary>
+    public static IDisposable Register(string path) => Locked(() => Add([path]));
+
+    /// <summary>
+    /// Renames <paramref name="from"/> to <paramref name="to"/> (replacing it) and, in the same step as far as a signal
+    /// can tell, swaps <paramref name="fromToken"/>'s registration for one of <paramref name="to"/> and
+    /// <paramref name="alsoUnfinished"/>: outputs that stay unfinished until the returned token is disposed.
+    /// </summary>
+    public static IDisposable Commit(string from, string to, IDisposable fromToken, IEnumerable<string> alsoUnfinished) =>
+        Locked(() =>
+        {
+            File.Move(from, to, overwrite: true);
+            fromToken.Dispose();
+            return Add([to, .. alsoUnfinished]);
+        });
+
+    /// <summary>The command is done: a later signal ends the process without cleaning up (parks here if one came first).</summary>
+    public static void Close() => Locked(() => { _closed = true; return 0; });
+
+    /// <summary>Parks the calling thread for good if a signal is ending the process (the handler ends it).</summary>
+    public static void ParkIfStopping()
+    {
+        if (Signal != 0) Thread.Sleep(Timeout.Infinite);
+    }
+
+    /// <summary>Runs <paramref name="action"/> under the lock unless a signal has come; then parks instead.</summary>
+    private static T Locked<T>(Func<T> action)
+    {
+        lock (Gate)
+        {
+            if (Signal == 0) return action();
+        }
+        Thread.Sleep(Timeout.Infinite);
+        throw new InvalidOperationException("unreachable");
+    }
+
+    private static Token Add(string[] paths)
+    {
+        var ids = new long[paths.Length];
+        for (int i = 0; i < paths.Length; i++)
+        {
+            ids[i] = ++_next;
+            Paths[ids[i]] = paths[i];
+        }
+        return new Token(ids);
+    }
+
     /// <summary>The SigIgn mask of /proc/self/status (bit n-1 for signal n); 0 if it cannot be read.</summary>
     private static long IgnoredSignals()
     {
@@ -51,54 +106,64 @@ public static class InterruptCleanup
         return 0;
     }
 
-    /// <summary>Deletes <paramref name="path"/> (a file, or a directory with everything in it) if a signal stops the process before the token is disposed.</summary>
-    public static IDisposable Register(string path)
-    {
-        lock (Gate)
-        {
-            long id = ++_next;
-            Paths[id] = path;
-            return new Token(id);
-        }
-    }
-
     private static void OnSignal(PosixSignalContext context)
     {
         int number = context.Signal switch { PosixSignal.SIGINT => 2, PosixSignal.SIGTERM => 15, _ => 1 };
-        if (Interlocked.CompareExchange(ref _signal, number, 0) != 0) return; // already ending
-        string[] paths;
         lock (Gate)
         {
-            paths = [.. Paths.Values.Reverse()];
-            Paths.Clear();
+            if (_closed) return; // the command finished: the signal's default action ends the process
+            if (_signal != 0) { context.Cancel = true; return; } // a second signal while cleaning up
+            Volatile.Write(ref _signal, number);
         }
-        foreach (var p in paths)
-        {
-            // The interrupted command may still be writing there; a directory that gains an entry meanwhile is retried.
-            for (int attempt = 0; attempt < 3; attempt++)
-            {
-                try
-                {
-                    if (Directory.Exists(p)) Directory.Delete(p, recursive: true);
-                    else File.Delete(p);
-                    break;
-                }
-                catch (IOException) { }
-                catch (UnauthorizedAccessException) { break; }
-            }
-        }
-        Console.Error.WriteLine($"appliance: stopped by {context.Signal}; removed {paths.Length} temporary or unfinished path(s)");
-        // End here rather than leave it to the runtime's default action: the command's thread would otherwise race on
-        // and fail over the deleted files.
         context.Cancel = true;
+        try
+        {
+            Console.Error.WriteLine($"appliance: stopped by {context.Signal}; removing temporary files and unfinished outputs");
+        }
+        catch (Exception) { } // stderr may be gone (a hung-up terminal); the cleanup matters more
+        // Registration is closed now (callers park), so this empties the list for good.
+        while (true)
+        {
+            string[] paths;
+            lock (Gate)
+            {
+                paths = [.. Paths.Values.Reverse()];
+                Paths.Clear();
+            }
+            if (paths.Length == 0) break;
+            foreach (var p in paths) Delete(p);
+        }
         Environment.Exit(128 + number);
     }
 
-    private sealed class Token(long id) : IDisposable
+    /// <summary>Deletes a file, or a directory after renaming it aside so the command can no longer add to it.</summary>
+    private static void Delete(string path)
+    {
+        try
+        {
+            if (Directory.Exists(path))
+            {
+                string aside = path + ".deleting-" + Guid.NewGuid().ToString("N")[..8];
+                try { Directory.Move(path, aside); path = aside; } catch (IOException) { }
+                for (int attempt = 0; attempt < 5; attempt++)
+                {
+                    try { Directory.Delete(path, recursive: true); return; }
+                    catch (IOException) { Thread.Sleep(10); }
+                }
+            }
+            else
+                File.Delete(path);
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
+
+    private sealed class Token(long[] ids) : IDisposable
     {
         public void Dispose()
         {
-            lock (Gate) Paths.Remove(id);
+            lock (Gate)
+                foreach (var id in ids) Paths.Remove(id);
         }
     }
 }

@@ -125,19 +125,23 @@ public sealed class BuildBehaviourTests
     }
 
     /// <summary>
-    /// Ctrl-C (SIGINT) or SIGTERM while the image is being written ends a separate `appliance build` process with
-    /// exit 128 + signal and leaves no temporary file, no work directory and no output behind. The child inherits
-    /// the signals this test host ignores (the test runner may ignore SIGINT), so the first one not ignored is sent.
+    /// Ctrl-C (SIGINT) or SIGTERM stops a separate `appliance build` process with exit 128 + signal, even with a second
+    /// signal right after, and leaves nothing behind: sent while the image is being written, no temporary file and no
+    /// work directory; sent after the new image is in place but before its manifest, SBOM and signatures are, no
+    /// outputs at all. The child inherits the signals this test host ignores (the test runner may ignore SIGINT), so
+    /// the first one not ignored is sent.
     /// </summary>
-    [Fact]
-    public async Task Interrupt_LeavesNoTemporaryFilesWorkDirectoryOrOutputs()
+    [Theory]
+    [InlineData("*.img.tmp-*")]  // writing the image
+    [InlineData("*.img")]        // image committed, manifest hashes and signing still to come
+    public async Task Interrupt_LeavesNoTemporaryFilesWorkDirectoryOrOutputs(string stopWhen)
     {
         BootTestSupport.RequireTools("dotnet", "kill");
         var ignored = Convert.ToInt64(File.ReadLines("/proc/self/status").First(l => l.StartsWith("SigIgn:", StringComparison.Ordinal))[7..].Trim(), 16);
         int signal = new[] { 2, 15 }.FirstOrDefault(n => (ignored & (1L << (n - 1))) == 0);
         if (signal == 0) Assert.Skip("this test host ignores both SIGINT and SIGTERM, and a child would inherit that");
         _ = BootTestSupport.Image("x86_64-uefi"); // the OS image is in the shared store
-        var root = Path.Combine(BootTestSupport.WorkDir, "interrupt");
+        var root = Path.Combine(BootTestSupport.WorkDir, "interrupt-" + (stopWhen.Contains("tmp") ? "writing" : "signing"));
         if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
         var outDir = Directory.CreateDirectory(Path.Combine(root, "out")).FullName;
         var tmp = Directory.CreateDirectory(Path.Combine(root, "tmp")).FullName;
@@ -151,19 +155,22 @@ public sealed class BuildBehaviourTests
         var stderr = p.StandardError.ReadToEndAsync(ct);
         var stdout = p.StandardOutput.ReadToEndAsync(ct);
         var deadline = DateTime.UtcNow.AddMinutes(5);
-        string? temp = null;
-        while (temp == null && !p.HasExited && DateTime.UtcNow < deadline)
+        string? seen = null;
+        while (seen == null && !p.HasExited && DateTime.UtcNow < deadline)
         {
-            temp = Directory.EnumerateFiles(outDir, "*.img.tmp-*").FirstOrDefault();
-            if (temp == null) await Task.Delay(5, ct);
+            seen = Directory.EnumerateFiles(outDir, stopWhen).FirstOrDefault();
+            if (seen == null) await Task.Delay(2, ct);
         }
-        Assert.True(temp != null, $"the build never started writing the image (exited: {p.HasExited}):\n{(p.HasExited ? await stderr : "")}");
+        Assert.True(seen != null && !p.HasExited, $"the build never reached {stopWhen} while running (exit {(p.HasExited ? p.ExitCode : -1)}):\n{(p.HasExited ? await stderr : "")}");
         Assert.NotEmpty(Directory.EnumerateDirectories(tmp, "appliance-build-*"));
         DiskTools.Run("kill", ["-" + signal, p.Id.ToString()]);
+        // An impatient second Ctrl-C while the first one's cleanup runs must not cut it short.
+        DiskTools.Run("kill", ["-" + signal, p.Id.ToString()], check: false);
         Assert.True(p.WaitForExit(60_000), $"the build did not stop within a minute of signal {signal}");
         var log = await stderr;
         await stdout;
         Assert.True(p.ExitCode == 128 + signal, $"exit {p.ExitCode} after signal {signal}:\n{log}");
+        Assert.Contains("removing temporary files and unfinished outputs", log);
         Assert.Empty(Directory.EnumerateFileSystemEntries(outDir));
         // Only the build's own work directory counts: the .NET runtime may leave its diagnostics pipes in TMPDIR.
         Assert.Empty(Directory.EnumerateFileSystemEntries(tmp, "appliance-*"));

@@ -23,7 +23,15 @@ public sealed class AtomicFile : IDisposable
         _path = Path.GetFullPath(path);
         _temp = _path + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
         _interrupt = IO.InterruptCleanup.Register(_temp);
-        Stream = new FileStream(_temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16);
+        try
+        {
+            Stream = new FileStream(_temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16);
+        }
+        catch
+        {
+            _interrupt.Dispose();
+            throw;
+        }
     }
 
     /// <summary>The path of the temporary file, for writers that open it themselves (see <see cref="ImageFileStream"/>).</summary>
@@ -33,13 +41,20 @@ public sealed class AtomicFile : IDisposable
     public FileStream Stream { get; }
 
     /// <summary>Flushes (to the disk if durable), closes and renames the file into place.</summary>
-    public void Commit()
+    public void Commit() => CommitUnfinished([]).Dispose();
+
+    /// <summary>
+    /// Commits, and from the rename on keeps the final file and <paramref name="alsoUnfinished"/> marked unfinished (an
+    /// interrupt deletes them; see <see cref="IO.InterruptCleanup"/>) until the returned token is disposed. For an
+    /// output that is only complete together with others written after it.
+    /// </summary>
+    public IDisposable CommitUnfinished(IEnumerable<string> alsoUnfinished)
     {
         Stream.Flush(_durable);
         Stream.Dispose();
-        File.Move(_temp, _path, overwrite: true);
+        var token = IO.InterruptCleanup.Commit(_temp, _path, _interrupt, alsoUnfinished);
         _committed = true;
-        _interrupt.Dispose();
+        return token;
     }
 
     /// <inheritdoc/>

@@ -26,13 +26,18 @@ internal static class DirectIo
 
     private const int ORdWr = 2, OCloExec = 0x80000, FGetFl = 3, FSetFl = 4, EINTR = 4, EINVAL = 22;
 
-    /// <summary>O_DIRECT differs between architectures (asm-generic vs x86).</summary>
-    private static int ODirect => RuntimeInformation.ProcessArchitecture is Architecture.X86 or Architecture.X64 ? 0x4000 : 0x10000;
+    /// <summary>O_DIRECT: 0x4000 on x86 (the asm-generic value), 0x10000 on arm and arm64; 0 (not used) elsewhere.</summary>
+    private static int ODirect => RuntimeInformation.ProcessArchitecture switch
+    {
+        Architecture.X86 or Architecture.X64 => 0x4000,
+        Architecture.Arm or Architecture.Arm64 => 0x10000,
+        _ => 0,
+    };
 
     /// <summary>Opens an existing file for reading and writing; with O_DIRECT if asked and the file system takes it.</summary>
     public static (SafeFileHandle Handle, bool Direct) OpenReadWrite(string path, bool direct)
     {
-        int fd = direct ? open(path, ORdWr | OCloExec | ODirect) : -1;
+        int fd = direct && ODirect != 0 ? open(path, ORdWr | OCloExec | ODirect) : -1;
         if (fd >= 0) return (new SafeFileHandle(fd, ownsHandle: true), true);
         fd = open(path, ORdWr | OCloExec);
         if (fd < 0) throw new IOException($"{path}: cannot open for writing: {Marshal.GetLastPInvokeErrorMessage()}");

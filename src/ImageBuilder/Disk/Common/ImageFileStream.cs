@@ -16,7 +16,8 @@ namespace Appliance.ImageBuilder.Disk.Common;
 /// </list>
 /// Blocks never written before that hold only zeros are skipped, so the file stays sparse. Writes may go anywhere, in any
 /// order: a block that may already hold data in the file is read back before it is changed.
-/// Call <see cref="Flush"/> to finish; disposing without it stops the background thread and abandons what is pending.
+/// Call <see cref="Flush"/> to finish. Disposing without it drops the chunk being filled (chunks already handed to the
+/// background thread are still written) and closes the file: for output that is being thrown away.
 /// </summary>
 public sealed class ImageFileStream : Stream
 {
@@ -58,10 +59,18 @@ public sealed class ImageFileStream : Stream
     {
         _name = path;
         (_file, _direct) = DirectIo.OpenReadWrite(path, direct);
-        _length = _untouchedFrom = RandomAccess.GetLength(_file);
-        for (int i = 0; i < Slots; i++) _free.Add(new Slot());
-        _writer = new Thread(WriteLoop) { IsBackground = true, Name = "image writer" };
-        _writer.Start();
+        try
+        {
+            _length = _untouchedFrom = RandomAccess.GetLength(_file);
+            for (int i = 0; i < Slots; i++) _free.Add(new Slot());
+            _writer = new Thread(WriteLoop) { IsBackground = true, Name = "image writer" };
+            _writer.Start();
+        }
+        catch
+        {
+            _file.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Whether the file is being written with O_DIRECT (false in page-cache mode and where the file system refuses it).</summary>
@@ -117,6 +126,7 @@ public sealed class ImageFileStream : Stream
     /// <summary>
     /// The chunk memory at <see cref="Position"/>: between 1 and <paramref name="max"/> bytes, which the caller must fill
     /// completely (for example by reading a file into it) before calling <see cref="Advance"/> with its length.
+    /// It may hold bytes of an earlier chunk until then: a caller whose fill fails must not <see cref="Flush"/>.
     /// </summary>
     public Span<byte> GetSpan(int max)
     {

@@ -4,8 +4,8 @@ using System.IO.Enumeration;
 namespace Appliance.ImageBuilder.Disk.Tree;
 
 /// <summary>
-/// Two passes. The first lists directories and lstats their entries on every core (most of the time goes to these
-/// system calls); the second builds the tree from what was read, depth-first in <see cref="NameOrder"/> on one thread,
+/// Two passes. The first lists directories and lstats their entries on up to four threads (most of the time goes to
+/// these system calls); the second builds the tree from what was read, depth-first in <see cref="NameOrder"/> on one thread,
 /// so the tree (which name of a hard-linked file comes first) and the error reported do not depend on thread timing.
 /// </summary>
 internal static class HostDirectoryReader
@@ -43,7 +43,7 @@ internal static class HostDirectoryReader
         while (pending.Count > 0)
         {
             var (dir, parent) = pending.Pop();
-            if (dir.Error != null) throw dir.Error;
+            if (dir.Error != null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(dir.Error);
             var subdirs = new List<(Listing, FileNode)>();
             foreach (var e in dir.Entries)
             {
@@ -96,7 +96,7 @@ internal static class HostDirectoryReader
                 }
                 found.Clear();
                 try { Fill(next, o, found); }
-                catch (Exception e) { next.Error = e; }
+                catch (Exception e) { next.Error = e; } // reported when the second pass reaches this directory
                 lock (gate)
                 {
                     foreach (var d in found) queue.Push(d);

@@ -3,8 +3,8 @@ namespace Appliance.ImageBuilder.Disk.Tree;
 
 /// <summary>
 /// For a writer that reads many host files one after another on one thread (the SquashFS data pass): a background
-/// thread asks the kernel to read the coming files (posix_fadvise WILLNEED), up to <c>window</c> bytes ahead of the
-/// file the writer has reached. On a cold page cache the disk then works on several files while the writer
+/// thread asks the kernel to read the coming files (posix_fadvise WILLNEED, in 4 MiB requests because the kernel cuts
+/// each request to the device's read-ahead size), up to <c>window</c> bytes ahead of the file the writer has reached. On a cold page cache the disk then works on several files while the writer
 /// compresses, instead of the writer waiting for each small file in turn. Only a hint: errors are ignored, and
 /// content that is not a host file is skipped.
 /// </summary>

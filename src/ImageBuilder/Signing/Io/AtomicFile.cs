@@ -17,6 +17,7 @@ public static class AtomicFile
         if (!Directory.Exists(dir))
             throw new DirectoryNotFoundException($"{dir}: directory does not exist (writing {Path.GetFileName(full)})");
         var tmp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        using var interrupt = IO.InterruptCleanup.Register(tmp);
         try
         {
             var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };

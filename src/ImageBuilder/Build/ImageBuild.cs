@@ -164,26 +164,19 @@ public sealed class ImageBuild(Action<string> progress)
                     PartitionSpec.Empty("root-b", sameSizeAs: "root-a"),
                 ],
             };
+            // From the rename of the new image until the build succeeds, an interrupt removes every output (the earlier
+            // build's manifest, SBOM and bundles no longer match the new image), as a failure does below: no image is
+            // left without its manifest, SBOM and signatures.
             DiskImageResult disk;
             IDisposable unfinished;
-            using (var file = new Disk.Common.AtomicFile(imagePath))
+            try
             {
-                using (var output = new ImageFileStream(file.TempPath, direct: true))
-                {
-                    try
-                    {
-                        disk = DiskImageBuilder.Build(plan, output);
-                    }
-                    catch (InvalidDataException e)
-                    {
-                        throw new UserInputException($"{request.ProfileFile}: the content does not fit target.diskSize {profile.Target.DiskSize}: {e.Message}");
-                    }
-                    output.Flush();
-                }
-                // From the rename of the new image until the build succeeds, an interrupt removes every output (the
-                // earlier build's manifest, SBOM and bundles no longer match the new image), as a failure does below:
-                // no image is left without its manifest, SBOM and signatures.
-                unfinished = file.CommitUnfinished([.. outputs.Skip(1), .. outputs.Select(BuildAttestation.BundlePath)]);
+                disk = ImageFileStream.WriteFile(imagePath, durable: true, output => DiskImageBuilder.Build(plan, output),
+                    [.. outputs.Skip(1), .. outputs.Select(BuildAttestation.BundlePath)], out unfinished);
+            }
+            catch (InvalidDataException e)
+            {
+                throw new UserInputException($"{request.ProfileFile}: the content does not fit target.diskSize {profile.Target.DiskSize}: {e.Message}");
             }
 
             try

@@ -35,17 +35,38 @@ internal static class DirectIo
     };
 
     /// <summary>Opens an existing file for reading and writing; with O_DIRECT if asked and the file system takes it.</summary>
-    public static (SafeFileHandle Handle, bool Direct) OpenReadWrite(string path, bool direct)
+    public static SafeFileHandle OpenReadWrite(string path, bool direct)
     {
         int fd = direct && ODirect != 0 ? open(path, ORdWr | OCloExec | ODirect) : -1;
-        if (fd >= 0) return (new SafeFileHandle(fd, ownsHandle: true), true);
-        fd = open(path, ORdWr | OCloExec);
+        if (fd < 0) fd = open(path, ORdWr | OCloExec);
         if (fd < 0) throw new IOException($"{path}: cannot open for writing: {Marshal.GetLastPInvokeErrorMessage()}");
-        return (new SafeFileHandle(fd, ownsHandle: true), false);
+        return new SafeFileHandle(fd, ownsHandle: true);
     }
 
-    /// <summary>Turns O_DIRECT off on an open file (some file systems accept the flag at open(2) but refuse the I/O).</summary>
-    public static void ClearDirect(SafeFileHandle h)
+    /// <summary>
+    /// Writes all of <paramref name="data"/> at <paramref name="offset"/>. Some file systems take O_DIRECT at open(2)
+    /// but refuse the I/O with EINVAL: then O_DIRECT is turned off for the file and the write made once more.
+    /// </summary>
+    public static void WriteAll(SafeFileHandle h, ReadOnlySpan<byte> data, long offset, string what)
+    {
+        if (TryWriteAll(h, data, offset, what)) return;
+        ClearDirect(h);
+        if (!TryWriteAll(h, data, offset, what))
+            throw new IOException($"{what}: write of {data.Length} bytes at offset {offset} failed: invalid argument");
+    }
+
+    /// <summary>Reads up to <paramref name="buffer"/>.Length bytes at <paramref name="offset"/>; returns the count (short at the end of the file). EINVAL is handled as in <see cref="WriteAll"/>.</summary>
+    public static int ReadAt(SafeFileHandle h, Span<byte> buffer, long offset, string what)
+    {
+        if (TryReadAt(h, buffer, offset, what, out int count)) return count;
+        ClearDirect(h);
+        if (!TryReadAt(h, buffer, offset, what, out count))
+            throw new IOException($"{what}: read of {buffer.Length} bytes at offset {offset} failed: invalid argument");
+        return count;
+    }
+
+    /// <summary>Turns O_DIRECT off on an open file.</summary>
+    private static void ClearDirect(SafeFileHandle h)
     {
         int fd = (int)h.DangerousGetHandle();
         int flags = fcntl(fd, FGetFl, 0);
@@ -53,11 +74,8 @@ internal static class DirectIo
             throw new IOException($"fcntl(F_SETFL) failed: {Marshal.GetLastPInvokeErrorMessage()}");
     }
 
-    /// <summary>
-    /// Writes all of <paramref name="data"/> at <paramref name="offset"/>. Returns false, having written nothing, when the
-    /// kernel refuses an O_DIRECT write with EINVAL (the caller then clears O_DIRECT and retries); throws on other errors.
-    /// </summary>
-    public static bool TryWriteAll(SafeFileHandle h, ReadOnlySpan<byte> data, long offset, string what)
+    /// <summary>Writes all of <paramref name="data"/>; false, having written nothing, on EINVAL; throws on other errors.</summary>
+    private static bool TryWriteAll(SafeFileHandle h, ReadOnlySpan<byte> data, long offset, string what)
     {
         int fd = (int)h.DangerousGetHandle();
         bool first = true;
@@ -78,11 +96,8 @@ internal static class DirectIo
         return true;
     }
 
-    /// <summary>
-    /// Reads up to <paramref name="buffer"/>.Length bytes at <paramref name="offset"/> into it and sets <paramref name="count"/>
-    /// (short at the end of the file). Returns false, having read nothing, when an O_DIRECT read is refused with EINVAL.
-    /// </summary>
-    public static bool TryReadAt(SafeFileHandle h, Span<byte> buffer, long offset, string what, out int count)
+    /// <summary>Reads up to <paramref name="buffer"/>.Length bytes into it and sets <paramref name="count"/>; false, having read nothing, on EINVAL.</summary>
+    private static bool TryReadAt(SafeFileHandle h, Span<byte> buffer, long offset, string what, out int count)
     {
         int fd = (int)h.DangerousGetHandle();
         count = 0;

@@ -34,7 +34,6 @@ public sealed class ImageFileStream : Stream
     private readonly Thread _writer;
     private readonly object _gate = new();
     private int _pending;
-    private volatile bool _direct;
     private volatile ExceptionDispatchInfo? _failure;
     private bool _disposed;
 
@@ -58,7 +57,7 @@ public sealed class ImageFileStream : Stream
     public ImageFileStream(string path, bool direct)
     {
         _name = path;
-        (_file, _direct) = DirectIo.OpenReadWrite(path, direct);
+        _file = DirectIo.OpenReadWrite(path, direct);
         try
         {
             _length = _untouchedFrom = RandomAccess.GetLength(_file);
@@ -73,8 +72,35 @@ public sealed class ImageFileStream : Stream
         }
     }
 
-    /// <summary>Whether the file is being written with O_DIRECT (false in page-cache mode and where the file system refuses it).</summary>
-    public bool IsDirect => _direct;
+    /// <summary>
+    /// Writes a new file at <paramref name="path"/>: <paramref name="write"/> fills a temporary file next to it
+    /// (<see cref="AtomicFile"/>) through an ImageFileStream, which is then flushed and renamed into place. Durable
+    /// output is written with O_DIRECT and fsynced before the rename.
+    /// </summary>
+    public static T WriteFile<T>(string path, bool durable, Func<ImageFileStream, T> write)
+    {
+        var result = WriteFile(path, durable, write, [], out var unfinished);
+        unfinished.Dispose();
+        return result;
+    }
+
+    /// <summary>
+    /// As <see cref="WriteFile{T}(string, bool, Func{ImageFileStream, T})"/>, and from the rename on the file and
+    /// <paramref name="alsoUnfinished"/> stay marked unfinished until <paramref name="unfinished"/> is disposed
+    /// (see <see cref="AtomicFile.CommitUnfinished"/>).
+    /// </summary>
+    public static T WriteFile<T>(string path, bool durable, Func<ImageFileStream, T> write, IEnumerable<string> alsoUnfinished, out IDisposable unfinished)
+    {
+        using var file = new AtomicFile(path, durable);
+        T result;
+        using (var output = new ImageFileStream(file.TempPath, direct: durable))
+        {
+            result = write(output);
+            output.Flush();
+        }
+        unfinished = file.CommitUnfinished(alsoUnfinished);
+        return result;
+    }
 
     /// <inheritdoc/>
     public override bool CanRead => false;
@@ -190,23 +216,13 @@ public sealed class ImageFileStream : Stream
             else
             {
                 Drain();
-                int got = ReadBlock(block, start);
+                int got = DirectIo.ReadAt(_file, block, start, _name);
                 block[got..].Clear();
                 slot.State[b] = Loaded;
             }
             if (b < slot.Lo) slot.Lo = b;
             if (b > slot.Hi) slot.Hi = b;
         }
-    }
-
-    private int ReadBlock(Span<byte> block, long start)
-    {
-        if (DirectIo.TryReadAt(_file, block, start, _name, out int got)) return got;
-        DirectIo.ClearDirect(_file);
-        _direct = false;
-        if (!DirectIo.TryReadAt(_file, block, start, _name, out got))
-            throw new IOException($"{_name}: read of {block.Length} bytes at offset {start} failed: invalid argument");
-        return got;
     }
 
     private void MoveTo(long start)
@@ -267,15 +283,7 @@ public sealed class ImageFileStream : Stream
             if (!NeedsWrite(slot, buffer, b)) { b++; continue; }
             int end = b + 1;
             while (end <= slot.Hi && NeedsWrite(slot, buffer, end)) end++;
-            var run = buffer.Slice(b * Block, (end - b) * Block);
-            long at = slot.Start + (long)b * Block;
-            if (!DirectIo.TryWriteAll(_file, run, at, _name))
-            {
-                DirectIo.ClearDirect(_file);
-                _direct = false;
-                if (!DirectIo.TryWriteAll(_file, run, at, _name))
-                    throw new IOException($"{_name}: write of {run.Length} bytes at offset {at} failed: invalid argument");
-            }
+            DirectIo.WriteAll(_file, buffer.Slice(b * Block, (end - b) * Block), slot.Start + (long)b * Block, _name);
             b = end;
         }
     }

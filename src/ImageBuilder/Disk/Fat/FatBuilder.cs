@@ -35,16 +35,8 @@ public sealed class FatBuilder
     /// <param name="path">The output file.</param>
     /// <param name="durable">Write around the page cache and fsync before the rename (the default); false leaves
     /// write-back to the kernel, as mkfs.vfat + mcopy do.</param>
-    public void Build(string path, bool durable = true)
-    {
-        using var file = new AtomicFile(path, durable);
-        using (var output = new ImageFileStream(file.TempPath, direct: durable))
-        {
-            Build(output);
-            output.Flush();
-        }
-        file.Commit();
-    }
+    public void Build(string path, bool durable = true) =>
+        ImageFileStream.WriteFile(path, durable, output => { Build(output); return 0; });
 
     private sealed class Alloc
     {

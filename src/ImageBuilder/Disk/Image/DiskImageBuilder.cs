@@ -20,18 +20,8 @@ public static class DiskImageBuilder
     /// <param name="plan">The partitions and their content.</param>
     /// <param name="path">The output file.</param>
     /// <param name="durable">Write around the page cache and fsync before the rename (the default).</param>
-    public static DiskImageResult Build(DiskImagePlan plan, string path, bool durable = true)
-    {
-        using var file = new AtomicFile(path, durable);
-        DiskImageResult result;
-        using (var output = new ImageFileStream(file.TempPath, direct: durable))
-        {
-            result = Build(plan, output);
-            output.Flush();
-        }
-        file.Commit();
-        return result;
-    }
+    public static DiskImageResult Build(DiskImagePlan plan, string path, bool durable = true) =>
+        ImageFileStream.WriteFile(path, durable, output => Build(plan, output));
 
     /// <summary>Builds the image into <paramref name="output"/> (seekable, empty or all zeros).</summary>
     public static DiskImageResult Build(DiskImagePlan plan, Stream output)

@@ -29,18 +29,7 @@ public sealed class SquashFsBuilder
     /// <param name="path">The output file.</param>
     /// <param name="durable">Write around the page cache and fsync before the rename (the default); false leaves
     /// write-back to the kernel, as mksquashfs does.</param>
-    public long Build(string path, bool durable = true)
-    {
-        using var file = new AtomicFile(path, durable);
-        long size;
-        using (var output = new ImageFileStream(file.TempPath, direct: durable))
-        {
-            size = Build(output);
-            output.Flush();
-        }
-        file.Commit();
-        return size;
-    }
+    public long Build(string path, bool durable = true) => ImageFileStream.WriteFile(path, durable, Build);
 
     private sealed class Info
     {
@@ -68,12 +57,11 @@ public sealed class SquashFsBuilder
         var data = new DataWriter(output, codec, _options.BlockSize, _options.Fragments, _options.Parallelism);
         var duplicates = _options.Deduplicate ? FindDuplicates(order) : [];
         var firstOfContent = new Dictionary<string, FileData>(StringComparer.Ordinal);
-        var files = order.Where(n => n.Type == FileNodeType.File).ToList();
-        using (var readAhead = new HostReadAhead(files.Select(n => n.Content ?? FileContent.FromBytes([])).ToList()))
+        var files = order.Where(n => n.Type == FileNodeType.File).Select(n => (Node: n, Content: n.Content ?? FileContent.FromBytes([]))).ToList();
+        using (var readAhead = new HostReadAhead([.. files.Select(f => f.Content)]))
         {
-            foreach (var node in files)
+            foreach (var (node, content) in files)
             {
-                var content = node.Content ?? FileContent.FromBytes([]);
                 if (duplicates.TryGetValue(node, out var digest))
                 {
                     if (firstOfContent.TryGetValue(digest, out var same)) infos[node].Data = same;

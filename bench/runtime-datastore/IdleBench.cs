@@ -55,7 +55,7 @@ internal static class IdleBench
                     string H(string f) => fields.TryGetValue(f, out var v) ? (v * perHour).ToString("F0", CultureInfo.InvariantCulture) : "n/a";
                     string KiB(string f) => fields.TryGetValue(f, out var v) ? (v * perHour / 1024).ToString("F0", CultureInfo.InvariantCulture) : "n/a";
                     Console.WriteLine(backend == "sqlite"
-                        ? $"idle sqlite ({mode}): {fields["writes"]} writes in {simulatedMinutes} simulated min -> per hour: {KiB("write_bytes")} KiB to disk (write_bytes), {KiB("wchar")} KiB via write() (wchar), {H("fsyncs")} fsyncs, {H("rows")} log rows, {H("commits")} write transactions (most change nothing and are not synced)"
+                        ? $"idle sqlite ({mode}): {fields["writes"]} writes in {simulatedMinutes} simulated min -> per hour: {KiB("write_bytes")} KiB to disk (write_bytes), {KiB("wchar")} KiB via write() (wchar), {H("fsyncs")} fsyncs, {H("rows")} log rows, {H("commits")} write transactions that stored something"
                         : $"idle postgres ({mode}): {fields["writes"]} writes in {simulatedMinutes} simulated min -> per hour: {KiB("wal_bytes")} KiB of WAL, {H("wal_syncs")} WAL syncs, {H("rows")} log rows, {H("commits")} write transactions");
                 }
                 var (v, n) = (results["volatile"], results["naive"]);

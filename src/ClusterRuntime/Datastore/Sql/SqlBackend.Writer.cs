@@ -16,6 +16,8 @@ public partial class SqlBackend
         public bool HighWaterChanged;
         public bool CompactChanged;
         public bool Shutdown;
+        /// <summary>True once anything of this batch was handed to the dialect to store.</summary>
+        public bool Stored;
         public ImmutableDictionary<string, PendingKey> Pending = pending;
         /// <summary>Each named key's value on disk as this batch has left it so far.</summary>
         public readonly Dictionary<string, StoredKey> Keys = keys;
@@ -113,7 +115,6 @@ public partial class SqlBackend
                 if (mustLock && quiet && start.Expired.Count > 0)
                     start = await _dialect.LoadAsync(tx, keys, now, lockCounter: true).ConfigureAwait(false);
                 b = new Batch(tx, Math.Max(_rev, start.Rev ?? 0), Math.Max(_compactRev, start.Compact ?? 0), _highWater, _pending, start.Keys);
-                var firstRev = b.Rev;
                 for (var i = 0; i < ops.Count; i++)
                 {
                     try
@@ -152,7 +153,7 @@ public partial class SqlBackend
                 {
                     _gate.Release();
                 }
-                if (b.Rev != firstRev || b.HighWaterChanged || b.CompactChanged || b.Touched.Count > 0) Interlocked.Increment(ref _commits);
+                if (b.Stored) Interlocked.Increment(ref _commits);
             }
         }
         catch (Exception e)
@@ -320,6 +321,7 @@ public partial class SqlBackend
         var pointers = b.Touched.Order(StringComparer.Ordinal)
             .Select(k => b.Keys[k] is { Kv: { } kv, ExpiresAt: var e } ? new KvPointer(k, kv.ModRevision, e) : new KvPointer(k, 0, null)).ToList();
         await _dialect.WriteAsync(b.Tx, b.Rows, pointers, meta, b.Rev).ConfigureAwait(false);
+        b.Stored = true;
         b.Rows.Clear();
         b.Touched.Clear();
     }

@@ -47,7 +47,7 @@ public partial class SqlBackend : IBackend
         _options = options;
     }
 
-    /// <summary>Number of write transactions committed since start (one per group commit); for the benchmark.</summary>
+    /// <summary>Number of committed transactions that stored something (one per group commit; held-only and idle batches write nothing); for the benchmark.</summary>
     public long CommitCount => Interlocked.Read(ref _commits);
 
     /// <inheritdoc />

@@ -1,8 +1,7 @@
-// Bytes written per hour by an idle one-node cluster: lease renewal every 10 s, node status heartbeat every 40 s.
+// Bytes and rows written per hour by an idle one-node cluster (lease renewal every 10 s, node heartbeat every 40 s), on both backends.
 using System.Globalization;
 using System.Text;
 using Appliance.ClusterRuntime.Datastore;
-using Appliance.ClusterRuntime.Datastore.Sqlite;
 
 namespace Appliance.Bench.RuntimeDatastore;
 
@@ -13,60 +12,79 @@ internal static class IdleBench
     private const string LeaseKey = "/registry/leases/kube-node-lease/node1";
     private const string NodeKey = "/registry/minions/node1";
 
-    /// <summary>Runs the volatile and the naive mode each in a child process (under strace when present) and compares.</summary>
+    /// <summary>
+    /// Runs the volatile and the naive mode on each backend, each in a child process (SQLite under strace when present),
+    /// and compares. SQLite: bytes the child wrote to the block layer. PostgreSQL: WAL bytes and WAL syncs of the
+    /// server (pg_stat_wal; the table pages reach disk later, at checkpoints, from those WAL records).
+    /// </summary>
     public static async Task RunChildrenAsync(string root, double simulatedMinutes)
     {
         var self = Environment.ProcessPath!;
         var prefix = Path.GetFileNameWithoutExtension(self) == "dotnet" ? new[] { typeof(IdleBench).Assembly.Location } : [];
         var strace = Util.Which("strace");
-        var results = new Dictionary<string, (long Bytes, long Fsyncs)>();
-        foreach (var mode in new[] { "volatile", "naive" })
+        var perHour = 60.0 / simulatedMinutes;
+        PgServer? pg = null;
+        if (PgServer.SkipReason() is { } why) Console.WriteLine($"idle (postgres): skipped ({why})");
+        else pg = await PgServer.StartAsync(root, Path.Combine(root, "idle-pg"));
+        try
         {
-            var dir = Path.Combine(root, "idle-" + mode);
-            var childArgs = prefix.Concat(["idle", mode, simulatedMinutes.ToString(CultureInfo.InvariantCulture), dir]).ToList();
-            var traceFile = Path.Combine(root, mode + ".strace");
-            var (code, output, err) = strace.Length > 0
-                ? await Util.RunAsync(strace, new[] { "-f", "-c", "-e", "trace=fsync,fdatasync", "-o", traceFile, self }.Concat(childArgs))
-                : await Util.RunAsync(self, childArgs);
-            if (code != 0) throw new InvalidOperationException($"idle child ({mode}) failed: {err}");
-            var fields = output.Trim().Split(' ').Select(f => f.Split('=')).ToDictionary(f => f[0], f => long.Parse(f[1], CultureInfo.InvariantCulture));
-            long fsyncs = -1;
-            if (File.Exists(traceFile))
+            foreach (var backend in pg is null ? new[] { "sqlite" } : ["sqlite", "postgres"])
             {
-                fsyncs = 0;
-                foreach (var line in File.ReadAllLines(traceFile))
+                var results = new Dictionary<string, Dictionary<string, long>>();
+                foreach (var mode in new[] { "volatile", "naive" })
                 {
-                    var cols = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-                    if (cols.Length >= 5 && (cols[^1] == "fsync" || cols[^1] == "fdatasync")) fsyncs += long.Parse(cols[3], CultureInfo.InvariantCulture);
+                    var target = backend == "sqlite" ? Path.Combine(root, "idle-" + mode) : await pg!.CreateDatabaseAsync("idle_" + mode);
+                    var childArgs = prefix.Concat(["idle", backend, mode, simulatedMinutes.ToString(CultureInfo.InvariantCulture), target]).ToList();
+                    var traceFile = Path.Combine(root, mode + ".strace");
+                    var (code, output, err) = strace.Length > 0 && backend == "sqlite"
+                        ? await Util.RunAsync(strace, new[] { "-f", "-c", "-e", "trace=fsync,fdatasync", "-o", traceFile, self }.Concat(childArgs))
+                        : await Util.RunAsync(self, childArgs);
+                    if (code != 0) throw new InvalidOperationException($"idle child ({backend} {mode}) failed: {err}");
+                    var fields = output.Trim().Split(' ').Select(f => f.Split('=')).ToDictionary(f => f[0], f => long.Parse(f[1], CultureInfo.InvariantCulture));
+                    if (backend == "sqlite" && File.Exists(traceFile))
+                    {
+                        long fsyncs = 0;
+                        foreach (var line in File.ReadAllLines(traceFile))
+                        {
+                            var cols = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                            if (cols.Length >= 5 && (cols[^1] == "fsync" || cols[^1] == "fdatasync")) fsyncs += long.Parse(cols[3], CultureInfo.InvariantCulture);
+                        }
+                        fields["fsyncs"] = fsyncs;
+                    }
+                    results[mode] = fields;
+                    string H(string f) => fields.TryGetValue(f, out var v) ? (v * perHour).ToString("F0", CultureInfo.InvariantCulture) : "n/a";
+                    string KiB(string f) => fields.TryGetValue(f, out var v) ? (v * perHour / 1024).ToString("F0", CultureInfo.InvariantCulture) : "n/a";
+                    Console.WriteLine(backend == "sqlite"
+                        ? $"idle sqlite ({mode}): {fields["writes"]} writes in {simulatedMinutes} simulated min -> per hour: {KiB("write_bytes")} KiB to disk (write_bytes), {KiB("wchar")} KiB via write() (wchar), {H("fsyncs")} fsyncs, {H("rows")} log rows, {H("commits")} write transactions that stored something"
+                        : $"idle postgres ({mode}): {fields["writes"]} writes in {simulatedMinutes} simulated min -> per hour: {KiB("wal_bytes")} KiB of WAL, {H("wal_syncs")} WAL syncs, {H("rows")} log rows, {H("commits")} write transactions");
                 }
+                var (v, n) = (results["volatile"], results["naive"]);
+                var bytes = backend == "sqlite" ? "write_bytes" : "wal_bytes";
+                var syncs = backend == "sqlite" ? "fsyncs" : "wal_syncs";
+                double Ratio(string f) => n.TryGetValue(f, out var a) && v.TryGetValue(f, out var b) ? (double)a / Math.Max(1, b) : double.NaN;
+                Console.WriteLine($"idle {backend}: ratio naive/volatile bytes = {Ratio(bytes):F1}x, syncs = {Ratio(syncs):F1}x, log rows = {Ratio("rows"):F1}x");
             }
-            var perHour = 60.0 / simulatedMinutes;
-            var bytes = (long)(fields["write_bytes"] * perHour);
-            var wchar = (long)(fields["wchar"] * perHour);
-            results[mode] = (bytes, (long)(fsyncs * perHour));
-            Console.WriteLine($"idle ({mode}): {fields["writes"]} writes in {simulatedMinutes} simulated min -> per hour: {bytes / 1024.0:F0} KiB to disk (write_bytes), {wchar / 1024.0:F0} KiB via write() (wchar), {(fsyncs < 0 ? "n/a" : (fsyncs * perHour).ToString("F0", CultureInfo.InvariantCulture))} fsyncs, {fields["commits"] * perHour:F0} write transactions (most of them change nothing and are not synced)");
         }
-        var v = results["volatile"];
-        var n = results["naive"];
-        Console.WriteLine($"idle: ratio naive/volatile bytes = {(double)n.Bytes / Math.Max(1, v.Bytes):F1}x, fsyncs = {(double)n.Fsyncs / Math.Max(1, v.Fsyncs):F1}x");
+        finally
+        {
+            if (pg is not null) await pg.DisposeAsync();
+        }
     }
 
-    /// <summary>Child: drives one simulated idle period and prints <c>writes= commits= wchar= write_bytes=</c>.</summary>
-    public static async Task<string> RunAsync(bool volatileKeys, double simulatedMinutes, string dir, double speedup = DefaultSpeedup)
+    /// <summary>
+    /// Child: drives one simulated idle period on <paramref name="backend"/> (<c>sqlite</c> with a directory,
+    /// <c>postgres</c> with a connection string) and prints <c>writes= commits= rows=</c> plus the I/O counters.
+    /// </summary>
+    public static async Task<string> RunAsync(string backend, bool volatileKeys, double simulatedMinutes, string target, double speedup = DefaultSpeedup)
     {
-        var options = new SqliteBackendOptions
-        {
-            DataDir = dir,
-            VolatileKeys = volatileKeys ? VolatileKeyPolicy.Default : null,
-            FlushInterval = TimeSpan.FromSeconds(300 / speedup),
-            ExpiryInterval = TimeSpan.FromSeconds(1 / speedup),
-        };
-        var store = new SqliteBackend(options);
+        var (store, commitCount) = IdleStores.Open(backend, target, volatileKeys, TimeSpan.FromSeconds(300 / speedup), TimeSpan.FromSeconds(1 / speedup));
         await store.StartAsync();
         var leaseRev = await store.CreateAsync(LeaseKey, Lease(0));
         var nodeRev = await store.CreateAsync(NodeKey, Node(0));
         var before = Util.ProcIo();
-        var commitsBefore = store.CommitCount;
+        var pgBefore = backend == "postgres" ? await IdleStores.PgCountersAsync(target) : default;
+        var rowsBefore = await IdleStores.LogRowsAsync(backend, target);
+        var commitsBefore = commitCount();
         var writes = 0;
         var start = DateTime.UtcNow;
         for (var t = 10; t <= simulatedMinutes * 60; t += 10)
@@ -82,10 +100,17 @@ internal static class IdleBench
                 writes++;
             }
         }
-        var commits = store.CommitCount - commitsBefore;
+        var commits = commitCount() - commitsBefore;
         await store.DisposeAsync();
         var after = Util.ProcIo();
-        return $"writes={writes} commits={commits} wchar={after.Wchar - before.Wchar} write_bytes={after.WriteBytes - before.WriteBytes}";
+        var rows = await IdleStores.LogRowsAsync(backend, target) - rowsBefore;
+        if (backend == "postgres")
+        {
+            await Task.Delay(1500); // server processes report their WAL statistics about once a second
+            var pgAfter = await IdleStores.PgCountersAsync(target);
+            return $"writes={writes} commits={commits} rows={rows} wal_bytes={pgAfter.WalBytes - pgBefore.WalBytes} wal_syncs={pgAfter.WalSyncs - pgBefore.WalSyncs}";
+        }
+        return $"writes={writes} commits={commits} rows={rows} wchar={after.Wchar - before.Wchar} write_bytes={after.WriteBytes - before.WriteBytes}";
     }
 
     private static long Check((long Revision, KeyValue? Kv, bool Updated) r) =>

@@ -11,28 +11,15 @@ internal static class PostgresBench
 {
     public static async Task RunAsync(string root, int writers, int seconds)
     {
-        var bin = Directory.Exists("/usr/lib/postgresql")
-            ? Directory.GetDirectories("/usr/lib/postgresql").Select(d => Path.Combine(d, "bin")).Where(b => File.Exists(Path.Combine(b, "initdb"))).Order(StringComparer.Ordinal).LastOrDefault()
-            : null;
-        if (OperatingSystem.IsWindows()) return;
-        if (bin is null || Environment.UserName != "root")
+        if (PgServer.SkipReason() is { } why)
         {
-            Console.WriteLine("postgres: skipped (needs /usr/lib/postgresql/*/bin and root to run the server as 'postgres')");
+            Console.WriteLine($"postgres: skipped ({why})");
             return;
         }
-        var dir = Path.Combine(root, "pg");
-        // The server runs as 'postgres' and must be able to reach its directory inside our temp dir.
-        File.SetUnixFileMode(root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
-        var sock = Path.Combine(dir, "sock");
-        Directory.CreateDirectory(sock);
-        await Must(Util.RunAsync("chown", ["-R", "postgres:postgres", dir]));
-        await Must(Util.RunAsync("runuser", ["-u", "postgres", "--", Path.Combine(bin, "initdb"), "-D", Path.Combine(dir, "data"), "-A", "trust", "-U", "postgres", "--no-instructions"]));
-        // Default durability (fsync=on, synchronous_commit=on): an acknowledged write is on disk, as with SQLite FULL.
-        await Must(Util.RunAsync("runuser", ["-u", "postgres", "--", Path.Combine(bin, "pg_ctl"), "-D", Path.Combine(dir, "data"), "-l", Path.Combine(dir, "log"), "-w",
-            "-o", $"-k {sock} -p 5432 -c listen_addresses='' -c max_connections=200", "start"]));
-        try
+        await using var server = await PgServer.StartAsync(root, Path.Combine(root, "pg"));
         {
-            var cs = new NpgsqlConnectionStringBuilder { Host = sock, Port = 5432, Username = "postgres", Database = "postgres" }.ConnectionString;
+            var cs = server.ConnectionString();
+            var sock = server.Socket;
             var value = Encoding.UTF8.GetBytes("{\"kind\":\"ConfigMap\",\"data\":{\"k\":\"" + new string('v', 400) + "\"}}");
             double ours;
             await using (var store = new PostgresBackend(new PostgresBackendOptions { ConnectionString = cs }))
@@ -51,7 +38,7 @@ internal static class PostgresBench
                 ours = count / stop.Elapsed.TotalSeconds;
                 Console.WriteLine($"postgres: {writers} concurrent writers: {ours:F0} writes/s");
             }
-            var pgbench = Path.Combine(bin, "pgbench");
+            var pgbench = Path.Combine(server.Bin, "pgbench");
             await using (var c = new NpgsqlConnection(cs))
             {
                 await c.OpenAsync();
@@ -72,15 +59,5 @@ internal static class PostgresBench
             Console.WriteLine($"postgres: pgbench, {writers} clients, one INSERT per transaction: {tps:F0} writes/s");
             Console.WriteLine($"postgres: ratio ours/pgbench = {ours / tps:F2}x");
         }
-        finally
-        {
-            await Util.RunAsync("runuser", ["-u", "postgres", "--", Path.Combine(bin, "pg_ctl"), "-D", Path.Combine(dir, "data"), "-m", "fast", "-w", "stop"]);
-        }
-    }
-
-    private static async Task Must(Task<(int Code, string Out, string Err)> run)
-    {
-        var r = await run;
-        if (r.Code != 0) throw new InvalidOperationException(r.Out + r.Err);
     }
 }

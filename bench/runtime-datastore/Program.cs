@@ -1,15 +1,23 @@
-// Datastore benchmark: write throughput, list latency and idle flash writes, each next to a standard baseline.
+// Datastore benchmark: write throughput, list latency and idle flash writes, each next to a standard baseline (and the crash test's stress writer).
 using System.Diagnostics;
 using System.Globalization;
 using Appliance.Bench.RuntimeDatastore;
 
 var inv = CultureInfo.InvariantCulture;
-if (args.Length >= 3 && args[0] == "idle")
+if (args.Length >= 5 && args[0] == "idle")
 {
     // Child mode: one simulated idle period in one process, so /proc/self/io and strace see only it.
-    // `idle <volatile|naive> <minutes> <dir> [speedup]`; speedup 1 runs in real time.
-    var r = await IdleBench.RunAsync(args[1] == "volatile", double.Parse(args[2], inv), args[3], args.Length > 4 ? double.Parse(args[4], inv) : 1000);
+    // `idle <sqlite|postgres> <volatile|naive> <minutes> <dir|connection string> [speedup]`; speedup 1 runs in real time.
+    var r = await IdleBench.RunAsync(args[1], args[2] == "volatile", double.Parse(args[3], inv), args[4], args.Length > 5 ? double.Parse(args[5], inv) : 1000);
     Console.WriteLine(r);
+    return 0;
+}
+
+if (args.Length >= 1 && args[0] == "stress")
+{
+    // Child mode of the SIGKILL test: write until killed, printing each acknowledged revision.
+    if (StressWriter.Parse(args[1..]) is not { } stress) return 2;
+    await StressWriter.RunAsync(stress.DataDir, stress.Writers, Console.Out, CancellationToken.None);
     return 0;
 }
 

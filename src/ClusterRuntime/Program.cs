@@ -6,7 +6,6 @@ var root = new RootCommand("appliance-runtime: the bundled Kubernetes-compatible
 {
     ServerCommandDefinition.Create(),
 };
-root.Subcommands.Add(Appliance.ClusterRuntime.Datastore.Stress.DatastoreStressCommand.Create());
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)
 {

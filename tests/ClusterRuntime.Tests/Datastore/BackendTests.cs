@@ -1,6 +1,7 @@
 // The backend contract suite, written once and run against every IBackend implementation.
 using System.Text;
 using Appliance.ClusterRuntime.Datastore;
+using Appliance.ClusterRuntime.Datastore.Sql;
 
 namespace Appliance.ClusterRuntime.Tests.Datastore;
 
@@ -12,11 +13,21 @@ public abstract class BackendTests : IAsyncLifetime
     /// <summary>The store under test, started.</summary>
     protected IBackend Store => _store ?? throw new InvalidOperationException("not initialized");
 
-    /// <summary>Creates a fresh, empty, not yet started store.</summary>
-    protected abstract Task<IBackend> CreateAsync();
+    /// <summary>The store under test as the shared SQL core (held volatile updates, flush).</summary>
+    protected SqlBackend Sql => (SqlBackend)Store;
 
-    /// <summary>Releases what <see cref="CreateAsync"/> made (after the store is disposed).</summary>
+    /// <summary>
+    /// Creates a fresh, empty, not yet started store with the default volatile-key policy, or with
+    /// <paramref name="naive"/> none (every update written at once), and a watch buffer of <paramref name="watchBuffer"/>
+    /// events (null: the default). Each call gets its own empty database.
+    /// </summary>
+    protected abstract Task<IBackend> CreateAsync(bool naive = false, int? watchBuffer = null);
+
+    /// <summary>Releases what <see cref="CreateAsync"/> made (after the stores are disposed).</summary>
     protected virtual Task CleanupAsync() => Task.CompletedTask;
+
+    /// <summary>The <c>log</c> rows of <paramref name="key"/> in <paramref name="store"/>'s database, read over a separate connection (what survives a crash now).</summary>
+    protected abstract Task<List<(long Rev, int Kind)>> DiskRowsAsync(IBackend store, string key);
 
     public async ValueTask InitializeAsync()
     {
@@ -304,5 +315,123 @@ public abstract class BackendTests : IAsyncLifetime
         Assert.Equal("short-lived", S(expiry[0].Kv.Value));
         Assert.Null((await Store.GetAsync("/registry/events/default/e1", ct: Ct)).Kv);
         Assert.NotNull((await Store.GetAsync("/registry/events/default/e2", ct: Ct)).Kv);
+    }
+
+    private const string Lease = "/registry/leases/kube-node-lease/node1";
+
+    [Fact, Trait("Category", "RoundTrip")]
+    public async Task LeaseRenewalsAreServedFromMemoryAndFlushedAsOneRow()
+    {
+        Assert.True(Sql.HoldsVolatileKeys);
+        var created = await Store.CreateAsync(Lease, V("renew-0"), ct: Ct);
+        var watch = Collect(Store.WatchAsync("/registry/leases/", created, Ct), 5);
+        var rev = created;
+        var revs = new List<long>();
+        for (var i = 1; i <= 5; i++)
+        {
+            var (r, _, ok) = await Store.UpdateAsync(Lease, V($"renew-{i}"), rev, ct: Ct);
+            Assert.True(ok);
+            Assert.Equal(rev + 1, r);
+            rev = r;
+            revs.Add(r);
+        }
+        var other = await Store.CreateAsync("/registry/configmaps/default/cm", V("durable"), ct: Ct);
+        Assert.Equal(rev + 1, other);
+
+        // Served from memory: newest value, history at an intermediate revision, and every event in order.
+        Assert.Equal("renew-5", S((await Store.GetAsync(Lease, ct: Ct)).Kv!.Value));
+        Assert.Equal("renew-2", S((await Store.GetAsync(Lease, revs[1], Ct)).Kv!.Value));
+        Assert.Equal("renew-3", S((await Store.ListAsync("/registry/leases/", revision: revs[2], ct: Ct)).Items[0].Value));
+        Assert.Equal(revs, (await watch).Select(e => e.Kv.ModRevision));
+        var caughtUp = await Collect(Store.WatchAsync("/registry/", created, Ct), 6);
+        Assert.Equal([.. revs, other], caughtUp.Select(e => e.Kv.ModRevision));
+        Assert.Equal(1, Sql.PendingKeyCount);
+        Assert.Equal(other, await Store.CurrentRevisionAsync(Ct));
+
+        // Nothing about the renewals is on disk yet; the configmap is.
+        Assert.Equal([(created, 0)], await DiskRowsAsync(Store, Lease));
+        Assert.Equal([(other, 0)], await DiskRowsAsync(Store, "/registry/configmaps/default/cm"));
+
+        await Sql.FlushAsync(Ct);
+        Assert.Equal([(created, 0), (rev, 1)], await DiskRowsAsync(Store, Lease));
+        Assert.Equal(0, Sql.PendingKeyCount);
+        var afterFlush = await Collect(Store.WatchAsync("/registry/leases/", created, Ct), 1);
+        Assert.Equal(rev, afterFlush[0].Kv.ModRevision);
+        Assert.Equal(created, afterFlush[0].PrevKv!.ModRevision);
+    }
+
+    [Fact, Trait("Category", "RoundTrip")]
+    public async Task NaiveModeWritesEveryRenewal()
+    {
+        await using var naive = await CreateAsync(naive: true);
+        await naive.StartAsync(Ct);
+        Assert.False(((SqlBackend)naive).HoldsVolatileKeys);
+        var rev = await naive.CreateAsync(Lease, V("0"), ct: Ct);
+        for (var i = 1; i <= 3; i++) rev = (await naive.UpdateAsync(Lease, V($"{i}"), rev, ct: Ct)).Revision;
+        Assert.Equal(4, (await DiskRowsAsync(naive, Lease)).Count);
+    }
+
+    [Fact, Trait("Category", "RoundTrip")]
+    public async Task NodeHeartbeatOnlyChangesAreHeldAndARealChangeWritesThemFirst()
+    {
+        const string node = "/registry/minions/node1";
+        static string Node(string beat, string label) =>
+            $$$"""{"kind":"Node","metadata":{"name":"node1","labels":{"role":"{{{label}}}"},"resourceVersion":"7"},"status":{"conditions":[{"type":"Ready","status":"True","lastHeartbeatTime":"{{{beat}}}","lastTransitionTime":"2026-01-01T00:00:00Z"}]}}""";
+        var created = await Store.CreateAsync(node, V(Node("2026-01-01T00:00:00Z", "a")), ct: Ct);
+        var beat = (await Store.UpdateAsync(node, V(Node("2026-01-01T00:00:40Z", "a")), created, ct: Ct)).Revision;
+        Assert.Equal([(created, 0)], await DiskRowsAsync(Store, node));
+        var relabel = (await Store.UpdateAsync(node, V(Node("2026-01-01T00:00:40Z", "b")), beat, ct: Ct)).Revision;
+        Assert.Equal([(created, 0), (beat, 1), (relabel, 1)], await DiskRowsAsync(Store, node));
+        var events = await Collect(Store.WatchAsync(node, created, Ct), 2);
+        Assert.Equal([beat, relabel], events.Select(e => e.Kv.ModRevision));
+        Assert.Equal(beat, events[1].PrevKv!.ModRevision);
+    }
+
+    [Fact, Trait("Category", "RoundTrip")]
+    public async Task HeldRenewalsExtendTheLeaseAndExpiryWritesThemBeforeTheDelete()
+    {
+        var rev = await Store.CreateAsync(Lease, V("0"), lease: 2, ct: Ct);
+        var created = rev;
+        // Renew for 3 s with a 2 s TTL: only the held renewals keep the key alive.
+        for (var i = 1; i <= 6; i++)
+        {
+            await Task.Delay(500, Ct);
+            var (r, _, ok) = await Store.UpdateAsync(Lease, V($"{i}"), rev, lease: 2, ct: Ct);
+            Assert.True(ok, $"renewal {i} found the lease gone");
+            rev = r;
+        }
+        Assert.Equal([(created, 0)], await DiskRowsAsync(Store, Lease));
+        var expiry = await Collect(Store.WatchAsync(Lease, rev, Ct), 1);
+        Assert.Equal(WatchEventType.Delete, expiry[0].Type);
+        Assert.Equal("6", S(expiry[0].Kv.Value));
+        Assert.Equal([(created, 0), (rev, 1), (expiry[0].Kv.ModRevision, 2)], await DiskRowsAsync(Store, Lease));
+    }
+
+    [Fact, Trait("Category", "RoundTrip")]
+    public async Task CleanShutdownWritesHeldRenewalsAndTheExactRevision()
+    {
+        var rev = await Store.CreateAsync(Lease, V("0"), ct: Ct);
+        for (var i = 1; i <= 3; i++) rev = (await Store.UpdateAsync(Lease, V($"held-{i}"), rev, ct: Ct)).Revision;
+        var before = await DiskRowsAsync(Store, Lease);
+        Assert.Single(before);
+        await Store.DisposeAsync();
+        Assert.Equal([before[0], (rev, 1)], await DiskRowsAsync(Store, Lease));
+    }
+
+    [Fact, Trait("Category", "RoundTrip")]
+    public async Task SlowWatcherCatchesUpFromTheLogAfterOverflow()
+    {
+        await using var store = await CreateAsync(watchBuffer: 8);
+        await store.StartAsync(Ct);
+        var from = await store.CurrentRevisionAsync(Ct);
+        await using var watch = store.WatchAsync("/registry/configmaps/", from, Ct).GetAsyncEnumerator(Ct);
+        // The first MoveNext subscribes; nothing is read after it while 500 writes overflow the 8-event buffer.
+        var first = watch.MoveNextAsync().AsTask();
+        var revs = new List<long>();
+        for (var i = 0; i < 500; i++) revs.Add(await store.CreateAsync($"/registry/configmaps/ns/k{i:D4}", [1], ct: Ct));
+        Assert.True(await first);
+        var seen = new List<long> { watch.Current.Kv.ModRevision };
+        while (seen.Count < revs.Count && await watch.MoveNextAsync()) seen.Add(watch.Current.Kv.ModRevision);
+        Assert.Equal(revs, seen);
     }
 }

@@ -50,14 +50,15 @@ public sealed class SqliteCrashSafetyTests : IDisposable
     /// <summary>Starts the stress writer, waits for <paramref name="minAcks"/> acknowledged writes, SIGKILLs it, returns its stdout lines.</summary>
     private async Task<List<string>> RunAndKillAsync(int minAcks, CancellationToken ct)
     {
-        var dll = Path.Combine(AppContext.BaseDirectory, "appliance-runtime.dll");
+        // bench/runtime-datastore's stress writer, built and copied here through the project reference.
+        var dll = Path.Combine(AppContext.BaseDirectory, "RuntimeDatastoreBench.dll");
         var psi = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var a in new[] { dll, "datastore-stress", "--data-dir", _dir, "--writers", "8" }) psi.ArgumentList.Add(a);
+        foreach (var a in new[] { dll, "stress", "--data-dir", _dir, "--writers", "8" }) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
         var lines = new List<string>();
         var stderr = p.StandardError.ReadToEndAsync(ct);

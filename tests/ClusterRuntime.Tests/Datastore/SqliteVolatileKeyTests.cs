@@ -1,8 +1,7 @@
-// Volatile keys: lease renewals and node heartbeats are visible at once but reach the disk only at a coalesced flush.
+// SQLite crash image of held volatile updates, and the heartbeat classifier (the held-update behaviour itself is in BackendTests).
 using System.Text;
 using Appliance.ClusterRuntime.Datastore;
 using Appliance.ClusterRuntime.Datastore.Sqlite;
-using Microsoft.Data.Sqlite;
 
 namespace Appliance.ClusterRuntime.Tests.Datastore;
 
@@ -15,81 +14,15 @@ public sealed class SqliteVolatileKeyTests : IDisposable
 
     private static byte[] V(string s) => Encoding.UTF8.GetBytes(s);
 
-    private SqliteBackend Open(string? dir = null, VolatileKeyPolicy? policy = null, bool naive = false) =>
+    private SqliteBackend Open(string? dir = null) =>
         new(new SqliteBackendOptions
         {
             DataDir = dir ?? _dir,
             FlushInterval = TimeSpan.FromHours(1),
-            VolatileKeys = naive ? null : policy ?? VolatileKeyPolicy.Default,
             ExpiryInterval = TimeSpan.FromMilliseconds(100),
         });
 
-    /// <summary>Rows on disk for a key, read with a separate connection (what survives a crash right now).</summary>
-    private static List<(long Rev, int Kind)> DiskRows(string dir, string key)
-    {
-        using var c = new SqliteConnection($"Data Source={Path.Combine(dir, "state.db")};Mode=ReadOnly;Pooling=False");
-        c.Open();
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT rev, kind FROM log WHERE key = $k ORDER BY rev;";
-        cmd.Parameters.AddWithValue("$k", key);
-        using var r = cmd.ExecuteReader();
-        var rows = new List<(long, int)>();
-        while (r.Read()) rows.Add((r.GetInt64(0), r.GetInt32(1)));
-        return rows;
-    }
-
     public void Dispose() => Directory.Delete(_dir, recursive: true);
-
-    [Fact, Trait("Category", "RoundTrip")]
-    public async Task LeaseRenewalsAreServedFromMemoryAndFlushedAsOneRow()
-    {
-        await using var store = Open();
-        await store.StartAsync(Ct);
-        var created = await store.CreateAsync(Lease, V("renew-0"), ct: Ct);
-        var watch = WatchCollector.Collect(store.WatchAsync("/registry/leases/", created, Ct), 5);
-        var rev = created;
-        var revs = new List<long>();
-        for (var i = 1; i <= 5; i++)
-        {
-            var (r, _, ok) = await store.UpdateAsync(Lease, V($"renew-{i}"), rev, ct: Ct);
-            Assert.True(ok);
-            Assert.Equal(rev + 1, r);
-            rev = r;
-            revs.Add(r);
-        }
-        var other = await store.CreateAsync("/registry/configmaps/default/cm", V("durable"), ct: Ct);
-        Assert.Equal(rev + 1, other);
-
-        // Served from memory: newest value, history at an intermediate revision, and every event in order.
-        Assert.Equal("renew-5", Encoding.UTF8.GetString((await store.GetAsync(Lease, ct: Ct)).Kv!.Value));
-        Assert.Equal("renew-2", Encoding.UTF8.GetString((await store.GetAsync(Lease, revs[1], Ct)).Kv!.Value));
-        Assert.Equal("renew-3", Encoding.UTF8.GetString((await store.ListAsync("/registry/leases/", revision: revs[2], ct: Ct)).Items[0].Value));
-        Assert.Equal(revs, (await watch).Select(e => e.Kv.ModRevision));
-        var caughtUp = await WatchCollector.Collect(store.WatchAsync("/registry/", created, Ct), 6);
-        Assert.Equal([.. revs, other], caughtUp.Select(e => e.Kv.ModRevision));
-        Assert.Equal(1, store.PendingKeyCount);
-
-        // Nothing about the renewals is on disk yet; the configmap is.
-        Assert.Equal([(created, 0)], DiskRows(_dir, Lease));
-        Assert.Equal([(other, 0)], DiskRows(_dir, "/registry/configmaps/default/cm"));
-
-        await store.FlushAsync(Ct);
-        Assert.Equal([(created, 0), (rev, 1)], DiskRows(_dir, Lease));
-        Assert.Equal(0, store.PendingKeyCount);
-        var afterFlush = await WatchCollector.Collect(store.WatchAsync("/registry/leases/", created, Ct), 1);
-        Assert.Equal(rev, afterFlush[0].Kv.ModRevision);
-        Assert.Equal(created, afterFlush[0].PrevKv!.ModRevision);
-    }
-
-    [Fact, Trait("Category", "RoundTrip")]
-    public async Task NaiveModeWritesEveryRenewal()
-    {
-        await using var store = Open(naive: true);
-        await store.StartAsync(Ct);
-        var rev = await store.CreateAsync(Lease, V("0"), ct: Ct);
-        for (var i = 1; i <= 3; i++) rev = (await store.UpdateAsync(Lease, V($"{i}"), rev, ct: Ct)).Revision;
-        Assert.Equal(4, DiskRows(_dir, Lease).Count);
-    }
 
     [Fact, Trait("Category", "RoundTrip")]
     public async Task CrashImageLosesOnlyHeldRenewalsAndRevisionsNeverGoBack()
@@ -134,46 +67,6 @@ public sealed class SqliteVolatileKeyTests : IDisposable
         {
             Directory.Delete(image, recursive: true);
         }
-    }
-
-    [Fact, Trait("Category", "RoundTrip")]
-    public async Task NodeHeartbeatOnlyChangesAreHeldAndARealChangeWritesThemFirst()
-    {
-        const string node = "/registry/minions/node1";
-        static string Node(string beat, string label) =>
-            $$$"""{"kind":"Node","metadata":{"name":"node1","labels":{"role":"{{{label}}}"},"resourceVersion":"7"},"status":{"conditions":[{"type":"Ready","status":"True","lastHeartbeatTime":"{{{beat}}}","lastTransitionTime":"2026-01-01T00:00:00Z"}]}}""";
-        await using var store = Open();
-        await store.StartAsync(Ct);
-        var created = await store.CreateAsync(node, V(Node("2026-01-01T00:00:00Z", "a")), ct: Ct);
-        var beat = (await store.UpdateAsync(node, V(Node("2026-01-01T00:00:40Z", "a")), created, ct: Ct)).Revision;
-        Assert.Equal([(created, 0)], DiskRows(_dir, node));
-        var relabel = (await store.UpdateAsync(node, V(Node("2026-01-01T00:00:40Z", "b")), beat, ct: Ct)).Revision;
-        Assert.Equal([(created, 0), (beat, 1), (relabel, 1)], DiskRows(_dir, node));
-        var events = await WatchCollector.Collect(store.WatchAsync(node, created, Ct), 2);
-        Assert.Equal([beat, relabel], events.Select(e => e.Kv.ModRevision));
-        Assert.Equal(beat, events[1].PrevKv!.ModRevision);
-    }
-
-    [Fact, Trait("Category", "RoundTrip")]
-    public async Task HeldRenewalsExtendTheLeaseAndExpiryWritesThemBeforeTheDelete()
-    {
-        await using var store = Open();
-        await store.StartAsync(Ct);
-        var rev = await store.CreateAsync(Lease, V("0"), lease: 2, ct: Ct);
-        var created = rev;
-        // Renew for 3 s with a 2 s TTL: only the held renewals keep the key alive.
-        for (var i = 1; i <= 6; i++)
-        {
-            await Task.Delay(500, Ct);
-            var (r, _, ok) = await store.UpdateAsync(Lease, V($"{i}"), rev, lease: 2, ct: Ct);
-            Assert.True(ok, $"renewal {i} found the lease gone");
-            rev = r;
-        }
-        Assert.Equal([(created, 0)], DiskRows(_dir, Lease));
-        var expiry = await WatchCollector.Collect(store.WatchAsync(Lease, rev, Ct), 1);
-        Assert.Equal(WatchEventType.Delete, expiry[0].Type);
-        Assert.Equal("6", Encoding.UTF8.GetString(expiry[0].Kv.Value));
-        Assert.Equal([(created, 0), (rev, 1), (expiry[0].Kv.ModRevision, 2)], DiskRows(_dir, Lease));
     }
 
     [Fact, Trait("Category", "Unit")]

@@ -7,6 +7,12 @@ internal static class PostgresSchema
     /// <summary>Advisory lock id that serializes schema creation between servers.</summary>
     public const long SchemaLockId = 0x4170706c44730001;
 
+    /// <summary>
+    /// Advisory lock (two int keys) every server holds shared for as long as it runs; the one server that may hold
+    /// volatile updates also holds it exclusively, so a starting server waits until the holder has written them.
+    /// </summary>
+    public const int PresenceLockClass = 0x41704473, PresenceLockId = 1;
+
     /// <summary>NOTIFY channel on which every committed write batch announces its newest revision.</summary>
     public const string Channel = "appliance_datastore";
 
@@ -19,7 +25,7 @@ internal static class PostgresSchema
           name  TEXT PRIMARY KEY,
           value BIGINT NOT NULL
         );
-        INSERT INTO meta(name, value) VALUES ('rev', 0), ('compact_rev', 0) ON CONFLICT (name) DO NOTHING;
+        INSERT INTO meta(name, value) VALUES ('rev', 0), ('compact_rev', 0), ('rev_high_water', 0) ON CONFLICT (name) DO NOTHING;
         CREATE TABLE IF NOT EXISTS log(
           rev        BIGINT   PRIMARY KEY,
           key        TEXT     COLLATE "C" NOT NULL,

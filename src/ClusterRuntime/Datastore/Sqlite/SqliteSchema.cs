@@ -1,16 +1,9 @@
 // The SQLite schema: one row per revision in `log` (the value is stored once), and a `kv` pointer per live key.
 namespace Appliance.ClusterRuntime.Datastore.Sqlite;
 
-/// <summary>DDL and the row kinds of the revision log.</summary>
+/// <summary>DDL of the SQLite store (row kinds and meta names are in <c>Sql/SqlRows.cs</c>).</summary>
 internal static class SqliteSchema
 {
-    /// <summary><c>log.kind</c> of a create.</summary>
-    public const int KindCreate = 0;
-    /// <summary><c>log.kind</c> of an update.</summary>
-    public const int KindUpdate = 1;
-    /// <summary><c>log.kind</c> of a delete (its <c>value</c> is NULL).</summary>
-    public const int KindDelete = 2;
-
     /// <summary>Schema version stored in <c>PRAGMA user_version</c>.</summary>
     public const int Version = 1;
 
@@ -40,9 +33,4 @@ internal static class SqliteSchema
           value INTEGER NOT NULL
         ) WITHOUT ROWID;
         """;
-
-    /// <summary><c>meta.name</c> of the compact revision.</summary>
-    public const string MetaCompact = "compact_rev";
-    /// <summary><c>meta.name</c> of the revision high-water mark (revisions up to it may have been handed out).</summary>
-    public const string MetaHighWater = "rev_high_water";
 }

@@ -1,34 +1,41 @@
-// Hidden `appliance-runtime datastore-stress`: a write load that prints every acknowledged revision (for the crash test).
-using System.CommandLine;
+// `RuntimeDatastoreBench stress --data-dir DIR [--writers N]`: a write load that prints every acknowledged revision (the SIGKILL test's child).
 using System.Globalization;
 using System.Text;
 using Appliance.ClusterRuntime.Datastore.Sqlite;
 
-namespace Appliance.ClusterRuntime.Datastore.Stress;
+namespace Appliance.Bench.RuntimeDatastore;
 
 /// <summary>
 /// Writes to the SQLite datastore in <c>--data-dir</c> from several concurrent writers until killed, printing one line
 /// per acknowledged write: <c>create &lt;rev&gt; &lt;key&gt;</c> for a new key and <c>lease &lt;rev&gt; &lt;key&gt;</c> for a
 /// (volatile) lease renewal. A line is printed only after the write's commit returned, so every printed create must
 /// survive a SIGKILL, and no printed revision may be handed out again after a restart.
+/// Used by tests/ClusterRuntime.Tests/Datastore/SqliteCrashSafetyTests.cs.
 /// </summary>
-public static class DatastoreStressCommand
+internal static class StressWriter
 {
-    private static readonly Option<string> DataDirOption = new("--data-dir") { Description = "Datastore directory", Required = true };
-    private static readonly Option<int> WritersOption = new("--writers") { Description = "Concurrent writers", DefaultValueFactory = _ => 8 };
-
-    /// <summary>Builds the hidden command.</summary>
-    public static Command Create()
+    /// <summary>Parses <c>--data-dir DIR [--writers N]</c>; returns null (after a message) when they are wrong.</summary>
+    public static (string DataDir, int Writers)? Parse(string[] args)
     {
-        var command = new Command("datastore-stress", "Write load for datastore crash tests (prints acknowledged revisions)") { Hidden = true };
-        command.Options.Add(DataDirOption);
-        command.Options.Add(WritersOption);
-        command.SetAction((parse, ct) => RunAsync(parse.GetValue(DataDirOption)!, parse.GetValue(WritersOption), Console.Out, ct));
-        return command;
+        string? dir = null;
+        var writers = 8;
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (args[i] == "--data-dir" && i + 1 < args.Length) dir = args[++i];
+            else if (args[i] == "--writers" && i + 1 < args.Length && int.TryParse(args[++i], CultureInfo.InvariantCulture, out var n) && n > 0) writers = n;
+            else
+            {
+                Console.Error.WriteLine($"stress: unexpected argument '{args[i]}' (usage: stress --data-dir DIR [--writers N])");
+                return null;
+            }
+        }
+        if (dir is not null) return (dir, writers);
+        Console.Error.WriteLine("stress: --data-dir is required");
+        return null;
     }
 
     /// <summary>Runs the load until <paramref name="ct"/> is cancelled (or the process is killed).</summary>
-    public static async Task<int> RunAsync(string dataDir, int writers, TextWriter output, CancellationToken ct)
+    public static async Task RunAsync(string dataDir, int writers, TextWriter output, CancellationToken ct)
     {
         await using var store = new SqliteBackend(new SqliteBackendOptions { DataDir = dataDir, FlushInterval = TimeSpan.FromSeconds(1) });
         await store.StartAsync(ct);
@@ -65,6 +72,5 @@ public static class DatastoreStressCommand
         catch (OperationCanceledException)
         {
         }
-        return 0;
     }
 }

@@ -1,5 +1,5 @@
 // A queued request to a backend's single writer loop, and its outcome.
-namespace Appliance.ClusterRuntime.Datastore;
+namespace Appliance.ClusterRuntime.Datastore.Sql;
 
 /// <summary>What a queued write does.</summary>
 internal enum WriteKind

@@ -1,7 +1,7 @@
 // The in-memory state of one volatile key whose newest updates have not been flushed yet.
 using System.Collections.Immutable;
 
-namespace Appliance.ClusterRuntime.Datastore.Sqlite;
+namespace Appliance.ClusterRuntime.Datastore.Sql;
 
 /// <summary>Held updates of one volatile key (immutable; the writer swaps whole values).</summary>
 /// <param name="BaseRev">The key's newest revision on disk; the flushed row's <c>prev_rev</c>.</param>

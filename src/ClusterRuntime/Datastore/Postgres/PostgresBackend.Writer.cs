@@ -46,10 +46,12 @@ public sealed partial class PostgresBackend
                         conn = await Source.OpenConnectionAsync().ConfigureAwait(false);
                     }
                     await ExecuteBatchAsync(conn, ops).ConfigureAwait(false);
+                    Health.WriteSucceeded(); // dbhealth
                 }
                 catch (Exception e)
                 {
-                    foreach (var op in ops) op.Done.TrySetException(e);
+                    var error = Health.Observe(e); // dbhealth: disk_full (53100) -> StorageFullException, /readyz failing
+                    foreach (var op in ops) op.Done.TrySetException(error);
                 }
                 ops.Clear();
             }

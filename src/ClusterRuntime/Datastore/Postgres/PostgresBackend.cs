@@ -33,6 +33,9 @@ public sealed partial class PostgresBackend : IBackend
     public long CompactRevision => Volatile.Read(ref _compactRev);
 
     /// <inheritdoc />
+    public Integrity.DatastoreHealth Health { get; } = new(null); // dbhealth: no local probe; cleared by the next commit
+
+    /// <inheritdoc />
     public async Task StartAsync(CancellationToken ct = default)
     {
         _source = NpgsqlDataSource.Create(_options.ConnectionString);

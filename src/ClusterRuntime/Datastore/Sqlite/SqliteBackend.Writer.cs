@@ -69,7 +69,8 @@ public sealed partial class SqliteBackend
             catch (Exception e)
             {
                 // Could not even begin the transaction (I/O error, disk full): fail this batch, keep serving.
-                foreach (var op in batch) op.Done.TrySetException(e);
+                var error = Health.Observe(e); // dbhealth: SQLITE_FULL -> StorageFullException, /readyz failing
+                foreach (var op in batch) op.Done.TrySetException(error);
             }
             batch.Clear();
         }
@@ -118,7 +119,8 @@ public sealed partial class SqliteBackend
             catch (Exception e)
             {
                 try { tx.Rollback(); } catch (Exception) { }
-                foreach (var op in ops) op.Done.TrySetException(e);
+                var error = Health.Observe(e); // dbhealth: SQLITE_FULL -> StorageFullException, /readyz failing
+                foreach (var op in ops) op.Done.TrySetException(error);
                 return false;
             }
         }

@@ -43,6 +43,7 @@ public sealed partial class SqliteBackend : IBackend
     public SqliteBackend(SqliteBackendOptions options)
     {
         _options = options;
+        Health = new Integrity.DatastoreHealth(options.DataDir); // dbhealth: disk-full readiness, probed in the data dir
         var path = options.DatabasePath;
         _writeConnectionString = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false }.ToString();
         _readConnectionString = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWrite, Pooling = true }.ToString();
@@ -54,6 +55,9 @@ public sealed partial class SqliteBackend : IBackend
 
     /// <inheritdoc />
     public long CompactRevision => Volatile.Read(ref _compactRev);
+
+    /// <inheritdoc />
+    public Integrity.DatastoreHealth Health { get; } // dbhealth
 
     /// <summary>Number of volatile keys currently held in memory only.</summary>
     public int PendingKeyCount => _pending.Count;

@@ -89,12 +89,13 @@ public sealed partial class ApiHandler(ObjectStore store, Authenticator auth, Se
     /// </summary>
     async Task ReadyzAsync(HttpContext ctx, string path)
     {
-        var datastore = !Ready ? "not ready" : DatastoreHealth is { } h ? await h.CheckAsync(store.Clock, ctx.RequestAborted) : null;
+        var datastore = !_ready ? "not ready" : DatastoreHealth is { } h ? await h.CheckAsync(store.Clock, ctx.RequestAborted) : null;
+        var shutdown = Stopping.IsCancellationRequested ? "the server is shutting down" : null;
         var checks = path switch
         {
             "/readyz/ping" => [("ping", (string?)null)],
             "/readyz/datastore" => [("datastore", datastore)],
-            _ => new[] { ("ping", (string?)null), ("datastore", datastore) },
+            _ => new[] { ("ping", (string?)null), ("datastore", datastore), ("shutdown", shutdown) },
         };
         var failed = checks.Any(c => c.Item2 is not null);
         if (!failed && !ctx.Request.Query.ContainsKey("verbose"))

@@ -7,6 +7,14 @@ namespace Appliance.ClusterRuntime.Server;
 /// <summary>The start-time integrity check and <c>--reset-datastore</c> (SQLite only; PostgreSQL is checked by its server).</summary>
 public static class DatastoreStartup
 {
+    /// <summary>Records that this data directory holds a cluster (once; the content is when that was first so).</summary>
+    public static void MarkInitialized(string dataDir, DateTimeOffset now)
+    {
+        var marker = SqliteIntegrityCheck.MarkerPath(dataDir);
+        if (!File.Exists(marker))
+            Pki.SecureFile.WriteAllText(marker, now.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture) + "\n");
+    }
+
     /// <summary>
     /// Checks <c>DIR/db/state.db</c>. A problem ends the start with <see cref="DatastoreDamagedException"/> (one line
     /// naming the file, the problem and the way out) unless <see cref="ServerOptions.ResetDatastore"/> is set; then the

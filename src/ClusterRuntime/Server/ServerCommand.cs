@@ -58,7 +58,7 @@ public sealed class ServerCommand(ServerOptions options, TextWriter error)
         try
         {
             server = await ApiServer.StartAsync(options, backend, null, ct);
-            if (sqlite is not null) SqliteIntegrityCheck.MarkInitialized(options.DataDir, DateTimeOffset.UtcNow);
+            if (sqlite is not null) DatastoreStartup.MarkInitialized(options.DataDir, DateTimeOffset.UtcNow);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException
                                        or System.Security.Cryptography.CryptographicException or System.Data.Common.DbException)

@@ -219,6 +219,21 @@ public sealed partial class DatastoreRecoveryTests
     }
 
     [Fact]
+    public async Task BadSnapshotOptions_Exit2_OneLine()
+    {
+        using var dir = new TempDir();
+        var server = await StartExpectingExitAsync(dir.Path, "--snapshot-retention", "0");
+        Assert.Equal(2, server.Code);
+        Assert.Equal("appliance-runtime server: --snapshot-retention: 0 must be at least 1", Assert.Single(server.Lines(ServerPrefix)));
+        var interval = await StartExpectingExitAsync(dir.Path, "--snapshot-interval", "often");
+        Assert.Equal(2, interval.Code);
+        Assert.Contains("\"often\" is not a duration", interval.Stderr);
+        var none = await RuntimeCli.RunAsync(TimeSpan.FromSeconds(30), "datastore", "restore", "--data-dir", dir.Path);
+        Assert.Equal(2, none.Code);
+        Assert.Contains("no snapshot in", Assert.Single(none.Lines("appliance-runtime datastore:")));
+    }
+
+    [Fact]
     public async Task PostgresEndpoint_SnapshotCommandsRefuse_PointingToPgDump()
     {
         using var dir = new TempDir();

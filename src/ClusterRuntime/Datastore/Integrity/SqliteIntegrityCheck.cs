@@ -20,27 +20,13 @@ public sealed record IntegrityReport(string? Problem)
 /// </summary>
 public static class SqliteIntegrityCheck
 {
-    /// <summary>Written in the data directory once the server has stored its system namespaces.</summary>
+    /// <summary>Written in the data directory once the server has stored its system namespaces (see <c>DatastoreStartup</c>).</summary>
     public const string MarkerName = "datastore-initialized";
 
     static readonly byte[] Magic = "SQLite format 3\0"u8.ToArray();
 
     /// <summary>Path of the marker for the server data directory <paramref name="dataDir"/>.</summary>
     public static string MarkerPath(string dataDir) => Path.Combine(dataDir, MarkerName);
-
-    /// <summary>Writes the marker (once; its content is the first time a cluster was stored here).</summary>
-    public static void MarkInitialized(string dataDir, DateTimeOffset now)
-    {
-        var marker = MarkerPath(dataDir);
-        if (File.Exists(marker)) return;
-        var tmp = marker + ".tmp";
-        using (var f = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            f.Write(System.Text.Encoding.UTF8.GetBytes(now.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture) + "\n"));
-            f.Flush(flushToDisk: true);
-        }
-        File.Move(tmp, marker, overwrite: true);
-    }
 
     /// <summary>Checks the database file <paramref name="databasePath"/> of the server data directory <paramref name="dataDir"/>.</summary>
     public static IntegrityReport Check(string dataDir, string databasePath)
@@ -66,7 +52,8 @@ public static class SqliteIntegrityCheck
         }
         try
         {
-            using var c = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = databasePath, Mode = SqliteOpenMode.ReadWrite, Pooling = false }.ToString());
+            // Read-only: a damaged file is not modified (no WAL checkpoint at close), so it stays as it was found.
+            using var c = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = databasePath, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
             c.Open();
             var problems = new List<string>();
             using (var cmd = c.CreateCommand())

@@ -160,6 +160,7 @@ public sealed partial class DatastoreRecoveryTests
         var data = Path.Combine(dir.Path, "data");
         var port = RuntimeProcess.FreePort();
         HashSet<string> before;
+        long oldRevision;
         await using (var server = await RuntimeProcess.StartAsync(data, port, "--snapshot-interval", "0"))
         {
             using var http = server.CreateClient();
@@ -176,6 +177,7 @@ public sealed partial class DatastoreRecoveryTests
             // Written after the snapshot: gone after the restore.
             Assert.Equal(HttpStatusCode.Created, (await http.PostAsync("/api/v1/namespaces/default/configmaps", Json.Body(Json.ConfigMap("after-snapshot")), Ct)).StatusCode);
 
+            oldRevision = long.Parse((await Json.ReadAsync(await http.GetAsync("/api/v1/namespaces/default/configmaps", Ct)))["metadata"]!["resourceVersion"]!.GetValue<string>());
             var busy = await RuntimeCli.RunAsync(TimeSpan.FromSeconds(30), "datastore", "restore", "--data-dir", data);
             Assert.Equal(1, busy.Code);
             var line = Assert.Single(busy.Lines("appliance-runtime datastore:"));
@@ -192,6 +194,12 @@ public sealed partial class DatastoreRecoveryTests
         await using var again = await RuntimeProcess.StartAsync(data, port);
         var after = await ConfigMapNamesAsync(again);
         Assert.Equal(before.Order(), after.Order());
+        // Revisions continue past the replaced timeline's (which is marked compacted), so clients relist.
+        using var client = again.CreateClient();
+        var list = await Json.ReadAsync(await client.GetAsync("/api/v1/namespaces/default/configmaps", Ct));
+        Assert.True(long.Parse(list["metadata"]!["resourceVersion"]!.GetValue<string>()) > oldRevision);
+        var stale = await client.GetAsync($"/api/v1/namespaces/default/configmaps?resourceVersion={oldRevision - 5}&resourceVersionMatch=Exact", Ct);
+        Assert.Equal(HttpStatusCode.Gone, stale.StatusCode);
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 // Snapshots of a SQLite backend under write load are point-in-time copies; retention, restore and the lock hold.
 using System.Collections.Concurrent;
 using System.Text;
+using Appliance.ClusterRuntime.Datastore;
 using Appliance.ClusterRuntime.Datastore.Integrity;
 using Appliance.ClusterRuntime.Datastore.Snapshots;
 using Appliance.ClusterRuntime.Datastore.Sqlite;
@@ -55,7 +56,17 @@ public sealed class SqliteSnapshotTests
         await again.StartAsync(Ct);
         var list = await again.ListAsync("/registry/configmaps/", ct: Ct);
         Assert.Equal(expected, list.Items.Select(kv => kv.Key));
-        Assert.Equal(snap.Revision, list.Revision);
+        Assert.Equal(snap.Revision, list.Items.Max(kv => kv.ModRevision));
+        // The lost timeline's revisions are never handed out again, and reading or watching at one is 410 Gone.
+        var bumped = snap.Revision + SnapshotStore.UnknownRevisionBump + 1;
+        Assert.Equal(bumped, list.Revision);
+        Assert.Equal(bumped, again.CompactRevision);
+        await Assert.ThrowsAsync<CompactedException>(() => again.ListAsync("/registry/configmaps/", revision: snap.Revision, ct: Ct));
+        await Assert.ThrowsAsync<CompactedException>(async () =>
+        {
+            await foreach (var _ in again.WatchAsync("/registry/", snap.Revision, Ct)) break;
+        });
+        Assert.Equal(bumped + 1, await again.CreateAsync("/registry/configmaps/default/new", "{}"u8.ToArray(), ct: Ct));
     }
 
     [Fact]

@@ -25,6 +25,9 @@ public sealed class SnapshotStore(string dataDir)
     const string Suffix = ".db";
     const string StampFormat = "yyyyMMdd'T'HHmmss.fff'Z'";
 
+    /// <summary>How far past the snapshot the revision moves when the replaced database's newest revision cannot be read.</summary>
+    public const long UnknownRevisionBump = 1_000_000;
+
     /// <summary>The live database, <c>DIR/db/state.db</c>.</summary>
     public string DatabasePath { get; } = System.IO.Path.Combine(dataDir, "db", "state.db");
 
@@ -90,6 +93,11 @@ public sealed class SnapshotStore(string dataDir)
     /// path; null = the newest). Refuses while a server holds the data directory. The snapshot is checked, copied to a
     /// temp file and fsynced; the old database (and WAL) is kept as <c>state.db.pre-restore-STAMP</c>; then the copy is
     /// renamed to <c>state.db</c>, so the database is either the old one, absent, or the whole snapshot.
+    /// Clients may hold resourceVersions of the timeline being replaced, which the restored one would hand out again for
+    /// other changes. So, as etcd's <c>snapshot restore --bump-revision --mark-compacted</c>, the copy's revision counter
+    /// is moved past every revision the replaced database (or any snapshot) reached — or by
+    /// <see cref="UnknownRevisionBump"/> when that cannot be read — and everything below it is marked compacted: a watch
+    /// or read at an old resourceVersion gets 410 Gone and the client relists.
     /// </summary>
     /// <returns>The snapshot restored and where the previous database was kept (null when there was none).</returns>
     /// <exception cref="DatastoreInUseException">A server runs on this data directory.</exception>
@@ -110,10 +118,40 @@ public sealed class SnapshotStore(string dataDir)
         var tmp = DatabasePath + ".restoring";
         File.Copy(path, tmp, overwrite: true);
         if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(tmp, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        var reached = Math.Max(List().Select(s => s.Revision).DefaultIfEmpty(0).Max(), snapshot.Revision);
+        var bumped = (NewestRevision(DatabasePath) is { } old ? Math.Max(old, reached) : reached + UnknownRevisionBump) + 1;
+        using (var c = Open(tmp, SqliteOpenMode.ReadWrite))
+        {
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = "INSERT INTO meta(name, value) VALUES ($c, $r), ($h, $r) ON CONFLICT(name) DO UPDATE SET value = excluded.value;";
+            cmd.Parameters.AddWithValue("$c", Sqlite.SqliteSchema.MetaCompact);
+            cmd.Parameters.AddWithValue("$h", Sqlite.SqliteSchema.MetaHighWater);
+            cmd.Parameters.AddWithValue("$r", bumped);
+            cmd.ExecuteNonQuery();
+        }
         using (var f = new FileStream(tmp, FileMode.Open, FileAccess.ReadWrite)) f.Flush(flushToDisk: true);
         var previous = DatastoreLock.MoveAside(DatabasePath, "pre-restore-" + now.UtcDateTime.ToString(StampFormat, CultureInfo.InvariantCulture));
         File.Move(tmp, DatabasePath);
         return (snapshot, previous);
+    }
+
+    /// <summary>The newest revision a database handed out (log, high-water mark, compaction), or null when it cannot be read.</summary>
+    static long? NewestRevision(string path)
+    {
+        if (!File.Exists(path)) return null;
+        try
+        {
+            using var c = Open(path, SqliteOpenMode.ReadOnly);
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = "SELECT MAX((SELECT COALESCE(MAX(rev), 0) FROM log), (SELECT COALESCE(MAX(value), 0) FROM meta WHERE name IN ($c, $h)));";
+            cmd.Parameters.AddWithValue("$c", Sqlite.SqliteSchema.MetaCompact);
+            cmd.Parameters.AddWithValue("$h", Sqlite.SqliteSchema.MetaHighWater);
+            return Convert.ToInt64(cmd.ExecuteScalar(), CultureInfo.InvariantCulture);
+        }
+        catch (SqliteException)
+        {
+            return null;
+        }
     }
 
     SnapshotInfo Describe(string path)

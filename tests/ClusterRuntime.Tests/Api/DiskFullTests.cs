@@ -79,6 +79,10 @@ public sealed class DiskFullTests
             Assert.Contains("[-]datastore failed: ", body);
             // Reads keep working.
             Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/api/v1/namespaces/default/configmaps/before", Ct)).StatusCode);
+            // A snapshot never takes the last space.
+            var snapshot = await RuntimeCli.RunAsync(TimeSpan.FromSeconds(30), "datastore", "snapshot", "--data-dir", data);
+            Assert.Equal(1, snapshot.Code);
+            Assert.Contains("none was taken", Assert.Single(snapshot.Lines("appliance-runtime datastore:")));
 
             File.Delete(filler);
             // Ready again without a restart and without any client write.

@@ -34,13 +34,25 @@ public sealed class SnapshotStore(string dataDir)
     /// <summary>Where snapshots are kept, <c>DIR/db/snapshots</c>.</summary>
     public string SnapshotDirectory { get; } = System.IO.Path.Combine(dataDir, "db", "snapshots");
 
-    /// <summary>Copies the live database into a new snapshot, then deletes the oldest beyond <paramref name="retention"/>.</summary>
+    /// <summary>Free space a snapshot must leave beside it at the least (besides room for the database to double).</summary>
+    public const long MinimumFreeAfter = 16L * 1024 * 1024;
+
+    /// <summary>
+    /// Copies the live database into a new snapshot, then deletes the oldest beyond <paramref name="retention"/>.
+    /// A snapshot that would leave less free space than the database's own size (and at least
+    /// <see cref="MinimumFreeAfter"/>) is not taken: it must never be what fills the datastore's disk.
+    /// </summary>
     /// <exception cref="FileNotFoundException">There is no database to copy.</exception>
+    /// <exception cref="IOException">Too little free space, or the copy failed.</exception>
     public SnapshotInfo Take(DateTimeOffset now, int retention)
     {
         if (!File.Exists(DatabasePath)) throw new FileNotFoundException($"{DatabasePath} does not exist: nothing to snapshot", DatabasePath);
         if (OperatingSystem.IsWindows()) Directory.CreateDirectory(SnapshotDirectory);
         else Directory.CreateDirectory(SnapshotDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var size = new FileInfo(DatabasePath).Length + (File.Exists(DatabasePath + "-wal") ? new FileInfo(DatabasePath + "-wal").Length : 0);
+        var free = new DriveInfo(SnapshotDirectory).AvailableFreeSpace;
+        if (free - size < Math.Max(size, MinimumFreeAfter))
+            throw new IOException($"{SnapshotDirectory}: only {free} bytes free; a snapshot of {size} bytes must leave at least {Math.Max(size, MinimumFreeAfter)} for the datastore, so none was taken");
         var stamp = now.UtcDateTime;
         string final;
         while (File.Exists(final = System.IO.Path.Combine(SnapshotDirectory, Prefix + stamp.ToString(StampFormat, CultureInfo.InvariantCulture) + Suffix)))

@@ -16,7 +16,7 @@ public sealed record IntegrityReport(string? Problem)
 /// Checks <c>DIR/db/state.db</c> before the server opens it. The <see cref="MarkerName"/> file in the data directory
 /// records that a cluster was stored here, so a missing, 0-byte or empty database is then a loss to report, not a
 /// first start. A present file must be a SQLite database that passes <c>PRAGMA quick_check</c> (every page and
-/// record is read and its structure verified; O(size), about 1 s per 100 MB on a Pi-class disk).
+/// record is read and its structure verified; O(size), I/O bound: see Datastore/README.md for measured times).
 /// </summary>
 public static class SqliteIntegrityCheck
 {

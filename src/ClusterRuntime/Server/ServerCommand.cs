@@ -58,7 +58,6 @@ public sealed class ServerCommand(ServerOptions options, TextWriter error)
         try
         {
             server = await ApiServer.StartAsync(options, backend, null, ct);
-            if (sqlite is not null) DatastoreStartup.MarkInitialized(options.DataDir, DateTimeOffset.UtcNow);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException
                                        or System.Security.Cryptography.CryptographicException or System.Data.Common.DbException)
@@ -66,6 +65,14 @@ public sealed class ServerCommand(ServerOptions options, TextWriter error)
             await backend.DisposeAsync();
             error.WriteLine($"appliance-runtime server: {e.Message}");
             return 1;
+        }
+        try
+        {
+            if (sqlite is not null) DatastoreStartup.MarkInitialized(options.DataDir, DateTimeOffset.UtcNow);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            error.WriteLine($"appliance-runtime server: warning: cannot record that {options.DataDir} holds a cluster ({e.Message}); a later loss of the datastore will not be detected");
         }
         var stop = new TaskCompletionSource();
         void OnSignal(PosixSignalContext context)

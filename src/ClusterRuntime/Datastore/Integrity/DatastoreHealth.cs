@@ -57,7 +57,7 @@ public sealed class DatastoreHealth(string? probeDirectory)
                 }
                 _failure = null;
             }
-            catch (IOException)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
             }
             finally

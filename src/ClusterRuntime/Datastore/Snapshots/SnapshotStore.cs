@@ -91,10 +91,15 @@ public sealed class SnapshotStore(string dataDir)
                 .Order(StringComparer.Ordinal).Select(Describe).ToList()
             : [];
 
-    /// <summary>Deletes the oldest snapshots so that at most <paramref name="retention"/> remain.</summary>
+    /// <summary>
+    /// Deletes the oldest snapshots so that at most <paramref name="retention"/> remain, and temp files an interrupted
+    /// snapshot left (untouched for an hour).
+    /// </summary>
     public void Prune(int retention)
     {
         if (!Directory.Exists(SnapshotDirectory)) return;
+        foreach (var stale in Directory.GetFiles(SnapshotDirectory, ".tmp-*"))
+            if (File.GetLastWriteTimeUtc(stale) < DateTime.UtcNow.AddHours(-1)) File.Delete(stale);
         var all = Directory.GetFiles(SnapshotDirectory, Prefix + "*" + Suffix).Where(f => TakenAt(System.IO.Path.GetFileName(f)) is not null)
             .Order(StringComparer.Ordinal).ToList();
         foreach (var old in all.Take(Math.Max(0, all.Count - retention))) File.Delete(old);

@@ -40,6 +40,8 @@ public sealed class ServerCommand(ServerOptions options, TextWriter error)
             return 2;
         }
         var sqlite = backend as SqliteBackend;
+        if (sqlite is null && options.ResetDatastore)
+            error.WriteLine("appliance-runtime server: --reset-datastore ignored: it applies to the SQLite datastore only");
         if (sqlite is not null)
         {
             // A damaged or unexpectedly empty database is refused before anything is served from it (exit 1).

@@ -1,10 +1,11 @@
-// Entry point of `appliance-runtime`: the server verb (the agent verb arrives with its issue).
+// Entry point of `appliance-runtime`: the server and datastore verbs (the agent verb arrives with its issue).
 using System.CommandLine;
 using Appliance.ClusterRuntime.Server;
 
 var root = new RootCommand("appliance-runtime: the bundled Kubernetes-compatible distribution")
 {
     ServerCommandDefinition.Create(),
+    DatastoreCommandDefinition.Create(),
 };
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)

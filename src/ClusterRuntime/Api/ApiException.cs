@@ -50,6 +50,9 @@ public sealed class ApiException(int code, string reason, string message, JsonOb
     /// <summary>410: the revision asked for has been compacted.</summary>
     public static ApiException Gone(string message) => new(410, "Expired", message);
 
+    /// <summary>507: the datastore has no space left to write; the write may be retried once space returns.</summary>
+    public static ApiException InsufficientStorage(string message) => new(507, "InsufficientStorage", message);
+
     /// <summary>405: the verb is not served here.</summary>
     public static ApiException MethodNotAllowed(string message) => new(405, "MethodNotAllowed", message);
 }

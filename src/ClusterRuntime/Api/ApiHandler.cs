@@ -43,6 +43,10 @@ public sealed partial class ApiHandler(ObjectStore store, Authenticator auth, Se
         {
             if (!ctx.Response.HasStarted) await HttpIo.WriteErrorAsync(ctx, e);
         }
+        catch (Datastore.StorageFullException e)
+        {
+            if (!ctx.Response.HasStarted) await HttpIo.WriteErrorAsync(ctx, ApiException.InsufficientStorage(e.Message));
+        }
         catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested)
         {
         }
@@ -65,9 +69,8 @@ public sealed partial class ApiHandler(ObjectStore store, Authenticator auth, Se
             case "/healthz" or "/livez" or "/healthz/ping" or "/livez/ping":
                 await Plain(ctx, 200, "ok");
                 return true;
-            case "/readyz" or "/readyz/ping":
-                if (Ready) await Plain(ctx, 200, "ok");
-                else await Plain(ctx, 500, "[-]datastore not ready\nreadyz check failed");
+            case "/readyz" or "/readyz/ping" or "/readyz/datastore":
+                await ReadyzAsync(ctx, path);
                 return true;
             case "/cacerts":
                 ctx.Response.ContentType = "application/x-pem-file";
@@ -75,6 +78,35 @@ public sealed partial class ApiHandler(ObjectStore store, Authenticator auth, Se
                 return true;
         }
         return false;
+    }
+
+    /// <summary>Whether the datastore can write; <c>/readyz</c> fails its <c>datastore</c> check while it cannot.</summary>
+    public Datastore.Integrity.DatastoreHealth? DatastoreHealth { get; init; }
+
+    /// <summary>
+    /// <c>/readyz</c> as kube-apiserver answers it: <c>ok</c>, or with <c>?verbose</c> one <c>[+]name ok</c> line per
+    /// check; a failing check is <c>[-]name failed: reason</c> and status 500.
+    /// </summary>
+    async Task ReadyzAsync(HttpContext ctx, string path)
+    {
+        var datastore = !_ready ? "not ready" : DatastoreHealth is { } h ? await h.CheckAsync(store.Clock, ctx.RequestAborted) : null;
+        var shutdown = Stopping.IsCancellationRequested ? "the server is shutting down" : null;
+        var checks = path switch
+        {
+            "/readyz/ping" => [("ping", (string?)null)],
+            "/readyz/datastore" => [("datastore", datastore)],
+            _ => new[] { ("ping", (string?)null), ("datastore", datastore), ("shutdown", shutdown) },
+        };
+        var failed = checks.Any(c => c.Item2 is not null);
+        if (!failed && !ctx.Request.Query.ContainsKey("verbose"))
+        {
+            await Plain(ctx, 200, "ok");
+            return;
+        }
+        var text = new System.Text.StringBuilder();
+        foreach (var (name, failure) in checks) text.Append(failure is null ? $"[+]{name} ok\n" : $"[-]{name} failed: {failure}\n");
+        text.Append(failed ? "readyz check failed" : "readyz check passed");
+        await Plain(ctx, failed ? 500 : 200, text.ToString());
     }
 
     static async Task Plain(HttpContext ctx, int code, string text)

@@ -121,4 +121,7 @@ public interface IBackend : IAsyncDisposable
 
     /// <summary>Drops history at and below <paramref name="revision"/> (current values are kept).</summary>
     Task CompactAsync(long revision, CancellationToken ct = default);
+
+    /// <summary>Whether writes currently fail for lack of space (reported by <c>/readyz</c>).</summary>
+    Integrity.DatastoreHealth Health { get; }
 }

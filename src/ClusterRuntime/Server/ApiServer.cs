@@ -41,6 +41,9 @@ public sealed class ApiServer : IAsyncDisposable
     /// <summary>Certificates and tokens.</summary>
     public ServerPki Pki { get; }
 
+    /// <summary>The server's loggers (for work that runs beside it, such as datastore snapshots).</summary>
+    public ILoggerFactory LoggerFactory => _app.Services.GetRequiredService<ILoggerFactory>();
+
     /// <summary>Completes when shutdown was asked for (SIGTERM, Ctrl+C); then dispose the server to stop it.</summary>
     public Task WaitForShutdownAsync()
     {
@@ -98,7 +101,7 @@ public sealed class ApiServer : IAsyncDisposable
         var auth = new Authenticator(pki.ClientCa.CertificatePem, tokens);
         var version = "v1.32.0-appliance+" + (typeof(ApiServer).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
             .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "0.1.0").Replace('+', '.');
-        var handler = new ApiHandler(store, auth, new ServerInfo(pki.ServerCa.CertificatePem, version), logger) { Stopping = app.Lifetime.ApplicationStopping };
+        var handler = new ApiHandler(store, auth, new ServerInfo(pki.ServerCa.CertificatePem, version), logger) { Stopping = app.Lifetime.ApplicationStopping, DatastoreHealth = backend.Health };
         app.Run(handler.HandleAsync);
         await app.StartAsync(ct);
 

@@ -1,6 +1,10 @@
 // Runs the server until SIGTERM/SIGINT; bad options end in one line and exit code 2.
 using System.Net;
 using System.Runtime.InteropServices;
+using Appliance.ClusterRuntime.Datastore.Integrity;
+using Appliance.ClusterRuntime.Datastore.Snapshots;
+using Appliance.ClusterRuntime.Datastore.Sqlite;
+using Microsoft.Extensions.Logging;
 
 namespace Appliance.ClusterRuntime.Server;
 
@@ -20,6 +24,11 @@ public sealed class ServerCommand(ServerOptions options, TextWriter error)
             error.WriteLine($"appliance-runtime server: --https-listen-port: {options.HttpsPort} is not a port number");
             return 2;
         }
+        if (options.SnapshotRetention < 1)
+        {
+            error.WriteLine($"appliance-runtime server: --snapshot-retention: {options.SnapshotRetention} must be at least 1");
+            return 2;
+        }
         Datastore.IBackend backend;
         try
         {
@@ -29,6 +38,23 @@ public sealed class ServerCommand(ServerOptions options, TextWriter error)
         {
             error.WriteLine($"appliance-runtime server: {e.Message}");
             return 2;
+        }
+        var sqlite = backend as SqliteBackend;
+        if (sqlite is null && options.ResetDatastore)
+            error.WriteLine("appliance-runtime server: --reset-datastore ignored: it applies to the SQLite datastore only");
+        if (sqlite is not null)
+        {
+            // A damaged or unexpectedly empty database is refused before anything is served from it (exit 1).
+            try
+            {
+                if (DatastoreStartup.Check(options, DateTimeOffset.UtcNow) is { } notice) error.WriteLine($"appliance-runtime server: {notice}");
+            }
+            catch (Exception e) when (e is DatastoreDamagedException or DatastoreInUseException or IOException or UnauthorizedAccessException)
+            {
+                await backend.DisposeAsync();
+                error.WriteLine($"appliance-runtime server: {e.Message}");
+                return 1;
+            }
         }
         ApiServer server;
         try
@@ -42,6 +68,14 @@ public sealed class ServerCommand(ServerOptions options, TextWriter error)
             error.WriteLine($"appliance-runtime server: {e.Message}");
             return 1;
         }
+        try
+        {
+            if (sqlite is not null) DatastoreStartup.MarkInitialized(options.DataDir, DateTimeOffset.UtcNow);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            error.WriteLine($"appliance-runtime server: warning: cannot record that {options.DataDir} holds a cluster ({e.Message}); a later loss of the datastore will not be detected");
+        }
         var stop = new TaskCompletionSource();
         void OnSignal(PosixSignalContext context)
         {
@@ -52,7 +86,14 @@ public sealed class ServerCommand(ServerOptions options, TextWriter error)
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
         await using (server)
         {
+            using var stopSnapshots = new CancellationTokenSource();
+            var snapshots = sqlite is null || options.SnapshotInterval <= TimeSpan.Zero
+                ? Task.CompletedTask
+                : new SnapshotScheduler(new SnapshotStore(options.DataDir), options.SnapshotInterval, options.SnapshotRetention, sqlite.FlushAsync,
+                    server.LoggerFactory.CreateLogger("Appliance.ClusterRuntime.Datastore"), TimeProvider.System).RunAsync(stopSnapshots.Token);
             await Task.WhenAny(stop.Task, server.WaitForShutdownAsync(), Task.Delay(Timeout.Infinite, ct));
+            await stopSnapshots.CancelAsync();
+            await snapshots;
         }
         return 0;
     }

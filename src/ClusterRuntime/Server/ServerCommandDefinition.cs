@@ -47,12 +47,33 @@ public static class ServerCommandDefinition
         Description = "postgres://user:password@host:port/database to use PostgreSQL instead of SQLite",
     };
 
+    /// <summary>--reset-datastore.</summary>
+    public static readonly Option<bool> ResetDatastore = new("--reset-datastore")
+    {
+        Description = "When the SQLite datastore is damaged or unexpectedly empty, move it aside and start an empty one instead of refusing to start",
+    };
+
+    /// <summary>--snapshot-interval.</summary>
+    public static readonly Option<TimeSpan> SnapshotInterval = new("--snapshot-interval")
+    {
+        Description = "How often to snapshot the SQLite datastore into DIR/db/snapshots, also once at start (e.g. 6h, 30m; 0 turns snapshots off)",
+        DefaultValueFactory = _ => TimeSpan.FromHours(6),
+        CustomParser = Duration.Parse,
+    };
+
+    /// <summary>--snapshot-retention.</summary>
+    public static readonly Option<int> SnapshotRetention = new("--snapshot-retention")
+    {
+        Description = "Snapshots to keep; the oldest beyond this are deleted",
+        DefaultValueFactory = _ => 5,
+    };
+
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
         var command = new Command("server", "Run the Kubernetes API server (SQLite datastore, generated PKI, admin kubeconfig, node token)")
         {
-            DataDir, BindAddress, HttpsPort, TlsSan, DisableAgent, DatastoreEndpoint,
+            DataDir, BindAddress, HttpsPort, TlsSan, DisableAgent, DatastoreEndpoint, ResetDatastore, SnapshotInterval, SnapshotRetention,
         };
         command.SetAction((parse, ct) =>
         {
@@ -64,6 +85,9 @@ public static class ServerCommandDefinition
                 TlsSans = parse.GetValue(TlsSan) ?? [],
                 DisableAgent = parse.GetValue(DisableAgent),
                 DatastoreEndpoint = parse.GetValue(DatastoreEndpoint),
+                ResetDatastore = parse.GetValue(ResetDatastore),
+                SnapshotInterval = parse.GetValue(SnapshotInterval),
+                SnapshotRetention = parse.GetValue(SnapshotRetention),
             };
             return new ServerCommand(options, Console.Error).RunAsync(ct);
         });

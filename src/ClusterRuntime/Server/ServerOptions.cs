@@ -18,4 +18,10 @@ public sealed record ServerOptions
     public TimeSpan CompactInterval { get; init; } = TimeSpan.FromMinutes(5);
     /// <summary>postgres://… to use PostgreSQL instead of SQLite.</summary>
     public string? DatastoreEndpoint { get; init; }
+    /// <summary>Start on a damaged or unexpectedly empty SQLite datastore by moving it aside (instead of refusing).</summary>
+    public bool ResetDatastore { get; init; }
+    /// <summary>How often the SQLite datastore is snapshotted (also once at start); zero turns snapshots off.</summary>
+    public TimeSpan SnapshotInterval { get; init; } = TimeSpan.FromHours(6);
+    /// <summary>How many snapshots are kept.</summary>
+    public int SnapshotRetention { get; init; } = 5;
 }

@@ -8,4 +8,4 @@ namespace Appliance.ClusterRuntime.Datastore.Postgres;
 /// dialect. Write batches of all servers serialize on <c>meta.rev</c>; a poller follows the log (woken by NOTIFY).
 /// Volatile updates are held while this server is the only one using the database.
 /// </summary>
-public sealed class PostgresBackend(PostgresBackendOptions options) : SqlBackend(new PostgresDialect(options), options);
+public sealed class PostgresBackend(PostgresBackendOptions options) : SqlBackend(new PostgresDialect(options), options, probeDirectory: null);

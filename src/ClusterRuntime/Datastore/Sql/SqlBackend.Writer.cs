@@ -154,12 +154,15 @@ public partial class SqlBackend
                     _gate.Release();
                 }
                 if (b.Stored) Interlocked.Increment(ref _commits);
+                Health.WriteSucceeded();
             }
         }
         catch (Exception e)
         {
             // Nothing of this batch is committed (I/O error, disk full, lost server): fail it, keep serving.
-            foreach (var op in ops) op.Done.TrySetException(e);
+            // A full disk becomes a typed error (507) and turns /readyz failing until space returns.
+            var error = Health.Observe(e);
+            foreach (var op in ops) op.Done.TrySetException(error);
             return ops.Exists(o => o.Kind == WriteKind.Shutdown);
         }
         _highWater = b.HighWater;

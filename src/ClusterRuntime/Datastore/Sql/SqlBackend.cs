@@ -41,11 +41,15 @@ public partial class SqlBackend : IBackend
     // Writer-only state.
     private long _highWater;
 
-    private protected SqlBackend(ISqlDialect dialect, SqlBackendOptions options)
+    private protected SqlBackend(ISqlDialect dialect, SqlBackendOptions options, string? probeDirectory)
     {
         _dialect = dialect;
         _options = options;
+        Health = new Integrity.DatastoreHealth(probeDirectory);
     }
+
+    /// <inheritdoc />
+    public Integrity.DatastoreHealth Health { get; }
 
     /// <summary>Number of committed transactions that stored something (one per group commit; held-only and idle batches write nothing); for the benchmark.</summary>
     public long CommitCount => Interlocked.Read(ref _commits);

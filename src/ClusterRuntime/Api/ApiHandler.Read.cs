@@ -29,6 +29,7 @@ public sealed partial class ApiHandler
     async Task ListAsync(HttpContext ctx, RequestInfo ri)
     {
         bool asTable = HttpIo.WantsTable(ctx);
+        HttpIo.TimeoutSeconds(ctx);
         var page = await store.ListAsync(ri.Resource, ri.Namespace, ListOptionsFrom(ctx, ri.Resource, null), ctx.RequestAborted, raw: !asTable);
         var rv = page.Revision.ToString(System.Globalization.CultureInfo.InvariantCulture);
         if (asTable)

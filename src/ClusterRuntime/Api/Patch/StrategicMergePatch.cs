@@ -27,15 +27,21 @@ public static class StrategicMergePatch
     public static JsonNode? Apply(JsonNode? target, JsonNode? patch, string? field = null)
     {
         if (patch is not JsonObject p) return patch?.DeepClone();
-        if (p["$patch"]?.GetValue<string>() is "replace")
+        var directive = Directive(p);
+        if (directive is "replace")
         {
             var copy = p.DeepClone().AsObject();
             copy.Remove("$patch");
             return copy;
         }
-        if (p["$patch"]?.GetValue<string>() is "delete") return null;
+        if (directive is "delete") return null;
         var t = target as JsonObject ?? new JsonObject();
-        JsonArray? retainKeys = p["$retainKeys"] as JsonArray;
+        var retainKeys = p["$retainKeys"] switch
+        {
+            null => null,
+            JsonArray a => a,
+            var other => throw ApiException.BadRequest($"invalid $retainKeys: {other.ToJsonString()}: expected a list of field names"),
+        };
         foreach (var (key, value) in p)
         {
             if (key.StartsWith("$setElementOrder/", StringComparison.Ordinal) || key is "$retainKeys" or "$patch") continue;
@@ -59,7 +65,8 @@ public static class StrategicMergePatch
         }
         if (retainKeys is not null)
         {
-            var keep = retainKeys.Select(n => n?.GetValue<string>()).ToHashSet();
+            var keep = retainKeys.Select(n => n is JsonValue v && v.TryGetValue<string>(out var s) ? s
+                : throw ApiException.BadRequest($"invalid $retainKeys: {retainKeys.ToJsonString()}: the entries must be field names")).ToHashSet();
             foreach (var k in t.Select(kv => kv.Key).ToList())
                 if (!keep.Contains(k)) t.Remove(k);
         }
@@ -76,7 +83,7 @@ public static class StrategicMergePatch
             int index = -1;
             for (int i = 0; i < result.Count; i++)
                 if (result[i] is JsonObject ro && JsonNode.DeepEquals(ro[mergeKey], keyValue)) { index = i; break; }
-            var directive = po["$patch"]?.GetValue<string>();
+            var directive = Directive(po);
             if (directive == "delete") { if (index >= 0) result.RemoveAt(index); continue; }
             if (index < 0)
             {
@@ -88,6 +95,14 @@ public static class StrategicMergePatch
         }
         return result;
     }
+
+    /// <summary>The <c>$patch</c> directive of a patch object, or null; 400 when it is not one of replace, merge, delete.</summary>
+    static string? Directive(JsonObject patch) => patch["$patch"] switch
+    {
+        null => null,
+        JsonValue v when v.TryGetValue<string>(out var s) && s is "replace" or "merge" or "delete" => s,
+        var other => throw ApiException.BadRequest($"invalid $patch directive {other.ToJsonString()}: expected \"replace\", \"merge\" or \"delete\""),
+    };
 
     static JsonArray MergeSet(JsonArray current, JsonArray patch)
     {

@@ -29,7 +29,10 @@ public sealed class ClientErrorTests(ServerFixture fx) : IClassFixture<ServerFix
 
     static async Task<JsonObject> Expect(HttpResponseMessage r, int code, string reason)
     {
-        var body = await r.Content.ReadAsStringAsync(Ct);
+        // A watch that should have been refused would stream forever: give the body 10 s.
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        cts.CancelAfter(TimeSpan.FromSeconds(10));
+        var body = await r.Content.ReadAsStringAsync(cts.Token);
         Assert.True((int)r.StatusCode == code, $"expected {code}, got {(int)r.StatusCode}: {body}");
         var s = JsonNode.Parse(body)!.AsObject();
         Assert.Equal("Status", s["kind"]!.GetValue<string>());

@@ -51,7 +51,7 @@ public sealed partial class ApiHandler
         Func<JsonObject, JsonObject> apply = type switch
         {
             "application/merge-patch+json" => AsObject(p => cur => (JsonObject)JsonMergePatch.Apply(cur, p)!),
-            "application/strategic-merge-patch+json" => AsObject(p => cur => StrategicMergePatch.Apply(cur, p) as JsonObject
+            "application/strategic-merge-patch+json" => AsObject(p => cur => StrategicMergePatch.Apply(cur, p, ri.Subresource == "scale" ? ScaleType : Schema.TypeCatalog.For(ri.Resource)) as JsonObject
                 ?? throw new ApiException(422, "Invalid", "the strategic merge patch deletes the whole object ($patch: delete at the top level); use DELETE to delete it")),
             "application/json-patch+json" => JsonPatchOps(),
             _ => throw new ApiException(415, "UnsupportedMediaType",

@@ -42,6 +42,9 @@ public sealed class StoredBadObjectTests
             await Put("/registry/configmaps/bad/cm", """
                 {"kind":"ConfigMap","apiVersion":"v1","metadata":{"name":"cm","namespace":"bad","uid":"u3","creationTimestamp":"2026-01-01T00:00:00Z","finalizers":[1]},"data":[1]}
                 """);
+            await Put("/registry/deployments/bad/d", """
+                {"kind":"Deployment","apiVersion":"apps/v1","metadata":{"name":"d","namespace":"bad","uid":"u5","generation":"x","creationTimestamp":"2026-01-01T00:00:00Z"},"spec":["x"],"status":"y"}
+                """);
             await Put("/registry/services/bad/s", """
                 {"kind":"Service","apiVersion":"v1","metadata":{"name":"s","namespace":"bad","uid":"u4","creationTimestamp":"2026-01-01T00:00:00Z"},"spec":{"ports":"x","selector":[1]}}
                 """);
@@ -66,6 +69,20 @@ public sealed class StoredBadObjectTests
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/v1/pods?fieldSelector=spec.nodeName%3Dn&labelSelector=a%3Db", Ct)).StatusCode);
         using var watch = await client.GetAsync("/api/v1/namespaces/bad/pods?watch=1&timeoutSeconds=1", HttpCompletionOption.ResponseHeadersRead, Ct);
         Assert.Equal(2, (await watch.Content.ReadAsStringAsync(Ct)).Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+
+        // The scale view reads it defensively, and a well-typed update repairs a bad object.
+        var scale = await client.GetAsync("/apis/apps/v1/namespaces/bad/deployments/d/scale", Ct);
+        Assert.Equal(HttpStatusCode.OK, scale.StatusCode);
+        (await kubectl.RunAsync("get", "deployments", "-n", "bad")).Ok();
+        var repaired = await client.PutAsync("/api/v1/namespaces/bad/configmaps/cm", Json.Body(Json.ConfigMap("cm", null, ("k", "v"))), Ct);
+        Assert.Equal(HttpStatusCode.OK, repaired.StatusCode);
+        var fixedDeployment = new JsonObject
+        {
+            ["apiVersion"] = "apps/v1", ["kind"] = "Deployment", ["metadata"] = new JsonObject { ["name"] = "d" },
+            ["spec"] = new JsonObject { ["replicas"] = 1, ["selector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["app"] = "d" } } },
+        };
+        var put = await client.PutAsync("/apis/apps/v1/namespaces/bad/deployments/d", Json.Body(fixedDeployment), Ct);
+        Assert.True(put.StatusCode == HttpStatusCode.OK, await put.Content.ReadAsStringAsync(Ct));
 
         // Deleting the namespace empties it, bad objects included, without a stack trace in the log.
         (await kubectl.RunAsync("delete", "namespace", "bad", "--wait=false")).Ok();

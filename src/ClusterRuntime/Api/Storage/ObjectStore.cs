@@ -318,7 +318,7 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
         Defaults.Apply(r, updated, creating: false);
         Validation.Check(r, updated);
         if (!JsonNode.DeepEquals(SpecPart(current), SpecPart(updated)))
-            meta["generation"] = (cur["generation"]?.GetValue<long>() ?? 0) + 1;
+            meta["generation"] = (cur["generation"] is JsonValue g && g.TryGetValue<long>(out var generation) ? generation : 0) + 1;
         return updated;
     }
 

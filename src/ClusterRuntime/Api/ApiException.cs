@@ -36,13 +36,32 @@ public sealed class ApiException(int code, string reason, string message, JsonOb
         new(409, "Conflict", $"Operation cannot be fulfilled on {r.GroupResource} \"{name}\": {why}", Detail(r, name));
 
     /// <summary>422: the object fails validation.</summary>
-    public static ApiException Invalid(ApiResource r, string name, string field, string message)
+    public static ApiException Invalid(ApiResource r, string name, string field, string message) =>
+        Invalid(r.Group, r.Kind, name, [(field, message)]);
+
+    /// <summary>422: an object of <paramref name="kind"/> fails validation in each of <paramref name="causes"/>, worded as upstream aggregates them.</summary>
+    public static ApiException Invalid(string group, string kind, string name, IReadOnlyList<(string Field, string Message)> causes)
     {
-        var details = Detail(r, name);
-        details["kind"] = r.Kind;
-        details["causes"] = new JsonArray(new JsonObject { ["reason"] = "FieldValueInvalid", ["message"] = message, ["field"] = field });
-        return new(422, "Invalid", $"{r.Kind} \"{name}\" is invalid: {field}: {message}", details);
+        var details = new JsonObject
+        {
+            ["name"] = name,
+            ["group"] = group,
+            ["kind"] = kind,
+            ["causes"] = new JsonArray(causes.Select(c => (JsonNode)new JsonObject { ["reason"] = "FieldValueInvalid", ["message"] = c.Message, ["field"] = c.Field }).ToArray()),
+        };
+        var text = causes.Count == 1
+            ? $"{causes[0].Field}: {causes[0].Message}"
+            : $"[{string.Join(", ", causes.Select(c => $"{c.Field}: {c.Message}"))}]";
+        return new(422, "Invalid", $"{kind} \"{name}\" is invalid: {text}", details);
     }
+
+    /// <summary>504: a resourceVersion newer than the datastore's, as upstream's watch cache reports it.</summary>
+    public static ApiException TooLargeResourceVersion(long requested, long current) =>
+        new(504, "Timeout", $"Too large resource version: {requested}, current: {current}", new JsonObject
+        {
+            ["causes"] = new JsonArray(new JsonObject { ["reason"] = "ResourceVersionTooLarge", ["message"] = "Too large resource version" }),
+            ["retryAfterSeconds"] = 1,
+        });
 
     /// <summary>400: malformed request.</summary>
     public static ApiException BadRequest(string message) => new(400, "BadRequest", message);

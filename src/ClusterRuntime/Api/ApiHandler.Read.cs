@@ -29,6 +29,7 @@ public sealed partial class ApiHandler
     async Task ListAsync(HttpContext ctx, RequestInfo ri)
     {
         bool asTable = HttpIo.WantsTable(ctx);
+        HttpIo.TimeoutSeconds(ctx);
         var page = await store.ListAsync(ri.Resource, ri.Namespace, ListOptionsFrom(ctx, ri.Resource, null), ctx.RequestAborted, raw: !asTable);
         var rv = page.Revision.ToString(System.Globalization.CultureInfo.InvariantCulture);
         if (asTable)
@@ -77,18 +78,23 @@ public static class Scale
         var scaleMeta = new JsonObject();
         foreach (var f in new[] { "name", "namespace", "uid", "resourceVersion", "creationTimestamp" })
             if (meta[f] is { } v) scaleMeta[f] = v.DeepClone();
-        var status = new JsonObject { ["replicas"] = obj["status"]?["replicas"]?.DeepClone() ?? 0 };
-        if (obj["spec"]?["selector"]?["matchLabels"] is JsonObject ml)
-            status["selector"] = string.Join(",", ml.Select(kv => $"{kv.Key}={kv.Value?.GetValue<string>()}"));
+        // Read defensively: an object stored before types were checked may hold anything.
+        var status = new JsonObject { ["replicas"] = Replicas(Field(obj["status"], "replicas")) };
+        if (Field(Field(obj["spec"], "selector"), "matchLabels") is JsonObject ml)
+            status["selector"] = string.Join(",", ml.Select(kv => $"{kv.Key}={(kv.Value is JsonValue v && v.TryGetValue<string>(out var s) ? s : "")}"));
         return new JsonObject
         {
             ["kind"] = "Scale",
             ["apiVersion"] = "autoscaling/v1",
             ["metadata"] = scaleMeta,
-            ["spec"] = new JsonObject { ["replicas"] = obj["spec"]?["replicas"]?.DeepClone() ?? 0 },
+            ["spec"] = new JsonObject { ["replicas"] = Replicas(Field(obj["spec"], "replicas")) },
             ["status"] = status,
         };
     }
+
+    static JsonNode? Field(JsonNode? node, string name) => node is JsonObject o ? o[name] : null;
+
+    static long Replicas(JsonNode? node) => node is JsonValue v && v.TryGetValue<long>(out var n) ? n : 0;
 
     /// <summary>Applies the replicas of <paramref name="scale"/> to <paramref name="obj"/>, keeping the resourceVersion precondition.</summary>
     public static JsonObject Apply(JsonObject obj, JsonObject scale)

@@ -24,6 +24,7 @@ public sealed partial class ApiHandler
         switch (ri.Subresource)
         {
             case "scale":
+                Validation.CheckTypes(ScaleType, body, "autoscaling");
                 result = Scale.From(await store.UpdateAsync(ri.Resource, ri.Namespace, ri.Name!, cur => Scale.Apply(cur, body), false, ctx.RequestAborted));
                 break;
             case "status":
@@ -50,7 +51,8 @@ public sealed partial class ApiHandler
         Func<JsonObject, JsonObject> apply = type switch
         {
             "application/merge-patch+json" => AsObject(p => cur => (JsonObject)JsonMergePatch.Apply(cur, p)!),
-            "application/strategic-merge-patch+json" => AsObject(p => cur => (JsonObject)StrategicMergePatch.Apply(cur, p)!),
+            "application/strategic-merge-patch+json" => AsObject(p => cur => StrategicMergePatch.Apply(cur, p, ri.Subresource == "scale" ? ScaleType : Schema.TypeCatalog.For(ri.Resource)) as JsonObject
+                ?? throw new ApiException(422, "Invalid", "the strategic merge patch deletes the whole object ($patch: delete at the top level); use DELETE to delete it")),
             "application/json-patch+json" => JsonPatchOps(),
             _ => throw new ApiException(415, "UnsupportedMediaType",
                 $"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got {type})"),
@@ -61,20 +63,27 @@ public sealed partial class ApiHandler
 
         Func<JsonObject, JsonObject> JsonPatchOps()
         {
-            JsonArray ops;
-            try { ops = JsonNode.Parse(raw) as JsonArray ?? throw ApiException.BadRequest("a JSON patch must be an array of operations"); }
-            catch (System.Text.Json.JsonException e) { throw ApiException.BadRequest("patch: invalid JSON: " + e.Message); }
+            var ops = Meta.ParseNode(raw, "patch") as JsonArray ?? throw ApiException.BadRequest("a JSON patch must be an array of operations");
             return cur => JsonPatch.Apply(cur, ops) as JsonObject ?? throw new ApiException(422, "Invalid", "the patch result is not an object");
         }
 
         JsonObject result = ri.Subresource switch
         {
             "scale" => Scale.From(await store.UpdateAsync(ri.Resource, ri.Namespace, ri.Name!,
-                cur => Scale.Apply(cur, apply(Scale.From(cur))), false, ctx.RequestAborted)),
+                cur => Scale.Apply(cur, CheckedScale(apply(Scale.From(cur)))), false, ctx.RequestAborted)),
             "status" => await store.UpdateAsync(ri.Resource, ri.Namespace, ri.Name!, apply, statusOnly: true, ctx.RequestAborted),
             _ => await store.UpdateAsync(ri.Resource, ri.Namespace, ri.Name!, apply, false, ctx.RequestAborted),
         };
         await HttpIo.WriteAsync(ctx, 200, result);
+    }
+
+    static readonly Schema.TypeDef ScaleType = Schema.TypeCatalog.Get("io.k8s.api.autoscaling.v1.Scale");
+    static readonly Schema.TypeDef DeleteOptionsType = Schema.TypeCatalog.Get(Schema.TypeCatalog.MetaPackage + ".DeleteOptions");
+
+    static JsonObject CheckedScale(JsonObject scale)
+    {
+        Validation.CheckTypes(ScaleType, scale, "autoscaling");
+        return scale;
     }
 
     /// <summary>Namespaces Kubernetes refuses to delete.</summary>
@@ -126,6 +135,7 @@ public sealed partial class ApiHandler
             var body = ctx.Request.ContentType?.StartsWith("application/vnd.kubernetes.protobuf", StringComparison.Ordinal) == true
                 ? Protobuf.ProtobufDecoder.Decode(raw)
                 : Meta.ParseObject(raw, "DeleteOptions");
+            Validation.CheckTypes(DeleteOptionsType, body, "");
             uid = body["preconditions"]?["uid"]?.GetValue<string>();
             rv = body["preconditions"]?["resourceVersion"]?.GetValue<string>();
             policy ??= body["propagationPolicy"]?.GetValue<string>();

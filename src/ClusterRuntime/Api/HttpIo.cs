@@ -1,4 +1,5 @@
 // Reading request bodies and writing JSON responses.
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Appliance.ClusterRuntime.Api.Storage;
@@ -25,19 +26,47 @@ public static class HttpIo
     /// <summary>Writes an error Status.</summary>
     public static Task WriteErrorAsync(HttpContext ctx, ApiException e) => WriteAsync(ctx, e.Code, e.ToStatus());
 
-    /// <summary>Reads the whole body (400 when too large).</summary>
+    /// <summary>Reads the whole body (413 when larger than <see cref="MaxBody"/>, whether it has a Content-Length or is chunked).</summary>
     public static async Task<byte[]> ReadBodyAsync(HttpContext ctx)
     {
-        if (ctx.Request.ContentLength > MaxBody) throw new ApiException(413, "RequestEntityTooLarge", "the request body is too large");
+        if (ctx.Request.ContentLength > MaxBody) throw TooLarge();
         using var ms = new MemoryStream();
         var buffer = new byte[16384];
         int n;
-        while ((n = await ctx.Request.Body.ReadAsync(buffer, ctx.RequestAborted)) > 0)
+        while (true)
         {
+            try
+            {
+                n = await ctx.Request.Body.ReadAsync(buffer, ctx.RequestAborted);
+            }
+            catch (BadHttpRequestException e)
+            {
+                // Kestrel's own limit (MaxRequestBodySize = MaxBody) ends a chunked body that runs past it.
+                throw e.StatusCode == 413 ? TooLarge() : ApiException.BadRequest("the request body could not be read: " + e.Message);
+            }
+            if (n == 0) break;
             ms.Write(buffer, 0, n);
-            if (ms.Length > MaxBody) throw new ApiException(413, "RequestEntityTooLarge", "the request body is too large");
+            if (ms.Length > MaxBody) throw TooLarge();
         }
         return ms.ToArray();
+    }
+
+    static ApiException TooLarge() =>
+        new(413, "RequestEntityTooLarge", $"the request body is too large: the limit is {MaxBody} bytes");
+
+    /// <summary>Longer timeouts are cut to this (24 days: a cancellation timer cannot run longer).</summary>
+    const long MaxTimeoutSeconds = 24 * 24 * 3600;
+
+    /// <summary>
+    /// The <c>timeoutSeconds</c> query parameter of a list or watch: null when absent or 0, 400 when it is not a
+    /// non-negative integer.
+    /// </summary>
+    public static TimeSpan? TimeoutSeconds(HttpContext ctx)
+    {
+        if (!ctx.Request.Query.TryGetValue("timeoutSeconds", out var text) || string.IsNullOrEmpty(text)) return null;
+        if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds))
+            throw ApiException.BadRequest($"timeoutSeconds: invalid value \"{text}\": must be a non-negative integer");
+        return seconds == 0 ? null : TimeSpan.FromSeconds(Math.Min(seconds, MaxTimeoutSeconds));
     }
 
     /// <summary>Reads the body as a JSON object, refusing media types other than JSON.</summary>

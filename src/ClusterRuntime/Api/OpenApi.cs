@@ -6,7 +6,8 @@ namespace Appliance.ClusterRuntime.Api;
 /// <summary>
 /// kubectl reads /openapi/v3 to learn whether the server takes the <c>fieldValidation</c> query parameter (it looks for
 /// a PATCH operation tagged with the kind's x-kubernetes-group-version-kind). These documents carry paths and
-/// operations only, no schemas: the server stores objects as given and does not reject unknown fields (see README).
+/// operations only, no schemas yet (they are to be generated from <see cref="Schema.TypeCatalog"/>); the server does
+/// not reject unknown fields (see README).
 /// </summary>
 public static class OpenApi
 {

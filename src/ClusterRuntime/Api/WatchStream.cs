@@ -29,8 +29,7 @@ public sealed class WatchStream(ObjectStore store, RequestInfo ri, ListOptions o
         bool bookmarks = q["allowWatchBookmarks"] is var b && (b == "true" || b == "1");
         bool sendInitial = q["sendInitialEvents"] == "true";
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, stopping);
-        if (q.TryGetValue("timeoutSeconds", out var ts) && long.TryParse(ts, NumberStyles.Integer, CultureInfo.InvariantCulture, out var secs) && secs > 0)
-            timeout.CancelAfter(TimeSpan.FromSeconds(secs));
+        if (HttpIo.TimeoutSeconds(ctx) is { } seconds) timeout.CancelAfter(seconds);
         var ct = timeout.Token;
 
         // A pinned name narrows the datastore prefix to that one key.
@@ -47,6 +46,9 @@ public sealed class WatchStream(ObjectStore store, RequestInfo ri, ListOptions o
             after = page.Revision;
         }
         else after = ObjectStore.ParseRv(rv);
+        // A revision the datastore has not reached ends the watch at once with upstream's "Too large resource version".
+        var current = await store.Backend.CurrentRevisionAsync(ct);
+        var tooLarge = after > current ? ApiException.TooLargeResourceVersion(after, current).ToStatus() : null;
 
         ctx.Response.StatusCode = 200;
         ctx.Response.ContentType = "application/json";
@@ -56,6 +58,11 @@ public sealed class WatchStream(ObjectStore store, RequestInfo ri, ListOptions o
 
         try
         {
+            if (tooLarge is not null)
+            {
+                await SendAsync("ERROR", tooLarge, ct);
+                return;
+            }
             foreach (var obj in initial) await SendAsync("ADDED", obj, ct);
             if (sendInitial && bookmarks)
                 await SendAsync("BOOKMARK", Bookmark(after, initialEventsEnd: true), ct);

@@ -18,6 +18,9 @@ public sealed class NamespaceLifecycle(ObjectStore store, ILogger logger)
 
     readonly Channel<string> _queue = Channel.CreateUnbounded<string>();
 
+    /// <summary>Failures already logged (namespace + message); touched only by the <see cref="RunAsync"/> loop.</summary>
+    readonly HashSet<string> _reported = [];
+
     /// <summary>Creates missing system namespaces and queues namespaces that were terminating at shutdown.</summary>
     public async Task BootstrapAsync(CancellationToken ct)
     {
@@ -59,7 +62,9 @@ public sealed class NamespaceLifecycle(ObjectStore store, ILogger logger)
             }
             catch (Exception e)
             {
-                logger.LogWarning(e, "finalizing namespace {Namespace} failed; retrying", name);
+                // One line per distinct failure; the stack trace only at debug level, so a lasting fault does not flood the log.
+                if (_reported.Add($"{name}\n{e.Message}")) logger.LogWarning("finalizing namespace {Namespace} failed: {Error}; retrying every 2 s", name, e.Message);
+                logger.LogDebug(e, "finalizing namespace {Namespace} failed", name);
                 _ = Task.Delay(TimeSpan.FromSeconds(2), ct).ContinueWith(_ => _queue.Writer.TryWrite(name), TaskScheduler.Default);
             }
         }
@@ -75,13 +80,22 @@ public sealed class NamespaceLifecycle(ObjectStore store, ILogger logger)
             var page = await store.ListAsync(r, name, everything, ct);
             foreach (var item in page.Items)
             {
+                var itemName = Meta.Name(item);
                 try
                 {
-                    var (_, deleted) = await store.DeleteAsync(r, name, Meta.Name(item)!, DeleteOptions.None, ct);
+                    if (itemName is null) throw new InvalidDataException($"a stored {r.Kind} has no metadata.name");
+                    var (_, deleted) = await store.DeleteAsync(r, name, itemName, DeleteOptions.None, ct);
                     if (!deleted) remaining++;
                 }
                 catch (ApiException e) when (e.Code == 404)
                 {
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // One object that cannot be deleted holds the namespace, not the other objects in it.
+                    if (_reported.Add($"{name}\n{r.Plural}/{itemName}\n{e.Message}"))
+                        logger.LogWarning("namespace {Namespace}: deleting {Resource} {Name} failed: {Error}; retrying", name, r.GroupResource, itemName, e.Message);
+                    remaining++;
                 }
             }
         }
@@ -99,6 +113,7 @@ public sealed class NamespaceLifecycle(ObjectStore store, ILogger logger)
             return true;
         }
         var (kv, _) = await store.TryGetAsync(ResourceTable.Namespaces, null, name, ct);
+        if (kv is null) _reported.RemoveWhere(k => k.StartsWith(name + "\n", StringComparison.Ordinal));
         return kv is null;
     }
 }

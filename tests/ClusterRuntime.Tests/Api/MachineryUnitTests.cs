@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Appliance.ClusterRuntime.Api;
 using Appliance.ClusterRuntime.Api.Patch;
 using Appliance.ClusterRuntime.Api.Protobuf;
+using Appliance.ClusterRuntime.Api.Schema;
 using Appliance.ClusterRuntime.Api.Selectors;
 using Appliance.ClusterRuntime.Api.Storage;
 using Appliance.ClusterRuntime.Api.Tables;
@@ -68,12 +69,29 @@ public sealed class MachineryUnitTests
     {
         var target = JsonNode.Parse("""{"spec":{"containers":[{"name":"a","image":"a:1"},{"name":"b","image":"b:1"}]},"metadata":{"finalizers":["x"]}}""");
         var patch = JsonNode.Parse("""{"spec":{"containers":[{"name":"b","image":"b:2"},{"name":"c","image":"c:1"},{"name":"a","$patch":"delete"}],"$setElementOrder/containers":[{"name":"b"},{"name":"c"}]},"metadata":{"finalizers":["y"],"labels":{"k":"v"}}}""");
-        var result = StrategicMergePatch.Apply(target, patch)!;
+        var result = StrategicMergePatch.Apply(target, patch, TypeCatalog.Get("io.k8s.api.core.v1.Pod"))!;
         Assert.Equal("""[{"name":"b","image":"b:2"},{"name":"c","image":"c:1"}]""", result["spec"]!["containers"]!.ToJsonString());
         Assert.Equal("""["x","y"]""", result["metadata"]!["finalizers"]!.ToJsonString());
         Assert.Equal("v", result["metadata"]!["labels"]!["k"]!.GetValue<string>());
-        var replaced = StrategicMergePatch.Apply(JsonNode.Parse("""{"data":{"a":"1","b":"2"}}"""), JsonNode.Parse("""{"data":{"$patch":"replace","c":"3"}}"""))!;
+        var replaced = StrategicMergePatch.Apply(JsonNode.Parse("""{"data":{"a":"1","b":"2"}}"""), JsonNode.Parse("""{"data":{"$patch":"replace","c":"3"}}"""), TypeCatalog.Get("io.k8s.api.core.v1.ConfigMap"))!;
         Assert.Equal("""{"c":"3"}""", replaced["data"]!.ToJsonString());
+    }
+
+    [Fact]
+    public void StrategicMergePatch_TakesMergeKeysFromTheTypeTable_PerType()
+    {
+        var service = TypeCatalog.Get("io.k8s.api.core.v1.Service");
+        // Service ports merge by port; a container's ports by containerPort; tolerations (no patch strategy) are replaced.
+        var svc = StrategicMergePatch.Apply(
+            JsonNode.Parse("""{"spec":{"ports":[{"port":80,"name":"http"},{"port":443,"name":"https"}]}}"""),
+            JsonNode.Parse("""{"spec":{"ports":[{"port":443,"targetPort":8443}]}}"""), service)!;
+        Assert.Equal("""[{"port":80,"name":"http"},{"port":443,"name":"https","targetPort":8443}]""", svc["spec"]!["ports"]!.ToJsonString());
+        var pod = StrategicMergePatch.Apply(
+            JsonNode.Parse("""{"spec":{"containers":[{"name":"a","ports":[{"containerPort":80},{"containerPort":81}]}],"tolerations":[{"key":"x"}]}}"""),
+            JsonNode.Parse("""{"spec":{"containers":[{"name":"a","ports":[{"containerPort":81,"name":"m"}]}],"tolerations":[{"key":"y"}]}}"""),
+            TypeCatalog.Get("io.k8s.api.core.v1.Pod"))!;
+        Assert.Equal("""[{"containerPort":80},{"containerPort":81,"name":"m"}]""", pod["spec"]!["containers"]![0]!["ports"]!.ToJsonString());
+        Assert.Equal("""[{"key":"y"}]""", pod["spec"]!["tolerations"]!.ToJsonString());
     }
 
     [Fact]

@@ -13,8 +13,8 @@ public static class JsonPatch
         for (int i = 0; i < ops.Count; i++)
         {
             if (ops[i] is not JsonObject op) throw Fail(i, "operation is not an object");
-            var name = op["op"]?.GetValue<string>() ?? throw Fail(i, "missing \"op\"");
-            var path = op["path"]?.GetValue<string>() ?? throw Fail(i, "missing \"path\"");
+            var name = Member(op, "op", i);
+            var path = Member(op, "path", i);
             switch (name)
             {
                 case "add": Add(root, path, op["value"]?.DeepClone(), i); break;
@@ -22,7 +22,7 @@ public static class JsonPatch
                 case "replace": Remove(root, path, i); Add(root, path, op["value"]?.DeepClone(), i); break;
                 case "move":
                 {
-                    var from = op["from"]?.GetValue<string>() ?? throw Fail(i, "missing \"from\"");
+                    var from = Member(op, "from", i);
                     var v = Get(root, from, i);
                     Remove(root, from, i);
                     Add(root, path, v, i);
@@ -30,7 +30,7 @@ public static class JsonPatch
                 }
                 case "copy":
                 {
-                    var from = op["from"]?.GetValue<string>() ?? throw Fail(i, "missing \"from\"");
+                    var from = Member(op, "from", i);
                     Add(root, path, Get(root, from, i)?.DeepClone(), i);
                     break;
                 }
@@ -42,6 +42,14 @@ public static class JsonPatch
         }
         return root["r"]!.DeepClone();
     }
+
+    /// <summary>A string member of operation <paramref name="i"/>: missing or not a string is a 422 naming it.</summary>
+    static string Member(JsonObject op, string name, int i) => op[name] switch
+    {
+        null => throw Fail(i, $"missing \"{name}\""),
+        JsonValue v when v.TryGetValue<string>(out var s) => s,
+        _ => throw Fail(i, $"\"{name}\" must be a string"),
+    };
 
     static ApiException Fail(int index, string message) =>
         new(422, "Invalid", $"the JSON patch operation {index} cannot be applied: {message}");

@@ -1,41 +1,35 @@
 // Strategic merge patch: merge patch plus merge-by-key lists and $patch/$retainKeys/$setElementOrder directives.
 using System.Text.Json.Nodes;
+using Appliance.ClusterRuntime.Api.Schema;
 
 namespace Appliance.ClusterRuntime.Api.Patch;
 
 /// <summary>
-/// A strategic merge patch for the built-in types. Lists named in <see cref="MergeKeys"/> merge element-wise by their key
-/// (as the Go struct tags <c>patchMergeKey</c> declare); other lists are replaced, as in a merge patch.
+/// A strategic merge patch for the built-in types. Lists whose field carries a merge key in the type table
+/// (<see cref="FieldDef.MergeKey"/>, Go's <c>patchMergeKey</c> tag) merge element-wise by that key, lists of scalars
+/// marked as sets merge as sets; other lists are replaced, as in a merge patch.
 /// </summary>
 public static class StrategicMergePatch
 {
-    /// <summary>List field name → merge key, for the lists of the served types that Kubernetes merges by key.</summary>
-    static readonly Dictionary<string, string> MergeKeys = new()
-    {
-        ["containers"] = "name", ["initContainers"] = "name", ["ephemeralContainers"] = "name",
-        ["volumes"] = "name", ["volumeMounts"] = "mountPath", ["volumeDevices"] = "devicePath",
-        ["env"] = "name", ["imagePullSecrets"] = "name", ["hostAliases"] = "ip",
-        ["conditions"] = "type", ["taints"] = "key", ["tolerations"] = "key",
-        ["addresses"] = "type", ["ownerReferences"] = "uid", ["containerStatuses"] = "name",
-        ["initContainerStatuses"] = "name", ["secrets"] = "name",
-    };
-
-    /// <summary>Lists of primitives that merge as sets.</summary>
-    static readonly HashSet<string> SetLists = ["finalizers"];
-
-    /// <summary>Applies <paramref name="patch"/> to <paramref name="target"/>.</summary>
-    public static JsonNode? Apply(JsonNode? target, JsonNode? patch, string? field = null)
+    /// <summary>Applies <paramref name="patch"/> to <paramref name="target"/>, an object of <paramref name="type"/> (null: not described, lists replaced).</summary>
+    public static JsonNode? Apply(JsonNode? target, JsonNode? patch, TypeDef? type)
     {
         if (patch is not JsonObject p) return patch?.DeepClone();
-        if (p["$patch"]?.GetValue<string>() is "replace")
+        var directive = Directive(p);
+        if (directive is "replace")
         {
             var copy = p.DeepClone().AsObject();
             copy.Remove("$patch");
             return copy;
         }
-        if (p["$patch"]?.GetValue<string>() is "delete") return null;
+        if (directive is "delete") return null;
         var t = target as JsonObject ?? new JsonObject();
-        JsonArray? retainKeys = p["$retainKeys"] as JsonArray;
+        var retainKeys = p["$retainKeys"] switch
+        {
+            null => null,
+            JsonArray a => a,
+            var other => throw ApiException.BadRequest($"invalid $retainKeys: {other.ToJsonString()}: expected a list of field names"),
+        };
         foreach (var (key, value) in p)
         {
             if (key.StartsWith("$setElementOrder/", StringComparison.Ordinal) || key is "$retainKeys" or "$patch") continue;
@@ -49,24 +43,26 @@ public static class StrategicMergePatch
                 continue;
             }
             if (value is null) { t.Remove(key); continue; }
-            if (value is JsonArray arr && t[key] is JsonArray cur)
+            var field = type?.Field(key);
+            if (value is JsonArray arr && t[key] is JsonArray cur && field?.MergeKey is { } mergeKey)
             {
-                if (MergeKeys.TryGetValue(key, out var mergeKey)) { t[key] = MergeByKey(cur, arr, mergeKey); continue; }
-                if (SetLists.Contains(key)) { t[key] = MergeSet(cur, arr); continue; }
+                t[key] = mergeKey.Length == 0 ? MergeSet(cur, arr) : MergeByKey(cur, arr, mergeKey, field.Type.Element?.Type);
+                continue;
             }
-            var merged = Apply(t[key]?.DeepClone(), value, key);
+            var merged = Apply(t[key]?.DeepClone(), value, field?.Type.Kind == ValueKind.Object ? field.Type.Type : null);
             if (merged is null) t.Remove(key); else t[key] = merged;
         }
         if (retainKeys is not null)
         {
-            var keep = retainKeys.Select(n => n?.GetValue<string>()).ToHashSet();
+            var keep = retainKeys.Select(n => n is JsonValue v && v.TryGetValue<string>(out var s) ? s
+                : throw ApiException.BadRequest($"invalid $retainKeys: {retainKeys.ToJsonString()}: the entries must be field names")).ToHashSet();
             foreach (var k in t.Select(kv => kv.Key).ToList())
                 if (!keep.Contains(k)) t.Remove(k);
         }
         return t;
     }
 
-    static JsonArray MergeByKey(JsonArray current, JsonArray patch, string mergeKey)
+    static JsonArray MergeByKey(JsonArray current, JsonArray patch, string mergeKey, TypeDef? elementType)
     {
         var result = new JsonArray(current.Select(n => n?.DeepClone()).ToArray());
         foreach (var item in patch)
@@ -76,7 +72,7 @@ public static class StrategicMergePatch
             int index = -1;
             for (int i = 0; i < result.Count; i++)
                 if (result[i] is JsonObject ro && JsonNode.DeepEquals(ro[mergeKey], keyValue)) { index = i; break; }
-            var directive = po["$patch"]?.GetValue<string>();
+            var directive = Directive(po);
             if (directive == "delete") { if (index >= 0) result.RemoveAt(index); continue; }
             if (index < 0)
             {
@@ -84,10 +80,18 @@ public static class StrategicMergePatch
                 added.Remove("$patch");
                 result.Add(added);
             }
-            else result[index] = Apply(result[index]?.DeepClone(), po);
+            else result[index] = Apply(result[index]?.DeepClone(), po, elementType);
         }
         return result;
     }
+
+    /// <summary>The <c>$patch</c> directive of a patch object, or null; 400 when it is not one of replace, merge, delete.</summary>
+    static string? Directive(JsonObject patch) => patch["$patch"] switch
+    {
+        null => null,
+        JsonValue v when v.TryGetValue<string>(out var s) && s is "replace" or "merge" or "delete" => s,
+        var other => throw ApiException.BadRequest($"invalid $patch directive {other.ToJsonString()}: expected \"replace\", \"merge\" or \"delete\""),
+    };
 
     static JsonArray MergeSet(JsonArray current, JsonArray patch)
     {

@@ -37,22 +37,59 @@ public static class Meta
     public static string? Label(JsonObject obj, string key) =>
         obj["metadata"] is JsonObject m && m["labels"] is JsonObject l && l[key] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
 
-    /// <summary>The finalizers, empty when none.</summary>
+    /// <summary>The finalizers, empty when none. Entries that are not strings (only in objects stored before types were checked) hold nothing.</summary>
     public static List<string> Finalizers(JsonObject obj) =>
         obj["metadata"] is JsonObject m && m["finalizers"] is JsonArray a
-            ? a.Select(n => n?.GetValue<string>() ?? "").Where(s => s.Length > 0).ToList()
+            ? a.Select(n => n is JsonValue v && v.TryGetValue<string>(out var s) ? s : "").Where(s => s.Length > 0).ToList()
             : [];
 
     /// <summary>Parses bytes into a JsonObject or throws 400.</summary>
-    public static JsonObject ParseObject(ReadOnlySpan<byte> body, string what)
+    public static JsonObject ParseObject(ReadOnlySpan<byte> body, string what) =>
+        ParseNode(body, what) as JsonObject ?? throw ApiException.BadRequest($"{what}: expected a JSON object");
+
+    /// <summary>
+    /// Parses a request body or throws 400 naming where it is wrong: invalid UTF-8 (which the JSON reader would
+    /// otherwise turn into U+FFFD), a key given twice in one object, or malformed JSON.
+    /// </summary>
+    public static JsonNode? ParseNode(ReadOnlySpan<byte> body, string what)
     {
+        if (!System.Text.Unicode.Utf8.IsValid(body))
+        {
+            int at = 0;
+            while (System.Text.Rune.DecodeFromUtf8(body[at..], out _, out var used) == System.Buffers.OperationStatus.Done) at += used;
+            throw ApiException.BadRequest($"{what}: invalid UTF-8 at byte {at + 1}");
+        }
         try
         {
-            return JsonNode.Parse(body) as JsonObject ?? throw ApiException.BadRequest($"{what}: expected a JSON object");
+            CheckDuplicateKeys(body, what);
+            return JsonNode.Parse(body);
         }
         catch (JsonException e)
         {
-            throw ApiException.BadRequest($"{what}: invalid JSON at line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}: {e.Message}");
+            var where = e.LineNumber is { } line ? $" at line {line + 1}, byte {e.BytePositionInLine + 1}" : "";
+            throw ApiException.BadRequest($"{what}: invalid JSON{where}: {e.Message}");
+        }
+    }
+
+    /// <summary>400 when an object has a key twice (Go's decoder would keep the last silently; strict decoding refuses it).</summary>
+    static void CheckDuplicateKeys(ReadOnlySpan<byte> body, string what)
+    {
+        var reader = new Utf8JsonReader(body);
+        var open = new Stack<HashSet<string>?>();
+        while (reader.Read())
+        {
+            switch (reader.TokenType)
+            {
+                case JsonTokenType.StartObject: open.Push(null); break;
+                case JsonTokenType.StartArray: open.Push(null); break;
+                case JsonTokenType.EndObject or JsonTokenType.EndArray: open.Pop(); break;
+                case JsonTokenType.PropertyName:
+                    var keys = open.Pop() ?? new HashSet<string>(StringComparer.Ordinal);
+                    var key = reader.GetString()!;
+                    if (!keys.Add(key)) throw ApiException.BadRequest($"{what}: duplicate field \"{key}\" at byte {reader.TokenStartIndex + 1}");
+                    open.Push(keys);
+                    break;
+            }
         }
     }
 

@@ -64,6 +64,7 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
     /// <summary>Creates an object: fills name (generateName), uid, creationTimestamp, generation and defaults.</summary>
     public async Task<JsonObject> CreateAsync(ApiResource r, string? ns, JsonObject obj, CancellationToken ct)
     {
+        Validation.CheckTypes(r, obj);
         CheckTypeMeta(r, obj);
         var meta = Meta.Of(obj);
         if (r.Namespaced)
@@ -116,6 +117,7 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
             if (kv is null) throw ApiException.NotFound(r, name);
             var current = Decode(kv);
             var updated = transform(current.DeepClone().AsObject());
+            Validation.CheckTypes(r, updated, statusOnly);
             CheckTypeMeta(r, updated);
             var meta = Meta.Of(updated);
             var bodyName = Meta.Name(updated);
@@ -208,7 +210,7 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
             else
             {
                 var current = await backend.CurrentRevisionAsync(ct);
-                if (rv > current) throw new ApiException(504, "Timeout", $"Too large resource version: {rv}, current: {current}");
+                if (rv > current) throw ApiException.TooLargeResourceVersion(rv, current);
             }
         }
         else if (!string.IsNullOrEmpty(options.ResourceVersionMatch) && options.ResourceVersionMatch != "NotOlderThan")
@@ -316,7 +318,7 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
         Defaults.Apply(r, updated, creating: false);
         Validation.Check(r, updated);
         if (!JsonNode.DeepEquals(SpecPart(current), SpecPart(updated)))
-            meta["generation"] = (cur["generation"]?.GetValue<long>() ?? 0) + 1;
+            meta["generation"] = (cur["generation"] is JsonValue g && g.TryGetValue<long>(out var generation) ? generation : 0) + 1;
         return updated;
     }
 
@@ -378,7 +380,7 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
         }
         catch (FutureRevisionException e)
         {
-            throw new ApiException(504, "Timeout", $"Too large resource version: {e.Requested}, current: {e.Current}");
+            throw ApiException.TooLargeResourceVersion(e.Requested, e.Current);
         }
     }
 }

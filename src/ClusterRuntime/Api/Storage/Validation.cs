@@ -1,5 +1,6 @@
-// Name and label validation (Kubernetes DNS-1123 rules), reported as 422 Invalid with the field path.
+// Type, name and label validation (the type table, Kubernetes DNS-1123 rules), reported as 422 Invalid with the field path.
 using System.Text.Json.Nodes;
+using Appliance.ClusterRuntime.Api.Schema;
 
 namespace Appliance.ClusterRuntime.Api.Storage;
 
@@ -8,6 +9,24 @@ public static class Validation
 {
     /// <summary>Resources whose names must be DNS-1123 labels rather than subdomains.</summary>
     static readonly HashSet<string> LabelNamed = ["Namespace", "Service"];
+
+    /// <summary>The top-level fields a status write takes from the body (the rest comes from the stored object).</summary>
+    static readonly string[] StatusWriteFields = ["kind", "apiVersion", "metadata", "status"];
+
+    /// <summary>
+    /// Checks every field the type table declares for <paramref name="r"/> (with <paramref name="statusOnly"/>, those a
+    /// status write reads); throws 422 naming each field of the wrong type. Runs before anything reads the object.
+    /// </summary>
+    public static void CheckTypes(ApiResource r, JsonObject obj, bool statusOnly = false) =>
+        CheckTypes(TypeCatalog.For(r), obj, r.Group, statusOnly ? StatusWriteFields : null);
+
+    /// <summary>Checks <paramref name="obj"/> against <paramref name="type"/> of API group <paramref name="group"/> (also request bodies such as DeleteOptions or Scale).</summary>
+    public static void CheckTypes(TypeDef type, JsonObject obj, string group, IReadOnlyCollection<string>? only = null)
+    {
+        var problems = SchemaValidator.Check(type, obj, only);
+        if (problems.Count == 0) return;
+        throw ApiException.Invalid(group, type.Name, Meta.Name(obj) ?? "", problems.Select(p => (p.Field, p.Message)).ToList());
+    }
 
     /// <summary>Checks name, labels and annotations; throws 422 on the first problem.</summary>
     public static void Check(ApiResource r, JsonObject obj)

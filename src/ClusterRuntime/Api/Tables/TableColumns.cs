@@ -20,6 +20,9 @@ public static class TableColumns
         "CreationTimestamp is a timestamp representing the server time when this object was created.",
         (o, now) => Age(Meta.Str(o, "creationTimestamp"), now));
 
+    /// <summary>True for the columns that read only metadata (Name, Age), which work on any stored object.</summary>
+    public static bool ReadsMetadataOnly(TableColumn c) => c == NameCol || c == AgeCol;
+
     /// <summary>The columns for <paramref name="kind"/>: Name, the kind's own columns, Age, then wide columns.</summary>
     public static IReadOnlyList<TableColumn> For(string kind) => kind switch
     {

@@ -1,5 +1,6 @@
 // Turns objects into meta.k8s.io/v1 Table objects for `kubectl get` (Accept: application/json;as=Table;g=meta.k8s.io;v=v1).
 using System.Text.Json.Nodes;
+using Appliance.ClusterRuntime.Api.Schema;
 using Appliance.ClusterRuntime.Api.Storage;
 
 namespace Appliance.ClusterRuntime.Api.Tables;
@@ -7,6 +8,18 @@ namespace Appliance.ClusterRuntime.Api.Tables;
 /// <summary>Builds Table objects.</summary>
 public static class TableConverter
 {
+    static readonly TypeDef ObjectMeta = TypeCatalog.Get(TypeCatalog.MetaPackage + ".ObjectMeta");
+
+    /// <summary>The metadata fields of a stored object that fit ObjectMeta (so that clients can decode the row).</summary>
+    static JsonObject FittingMetadata(JsonObject obj)
+    {
+        var result = new JsonObject();
+        if (obj["metadata"] is not JsonObject meta) return result;
+        foreach (var (name, value) in meta)
+            if (SchemaValidator.Check(ObjectMeta, meta, [name]).Count == 0) result[name] = value?.DeepClone();
+        return result;
+    }
+
     /// <summary>A Table of <paramref name="items"/>. <paramref name="includeObject"/> is None, Metadata (default) or Object.</summary>
     public static JsonObject ToTable(ApiResource r, IEnumerable<JsonObject> items, string? resourceVersion, string? continueToken, string? includeObject, DateTimeOffset now, bool withColumns = true)
     {
@@ -31,9 +44,14 @@ public static class TableConverter
             }).ToArray());
         }
         var rows = new JsonArray();
+        var type = TypeCatalog.For(r);
         foreach (var obj in items)
         {
-            var row = new JsonObject { ["cells"] = new JsonArray(columns.Select(c => c.Cell(obj, now)?.DeepClone()).ToArray()) };
+            // An object stored before types were checked may not fit its type: it gets a row with its name and age,
+            // and <invalid> where a column would read its fields, instead of failing the whole table.
+            bool fits = SchemaValidator.Fits(type, obj);
+            var cells = columns.Select(c => fits || TableColumns.ReadsMetadataOnly(c) ? c.Cell(obj, now)?.DeepClone() : "<invalid>");
+            var row = new JsonObject { ["cells"] = new JsonArray(cells.ToArray()) };
             switch (includeObject)
             {
                 case "None": break;
@@ -43,7 +61,7 @@ public static class TableConverter
                     {
                         ["kind"] = "PartialObjectMetadata",
                         ["apiVersion"] = "meta.k8s.io/v1",
-                        ["metadata"] = Meta.Of(obj).DeepClone(),
+                        ["metadata"] = fits ? Meta.Of(obj).DeepClone() : FittingMetadata(obj),
                     };
                     break;
             }

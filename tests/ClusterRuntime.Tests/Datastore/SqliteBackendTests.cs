@@ -7,14 +7,14 @@ namespace Appliance.ClusterRuntime.Tests.Datastore;
 /// <summary>The shared suite on a fresh SQLite file per test.</summary>
 public sealed class SqliteBackendTests : BackendTests
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("datastore-sqlite-").FullName;
+    private readonly TempDir _dir = new("datastore-sqlite-");
 
     protected override Task<IBackend> CreateAsync() =>
-        Task.FromResult<IBackend>(new SqliteBackend(new SqliteBackendOptions { DataDir = _dir, ExpiryInterval = TimeSpan.FromMilliseconds(200) }));
+        Task.FromResult<IBackend>(new SqliteBackend(new SqliteBackendOptions { DataDir = _dir.Path, ExpiryInterval = TimeSpan.FromMilliseconds(200) }));
 
     protected override Task CleanupAsync()
     {
-        Directory.Delete(_dir, recursive: true);
+        _dir.Dispose();
         return Task.CompletedTask;
     }
 }

@@ -9,7 +9,7 @@ namespace Appliance.ClusterRuntime.Tests.Datastore;
 public sealed class SqliteVolatileKeyTests : IDisposable
 {
     private const string Lease = "/registry/leases/kube-node-lease/node1";
-    private readonly string _dir = Directory.CreateTempSubdirectory("datastore-volatile-").FullName;
+    private readonly TempDir _dir = new("datastore-volatile-");
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -18,7 +18,7 @@ public sealed class SqliteVolatileKeyTests : IDisposable
     private SqliteBackend Open(string? dir = null, VolatileKeyPolicy? policy = null, bool naive = false) =>
         new(new SqliteBackendOptions
         {
-            DataDir = dir ?? _dir,
+            DataDir = dir ?? _dir.Path,
             FlushInterval = TimeSpan.FromHours(1),
             VolatileKeys = naive ? null : policy ?? VolatileKeyPolicy.Default,
             ExpiryInterval = TimeSpan.FromMilliseconds(100),
@@ -38,7 +38,7 @@ public sealed class SqliteVolatileKeyTests : IDisposable
         return rows;
     }
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     [Fact, Trait("Category", "RoundTrip")]
     public async Task LeaseRenewalsAreServedFromMemoryAndFlushedAsOneRow()
@@ -70,11 +70,11 @@ public sealed class SqliteVolatileKeyTests : IDisposable
         Assert.Equal(1, store.PendingKeyCount);
 
         // Nothing about the renewals is on disk yet; the configmap is.
-        Assert.Equal([(created, 0)], DiskRows(_dir, Lease));
-        Assert.Equal([(other, 0)], DiskRows(_dir, "/registry/configmaps/default/cm"));
+        Assert.Equal([(created, 0)], DiskRows(_dir.Path, Lease));
+        Assert.Equal([(other, 0)], DiskRows(_dir.Path, "/registry/configmaps/default/cm"));
 
         await store.FlushAsync(Ct);
-        Assert.Equal([(created, 0), (rev, 1)], DiskRows(_dir, Lease));
+        Assert.Equal([(created, 0), (rev, 1)], DiskRows(_dir.Path, Lease));
         Assert.Equal(0, store.PendingKeyCount);
         var afterFlush = await WatchCollector.Collect(store.WatchAsync("/registry/leases/", created, Ct), 1);
         Assert.Equal(rev, afterFlush[0].Kv.ModRevision);
@@ -88,52 +88,46 @@ public sealed class SqliteVolatileKeyTests : IDisposable
         await store.StartAsync(Ct);
         var rev = await store.CreateAsync(Lease, V("0"), ct: Ct);
         for (var i = 1; i <= 3; i++) rev = (await store.UpdateAsync(Lease, V($"{i}"), rev, ct: Ct)).Revision;
-        Assert.Equal(4, DiskRows(_dir, Lease).Count);
+        Assert.Equal(4, DiskRows(_dir.Path, Lease).Count);
     }
 
     [Fact, Trait("Category", "RoundTrip")]
     public async Task CrashImageLosesOnlyHeldRenewalsAndRevisionsNeverGoBack()
     {
         long heldRev, durableRev, created;
-        var image = Directory.CreateTempSubdirectory("datastore-crash-image-").FullName;
-        try
+        using var imageDir = new TempDir("datastore-crash-image-");
+        var image = imageDir.Path;
+        await using (var store = Open())
         {
-            await using (var store = Open())
-            {
-                await store.StartAsync(Ct);
-                created = await store.CreateAsync(Lease, V("on-disk"), ct: Ct);
-                var rev = created;
-                for (var i = 0; i < 3; i++) rev = (await store.UpdateAsync(Lease, V($"held-{i}"), rev, ct: Ct)).Revision;
-                durableRev = await store.CreateAsync("/registry/configmaps/default/after", V("x"), ct: Ct);
-                heldRev = (await store.UpdateAsync(Lease, V("held-last"), rev, ct: Ct)).Revision;
+            await store.StartAsync(Ct);
+            created = await store.CreateAsync(Lease, V("on-disk"), ct: Ct);
+            var rev = created;
+            for (var i = 0; i < 3; i++) rev = (await store.UpdateAsync(Lease, V($"held-{i}"), rev, ct: Ct)).Revision;
+            durableRev = await store.CreateAsync("/registry/configmaps/default/after", V("x"), ct: Ct);
+            heldRev = (await store.UpdateAsync(Lease, V("held-last"), rev, ct: Ct)).Revision;
 
-                // What a power cut leaves right now: the database and its WAL as they are on disk.
-                foreach (var f in new[] { "state.db", "state.db-wal" })
-                    File.Copy(Path.Combine(_dir, f), Path.Combine(image, f));
-            }
-
-            await using var reopened = Open(image);
-            await reopened.StartAsync(Ct);
-            var (_, lease) = await reopened.GetAsync(Lease, ct: Ct);
-            Assert.Equal("on-disk", Encoding.UTF8.GetString(lease!.Value));
-            Assert.Equal(created, lease.ModRevision);
-            Assert.NotNull((await reopened.GetAsync("/registry/configmaps/default/after", ct: Ct)).Kv);
-            Assert.True(durableRev < heldRev);
-            var next = await reopened.CreateAsync("/registry/configmaps/default/next", V("y"), ct: Ct);
-            Assert.True(next > heldRev, $"revision {next} was handed out again (held revisions reached {heldRev})");
-            // A client holding the lost revision gets a conflict, not a silent overwrite.
-            Assert.False((await reopened.UpdateAsync(Lease, V("stale"), heldRev, ct: Ct)).Updated);
-
-            // A clean shutdown of the original flushed the held value.
-            await using var clean = Open();
-            await clean.StartAsync(Ct);
-            Assert.Equal("held-last", Encoding.UTF8.GetString((await clean.GetAsync(Lease, ct: Ct)).Kv!.Value));
-            Assert.Equal(heldRev, await clean.CurrentRevisionAsync(Ct));
+            // What a power cut leaves right now: the database and its WAL as they are on disk.
+            foreach (var f in new[] { "state.db", "state.db-wal" })
+                File.Copy(Path.Combine(_dir.Path, f), Path.Combine(image, f));
         }
-        finally
-        {
-            Directory.Delete(image, recursive: true);
-        }
+
+        await using var reopened = Open(image);
+        await reopened.StartAsync(Ct);
+        var (_, lease) = await reopened.GetAsync(Lease, ct: Ct);
+        Assert.Equal("on-disk", Encoding.UTF8.GetString(lease!.Value));
+        Assert.Equal(created, lease.ModRevision);
+        Assert.NotNull((await reopened.GetAsync("/registry/configmaps/default/after", ct: Ct)).Kv);
+        Assert.True(durableRev < heldRev);
+        var next = await reopened.CreateAsync("/registry/configmaps/default/next", V("y"), ct: Ct);
+        Assert.True(next > heldRev, $"revision {next} was handed out again (held revisions reached {heldRev})");
+        // A client holding the lost revision gets a conflict, not a silent overwrite.
+        Assert.False((await reopened.UpdateAsync(Lease, V("stale"), heldRev, ct: Ct)).Updated);
+
+        // A clean shutdown of the original flushed the held value.
+        await using var clean = Open();
+        await clean.StartAsync(Ct);
+        Assert.Equal("held-last", Encoding.UTF8.GetString((await clean.GetAsync(Lease, ct: Ct)).Kv!.Value));
+        Assert.Equal(heldRev, await clean.CurrentRevisionAsync(Ct));
     }
 
     [Fact, Trait("Category", "RoundTrip")]
@@ -146,9 +140,9 @@ public sealed class SqliteVolatileKeyTests : IDisposable
         await store.StartAsync(Ct);
         var created = await store.CreateAsync(node, V(Node("2026-01-01T00:00:00Z", "a")), ct: Ct);
         var beat = (await store.UpdateAsync(node, V(Node("2026-01-01T00:00:40Z", "a")), created, ct: Ct)).Revision;
-        Assert.Equal([(created, 0)], DiskRows(_dir, node));
+        Assert.Equal([(created, 0)], DiskRows(_dir.Path, node));
         var relabel = (await store.UpdateAsync(node, V(Node("2026-01-01T00:00:40Z", "b")), beat, ct: Ct)).Revision;
-        Assert.Equal([(created, 0), (beat, 1), (relabel, 1)], DiskRows(_dir, node));
+        Assert.Equal([(created, 0), (beat, 1), (relabel, 1)], DiskRows(_dir.Path, node));
         var events = await WatchCollector.Collect(store.WatchAsync(node, created, Ct), 2);
         Assert.Equal([beat, relabel], events.Select(e => e.Kv.ModRevision));
         Assert.Equal(beat, events[1].PrevKv!.ModRevision);
@@ -169,11 +163,11 @@ public sealed class SqliteVolatileKeyTests : IDisposable
             Assert.True(ok, $"renewal {i} found the lease gone");
             rev = r;
         }
-        Assert.Equal([(created, 0)], DiskRows(_dir, Lease));
+        Assert.Equal([(created, 0)], DiskRows(_dir.Path, Lease));
         var expiry = await WatchCollector.Collect(store.WatchAsync(Lease, rev, Ct), 1);
         Assert.Equal(WatchEventType.Delete, expiry[0].Type);
         Assert.Equal("6", Encoding.UTF8.GetString(expiry[0].Kv.Value));
-        Assert.Equal([(created, 0), (rev, 1), (expiry[0].Kv.ModRevision, 2)], DiskRows(_dir, Lease));
+        Assert.Equal([(created, 0), (rev, 1), (expiry[0].Kv.ModRevision, 2)], DiskRows(_dir.Path, Lease));
     }
 
     [Fact, Trait("Category", "Unit")]

@@ -6,15 +6,15 @@ namespace Appliance.ClusterRuntime.Tests.Datastore;
 
 public sealed class SqliteWatchOverflowTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("datastore-overflow-").FullName;
+    private readonly TempDir _dir = new("datastore-overflow-");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     [Fact, Trait("Category", "RoundTrip")]
     public async Task SlowWatcherCatchesUpFromTheLogAfterOverflow()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var store = new SqliteBackend(new SqliteBackendOptions { DataDir = _dir, WatchBuffer = 8 });
+        await using var store = new SqliteBackend(new SqliteBackendOptions { DataDir = _dir.Path, WatchBuffer = 8 });
         await store.StartAsync(ct);
         var from = await store.CurrentRevisionAsync(ct);
         await using var watch = store.WatchAsync("/registry/configmaps/", from, ct).GetAsyncEnumerator(ct);

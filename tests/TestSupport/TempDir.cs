@@ -16,6 +16,15 @@ public sealed class TempDir : IDisposable
     /// <summary>The path of <paramref name="relative"/> inside the directory (nothing is created).</summary>
     public string this[string relative] => System.IO.Path.Combine(Path, relative);
 
+    /// <summary>Writes <paramref name="text"/> to <paramref name="relative"/> inside the directory (creating its parents) and returns the file's path.</summary>
+    public string Write(string relative, string text)
+    {
+        var path = this[relative];
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
+        File.WriteAllText(path, text);
+        return path;
+    }
+
     /// <summary>Deletes the directory and everything below it.</summary>
     /// <remarks>
     /// Cleanup never fails a test: what cannot be removed (a mount still in use, say) is left behind. A directory

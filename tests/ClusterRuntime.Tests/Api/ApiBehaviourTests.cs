@@ -277,8 +277,8 @@ public sealed class ApiBehaviourTests(ServerFixture fx) : IClassFixture<ServerFi
         Support.Kubectl.RequireInstalled();
         var r = (await fx.Kubectl.RunAsync("api-resources", "-v=6")).Ok();
         // With aggregated discovery kubectl needs only /api and /apis; the legacy path would also fetch /apis/<g>/<v>.
-        Assert.Contains("/apis?timeout=", r.Stderr);
-        Assert.DoesNotContain("/apis/apps/v1?timeout", r.Stderr);
+        Assert.Contains("/apis?timeout=", r.Error);
+        Assert.DoesNotContain("/apis/apps/v1?timeout", r.Error);
     }
 
     [Fact]

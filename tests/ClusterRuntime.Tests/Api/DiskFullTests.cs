@@ -1,5 +1,4 @@
 // A full disk: writes answer 507 with a Status, /readyz fails the datastore check, and both recover without a restart.
-using System.Diagnostics;
 using System.Net;
 using Appliance.ClusterRuntime.Tests.Support;
 
@@ -10,16 +9,7 @@ public sealed class DiskFullTests
 {
     static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    static int Run(string file, params string[] args)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        p.StandardOutput.ReadToEnd();
-        p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        return p.ExitCode;
-    }
+    static int Run(string file, params string[] args) => ProcessRunner.Run(file, args).ExitCode;
 
     /// <summary>Writes zeros into <paramref name="path"/> until the filesystem refuses.</summary>
     static void FillUp(string path)

@@ -1,5 +1,4 @@
 // The server verb's command line: bad options end in one line and exit 2; a port in use is one line and exit 1.
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Appliance.ClusterRuntime.Tests.Support;
@@ -11,15 +10,9 @@ public sealed class ServerCommandTests
 {
     static async Task<(int Code, string Stderr)> RunAsync(params string[] args)
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        psi.ArgumentList.Add(RuntimeProcess.ServerDll);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stderr = p.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
-        await p.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await p.WaitForExitAsync(cts.Token);
-        return (p.ExitCode, await stderr);
+        var r = await ProcessRunner.RunAsync("dotnet", [RuntimeProcess.ServerDll, .. args], new ProcessOptions { Timeout = TimeSpan.FromSeconds(30) },
+            TestContext.Current.CancellationToken);
+        return (r.ExitCode, r.Error);
     }
 
     [Fact]

@@ -56,9 +56,9 @@ public sealed class StoredBadObjectTests
         using var client = server.CreateClient();
 
         var pods = (await kubectl.RunAsync("get", "pods", "-A")).Ok();
-        Assert.Contains("p1", pods.Stdout);
-        Assert.Contains("p2", pods.Stdout);
-        Assert.Contains("Running", pods.Stdout);
+        Assert.Contains("p1", pods.Out);
+        Assert.Contains("p2", pods.Out);
+        Assert.Contains("Running", pods.Out);
         (await kubectl.RunAsync("get", "pods", "-A", "-o", "wide")).Ok();
         (await kubectl.RunAsync("get", "configmaps,services", "-n", "bad")).Ok();
         (await kubectl.RunAsync("describe", "pod", "p2", "-n", "bad")).Ok();

@@ -221,8 +221,8 @@ public sealed class TypedValidationTests(ServerFixture fx) : IClassFixture<Serve
                 """, Ct);
             (await fx.Kubectl.RunAsync("apply", "-f", manifest)).Ok();
             var get = (await fx.Kubectl.RunAsync("get", "deploy,svc,secret,job", "-n", "typed-kubectl", "-o", "name")).Ok();
-            Assert.Contains("deployment.apps/web", get.Stdout);
-            Assert.Contains("job.batch/once", get.Stdout);
+            Assert.Contains("deployment.apps/web", get.Out);
+            Assert.Contains("job.batch/once", get.Out);
         }
         finally { Directory.Delete(dir, true); }
     }

@@ -7,9 +7,9 @@ namespace Appliance.ClusterRuntime.Tests.Datastore;
 
 public sealed class DatastoreEndpointTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("datastore-endpoint-").FullName;
+    private readonly TempDir _dir = new("datastore-endpoint-");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     [Theory, Trait("Category", "Unit")]
     [InlineData("postgres://kube:s%40cret@db.local:5433/k8s?sslmode=disable", "db.local", 5433, "k8s", "kube", "s@cret")]
@@ -27,11 +27,11 @@ public sealed class DatastoreEndpointTests : IDisposable
     [Fact, Trait("Category", "Unit")]
     public async Task EndpointPicksTheBackend()
     {
-        await using var sqlite = DatastoreEndpoint.Open(_dir, null);
+        await using var sqlite = DatastoreEndpoint.Open(_dir.Path, null);
         Assert.IsType<SqliteBackend>(sqlite);
-        await using var pg = DatastoreEndpoint.Open(_dir, "postgres://h/db");
+        await using var pg = DatastoreEndpoint.Open(_dir.Path, "postgres://h/db");
         Assert.IsType<PostgresBackend>(pg);
-        var e = Assert.Throws<ArgumentException>(() => DatastoreEndpoint.Open(_dir, "mysql://h/db"));
+        var e = Assert.Throws<ArgumentException>(() => DatastoreEndpoint.Open(_dir.Path, "mysql://h/db"));
         Assert.Contains("mysql://h/db", e.Message);
     }
 }

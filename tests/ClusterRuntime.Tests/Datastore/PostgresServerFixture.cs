@@ -1,5 +1,4 @@
 // Starts a throw-away PostgreSQL server (Debian's package) on a unix socket for the backend suite, and stops it.
-using System.Diagnostics;
 using Npgsql;
 
 namespace Appliance.ClusterRuntime.Tests.Datastore;
@@ -10,7 +9,7 @@ namespace Appliance.ClusterRuntime.Tests.Datastore;
 /// </summary>
 public sealed class PostgresServerFixture : IAsyncLifetime
 {
-    private string? _root;
+    private TempDir? _root;
     private string? _bin;
     private string? _runAs;
     private int _databases;
@@ -18,8 +17,8 @@ public sealed class PostgresServerFixture : IAsyncLifetime
     /// <summary>Why no server could be started, or null when it runs.</summary>
     public string? SkipReason { get; private set; }
 
-    private string SocketDir => Path.Combine(_root!, "sock");
-    private string DataDir => Path.Combine(_root!, "data");
+    private string SocketDir => _root!["sock"];
+    private string DataDir => _root!["data"];
 
     public async ValueTask InitializeAsync()
     {
@@ -32,7 +31,7 @@ public sealed class PostgresServerFixture : IAsyncLifetime
             SkipReason = "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb; apt-get install postgresql)";
             return;
         }
-        _root = Directory.CreateTempSubdirectory("datastore-pg-").FullName;
+        _root = new TempDir("datastore-pg-");
         Directory.CreateDirectory(SocketDir);
         if (Environment.UserName == "root")
         {
@@ -42,16 +41,16 @@ public sealed class PostgresServerFixture : IAsyncLifetime
                 return;
             }
             _runAs = "postgres";
-            var chown = await RunAsync("chown", ["-R", "postgres:postgres", _root]);
+            var chown = await RunAsync("chown", ["-R", "postgres:postgres", _root.Path]);
             if (chown.Code != 0) throw new InvalidOperationException("chown: " + chown.Output);
         }
         var init = await RunAsync(Path.Combine(_bin, "initdb"), ["-D", DataDir, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "--no-instructions"]);
         if (init.Code != 0) throw new InvalidOperationException("initdb failed: " + init.Output);
         // Durability of the throw-away server is not what these tests check; fsync=off keeps the suite fast.
-        var start = await RunAsync(Path.Combine(_bin, "pg_ctl"), ["-D", DataDir, "-l", Path.Combine(_root, "server.log"), "-w", "-t", "60",
+        var start = await RunAsync(Path.Combine(_bin, "pg_ctl"), ["-D", DataDir, "-l", _root["server.log"], "-w", "-t", "60",
             "-o", $"-k {SocketDir} -p 5432 -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200", "start"]);
         if (start.Code != 0)
-            throw new InvalidOperationException("pg_ctl start failed: " + start.Output + File.ReadAllText(Path.Combine(_root, "server.log")));
+            throw new InvalidOperationException("pg_ctl start failed: " + start.Output + File.ReadAllText(_root["server.log"]));
     }
 
     /// <summary>Creates an empty database and returns its connection string.</summary>
@@ -74,26 +73,14 @@ public sealed class PostgresServerFixture : IAsyncLifetime
         if (_bin is not null && File.Exists(Path.Combine(DataDir, "postmaster.pid")))
             await RunAsync(Path.Combine(_bin, "pg_ctl"), ["-D", DataDir, "-m", "immediate", "-w", "stop"]);
         NpgsqlConnection.ClearAllPools();
-        Directory.Delete(_root, recursive: true);
+        _root.Dispose();
     }
 
     private async Task<(int Code, string Output)> RunAsync(string file, string[] args)
     {
-        var psi = new ProcessStartInfo(_runAs is null || file is "id" or "chown" ? file : "runuser")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        if (_runAs is not null && file is not ("id" or "chown"))
-        {
-            foreach (var a in new[] { "-u", _runAs, "--", file }) psi.ArgumentList.Add(a);
-        }
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync();
-        return (p.ExitCode, await stdout + await stderr);
+        var r = _runAs is null || file is "id" or "chown"
+            ? await ProcessRunner.RunAsync(file, args)
+            : await ProcessRunner.RunAsync("runuser", ["-u", _runAs, "--", file, .. args]);
+        return (r.ExitCode, r.Out + r.Error);
     }
 }

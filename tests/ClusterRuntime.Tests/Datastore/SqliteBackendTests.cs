@@ -8,12 +8,12 @@ namespace Appliance.ClusterRuntime.Tests.Datastore;
 /// <summary>The shared suite on a fresh SQLite file per store.</summary>
 public sealed class SqliteBackendTests : BackendTests
 {
-    private readonly string _root = Directory.CreateTempSubdirectory("datastore-sqlite-").FullName;
+    private readonly TempDir _root = new("datastore-sqlite-");
     private readonly Dictionary<IBackend, string> _dirs = [];
 
     protected override Task<IBackend> CreateAsync(bool naive = false, int? watchBuffer = null)
     {
-        var dir = Path.Combine(_root, $"s{_dirs.Count}");
+        var dir = Path.Combine(_root.Path, $"s{_dirs.Count}");
         var store = new SqliteBackend(new SqliteBackendOptions
         {
             DataDir = dir,
@@ -40,7 +40,7 @@ public sealed class SqliteBackendTests : BackendTests
 
     protected override Task CleanupAsync()
     {
-        Directory.Delete(_root, recursive: true);
+        _root.Dispose();
         return Task.CompletedTask;
     }
 }

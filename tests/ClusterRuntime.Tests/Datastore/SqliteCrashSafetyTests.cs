@@ -1,5 +1,4 @@
 // Crash safety: a child process writes under load and is SIGKILLed; every write it acknowledged must be there on reopen.
-using System.Diagnostics;
 using System.Globalization;
 using Appliance.ClusterRuntime.Datastore.Sqlite;
 
@@ -7,9 +6,9 @@ namespace Appliance.ClusterRuntime.Tests.Datastore;
 
 public sealed class SqliteCrashSafetyTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("datastore-crash-").FullName;
+    private readonly TempDir _dir = new("datastore-crash-");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     [Fact, Trait("Category", "External")]
     public async Task EveryAcknowledgedWriteSurvivesSigkill()
@@ -34,7 +33,7 @@ public sealed class SqliteCrashSafetyTests : IDisposable
             }
         }
 
-        await using var store = new SqliteBackend(new SqliteBackendOptions { DataDir = _dir });
+        await using var store = new SqliteBackend(new SqliteBackendOptions { DataDir = _dir.Path });
         await store.StartAsync(ct);
         var list = await store.ListAsync("/registry/configmaps/stress/", ct: ct);
         var stored = list.Items.ToDictionary(k => k.Key, k => k.ModRevision, StringComparer.Ordinal);
@@ -52,36 +51,18 @@ public sealed class SqliteCrashSafetyTests : IDisposable
     {
         // bench/runtime-datastore's stress writer, built and copied here through the project reference.
         var dll = Path.Combine(AppContext.BaseDirectory, "RuntimeDatastoreBench.dll");
-        var psi = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var a in new[] { dll, "stress", "--data-dir", _dir, "--writers", "8" }) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var lines = new List<string>();
-        var stderr = p.StandardError.ReadToEndAsync(ct);
-        try
-        {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            timeout.CancelAfter(TimeSpan.FromSeconds(60));
-            while (lines.Count <= minAcks && await p.StandardOutput.ReadLineAsync(timeout.Token) is { } line) lines.Add(line);
-            if (lines.Count <= minAcks)
-            {
-                p.Kill(entireProcessTree: true);
-                Assert.Fail($"stress writer stopped after {lines.Count} lines: {await stderr}");
-            }
-        }
-        finally
-        {
-            // Process.Kill sends SIGKILL on Linux: no shutdown code runs in the child.
-            p.Kill(entireProcessTree: true);
-            await p.WaitForExitAsync(CancellationToken.None);
-        }
-        // Lines printed before the kill are acknowledged too.
-        while (await p.StandardOutput.ReadLineAsync(ct) is { } rest) lines.Add(rest);
-        Assert.Equal(137, p.ExitCode);
+        using var p = ProcessRunner.Start(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet",
+            [dll, "stress", "--data-dir", _dir.Path, "--writers", "8"]);
+        // More than minAcks complete lines (the first is "ready <rev>").
+        var enough = await p.WaitUntilAsync(w => w.Out.Count(c => c == '\n') > minAcks, TimeSpan.FromSeconds(60), ct);
+        // ChildProcess.Kill sends SIGKILL: no shutdown code runs in the child.
+        p.Kill();
+        // Lines printed before the kill are acknowledged too; the last one may be cut by the kill.
+        var r = await p.WaitAsync(TimeSpan.FromSeconds(30), CancellationToken.None);
+        var lines = r.Out.Split('\n').ToList();
+        if (lines[^1].Length == 0) lines.RemoveAt(lines.Count - 1);
+        Assert.True(enough, $"stress writer stopped after {lines.Count} lines: {r.Error}");
+        Assert.Equal(137, r.ExitCode);
         return lines;
     }
 }

@@ -8,7 +8,7 @@ namespace Appliance.ClusterRuntime.Tests.Datastore;
 public sealed class SqliteVolatileKeyTests : IDisposable
 {
     private const string Lease = "/registry/leases/kube-node-lease/node1";
-    private readonly string _dir = Directory.CreateTempSubdirectory("datastore-volatile-").FullName;
+    private readonly TempDir _dir = new("datastore-volatile-");
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -17,56 +17,50 @@ public sealed class SqliteVolatileKeyTests : IDisposable
     private SqliteBackend Open(string? dir = null) =>
         new(new SqliteBackendOptions
         {
-            DataDir = dir ?? _dir,
+            DataDir = dir ?? _dir.Path,
             FlushInterval = TimeSpan.FromHours(1),
             ExpiryInterval = TimeSpan.FromMilliseconds(100),
         });
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     [Fact, Trait("Category", "RoundTrip")]
     public async Task CrashImageLosesOnlyHeldRenewalsAndRevisionsNeverGoBack()
     {
         long heldRev, durableRev, created;
-        var image = Directory.CreateTempSubdirectory("datastore-crash-image-").FullName;
-        try
+        using var imageDir = new TempDir("datastore-crash-image-");
+        var image = imageDir.Path;
+        await using (var store = Open())
         {
-            await using (var store = Open())
-            {
-                await store.StartAsync(Ct);
-                created = await store.CreateAsync(Lease, V("on-disk"), ct: Ct);
-                var rev = created;
-                for (var i = 0; i < 3; i++) rev = (await store.UpdateAsync(Lease, V($"held-{i}"), rev, ct: Ct)).Revision;
-                durableRev = await store.CreateAsync("/registry/configmaps/default/after", V("x"), ct: Ct);
-                heldRev = (await store.UpdateAsync(Lease, V("held-last"), rev, ct: Ct)).Revision;
+            await store.StartAsync(Ct);
+            created = await store.CreateAsync(Lease, V("on-disk"), ct: Ct);
+            var rev = created;
+            for (var i = 0; i < 3; i++) rev = (await store.UpdateAsync(Lease, V($"held-{i}"), rev, ct: Ct)).Revision;
+            durableRev = await store.CreateAsync("/registry/configmaps/default/after", V("x"), ct: Ct);
+            heldRev = (await store.UpdateAsync(Lease, V("held-last"), rev, ct: Ct)).Revision;
 
-                // What a power cut leaves right now: the database and its WAL as they are on disk.
-                foreach (var f in new[] { "state.db", "state.db-wal" })
-                    File.Copy(Path.Combine(_dir, f), Path.Combine(image, f));
-            }
-
-            await using var reopened = Open(image);
-            await reopened.StartAsync(Ct);
-            var (_, lease) = await reopened.GetAsync(Lease, ct: Ct);
-            Assert.Equal("on-disk", Encoding.UTF8.GetString(lease!.Value));
-            Assert.Equal(created, lease.ModRevision);
-            Assert.NotNull((await reopened.GetAsync("/registry/configmaps/default/after", ct: Ct)).Kv);
-            Assert.True(durableRev < heldRev);
-            var next = await reopened.CreateAsync("/registry/configmaps/default/next", V("y"), ct: Ct);
-            Assert.True(next > heldRev, $"revision {next} was handed out again (held revisions reached {heldRev})");
-            // A client holding the lost revision gets a conflict, not a silent overwrite.
-            Assert.False((await reopened.UpdateAsync(Lease, V("stale"), heldRev, ct: Ct)).Updated);
-
-            // A clean shutdown of the original flushed the held value.
-            await using var clean = Open();
-            await clean.StartAsync(Ct);
-            Assert.Equal("held-last", Encoding.UTF8.GetString((await clean.GetAsync(Lease, ct: Ct)).Kv!.Value));
-            Assert.Equal(heldRev, await clean.CurrentRevisionAsync(Ct));
+            // What a power cut leaves right now: the database and its WAL as they are on disk.
+            foreach (var f in new[] { "state.db", "state.db-wal" })
+                File.Copy(Path.Combine(_dir.Path, f), Path.Combine(image, f));
         }
-        finally
-        {
-            Directory.Delete(image, recursive: true);
-        }
+
+        await using var reopened = Open(image);
+        await reopened.StartAsync(Ct);
+        var (_, lease) = await reopened.GetAsync(Lease, ct: Ct);
+        Assert.Equal("on-disk", Encoding.UTF8.GetString(lease!.Value));
+        Assert.Equal(created, lease.ModRevision);
+        Assert.NotNull((await reopened.GetAsync("/registry/configmaps/default/after", ct: Ct)).Kv);
+        Assert.True(durableRev < heldRev);
+        var next = await reopened.CreateAsync("/registry/configmaps/default/next", V("y"), ct: Ct);
+        Assert.True(next > heldRev, $"revision {next} was handed out again (held revisions reached {heldRev})");
+        // A client holding the lost revision gets a conflict, not a silent overwrite.
+        Assert.False((await reopened.UpdateAsync(Lease, V("stale"), heldRev, ct: Ct)).Updated);
+
+        // A clean shutdown of the original flushed the held value.
+        await using var clean = Open();
+        await clean.StartAsync(Ct);
+        Assert.Equal("held-last", Encoding.UTF8.GetString((await clean.GetAsync(Lease, ct: Ct)).Kv!.Value));
+        Assert.Equal(heldRev, await clean.CurrentRevisionAsync(Ct));
     }
 
     [Fact, Trait("Category", "Unit")]

@@ -58,11 +58,11 @@ public sealed class LegacyDiscoveryTests(ServerFixture fx) : IClassFixture<Serve
         var k = new Support.Kubectl(kubeconfig, cache);
         try
         {
-            var resources = (await k.RunAsync("api-resources")).Ok().Stdout;
+            var resources = (await k.RunAsync("api-resources")).Ok().Out;
             Assert.Matches(@"(?m)^deployments\s+deploy\s+apps/v1\s+true\s+Deployment", resources);
             Assert.Matches(@"(?m)^configmaps\s+cm\s+v1\s+true\s+ConfigMap", resources);
             (await k.RunAsync("create", "configmap", "legacy-path", "--from-literal=a=b")).Ok();
-            Assert.Matches(@"(?m)^legacy-path\s+1\s+", (await k.RunAsync("get", "cm", "legacy-path")).Ok().Stdout);
+            Assert.Matches(@"(?m)^legacy-path\s+1\s+", (await k.RunAsync("get", "cm", "legacy-path")).Ok().Out);
         }
         finally
         {

@@ -22,18 +22,18 @@ public sealed class PostgresDatastoreTests(PostgresServerFixture pg) : IClassFix
         {
             Assert.False(Directory.Exists(Path.Combine(data, "db")), "no SQLite database may be created when PostgreSQL is used");
             var k = new Support.Kubectl(server.KubeconfigPath, cache);
-            Assert.Matches(@"(?m)^kube-system\s+Active", (await k.RunAsync("get", "ns")).Ok().Stdout);
+            Assert.Matches(@"(?m)^kube-system\s+Active", (await k.RunAsync("get", "ns")).Ok().Out);
             (await k.RunAsync("create", "configmap", "on-postgres", "--from-literal=a=1")).Ok();
             (await k.RunAsync("label", "cm", "on-postgres", "db=pg")).Ok();
-            Assert.Equal(["configmap/on-postgres"], (await k.RunAsync("get", "cm", "-l", "db=pg", "-o", "name")).Ok().Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.Equal(["configmap/on-postgres"], (await k.RunAsync("get", "cm", "-l", "db=pg", "-o", "name")).Ok().Out.Split('\n', StringSplitOptions.RemoveEmptyEntries));
             Assert.Equal(0, await server.StopAsync(TimeSpan.FromSeconds(15)));
         }
         await using var again = await RuntimeProcess.StartAsync(data, port, "--datastore-endpoint", endpoint);
         var k2 = new Support.Kubectl(again.KubeconfigPath, cache);
-        Assert.Equal("pg", (await k2.RunAsync("get", "cm", "on-postgres", "-o", "jsonpath={.metadata.labels.db}")).Ok().Stdout);
+        Assert.Equal("pg", (await k2.RunAsync("get", "cm", "on-postgres", "-o", "jsonpath={.metadata.labels.db}")).Ok().Out);
         (await k2.RunAsync("delete", "cm", "on-postgres")).Ok();
         var gone = await k2.RunAsync("get", "cm", "on-postgres");
         Assert.NotEqual(0, gone.ExitCode);
-        Assert.Contains("NotFound", gone.Stderr);
+        Assert.Contains("NotFound", gone.Error);
     }
 }

@@ -1,28 +1,21 @@
 // Starts the real appliance-runtime server process on a free port with a temp data dir, for black-box tests.
-using System.Diagnostics;
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
-using System.Text;
 
 namespace Appliance.ClusterRuntime.Tests.Support;
 
 /// <summary>One <c>appliance-runtime server</c> child process.</summary>
 public sealed class RuntimeProcess : IAsyncDisposable
 {
-    readonly Process _process;
-    readonly StringBuilder _log = new();
+    readonly ChildProcess _process;
 
-    RuntimeProcess(Process process, string dataDir, int port)
+    RuntimeProcess(ChildProcess process, string dataDir, int port)
     {
         _process = process;
         DataDir = dataDir;
         Port = port;
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_log) _log.AppendLine(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_log) _log.AppendLine(e.Data); };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
     }
 
     /// <summary>The data directory.</summary>
@@ -37,8 +30,8 @@ public sealed class RuntimeProcess : IAsyncDisposable
     /// <summary>DIR/kubeconfig.yaml.</summary>
     public string KubeconfigPath => Path.Combine(DataDir, "kubeconfig.yaml");
 
-    /// <summary>Everything the process printed so far.</summary>
-    public string Log { get { lock (_log) return _log.ToString(); } }
+    /// <summary>Everything the process printed so far: stdout, then stderr.</summary>
+    public string Log => _process.Out + _process.Error;
 
     /// <summary>The built server: appliance-runtime.dll next to the test assembly (copied by the project reference).</summary>
     public static string ServerDll => Path.Combine(AppContext.BaseDirectory, "appliance-runtime.dll");
@@ -54,15 +47,9 @@ public sealed class RuntimeProcess : IAsyncDisposable
     /// <summary>Starts the server and waits until /readyz answers ok.</summary>
     public static async Task<RuntimeProcess> StartAsync(string dataDir, int port, params string[] extra)
     {
-        var psi = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h ? h : "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var a in new[] { ServerDll, "server", "--data-dir", dataDir, "--https-listen-port", port.ToString(), "--bind-address", "127.0.0.1", "--disable-agent" }.Concat(extra))
-            psi.ArgumentList.Add(a);
-        var p = new RuntimeProcess(Process.Start(psi)!, dataDir, port);
+        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h ? h : "dotnet";
+        string[] args = [ServerDll, "server", "--data-dir", dataDir, "--https-listen-port", port.ToString(), "--bind-address", "127.0.0.1", "--disable-agent", .. extra];
+        var p = new RuntimeProcess(ProcessRunner.Start(dotnet, args), dataDir, port);
         try
         {
             await p.WaitReadyAsync(TimeSpan.FromSeconds(30));
@@ -119,31 +106,19 @@ public sealed class RuntimeProcess : IAsyncDisposable
     }
 
     /// <summary>Sends SIGKILL and waits for the exit.</summary>
-    public void Kill()
-    {
-        if (_process.HasExited) return;
-        _process.Kill(entireProcessTree: true);
-        _process.WaitForExit(10_000);
-    }
+    public void Kill() => _process.Kill();
 
     /// <summary>Sends SIGTERM and waits up to <paramref name="timeout"/>; returns the exit code.</summary>
     public async Task<int> StopAsync(TimeSpan timeout)
     {
         if (!_process.HasExited)
         {
-            using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString()])) kill.WaitForExit();
-            using var cts = new CancellationTokenSource(timeout);
-            try { await _process.WaitForExitAsync(cts.Token); }
-            catch (OperationCanceledException) { Kill(); }
+            await ProcessRunner.RunAsync("kill", ["-TERM", _process.Id.ToString()]);
+            if (!await _process.WaitUntilAsync(p => p.HasExited, timeout)) Kill();
         }
         return _process.ExitCode;
     }
 
     /// <inheritdoc />
-    public ValueTask DisposeAsync()
-    {
-        Kill();
-        _process.Dispose();
-        return ValueTask.CompletedTask;
-    }
+    public ValueTask DisposeAsync() => _process.DisposeAsync();
 }

@@ -1,7 +1,6 @@
 // Shared by the boot tests: OS images from the kit, a content store, built images (once per run), qemu.
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Text;
 using Appliance.ImageBuilder.Tests.Cli;
 using Appliance.ImageBuilder.Tests.Disk;
 
@@ -19,9 +18,9 @@ public static class BootTestSupport
 {
     private static readonly Lazy<string> Work = new(() =>
     {
-        var dir = Directory.CreateTempSubdirectory("appliance-boot-tests-").FullName;
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => { try { Directory.Delete(dir, true); } catch (IOException) { } };
-        return dir;
+        var dir = new TempDir("appliance-boot-tests-");
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => dir.Dispose();
+        return dir.Path;
     });
     private static readonly ConcurrentDictionary<string, Lazy<(string? Path, string Why)>> OsImages = new();
     private static readonly ConcurrentDictionary<string, Lazy<BuiltImage>> Images = new();
@@ -92,20 +91,18 @@ public static class BootTestSupport
     private static (string?, string) RunKit(string arch)
     {
         var outPath = Path.Combine(Environment.GetEnvironmentVariable("HOME") ?? "/root", ".cache", "appliance", "os-images", $"debian-bookworm-{arch}.oci.tar");
-        var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(Path.Combine(RepoRoot, "kits", "debian", "make-os-image.sh"));
-        psi.ArgumentList.Add(arch);
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEndAsync();
-        var stdout = p.StandardOutput.ReadToEnd();
-        if (!p.WaitForExit(TimeSpan.FromMinutes(10)))
+        ProcessResult r;
+        try
         {
-            p.Kill(true);
+            r = ProcessRunner.Run("bash", [Path.Combine(RepoRoot, "kits", "debian", "make-os-image.sh"), arch], new ProcessOptions { Timeout = TimeSpan.FromMinutes(10) });
+        }
+        catch (TimeoutException)
+        {
             return (null, $"kits/debian/make-os-image.sh {arch} did not finish in 10 minutes");
         }
-        return p.ExitCode == 0 && File.Exists(outPath)
+        return r.ExitCode == 0 && File.Exists(outPath)
             ? (outPath, "")
-            : (null, $"kits/debian/make-os-image.sh {arch} failed (exit {p.ExitCode}; the Debian archive is needed on a cold cache): {err.Result.Trim().Split('\n').LastOrDefault()}");
+            : (null, $"kits/debian/make-os-image.sh {arch} failed (exit {r.ExitCode}; the Debian archive is needed on a cold cache): {r.Error.Trim().Split('\n').LastOrDefault()}");
     }
 
     /// <summary>A profile for <paramref name="board"/>, written under the work directory.</summary>
@@ -186,13 +183,9 @@ public static class BootTestSupport
     /// <summary>Every file of the FAT partition at <paramref name="offset"/> with its SHA-256 (mtools).</summary>
     public static SortedDictionary<string, string> FatDigests(string image, long offset)
     {
-        var dest = Directory.CreateTempSubdirectory("fat-").FullName;
-        try
-        {
-            DiskTools.Run("mcopy", ["-s", "-n", "-m", "-i", $"{image}@@{offset}", "::/", dest]);
-            return DiskTools.FileDigests(dest);
-        }
-        finally { Directory.Delete(dest, true); }
+        using var dest = new TempDir("fat-");
+        DiskTools.Run("mcopy", ["-s", "-n", "-m", "-i", $"{image}@@{offset}", "::/", dest.Path]);
+        return DiskTools.FileDigests(dest.Path);
     }
 
     /// <summary>The partition offsets from the build manifest, by name.</summary>
@@ -215,37 +208,14 @@ public static class Qemu
     /// <summary>Starts <paramref name="qemu"/> with <paramref name="args"/>; returns when <paramref name="marker"/> is printed (and, with <paramref name="waitExit"/>, qemu has exited), or at the timeout.</summary>
     public static BootResult BootToMarker(string qemu, IEnumerable<string> args, string marker, TimeSpan timeout, bool waitExit = false)
     {
-        var psi = new ProcessStartInfo(qemu) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        var log = new StringBuilder();
-        var found = new ManualResetEventSlim();
         var sw = Stopwatch.StartNew();
-        TimeSpan at = TimeSpan.Zero;
-        using var p = new Process { StartInfo = psi };
-        void OnData(object _, DataReceivedEventArgs e)
-        {
-            if (e.Data is null) return;
-            lock (log)
-            {
-                log.AppendLine(e.Data);
-                if (!found.IsSet && e.Data.Contains(marker, StringComparison.Ordinal)) { at = sw.Elapsed; found.Set(); }
-            }
-        }
-        p.OutputDataReceived += OnData;
-        p.ErrorDataReceived += OnData;
-        p.Start();
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
-        try
-        {
-            var ok = found.Wait(timeout);
-            int? exit = null;
-            if (ok && waitExit && p.WaitForExit(TimeSpan.FromSeconds(60))) exit = p.ExitCode;
-            lock (log) return new BootResult(ok, ok ? at : sw.Elapsed, exit, log.ToString());
-        }
-        finally
-        {
-            if (!p.HasExited) { p.Kill(true); p.WaitForExit(10_000); }
-        }
+        using var p = ProcessRunner.Start(qemu, args);
+        var ok = p.WaitUntilAsync(q => q.Out.Contains(marker, StringComparison.Ordinal) || q.Error.Contains(marker, StringComparison.Ordinal), timeout)
+            .GetAwaiter().GetResult();
+        var at = sw.Elapsed;
+        int? exit = null;
+        if (ok && waitExit && p.WaitUntilAsync(q => q.HasExited, TimeSpan.FromSeconds(60)).GetAwaiter().GetResult()) exit = p.ExitCode;
+        p.Kill();
+        return new BootResult(ok, at, exit, p.Out + p.Error);
     }
 }

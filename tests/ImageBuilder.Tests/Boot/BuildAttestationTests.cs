@@ -47,30 +47,24 @@ public sealed class BuildAttestationTests
     [Fact]
     public void Provenance_InTheSignedStatement_HasEveryInput()
     {
-        var dir = Directory.CreateTempSubdirectory("attestation-").FullName;
-        try
-        {
-            var file = Path.Combine(dir, "site.img");
-            File.WriteAllText(file, "image bytes");
-            var sbom = BuildAttestation.Sbom("site.img", Facts());
-            using var key = SigningKey.Generate();
-            var bundles = BuildAttestation.Sign(key, BuildAttestation.Provenance(Facts(), "site.cdx.json", sbom), [file]);
-            Assert.Equal([file + ".sigstore.json"], bundles);
-            var v = Verifier.VerifyFile(file, key.Public);
-            Assert.True(v.Verified, v.Reason);
-            var predicate = JsonNode.Parse(Encoding.UTF8.GetString(v.Statement!.Json))!["predicate"]!;
-            var deps = predicate["buildDefinition"]!["resolvedDependencies"]!.AsArray();
-            Assert.Equal(["os-image:" + Os, "runtime:" + Runtime, "image:" + Hello, "image:" + Pause],
-                deps.Select(d => $"{d!["annotations"]!["kind"]}:{d["digest"]!["sha256"]}"));
-            Assert.Equal(new string('e', 64), (string?)predicate["buildDefinition"]!["externalParameters"]!["profile"]!["digest"]!["sha256"]);
-            Assert.Equal(1700000000, (long)predicate["buildDefinition"]!["internalParameters"]!["SOURCE_DATE_EPOCH"]!);
-            Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(sbom)),
-                (string?)predicate["runDetails"]!["byproducts"]![0]!["digest"]!["sha256"]);
-            Assert.Equal("0.1.0+test", (string?)predicate["runDetails"]!["builder"]!["version"]!["appliance"]);
-        }
-        finally
-        {
-            Directory.Delete(dir, true);
-        }
+        using var tmp = new TempDir("attestation-");
+        var dir = tmp.Path;
+        var file = Path.Combine(dir, "site.img");
+        File.WriteAllText(file, "image bytes");
+        var sbom = BuildAttestation.Sbom("site.img", Facts());
+        using var key = SigningKey.Generate();
+        var bundles = BuildAttestation.Sign(key, BuildAttestation.Provenance(Facts(), "site.cdx.json", sbom), [file]);
+        Assert.Equal([file + ".sigstore.json"], bundles);
+        var v = Verifier.VerifyFile(file, key.Public);
+        Assert.True(v.Verified, v.Reason);
+        var predicate = JsonNode.Parse(Encoding.UTF8.GetString(v.Statement!.Json))!["predicate"]!;
+        var deps = predicate["buildDefinition"]!["resolvedDependencies"]!.AsArray();
+        Assert.Equal(["os-image:" + Os, "runtime:" + Runtime, "image:" + Hello, "image:" + Pause],
+            deps.Select(d => $"{d!["annotations"]!["kind"]}:{d["digest"]!["sha256"]}"));
+        Assert.Equal(new string('e', 64), (string?)predicate["buildDefinition"]!["externalParameters"]!["profile"]!["digest"]!["sha256"]);
+        Assert.Equal(1700000000, (long)predicate["buildDefinition"]!["internalParameters"]!["SOURCE_DATE_EPOCH"]!);
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(sbom)),
+            (string?)predicate["runDetails"]!["byproducts"]![0]!["digest"]!["sha256"]);
+        Assert.Equal("0.1.0+test", (string?)predicate["runDetails"]!["builder"]!["version"]!["appliance"]);
     }
 }

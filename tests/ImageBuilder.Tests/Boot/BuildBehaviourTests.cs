@@ -1,5 +1,4 @@
 // Site separation, reproducibility, offline builds and the build's error cases.
-using System.Diagnostics;
 using System.Security.Cryptography;
 using Appliance.ImageBuilder.Tests.Cli;
 using Appliance.ImageBuilder.Tests.Disk;
@@ -145,15 +144,14 @@ public sealed class BuildBehaviourTests
         if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
         var outDir = Directory.CreateDirectory(Path.Combine(root, "out")).FullName;
         var tmp = Directory.CreateDirectory(Path.Combine(root, "tmp")).FullName;
-        var psi = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "appliance.dll"), "build",
-            BootTestSupport.StandardProfile("x86_64-uefi"), "-o", outDir, "--store", BootTestSupport.StoreDir])
-        { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.Environment["TMPDIR"] = tmp; // where the build's work directory goes
-        psi.Environment["APPLIANCE_KEY_PASSWORD"] = BootTestSupport.KeyPassword;
-        using var p = Process.Start(psi)!;
+        var env = new Dictionary<string, string?>
+        {
+            ["TMPDIR"] = tmp, // where the build's work directory goes
+            ["APPLIANCE_KEY_PASSWORD"] = BootTestSupport.KeyPassword,
+        };
+        using var p = ProcessRunner.Start("dotnet", [Path.Combine(AppContext.BaseDirectory, "appliance.dll"), "build",
+            BootTestSupport.StandardProfile("x86_64-uefi"), "-o", outDir, "--store", BootTestSupport.StoreDir], new ProcessOptions { Environment = env });
         var ct = TestContext.Current.CancellationToken;
-        var stderr = p.StandardError.ReadToEndAsync(ct);
-        var stdout = p.StandardOutput.ReadToEndAsync(ct);
         var deadline = DateTime.UtcNow.AddMinutes(5);
         string? seen = null;
         while (seen == null && !p.HasExited && DateTime.UtcNow < deadline)
@@ -161,15 +159,15 @@ public sealed class BuildBehaviourTests
             seen = Directory.EnumerateFiles(outDir, stopWhen).FirstOrDefault();
             if (seen == null) await Task.Delay(2, ct);
         }
-        Assert.True(seen != null && !p.HasExited, $"the build never reached {stopWhen} while running (exit {(p.HasExited ? p.ExitCode : -1)}):\n{(p.HasExited ? await stderr : "")}");
+        Assert.True(seen != null && !p.HasExited, $"the build never reached {stopWhen} while running (exit {(p.HasExited ? p.ExitCode : -1)}):\n{(p.HasExited ? p.Error : "")}");
         Assert.NotEmpty(Directory.EnumerateDirectories(tmp, "appliance-build-*"));
         DiskTools.Run("kill", ["-" + signal, p.Id.ToString()]);
         // An impatient second Ctrl-C while the first one's cleanup runs must not cut it short.
         DiskTools.Run("kill", ["-" + signal, p.Id.ToString()], check: false);
-        Assert.True(p.WaitForExit(60_000), $"the build did not stop within a minute of signal {signal}");
-        var log = await stderr;
-        await stdout;
-        Assert.True(p.ExitCode == 128 + signal, $"exit {p.ExitCode} after signal {signal}:\n{log}");
+        Assert.True(await p.WaitUntilAsync(b => b.HasExited, TimeSpan.FromMinutes(1), ct), $"the build did not stop within a minute of signal {signal}");
+        var r = await p.WaitAsync(ct: ct);
+        var log = r.Error;
+        Assert.True(r.ExitCode == 128 + signal, $"exit {r.ExitCode} after signal {signal}:\n{log}");
         Assert.Contains("removing temporary files and unfinished outputs", log);
         Assert.Empty(Directory.EnumerateFileSystemEntries(outDir));
         // Only the build's own work directory counts: the .NET runtime may leave its diagnostics pipes in TMPDIR.

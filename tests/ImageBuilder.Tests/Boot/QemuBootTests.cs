@@ -139,22 +139,19 @@ public sealed class QemuBootTests(ITestOutputHelper output)
         BootTestSupport.RequireTools(qemu, "mcopy");
         var img = BootTestSupport.Image(board);
         var boot = BootTestSupport.Partitions(img)["boot"].Offset;
-        var dir = Directory.CreateTempSubdirectory("pi-boot-").FullName;
-        try
-        {
-            foreach (var f in new[] { "a/vmlinuz", "a/initrd.img", $"a/{dtb}", "a/cmdline.txt" })
-                File.WriteAllBytes(Path.Combine(dir, Path.GetFileName(f)), BootTestSupport.ReadFatFile(img.ImagePath, boot, f));
-            var cmdline = File.ReadAllText(Path.Combine(dir, "cmdline.txt")).Trim() + " appliance.selftest=reboot";
-            var args = new List<string> { "-M", machine };
-            if (singleThread) args.AddRange(["-accel", "tcg,thread=single"]);
-            args.AddRange(["-m", "1G", "-nographic", "-no-reboot", "-nic", "none",
-                "-kernel", Path.Combine(dir, "vmlinuz"), "-dtb", Path.Combine(dir, dtb), "-initrd", Path.Combine(dir, "initrd.img"),
-                "-append", cmdline, "-drive", $"file={img.ImagePath},if=sd,format=raw,snapshot=on"]);
-            var r = Qemu.BootToMarker(qemu, args, $"APPLIANCE-BOOT-OK {board} slot=a", Timeout, waitExit: true);
-            Report(img, r, board);
-            Assert.True(r.ExitCode == 0, $"qemu did not exit cleanly after 'reboot -f' (exit {r.ExitCode}):\n{Tail(r.Log)}");
-        }
-        finally { Directory.Delete(dir, true); }
+        using var tmp = new TempDir("pi-boot-");
+        var dir = tmp.Path;
+        foreach (var f in new[] { "a/vmlinuz", "a/initrd.img", $"a/{dtb}", "a/cmdline.txt" })
+            File.WriteAllBytes(Path.Combine(dir, Path.GetFileName(f)), BootTestSupport.ReadFatFile(img.ImagePath, boot, f));
+        var cmdline = File.ReadAllText(Path.Combine(dir, "cmdline.txt")).Trim() + " appliance.selftest=reboot";
+        var args = new List<string> { "-M", machine };
+        if (singleThread) args.AddRange(["-accel", "tcg,thread=single"]);
+        args.AddRange(["-m", "1G", "-nographic", "-no-reboot", "-nic", "none",
+            "-kernel", Path.Combine(dir, "vmlinuz"), "-dtb", Path.Combine(dir, dtb), "-initrd", Path.Combine(dir, "initrd.img"),
+            "-append", cmdline, "-drive", $"file={img.ImagePath},if=sd,format=raw,snapshot=on"]);
+        var r = Qemu.BootToMarker(qemu, args, $"APPLIANCE-BOOT-OK {board} slot=a", Timeout, waitExit: true);
+        Report(img, r, board);
+        Assert.True(r.ExitCode == 0, $"qemu did not exit cleanly after 'reboot -f' (exit {r.ExitCode}):\n{Tail(r.Log)}");
     }
 
     /// <summary>arm64-rpi on qemu's raspi3b.</summary>

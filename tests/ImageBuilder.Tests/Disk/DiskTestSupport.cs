@@ -1,69 +1,28 @@
-// Shared helpers for the disk tests: temp directories, running the real tools, skipping when a tool is missing.
-using System.Diagnostics;
+// Shared helpers for the disk tests: running the real tools, skipping when a tool is missing, listing trees.
 using System.Text;
 using Appliance.ImageBuilder.Disk.Tree;
 
 namespace Appliance.ImageBuilder.Tests.Disk;
 
-/// <summary>A temporary directory deleted (recursively) on dispose.</summary>
-public sealed class TempDir : IDisposable
-{
-    /// <summary>Creates a fresh directory under /tmp (or /var/tmp for big sparse files).</summary>
-    public TempDir(string prefix = "disk-test")
-    {
-        Path = Directory.CreateTempSubdirectory(prefix + "-").FullName;
-    }
-
-    /// <summary>The directory.</summary>
-    public string Path { get; }
-
-    /// <summary>A path inside the directory.</summary>
-    public string this[string name] => System.IO.Path.Combine(Path, name);
-
-    /// <inheritdoc/>
-    public void Dispose()
-    {
-        try
-        {
-            // Make read-only directories writable so they can be deleted.
-            DiskTools.Run("chmod", ["-R", "u+rwX", Path], check: false);
-            Directory.Delete(Path, true);
-        }
-        catch (IOException) { }
-        catch (UnauthorizedAccessException) { }
-    }
-}
-
-/// <summary>The output of one tool run.</summary>
-public sealed record ToolResult(int ExitCode, string Out, string Error);
-
 /// <summary>Runs the real tools the disk tests check against.</summary>
 public static class DiskTools
 {
-    /// <summary>Runs a tool and returns its output; with <paramref name="check"/>, a non-zero exit fails the test.</summary>
-    public static ToolResult Run(string tool, IEnumerable<string> args, bool check = true, string? stdin = null, string? cwd = null, byte[]? stdinBytes = null)
+    /// <summary>
+    /// Runs a tool with <c>TZ=UTC LC_ALL=C.UTF-8</c> (so listings do not depend on the host) and returns its output;
+    /// with <paramref name="check"/>, a non-zero exit fails the test, naming the command.
+    /// </summary>
+    public static ProcessResult Run(string tool, IEnumerable<string> args, bool check = true, string? stdin = null, string? cwd = null, byte[]? stdinBytes = null)
     {
-        var psi = new ProcessStartInfo(tool)
+        var r = ProcessRunner.Run(tool, args, new ProcessOptions
         {
-            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true,
-            UseShellExecute = false, StandardOutputEncoding = Encoding.UTF8,
-        };
-        if (cwd != null) psi.WorkingDirectory = cwd;
-        psi.Environment["TZ"] = "UTC";
-        psi.Environment["LC_ALL"] = "C.UTF-8";
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var o = p.StandardOutput.ReadToEndAsync();
-        var e = p.StandardError.ReadToEndAsync();
-        if (stdinBytes != null) p.StandardInput.BaseStream.Write(stdinBytes);
-        else if (stdin != null) p.StandardInput.Write(stdin);
-        p.StandardInput.Close();
-        p.WaitForExit();
-        var r = new ToolResult(p.ExitCode, o.Result, e.Result);
-        if (check && r.ExitCode != 0)
-            Assert.Fail($"{tool} {string.Join(' ', args)} exited {r.ExitCode}\n{r.Out}\n{r.Error}");
-        return r;
+            Stdin = stdinBytes ?? (stdin is null ? null : Encoding.UTF8.GetBytes(stdin)),
+            WorkingDirectory = cwd,
+            Environment = HostIndependent,
+        });
+        return check ? r.Ok() : r;
     }
+
+    private static readonly IReadOnlyDictionary<string, string?> HostIndependent = new Dictionary<string, string?> { ["TZ"] = "UTC", ["LC_ALL"] = "C.UTF-8" };
 
     /// <summary>The full path of a tool on PATH (or in /sbin, /usr/sbin), or null.</summary>
     public static string? Find(string tool)

@@ -12,7 +12,7 @@ public sealed class ImageFileStreamTests
     [MemberData(nameof(Cases))]
     public void RandomWritesReadBackLikeAMemoryStream(bool direct, int seed)
     {
-        using var dir = new TempDir("imagefile");
+        using var dir = new TempDir("imagefile-");
         string path = dir["out.img"];
         File.WriteAllBytes(path, []);
         var rng = new Random(seed);
@@ -67,7 +67,7 @@ public sealed class ImageFileStreamTests
     [InlineData(false)]
     public void ZeroBlocksStayHolesAndTheLengthIsExact(bool direct)
     {
-        using var dir = new TempDir("imagefile");
+        using var dir = new TempDir("imagefile-");
         string path = dir["sparse.img"];
         File.WriteAllBytes(path, []);
         using (var s = new ImageFileStream(path, direct))
@@ -95,7 +95,7 @@ public sealed class ImageFileStreamTests
     [Fact]
     public void AFailedWriteIsReportedAtFlush()
     {
-        using var dir = new TempDir("imagefile");
+        using var dir = new TempDir("imagefile-");
         string path = dir["ro.img"];
         File.WriteAllBytes(path, []);
         var s = new ImageFileStream(path, direct: false);

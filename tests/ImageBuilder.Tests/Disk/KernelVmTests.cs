@@ -1,6 +1,5 @@
 // Boots a Debian kernel in qemu (TCG, no network) with an initramfs made by our cpio writer, and lets that kernel
 // read our GPT, mount our FAT32 ESP (vfat) and our SquashFS root, and print what it sees on the serial console.
-using System.Diagnostics;
 using Appliance.ImageBuilder.Disk.Cpio;
 using Appliance.ImageBuilder.Disk.Image;
 using Appliance.ImageBuilder.Disk.Tree;
@@ -74,24 +73,10 @@ public sealed class KernelVmTests
             """), 0b111_101_101);
         using (var f = File.Create(dir["initrd"])) CpioWriter.Write(init, f);
 
-        var psi = new ProcessStartInfo(qemu) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        foreach (var a in new[] { "-m", "512", "-nographic", "-no-reboot", "-nic", "none", "-kernel", vmlinuz, "-initrd", dir["initrd"],
-                     "-append", "console=ttyS0 quiet panic=-1", "-drive", $"file={dir["disk.img"]},format=raw,if=virtio,readonly=on" })
-            psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var ct = TestContext.Current.CancellationToken;
-        var stdout = p.StandardOutput.ReadToEndAsync(ct);
-        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct))
-        {
-            timeout.CancelAfter(TimeSpan.FromMinutes(3));
-            try { await p.WaitForExitAsync(timeout.Token); }
-            catch (OperationCanceledException)
-            {
-                p.Kill(entireProcessTree: true);
-                Assert.Fail("qemu did not finish within 3 minutes");
-            }
-        }
-        var console = await stdout;
+        var vm = await ProcessRunner.RunAsync(qemu, ["-m", "512", "-nographic", "-no-reboot", "-nic", "none", "-kernel", vmlinuz, "-initrd", dir["initrd"],
+                "-append", "console=ttyS0 quiet panic=-1", "-drive", $"file={dir["disk.img"]},format=raw,if=virtio,readonly=on"],
+            new ProcessOptions { Timeout = TimeSpan.FromMinutes(3) }, TestContext.Current.CancellationToken);
+        var console = vm.Out;
         // The console may prefix a line with terminal escapes, so each line is cut at its first marker.
         string[] markers = ["START ", "FATDIR ", "FATFILE ", "SQFILE ", "END-OF-CHECK", "FAT-MOUNTED", "SQUASHFS-MOUNTED"];
         var lines = console.Replace("\r", "").Split('\n').Select(l =>

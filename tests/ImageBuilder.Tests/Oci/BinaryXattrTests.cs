@@ -1,5 +1,4 @@
 // File capabilities (a binary xattr) written by GNU tar survive flattening byte for byte, plain and gzip layers.
-using System.Diagnostics;
 using Appliance.ImageBuilder.Oci;
 using Appliance.ImageBuilder.Oci.Flatten;
 using Appliance.ImageBuilder.Tests.Store;
@@ -10,12 +9,8 @@ public class BinaryXattrTests
 {
     private static void Sh(string script)
     {
-        var psi = new ProcessStartInfo("bash", ["-ec", script]) { RedirectStandardError = true, RedirectStandardOutput = true };
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEnd();
-        p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, err);
+        var r = ProcessRunner.Run("bash", ["-ec", script]);
+        Assert.True(r.ExitCode == 0, r.Error);
     }
 
     [Fact]
@@ -37,12 +32,12 @@ public class BinaryXattrTests
             tar --xattrs --xattrs-include='*' --format=pax --owner=0 --group=0 -C root -cf layer.tar bin etc
             gzip -kn layer.tar
             """);
-        var expected = File.ReadAllBytes(t.Sub("cap.bin"));
+        var expected = File.ReadAllBytes(t["cap.bin"]);
         Assert.Equal(20, expected.Length);
         Assert.Contains(expected, b => b >= 0x80); // not valid UTF-8 on its own: the BCL reader would mangle it
         foreach (var (file, c) in new[] { ("layer.tar", LayerCompression.None), ("layer.tar.gz", LayerCompression.Gzip) })
         {
-            using var tree = LayerFlattener.Flatten([new FlattenLayer(t.Sub(file), c, file)], t.Path);
+            using var tree = LayerFlattener.Flatten([new FlattenLayer(t[file], c, file)], t.Path);
             Assert.Equal(expected, tree.Find("bin/ping")!.Xattrs["security.capability"]);
             Assert.Empty(tree.Find("etc/plain")!.Xattrs);
             using var s = tree.Find("bin/ping")!.Content!.Open();

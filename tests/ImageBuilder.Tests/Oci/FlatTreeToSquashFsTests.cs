@@ -1,5 +1,4 @@
 // A flattened image handed to the Disk writers: FileTree adapter, then SquashFS checked by unsquashfs.
-using System.Diagnostics;
 using System.Formats.Tar;
 using System.Security.Cryptography;
 using System.Text;
@@ -21,7 +20,7 @@ public class FlatTreeToSquashFsTests
     public void Adapter_keeps_metadata_hard_links_and_contents()
     {
         using var t = new TempDir();
-        var layer = t.Sub("l0");
+        var layer = t["l0"];
         File.WriteAllBytes(layer, Tar([
             new TarMember("bin/busybox", Encoding.UTF8.GetBytes("BB"), Mode: 0b100_111_101_101, Pax: new() { ["SCHILY.xattr.user.x"] = "y" }),
             new TarMember("bin/sh", Type: TarEntryType.HardLink, Link: "bin/busybox"),
@@ -48,26 +47,20 @@ public class FlatTreeToSquashFsTests
         if (!File.Exists("/usr/bin/unsquashfs"))
             Assert.Skip("unsquashfs is not installed (apt-get install squashfs-tools)");
         using var t = new TempDir();
-        var store = t.Sub("store");
+        var store = t["store"];
         Assert.Equal(0, CliRunner.Run("store", "--store", store, "add", ImageFixtures.File("busybox-gzip.oci.tar")).ExitCode);
         var s = ContentStore.Open(store);
         var img = s.Resolve("example.local/fixtures/busybox-gzip:1.35", Platform.LinuxAmd64);
         using var flat = s.Flatten(img, t.Path);
-        var squash = t.Sub("root.squashfs");
+        var squash = t["root.squashfs"];
         new SquashFsBuilder(flat.ToFileTree(1700000000)).Build(squash);
-        var psi = new ProcessStartInfo("unsquashfs", ["-no-xattrs", "-d", t.Sub("out"), squash]) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using (var p = Process.Start(psi)!)
-        {
-            var err = p.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
-            await p.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
-            await p.WaitForExitAsync(TestContext.Current.CancellationToken);
-            Assert.True(p.ExitCode == 0, await err);
-        }
+        var r = await ProcessRunner.RunAsync("unsquashfs", ["-no-xattrs", "-d", t["out"], squash], ct: TestContext.Current.CancellationToken);
+        Assert.True(r.ExitCode == 0, r.Error);
         string expected;
         using (var c = flat.Find("bin/busybox")!.Content!.Open())
             expected = Convert.ToHexStringLower(SHA256.HashData(c));
-        Assert.Equal(expected, Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(t.Sub("out/bin/busybox")))));
-        Assert.Equal("busybox", new FileInfo(t.Sub("out/bin/sh")).LinkTarget);
-        Assert.Equal("APPLIANCE-FIXTURE-OK\n", File.ReadAllText(t.Sub("out/etc/appliance-fixture")));
+        Assert.Equal(expected, Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(t["out/bin/busybox"]))));
+        Assert.Equal("busybox", new FileInfo(t["out/bin/sh"]).LinkTarget);
+        Assert.Equal("APPLIANCE-FIXTURE-OK\n", File.ReadAllText(t["out/etc/appliance-fixture"]));
     }
 }

@@ -1,5 +1,4 @@
 // Layer flattening: whiteouts, opaque directories, hard links, symlinked parents, devices, modes, owners, xattrs.
-using System.Diagnostics;
 using System.Formats.Tar;
 using System.Security.Cryptography;
 using System.Text;
@@ -21,7 +20,7 @@ public class LayerFlattenerTests
         var list = new List<FlattenLayer>();
         for (int i = 0; i < layers.Length; i++)
         {
-            var path = t.Sub($"layer{i}");
+            var path = t[$"layer{i}"];
             File.WriteAllBytes(path, layers[i].C == LayerCompression.Gzip ? Gzip(layers[i].Raw) : layers[i].Raw);
             list.Add(new FlattenLayer(path, layers[i].C, $"layer{i}"));
         }
@@ -82,7 +81,7 @@ public class LayerFlattenerTests
         Assert.Equal((FsNodeKind.CharDevice, 5, 1, 0b110_000_000), (console.Kind, console.DeviceMajor, console.DeviceMinor, console.Mode));
         Assert.Equal(FsNodeKind.Fifo, tree.Find("run/fifo")!.Kind);
         // Plain-layer contents point into the blob; compressed-layer contents into the spool.
-        Assert.Equal(t.Sub("layer0"), busybox.Content!.Path);
+        Assert.Equal(t["layer0"], busybox.Content!.Path);
         Assert.Equal(tree.SpoolPath, tree.Find("etc/b")!.Content!.Path);
         Assert.Equal(["bin", "dev", "etc", "lib", "opt", "run", "usr"], tree.Root.Children!.Keys);
         Assert.Equal(["", "bin", "bin/busybox", "bin/sh"], tree.Walk().Take(4).Select(w => w.Path));
@@ -105,7 +104,7 @@ public class LayerFlattenerTests
     public void Flattened_fixture_busybox_matches_what_gnu_tar_extracts()
     {
         using var t = new TempDir();
-        var store = t.Sub("store");
+        var store = t["store"];
         Assert.Equal(0, CliRunner.Run("store", "--store", store, "add", ImageFixtures.File("busybox-multi.oci.tar")).ExitCode);
         var s = ContentStore.Open(store);
         foreach (var board in new[] { "x86_64-uefi", "arm64-rpi", "armv7-rpi" })
@@ -126,11 +125,9 @@ public class LayerFlattenerTests
                 LayerCompression.Zstd => "zstd -dc",
                 _ => "cat",
             };
-            var psi = new ProcessStartInfo("bash", ["-c", $"{decompress} '{layer}' | tar -xO bin/busybox | sha256sum"]) { RedirectStandardOutput = true };
-            using var p = Process.Start(psi)!;
-            var theirs = p.StandardOutput.ReadToEnd().Split(' ')[0];
-            p.WaitForExit();
-            Assert.Equal(0, p.ExitCode);
+            var r = ProcessRunner.Run("bash", ["-c", $"{decompress} '{layer}' | tar -xO bin/busybox | sha256sum"]);
+            var theirs = r.Out.Split(' ')[0];
+            Assert.Equal(0, r.ExitCode);
             Assert.Equal(theirs, ours);
         }
     }

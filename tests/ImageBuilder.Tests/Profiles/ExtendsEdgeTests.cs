@@ -6,7 +6,7 @@ namespace Appliance.ImageBuilder.Tests.Profiles;
 
 public sealed class ExtendsEdgeTests : IDisposable
 {
-    private readonly ScratchDir _dir = new();
+    private readonly TempDir _dir = new();
 
     public void Dispose() => _dir.Dispose();
 

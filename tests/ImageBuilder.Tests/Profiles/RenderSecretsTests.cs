@@ -9,7 +9,7 @@ public sealed class RenderSecretsTests : IDisposable
     private const string EnvToken = "env-token-5f3e9a1c77d0b2e4";
     private const string EnvPassword = "hunter2-but-longer-9a8b";
 
-    private readonly ScratchDir _dir = new();
+    private readonly TempDir _dir = new();
 
     public void Dispose() => _dir.Dispose();
 

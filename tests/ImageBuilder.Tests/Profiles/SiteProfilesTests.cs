@@ -50,7 +50,7 @@ public class SiteProfilesTests
         Assert.True(yaml.ExitCode == 0, yaml.Error);
         Assert.Contains("token: <redacted>", yaml.Out);
         // The rendered YAML is itself a valid profile once the redacted token is replaced.
-        using var dir = new ScratchDir();
+        using var dir = new TempDir();
         var copy = dir.Write("rendered.yaml", yaml.Out
             .Replace("  token: <redacted>\n", "")
             .Replace("tokenFile: ../secrets/demo-cluster.token", $"tokenFile: {Path.Combine(ProfileTestFiles.RepoRoot, "profiles/secrets/demo-cluster.token")}")

@@ -124,10 +124,10 @@ public class InteropTests(KeyFixture keys) : IClassFixture<KeyFixture>
         var art = SignedArtifact(dir, "message");
         var b = JsonNode.Parse(File.ReadAllText(art + ".sigstore.json"))!;
         File.WriteAllBytes(dir["sig.der"], Convert.FromBase64String((string)b["messageSignature"]!["signature"]!));
-        var r = Tools.Run(openssl, ["dgst", "-sha256", "-verify", keys.Files.PublicKeyPath, "-signature", dir["sig.der"], art]);
+        var r = ProcessRunner.Run(openssl, ["dgst", "-sha256", "-verify", keys.Files.PublicKeyPath, "-signature", dir["sig.der"], art]);
         Assert.True(r.ExitCode == 0, r.Error + r.Out);
         Assert.Contains("Verified OK", r.Out);
-        var other = Tools.Run(openssl, ["dgst", "-sha256", "-verify", keys.OtherFiles.PublicKeyPath, "-signature", dir["sig.der"], art]);
+        var other = ProcessRunner.Run(openssl, ["dgst", "-sha256", "-verify", keys.OtherFiles.PublicKeyPath, "-signature", dir["sig.der"], art]);
         Assert.NotEqual(0, other.ExitCode);
     }
 
@@ -146,7 +146,7 @@ public class InteropTests(KeyFixture keys) : IClassFixture<KeyFixture>
             .Concat(payload).ToArray();
         File.WriteAllBytes(dir["pae.bin"], pae);
         File.WriteAllBytes(dir["sig.der"], Convert.FromBase64String((string)env["signatures"]![0]!["sig"]!));
-        var r = Tools.Run(openssl, ["dgst", "-sha256", "-verify", keys.Files.PublicKeyPath, "-signature", dir["sig.der"], dir["pae.bin"]]);
+        var r = ProcessRunner.Run(openssl, ["dgst", "-sha256", "-verify", keys.Files.PublicKeyPath, "-signature", dir["sig.der"], dir["pae.bin"]]);
         Assert.True(r.ExitCode == 0, r.Error + r.Out);
         Assert.Contains("Verified OK", r.Out);
     }

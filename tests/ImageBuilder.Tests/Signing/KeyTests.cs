@@ -65,17 +65,17 @@ public class KeyTests
         using var key = SigningKey.Generate();
         var files = KeyPairFiles.In(dir.Path);
         files.Write(key, "pw");
-        var der = Tools.Run(openssl, ["pkey", "-pubin", "-in", files.PublicKeyPath, "-outform", "DER", "-out", dir["pub.der"]]);
+        var der = ProcessRunner.Run(openssl, ["pkey", "-pubin", "-in", files.PublicKeyPath, "-outform", "DER", "-out", dir["pub.der"]]);
         Assert.True(der.ExitCode == 0, der.Error);
         Assert.Equal(key.Id, Convert.ToBase64String(SHA256.HashData(File.ReadAllBytes(dir["pub.der"]))));
 
-        var text = Tools.Run(openssl, ["pkey", "-in", files.PrivateKeyPath, "-passin", "pass:pw", "-noout", "-text"]);
+        var text = ProcessRunner.Run(openssl, ["pkey", "-in", files.PrivateKeyPath, "-passin", "pass:pw", "-noout", "-text"]);
         Assert.True(text.ExitCode == 0, text.Error);
         Assert.Contains("P-256", text.Out);
-        var wrong = Tools.Run(openssl, ["pkey", "-in", files.PrivateKeyPath, "-passin", "pass:nope", "-noout"]);
+        var wrong = ProcessRunner.Run(openssl, ["pkey", "-in", files.PrivateKeyPath, "-passin", "pass:nope", "-noout"]);
         Assert.NotEqual(0, wrong.ExitCode);
 
-        var asn1 = Tools.Run(openssl, ["asn1parse", "-in", files.PrivateKeyPath]);
+        var asn1 = ProcessRunner.Run(openssl, ["asn1parse", "-in", files.PrivateKeyPath]);
         Assert.Contains(":PBES2", asn1.Out);
         Assert.Contains(":PBKDF2", asn1.Out);
         Assert.Contains(":hmacWithSHA256", asn1.Out);

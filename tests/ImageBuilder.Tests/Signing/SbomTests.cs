@@ -196,7 +196,7 @@ public class SbomTests
         using var dir = new TempDir();
         Directory.CreateDirectory(dir["admin"]);
         File.Copy(status, dir["admin/status"]);
-        var q = Tools.Run(dpkgQuery, ["--admindir=" + dir["admin"], "-W", "-f", "${Package}\t${Version}\t${Architecture}\t${db:Status-Status}\n"]);
+        var q = ProcessRunner.Run(dpkgQuery, ["--admindir=" + dir["admin"], "-W", "-f", "${Package}\t${Version}\t${Architecture}\t${db:Status-Status}\n"]);
         Assert.True(q.ExitCode == 0, q.Error);
         var expected = q.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('\t'))
             .Where(f => f[3] == "installed")

@@ -1,35 +1,8 @@
-// Temp directories, child processes and npm package caches for the signing tests.
-using System.Diagnostics;
+// Tool lookup and npm package caches for the signing tests.
 
 namespace Appliance.ImageBuilder.Tests.Signing;
 
-/// <summary>A temporary directory removed on dispose.</summary>
-public sealed class TempDir : IDisposable
-{
-    /// <summary>Creates a fresh directory under the system temp path.</summary>
-    public TempDir()
-    {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "appliance-signing-" + Guid.NewGuid().ToString("N")[..12]);
-        Directory.CreateDirectory(Path);
-    }
-
-    /// <summary>The directory.</summary>
-    public string Path { get; }
-
-    /// <summary>A path inside the directory.</summary>
-    public string this[string name] => System.IO.Path.Combine(Path, name);
-
-    /// <inheritdoc/>
-    public void Dispose()
-    {
-        try { Directory.Delete(Path, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-    }
-}
-
-/// <summary>The result of a child process.</summary>
-public sealed record ProcessResult(int ExitCode, string Out, string Error);
-
-/// <summary>Runs tools.</summary>
+/// <summary>Finds the tools the signing tests check against.</summary>
 public static class Tools
 {
     /// <summary>The full path of <paramref name="name"/> on PATH, or null.</summary>
@@ -44,32 +17,6 @@ public static class Tools
         if (path == null)
             Assert.Skip($"'{name}' is not installed (listed in .ci/packages.d/signing.txt)");
         return path!;
-    }
-
-    /// <summary>Runs a process to completion (killing it after <paramref name="timeout"/>).</summary>
-    public static ProcessResult Run(string file, IEnumerable<string> args, string? cwd = null, TimeSpan? timeout = null)
-    {
-        var psi = new ProcessStartInfo(file)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-            WorkingDirectory = cwd ?? Environment.CurrentDirectory,
-        };
-        foreach (var a in args)
-            psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        p.StandardInput.Close();
-        var o = p.StandardOutput.ReadToEndAsync();
-        var e = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(timeout ?? TimeSpan.FromMinutes(2)))
-        {
-            p.Kill(entireProcessTree: true);
-            p.WaitForExit();
-            return new ProcessResult(-1, o.Result, e.Result + $"\n(killed after {timeout ?? TimeSpan.FromMinutes(2)})");
-        }
-        return new ProcessResult(p.ExitCode, o.Result, e.Result);
     }
 }
 
@@ -97,10 +44,19 @@ public static class NpmCache
         using var lockFile = AcquireLock(Path.Combine(root, name + ".lock"));
         if (File.Exists(Path.Combine(dir, "node_modules", probe)))
             return dir;
-        var r = Tools.Run(npm!, ["install", "--no-audit", "--no-fund", "--ignore-scripts", "--omit=optional", .. packages],
-            dir, TimeSpan.FromSeconds(110));
-        if (r.ExitCode != 0 || !File.Exists(Path.Combine(dir, "node_modules", probe)))
-            Assert.Skip($"npm install {string.Join(' ', packages)} failed (exit {r.ExitCode}): {Last(r.Error)}");
+        var install = new[] { "install", "--no-audit", "--no-fund", "--ignore-scripts", "--omit=optional" }.Concat(packages);
+        string? failure = null;
+        try
+        {
+            var r = ProcessRunner.Run(npm!, install, new ProcessOptions { WorkingDirectory = dir, Timeout = TimeSpan.FromSeconds(110) });
+            if (r.ExitCode != 0) failure = $"exit {r.ExitCode}: {Last(r.Error)}";
+        }
+        catch (TimeoutException e)
+        {
+            failure = Last(e.Message);
+        }
+        if (failure != null || !File.Exists(Path.Combine(dir, "node_modules", probe)))
+            Assert.Skip($"npm install {string.Join(' ', packages)} failed ({failure ?? $"no node_modules/{probe} after the install"})");
         return dir;
     }
 
@@ -133,6 +89,6 @@ public static class NpmCache
         var tmp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
         File.WriteAllText(tmp, script);
         File.Move(tmp, path, overwrite: true);
-        return Tools.Run(Tools.Find("node")!, [path, .. args], dir, TimeSpan.FromSeconds(60));
+        return ProcessRunner.Run(Tools.Find("node")!, [path, .. args], new ProcessOptions { WorkingDirectory = dir, Timeout = TimeSpan.FromSeconds(60) });
     }
 }

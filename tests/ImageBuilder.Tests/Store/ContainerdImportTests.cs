@@ -17,36 +17,36 @@ public class ContainerdImportTests
         if (ContainerdDaemon.Unavailable() is { } why)
             Assert.Skip(why);
         using var t = new TempDir();
-        var store = t.Sub("store");
+        var store = t["store"];
         var add = CliRunner.Run("store", "--store", store, "add", ImageFixtures.File("busybox-multi.oci.tar"),
             ImageFixtures.File("busybox.docker.tar"), ImageFixtures.File("busybox-gzip.oci.tar"));
         Assert.True(add.ExitCode == 0, add.Error);
         string[] names = ["example.local/fixtures/busybox-multi:1.35", "example.local/fixtures/busybox:1.35", "example.local/fixtures/busybox-gzip:1.35"];
-        var archive = t.Sub("airgap-amd64.tar");
+        var archive = t["airgap-amd64.tar"];
         ContentStore.Open(store).WriteAirgapArchive(names, Platform.ForBoard("x86_64-uefi"), archive, DateTimeOffset.FromUnixTimeSeconds(1700000000));
-        var arm = t.Sub("airgap-arm64.tar");
+        var arm = t["airgap-arm64.tar"];
         ContentStore.Open(store).WriteAirgapArchive([names[0]], Platform.ForBoard("arm64-rpi"), arm, DateTimeOffset.FromUnixTimeSeconds(1700000000));
 
         using var ctrd = ContainerdDaemon.Start();
         var import = ctrd.Ctr("images", "import", archive);
-        Assert.True(import.Code == 0, import.Err);
+        Assert.True(import.ExitCode == 0, import.Error);
         var ls = ctrd.Ctr("images", "ls", "-q");
         foreach (var n in names)
             Assert.Contains(n, ls.Out);
         for (int i = 0; i < names.Length; i++)
         {
             var run = ctrd.Ctr("run", "--rm", names[i], $"fixture-{i}");
-            Assert.True(run.Code == 0, $"ctr run {names[i]}: {run.Err}");
+            Assert.True(run.ExitCode == 0, $"ctr run {names[i]}: {run.Error}");
             Assert.Contains(Marker, run.Out);
         }
         // `ctr run` gives the container its own network namespace: only a loopback device, so no network.
         var net = ctrd.Ctr("run", "--rm", names[1], "fixture-net", "/bin/busybox", "cat", "/proc/net/dev");
-        Assert.True(net.Code == 0, net.Err);
+        Assert.True(net.ExitCode == 0, net.Error);
         var devices = net.Out.Split('\n').Skip(2).Where(l => l.Contains(':')).Select(l => l.Split(':')[0].Trim()).ToList();
         Assert.Equal(["lo"], devices);
         // The arm64 archive imports too (content only: this host cannot run arm64 code).
         var armImport = ctrd.Ctr("images", "import", "--platform", "linux/arm64", "--no-unpack", arm);
-        Assert.True(armImport.Code == 0, armImport.Err);
+        Assert.True(armImport.ExitCode == 0, armImport.Error);
         var check = ctrd.Ctr("images", "check");
         Assert.Contains("linux/arm64", check.Out + ctrd.Ctr("images", "ls").Out);
     }

@@ -19,14 +19,14 @@ public class DockerArchiveTests
         var raw = SimpleLayer("docker");
         var blob = c == LayerCompression.Gzip ? Gzip(raw) : raw;
         var config = Encoding.UTF8.GetBytes($"{{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{{\"type\":\"layers\",\"diff_ids\":[\"{Sha(raw)}\"]}}}}");
-        var path = t.Sub("d.tar");
+        var path = t["d.tar"];
         File.WriteAllBytes(path, ArchiveTar([
             ("manifest.json", Encoding.UTF8.GetBytes($"[{{\"Config\":\"blobs/sha256/{Sha(config)[7..]}\",\"RepoTags\":[\"busybox:docker\",\"example.local/second:2\"],\"Layers\":[\"blobs/sha256/{Sha(blob)[7..]}\"]}}]")),
             ("blobs/sha256/" + Sha(config)[7..], config),
             ("blobs/sha256/" + Sha(blob)[7..], blob)]));
-        var r = CliRunner.Run("store", "--store", t.Sub("s"), "add", "--name", "example.local/third:3", path);
+        var r = CliRunner.Run("store", "--store", t["s"], "add", "--name", "example.local/third:3", path);
         Assert.True(r.ExitCode == 0, r.Error);
-        var s = Appliance.ImageBuilder.Store.ContentStore.Open(t.Sub("s"));
+        var s = Appliance.ImageBuilder.Store.ContentStore.Open(t["s"]);
         var names = s.List().Select(i => $"{i.Name}:{i.Tag}").Order(StringComparer.Ordinal).ToList();
         Assert.Equal(["docker.io/library/busybox:docker", "example.local/second:2", "example.local/third:3"], names);
         var img = s.Resolve("busybox:docker", Platform.LinuxAmd64);
@@ -44,7 +44,7 @@ public class LayoutDirectoryTests
     {
         using var t = new TempDir();
         var img = Make("example.local/x:1", [SimpleLayer()]);
-        var dir = t.Sub("layout");
+        var dir = t["layout"];
         foreach (var (name, data) in img.Files())
         {
             Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(dir, name))!);
@@ -53,7 +53,7 @@ public class LayoutDirectoryTests
         var layer = Sha(img.Layers[0])[7..];
         File.Delete(Path.Combine(dir, "blobs", "sha256", layer));
         File.CreateSymbolicLink(Path.Combine(dir, "blobs", "sha256", layer), "/etc/passwd");
-        var store = t.Sub("store");
+        var store = t["store"];
         Assert.Equal(0, CliRunner.Run("store", "--store", store, "ls").ExitCode);
         var r = CliRunner.Run("store", "--store", store, "add", dir);
         Assert.Equal(2, r.ExitCode);

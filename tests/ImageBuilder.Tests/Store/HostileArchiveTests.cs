@@ -13,12 +13,12 @@ public class HostileArchiveTests
     private static void AssertRejected(byte[] archive, string[] expected, params string[] extraArgs)
     {
         using var t = new TempDir();
-        var store = t.Sub("store");
-        var good = t.Sub("good.tar");
+        var store = t["store"];
+        var good = t["good.tar"];
         File.WriteAllBytes(good, ArchiveTar(Make("example.local/good:1", [SimpleLayer()]).Files()));
         Assert.Equal(0, CliRunner.Run("store", "--store", store, "add", good).ExitCode);
         var before = TreeHash.Of(store);
-        var path = t.Sub("hostile.tar");
+        var path = t["hostile.tar"];
         File.WriteAllBytes(path, archive);
         var r = CliRunner.Run(null, ["store", "--store", store, "add", .. extraArgs, path]);
         Assert.Equal(2, r.ExitCode);
@@ -171,10 +171,10 @@ public class HostileArchiveTests
     public void Device_files_are_accepted_for_an_os_image_with_allow_devices()
     {
         using var t = new TempDir();
-        var path = t.Sub("os.tar");
+        var path = t["os.tar"];
         File.WriteAllBytes(path, WithLayer([new TarMember("dev/", Type: TarEntryType.Directory),
             new TarMember("dev/console", Type: TarEntryType.CharacterDevice, Major: 5, Minor: 1)]));
-        var r = CliRunner.Run("store", "--store", t.Sub("s"), "add", "--allow-devices", path);
+        var r = CliRunner.Run("store", "--store", t["s"], "add", "--allow-devices", path);
         Assert.True(r.ExitCode == 0, r.Error);
     }
 }

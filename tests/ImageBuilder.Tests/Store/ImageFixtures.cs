@@ -1,5 +1,4 @@
 // Runs tests/fixtures/make-images.sh once per test run and hands out the fixture paths.
-using System.Diagnostics;
 
 namespace Appliance.ImageBuilder.Tests.Store;
 
@@ -38,14 +37,11 @@ public static class ImageFixtures
     private static (string?, string) Make()
     {
         var script = Path.Combine(RepoRoot, "tests", "fixtures", "make-images.sh");
-        var psi = new ProcessStartInfo("bash", [script]) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var p = Process.Start(psi)!;
-        var errTask = p.StandardError.ReadToEndAsync();
-        var output = p.StandardOutput.ReadToEnd().Trim();
-        p.WaitForExit();
-        var err = errTask.Result;
-        if (p.ExitCode != 0)
-            return (null, $"make-images.sh exited {p.ExitCode}: {err.Trim().Split('\n').LastOrDefault()}");
-        return (output.Split('\n').Last(), "");
+        ProcessResult r;
+        try { r = ProcessRunner.Run("bash", [script]); }
+        catch (TimeoutException e) { return (null, e.Message.Split('\n')[0]); }
+        if (r.ExitCode != 0)
+            return (null, $"make-images.sh exited {r.ExitCode}: {r.Error.Trim().Split('\n').LastOrDefault()}");
+        return (r.Out.Trim().Split('\n').Last(), "");
     }
 }

@@ -13,7 +13,7 @@ public class IngestRaceTests
     public async Task Ingest_cleanup_racing_stagings_that_start_and_finish_never_fails_and_leaves_nothing()
     {
         using var t = new TempDir();
-        var store = ContentStore.OpenOrCreate(t.Sub("store"));
+        var store = ContentStore.OpenOrCreate(t["store"]);
         var run = Stopwatch.StartNew();
         var budget = TimeSpan.FromSeconds(2);
         int stagings = 0, sweeps = 0;
@@ -45,7 +45,7 @@ public class IngestRaceTests
     public void Removing_an_unused_new_store_leaves_it_alone_while_an_add_is_staging()
     {
         using var t = new TempDir();
-        var store = ContentStore.OpenOrCreate(t.Sub("store"));
+        var store = ContentStore.OpenOrCreate(t["store"]);
         using (var staging = new Staging(store))
         {
             Assert.False(store.DeleteIfUnused());
@@ -62,7 +62,7 @@ public class IngestRaceTests
     public void An_add_that_opened_the_store_before_it_was_removed_makes_it_again_on_commit()
     {
         using var t = new TempDir();
-        var store = ContentStore.OpenOrCreate(t.Sub("store"));
+        var store = ContentStore.OpenOrCreate(t["store"]);
         Assert.True(store.DeleteIfUnused());
         Assert.False(Directory.Exists(store.Root));
         using (var staging = new Staging(store))

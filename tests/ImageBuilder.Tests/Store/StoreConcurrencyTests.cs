@@ -11,22 +11,16 @@ public class StoreConcurrencyTests
 {
     private static string ApplianceDll => Path.Combine(AppContext.BaseDirectory, "appliance.dll");
 
-    private static Process StartAdd(string store, params string[] paths)
-    {
-        var psi = new ProcessStartInfo("dotnet", [ApplianceDll, "store", "--store", store, "add", .. paths])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        return Process.Start(psi)!;
-    }
+    private static string[] AddArgs(string store, params string[] paths) => [ApplianceDll, "store", "--store", store, "add", .. paths];
+
+    private static ChildProcess StartAdd(string store, params string[] paths) => ProcessRunner.Start("dotnet", AddArgs(store, paths));
 
     [Fact]
     [Trait("Category", "RoundTrip")]
     public async Task Two_processes_adding_at_once_leave_a_clean_store_with_both_sets()
     {
         using var t = new TempDir();
-        var store = t.Sub("store");
+        var store = t["store"];
         var shared = SimpleLayer("shared layer in every image");
         var a = new List<string>();
         var b = new List<string>();
@@ -35,7 +29,7 @@ public class StoreConcurrencyTests
             foreach (var (list, side) in new[] { (a, "a"), (b, "b") })
             {
                 var unique = Tar([new TarMember($"{side}{i}.bin", RandomNumberGenerator.GetBytes(256 << 10))]);
-                var path = t.Sub($"{side}{i}.tar");
+                var path = t[$"{side}{i}.tar"];
                 File.WriteAllBytes(path, ArchiveTar(Make($"example.local/{side}:{i}", [shared, unique]).Files()));
                 list.Add(path);
             }
@@ -43,14 +37,10 @@ public class StoreConcurrencyTests
         using var pa = StartAdd(store, [.. a]);
         using var pb = StartAdd(store, [.. b]);
         var ct = TestContext.Current.CancellationToken;
-        var ea = pa.StandardError.ReadToEndAsync(ct);
-        var eb = pb.StandardError.ReadToEndAsync(ct);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(TimeSpan.FromMinutes(2));
-        await pa.WaitForExitAsync(timeout.Token);
-        await pb.WaitForExitAsync(timeout.Token);
-        Assert.True(pa.ExitCode == 0, await ea);
-        Assert.True(pb.ExitCode == 0, await eb);
+        var ra = await pa.WaitAsync(TimeSpan.FromMinutes(2), ct);
+        var rb = await pb.WaitAsync(TimeSpan.FromMinutes(2), ct);
+        Assert.True(ra.ExitCode == 0, ra.Error);
+        Assert.True(rb.ExitCode == 0, rb.Error);
         var s = ContentStore.Open(store);
         Assert.Empty(s.Verify());
         var names = s.List().Select(i => $"{i.Name}:{i.Tag}").ToHashSet();
@@ -67,11 +57,11 @@ public class StoreConcurrencyTests
     public async Task Four_threads_adding_and_collecting_at_once_keep_the_store_clean()
     {
         using var t = new TempDir();
-        var store = t.Sub("store");
+        var store = t["store"];
         var shared = SimpleLayer("shared");
         var paths = Enumerable.Range(0, 8).Select(i =>
         {
-            var p = t.Sub($"i{i}.tar");
+            var p = t[$"i{i}.tar"];
             File.WriteAllBytes(p, ArchiveTar(Make($"example.local/thread:{i}", [shared, Tar([new TarMember($"f{i}", RandomNumberGenerator.GetBytes(64 << 10))])]).Files()));
             return p;
         }).ToList();
@@ -94,18 +84,14 @@ public class StoreConcurrencyTests
     public void An_add_killed_half_way_leaves_the_store_as_it_was()
     {
         using var t = new TempDir();
-        var store = t.Sub("store");
-        var good = t.Sub("good.tar");
+        var store = t["store"];
+        var good = t["good.tar"];
         File.WriteAllBytes(good, ArchiveTar(Make("example.local/good:1", [SimpleLayer()]).Files()));
-        using (var p0 = StartAdd(store, good))
-        {
-            p0.WaitForExit();
-            Assert.Equal(0, p0.ExitCode);
-        }
+        Assert.Equal(0, ProcessRunner.Run("dotnet", AddArgs(store, good)).ExitCode);
         var before = TreeHash.Of(store);
         var indexBefore = File.ReadAllText(Path.Combine(store, "index.json"));
         var blobsBefore = TreeHash.Of(Path.Combine(store, "blobs"));
-        var big = t.Sub("big.tar");
+        var big = t["big.tar"];
         File.WriteAllBytes(big, ArchiveTar(Make("example.local/big:1", [Tar([new TarMember("big.bin", RandomNumberGenerator.GetBytes(192 << 20))])]).Files()));
         var ingest = Path.Combine(store, "ingest");
         using var p = StartAdd(store, big);
@@ -117,7 +103,6 @@ public class StoreConcurrencyTests
             Thread.Sleep(2);
         }
         p.Kill();
-        p.WaitForExit();
         Assert.Equal(indexBefore, File.ReadAllText(Path.Combine(store, "index.json")));
         Assert.Equal(blobsBefore, TreeHash.Of(Path.Combine(store, "blobs")));
         Assert.NotEqual(before, TreeHash.Of(store)); // the dead add's ingest directory is still there

@@ -24,7 +24,7 @@ public class StoreRoundTripTests
         var digests = new List<string>();
         foreach (var input in new[] { "busybox.oci.tar", "busybox.docker.tar", "busybox" })
         {
-            var store = t.Sub(input);
+            var store = t[input];
             var r = Run(store, "add", ImageFixtures.File(input));
             Assert.True(r.ExitCode == 0, r.Error);
             digests.Add(ManifestDigest(store, Single));
@@ -32,7 +32,7 @@ public class StoreRoundTripTests
         }
         Assert.Single(digests.Distinct());
         // Byte-identical stores, whichever form the image came in.
-        Assert.Equal(TreeHash.Of(Path.Combine(t.Sub("busybox.oci.tar"), "blobs")), TreeHash.Of(Path.Combine(t.Sub("busybox.docker.tar"), "blobs")));
+        Assert.Equal(TreeHash.Of(Path.Combine(t["busybox.oci.tar"], "blobs")), TreeHash.Of(Path.Combine(t["busybox.docker.tar"], "blobs")));
     }
 
     [Fact]
@@ -40,17 +40,17 @@ public class StoreRoundTripTests
     public void Export_then_add_into_a_fresh_store_is_lossless()
     {
         using var t = new TempDir();
-        var a = t.Sub("a");
+        var a = t["a"];
         Assert.Equal(0, Run(a, "add", ImageFixtures.File("busybox-multi.oci.tar"), ImageFixtures.File("busybox.docker.tar")).ExitCode);
-        var r = Run(a, "export", Multi, Single, "-o", t.Sub("out.tar"));
+        var r = Run(a, "export", Multi, Single, "-o", t["out.tar"]);
         Assert.True(r.ExitCode == 0, r.Error);
-        var b = t.Sub("b");
-        Assert.Equal(0, Run(b, "add", t.Sub("out.tar")).ExitCode);
+        var b = t["b"];
+        Assert.Equal(0, Run(b, "add", t["out.tar"]).ExitCode);
         Assert.Equal(TreeHash.Of(Path.Combine(a, "blobs")), TreeHash.Of(Path.Combine(b, "blobs")));
         Assert.Equal(File.ReadAllBytes(Path.Combine(a, "index.json")), File.ReadAllBytes(Path.Combine(b, "index.json")));
         // Deterministic: the same export twice gives the same bytes.
-        Assert.Equal(0, Run(a, "export", Multi, Single, "-o", t.Sub("out2.tar")).ExitCode);
-        Assert.Equal(File.ReadAllBytes(t.Sub("out.tar")), File.ReadAllBytes(t.Sub("out2.tar")));
+        Assert.Equal(0, Run(a, "export", Multi, Single, "-o", t["out2.tar"]).ExitCode);
+        Assert.Equal(File.ReadAllBytes(t["out.tar"]), File.ReadAllBytes(t["out2.tar"]));
     }
 
     [Theory]
@@ -74,10 +74,10 @@ public class StoreRoundTripTests
     {
         using var t = new TempDir();
         Assert.Equal(0, Run(t.Path, "add", ImageFixtures.File("busybox-multi.oci.tar")).ExitCode);
-        var r = Run(t.Path, "export", "--platform", "linux/riscv64", Multi, "-o", t.Sub("x.tar"));
+        var r = Run(t.Path, "export", "--platform", "linux/riscv64", Multi, "-o", t["x.tar"]);
         Assert.Equal(2, r.ExitCode);
         Assert.Contains("has no linux/riscv64 variant; it has: linux/amd64, linux/arm64, linux/arm/v7", r.Error);
-        Assert.False(File.Exists(t.Sub("x.tar")));
+        Assert.False(File.Exists(t["x.tar"]));
     }
 
     [Fact]

@@ -1,4 +1,4 @@
-// Attributes that tie model properties and enum members to their YAML names; binder, schema and renderer read them.
+// The attribute that ties model properties to their YAML names; binder, schema and renderer read it.
 namespace Appliance.ImageBuilder.Profiles.Model;
 
 /// <summary>Marks a property as a profile field with its YAML name.</summary>
@@ -16,12 +16,4 @@ public sealed class ProfileFieldAttribute(string name) : Attribute
 
     /// <summary>One sentence for the JSON Schema and the field reference.</summary>
     public string Description { get; init; } = "";
-}
-
-/// <summary>The YAML spelling of an enum member.</summary>
-[AttributeUsage(AttributeTargets.Field)]
-public sealed class ProfileValueAttribute(string name) : Attribute
-{
-    /// <summary>The YAML spelling.</summary>
-    public string Name { get; } = name;
 }

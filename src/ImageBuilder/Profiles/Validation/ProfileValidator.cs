@@ -1,4 +1,4 @@
-// Checks that span fields or need more than a type: names, ranges, overlaps, roles, the board/format matrix.
+// Checks that span fields or need more than a type: names, ranges, overlaps, roles, the board's formats.
 using Appliance.ImageBuilder.Profiles.Binding;
 using Appliance.ImageBuilder.Profiles.Model;
 using Appliance.ImageBuilder.Profiles.Yaml;
@@ -29,9 +29,8 @@ internal sealed class ProfileValidator(IReadOnlyDictionary<string, SourceMark> m
             Add("metadata.name", $"'{p.Metadata.Name}' is not an RFC 1123 name (lowercase letters, digits and '-', at most 63, starting and ending with a letter or digit)");
         Labels(p.Metadata.Labels, "metadata.labels");
 
-        if (Has("target.board") && Ok("target.format") && !BoardMatrix.Supports(p.Target.Board, p.Target.Format))
-            Add("target.format", $"board {EnumNames.NameOf(p.Target.Board)} cannot boot format {EnumNames.NameOf(p.Target.Format)}; "
-                + $"{EnumNames.NameOf(p.Target.Format)} needs one of {string.Join(", ", BoardMatrix.BoardsFor(p.Target.Format).Select(b => EnumNames.NameOf(b)))}");
+        if (p.Target.Board is { } board && Ok("target.format") && board.FormatProblem(p.Target.Format) is { } formatProblem)
+            Add("target.format", formatProblem);
         if (Has("target.diskSize"))
         {
             if (p.Target.DiskSize.Bytes < MinDiskSize.Bytes)

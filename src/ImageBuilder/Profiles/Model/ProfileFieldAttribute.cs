@@ -1,4 +1,4 @@
-// The attribute that ties model properties to their YAML names; binder, schema and renderer read it.
+// The attributes that tie model properties to their YAML names and mark alternative fields; binder, merger, schema and renderer read them.
 namespace Appliance.ImageBuilder.Profiles.Model;
 
 /// <summary>Marks a property as a profile field with its YAML name.</summary>
@@ -16,4 +16,16 @@ public sealed class ProfileFieldAttribute(string name) : Attribute
 
     /// <summary>One sentence for the JSON Schema and the field reference.</summary>
     public string Description { get; init; } = "";
+}
+
+/// <summary>
+/// Marks a section whose fields <see cref="Fields"/> are alternatives: exactly one of them is set. A child profile that
+/// sets one of them replaces the parent's value of every other (<c>extends:</c> merge), validation reports none or
+/// several, and the schema forbids several in one file.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true)]
+public sealed class ProfileOneOfAttribute(params string[] fields) : Attribute
+{
+    /// <summary>The YAML names of the alternative fields, in the order messages name them.</summary>
+    public IReadOnlyList<string> Fields { get; } = fields;
 }

@@ -109,6 +109,7 @@ public sealed class OsSpec
 }
 
 /// <summary>The runtime: exactly one of version or image.</summary>
+[ProfileOneOf("version", "image")]
 public sealed class RuntimeSpec
 {
     /// <summary>A runtime release such as v1.31.4.</summary>

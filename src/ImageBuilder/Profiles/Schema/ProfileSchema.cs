@@ -50,8 +50,14 @@ public static class ProfileSchema
             schema[k] = v?.DeepClone();
         schema["allOf"] = new JsonArray([AgentNeedsServer(), .. FormatsNeedBoards()]);
 
+        // One file may set at most one field of a one-of group (a child replaces its parent's choice, so "exactly
+        // one" is checked on the merged profile by `profile validate`).
+        foreach (var group in OneOfGroups.Site)
+        {
+            var section = group.Section.Split('.', StringSplitOptions.RemoveEmptyEntries).Aggregate((JsonObject)schema, (o, name) => (JsonObject)o["properties"]![name]!);
+            section["not"] = new JsonObject { ["required"] = new JsonArray(group.Fields.Select(f => (JsonNode)f).ToArray()) };
+        }
         var cluster = (JsonObject)schema["properties"]!["cluster"]!;
-        cluster["not"] = new JsonObject { ["required"] = new JsonArray("token", "tokenFile") };
         var token = (JsonObject)cluster["properties"]!["token"]!;
         token.Remove("type");
         token["anyOf"] = new JsonArray(new JsonObject { ["type"] = "string", ["minLength"] = ProfileValidator.MinTokenLength }, EnvReference());

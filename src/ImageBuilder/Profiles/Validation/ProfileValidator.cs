@@ -40,6 +40,8 @@ internal sealed class ProfileValidator(IReadOnlyDictionary<string, SourceMark> m
         }
 
         ImageRef(p.Os.Image, "os.image");
+        foreach (var group in OneOfGroups.Site)
+            OneOf(group);
         Runtime(p.Runtime);
         Node(p.Node);
         Cluster(p);
@@ -60,12 +62,23 @@ internal sealed class ProfileValidator(IReadOnlyDictionary<string, SourceMark> m
             Add("upgrade.version", $"'{u.Version}' is not a semantic version such as 1.4.0");
     }
 
+    /// <summary>
+    /// Each one-of group (<see cref="OneOfGroups.Site"/>) of a given section holds exactly one field. Several are only
+    /// possible from one file, since a child's choice replaces its parent's; the problem is placed at the second one.
+    /// </summary>
+    private void OneOf(OneOfGroup group)
+    {
+        if (!Has(group.Section))
+            return;
+        var set = group.FieldPaths.Where(Present).ToList();
+        if (set.Count == 0)
+            Add(group.Section, $"set exactly one of {group.Names}");
+        else if (set.Count > 1)
+            Add(set[1], $"set either {group.Names}, not both");
+    }
+
     private void Runtime(RuntimeSpec r)
     {
-        if (!Present("runtime.version") && !Present("runtime.image") && Has("runtime"))
-            Add("runtime", "set exactly one of runtime.version or runtime.image");
-        else if (r.Version is not null && r.Image is not null)
-            Add("runtime.image", "set exactly one of runtime.version or runtime.image, not both");
         if (r.Version is not null && !Syntax.IsSemVer(r.Version))
             Add("runtime.version", $"'{r.Version}' is not a version such as v1.31.4");
         if (r.Image is not null)

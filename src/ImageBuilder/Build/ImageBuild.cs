@@ -12,7 +12,6 @@ using Appliance.ImageBuilder.Disk.Image;
 using Appliance.ImageBuilder.Disk.SquashFs;
 using Appliance.ImageBuilder.Disk.Tree;
 using Appliance.ImageBuilder.Profiles;
-using Appliance.ImageBuilder.Profiles.Model;
 using Appliance.ImageBuilder.Profiles.Rendering;
 using Appliance.ImageBuilder.Signing.Sbom;
 using Appliance.ImageBuilder.Store;

@@ -123,4 +123,15 @@ public sealed class ExtendsEdgeTests : IDisposable
         var chosen = _dir.Write("chosen.yaml", Header + "extends: parent.yaml\nruntime:\n  image: appliance/runtime:v1.31.4\n");
         Assert.True(ProfileLoader.Load(chosen, _ => null).IsValid);
     }
+
+    /// <summary>An explicit null removes the parent's choice without making one: the profile has no token, and says so.</summary>
+    [Fact]
+    [Trait("Category", "Unit")]
+    public void A_child_null_drops_the_parent_choice_and_leaves_none()
+    {
+        _dir.Write("parent.yaml", Header + Parent + "runtime:\n  version: v1.31.4\ncluster:\n  token: parent-own-token-0123456789\n");
+        var child = _dir.Write("child.yaml", Header + "extends: parent.yaml\ncluster:\n  token: null\n");
+        var p = Assert.Single(ProfileLoader.Load(child, _ => null).Problems);
+        Assert.Equal((child, "cluster", "set exactly one of cluster.token or cluster.tokenFile"), (p.File, p.Path, p.Message));
+    }
 }

@@ -70,7 +70,8 @@ internal sealed class ProfileValidator(IReadOnlyDictionary<string, SourceMark> m
     {
         if (!Has(group.Section))
             return;
-        var set = group.FieldPaths.Where(Present).ToList();
+        // A field counts when it holds a value, even one refused above (that has its own problem); an explicit null does not.
+        var set = group.FieldPaths.Where(f => Has(f) || problems.Any(p => p.Path == f)).ToList();
         if (set.Count == 0)
             Add(group.Section, $"set exactly one of {group.Names}");
         else if (set.Count > 1)

@@ -2,6 +2,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Appliance.ImageBuilder.Boards;
 using Appliance.ImageBuilder.Boot;
 using Appliance.ImageBuilder.Boot.Initramfs;
 using Appliance.ImageBuilder.Cli;
@@ -11,7 +12,6 @@ using Appliance.ImageBuilder.Disk.Image;
 using Appliance.ImageBuilder.Disk.SquashFs;
 using Appliance.ImageBuilder.Disk.Tree;
 using Appliance.ImageBuilder.Profiles;
-using Appliance.ImageBuilder.Profiles.Model;
 using Appliance.ImageBuilder.Profiles.Rendering;
 using Appliance.ImageBuilder.Signing.Sbom;
 using Appliance.ImageBuilder.Store;
@@ -53,10 +53,10 @@ public sealed class ImageBuild(Action<string> progress)
     public BuildResult Run(BuildRequest request, LoadResult loaded)
     {
         var profile = loaded.Profile ?? throw new ArgumentException("the profile did not load", nameof(loaded));
-        var target = BootTargets.For(profile.Target.Board);
-        var platform = target.Platform;
-        if (profile.Target.Format != ImageFormat.Raw)
-            throw new UserInputException($"{request.ProfileFile}: target.format {profile.Target.Format.ToString().ToLowerInvariant()} is not supported by this build yet; use raw");
+        var board = profile.Target.Board ?? throw new ArgumentException("the profile names no board", nameof(loaded));
+        var platform = board.Platform;
+        if (board.FormatProblem(profile.Target.Format) is { } formatProblem)
+            throw new UserInputException($"{request.ProfileFile}: target.format: {formatProblem}");
         var name = profile.Metadata.Name;
         Directory.CreateDirectory(request.OutputDirectory);
         var imagePath = Path.Combine(request.OutputDirectory, name + ".img");
@@ -65,7 +65,7 @@ public sealed class ImageBuild(Action<string> progress)
         string[] outputs = [imagePath, manifestPath, sbomPath];
 
         var store = ContentStore.Open(request.StoreRoot);
-        progress($"resolving OS image {profile.Os.Image} for {platform} (board {target.Name})");
+        progress($"resolving OS image {profile.Os.Image} for {platform} (board {board.Name})");
         ResolvedImage os;
         try
         {
@@ -73,7 +73,7 @@ public sealed class ImageBuild(Action<string> progress)
         }
         catch (InvalidDataException e)
         {
-            throw new UserInputException($"{request.ProfileFile}: target.board {target.Name} runs {platform}, but os.image {profile.Os.Image} does not provide it: {e.Message}");
+            throw new UserInputException($"{request.ProfileFile}: target.board {board.Name} runs {platform}, but os.image {profile.Os.Image} does not provide it: {e.Message}");
         }
         long sde = request.SourceDateEpoch ?? CreatedOf(store, os);
 
@@ -91,7 +91,7 @@ public sealed class ImageBuild(Action<string> progress)
             var packages = OsPackages(flat, profile.Os.Image, os.Manifest.Digest);
 
             var initramfs = new InitramfsBuilder(rootFs, kernel, sde);
-            var initrdTree = initramfs.Plan(target.InitramfsModules, target.OptionalInitramfsModules);
+            var initrdTree = initramfs.Plan(board.InitramfsModules, board.OptionalInitramfsModules);
             var initrd = InitramfsBuilder.Write(initrdTree);
             progress($"initramfs: {initramfs.Modules.Count} modules, {initrd.Length / 1024} KiB");
 
@@ -109,7 +109,7 @@ public sealed class ImageBuild(Action<string> progress)
 
             var rootManifest = new RootManifest
             {
-                Board = target.Name, Platform = platform.ToString(), OsImage = profile.Os.Image, OsDigest = os.Manifest.Digest,
+                Board = board.Name, Platform = platform.ToString(), OsImage = profile.Os.Image, OsDigest = os.Manifest.Digest,
                 Kernel = kernel.Version, Runtime = profile.Runtime.Version ?? profile.Runtime.Image ?? "unknown",
                 Images = images, InitramfsModules = initramfs.Modules, SourceDateEpoch = sde,
             };
@@ -141,22 +141,22 @@ public sealed class ImageBuild(Action<string> progress)
                     $"({slotSize / MiB} MiB each, for a {squashSize / MiB} MiB root) need {needed / MiB} MiB");
 
             var boot = new FileTree(sde);
-            target.AddBootFiles(boot, new BootSlot("a", initrd, $"Appliance {rootManifest.Runtime}"), rootFs, kernel, sde);
+            board.BootTarget.AddBootFiles(boot, new BootSlot("a", initrd, $"Appliance {rootManifest.Runtime}"), rootFs, kernel, sde);
             var siteYaml = SiteYaml(request, loaded);
             boot.AddFile("appliance/site.yaml", siteYaml, mtime: sde);
 
             progress($"composing {Path.GetFileName(imagePath)} ({profile.Target.DiskSize})");
             var plan = new DiskImagePlan
             {
-                Table = target.Table == PartitionTable.Gpt ? PartitionTableKind.Gpt : PartitionTableKind.Mbr,
+                Table = board.PartitionTable,
                 Size = profile.Target.DiskSize.Bytes,
                 IdentitySeed = rootDigest,
                 Partitions =
                 [
                     new PartitionSpec
                     {
-                        Name = "boot", Size = BootPartitionSize, Bootable = target.Table == PartitionTable.Mbr,
-                        GptType = target.Table == PartitionTable.Gpt ? Disk.Gpt.GptPartitionTypes.EfiSystem : Disk.Gpt.GptPartitionTypes.MicrosoftBasicData,
+                        Name = "boot", Size = BootPartitionSize, Bootable = board.PartitionTable == PartitionTableKind.Mbr,
+                        GptType = board.PartitionTable == PartitionTableKind.Gpt ? Disk.Gpt.GptPartitionTypes.EfiSystem : Disk.Gpt.GptPartitionTypes.MicrosoftBasicData,
                         MbrType = Disk.Mbr.MbrPartition.Fat32Lba,
                         Content = new FatPartitionContent(boot, new FatOptions { VolumeLabel = "BOOT", VolumeSerial = DerivedGuid.CreateUInt32(rootDigest, "boot-volume-serial") }),
                     },

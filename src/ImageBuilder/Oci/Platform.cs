@@ -1,4 +1,4 @@
-// OCI platform (image-spec image-index.md "platform") and the mapping from board names to platforms.
+// OCI platform (image-spec image-index.md "platform"); which board runs which is in Boards/Board.cs.
 using System.Text.Json.Serialization;
 
 namespace Appliance.ImageBuilder.Oci;
@@ -30,17 +30,6 @@ public sealed record Platform
         if (p.Length is < 2 or > 3 || p.Any(string.IsNullOrEmpty))
             throw new FormatException($"'{text}' is not a platform (expected os/arch or os/arch/variant)");
         return new Platform { Os = p[0], Architecture = p[1], Variant = p.Length == 3 ? p[2] : null };
-    }
-
-    /// <summary>
-    /// The platform a board runs: x86_64-* is linux/amd64, arm64-* is linux/arm64, armv7-* is linux/arm/v7.
-    /// </summary>
-    public static Platform ForBoard(string board)
-    {
-        if (board.StartsWith("x86_64-", StringComparison.Ordinal) || board == "x86_64") return LinuxAmd64;
-        if (board.StartsWith("arm64-", StringComparison.Ordinal) || board == "arm64") return LinuxArm64;
-        if (board.StartsWith("armv7-", StringComparison.Ordinal) || board == "armv7") return LinuxArmV7;
-        throw new ArgumentException($"board '{board}' has no known platform (expected x86_64-*, arm64-* or armv7-*)", nameof(board));
     }
 
     /// <summary>

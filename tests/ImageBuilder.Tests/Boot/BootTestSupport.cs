@@ -1,6 +1,7 @@
 // Shared by the boot tests: OS images from the kit, a content store, built images (once per run), qemu.
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using Appliance.ImageBuilder.Boards;
 using Appliance.ImageBuilder.Tests.Cli;
 using Appliance.ImageBuilder.Tests.Disk;
 
@@ -65,9 +66,12 @@ public static class BootTestSupport
     /// <summary>The content store of this test run.</summary>
     public static string StoreDir => Path.Combine(Work.Value, "store");
 
-    /// <summary>The Debian architecture of a board.</summary>
-    public static string ArchOf(string board) => board.StartsWith("x86_64", StringComparison.Ordinal) ? "amd64"
-        : board.StartsWith("arm64", StringComparison.Ordinal) ? "arm64" : "armhf";
+    /// <summary>The Debian architecture (the kit's ARCH) of a board's platform: arm/v7 is armhf, the others keep their name.</summary>
+    public static string ArchOf(string board) => Board.Get(board).Platform.Architecture switch
+    {
+        "arm" => "armhf",
+        var arch => arch,
+    };
 
     /// <summary>The store name of the kit's OS image for <paramref name="arch"/>.</summary>
     public static string OsRef(string arch) => $"appliance/os-debian:bookworm-{arch}";

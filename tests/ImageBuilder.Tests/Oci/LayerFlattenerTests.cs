@@ -2,6 +2,7 @@
 using System.Formats.Tar;
 using System.Security.Cryptography;
 using System.Text;
+using Appliance.ImageBuilder.Boards;
 using Appliance.ImageBuilder.Oci;
 using Appliance.ImageBuilder.Oci.Flatten;
 using Appliance.ImageBuilder.Store;
@@ -109,7 +110,7 @@ public class LayerFlattenerTests
         var s = ContentStore.Open(store);
         foreach (var board in new[] { "x86_64-uefi", "arm64-rpi", "armv7-rpi" })
         {
-            var img = s.Resolve("example.local/fixtures/busybox-multi:1.35", Platform.ForBoard(board));
+            var img = s.Resolve("example.local/fixtures/busybox-multi:1.35", Board.Get(board).Platform);
             using var tree = s.Flatten(img, t.Path);
             var node = tree.Find("bin/busybox")!;
             Assert.Equal(0b111_101_101, node.Mode);

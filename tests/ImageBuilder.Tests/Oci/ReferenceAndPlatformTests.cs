@@ -59,19 +59,6 @@ public class ReferenceAndPlatformTests
     [InlineData("sha512:" + "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", false)]
     public void Digests_are_sha256_with_64_lowercase_hex_digits(string text, bool ok) => Assert.Equal(ok, Digest.TryParse(text, out _));
 
-    [Theory]
-    [Trait("Category", "Unit")]
-    [InlineData("x86_64-uefi", "linux/amd64")]
-    [InlineData("arm64-uefi", "linux/arm64")]
-    [InlineData("arm64-rpi", "linux/arm64")]
-    [InlineData("armv7-rpi", "linux/arm/v7")]
-    [InlineData("armv7-virt", "linux/arm/v7")]
-    public void Boards_map_to_platforms(string board, string platform) => Assert.Equal(platform, Platform.ForBoard(board).ToString());
-
-    [Fact]
-    [Trait("Category", "Unit")]
-    public void Unknown_board_is_refused() => Assert.Throws<ArgumentException>(() => Platform.ForBoard("riscv64-virt"));
-
     private static Descriptor Entry(string arch, string? variant, char fill) => new()
     {
         MediaType = MediaTypes.OciManifest,

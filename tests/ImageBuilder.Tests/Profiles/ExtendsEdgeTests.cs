@@ -53,4 +53,85 @@ public sealed class ExtendsEdgeTests : IDisposable
         foreach (var expected in new[] { "a: \"yes\"", "b: \"0x10\"", "c: \"1e3\"", "d: \"Off\"" })
             Assert.Contains(expected, r.Out);
     }
+
+    private const string Parent = "metadata:\n  name: p\ntarget:\n  board: x86_64-uefi\n  diskSize: 8GiB\nos:\n  image: appliance/os-debian:bookworm\n"
+        + "node:\n  role: server\n  hostname: p\n";
+
+    /// <summary>A child's token replaces the parent's tokenFile: no "not both" problem, and render shows only the redacted token.</summary>
+    [Fact]
+    [Trait("Category", "Unit")]
+    public void A_child_token_replaces_the_parent_token_file()
+    {
+        _dir.Write("parent.token", "parent-file-token-0123456789\n");
+        _dir.Write("parent.yaml", Header + Parent + "runtime:\n  version: v1.31.4\ncluster:\n  tokenFile: parent.token\n");
+        var child = _dir.Write("child.yaml", Header + "extends: parent.yaml\ncluster:\n  token: child-own-token-0123456789\n");
+        var validate = CliRunner.Run("profile", "validate", child);
+        Assert.True(validate.ExitCode == 0, validate.Error);
+        var loaded = ProfileLoader.Load(child, _ => null);
+        Assert.Equal("child-own-token-0123456789", loaded.Secrets.ClusterToken);
+        Assert.Null(loaded.Profile!.Cluster.TokenFile);
+        var render = CliRunner.Run("profile", "render", child);
+        Assert.True(render.ExitCode == 0, render.Error);
+        Assert.Contains("  token: <redacted>\n", render.Out);
+        Assert.DoesNotContain("tokenFile", render.Out);
+        Assert.DoesNotContain("child-own-token", render.Out);
+    }
+
+    /// <summary>The reverse: a child's tokenFile replaces the parent's token; the token comes from the child's file, redacted in render.</summary>
+    [Fact]
+    [Trait("Category", "Unit")]
+    public void A_child_token_file_replaces_the_parent_token()
+    {
+        _dir.Write("parent.yaml", Header + Parent + "runtime:\n  version: v1.31.4\ncluster:\n  token: parent-own-token-0123456789\n");
+        _dir.Write("sites/child.token", "child-file-token-0123456789\n");
+        var child = _dir.Write("sites/child.yaml", Header + "extends: ../parent.yaml\ncluster:\n  tokenFile: child.token\n");
+        var validate = CliRunner.Run("profile", "validate", child);
+        Assert.True(validate.ExitCode == 0, validate.Error);
+        var loaded = ProfileLoader.Load(child, _ => null);
+        Assert.Equal("child-file-token-0123456789", loaded.Secrets.ClusterToken);
+        var render = CliRunner.Run("profile", "render", child);
+        Assert.True(render.ExitCode == 0, render.Error);
+        Assert.Contains("  token: <redacted>\n", render.Out);
+        Assert.Contains("  tokenFile: child.token\n", render.Out);
+        Assert.DoesNotContain("parent-own-token", render.Out);
+        Assert.DoesNotContain("child-file-token", render.Out);
+    }
+
+    /// <summary>runtime.version and runtime.image are alternatives the same way, both ways round.</summary>
+    [Theory]
+    [InlineData("version: v1.31.4", "image: appliance/runtime:v1.31.4", null, "appliance/runtime:v1.31.4")]
+    [InlineData("image: appliance/runtime:v1.31.4", "version: v1.32.0", "v1.32.0", null)]
+    [Trait("Category", "Unit")]
+    public void A_child_runtime_choice_replaces_the_parent_one(string parent, string child, string? version, string? image)
+    {
+        _dir.Write("parent.yaml", Header + Parent + $"runtime:\n  {parent}\ncluster:\n  token: parent-own-token-0123456789\n");
+        var site = _dir.Write("child.yaml", Header + $"extends: parent.yaml\nruntime:\n  {child}\n");
+        var r = ProfileLoader.Load(site, _ => null);
+        Assert.True(r.IsValid, string.Join("\n", r.Problems));
+        Assert.Equal((version, image), (r.Profile!.Runtime.Version, r.Profile.Runtime.Image));
+    }
+
+    /// <summary>One file that sets both alternatives is still refused, at the second one, also when a child extends it.</summary>
+    [Fact]
+    [Trait("Category", "Unit")]
+    public void Both_alternatives_in_one_parent_are_refused_when_the_child_does_not_choose()
+    {
+        var parent = _dir.Write("parent.yaml", Header + Parent + "runtime:\n  version: v1.31.4\n  image: appliance/runtime:v1.31.4\ncluster:\n  token: parent-own-token-0123456789\n");
+        var child = _dir.Write("child.yaml", Header + "extends: parent.yaml\nmetadata:\n  name: c\n");
+        var p = Assert.Single(ProfileLoader.Load(child, _ => null).Problems);
+        Assert.Equal((parent, "runtime.image", "set either runtime.version or runtime.image, not both"), (p.File, p.Path, p.Message));
+        var chosen = _dir.Write("chosen.yaml", Header + "extends: parent.yaml\nruntime:\n  image: appliance/runtime:v1.31.4\n");
+        Assert.True(ProfileLoader.Load(chosen, _ => null).IsValid);
+    }
+
+    /// <summary>An explicit null removes the parent's choice without making one: the profile has no token, and says so.</summary>
+    [Fact]
+    [Trait("Category", "Unit")]
+    public void A_child_null_drops_the_parent_choice_and_leaves_none()
+    {
+        _dir.Write("parent.yaml", Header + Parent + "runtime:\n  version: v1.31.4\ncluster:\n  token: parent-own-token-0123456789\n");
+        var child = _dir.Write("child.yaml", Header + "extends: parent.yaml\ncluster:\n  token: null\n");
+        var p = Assert.Single(ProfileLoader.Load(child, _ => null).Problems);
+        Assert.Equal((child, "cluster", "set exactly one of cluster.token or cluster.tokenFile"), (p.File, p.Path, p.Message));
+    }
 }

@@ -154,17 +154,4 @@ public class ProfileUnitTests
         Assert.NotNull(Syntax.SshKeyProblem(good.Replace("ssh-ed25519 ", "ssh-rsa ")));
         Assert.NotNull(Syntax.SshKeyProblem("ssh-ed25519"));
     }
-
-    [Fact]
-    [Trait("Category", "Unit")]
-    public void Board_format_matrix()
-    {
-        Assert.True(BoardMatrix.Supports(Board.X86_64Uefi, ImageFormat.Iso));
-        Assert.True(BoardMatrix.Supports(Board.Arm64Uefi, ImageFormat.Iso));
-        Assert.False(BoardMatrix.Supports(Board.Arm64Rpi, ImageFormat.Iso));
-        Assert.False(BoardMatrix.Supports(Board.Armv7Rpi, ImageFormat.Iso));
-        Assert.False(BoardMatrix.Supports(Board.Armv7Virt, ImageFormat.Iso));
-        Assert.All(Enum.GetValues<Board>(), b => Assert.True(BoardMatrix.Supports(b, ImageFormat.Raw)));
-        Assert.Equal("x86_64-uefi", EnumNames.NameOf(Board.X86_64Uefi));
-    }
 }

@@ -1,4 +1,5 @@
 // The committed example profiles: all validate, render, and load into the typed model the build will use.
+using Appliance.ImageBuilder.Boards;
 using Appliance.ImageBuilder.Profiles;
 using Appliance.ImageBuilder.Profiles.Model;
 using Appliance.ImageBuilder.Tests.Cli;
@@ -96,11 +97,11 @@ public class SiteProfilesTests
 
     [Fact]
     [Trait("Category", "Unit")]
-    public void Secure_room_is_an_iso_and_empties_the_inherited_lists()
+    public void Secure_room_empties_the_inherited_lists()
     {
         var r = ProfileLoader.Load(Site("secure-room.yaml"), _ => null);
         Assert.True(r.IsValid, string.Join("\n", r.Problems));
-        Assert.Equal(ImageFormat.Iso, r.Profile!.Target.Format);
+        Assert.Equal(ImageFormat.Raw, r.Profile!.Target.Format);
         Assert.Empty(r.Profile.Images);
         Assert.Empty(r.Profile.Manifests);
         Assert.Equal("172.21.0.10", r.Profile.Cluster.ClusterDns.ToString());

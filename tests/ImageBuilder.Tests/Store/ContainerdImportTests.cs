@@ -1,4 +1,5 @@
 // The airgap archive in a real containerd: `ctr images import`, then `ctr run` (own network namespace, no network) prints the marker.
+using Appliance.ImageBuilder.Boards;
 using Appliance.ImageBuilder.Oci;
 using Appliance.ImageBuilder.Store;
 using Appliance.ImageBuilder.Tests.Cli;
@@ -23,9 +24,9 @@ public class ContainerdImportTests
         Assert.True(add.ExitCode == 0, add.Error);
         string[] names = ["example.local/fixtures/busybox-multi:1.35", "example.local/fixtures/busybox:1.35", "example.local/fixtures/busybox-gzip:1.35"];
         var archive = t["airgap-amd64.tar"];
-        ContentStore.Open(store).WriteAirgapArchive(names, Platform.ForBoard("x86_64-uefi"), archive, DateTimeOffset.FromUnixTimeSeconds(1700000000));
+        ContentStore.Open(store).WriteAirgapArchive(names, Board.Get("x86_64-uefi").Platform, archive, DateTimeOffset.FromUnixTimeSeconds(1700000000));
         var arm = t["airgap-arm64.tar"];
-        ContentStore.Open(store).WriteAirgapArchive([names[0]], Platform.ForBoard("arm64-rpi"), arm, DateTimeOffset.FromUnixTimeSeconds(1700000000));
+        ContentStore.Open(store).WriteAirgapArchive([names[0]], Board.Get("arm64-rpi").Platform, arm, DateTimeOffset.FromUnixTimeSeconds(1700000000));
 
         using var ctrd = ContainerdDaemon.Start();
         var import = ctrd.Ctr("images", "import", archive);

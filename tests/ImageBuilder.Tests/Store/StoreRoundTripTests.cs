@@ -1,5 +1,6 @@
 // Round trips through the store with the busybox fixtures: three input forms, export/add, platforms, rm/gc/verify.
 using System.Text.Json;
+using Appliance.ImageBuilder.Boards;
 using Appliance.ImageBuilder.Oci;
 using Appliance.ImageBuilder.Store;
 using Appliance.ImageBuilder.Tests.Cli;
@@ -62,7 +63,7 @@ public class StoreRoundTripTests
     {
         using var t = new TempDir();
         Assert.Equal(0, Run(t.Path, "add", ImageFixtures.File("busybox-multi")).ExitCode);
-        var img = ContentStore.Open(t.Path).Resolve(Multi, Platform.ForBoard(board));
+        var img = ContentStore.Open(t.Path).Resolve(Multi, Board.Get(board).Platform);
         Assert.Equal(arch, img.Config.Architecture);
         Assert.Equal(variant, img.Config.Variant);
         Assert.Single(img.Layers);

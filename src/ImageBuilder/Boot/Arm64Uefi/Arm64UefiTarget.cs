@@ -1,16 +1,11 @@
 // arm64-uefi: 64-bit ARM machines with UEFI firmware (AAVMF in tests).
 using Appliance.ImageBuilder.Boot.SystemdBoot;
-using Appliance.ImageBuilder.Oci;
 
 namespace Appliance.ImageBuilder.Boot.Arm64Uefi;
 
 /// <summary>arm64 UEFI: systemd-bootaa64.efi as EFI/BOOT/BOOTAA64.EFI, PL011 console ttyAMA0; the device tree or ACPI comes from the firmware.</summary>
 public sealed class Arm64UefiTarget : SystemdBootTarget
 {
-    /// <inheritdoc/>
-    public override string Name => "arm64-uefi";
-    /// <inheritdoc/>
-    public override Platform Platform => Platform.LinuxArm64;
     /// <inheritdoc/>
     public override string SerialConsole => "ttyAMA0";
     /// <inheritdoc/>

@@ -1,6 +1,5 @@
 // armv7-virt: generic 32-bit ARM (the qemu virt machine), booted through UEFI (AAVMF32) and systemd-boot.
 using Appliance.ImageBuilder.Boot.SystemdBoot;
-using Appliance.ImageBuilder.Oci;
 
 namespace Appliance.ImageBuilder.Boot.Armv7Virt;
 
@@ -10,10 +9,6 @@ namespace Appliance.ImageBuilder.Boot.Armv7Virt;
 /// </summary>
 public sealed class Armv7VirtTarget : SystemdBootTarget
 {
-    /// <inheritdoc/>
-    public override string Name => "armv7-virt";
-    /// <inheritdoc/>
-    public override Platform Platform => Platform.LinuxArmV7;
     /// <inheritdoc/>
     public override string SerialConsole => "ttyAMA0";
     /// <inheritdoc/>

@@ -1,7 +1,6 @@
-// Boot chain shared by the Raspberry Pi boards: MBR, the Pi firmware, config.txt with os_prefix slots, autoboot.txt tryboot.
+// Boot chain shared by the Raspberry Pi boards: the Pi firmware (it reads only MBR disks), config.txt with os_prefix slots, autoboot.txt tryboot.
 using System.Text;
 using Appliance.ImageBuilder.Disk.Tree;
-using Appliance.ImageBuilder.Oci;
 
 namespace Appliance.ImageBuilder.Boot.RaspberryPi;
 
@@ -17,12 +16,6 @@ namespace Appliance.ImageBuilder.Boot.RaspberryPi;
 public abstract class RaspberryPiTarget : IBootTarget
 {
     /// <inheritdoc/>
-    public abstract string Name { get; }
-    /// <inheritdoc/>
-    public abstract Platform Platform { get; }
-    /// <inheritdoc/>
-    public PartitionTable Table => PartitionTable.Mbr;
-    /// <inheritdoc/>
     public string SerialConsole => "ttyAMA0";
 
     /// <summary>Whether config.txt asks for a 64-bit kernel (<c>arm_64bit=1</c>).</summary>
@@ -30,13 +23,6 @@ public abstract class RaspberryPiTarget : IBootTarget
 
     /// <summary>Device tree name prefixes for the Pi models this board runs on.</summary>
     protected abstract IReadOnlyList<string> DeviceTreePrefixes { get; }
-
-    /// <inheritdoc/>
-    public IReadOnlyList<string> InitramfsModules { get; } = ["sdhci_iproc", "bcm2835", "mmc_block"];
-
-    /// <inheritdoc/>
-    public IReadOnlyList<string> OptionalInitramfsModules { get; } =
-        ["usb_storage", "sd_mod", "uas", "dwc2", "xhci_pci", "pcie_brcmstb", "reset_raspberrypi", "bcm2835_dma"];
 
     /// <inheritdoc/>
     public string KernelCommandLine(string slot) => $"console=tty1 console={SerialConsole},115200 appliance.slot={slot} panic=10 rootwait";

@@ -1,7 +1,6 @@
-// Boot chain shared by the UEFI boards: GPT, an ESP with systemd-boot, and BLS type 1 entries with boot counting.
+// Boot chain shared by the UEFI boards: an ESP with systemd-boot, and BLS type 1 entries with boot counting.
 using System.Text;
 using Appliance.ImageBuilder.Disk.Tree;
-using Appliance.ImageBuilder.Oci;
 
 namespace Appliance.ImageBuilder.Boot.SystemdBoot;
 
@@ -17,12 +16,6 @@ namespace Appliance.ImageBuilder.Boot.SystemdBoot;
 public abstract class SystemdBootTarget : IBootTarget
 {
     /// <inheritdoc/>
-    public abstract string Name { get; }
-    /// <inheritdoc/>
-    public abstract Platform Platform { get; }
-    /// <inheritdoc/>
-    public PartitionTable Table => PartitionTable.Gpt;
-    /// <inheritdoc/>
     public abstract string SerialConsole { get; }
 
     /// <summary>The EFI removable-media file name, such as <c>BOOTX64.EFI</c>.</summary>
@@ -30,13 +23,6 @@ public abstract class SystemdBootTarget : IBootTarget
 
     /// <summary>The systemd-boot binary in the OS image, such as <c>systemd-bootx64.efi</c>.</summary>
     protected abstract string SystemdBootFile { get; }
-
-    /// <inheritdoc/>
-    public IReadOnlyList<string> InitramfsModules { get; } = ["virtio_pci", "virtio_blk"];
-
-    /// <inheritdoc/>
-    public virtual IReadOnlyList<string> OptionalInitramfsModules { get; } =
-        ["virtio_scsi", "sd_mod", "nvme", "ahci", "usb_storage", "uas", "xhci_pci", "ehci_pci", "sr_mod", "mmc_block", "sdhci_pci"];
 
     /// <summary>Where the console goes: the serial port last, so it becomes /dev/console.</summary>
     public virtual string KernelCommandLine(string slot) => $"console=tty0 console={SerialConsole},115200 appliance.slot={slot} panic=10 quiet";

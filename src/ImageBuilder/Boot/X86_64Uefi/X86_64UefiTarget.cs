@@ -1,16 +1,11 @@
 // x86_64-uefi: 64-bit PCs and servers with UEFI firmware (OVMF in tests).
 using Appliance.ImageBuilder.Boot.SystemdBoot;
-using Appliance.ImageBuilder.Oci;
 
 namespace Appliance.ImageBuilder.Boot.X86_64Uefi;
 
 /// <summary>x86_64 UEFI: systemd-bootx64.efi as EFI/BOOT/BOOTX64.EFI, serial console ttyS0.</summary>
 public sealed class X86_64UefiTarget : SystemdBootTarget
 {
-    /// <inheritdoc/>
-    public override string Name => "x86_64-uefi";
-    /// <inheritdoc/>
-    public override Platform Platform => Platform.LinuxAmd64;
     /// <inheritdoc/>
     public override string SerialConsole => "ttyS0";
     /// <inheritdoc/>

@@ -35,7 +35,7 @@ public static class StoreCommandDefinition
     /// <summary>--platform for export.</summary>
     public static readonly Option<string?> PlatformOption = new("--platform") { Description = "Export only this platform (os/arch[/variant]), as an airgap archive for containerd" };
     /// <summary>--board for export.</summary>
-    public static readonly Option<string?> Board = new("--board") { Description = "Export only the platform this board runs (x86_64-*, arm64-*, armv7-*)" };
+    public static readonly Option<string?> Board = new("--board") { Description = $"Export only the platform this board runs ({string.Join(", ", Boards.Board.All.Select(b => b.Name))})" };
 
     /// <summary>Creates the command tree.</summary>
     public static Command Create(CliContext ctx)
@@ -91,7 +91,7 @@ public static class StoreCommandDefinition
             throw new UserInputException("give --platform or --board, not both");
         try
         {
-            return platform != null ? Platform.Parse(platform) : board != null ? Platform.ForBoard(board) : null;
+            return platform != null ? Platform.Parse(platform) : board != null ? Boards.Board.Get(board).Platform : null;
         }
         catch (Exception e) when (e is FormatException or ArgumentException)
         {

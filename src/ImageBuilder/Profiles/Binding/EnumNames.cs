@@ -1,6 +1,6 @@
-// YAML spellings of enum members, from their ProfileValue attributes.
+// YAML spellings of enum members, from their JsonStringEnumMemberName attributes.
 using System.Reflection;
-using Appliance.ImageBuilder.Profiles.Model;
+using System.Text.Json.Serialization;
 
 namespace Appliance.ImageBuilder.Profiles.Binding;
 
@@ -11,14 +11,14 @@ public static class EnumNames
     public static IReadOnlyList<string> Of(Type enumType) =>
         enumType.GetFields(BindingFlags.Public | BindingFlags.Static)
             .OrderBy(f => f.MetadataToken)
-            .Select(f => f.GetCustomAttribute<ProfileValueAttribute>()?.Name ?? f.Name)
+            .Select(f => f.GetCustomAttribute<JsonStringEnumMemberNameAttribute>()?.Name ?? f.Name)
             .ToList();
 
     /// <summary>The YAML spelling of <paramref name="value"/>.</summary>
     public static string NameOf(Enum value)
     {
         var field = value.GetType().GetField(value.ToString(), BindingFlags.Public | BindingFlags.Static);
-        return field?.GetCustomAttribute<ProfileValueAttribute>()?.Name ?? value.ToString();
+        return field?.GetCustomAttribute<JsonStringEnumMemberNameAttribute>()?.Name ?? value.ToString();
     }
 
     /// <summary>The YAML spelling of <paramref name="value"/>.</summary>
@@ -28,7 +28,7 @@ public static class EnumNames
     public static object? Parse(Type enumType, string text)
     {
         foreach (var f in enumType.GetFields(BindingFlags.Public | BindingFlags.Static))
-            if ((f.GetCustomAttribute<ProfileValueAttribute>()?.Name ?? f.Name) == text)
+            if ((f.GetCustomAttribute<JsonStringEnumMemberNameAttribute>()?.Name ?? f.Name) == text)
                 return f.GetValue(null);
         return null;
     }

@@ -1,5 +1,6 @@
 // The scalar types a profile field can have: how each is parsed, named in messages, and rendered back.
 using System.Net;
+using Appliance.ImageBuilder.Boards;
 using Appliance.ImageBuilder.Profiles.Model;
 using Appliance.ImageBuilder.Profiles.Validation;
 
@@ -11,9 +12,12 @@ internal static class ScalarTypes
     public static bool IsScalar(Type t)
     {
         t = Nullable.GetUnderlyingType(t) ?? t;
-        return t == typeof(string) || t == typeof(bool) || t.IsEnum || t == typeof(ByteSize) || t == typeof(Cidr)
+        return t == typeof(string) || t == typeof(bool) || t.IsEnum || t == typeof(Board) || t == typeof(ByteSize) || t == typeof(Cidr)
             || t == typeof(InterfaceAddress) || t == typeof(IPAddress) || t == typeof(Uri) || t == typeof(ProfilePath);
     }
+
+    /// <summary>The names of the boards, as profiles spell them.</summary>
+    public static IReadOnlyList<string> BoardNames { get; } = Board.All.Select(b => b.Name).ToList();
 
     /// <summary>What a value of type <paramref name="t"/> looks like, for "expected X, got Y".</summary>
     public static string Expected(Type t)
@@ -21,6 +25,7 @@ internal static class ScalarTypes
         t = Nullable.GetUnderlyingType(t) ?? t;
         if (t == typeof(bool)) return "true or false";
         if (t.IsEnum) return "one of " + string.Join(", ", EnumNames.Of(t));
+        if (t == typeof(Board)) return "one of " + string.Join(", ", BoardNames);
         if (t == typeof(ByteSize)) return "a size such as 8GiB";
         if (t == typeof(Cidr)) return "a CIDR range such as 10.42.0.0/16";
         if (t == typeof(InterfaceAddress)) return "an address with prefix such as 192.168.1.10/24";
@@ -59,6 +64,13 @@ internal static class ScalarTypes
                 var names = EnumNames.Of(t);
                 error = $"unknown value '{text}'; expected one of {string.Join(", ", names)}{Suggest.Hint(text, names)}";
             }
+            return value is not null;
+        }
+        if (t == typeof(Board))
+        {
+            value = Board.Find(text);
+            if (value is null)
+                error = $"unknown value '{text}'; expected one of {string.Join(", ", BoardNames)}{Suggest.Hint(text, BoardNames)}";
             return value is not null;
         }
         if (t == typeof(ByteSize))
@@ -109,6 +121,7 @@ internal static class ScalarTypes
     {
         bool b => b,
         Enum e => EnumNames.NameOf(e),
+        Board b => b.Name,
         Uri u => u.OriginalString,
         _ => value.ToString() ?? "",
     };

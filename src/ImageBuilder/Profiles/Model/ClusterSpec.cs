@@ -4,6 +4,7 @@ using System.Net;
 namespace Appliance.ImageBuilder.Profiles.Model;
 
 /// <summary>How the node forms or joins the site cluster. Defaults are the usual K3s ranges.</summary>
+[ProfileOneOf("token", "tokenFile")]
 public sealed class ClusterSpec
 {
     /// <summary>The join token, in clear. Secret: never printed.</summary>

@@ -1,4 +1,4 @@
-// Attributes that tie model properties and enum members to their YAML names; binder, schema and renderer read them.
+// The attributes that tie model properties to their YAML names and mark alternative fields; binder, merger, schema and renderer read them.
 namespace Appliance.ImageBuilder.Profiles.Model;
 
 /// <summary>Marks a property as a profile field with its YAML name.</summary>
@@ -18,10 +18,14 @@ public sealed class ProfileFieldAttribute(string name) : Attribute
     public string Description { get; init; } = "";
 }
 
-/// <summary>The YAML spelling of an enum member.</summary>
-[AttributeUsage(AttributeTargets.Field)]
-public sealed class ProfileValueAttribute(string name) : Attribute
+/// <summary>
+/// Marks a section whose fields <see cref="Fields"/> are alternatives: exactly one of them is set. A child profile that
+/// sets one of them replaces the parent's value of every other (<c>extends:</c> merge), validation reports none or
+/// several, and the schema forbids several in one file.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true)]
+public sealed class ProfileOneOfAttribute(params string[] fields) : Attribute
 {
-    /// <summary>The YAML spelling.</summary>
-    public string Name { get; } = name;
+    /// <summary>The YAML names of the alternative fields, in the order messages name them.</summary>
+    public IReadOnlyList<string> Fields { get; } = fields;
 }

@@ -1,4 +1,6 @@
 // The site profile (apiVersion appliance/v1, kind SiteProfile): everything one site's image needs.
+using Appliance.ImageBuilder.Boards;
+
 namespace Appliance.ImageBuilder.Profiles.Model;
 
 /// <summary>
@@ -85,12 +87,12 @@ public sealed class Metadata
 /// <summary>Board, format and size.</summary>
 public sealed class TargetSpec
 {
-    /// <summary>The board family.</summary>
+    /// <summary>The board family (one of <see cref="Board.All"/>); null only when the profile did not name a known one.</summary>
     [ProfileField("board", Required = true, Description = "The board family the image boots on.")]
-    public Board Board { get; set; }
+    public Board? Board { get; set; }
 
     /// <summary>raw (default) or iso.</summary>
-    [ProfileField("format", Description = "raw (disk image, the default) or iso (installer; UEFI boards only).")]
+    [ProfileField("format", Description = "raw (disk image, the default); iso (installer, UEFI boards only) is not built yet.")]
     public ImageFormat Format { get; set; } = ImageFormat.Raw;
 
     /// <summary>The size of the raw disk image (for iso: of the disk it installs to).</summary>
@@ -107,6 +109,7 @@ public sealed class OsSpec
 }
 
 /// <summary>The runtime: exactly one of version or image.</summary>
+[ProfileOneOf("version", "image")]
 public sealed class RuntimeSpec
 {
     /// <summary>A runtime release such as v1.31.4.</summary>

@@ -1,6 +1,7 @@
 // Generates the JSON Schema (draft 2020-12) for site profiles from the model's field attributes.
 using System.Net;
 using System.Text.Json.Nodes;
+using Appliance.ImageBuilder.Boards;
 using Appliance.ImageBuilder.Profiles.Binding;
 using Appliance.ImageBuilder.Profiles.Model;
 using Appliance.ImageBuilder.Profiles.Validation;
@@ -47,10 +48,16 @@ public static class ProfileSchema
         };
         foreach (var (k, v) in root)
             schema[k] = v?.DeepClone();
-        schema["allOf"] = new JsonArray(AgentNeedsServer(), IsoNeedsUefi());
+        schema["allOf"] = new JsonArray([AgentNeedsServer(), .. FormatsNeedBoards()]);
 
+        // One file may set at most one field of a one-of group (a child replaces its parent's choice, so "exactly
+        // one" is checked on the merged profile by `profile validate`).
+        foreach (var group in OneOfGroups.Site)
+        {
+            var section = group.Section.Split('.', StringSplitOptions.RemoveEmptyEntries).Aggregate((JsonObject)schema, (o, name) => (JsonObject)o["properties"]![name]!);
+            section["not"] = new JsonObject { ["required"] = new JsonArray(group.Fields.Select(f => (JsonNode)f).ToArray()) };
+        }
         var cluster = (JsonObject)schema["properties"]!["cluster"]!;
-        cluster["not"] = new JsonObject { ["required"] = new JsonArray("token", "tokenFile") };
         var token = (JsonObject)cluster["properties"]!["token"]!;
         token.Remove("type");
         token["anyOf"] = new JsonArray(new JsonObject { ["type"] = "string", ["minLength"] = ProfileValidator.MinTokenLength }, EnvReference());
@@ -70,22 +77,23 @@ public static class ProfileSchema
         },
     };
 
-    private static JsonObject IsoNeedsUefi()
-    {
-        var boards = new JsonArray(BoardMatrix.BoardsFor(ImageFormat.Iso).Select(b => (JsonNode)EnumNames.NameOf(b)).ToArray());
-        return new JsonObject
+    /// <summary>For each format the build makes but not every board boots: the boards that boot it (from <see cref="Board.Formats"/>).</summary>
+    private static IEnumerable<JsonObject> FormatsNeedBoards() =>
+        from format in ImageFormats.Built
+        let boards = Board.All.Where(b => b.Formats.Contains(format)).ToList()
+        where boards.Count < Board.All.Count
+        select new JsonObject
         {
             ["if"] = new JsonObject
             {
-                ["properties"] = new JsonObject { ["target"] = new JsonObject { ["properties"] = new JsonObject { ["format"] = new JsonObject { ["const"] = "iso" } }, ["required"] = new JsonArray("format") } },
+                ["properties"] = new JsonObject { ["target"] = new JsonObject { ["properties"] = new JsonObject { ["format"] = new JsonObject { ["const"] = ImageFormats.Name(format) } }, ["required"] = new JsonArray("format") } },
                 ["required"] = new JsonArray("target"),
             },
             ["then"] = new JsonObject
             {
-                ["properties"] = new JsonObject { ["target"] = new JsonObject { ["properties"] = new JsonObject { ["board"] = new JsonObject { ["enum"] = boards } } } },
+                ["properties"] = new JsonObject { ["target"] = new JsonObject { ["properties"] = new JsonObject { ["board"] = new JsonObject { ["enum"] = new JsonArray(boards.Select(b => (JsonNode)b.Name).ToArray()) } } } },
             },
         };
-    }
 
     private static JsonObject ObjectSchema(Type type, bool inList)
     {
@@ -129,6 +137,9 @@ public static class ProfileSchema
     private static JsonObject TypedScalar(Type t)
     {
         if (t == typeof(bool)) return new() { ["type"] = "boolean" };
+        // The schema offers only the formats the build makes; profile validate says why another one is refused.
+        if (t == typeof(ImageFormat)) return new() { ["enum"] = new JsonArray(ImageFormats.Built.Select(f => (JsonNode)ImageFormats.Name(f)).ToArray()) };
+        if (t == typeof(Board)) return new() { ["enum"] = new JsonArray(ScalarTypes.BoardNames.Select(n => (JsonNode)n).ToArray()) };
         if (t.IsEnum) return new() { ["enum"] = new JsonArray(EnumNames.Of(t).Select(n => (JsonNode)n).ToArray()) };
         if (t == typeof(ByteSize)) // a plain number of bytes is an integer to a YAML editor
             return new() { ["type"] = new JsonArray("string", "integer"), ["minimum"] = 0, ["pattern"] = "^[0-9]+ *(B|KiB|MiB|GiB|TiB|KB|MB|GB|TB)?$" };

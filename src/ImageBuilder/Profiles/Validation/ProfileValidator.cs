@@ -1,4 +1,4 @@
-// Checks that span fields or need more than a type: names, ranges, overlaps, roles, the board/format matrix.
+// Checks that span fields or need more than a type: names, ranges, overlaps, roles, the board's formats.
 using Appliance.ImageBuilder.Profiles.Binding;
 using Appliance.ImageBuilder.Profiles.Model;
 using Appliance.ImageBuilder.Profiles.Yaml;
@@ -29,9 +29,8 @@ internal sealed class ProfileValidator(IReadOnlyDictionary<string, SourceMark> m
             Add("metadata.name", $"'{p.Metadata.Name}' is not an RFC 1123 name (lowercase letters, digits and '-', at most 63, starting and ending with a letter or digit)");
         Labels(p.Metadata.Labels, "metadata.labels");
 
-        if (Has("target.board") && Ok("target.format") && !BoardMatrix.Supports(p.Target.Board, p.Target.Format))
-            Add("target.format", $"board {EnumNames.NameOf(p.Target.Board)} cannot boot format {EnumNames.NameOf(p.Target.Format)}; "
-                + $"{EnumNames.NameOf(p.Target.Format)} needs one of {string.Join(", ", BoardMatrix.BoardsFor(p.Target.Format).Select(b => EnumNames.NameOf(b)))}");
+        if (p.Target.Board is { } board && Ok("target.format") && board.FormatProblem(p.Target.Format) is { } formatProblem)
+            Add("target.format", formatProblem);
         if (Has("target.diskSize"))
         {
             if (p.Target.DiskSize.Bytes < MinDiskSize.Bytes)
@@ -41,6 +40,8 @@ internal sealed class ProfileValidator(IReadOnlyDictionary<string, SourceMark> m
         }
 
         ImageRef(p.Os.Image, "os.image");
+        foreach (var group in OneOfGroups.Site)
+            OneOf(group);
         Runtime(p.Runtime);
         Node(p.Node);
         Cluster(p);
@@ -61,12 +62,24 @@ internal sealed class ProfileValidator(IReadOnlyDictionary<string, SourceMark> m
             Add("upgrade.version", $"'{u.Version}' is not a semantic version such as 1.4.0");
     }
 
+    /// <summary>
+    /// Each one-of group (<see cref="OneOfGroups.Site"/>) of a given section holds exactly one field. Several are only
+    /// possible from one file, since a child's choice replaces its parent's; the problem is placed at the second one.
+    /// </summary>
+    private void OneOf(OneOfGroup group)
+    {
+        if (!Has(group.Section))
+            return;
+        // A field counts when it holds a value, even one refused above (that has its own problem); an explicit null does not.
+        var set = group.FieldPaths.Where(f => Has(f) || problems.Any(p => p.Path == f)).ToList();
+        if (set.Count == 0)
+            Add(group.Section, $"set exactly one of {group.Names}");
+        else if (set.Count > 1)
+            Add(set[1], $"set either {group.Names}, not both");
+    }
+
     private void Runtime(RuntimeSpec r)
     {
-        if (!Present("runtime.version") && !Present("runtime.image") && Has("runtime"))
-            Add("runtime", "set exactly one of runtime.version or runtime.image");
-        else if (r.Version is not null && r.Image is not null)
-            Add("runtime.image", "set exactly one of runtime.version or runtime.image, not both");
         if (r.Version is not null && !Syntax.IsSemVer(r.Version))
             Add("runtime.version", $"'{r.Version}' is not a version such as v1.31.4");
         if (r.Image is not null)

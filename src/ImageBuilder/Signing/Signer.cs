@@ -1,4 +1,5 @@
 // Signs a file into a Sigstore bundle beside it: the entry point `appliance sign` and `appliance build` call.
+using Appliance.Common;
 using Appliance.ImageBuilder.Signing.Bundle;
 using Appliance.ImageBuilder.Signing.Dsse;
 using Appliance.ImageBuilder.Signing.InToto;
@@ -36,7 +37,7 @@ public static class Signer
     public static SigstoreBundle CreateBundle(string path, SigningKey key, Provenance provenance, BundleFormat format)
     {
         provenance.Validate();
-        var sha256 = FileDigest.Sha256(path);
+        var sha256 = FileSha256.Hash(path);
         BundleContent content = format switch
         {
             BundleFormat.Dsse => new DsseContent(DsseEnvelope.Sign(DsseEnvelope.InTotoPayloadType,

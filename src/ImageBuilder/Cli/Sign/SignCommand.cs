@@ -1,4 +1,5 @@
 // Signs one file with the library's Signer and reports the bundle written.
+using Appliance.Common;
 using Appliance.ImageBuilder.Signing;
 using Appliance.ImageBuilder.Signing.InToto;
 using Appliance.ImageBuilder.Signing.Io;
@@ -31,7 +32,7 @@ public sealed class SignCommand(CliContext ctx)
                 throw new UserInputException($"{r.SbomPath}: SBOM file not found");
             provenance = provenance with
             {
-                Sbom = new ResourceDescriptor(Path.GetFileName(r.SbomPath), Json.Hex(FileDigest.Sha256(r.SbomPath)), "sbom", null,
+                Sbom = new ResourceDescriptor(Path.GetFileName(r.SbomPath), Json.Hex(FileSha256.Hash(r.SbomPath)), "sbom", null,
                     Signing.Sbom.CycloneDxWriter.MediaType),
             };
         }

@@ -1,4 +1,6 @@
 // Writes a new key pair to a directory: the private key 0600 through temp+rename, never over an existing key.
+using Appliance.Common;
+
 namespace Appliance.ImageBuilder.Signing.Keys;
 
 /// <summary>The file names of a key pair in a directory.</summary>
@@ -24,9 +26,9 @@ public sealed record KeyPairFiles(string PrivateKeyPath, string PublicKeyPath)
             if (File.Exists(p))
                 throw new IOException($"{p}: already exists; refusing to overwrite a key (move it away or pick another directory)");
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(PrivateKeyPath))!);
-        Io.AtomicFile.Write(PrivateKeyPath, key.ToEncryptedPemBytes(password, iterations), overwrite: false,
-            mode: UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        Io.AtomicFile.Write(PublicKeyPath, key.Public.ToPemBytes(), overwrite: false,
-            mode: UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        AtomicFile.Write(PrivateKeyPath, key.ToEncryptedPemBytes(password, iterations),
+            new(Mode: AtomicFileOptions.OwnerOnly, Overwrite: false));
+        AtomicFile.Write(PublicKeyPath, key.Public.ToPemBytes(),
+            new(Mode: UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead, Overwrite: false));
     }
 }

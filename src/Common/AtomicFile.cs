@@ -37,7 +37,7 @@ public class AtomicFile : IDisposable
         var dir = System.IO.Path.GetDirectoryName(Path)!;
         if (!Directory.Exists(dir))
             throw new DirectoryNotFoundException($"{dir}: directory does not exist (writing {System.IO.Path.GetFileName(Path)})");
-        TempPath = System.IO.Path.Combine(dir, $".{System.IO.Path.GetFileName(Path)}.tmp-{Guid.NewGuid():N}");
+        TempPath = System.IO.Path.Combine(dir, TemporaryPrefix(System.IO.Path.GetFileName(Path)) + Guid.NewGuid().ToString("N"));
         _tracked = Tracker?.Track(TempPath) ?? Nothing.Instance;
         try
         {
@@ -127,6 +127,15 @@ public class AtomicFile : IDisposable
     }
 
     /// <summary>
+    /// Whether <paramref name="name"/> is the name of a temporary file made for a file named <paramref name="target"/>
+    /// (one an interrupted writer may have left behind).
+    /// </summary>
+    public static bool IsTemporaryFileOf(string name, string target) =>
+        name.StartsWith(TemporaryPrefix(target), StringComparison.Ordinal);
+
+    private static string TemporaryPrefix(string target) => $".{target}.tmp-";
+
+    /// <summary>
     /// Renames <paramref name="from"/> to <paramref name="to"/> in the same directory and, when
     /// <paramref name="durable"/>, fsyncs the directory so the new name survives a crash. The one rename path of
     /// every atomic write.
@@ -134,9 +143,14 @@ public class AtomicFile : IDisposable
     /// <exception cref="IOException">Without <paramref name="overwrite"/>, <paramref name="to"/> exists.</exception>
     public static void Rename(string from, string to, bool overwrite = true, bool durable = true)
     {
-        if (!overwrite && File.Exists(to))
-            throw new IOException($"{to}: already exists; refusing to overwrite it");
-        File.Move(from, to, overwrite);
+        if (overwrite)
+            File.Move(from, to, overwrite: true);
+        else if (!Native.TryRenameNoReplace(from, to))
+        {
+            if (File.Exists(to))
+                throw new IOException($"{to}: already exists; refusing to overwrite it");
+            File.Move(from, to, overwrite: false);
+        }
         if (durable)
             Native.FsyncDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(to))!);
     }

@@ -96,7 +96,8 @@ public sealed class AtomicFileTests : IDisposable
             Assert.Empty(tracker.Unfinished);
             var temp = Assert.Single(tracker.Tracked);
             Assert.False(tracker.TempExistedWhenTracked);
-            Assert.StartsWith(".site.img.tmp-", Path.GetFileName(temp));
+            Assert.True(AtomicFile.IsTemporaryFileOf(Path.GetFileName(temp), "site.img"), temp);
+            Assert.False(AtomicFile.IsTemporaryFileOf(Path.GetFileName(temp), "site"), temp);
             Assert.True(tracker.TempReleased);
             Assert.Equal("image", File.ReadAllText(path));
 

@@ -1,5 +1,4 @@
 // Entry point of the `appliance` CLI: builds the command tree and runs it.
-using Appliance.Common;
 using Appliance.ImageBuilder.Cli;
 using Appliance.ImageBuilder.IO;
 

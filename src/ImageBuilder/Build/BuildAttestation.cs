@@ -1,6 +1,5 @@
 // A build's SBOM and signatures: NAME.cdx.json beside the image, DSSE bundles carrying the build provenance.
 using System.Security.Cryptography;
-using Appliance.Common;
 using Appliance.ImageBuilder.Signing;
 using Appliance.ImageBuilder.Signing.InToto;
 using Appliance.ImageBuilder.Signing.Io;

@@ -1,6 +1,5 @@
 // Deletes registered temporary files and directories when the process is stopped by SIGINT, SIGTERM or SIGHUP.
 using System.Runtime.InteropServices;
-using Appliance.Common;
 
 namespace Appliance.ImageBuilder.IO;
 

@@ -1,5 +1,4 @@
 // Signs a file into a Sigstore bundle beside it: the entry point `appliance sign` and `appliance build` call.
-using Appliance.Common;
 using Appliance.ImageBuilder.Signing.Bundle;
 using Appliance.ImageBuilder.Signing.Dsse;
 using Appliance.ImageBuilder.Signing.InToto;

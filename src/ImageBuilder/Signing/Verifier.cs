@@ -1,6 +1,5 @@
 // Offline verification of a file against a key-signed bundle: mediaType, key id, signature, subject digest.
 using System.Security.Cryptography;
-using Appliance.Common;
 using Appliance.ImageBuilder.Signing.Bundle;
 using Appliance.ImageBuilder.Signing.Dsse;
 using Appliance.ImageBuilder.Signing.InToto;

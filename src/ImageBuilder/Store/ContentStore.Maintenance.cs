@@ -1,6 +1,5 @@
 // `store gc` (drop unreferenced blobs and leftovers of dead adds) and `store verify` (re-hash every blob).
 using System.Security.Cryptography;
-using Appliance.Common;
 using Appliance.ImageBuilder.Oci;
 using Appliance.ImageBuilder.Store.Import;
 

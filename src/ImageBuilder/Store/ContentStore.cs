@@ -1,5 +1,4 @@
 // The content store: an OCI image layout directory (image-spec image-layout.md) with a lock file and an ingest area.
-using Appliance.Common;
 using Appliance.ImageBuilder.Oci;
 
 namespace Appliance.ImageBuilder.Store;

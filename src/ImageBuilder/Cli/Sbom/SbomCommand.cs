@@ -1,5 +1,4 @@
 // Writes an SBOM from a dpkg status file and image references, through temp+rename.
-using Appliance.Common;
 using Appliance.ImageBuilder.Cli.Sign;
 using Appliance.ImageBuilder.Signing.Io;
 using Appliance.ImageBuilder.Signing.Sbom;

@@ -1,5 +1,4 @@
 // Signs one file with the library's Signer and reports the bundle written.
-using Appliance.Common;
 using Appliance.ImageBuilder.Signing;
 using Appliance.ImageBuilder.Signing.InToto;
 using Appliance.ImageBuilder.Signing.Io;

@@ -3,7 +3,6 @@
 using System.Collections.Concurrent;
 using System.Runtime.ExceptionServices;
 using Microsoft.Win32.SafeHandles;
-using Appliance.Common;
 
 namespace Appliance.ImageBuilder.Disk.Common;
 

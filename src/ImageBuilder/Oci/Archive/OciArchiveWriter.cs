@@ -1,6 +1,5 @@
 // Writes an oci-archive: a tar of an OCI image layout (oci-layout, index.json, blobs/sha256/*), reproducibly.
 using System.Formats.Tar;
-using Appliance.Common;
 
 namespace Appliance.ImageBuilder.Oci.Archive;
 

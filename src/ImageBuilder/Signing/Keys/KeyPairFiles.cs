@@ -1,6 +1,4 @@
 // Writes a new key pair to a directory: the private key 0600 through temp+rename, never over an existing key.
-using Appliance.Common;
-
 namespace Appliance.ImageBuilder.Signing.Keys;
 
 /// <summary>The file names of a key pair in a directory.</summary>

@@ -1,5 +1,6 @@
 // Writes the admin kubeconfig (embedded base64 certificate data) that kubectl reads.
 using System.Text;
+using Appliance.Common;
 
 namespace Appliance.ClusterRuntime.Pki;
 
@@ -42,6 +43,7 @@ public static class Kubeconfig
             if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
             return;
         }
-        SecureFile.WriteAllText(path, content);
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        AtomicFile.WriteText(path, content, new(Mode: AtomicFileOptions.OwnerOnly));
     }
 }

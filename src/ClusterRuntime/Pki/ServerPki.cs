@@ -4,6 +4,7 @@ using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Appliance.Common;
 
 namespace Appliance.ClusterRuntime.Pki;
 
@@ -54,6 +55,9 @@ public sealed class ServerPki
         return (dns, ips);
     }
 
+    /// <summary>Keys, certificates and tokens are written owner-only (0600).</summary>
+    private static readonly AtomicFileOptions Secret = new(Mode: AtomicFileOptions.OwnerOnly);
+
     /// <summary>Loads the PKI from <paramref name="dataDir"/>, creating missing parts and re-issuing the serving certificate when its names changed.</summary>
     public static ServerPki LoadOrCreate(string dataDir, IEnumerable<string> tlsSans, string? bindAddress, DateTimeOffset now)
     {
@@ -71,8 +75,8 @@ public sealed class ServerPki
                 if (stale is null || !stale(pair)) return pair;
             }
             var made = make();
-            SecureFile.WriteAllText(key, made.KeyPem);
-            SecureFile.WriteAllText(crt, made.CertificatePem);
+            AtomicFile.WriteText(key, made.KeyPem, Secret);
+            AtomicFile.WriteText(crt, made.CertificatePem, Secret);
             return made;
         }
 
@@ -91,7 +95,7 @@ public sealed class ServerPki
         else
         {
             token = new NodeToken(NodeToken.HashCa(serverCa.CertificatePem), "server", Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)));
-            SecureFile.WriteAllText(tokenPath, token + "\n");
+            AtomicFile.WriteText(tokenPath, token + "\n", Secret);
         }
 
         var adminTokenPath = Path.Combine(dataDir, "admin-token");
@@ -101,7 +105,7 @@ public sealed class ServerPki
         else
         {
             adminToken = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
-            SecureFile.WriteAllText(adminTokenPath, adminToken + "\n");
+            AtomicFile.WriteText(adminTokenPath, adminToken + "\n", Secret);
         }
 
         return new ServerPki { ServerCa = serverCa, ClientCa = clientCa, Serving = serving, Admin = admin, Token = token, AdminToken = adminToken, Created = created };

@@ -12,7 +12,7 @@ public static class DatastoreStartup
     {
         var marker = SqliteIntegrityCheck.MarkerPath(dataDir);
         if (!File.Exists(marker))
-            Pki.SecureFile.WriteAllText(marker, now.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture) + "\n");
+            Appliance.Common.AtomicFile.WriteText(marker, now.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture) + "\n", new(Mode: Appliance.Common.AtomicFileOptions.OwnerOnly));
     }
 
     /// <summary>

@@ -14,6 +14,8 @@ namespace Appliance.ImageBuilder.IO;
 /// <item>A second signal during the cleanup is absorbed. Signals the process was started ignoring stay ignored.</item>
 /// <item>Without <see cref="Install"/> (library use, tests) registering does nothing else.</item>
 /// </list>
+/// Writers do not register themselves: the entry point connects <see cref="Tracker"/> to the shared
+/// <see cref="AtomicFile"/>, and commands register their own work directories.
 /// </summary>
 public static class InterruptCleanup
 {
@@ -49,17 +51,21 @@ public static class InterruptCleanup
     public static IDisposable Register(string path) => Locked(() => Add([path]));
 
     /// <summary>
-    /// Renames <paramref name="from"/> to <paramref name="to"/> (replacing it) and, in the same step as far as a signal
-    /// can tell, swaps <paramref name="fromToken"/>'s registration for one of <paramref name="to"/> and
-    /// <paramref name="alsoUnfinished"/>: outputs that stay unfinished until the returned token is disposed.
+    /// Runs <paramref name="rename"/> (which moves a registered temporary file to <paramref name="to"/>) and, in the same
+    /// step as far as a signal can tell, swaps <paramref name="fromToken"/>'s registration for one of
+    /// <paramref name="to"/> and <paramref name="alsoUnfinished"/>: outputs that stay unfinished until the returned
+    /// token is disposed.
     /// </summary>
-    public static IDisposable Commit(string from, string to, IDisposable fromToken, IEnumerable<string> alsoUnfinished) =>
+    public static IDisposable Commit(string to, IDisposable fromToken, IEnumerable<string> alsoUnfinished, Action rename) =>
         Locked(() =>
         {
-            File.Move(from, to, overwrite: true);
+            rename();
             fromToken.Dispose();
             return Add([to, .. alsoUnfinished]);
         });
+
+    /// <summary>The cleanup as <see cref="AtomicFile.Tracker"/>: every temporary file of the shared writer is registered.</summary>
+    public static ITemporaryFileTracker Tracker { get; } = new AtomicFileTracker();
 
     /// <summary>The command is done: a later signal ends the process without cleaning up (parks here if one came first).</summary>
     public static void Close() => Locked(() => { _closed = true; return 0; });
@@ -156,6 +162,14 @@ public static class InterruptCleanup
         }
         catch (IOException) { }
         catch (UnauthorizedAccessException) { }
+    }
+
+    private sealed class AtomicFileTracker : ITemporaryFileTracker
+    {
+        public IDisposable Track(string tempPath) => Register(tempPath);
+
+        public IDisposable Commit(string tempPath, string path, IDisposable tempToken, IEnumerable<string> alsoUnfinished, Action rename) =>
+            InterruptCleanup.Commit(path, tempToken, alsoUnfinished, rename);
     }
 
     private sealed class Token(long[] ids) : IDisposable

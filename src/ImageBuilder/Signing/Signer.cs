@@ -36,7 +36,7 @@ public static class Signer
     public static SigstoreBundle CreateBundle(string path, SigningKey key, Provenance provenance, BundleFormat format)
     {
         provenance.Validate();
-        var sha256 = FileDigest.Sha256(path);
+        var sha256 = FileSha256.Hash(path);
         BundleContent content = format switch
         {
             BundleFormat.Dsse => new DsseContent(DsseEnvelope.Sign(DsseEnvelope.InTotoPayloadType,

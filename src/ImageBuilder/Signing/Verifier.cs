@@ -19,7 +19,7 @@ public static class Verifier
     public static Verification VerifyFile(string artifactPath, VerificationKey key, string? bundlePath = null)
     {
         bundlePath ??= SigstoreBundle.PathFor(artifactPath);
-        var fileSha = FileDigest.Sha256(artifactPath);
+        var fileSha = FileSha256.Hash(artifactPath);
         if (Directory.Exists(bundlePath))
             throw new InvalidDataException($"{bundlePath}: is a directory; expected a bundle file");
         if (!File.Exists(bundlePath))
@@ -36,7 +36,7 @@ public static class Verifier
         if (trusted.Count == 0)
             throw new ArgumentException("at least one trusted key is needed", nameof(trusted));
         bundlePath ??= SigstoreBundle.PathFor(artifactPath);
-        var fileSha = FileDigest.Sha256(artifactPath);
+        var fileSha = FileSha256.Hash(artifactPath);
         if (!File.Exists(bundlePath))
             throw new FileNotFoundException($"{bundlePath}: bundle not found", bundlePath);
         var json = File.ReadAllBytes(bundlePath);

@@ -17,7 +17,7 @@ public sealed partial class ContentStore
         {
             var resolved = Resolve(r, platform);
             var name = resolved.Name ?? ImageReference.Parse(r).NameAndTag
-                ?? throw new Cli.UserInputException($"image '{r}' has no name:tag to import it under");
+                ?? throw new UserInputException($"image '{r}' has no name:tag to import it under");
             images.Add(new AirgapImage(name, resolved.Manifest, resolved.ManifestDocument.Config!, resolved.Layers));
         }
         return new AirgapArchiveWriter(this, timestamp).Write(outputPath, images);

@@ -18,13 +18,13 @@ public sealed partial class ContentStore
         }
         catch (FormatException e)
         {
-            throw new Cli.UserInputException(e.Message);
+            throw new UserInputException(e.Message);
         }
         var found = StoreIndex.Find(ReadIndex(), r);
         if (found.Count == 0 && r.Digest is { } d && r.Name is null && HasBlob(d))
             found = [BareDescriptor(d)];
         if (found.Count == 0)
-            throw new Cli.UserInputException($"no image '{reference}' in the store {Root} (see 'appliance store ls')");
+            throw new UserInputException($"no image '{reference}' in the store {Root} (see 'appliance store ls')");
         return found;
     }
 
@@ -43,7 +43,7 @@ public sealed partial class ContentStore
         var isIndex = bytes.AsSpan().IndexOf("\"manifests\""u8) >= 0;
         var isManifest = bytes.AsSpan().IndexOf("\"layers\""u8) >= 0;
         if (doc is null || (!isIndex && !isManifest))
-            throw new Cli.UserInputException($"{d} is in the store, but it is not an image manifest or index");
+            throw new UserInputException($"{d} is in the store, but it is not an image manifest or index");
         return new Descriptor { MediaType = doc.MediaType ?? (isIndex ? MediaTypes.OciIndex : MediaTypes.OciManifest), Digest = d.ToString(), Size = len };
     }
 
@@ -148,7 +148,7 @@ public sealed partial class ContentStore
         var r = ImageReference.Parse(reference);
         var gone = StoreIndex.Find(index, r);
         if (gone.Count == 0)
-            throw new Cli.UserInputException($"no image '{reference}' in the store {Root} (see 'appliance store ls')");
+            throw new UserInputException($"no image '{reference}' in the store {Root} (see 'appliance store ls')");
         var keep = index.Manifests.Where(e => !gone.Contains(e)).ToList();
         WriteIndex(index with { Manifests = StoreIndex.Sorted(keep) });
         return gone;

@@ -78,7 +78,6 @@ public sealed partial class ContentStore
     public IReadOnlyList<string> Verify(Action<string>? progress = null)
     {
         var problems = new List<string>();
-        var buf = new byte[1 << 20];
         foreach (var path in Directory.EnumerateFiles(BlobDirectory).Order(StringComparer.Ordinal))
         {
             var name = Path.GetFileName(path);
@@ -88,14 +87,7 @@ public sealed partial class ContentStore
                 continue;
             }
             progress?.Invoke(expected.ToString());
-            using var h = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            using (var f = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 0, FileOptions.SequentialScan))
-            {
-                int n;
-                while ((n = f.Read(buf, 0, buf.Length)) > 0)
-                    h.AppendData(buf, 0, n);
-            }
-            var actual = Digest.FromHash(h.GetHashAndReset());
+            var actual = Digest.FromHash(FileSha256.Hash(path));
             if (actual != expected)
                 problems.Add($"blob {expected} is corrupt: its content hashes to {actual}");
         }

@@ -84,8 +84,8 @@ public sealed partial class ContentStore : Oci.Archive.IBlobSource
 
     /// <summary>Names a store being created may already hold (left by a creation that was interrupted).</summary>
     private static bool IsLayoutName(string name) =>
-        name is "store.lock" or "blobs" or "ingest" or "index.json" || name.StartsWith("index.json.tmp-", StringComparison.Ordinal)
-        || name.StartsWith("oci-layout.tmp-", StringComparison.Ordinal);
+        name is "store.lock" or "blobs" or "ingest" or "index.json"
+        || AtomicFile.IsTemporaryFileOf(name, "index.json") || AtomicFile.IsTemporaryFileOf(name, "oci-layout");
 
     /// <summary>Opens an existing store; throws when there is none.</summary>
     public static ContentStore Open(string root)

@@ -28,6 +28,6 @@ public static class StoreLocation
     /// <summary>A store is a directory: a path that names a regular file is bad input, not an empty store.</summary>
     private static string NotAFile(string path, string source) =>
         File.Exists(path)
-            ? throw new Cli.UserInputException($"{source}: {path} is a file, not a content store directory")
+            ? throw new UserInputException($"{source}: {path} is a file, not a content store directory")
             : path;
 }

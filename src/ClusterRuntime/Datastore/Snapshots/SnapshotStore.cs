@@ -74,7 +74,7 @@ public sealed class SnapshotStore(string dataDir)
                 if (check != "ok") throw new InvalidDataException($"{DatabasePath}: the snapshot copy fails quick_check ({check}); the live database may be damaged");
             }
             using (var f = new FileStream(tmp, FileMode.Open, FileAccess.ReadWrite)) f.Flush(flushToDisk: true);
-            File.Move(tmp, final);
+            Appliance.Common.AtomicFile.Rename(tmp, final, overwrite: false);
         }
         finally
         {
@@ -148,7 +148,7 @@ public sealed class SnapshotStore(string dataDir)
         }
         using (var f = new FileStream(tmp, FileMode.Open, FileAccess.ReadWrite)) f.Flush(flushToDisk: true);
         var previous = DatastoreLock.MoveAside(DatabasePath, "pre-restore-" + now.UtcDateTime.ToString(StampFormat, CultureInfo.InvariantCulture));
-        File.Move(tmp, DatabasePath);
+        Appliance.Common.AtomicFile.Rename(tmp, DatabasePath);
         return (snapshot, previous);
     }
 

@@ -31,7 +31,7 @@ public sealed class SignCommand(CliContext ctx)
                 throw new UserInputException($"{r.SbomPath}: SBOM file not found");
             provenance = provenance with
             {
-                Sbom = new ResourceDescriptor(Path.GetFileName(r.SbomPath), Json.Hex(FileDigest.Sha256(r.SbomPath)), "sbom", null,
+                Sbom = new ResourceDescriptor(Path.GetFileName(r.SbomPath), Json.Hex(FileSha256.Hash(r.SbomPath)), "sbom", null,
                     Signing.Sbom.CycloneDxWriter.MediaType),
             };
         }

@@ -12,5 +12,5 @@ internal static class ToolInfo
         typeof(ToolInfo).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
 
     /// <summary>SOURCE_DATE_EPOCH from the environment, when set; a malformed value is bad input.</summary>
-    public static long? SourceDateEpoch(CliContext ctx) => Cli.SourceDateEpoch.Read(ctx.GetEnvironment);
+    public static long? SourceDateEpoch(CliContext ctx) => IO.SourceDateEpoch.Read(ctx.GetEnvironment);
 }

@@ -11,7 +11,7 @@ namespace Appliance.ImageBuilder.Disk.Common;
 /// the next one, so reading the input and writing the image overlap.
 /// <list type="bullet">
 /// <item>Direct mode (O_DIRECT, where the file system supports it) sends the data to the disk as it goes instead of
-/// leaving it dirty in the page cache, so a closing fsync (see <see cref="AtomicFile"/>) has little left to wait for.</item>
+/// leaving it dirty in the page cache, so a closing fsync (see <see cref="Appliance.Common.AtomicFile"/>) has little left to wait for.</item>
 /// <item>Page-cache mode writes like mcopy or mksquashfs do, leaving write-back to the kernel.</item>
 /// </list>
 /// Blocks never written before that hold only zeros are skipped, so the file stays sparse. Writes may go anywhere, in any
@@ -74,8 +74,9 @@ public sealed class ImageFileStream : Stream
 
     /// <summary>
     /// Writes a new file at <paramref name="path"/>: <paramref name="write"/> fills a temporary file next to it
-    /// (<see cref="AtomicFile"/>) through an ImageFileStream, which is then flushed and renamed into place. Durable
-    /// output is written with O_DIRECT and fsynced before the rename.
+    /// (the shared <see cref="Appliance.Common.AtomicFile"/>) through an ImageFileStream, which is then flushed and
+    /// renamed into place by that writer. Durable output is written with O_DIRECT, fsynced before the rename, and its
+    /// directory fsynced after it.
     /// </summary>
     public static T WriteFile<T>(string path, bool durable, Func<ImageFileStream, T> write)
     {
@@ -87,11 +88,11 @@ public sealed class ImageFileStream : Stream
     /// <summary>
     /// As <see cref="WriteFile{T}(string, bool, Func{ImageFileStream, T})"/>, and from the rename on the file and
     /// <paramref name="alsoUnfinished"/> stay marked unfinished until <paramref name="unfinished"/> is disposed
-    /// (see <see cref="AtomicFile.CommitUnfinished"/>).
+    /// (see <see cref="Appliance.Common.AtomicFile.CommitUnfinished"/>).
     /// </summary>
     public static T WriteFile<T>(string path, bool durable, Func<ImageFileStream, T> write, IEnumerable<string> alsoUnfinished, out IDisposable unfinished)
     {
-        using var file = new AtomicFile(path, durable);
+        using var file = new Appliance.Common.AtomicFile(path, new(Durable: durable, BufferSize: 0));
         T result;
         using (var output = new ImageFileStream(file.TempPath, direct: durable))
         {

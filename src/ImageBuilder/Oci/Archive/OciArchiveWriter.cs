@@ -17,38 +17,23 @@ public sealed class OciArchiveWriter(IBlobSource blobs, DateTimeOffset timestamp
     /// </summary>
     public void Write(string outputPath, ImageIndex index, IEnumerable<Digest> blobDigests)
     {
-        var full = Path.GetFullPath(outputPath);
-        var tmp = Path.Combine(Path.GetDirectoryName(full)!, "." + Path.GetFileName(full) + ".tmp-" + Guid.NewGuid().ToString("N"));
-        using var interrupt = IO.InterruptCleanup.Register(tmp);
-        try
+        AtomicFile.Write(outputPath, file =>
         {
-            using (var file = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
+            using var tar = new TarWriter(file, TarEntryFormat.Ustar, leaveOpen: true);
+            Dir(tar, "blobs/");
+            Dir(tar, "blobs/sha256/");
+            foreach (var d in blobDigests.Distinct().OrderBy(d => d.Hex, StringComparer.Ordinal))
             {
-                using (var tar = new TarWriter(file, TarEntryFormat.Ustar, leaveOpen: true))
-                {
-                    Dir(tar, "blobs/");
-                    Dir(tar, "blobs/sha256/");
-                    foreach (var d in blobDigests.Distinct().OrderBy(d => d.Hex, StringComparer.Ordinal))
-                    {
-                        using var blob = blobs.OpenBlob(d);
-                        using var check = new DigestCheckingStream(blob, d);
-                        var e = Entry(TarEntryType.RegularFile, "blobs/sha256/" + d.Hex);
-                        e.DataStream = check;
-                        tar.WriteEntry(e);
-                        check.Verify();
-                    }
-                    File(tar, "index.json", OciJson.Serialize(index));
-                    File(tar, "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}"u8.ToArray());
-                }
-                file.Flush(flushToDisk: true);
+                using var blob = blobs.OpenBlob(d);
+                using var check = new DigestingStream(blob);
+                var e = Entry(TarEntryType.RegularFile, "blobs/sha256/" + d.Hex);
+                e.DataStream = check;
+                tar.WriteEntry(e);
+                check.Verify(d, blob.Name);
             }
-            System.IO.File.Move(tmp, full, overwrite: true);
-        }
-        finally
-        {
-            if (System.IO.File.Exists(tmp))
-                System.IO.File.Delete(tmp);
-        }
+            File(tar, "index.json", OciJson.Serialize(index));
+            File(tar, "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}"u8.ToArray());
+        }, new(BufferSize: 1 << 20));
     }
 
     private UstarTarEntry Entry(TarEntryType type, string name) => new(type, name)
@@ -75,6 +60,6 @@ public sealed class OciArchiveWriter(IBlobSource blobs, DateTimeOffset timestamp
     /// <summary>The timestamp from SOURCE_DATE_EPOCH, or the Unix epoch when it is not set.</summary>
     public static DateTimeOffset TimestampFrom(Func<string, string?> env)
     {
-        return Cli.SourceDateEpoch.Read(env) is { } secs ? DateTimeOffset.FromUnixTimeSeconds(secs) : DateTimeOffset.UnixEpoch;
+        return SourceDateEpoch.Read(env) is { } secs ? DateTimeOffset.FromUnixTimeSeconds(secs) : DateTimeOffset.UnixEpoch;
     }
 }

@@ -11,6 +11,6 @@ public sealed record FileContent(string Path, long Offset, long Length)
     public Stream Open()
     {
         var f = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.Read, 0, FileOptions.SequentialScan);
-        return new Store.Sources.OwnedSliceStream(f, Offset, Length);
+        return IO.FileSliceStream.Owning(f, Offset, Length);
     }
 }

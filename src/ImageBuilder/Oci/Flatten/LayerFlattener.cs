@@ -2,7 +2,6 @@
 using System.Formats.Tar;
 using System.IO.Compression;
 using System.Text;
-using Appliance.ImageBuilder.Store.Sources;
 
 namespace Appliance.ImageBuilder.Oci.Flatten;
 
@@ -94,7 +93,7 @@ public static class LayerFlattener
         {
             if (e.EntryType == TarEntryType.GlobalExtendedAttributes)
                 return;
-            var path = ImageSource.NormalizeEntryName(e.Name, $"layer {layer.Name}");
+            var path = EntryName.Normalize(e.Name, $"layer {layer.Name}");
             if (path.Length == 0)
             {
                 if (e.EntryType == TarEntryType.Directory)
@@ -136,7 +135,7 @@ public static class LayerFlattener
                     node = new FsNode(FsNodeKind.Symlink) { LinkTarget = e.LinkName };
                     break;
                 case TarEntryType.HardLink:
-                    var target = ImageSource.NormalizeEntryName(e.LinkName, Where(e));
+                    var target = EntryName.Normalize(e.LinkName, Where(e));
                     var ts = target.LastIndexOf('/');
                     var tdir = ResolveDir(ts < 0 ? "" : target[..ts], create: false, e);
                     if (tdir is null || !tdir.Children!.TryGetValue(target[(ts + 1)..], out var linked) || linked.Kind == FsNodeKind.Directory)

@@ -24,9 +24,9 @@ public sealed record KeyPairFiles(string PrivateKeyPath, string PublicKeyPath)
             if (File.Exists(p))
                 throw new IOException($"{p}: already exists; refusing to overwrite a key (move it away or pick another directory)");
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(PrivateKeyPath))!);
-        Io.AtomicFile.Write(PrivateKeyPath, key.ToEncryptedPemBytes(password, iterations), overwrite: false,
-            mode: UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        Io.AtomicFile.Write(PublicKeyPath, key.Public.ToPemBytes(), overwrite: false,
-            mode: UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        AtomicFile.Write(PrivateKeyPath, key.ToEncryptedPemBytes(password, iterations),
+            new(Mode: AtomicFileOptions.OwnerOnly, Overwrite: false));
+        AtomicFile.Write(PublicKeyPath, key.Public.ToPemBytes(),
+            new(Mode: UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead, Overwrite: false));
     }
 }

@@ -35,7 +35,7 @@ public sealed partial class ImageImporter
                 throw new InvalidDataException($"{at}.Config is missing");
             if (e.Layers is null)
                 throw new InvalidDataException($"{at}.Layers is missing");
-            var cfgPath = ImageSource.NormalizeEntryName(e.Config, at + ".Config");
+            var cfgPath = EntryName.Normalize(e.Config, at + ".Config");
             if (!src.Exists(cfgPath))
                 throw new InvalidDataException($"{at}.Config: references '{e.Config}', but {src.DisplayName} has no such entry");
             var cfgBytes = src.ReadAll(cfgPath, OciJson.MaxDocumentSize);
@@ -50,7 +50,7 @@ public sealed partial class ImageImporter
             for (int j = 0; j < e.Layers.Count; j++)
             {
                 var lat = $"{at}.Layers[{j}]";
-                var path = ImageSource.NormalizeEntryName(e.Layers[j], lat);
+                var path = EntryName.Normalize(e.Layers[j], lat);
                 if (!src.Exists(path))
                     throw new InvalidDataException($"{lat}: references '{e.Layers[j]}', but {src.DisplayName} has no such entry");
                 var diffId = Digest.Parse(diffIds[j], $"{src.DisplayName}: entry '{cfgPath}' (config) $.rootfs.diff_ids[{j}]");

@@ -35,7 +35,7 @@ public sealed partial class ImageImporter(ContentStore store, ImportOptions opti
         {
             var distinct = entries.Select(e => e.Digest).Distinct().ToList();
             if (distinct.Count != 1)
-                throw new Cli.UserInputException($"{path}: --name needs a source with exactly one image, and this one has {distinct.Count}");
+                throw new UserInputException($"{path}: --name needs a source with exactly one image, and this one has {distinct.Count}");
             var r = ImageReference.Parse(extra);
             entries.Add(StoreIndex.Entry(entries[0], r.NameAndTag));
         }

@@ -28,7 +28,8 @@ internal static class LayerScanner
             LayerCompression.Zstd => new ZstdSharp.DecompressionStream(blob, leaveOpen: true),
             _ => blob,
         };
-        using var counted = new CountingStream(unpacked, options.MaxLayerSize, hashTar, () => where);
+        using var counted = new DigestingStream(unpacked, hashTar, options.MaxLayerSize,
+            () => LayerLimit.Exceeded($"{where}: unpacks to more than {options.MaxLayerSize} bytes (the layer size limit; a decompression bomb?)"));
         int entries = 0;
         string last = "(start of layer)";
         try
@@ -74,7 +75,7 @@ internal static class LayerScanner
         string name;
         try
         {
-            name = ImageSource.NormalizeEntryName(e.Name, where);
+            name = EntryName.Normalize(e.Name, where);
         }
         catch (InvalidDataException ex)
         {

@@ -1,4 +1,6 @@
 // An OCI image layout directory as an image source; symlinks are refused so nothing outside the directory is read.
+using Appliance.ImageBuilder.Oci;
+
 namespace Appliance.ImageBuilder.Store.Sources;
 
 /// <summary>Files of an OCI layout directory.</summary>
@@ -11,7 +13,7 @@ public sealed class DirectorySource(string root, string displayName) : ImageSour
 
     private string Resolve(string path)
     {
-        var rel = NormalizeEntryName(path, DisplayName);
+        var rel = EntryName.Normalize(path, DisplayName);
         var full = _root;
         foreach (var part in rel.Split('/'))
         {

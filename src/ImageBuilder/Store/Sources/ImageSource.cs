@@ -42,23 +42,4 @@ public abstract class ImageSource : IDisposable
 
     /// <inheritdoc />
     public virtual void Dispose() => GC.SuppressFinalize(this);
-
-    /// <summary>Normalises an archive member name ("./a//b" is "a/b"); rejects absolute names and "..".</summary>
-    public static string NormalizeEntryName(string name, string where)
-    {
-        if (name.StartsWith('/'))
-            throw new InvalidDataException($"{where}: entry '{name}' has an absolute path");
-        var parts = new List<string>();
-        foreach (var p in name.Split('/'))
-        {
-            if (p is "" or ".")
-                continue;
-            if (p == "..")
-                throw new InvalidDataException($"{where}: entry '{name}' contains '..'");
-            if (p.Contains('\0'))
-                throw new InvalidDataException($"{where}: entry '{name}' contains a NUL character");
-            parts.Add(p);
-        }
-        return string.Join('/', parts);
-    }
 }

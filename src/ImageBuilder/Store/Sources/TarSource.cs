@@ -1,5 +1,6 @@
 // A tar file (oci-archive or docker save) as an image source: one scan indexes the members, reads are sub-streams.
 using System.Formats.Tar;
+using Appliance.ImageBuilder.Oci;
 
 namespace Appliance.ImageBuilder.Store.Sources;
 
@@ -62,7 +63,7 @@ public sealed class TarSource : ImageSource
             if (e is null)
                 break;
             last = e.Name;
-            var name = NormalizeEntryName(e.Name, where);
+            var name = EntryName.Normalize(e.Name, where);
             switch (e.EntryType)
             {
                 case TarEntryType.Directory:
@@ -84,13 +85,13 @@ public sealed class TarSource : ImageSource
     }
 
     /// <inheritdoc />
-    public override bool Exists(string path) => _members.ContainsKey(NormalizeEntryName(path, DisplayName));
+    public override bool Exists(string path) => _members.ContainsKey(EntryName.Normalize(path, DisplayName));
 
     /// <inheritdoc />
     public override long Length(string path) => Member(path).Length;
 
     private (long Offset, long Length) Member(string path) =>
-        _members.TryGetValue(NormalizeEntryName(path, DisplayName), out var m)
+        _members.TryGetValue(EntryName.Normalize(path, DisplayName), out var m)
             ? m
             : throw new InvalidDataException($"{DisplayName}: entry '{path}' is missing");
 
@@ -98,7 +99,7 @@ public sealed class TarSource : ImageSource
     public override Stream Open(string path)
     {
         var (offset, length) = Member(path);
-        return new SliceStream(_file.SafeFileHandle, offset, length);
+        return new FileSliceStream(_file.SafeFileHandle, offset, length);
     }
 
     /// <inheritdoc />

@@ -1,7 +1,7 @@
 // The one parser of SOURCE_DATE_EPOCH, shared by every verb that stamps times into its output.
 using System.Globalization;
 
-namespace Appliance.ImageBuilder.Cli;
+namespace Appliance.ImageBuilder.IO;
 
 /// <summary>Reads <c>SOURCE_DATE_EPOCH</c> (reproducible-builds.org) from the environment.</summary>
 public static class SourceDateEpoch

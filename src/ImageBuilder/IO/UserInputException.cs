@@ -1,9 +1,9 @@
-// The one exception type that means "the user gave us bad input": exit code 2, one line, no stack trace.
-namespace Appliance.ImageBuilder.Cli;
+// The one exception type that means "the input is wrong": the command layer prints it as one line and exits 2.
+namespace Appliance.ImageBuilder.IO;
 
 /// <summary>
 /// Bad usage or bad input. The message names what is wrong and where
-/// (<c>file:line:col</c>, byte offset, or field path). The CLI prints it as one line and exits 2.
+/// (<c>file:line:col</c>, byte offset, or field path). Libraries throw it; the CLI prints it as one line and exits 2.
 /// </summary>
 public class UserInputException : Exception
 {

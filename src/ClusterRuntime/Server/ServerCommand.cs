@@ -20,6 +20,11 @@ public sealed class ServerCommand(ServerOptions options, TextWriter error)
             error.WriteLine($"appliance-runtime server: --https-listen-port: {options.HttpsPort} is not a port number");
             return 2;
         }
+        if (LimitOptions.Check(options) is { } bad)
+        {
+            error.WriteLine($"appliance-runtime server: {bad}");
+            return 2;
+        }
         Datastore.IBackend backend;
         try
         {

@@ -54,6 +54,7 @@ public static class ServerCommandDefinition
         {
             DataDir, BindAddress, HttpsPort, TlsSan, DisableAgent, DatastoreEndpoint,
         };
+        LimitOptions.AddTo(command);
         command.SetAction((parse, ct) =>
         {
             var options = new ServerOptions
@@ -65,7 +66,7 @@ public static class ServerCommandDefinition
                 DisableAgent = parse.GetValue(DisableAgent),
                 DatastoreEndpoint = parse.GetValue(DatastoreEndpoint),
             };
-            return new ServerCommand(options, Console.Error).RunAsync(ct);
+            return new ServerCommand(LimitOptions.Apply(parse, options), Console.Error).RunAsync(ct);
         });
         return command;
     }

@@ -129,6 +129,7 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
                 throw ApiException.Conflict(r, name, "the object has been modified; please apply your changes to the latest version and try again");
 
             var prepared = statusOnly ? MergeStatusOnly(current, updated) : PrepareUpdate(r, current, updated);
+            if (statusOnly) NamespaceStatus.Check(r, prepared);
             var stored = Stored(prepared);
             var currentStored = Stored(current.DeepClone().AsObject());
             if (stored.AsSpan().SequenceEqual(currentStored)) return current;

@@ -10,14 +10,14 @@ public static class LimitOptions
     public static readonly Option<int> MaxRequestsInflight = new("--max-requests-inflight")
     {
         Description = "Most non-mutating requests served at once, watches not counted; past it 429 (0 = no limit)",
-        DefaultValueFactory = _ => 32,
+        DefaultValueFactory = _ => 64,
     };
 
     /// <summary>--max-mutating-requests-inflight (as kube-apiserver's).</summary>
     public static readonly Option<int> MaxMutatingRequestsInflight = new("--max-mutating-requests-inflight")
     {
         Description = "Most mutating requests served at once; past it 429 (0 = no limit)",
-        DefaultValueFactory = _ => 16,
+        DefaultValueFactory = _ => 32,
     };
 
     /// <summary>--max-connections.</summary>

@@ -19,9 +19,9 @@ public sealed record ServerOptions
     /// <summary>postgres://… to use PostgreSQL instead of SQLite.</summary>
     public string? DatastoreEndpoint { get; init; }
     /// <summary>Most non-mutating requests served at once; watches are not counted (0 = no limit).</summary>
-    public int MaxRequestsInflight { get; init; } = 32;
+    public int MaxRequestsInflight { get; init; } = 64;
     /// <summary>Most mutating requests served at once (0 = no limit).</summary>
-    public int MaxMutatingRequestsInflight { get; init; } = 16;
+    public int MaxMutatingRequestsInflight { get; init; } = 32;
     /// <summary>Most open connections; past it new ones are closed at once (0 = no limit).</summary>
     public int MaxConnections { get; init; } = 1024;
     /// <summary>How long a connection may stay open with no request in progress.</summary>

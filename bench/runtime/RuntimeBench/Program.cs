@@ -14,6 +14,7 @@ if (args.Length < 1)
 var dll = Path.GetFullPath(args[0]);
 int objects = Arg("--objects", 5000), writers = Arg("--writers", 50), idleSeconds = Arg("--idle-seconds", 660), heartbeatSeconds = Arg("--heartbeat-seconds", 10);
 int Arg(string name, int fallback) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1]) : fallback;
+if (Array.IndexOf(args, "--soak-seconds") >= 0) return await Soak.RunAsync(dll, Arg("--soak-seconds", 600));
 
 var root = Directory.CreateTempSubdirectory("runtime-bench-").FullName;
 try
@@ -129,11 +130,20 @@ static int FreePort()
 
 static async Task<JsonObject> Send(HttpClient http, HttpMethod method, string path, JsonObject body)
 {
-    using var req = new HttpRequestMessage(method, path) { Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json") };
-    using var r = await http.SendAsync(req);
-    var text = await r.Content.ReadAsStringAsync();
-    if (!r.IsSuccessStatusCode) throw new InvalidOperationException($"{method} {path}: {(int)r.StatusCode} {text}");
-    return JsonNode.Parse(text)!.AsObject();
+    while (true)
+    {
+        using var req = new HttpRequestMessage(method, path) { Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json") };
+        using var r = await http.SendAsync(req);
+        var text = await r.Content.ReadAsStringAsync();
+        // Past the server's in-flight limit: wait as Retry-After says and send again, as client-go does.
+        if (r.StatusCode == HttpStatusCode.TooManyRequests)
+        {
+            await Task.Delay(r.Headers.RetryAfter?.Delta ?? TimeSpan.FromSeconds(1));
+            continue;
+        }
+        if (!r.IsSuccessStatusCode) throw new InvalidOperationException($"{method} {path}: {(int)r.StatusCode} {text}");
+        return JsonNode.Parse(text)!.AsObject();
+    }
 }
 
 static JsonObject ConfigMap(string name, int i)

@@ -1,9 +1,11 @@
 // GET of one object, of a collection (plain list or Table), and of the status and scale subresources.
+using System.Buffers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Appliance.ClusterRuntime.Api.Storage;
 using Appliance.ClusterRuntime.Api.Tables;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 
 namespace Appliance.ClusterRuntime.Api;
 
@@ -26,45 +28,127 @@ public sealed partial class ApiHandler
         await HttpIo.WriteAsync(ctx, 200, obj);
     }
 
+    /// <summary>A plain list is read and written in chunks of about this many bytes, so a request holds one chunk, not the list.</summary>
+    const long ListChunkBytes = 4L * 1024 * 1024;
+
+    /// <summary>Most items in one chunk.</summary>
+    const int MaxChunkItems = 500;
+
     async Task ListAsync(HttpContext ctx, RequestInfo ri)
     {
-        bool asTable = HttpIo.WantsTable(ctx);
         HttpIo.TimeoutSeconds(ctx);
-        var page = await store.ListAsync(ri.Resource, ri.Namespace, ListOptionsFrom(ctx, ri.Resource, null), ctx.RequestAborted, raw: !asTable);
-        var rv = page.Revision.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        if (asTable)
+        var options = ListOptionsFrom(ctx, ri.Resource, null);
+        if (HttpIo.WantsTable(ctx))
         {
+            var page = await store.ListAsync(ri.Resource, ri.Namespace, options, ctx.RequestAborted);
+            var rv = page.Revision.ToString(System.Globalization.CultureInfo.InvariantCulture);
             var table = TableConverter.ToTable(ri.Resource, page.Items, rv, page.Continue, ctx.Request.Query["includeObject"], store.Clock.GetUtcNow());
             await HttpIo.WriteAsync(ctx, 200, table);
             return;
         }
-        ctx.Response.StatusCode = 200;
-        ctx.Response.ContentType = "application/json";
-        await using var writer = new Utf8JsonWriter(ctx.Response.BodyWriter, Meta.Writer);
-        writer.WriteStartObject();
-        writer.WriteString("kind", ri.Resource.ListKind);
-        writer.WriteString("apiVersion", ri.Resource.ApiVersion);
+        await StreamListAsync(ctx, ri, options);
+    }
+
+    /// <summary>
+    /// Streams a plain list: the first chunk holds one item (to learn the size of the items), later ones about
+    /// <see cref="ListChunkBytes"/>, each read at the first chunk's revision through a continue token. A list that
+    /// fits in one chunk is written as Kubernetes orders it; a longer one puts <c>metadata</c> after <c>items</c>,
+    /// because its <c>continue</c> is only known at the end.
+    /// </summary>
+    async Task StreamListAsync(HttpContext ctx, RequestInfo ri, ListOptions options)
+    {
+        var ct = ctx.RequestAborted;
+        long wanted = options.Limit, sent = 0, chunk = 1, largest = 1;
+        string? cont = options.Continue;
+        Utf8JsonWriter? writer = null;
+        bool metadataFirst = false;
+        string rv = "";
+        long sentRaw = 0;
+        try
+        {
+            while (true)
+            {
+                var take = wanted > 0 ? Math.Min(chunk, wanted - sent) : chunk;
+                ListPage page;
+                try
+                {
+                    page = await store.ListAsync(ri.Resource, ri.Namespace, options with { Limit = take, Continue = cont }, ct, raw: true);
+                }
+                catch (ApiException e) when (writer is not null)
+                {
+                    // The status line is gone: cut the response so the client sees a broken list, never a short one.
+                    logger.LogWarning("list {Path} ended after {Sent} items: {Message}", ctx.Request.Path, sent, e.Message);
+                    ctx.Abort();
+                    return;
+                }
+                var count = page.Raw?.Count ?? page.Items.Count;
+                sent += count;
+                cont = page.Continue;
+                bool last = cont is null || (wanted > 0 && sent >= wanted);
+                if (writer is null)
+                {
+                    rv = page.Revision.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    ctx.Response.StatusCode = 200;
+                    ctx.Response.ContentType = "application/json";
+                    writer = new Utf8JsonWriter(ctx.Response.BodyWriter, Meta.Writer);
+                    writer.WriteStartObject();
+                    writer.WriteString("kind", ri.Resource.ListKind);
+                    writer.WriteString("apiVersion", ri.Resource.ApiVersion);
+                    metadataFirst = last;
+                    if (metadataFirst) WriteListMetadata(writer, rv, cont);
+                    writer.WriteStartArray("items");
+                }
+                if (page.Raw is { } raw)
+                {
+                    await writer.FlushAsync(ct);
+                    foreach (var item in raw)
+                    {
+                        largest = Math.Max(largest, item.Length);
+                        if (sentRaw++ > 0) ctx.Response.BodyWriter.Write(","u8);
+                        await WriteSlicedAsync(ctx.Response.BodyWriter, item, ct);
+                    }
+                }
+                foreach (var item in page.Items)
+                {
+                    item.WriteTo(writer, Meta.Json);
+                    largest = Math.Max(largest, writer.BytesPending);
+                    if (writer.BytesPending > 65536) await writer.FlushAsync(ct);
+                }
+                await writer.FlushAsync(ct);
+                if (last) break;
+                chunk = Math.Clamp(ListChunkBytes / largest, 1, MaxChunkItems);
+            }
+            writer.WriteEndArray();
+            if (!metadataFirst) WriteListMetadata(writer, rv, cont);
+            writer.WriteEndObject();
+            await writer.FlushAsync(ct);
+        }
+        finally
+        {
+            if (writer is not null) await writer.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// Copies stored JSON into the response in 64 KiB slices, flushing each, so the server's output buffers stay small
+    /// (one large write would make Kestrel take a buffer as large as the object).
+    /// </summary>
+    static async Task WriteSlicedAsync(System.IO.Pipelines.PipeWriter body, byte[] item, CancellationToken ct)
+    {
+        const int Slice = 64 * 1024;
+        for (int at = 0; at < item.Length; at += Slice)
+        {
+            body.Write(item.AsSpan(at, Math.Min(Slice, item.Length - at)));
+            await body.FlushAsync(ct);
+        }
+    }
+
+    static void WriteListMetadata(Utf8JsonWriter writer, string rv, string? cont)
+    {
         writer.WriteStartObject("metadata");
         writer.WriteString("resourceVersion", rv);
-        if (page.Continue is not null) writer.WriteString("continue", page.Continue);
+        if (cont is not null) writer.WriteString("continue", cont);
         writer.WriteEndObject();
-        writer.WriteStartArray("items");
-        if (page.Raw is { } raw)
-        {
-            foreach (var item in raw)
-            {
-                writer.WriteRawValue(item, skipInputValidation: true);
-                if (writer.BytesPending > 65536) await writer.FlushAsync(ctx.RequestAborted);
-            }
-        }
-        foreach (var item in page.Items)
-        {
-            item.WriteTo(writer, Meta.Json);
-            if (writer.BytesPending > 65536) await writer.FlushAsync(ctx.RequestAborted);
-        }
-        writer.WriteEndArray();
-        writer.WriteEndObject();
-        await writer.FlushAsync(ctx.RequestAborted);
     }
 }
 

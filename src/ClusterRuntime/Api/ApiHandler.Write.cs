@@ -87,7 +87,7 @@ public sealed partial class ApiHandler
     }
 
     /// <summary>Namespaces Kubernetes refuses to delete.</summary>
-    static readonly string[] Undeletable = ["default", "kube-system", "kube-public"];
+    static readonly string[] Undeletable = ["default", "kube-system", "kube-public", "kube-node-lease"];
 
     async Task DeleteAsync(HttpContext ctx, RequestInfo ri)
     {

@@ -15,6 +15,12 @@ public sealed partial class ApiHandler(ObjectStore store, Authenticator auth, Se
     /// <summary>Cancelled when the server shuts down; ends open watches.</summary>
     public CancellationToken Stopping { get; init; }
 
+    /// <summary>The in-flight limits (none unless given).</summary>
+    public InFlightLimit Limit { get; init; } = new(0, 0);
+
+    /// <summary>How far one watch's client may fall behind, in bytes, before it is cut off.</summary>
+    public long WatchBufferBytes { get; init; } = WatchStream.DefaultMaxBufferedBytes;
+
     volatile bool _ready;
 
     /// <summary>
@@ -29,15 +35,24 @@ public sealed partial class ApiHandler(ObjectStore store, Authenticator auth, Se
         try
         {
             if (await TryPublicAsync(ctx)) return;
-            if (auth.Authenticate(ctx) is null)
+            using var slot = Limit.Enter(ctx.Request);
+            if (!slot.Admitted)
+            {
+                await InFlightLimit.RefuseAsync(ctx);
+                return;
+            }
+            var user = auth.Authenticate(ctx);
+            if (user is null)
             {
                 await HttpIo.WriteErrorAsync(ctx, new ApiException(401, "Unauthorized", "Unauthorized"));
                 return;
             }
             if (await TryDiscoveryAsync(ctx)) return;
+            if (Authorizer.IsJoinOnly(user))
+                throw new ApiException(403, "Forbidden", Authorizer.Refusal(user, ctx.Request.Method, ctx.Request.Path.Value ?? "/"));
             var ri = RequestInfo.Parse(ctx.Request.Path.Value ?? "/")
                 ?? throw new ApiException(404, "NotFound", "the server could not find the requested resource");
-            await ServeResourceAsync(ctx, ri);
+            await ServeResourceAsync(ctx, ri, user);
         }
         catch (ApiException e)
         {
@@ -162,7 +177,7 @@ public sealed partial class ApiHandler(ObjectStore store, Authenticator auth, Se
         return false;
     }
 
-    async Task ServeResourceAsync(HttpContext ctx, RequestInfo ri)
+    async Task ServeResourceAsync(HttpContext ctx, RequestInfo ri, UserInfo user)
     {
         var q = ctx.Request.Query;
         if (q.TryGetValue("dryRun", out var dry) && dry.Count > 0 && !string.IsNullOrEmpty(dry[0]))
@@ -172,7 +187,7 @@ public sealed partial class ApiHandler(ObjectStore store, Authenticator auth, Se
         switch (method)
         {
             case "GET" when isWatch:
-                await new WatchStream(store, ri, ListOptionsFrom(ctx, ri.Resource, ri.Name), ctx).RunAsync(Stopping);
+                await new WatchStream(store, ri, ListOptionsFrom(ctx, ri.Resource, ri.Name), ctx, logger) { User = user.Name, MaxBufferedBytes = WatchBufferBytes }.RunAsync(Stopping);
                 break;
             case "GET" when ri.Name is null:
                 await ListAsync(ctx, ri);

@@ -3,16 +3,27 @@ using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Threading.Channels;
 using Appliance.ClusterRuntime.Api.Storage;
 using Appliance.ClusterRuntime.Api.Tables;
 using Appliance.ClusterRuntime.Datastore;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 
 namespace Appliance.ClusterRuntime.Api;
 
 /// <summary>Serves one watch request until the client leaves, <c>timeoutSeconds</c> passes, or the server stops.</summary>
-public sealed class WatchStream(ObjectStore store, RequestInfo ri, ListOptions options, HttpContext ctx)
+public sealed class WatchStream(ObjectStore store, RequestInfo ri, ListOptions options, HttpContext ctx, ILogger logger)
 {
+    /// <summary>Default of <see cref="MaxBufferedBytes"/>: 32 MiB per watcher (see README.md, "Memory").</summary>
+    public const long DefaultMaxBufferedBytes = 32L * 1024 * 1024;
+
+    /// <summary>How far (bytes of stored values waiting to be sent) a client may fall behind before its watch is cut off.</summary>
+    public long MaxBufferedBytes { get; init; } = DefaultMaxBufferedBytes;
+
+    /// <summary>The authenticated user, for the log line when the watch is cut off.</summary>
+    public string User { get; init; } = "unknown";
+
     /// <summary>How often a BOOKMARK is sent when the client allows them.</summary>
     public static TimeSpan BookmarkInterval { get; set; } = TimeSpan.FromSeconds(30);
 
@@ -68,31 +79,56 @@ public sealed class WatchStream(ObjectStore store, RequestInfo ri, ListOptions o
                 await SendAsync("BOOKMARK", Bookmark(after, initialEventsEnd: true), ct);
             else await body.FlushAsync(ct);
 
-            IAsyncEnumerator<WatchEvent> events;
+            // A pump takes events from the datastore as they come and queues them for the response; a client that
+            // lets more than MaxBufferedBytes pile up is cut off (as upstream's cacher stops a blocked watcher) and
+            // re-lists, so a stuck reader costs at most that much memory.
+            var queue = Channel.CreateUnbounded<WatchEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+            long queued = 0;
+            Exception? failure = null;
+            var pump = Task.Run(async () =>
+            {
+                try
+                {
+                    await foreach (var ev in store.Backend.WatchAsync(prefix, after, ct).WithCancellation(ct))
+                    {
+                        var size = WatchBroadcaster.SizeOf(ev);
+                        var behind = Interlocked.Add(ref queued, size);
+                        if (behind > MaxBufferedBytes)
+                        {
+                            CutOff(behind);
+                            return;
+                        }
+                        queue.Writer.TryWrite(ev);
+                    }
+                }
+                catch (OperationCanceledException) when (ct.IsCancellationRequested)
+                {
+                }
+                catch (CompactedException e)
+                {
+                    failure = e;
+                }
+                finally
+                {
+                    queue.Writer.TryComplete();
+                }
+            }, CancellationToken.None);
+
             try
-            {
-                events = store.Backend.WatchAsync(prefix, after, ct).GetAsyncEnumerator(ct);
-            }
-            catch (CompactedException e)
-            {
-                await SendGoneAsync(e, ct);
-                return;
-            }
-            await using (events)
             {
                 long lastRevision = after;
                 Task<bool>? next = null;
                 while (!ct.IsCancellationRequested)
                 {
-                    try
+                    if (queue.Reader.TryRead(out var ev))
                     {
-                        next ??= events.MoveNextAsync().AsTask();
+                        Interlocked.Add(ref queued, -WatchBroadcaster.SizeOf(ev));
+                        lastRevision = ev.Kv.ModRevision;
+                        var (type, obj) = Translate(ev);
+                        if (type is not null) await SendAsync(type, obj!, ct);
+                        continue;
                     }
-                    catch (CompactedException e)
-                    {
-                        await SendGoneAsync(e, ct);
-                        return;
-                    }
+                    next ??= queue.Reader.WaitToReadAsync(ct).AsTask();
                     if (bookmarks)
                     {
                         var done = await Task.WhenAny(next, Task.Delay(BookmarkInterval, ct));
@@ -103,29 +139,31 @@ public sealed class WatchStream(ObjectStore store, RequestInfo ri, ListOptions o
                             continue;
                         }
                     }
-                    bool has;
-                    try
-                    {
-                        has = await next;
-                    }
-                    catch (CompactedException e)
-                    {
-                        await SendGoneAsync(e, ct);
-                        return;
-                    }
+                    var has = await next;
                     next = null;
                     if (!has) break;
-                    var ev = events.Current;
-                    lastRevision = ev.Kv.ModRevision;
-                    var (type, obj) = Translate(ev);
-                    if (type is not null) await SendAsync(type, obj!, ct);
                 }
+                if (failure is CompactedException compacted) await SendGoneAsync(compacted, ct);
+            }
+            finally
+            {
+                await timeout.CancelAsync();
+                await pump;
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             // Client left or timeoutSeconds passed: end the stream cleanly.
         }
+    }
+
+    /// <summary>Ends a watch whose client fell too far behind: the connection (HTTP/1.1) or stream (HTTP/2) is reset.</summary>
+    void CutOff(long behind)
+    {
+        var remote = $"{ctx.Connection.RemoteIpAddress}:{ctx.Connection.RemotePort}";
+        logger.LogWarning("watch of {Path}{Query} by {User} from {Remote} cut off: {Behind} bytes waiting, over the {Limit}-byte buffer; the client must re-list",
+            ctx.Request.Path, ctx.Request.QueryString, User, remote, behind, MaxBufferedBytes);
+        ctx.Abort();
     }
 
     (string? Type, JsonObject? Obj) Translate(WatchEvent ev)

@@ -25,6 +25,18 @@ public sealed class ServerPki
     public required string AdminToken { get; init; }
     /// <summary>True when this start created the CAs.</summary>
     public bool Created { get; init; }
+    /// <summary>Secret files found readable or writable by others at start and set back to 0600, with their old modes.</summary>
+    public IReadOnlyList<(string Path, UnixFileMode Mode)> Tightened { get; init; } = [];
+
+    /// <summary>The files under the data directory that hold secrets (private keys and tokens).</summary>
+    public static IEnumerable<string> SecretFiles(string dataDir)
+    {
+        foreach (var name in new[] { "server-ca", "client-ca", "serving", "client-admin" })
+            yield return Path.Combine(dataDir, "tls", name + ".key");
+        yield return Path.Combine(dataDir, "token");
+        yield return Path.Combine(dataDir, "admin-token");
+        yield return Path.Combine(dataDir, "kubeconfig.yaml");
+    }
 
     /// <summary>DNS names and addresses the serving certificate must carry.</summary>
     public static (SortedSet<string> Dns, SortedSet<string> Ips) WantedNames(IEnumerable<string> tlsSans, string? bindAddress)
@@ -64,6 +76,9 @@ public sealed class ServerPki
         var tls = Path.Combine(dataDir, "tls");
         Directory.CreateDirectory(tls);
         if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(tls, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var tightened = new List<(string, UnixFileMode)>();
+        foreach (var secret in SecretFiles(dataDir))
+            if (KeyFileMode.Tighten(secret) is { } old) tightened.Add((secret, old));
         bool created = false;
         PemPair LoadOrMake(string name, Func<PemPair> make, Func<PemPair, bool>? stale = null)
         {
@@ -108,7 +123,7 @@ public sealed class ServerPki
             AtomicFile.WriteText(adminTokenPath, adminToken + "\n", Secret);
         }
 
-        return new ServerPki { ServerCa = serverCa, ClientCa = clientCa, Serving = serving, Admin = admin, Token = token, AdminToken = adminToken, Created = created };
+        return new ServerPki { ServerCa = serverCa, ClientCa = clientCa, Serving = serving, Admin = admin, Token = token, AdminToken = adminToken, Created = created, Tightened = tightened };
     }
 
     static bool LeafStillGood(PemPair leaf, PemPair ca, DateTimeOffset now)

@@ -71,6 +71,12 @@ public sealed class ApiServer : IAsyncDisposable
             k.AddServerHeader = false;
             k.Limits.MaxRequestBodySize = HttpIo.MaxBody;
             k.Limits.Http2.MaxStreamsPerConnection = 250;
+            // Idle connections close after the timeout, and their number is capped: past the cap Kestrel closes a
+            // new connection at once. Watches are requests in progress, so the idle timeout does not end them.
+            k.Limits.KeepAliveTimeout = options.IdleConnectionTimeout;
+            k.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(Math.Min(30, options.IdleConnectionTimeout.TotalSeconds));
+            k.Limits.MaxConcurrentConnections = options.MaxConnections > 0 ? options.MaxConnections : null;
+            k.Limits.MaxConcurrentUpgradedConnections = options.MaxConnections > 0 ? options.MaxConnections : null;
             void Configure(ListenOptions listen)
             {
                 listen.Protocols = HttpProtocols.Http1AndHttp2;
@@ -81,6 +87,9 @@ public sealed class ApiServer : IAsyncDisposable
                     // Client certificates are verified against the client CA by the Authenticator, per request.
                     ClientCertificateValidation = (_, _, _) => true,
                     CheckCertificateRevocation = false,
+                    SslProtocols = TlsPolicy.Protocols,
+                    HandshakeTimeout = TimeSpan.FromSeconds(10),
+                    OnAuthenticate = (_, ssl) => TlsPolicy.Apply(ssl),
                 });
             }
             var bind = IPAddress.Parse(options.BindAddress);
@@ -90,18 +99,30 @@ public sealed class ApiServer : IAsyncDisposable
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
         var app = builder.Build();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Appliance.ClusterRuntime.Server");
+        foreach (var (path, mode) in pki.Tightened)
+            logger.LogWarning("{Path} had mode {Mode}, readable or writable by others; set to 0600. Check who could read it and rotate the secret if needed",
+                path, Convert.ToString((int)mode, 8).PadLeft(4, '0'));
 
         await backend.StartAsync(ct);
         var store = new ObjectStore(backend, TimeProvider.System);
         var tokens = new Dictionary<string, UserInfo>
         {
             [pki.AdminToken] = new UserInfo("system:admin", ["system:masters"]),
-            [pki.Token.Secret] = new UserInfo("node", ["system:nodes"]),
+            [pki.Token.Secret] = new UserInfo(Authorizer.JoinUser, [Authorizer.Bootstrappers]),
         };
         var auth = new Authenticator(pki.ClientCa.CertificatePem, tokens);
         var version = "v1.32.0-appliance+" + (typeof(ApiServer).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
             .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "0.1.0").Replace('+', '.');
-        var handler = new ApiHandler(store, auth, new ServerInfo(pki.ServerCa.CertificatePem, version), logger) { Stopping = app.Lifetime.ApplicationStopping, DatastoreHealth = backend.Health };
+        var limit = new InFlightLimit(options.MaxRequestsInflight, options.MaxMutatingRequestsInflight);
+        var trimmer = new MemoryTrimmer();
+        limit.Drained += trimmer.Schedule;
+        var handler = new ApiHandler(store, auth, new ServerInfo(pki.ServerCa.CertificatePem, version), logger)
+        {
+            Stopping = app.Lifetime.ApplicationStopping,
+            Limit = limit,
+            WatchBufferBytes = options.WatchBufferBytes,
+            DatastoreHealth = backend.Health,
+        };
         app.Run(handler.HandleAsync);
         await app.StartAsync(ct);
 

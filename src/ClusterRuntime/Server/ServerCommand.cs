@@ -29,6 +29,11 @@ public sealed class ServerCommand(ServerOptions options, TextWriter error)
             error.WriteLine($"appliance-runtime server: --snapshot-retention: {options.SnapshotRetention} must be at least 1");
             return 2;
         }
+        if (LimitOptions.Check(options) is { } bad)
+        {
+            error.WriteLine($"appliance-runtime server: {bad}");
+            return 2;
+        }
         Datastore.IBackend backend;
         try
         {

@@ -75,6 +75,7 @@ public static class ServerCommandDefinition
         {
             DataDir, BindAddress, HttpsPort, TlsSan, DisableAgent, DatastoreEndpoint, ResetDatastore, SnapshotInterval, SnapshotRetention,
         };
+        LimitOptions.AddTo(command);
         command.SetAction((parse, ct) =>
         {
             var options = new ServerOptions
@@ -89,7 +90,7 @@ public static class ServerCommandDefinition
                 SnapshotInterval = parse.GetValue(SnapshotInterval),
                 SnapshotRetention = parse.GetValue(SnapshotRetention),
             };
-            return new ServerCommand(options, Console.Error).RunAsync(ct);
+            return new ServerCommand(LimitOptions.Apply(parse, options), Console.Error).RunAsync(ct);
         });
         return command;
     }

@@ -24,4 +24,14 @@ public sealed record ServerOptions
     public TimeSpan SnapshotInterval { get; init; } = TimeSpan.FromHours(6);
     /// <summary>How many snapshots are kept.</summary>
     public int SnapshotRetention { get; init; } = 5;
+    /// <summary>Most non-mutating requests served at once; watches are not counted (0 = no limit).</summary>
+    public int MaxRequestsInflight { get; init; } = 64;
+    /// <summary>Most mutating requests served at once (0 = no limit).</summary>
+    public int MaxMutatingRequestsInflight { get; init; } = 32;
+    /// <summary>Most open connections; past it new ones are closed at once (0 = no limit).</summary>
+    public int MaxConnections { get; init; } = 1024;
+    /// <summary>How long a connection may stay open with no request in progress.</summary>
+    public TimeSpan IdleConnectionTimeout { get; init; } = TimeSpan.FromSeconds(120);
+    /// <summary>How far, in bytes, one watch's client may fall behind before it is cut off.</summary>
+    public long WatchBufferBytes { get; init; } = Api.WatchStream.DefaultMaxBufferedBytes;
 }

@@ -46,7 +46,9 @@ public sealed class ApiBehaviourTests(ServerFixture fx) : IClassFixture<ServerFi
 
         var nodeToken = File.ReadAllText(Path.Combine(fx.Server.DataDir, "token")).Trim();
         client.DefaultRequestHeaders.Authorization = new("Bearer", nodeToken[(nodeToken.LastIndexOf(':') + 1)..]);
-        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/v1/nodes", Ct)).StatusCode);
+        // The join token authenticates, but only for joining (HardeningTests has the whole rule).
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api", Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await client.GetAsync("/api/v1/nodes", Ct)).StatusCode);
     }
 
     [Fact]

@@ -131,6 +131,7 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
                 throw ApiException.Conflict(r, name, "the object has been modified; please apply your changes to the latest version and try again");
 
             var prepared = statusOnly ? MergeStatusOnly(current, updated) : PrepareUpdate(r, current, updated);
+            if (statusOnly) NamespaceStatus.Check(r, prepared);
             var stored = Stored(prepared);
             var currentStored = Stored(current.DeepClone().AsObject());
             if (stored.AsSpan().SequenceEqual(currentStored)) return current;
@@ -194,14 +195,21 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
     public async Task<ListPage> ListAsync(ApiResource r, string? ns, ListOptions options, CancellationToken ct, bool raw = false)
     {
         var prefix = r.ListPrefix(ns);
-        long revision = 0;
+        long revision = 0, pinned = 0;
         string start = "";
         if (!string.IsNullOrEmpty(options.Continue))
         {
             (revision, start) = ContinueToken.Decode(options.Continue);
             if (!start.StartsWith(prefix, StringComparison.Ordinal)) throw ApiException.BadRequest("continue key is not valid for this list");
             if (revision <= backend.CompactRevision)
-                throw ApiException.Gone("The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.");
+            {
+                // Compaction to the newest revision leaves that state readable as "newest": a list at it may go on
+                // while nothing has been written since (each page is checked below).
+                if (revision != await backend.CurrentRevisionAsync(ct))
+                    throw ApiException.Gone("The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.");
+                pinned = revision;
+                revision = 0;
+            }
         }
         else if (!string.IsNullOrEmpty(options.ResourceVersion) && options.ResourceVersion != "0")
         {
@@ -226,7 +234,9 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
         {
             long want = limit == 0 ? 0 : Math.Max(limit - count, filtering ? 64 : 1);
             var page = await Guard(() => backend.ListAsync(prefix, start, want, revision, ct), revision);
-            revision = page.Revision;
+            if (pinned == 0) revision = page.Revision;
+            else if (page.Revision != pinned)
+                throw ApiException.Gone("The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.");
             int consumed = 0;
             foreach (var kv in page.Items)
             {
@@ -244,14 +254,14 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
                 if (limit > 0 && count == limit)
                 {
                     bool remaining = consumed < page.Items.Count || page.More;
-                    if (remaining) next = ContinueToken.Encode(revision, kv.Key + "\0");
+                    if (remaining) next = ContinueToken.Encode(pinned != 0 ? pinned : revision, kv.Key + "\0");
                     break;
                 }
             }
             if ((limit > 0 && count == limit) || !page.More || page.Items.Count == 0) break;
             start = page.Items[^1].Key + "\0";
         }
-        return new ListPage(revision, items, next, rawItems);
+        return new ListPage(pinned != 0 ? pinned : revision, items, next, rawItems);
     }
 
     /// <summary>

@@ -85,23 +85,16 @@ public sealed class HardeningTests(ServerFixture fixture) : IClassFixture<Server
 
     static async Task<(int Code, string Output)> OpenSsl(int port, params string[] args)
     {
-        var psi = new ProcessStartInfo("openssl") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        foreach (var a in new[] { "s_client", "-connect", $"127.0.0.1:{port}", "-servername", "localhost" }.Concat(args)) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        p.StandardInput.Close();
-        var output = p.StandardOutput.ReadToEndAsync(Ct);
-        var error = p.StandardError.ReadToEndAsync(Ct);
-        await p.WaitForExitAsync(Ct);
-        return (p.ExitCode, await output + await error);
+        var r = await ProcessRunner.RunAsync("openssl", ["s_client", "-connect", $"127.0.0.1:{port}", "-servername", "localhost", .. args],
+            new ProcessOptions { Timeout = TimeSpan.FromSeconds(60) }, Ct);
+        return (r.ExitCode, r.Out + r.Error);
     }
 
     static bool HasOpenSsl()
     {
         try
         {
-            using var p = Process.Start(new ProcessStartInfo("openssl", "version") { RedirectStandardOutput = true })!;
-            p.WaitForExit();
-            return p.ExitCode == 0;
+            return ProcessRunner.Run("openssl", ["version"]).ExitCode == 0;
         }
         catch (System.ComponentModel.Win32Exception)
         {

@@ -7,11 +7,11 @@ namespace Appliance.ImageBuilder.Tests.IO;
 [Collection(nameof(AtomicFileTrackerCollection))]
 public sealed class AtomicFileTests : IDisposable
 {
-    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("atomicfile-");
+    private readonly TempDir _dir = new("atomicfile-");
 
-    public void Dispose() => _dir.Delete(recursive: true);
+    public void Dispose() => _dir.Dispose();
 
-    private string PathOf(string name) => Path.Combine(_dir.FullName, name);
+    private string PathOf(string name) => _dir[name];
 
     [Fact]
     [Trait("Category", "Unit")]
@@ -21,7 +21,7 @@ public sealed class AtomicFileTests : IDisposable
         File.WriteAllText(path, "old");
         AtomicFile.Write(path, "new"u8);
         Assert.Equal("new", File.ReadAllText(path));
-        Assert.Equal(["a.json"], _dir.GetFiles().Select(f => f.Name));
+        Assert.Equal(["a.json"], Directory.GetFiles(_dir.Path).Select(Path.GetFileName));
     }
 
     [Fact]
@@ -34,7 +34,7 @@ public sealed class AtomicFileTests : IDisposable
         UnixFileMode? seen = null;
         AtomicFile.Write(path, stream =>
         {
-            var temp = Assert.Single(_dir.GetFiles());
+            var temp = Assert.Single(new DirectoryInfo(_dir.Path).GetFiles());
             Assert.Equal(0, temp.Length);
             seen = File.GetUnixFileMode(temp.FullName);
             stream.Write("secret"u8);
@@ -52,7 +52,7 @@ public sealed class AtomicFileTests : IDisposable
         var e = Assert.Throws<IOException>(() => AtomicFile.Write(path, "second"u8, new(Overwrite: false)));
         Assert.Contains("already exists", e.Message);
         Assert.Equal("first", File.ReadAllText(path));
-        Assert.Equal(["k.pub"], _dir.GetFiles().Select(f => f.Name));
+        Assert.Equal(["k.pub"], Directory.GetFiles(_dir.Path).Select(Path.GetFileName));
     }
 
     [Fact]
@@ -67,7 +67,7 @@ public sealed class AtomicFileTests : IDisposable
             throw new InvalidDataException("the source broke");
         }));
         Assert.Equal("old", File.ReadAllText(path));
-        Assert.Equal(["index.json"], _dir.GetFiles().Select(f => f.Name));
+        Assert.Equal(["index.json"], Directory.GetFiles(_dir.Path).Select(Path.GetFileName));
     }
 
     [Fact]
@@ -82,7 +82,7 @@ public sealed class AtomicFileTests : IDisposable
     [Trait("Category", "Unit")]
     public void Tracker_SeesTheTemporaryFileBeforeItExists_AndTheCommitAsOneStep()
     {
-        var tracker = new RecordingTracker(_dir.FullName);
+        var tracker = new RecordingTracker(_dir.Path);
         AtomicFile.Tracker = tracker;
         try
         {

@@ -10,14 +10,15 @@ using Appliance.ImageBuilder.Signing.Keys;
 namespace Appliance.ImageBuilder.Build;
 
 /// <summary>Where a build's outputs go: <c>NAME.img</c>, <c>NAME.manifest.json</c>, <c>NAME.cdx.json</c>, each with its bundle.</summary>
+/// <param name="Name">The site name (<c>metadata.name</c>).</param>
 /// <param name="Image">The disk image.</param>
 /// <param name="Manifest">The build manifest.</param>
 /// <param name="Sbom">The SBOM.</param>
-public sealed record ImageOutputs(string Image, string Manifest, string Sbom)
+public sealed record ImageOutputs(string Name, string Image, string Manifest, string Sbom)
 {
     /// <summary>The outputs of site <paramref name="name"/> in <paramref name="directory"/>.</summary>
     public static ImageOutputs In(string directory, string name) =>
-        new(Path.Combine(directory, name + ".img"), Path.Combine(directory, name + ".manifest.json"), Path.Combine(directory, name + ".cdx.json"));
+        new(name, Path.Combine(directory, name + ".img"), Path.Combine(directory, name + ".manifest.json"), Path.Combine(directory, name + ".cdx.json"));
 
     /// <summary>The three outputs, in signing order.</summary>
     public IReadOnlyList<string> All => [Image, Manifest, Sbom];
@@ -30,7 +31,7 @@ public sealed record ImageOutputs(string Image, string Manifest, string Sbom)
     /// </summary>
     public BuildResult Write(DiskLayout layout, RootManifest root, BuildFacts facts, SigningKey? key, IBootTarget target, string profileFile, Action<string> progress)
     {
-        string name = Path.GetFileName(Image);
+        string imageName = Path.GetFileName(Image);
         DiskImageResult disk;
         IDisposable unfinished;
         try
@@ -50,7 +51,7 @@ public sealed record ImageOutputs(string Image, string Manifest, string Sbom)
                 File.Delete(BuildAttestation.BundlePath(o));
             var manifest = new BuildManifest
             {
-                Name = Path.GetFileNameWithoutExtension(Image), Image = name, Size = disk.Size,
+                Name = Name, Image = imageName, Size = disk.Size,
                 PartitionTable = disk.Table == PartitionTableKind.Gpt ? "gpt" : "mbr",
                 Partitions = disk.Partitions.Select(p => new PartitionEntry(p.Number, p.Name, p.Offset, p.Size, p.ContentBytes,
                     p.Sha256 is { } d ? Convert.ToHexStringLower(d) : null)).ToList(),
@@ -63,7 +64,7 @@ public sealed record ImageOutputs(string Image, string Manifest, string Sbom)
                 f.Stream.Write(manifestBytes);
                 f.Commit();
             }
-            var sbom = BuildAttestation.Sbom(name, facts);
+            var sbom = BuildAttestation.Sbom(imageName, facts);
             BuildAttestation.WriteFile(Sbom, sbom);
             progress($"wrote {Image}, {Path.GetFileName(Manifest)} and {Path.GetFileName(Sbom)} ({facts.Packages.Count} packages, {root.Images.Count} images)");
             IReadOnlyList<string> bundles = [];

@@ -94,6 +94,8 @@ public static class DiskImageBuilder
         var placed = new List<Placed>();
         foreach (var p in layout)
         {
+            // Nothing is written before a partition's start any more, so its content is hashed as it arrives.
+            hasher.SealTo(p.Offset);
             long used = p.Spec.Content is null ? 0 : WriteContent(p.Spec, target, p.Offset, p.Size, capacityIsFixed: true);
             placed.Add(p with { Used = used });
             hasher.SealTo(p.Offset + p.Size);

@@ -1,4 +1,4 @@
-// Streams a whole disk image: each partition's content at its aligned offset, then the partition table; sparse throughout.
+// Streams a whole disk image: each partition's content at its aligned offset and the partition table; sparse throughout.
 using System.IO.Hashing;
 using Appliance.ImageBuilder.Disk.Common;
 using Appliance.ImageBuilder.Disk.Gpt;
@@ -8,7 +8,8 @@ namespace Appliance.ImageBuilder.Disk.Image;
 
 /// <summary>
 /// Writes a <see cref="DiskImagePlan"/>. Partitions are laid out in order at aligned offsets; content is streamed
-/// straight into place (a partition sized to fit its content is measured as it is written); the tables come last.
+/// straight into place (a partition sized to fit its content is measured as it is written); the tables come last, or,
+/// when the plan asks for digests, first (the backup GPT last) so the image is hashed in file order as it is written.
 /// Unused space is never written, so a 4 GiB image holding 1 GiB takes about 1 GiB on the host.
 /// </summary>
 public static class DiskImageBuilder

@@ -73,11 +73,17 @@ public static class BuildAttestation
     public static string BundlePath(string output) => output + ".sigstore.json";
 
     /// <summary>
-    /// Signs each of <paramref name="outputs"/> with a DSSE bundle over an in-toto statement whose predicate is
-    /// <paramref name="provenance"/>. Deterministic (RFC 6979): the same outputs, key and provenance give the same bytes.
+    /// Signs each of <paramref name="outputs"/> (a file and its SHA-256, taken as it was written) with a DSSE bundle over
+    /// an in-toto statement whose predicate is <paramref name="provenance"/>; the files are not read again.
+    /// Deterministic (RFC 6979): the same outputs, key and provenance give the same bytes.
     /// </summary>
-    public static IReadOnlyList<string> Sign(SigningKey key, Provenance provenance, IEnumerable<string> outputs) =>
-        outputs.Select(o => Signer.SignFile(o, key, provenance, BundleFormat.Dsse, BundlePath(o))).ToList();
+    public static IReadOnlyList<string> Sign(SigningKey key, Provenance provenance, IEnumerable<(string Path, byte[] Sha256)> outputs) =>
+        outputs.Select(o =>
+        {
+            var bundle = Signer.CreateBundle(Path.GetFileName(o.Path), o.Sha256, key, provenance, BundleFormat.Dsse);
+            AtomicFile.Write(BundlePath(o.Path), Signing.Bundle.BundleJson.Write(bundle));
+            return BundlePath(o.Path);
+        }).ToList();
 
     /// <summary>Writes <paramref name="bytes"/> through a temporary file and a rename.</summary>
     public static void WriteFile(string path, byte[] bytes) => AtomicFile.Write(path, bytes);

@@ -34,13 +34,19 @@ public static class Signer
 
     /// <summary>Signs the file at <paramref name="path"/> and returns the bundle without writing it.</summary>
     public static SigstoreBundle CreateBundle(string path, SigningKey key, Provenance provenance, BundleFormat format)
+        => CreateBundle(Path.GetFileName(path), FileSha256.Hash(path), key, provenance, format);
+
+    /// <summary>
+    /// The bundle for a file named <paramref name="subjectName"/> whose SHA-256 is already known (a writer that hashed
+    /// the file as it wrote it), so the file is not read again.
+    /// </summary>
+    public static SigstoreBundle CreateBundle(string subjectName, byte[] sha256, SigningKey key, Provenance provenance, BundleFormat format)
     {
         provenance.Validate();
-        var sha256 = FileSha256.Hash(path);
         BundleContent content = format switch
         {
             BundleFormat.Dsse => new DsseContent(DsseEnvelope.Sign(DsseEnvelope.InTotoPayloadType,
-                Statement.Write(new StatementSubject(Path.GetFileName(path), Json.Hex(sha256)), provenance), key)),
+                Statement.Write(new StatementSubject(subjectName, Json.Hex(sha256)), provenance), key)),
             BundleFormat.Message => new MessageSignatureContent(sha256, key.SignHash(sha256)),
             _ => throw new ArgumentOutOfRangeException(nameof(format)),
         };

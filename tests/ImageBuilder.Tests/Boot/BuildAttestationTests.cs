@@ -53,7 +53,7 @@ public sealed class BuildAttestationTests
         File.WriteAllText(file, "image bytes");
         var sbom = BuildAttestation.Sbom("site.img", Facts());
         using var key = SigningKey.Generate();
-        var bundles = BuildAttestation.Sign(key, BuildAttestation.Provenance(Facts(), "site.cdx.json", sbom), [file]);
+        var bundles = BuildAttestation.Sign(key, BuildAttestation.Provenance(Facts(), "site.cdx.json", sbom), [(file, System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(file)))]);
         Assert.Equal([file + ".sigstore.json"], bundles);
         var v = Verifier.VerifyFile(file, key.Public);
         Assert.True(v.Verified, v.Reason);

@@ -82,7 +82,8 @@ public sealed class DiskImageExternalTests
             Assert.Equal(want.Offset / 512, p.GetProperty("start").GetInt64());
             Assert.Equal(want.Size / 512, p.GetProperty("size").GetInt64());
             Assert.Equal(types[i], p.GetProperty("type").GetString());
-            Assert.False(p.TryGetProperty("bootable", out var b) && b.GetBoolean());
+            // The boot partition is the active one, as appliance build has always marked it; the root slots are not.
+            Assert.Equal(i == 0, p.TryGetProperty("bootable", out var b) && b.GetBoolean());
         }
     }
 

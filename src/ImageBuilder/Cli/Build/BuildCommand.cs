@@ -28,7 +28,21 @@ public sealed class BuildCommand(CliContext ctx, bool verbose)
         using var key = UnlockKey(profileFile, loaded.Profile!.Signing?.Key);
         if (key != null)
             Progress($"signing key {key.Id} unlocked");
-        var result = new ImageBuild(Progress).Run(new BuildRequest(profileFile, store, outDir, sde, key, ToolInfo.Version), loaded);
+        // The command layer owns the signal cleanup: the build's scratch directory is removed on SIGINT/SIGTERM/SIGHUP.
+        var work = Directory.CreateTempSubdirectory("appliance-build-");
+        BuildResult result;
+        using (InterruptCleanup.Register(work.FullName))
+        {
+            try
+            {
+                result = new ImageBuild(Appliance.ImageBuilder.Store.ContentStore.Open(store), Progress)
+                    .Run(new BuildRequest(profileFile, outDir, sde, key, ToolInfo.Version) { WorkDirectory = work.FullName }, loaded);
+            }
+            finally
+            {
+                work.Delete(recursive: true);
+            }
+        }
         var m = result.Manifest;
         ctx.Out.WriteLine($"{result.ImagePath}: {m.Root.Board}, {m.PartitionTable}, {m.Size} bytes, kernel {m.Root.Kernel}");
         foreach (var p in m.Partitions)

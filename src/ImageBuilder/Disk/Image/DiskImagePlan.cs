@@ -1,5 +1,7 @@
 // The plan of a whole disk image: partition table kind, disk size, alignment and the partitions in order.
+using Appliance.ImageBuilder.Disk.Fat;
 using Appliance.ImageBuilder.Disk.Gpt;
+using Appliance.ImageBuilder.Disk.Mbr;
 using Appliance.ImageBuilder.Disk.SquashFs;
 using Appliance.ImageBuilder.Disk.Tree;
 
@@ -35,39 +37,60 @@ public sealed class DiskImagePlan
     /// </summary>
     public byte[]? IdentitySeed { get; init; }
 
+    /// <summary>
+    /// Hash the image as it is written: the result carries the SHA-256 of the whole image and of each partition with
+    /// content, holes included, so signing needs no second pass over the file. Needs every size fixed and an
+    /// <see cref="IdentitySeed"/> (the tables are written first).
+    /// </summary>
+    public bool Digests { get; init; }
+
     /// <summary>The partitions, in disk order (partition numbers 1, 2, …).</summary>
     public List<PartitionSpec> Partitions { get; init; } = [];
 
     /// <summary>
-    /// The standard A/B layout: <c>boot</c> (FAT32; an ESP on GPT, type 0x0c on MBR), <c>root-a</c> (SquashFS of
+    /// The standard A/B layout: <c>boot</c> (FAT32; an ESP on GPT, type 0x0c and active on MBR), <c>root-a</c> (SquashFS of
     /// <paramref name="root"/>, sized to fit unless <paramref name="slotSize"/> is given) and <c>root-b</c>
     /// (empty, the same size as root-a). The data partition is made on the device at first boot.
     /// </summary>
     public static DiskImagePlan BootAndAbRoot(FileTree boot, long bootSize, FileTree root, PartitionTableKind table = PartitionTableKind.Gpt,
-        long? slotSize = null, long? diskSize = null, SquashFsOptions? rootOptions = null, byte[]? identitySeed = null, string bootLabel = "BOOT")
+        long? slotSize = null, long? diskSize = null, SquashFsOptions? rootOptions = null, byte[]? identitySeed = null, string bootLabel = "BOOT") =>
+        BootAndAbRoot(boot, bootSize, new SquashFsPartitionContent(root, rootOptions), slotSize, table, diskSize, identitySeed, new FatOptions { VolumeLabel = bootLabel });
+
+    /// <summary>
+    /// The standard A/B layout with root-a's content given (for example a SquashFS image already written, whose digest
+    /// seeds the identifiers) and the boot volume's options (label, serial). <paramref name="digests"/>: see <see cref="Digests"/>.
+    /// </summary>
+    public static DiskImagePlan BootAndAbRoot(FileTree boot, long bootSize, IPartitionContent root, long? slotSize, PartitionTableKind table,
+        long? diskSize, byte[]? identitySeed, FatOptions bootOptions, bool digests = false) => new()
     {
-        var bootPart = table == PartitionTableKind.Gpt
-            ? PartitionSpec.EfiSystem("boot", bootSize, boot, bootLabel)
-            : PartitionSpec.Fat("boot", bootSize, boot, bootLabel);
-        return new DiskImagePlan
-        {
-            Table = table, Size = diskSize, IdentitySeed = identitySeed,
-            Partitions =
-            [
-                bootPart,
-                PartitionSpec.SquashFs("root-a", root, rootOptions, slotSize),
-                PartitionSpec.Empty("root-b", sameSizeAs: "root-a"),
-            ],
-        };
-    }
+        Table = table, Size = diskSize, IdentitySeed = identitySeed, Digests = digests,
+        Partitions =
+        [
+            new PartitionSpec
+            {
+                Name = "boot", Size = bootSize, Bootable = table == PartitionTableKind.Mbr, MbrType = MbrPartition.Fat32Lba,
+                GptType = table == PartitionTableKind.Gpt ? GptPartitionTypes.EfiSystem : GptPartitionTypes.MicrosoftBasicData,
+                Content = new FatPartitionContent(boot, bootOptions),
+            },
+            new PartitionSpec { Name = "root-a", Size = slotSize, Content = root },
+            PartitionSpec.Empty("root-b", sameSizeAs: "root-a"),
+        ],
+    };
 }
 
 /// <summary>Where one partition ended up.</summary>
-public sealed record PartitionResult(int Number, string Name, long Offset, long Size, long ContentBytes, Guid? PartitionGuid, Guid? TypeGuid, byte MbrType);
+public sealed record PartitionResult(int Number, string Name, long Offset, long Size, long ContentBytes, Guid? PartitionGuid, Guid? TypeGuid, byte MbrType)
+{
+    /// <summary>SHA-256 of the whole partition (holes as zeros) when the plan asked for <see cref="DiskImagePlan.Digests"/> and it has content.</summary>
+    public byte[]? Sha256 { get; init; }
+}
 
 /// <summary>What <see cref="DiskImageBuilder"/> wrote.</summary>
 public sealed record DiskImageResult(long Size, PartitionTableKind Table, Guid? DiskGuid, uint? MbrDiskSignature, IReadOnlyList<PartitionResult> Partitions)
 {
+    /// <summary>SHA-256 of the whole image file (holes as zeros) when the plan asked for <see cref="DiskImagePlan.Digests"/>.</summary>
+    public byte[]? Sha256 { get; init; }
+
     /// <summary>The partition with this name.</summary>
     public PartitionResult this[string name] => Partitions.First(p => p.Name == name);
 }

@@ -1,0 +1,58 @@
+// Build step 4: the disk planned: slot size, the boot partition's files, and the A/B layout with its identifiers.
+using Appliance.ImageBuilder.Boards;
+using Appliance.ImageBuilder.Boot;
+using Appliance.ImageBuilder.Disk.Common;
+using Appliance.ImageBuilder.Disk.Fat;
+using Appliance.ImageBuilder.Disk.Image;
+using Appliance.ImageBuilder.Disk.Tree;
+using Appliance.ImageBuilder.Profiles.Model;
+
+namespace Appliance.ImageBuilder.Build;
+
+/// <summary>The planned disk: boot + root-a + root-b, every size fixed, hashed as it is written.</summary>
+/// <param name="Plan">What <see cref="DiskImageBuilder"/> writes.</param>
+/// <param name="SlotSize">The size of each root slot.</param>
+/// <param name="SiteYaml">The bytes of <c>appliance/site.yaml</c> on the boot partition.</param>
+public sealed record DiskLayout(DiskImagePlan Plan, long SlotSize, byte[] SiteYaml)
+{
+    /// <summary>The boot partition size: room for two slots' kernels and initramfs plus firmware.</summary>
+    public const long BootPartitionSize = 256L << 20;
+
+    /// <summary>Root slots are rounded to this unit.</summary>
+    public const long SlotUnit = 64L << 20;
+
+    /// <summary>
+    /// The smallest root slot. A slot holds twice its first root (rounded up), at least this much, so
+    /// later upgrades written into the other slot of the same size have room to grow.
+    /// </summary>
+    public const long MinSlotSize = 512L << 20;
+
+    private const long MiB = 1 << 20;
+
+    /// <summary>
+    /// Checks that boot and two slots fit <paramref name="diskSize"/>, fills the boot partition through
+    /// <paramref name="target"/> (the board's boot chain) plus <c>appliance/site.yaml</c>, and lays out the disk. Disk, partition and volume
+    /// identifiers derive from root-a's SHA-256, so two sites from one base share every byte outside site.yaml.
+    /// </summary>
+    public static DiskLayout Create(Board board, IBootTarget target, OsRoot os, RootContent content, RootImage rootA, byte[] siteYaml,
+        ByteSize diskSize, long sourceDateEpoch, string profileFile)
+    {
+        long slotSize = Math.Max(AlignUp(2 * rootA.Size, SlotUnit), MinSlotSize);
+        long needed = MiB + BootPartitionSize + 2 * slotSize + MiB;
+        if (needed > diskSize.Bytes)
+            throw new UserInputException(
+                $"{profileFile}: target.diskSize {diskSize} is too small: boot ({BootPartitionSize / MiB} MiB) and two root slots " +
+                $"({slotSize / MiB} MiB each, for a {rootA.Size / MiB} MiB root) need {needed / MiB} MiB");
+
+        var boot = new FileTree(sourceDateEpoch);
+        target.AddBootFiles(boot, new BootSlot("a", content.Initramfs, $"Appliance {content.Manifest.Runtime}"), os.Fs, os.Kernel, sourceDateEpoch);
+        boot.AddFile("appliance/site.yaml", siteYaml, mtime: sourceDateEpoch);
+
+        var plan = DiskImagePlan.BootAndAbRoot(boot, BootPartitionSize, new RawPartitionContent(FileContent.FromHostFile(rootA.Path)), slotSize,
+            board.PartitionTable, diskSize.Bytes, rootA.Sha256,
+            new FatOptions { VolumeLabel = "BOOT", VolumeSerial = DerivedGuid.CreateUInt32(rootA.Sha256, "boot-volume-serial") }, digests: true);
+        return new DiskLayout(plan, slotSize, siteYaml);
+    }
+
+    private static long AlignUp(long v, long a) => (v + a - 1) / a * a;
+}

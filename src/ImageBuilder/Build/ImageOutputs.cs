@@ -1,0 +1,88 @@
+// Build step 5: the outputs written: NAME.img (hashed as written), NAME.manifest.json, NAME.cdx.json and the bundles.
+using System.Security.Cryptography;
+using System.Text.Json;
+using Appliance.ImageBuilder.Boards;
+using Appliance.ImageBuilder.Disk.Common;
+using Appliance.ImageBuilder.Disk.Image;
+using Appliance.ImageBuilder.Signing.Keys;
+
+namespace Appliance.ImageBuilder.Build;
+
+/// <summary>Where a build's outputs go: <c>NAME.img</c>, <c>NAME.manifest.json</c>, <c>NAME.cdx.json</c>, each with its bundle.</summary>
+/// <param name="Name">The site name (<c>metadata.name</c>).</param>
+/// <param name="Image">The disk image.</param>
+/// <param name="Manifest">The build manifest.</param>
+/// <param name="Sbom">The SBOM.</param>
+public sealed record ImageOutputs(string Name, string Image, string Manifest, string Sbom)
+{
+    /// <summary>The outputs of site <paramref name="name"/> in <paramref name="directory"/>.</summary>
+    public static ImageOutputs In(string directory, string name) =>
+        new(name, Path.Combine(directory, name + ".img"), Path.Combine(directory, name + ".manifest.json"), Path.Combine(directory, name + ".cdx.json"));
+
+    /// <summary>The three outputs, in signing order.</summary>
+    public IReadOnlyList<string> All => [Image, Manifest, Sbom];
+
+    /// <summary>
+    /// Writes the image (temporary file + rename; the image and every partition with content are hashed as they are
+    /// written), then the manifest, the SBOM and, with <paramref name="key"/>, a bundle for each, signed from those
+    /// digests without reading the files again. From the rename of the new image until this returns, an interrupt or a
+    /// failure removes every output (the earlier build's manifest, SBOM and bundles no longer match the new image).
+    /// </summary>
+    public BuildResult Write(DiskLayout layout, RootManifest root, BuildFacts facts, SigningKey? key, Board board, string profileFile, Action<string> progress)
+    {
+        string imageName = Path.GetFileName(Image);
+        DiskImageResult disk;
+        IDisposable unfinished;
+        try
+        {
+            disk = ImageFileStream.WriteFile(Image, durable: true, output => DiskImageBuilder.Build(layout.Plan, output),
+                [Manifest, Sbom, .. All.Select(BuildAttestation.BundlePath)], out unfinished);
+        }
+        catch (PartitionContentException e) when (e.Partition == "boot")
+        {
+            throw new UserInputException($"{profileFile}: the boot files of board {board.Name} do not go on its " +
+                $"{e.Capacity >> 20} MiB FAT32 boot partition: {e.Reason}");
+        }
+
+        try
+        {
+            foreach (var o in All)
+                File.Delete(BuildAttestation.BundlePath(o));
+            var manifest = new BuildManifest
+            {
+                Name = Name, Image = imageName, Size = disk.Size,
+                PartitionTable = disk.Table == PartitionTableKind.Gpt ? "gpt" : "mbr",
+                Partitions = disk.Partitions.Select(p => new PartitionEntry(p.Number, p.Name, p.Offset, p.Size, p.ContentBytes,
+                    p.Sha256 is { } d ? Convert.ToHexStringLower(d) : null)).ToList(),
+                SiteConfigSha256 = Convert.ToHexStringLower(SHA256.HashData(layout.SiteYaml)),
+                Root = root,
+            };
+            byte[] manifestBytes = [.. JsonSerializer.SerializeToUtf8Bytes(manifest, BuildManifest.Json), (byte)'\n'];
+            AtomicFile.Write(Manifest, manifestBytes);
+            var sbom = BuildAttestation.Sbom(imageName, facts);
+            BuildAttestation.WriteFile(Sbom, sbom);
+            progress($"wrote {Image}, {Path.GetFileName(Manifest)} and {Path.GetFileName(Sbom)} ({facts.Packages.Count} packages, {root.Images.Count} images)");
+            IReadOnlyList<string> bundles = [];
+            if (key != null)
+            {
+                bundles = BuildAttestation.Sign(key, BuildAttestation.Provenance(facts, Path.GetFileName(Sbom), sbom),
+                    [(Image, disk.Sha256!), (Manifest, SHA256.HashData(manifestBytes)), (Sbom, SHA256.HashData(sbom))]);
+                progress($"signed {string.Join(", ", All.Select(Path.GetFileName))} with key {key.Id}");
+            }
+            return new BuildResult(Image, Manifest, manifest, Sbom, bundles) { ImageSha256 = disk.Sha256! };
+        }
+        catch
+        {
+            foreach (var o in All)
+            {
+                File.Delete(o);
+                File.Delete(BuildAttestation.BundlePath(o));
+            }
+            throw;
+        }
+        finally
+        {
+            unfinished.Dispose();
+        }
+    }
+}

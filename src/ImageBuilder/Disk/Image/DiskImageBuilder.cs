@@ -52,7 +52,7 @@ public static class DiskImageBuilder
             CheckFits(plan, spec.Name, start, capacity, usableEnd);
             long used = 0;
             if (spec.Content != null)
-                used = WriteContent(spec, output, start, capacity, size != null, window => new HashingStream(window, hash));
+                used = WriteContent(spec, output, start, capacity, size != null, window => new WriteTapStream(window, (offset, bytes) => HashWrite(hash, offset, bytes)));
             long final = size ?? Math.Max(align, AlignUp(used, align));
             CheckFits(plan, spec.Name, start, final, usableEnd);
             placed.Add(new Placed(spec, start, final, used));
@@ -190,27 +190,13 @@ public static class DiskImageBuilder
 
     private static long AlignUp(long v, long a) => (v + a - 1) / a * a;
 
-    /// <summary>Feeds every write (with its offset) into a hash, so identifiers can follow from the content.</summary>
-    private sealed class HashingStream(Stream inner, XxHash128 hash) : Stream
+    /// <summary>Feeds one write (its offset, then its bytes) into the identifier hash, so identifiers follow from the content.</summary>
+    private static void HashWrite(XxHash128 hash, long offset, ReadOnlySpan<byte> bytes)
     {
-        public override bool CanRead => false;
-        public override bool CanSeek => true;
-        public override bool CanWrite => true;
-        public override long Length => inner.Length;
-        public override long Position { get => inner.Position; set => inner.Position = value; }
-        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
-        public override void Write(ReadOnlySpan<byte> buffer)
-        {
-            Span<byte> pos = stackalloc byte[8];
-            System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(pos, inner.Position);
-            hash.Append(pos);
-            hash.Append(buffer);
-            inner.Write(buffer);
-        }
-        public override long Seek(long offset, SeekOrigin origin) => inner.Seek(offset, origin);
-        public override void SetLength(long value) => inner.SetLength(value);
-        public override void Flush() => inner.Flush();
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        Span<byte> pos = stackalloc byte[8];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(pos, offset);
+        hash.Append(pos);
+        hash.Append(bytes);
     }
 
     /// <summary>Records writes (the partition tables) so they can be replayed in two parts: before and after the partitions.</summary>

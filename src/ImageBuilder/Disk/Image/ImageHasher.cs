@@ -2,6 +2,7 @@
 using System.Collections.Concurrent;
 using System.Runtime.ExceptionServices;
 using System.Security.Cryptography;
+using Appliance.ImageBuilder.Disk.Common;
 
 namespace Appliance.ImageBuilder.Disk.Image;
 
@@ -48,7 +49,7 @@ internal sealed class ImageHasher : IDisposable
     }
 
     /// <summary>A stream that writes through to <paramref name="output"/> and hashes what it writes.</summary>
-    public Stream Wrap(Stream output) => new Tap(output, this);
+    public Stream Wrap(Stream output) => new WriteTapStream(output, Written);
 
     /// <summary>Nothing more will be written below <paramref name="offset"/>: hash up to it, holes as zeros.</summary>
     public void SealTo(long offset)
@@ -163,25 +164,5 @@ internal sealed class ImageHasher : IDisposable
         }
         for (long left = length; left > 0; left -= Zeros.Length)
             hash.AppendData(Zeros, 0, (int)Math.Min(Zeros.Length, left));
-    }
-
-    /// <summary>The write path: forwards to the image and tells the hasher what was written where.</summary>
-    private sealed class Tap(Stream inner, ImageHasher hasher) : Stream
-    {
-        public override bool CanRead => false;
-        public override bool CanSeek => true;
-        public override bool CanWrite => true;
-        public override long Length => inner.Length;
-        public override long Position { get => inner.Position; set => inner.Position = value; }
-        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
-        public override void Write(ReadOnlySpan<byte> buffer)
-        {
-            hasher.Written(inner.Position, buffer);
-            inner.Write(buffer);
-        }
-        public override long Seek(long offset, SeekOrigin origin) => inner.Seek(offset, origin);
-        public override void SetLength(long value) => inner.SetLength(value);
-        public override void Flush() => inner.Flush();
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

@@ -136,6 +136,12 @@ public class AtomicFile : IDisposable
     private static string TemporaryPrefix(string target) => $".{target}.tmp-";
 
     /// <summary>
+    /// Forces the directory's entries (names created or renamed in it) to the disk, for callers that rename many files
+    /// into one directory with <c>durable: false</c> and then make them all durable at once.
+    /// </summary>
+    public static void SyncDirectory(string directory) => Native.FsyncDirectory(directory);
+
+    /// <summary>
     /// Renames <paramref name="from"/> to <paramref name="to"/> in the same directory and, when
     /// <paramref name="durable"/>, fsyncs the directory so the new name survives a crash. The one rename path of
     /// every atomic write.

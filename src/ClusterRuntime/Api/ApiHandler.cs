@@ -35,16 +35,18 @@ public sealed partial class ApiHandler(ObjectStore store, Authenticator auth, Se
         try
         {
             if (await TryPublicAsync(ctx)) return;
-            using var slot = Limit.Enter(ctx.Request);
-            if (!slot.Admitted)
-            {
-                await InFlightLimit.RefuseAsync(ctx);
-                return;
-            }
+            // Authenticate first (cheap, and cached for certificates), as kube-apiserver does: anonymous floods get 401
+            // and never take the slots that authenticated clients need.
             var user = auth.Authenticate(ctx);
             if (user is null)
             {
                 await HttpIo.WriteErrorAsync(ctx, new ApiException(401, "Unauthorized", "Unauthorized"));
+                return;
+            }
+            using var slot = Limit.Enter(ctx.Request);
+            if (!slot.Admitted)
+            {
+                await InFlightLimit.RefuseAsync(ctx);
                 return;
             }
             if (await TryDiscoveryAsync(ctx)) return;

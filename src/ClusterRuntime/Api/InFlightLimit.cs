@@ -32,10 +32,18 @@ public sealed class InFlightLimit(int maxReads, int maxWrites)
     }
 
     /// <summary>True for requests that stay open by design and are never counted.</summary>
+    /// <remarks>
+    /// Only a GET can be a watch, and only by <c>?watch=true</c> or the legacy <c>watch</c> segment right after the
+    /// group version (<c>/api/v1/watch/…</c>, <c>/apis/G/V/watch/…</c>): a namespace or object named "watch" is not.
+    /// </remarks>
     public static bool IsLongRunning(HttpRequest request)
     {
+        if (!HttpMethods.IsGet(request.Method)) return false;
         var w = request.Query["watch"];
-        return w == "1" || w == "true" || (request.Path.Value ?? "").Contains("/watch/", StringComparison.Ordinal);
+        if (w == "1" || w == "true") return true;
+        var parts = (request.Path.Value ?? "").Split('/', StringSplitOptions.RemoveEmptyEntries);
+        return parts.Length > 2 && parts[0] == "api" && parts[2] == "watch"
+            || parts.Length > 3 && parts[0] == "apis" && parts[3] == "watch";
     }
 
     /// <summary>Takes a slot for <paramref name="request"/>.</summary>

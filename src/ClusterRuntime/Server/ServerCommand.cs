@@ -66,8 +66,9 @@ public sealed class ServerCommand(ServerOptions options, TextWriter error)
         {
             server = await ApiServer.StartAsync(options, backend, null, ct);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException
-                                       or System.Security.Cryptography.CryptographicException or System.Data.Common.DbException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or InvalidDataException
+                                       or DatastoreInUseException or System.Security.Cryptography.CryptographicException
+                                       or System.Data.Common.DbException)
         {
             await backend.DisposeAsync();
             error.WriteLine($"appliance-runtime server: {e.Message}");

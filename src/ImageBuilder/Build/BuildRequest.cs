@@ -13,8 +13,8 @@ public sealed record BuildRequest(string ProfileFile, string OutputDirectory, lo
     SigningKey? SigningKey = null, string BuilderVersion = "0.0.0")
 {
     /// <summary>
-    /// An existing, empty directory for the build's scratch files, emptied again at the end; null makes (and removes) a
-    /// temporary one. The command layer passes one it has registered for removal on a signal.
+    /// An existing, empty directory for the build's scratch files, which the caller removes afterwards; null makes (and
+    /// removes) a temporary one. The command layer passes one it has registered for removal on a signal.
     /// </summary>
     public string? WorkDirectory { get; init; }
 }

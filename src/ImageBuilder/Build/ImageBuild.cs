@@ -37,7 +37,8 @@ public sealed class ImageBuild(ContentStore store, Action<string> progress, IBoo
         var image = OsRoot.Resolve(store, profile.Os.Image, board.Platform, request.ProfileFile, board.Name);
         long sde = request.SourceDateEpoch ?? OsRoot.CreatedOf(store, image);
 
-        // The caller may give the work directory (the command layer does, to register it for removal on a signal).
+        // The caller may give the work directory (the command layer does, to register it for removal on a signal);
+        // then the caller owns it and removes it. Otherwise the build makes and removes its own.
         var work = request.WorkDirectory is { } given ? new DirectoryInfo(given) : Directory.CreateTempSubdirectory("appliance-build-");
         try
         {
@@ -57,9 +58,15 @@ public sealed class ImageBuild(ContentStore store, Action<string> progress, IBoo
         }
         finally
         {
-            if (request.WorkDirectory is null) work.Delete(recursive: true);
-            else foreach (var entry in work.EnumerateFileSystemInfos()) if (entry is DirectoryInfo d) d.Delete(recursive: true); else entry.Delete();
+            if (request.WorkDirectory is null) BestEffortDelete(work);
         }
+    }
+
+    /// <summary>Removes a scratch directory; a failure here must not hide the build's own outcome.</summary>
+    private static void BestEffortDelete(DirectoryInfo dir)
+    {
+        try { dir.Delete(recursive: true); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
     }
 
     /// <summary>What the SBOM and the provenance say about this build.</summary>

@@ -73,11 +73,13 @@ public sealed record ImageOutputs(string Name, string Image, string Manifest, st
         }
         catch
         {
+            // Best effort: a failing delete must not replace the error that stopped the build.
             foreach (var o in All)
-            {
-                File.Delete(o);
-                File.Delete(BuildAttestation.BundlePath(o));
-            }
+                foreach (var path in new[] { o, BuildAttestation.BundlePath(o) })
+                {
+                    try { File.Delete(path); }
+                    catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+                }
             throw;
         }
         finally

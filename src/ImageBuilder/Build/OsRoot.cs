@@ -51,7 +51,7 @@ public sealed class OsRoot : IDisposable
         {
             return store.Resolve(osImage, platform);
         }
-        catch (InvalidDataException e)
+        catch (PlatformNotFoundException e)
         {
             throw new UserInputException($"{profileFile}: target.board {board} runs {platform}, but os.image {osImage} does not provide it: {e.Message}");
         }

@@ -81,6 +81,8 @@ public static class CliRoot
         {
             UserInputException => ExitCodes.BadInput,
             InvalidDataException => ExitCodes.BadInput,
+            Oci.PlatformNotFoundException => ExitCodes.BadInput,
+            Disk.Image.PartitionContentException => ExitCodes.BadInput, // the content does not go on its partition: the input's fault
             FileNotFoundException => ExitCodes.BadInput,
             DirectoryNotFoundException => ExitCodes.BadInput,
             _ => ExitCodes.Failure,

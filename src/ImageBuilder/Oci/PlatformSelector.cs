@@ -6,7 +6,7 @@ public static class PlatformSelector
 {
     /// <summary>
     /// The first entry of <paramref name="index"/> that is a manifest for <paramref name="want"/>.
-    /// Throws <see cref="InvalidDataException"/> naming <paramref name="image"/> and every platform present.
+    /// Throws <see cref="PlatformNotFoundException"/> naming <paramref name="image"/> and every platform present.
     /// </summary>
     public static Descriptor Select(ImageIndex index, Platform want, string image)
     {
@@ -15,7 +15,7 @@ public static class PlatformSelector
                 return d;
         var present = index.Manifests.Where(d => d.Platform != null && d.Platform.Os != "unknown")
             .Select(d => d.Platform!.ToString()).Distinct().ToList();
-        throw new InvalidDataException(present.Count == 0
+        throw new PlatformNotFoundException(present.Count == 0
             ? $"image {image} has no platform entries, so it has no {want} variant"
             : $"image {image} has no {want} variant; it has: {string.Join(", ", present)}");
     }

@@ -70,7 +70,7 @@ public sealed partial class ContentStore
         var m = ImageManifest.Parse(ReadBlob(desc, display), $"{Root}: blob {desc.Digest}");
         var cfg = ImageConfig.Parse(ReadBlob(m.Config!, display + " config"), $"{Root}: blob {m.Config!.Digest}");
         if (!platform.Matches(cfg.Platform))
-            throw new InvalidDataException($"image {display} is for {cfg.Platform}, not {platform}");
+            throw new PlatformNotFoundException($"image {display} is for {cfg.Platform}, not {platform}");
         return new ResolvedImage(StoreIndex.NameOf(entry), desc, m, cfg);
     }
 

@@ -58,4 +58,18 @@ public sealed class ServerCommandTests
         Assert.Contains("address already in use", lines[0]);
         Assert.DoesNotContain("   at ", stderr);
     }
+
+    [Fact]
+    public async Task DataDirInUse_Exit1_OneLineWithoutStackTrace()
+    {
+        using var dir = new TempDir();
+        await using var first = await RuntimeProcess.StartAsync(dir.Path, RuntimeProcess.FreePort());
+        var (code, stderr) = await RunAsync("server", "--data-dir", dir.Path, "--bind-address", "127.0.0.1",
+            "--https-listen-port", RuntimeProcess.FreePort().ToString(), "--snapshot-interval", "0");
+        Assert.Equal(1, code);
+        var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.StartsWith("appliance-runtime server:", StringComparison.Ordinal)).ToList();
+        Assert.Single(lines);
+        Assert.Contains("in use", lines[0]);
+        Assert.DoesNotContain("   at ", stderr);
+    }
 }

@@ -23,7 +23,7 @@ public sealed class LayeringTests
         Types().That().ResideInNamespaceMatching($@"^{Root.Replace(".", @"\.")}\.{folder}(\..*)?$").As($"{folder}/");
 
     /// <summary>The library folders: everything below the command layer.</summary>
-    public static TheoryData<string> Libraries => ["Disk", "Oci", "Store", "Signing", "Boot", "Profiles", "Build", "IO"];
+    public static TheoryData<string> Libraries => ["Disk", "Oci", "Store", "Signing", "Boot", "Boards", "Profiles", "Build", "IO"];
 
     [Theory]
     [MemberData(nameof(Libraries))]

@@ -6,9 +6,9 @@ namespace Appliance.ClusterRuntime.Datastore.Integrity;
 
 /// <summary>
 /// The datastore's readiness as <c>/readyz</c> reports it. A write that fails for lack of space marks it failing;
-/// it turns healthy again when a later write commits, or — so a site with no writer also recovers — when
-/// <see cref="CheckAsync"/> finds room again by writing and fsyncing a probe file of <see cref="ProbeBytes"/> next to
-/// the database (at most once a second, only while failing).
+/// on SQLite it turns healthy again only when <see cref="CheckAsync"/> finds room by writing and fsyncing a probe file of <see cref="ProbeBytes"/> next to
+/// the database (at most once a second, only while failing); on PostgreSQL, whose disk is elsewhere, when a later
+/// write commits.
 /// </summary>
 public sealed class DatastoreHealth(string? probeDirectory)
 {
@@ -34,8 +34,15 @@ public sealed class DatastoreHealth(string? probeDirectory)
         return full;
     }
 
-    /// <summary>A write committed: the store can write.</summary>
-    public void WriteSucceeded() => _failure = null;
+    /// <summary>
+    /// A batch that stored rows committed. Where there is a probe directory (SQLite) this proves nothing — a small
+    /// commit can fit in space the file already holds while larger writes still fail — so only the probe clears the
+    /// mark there; without one (PostgreSQL) the commit is the only sign of recovery.
+    /// </summary>
+    public void WriteSucceeded()
+    {
+        if (probeDirectory is null) _failure = null;
+    }
 
     /// <summary>Null when the datastore can write; otherwise why not (after probing for space when it can).</summary>
     public async Task<string?> CheckAsync(TimeProvider time, CancellationToken ct)

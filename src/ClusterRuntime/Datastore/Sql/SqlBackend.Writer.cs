@@ -153,8 +153,11 @@ public partial class SqlBackend
                 {
                     _gate.Release();
                 }
-                if (b.Stored) Interlocked.Increment(ref _commits);
-                Health.WriteSucceeded();
+                if (b.Stored)
+                {
+                    Interlocked.Increment(ref _commits);
+                    Health.WriteSucceeded();
+                }
             }
         }
         catch (Exception e)

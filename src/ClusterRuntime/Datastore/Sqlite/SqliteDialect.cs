@@ -39,7 +39,7 @@ internal sealed class SqliteDialect(SqliteBackendOptions options) : ISqlDialect
         }
         catch (IOException e)
         {
-            throw new InvalidOperationException($"{options.DatabasePath} is in use by another process ({e.Message})", e);
+            throw new Integrity.DatastoreInUseException($"{options.DatabasePath} is in use by another process ({e.Message})");
         }
         _writer = new SqliteConnection(_writeConnectionString);
         _writer.Open();

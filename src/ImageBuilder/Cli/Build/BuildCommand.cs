@@ -40,7 +40,9 @@ public sealed class BuildCommand(CliContext ctx, bool verbose)
             }
             finally
             {
-                work.Delete(recursive: true);
+                // Best effort: the signal cleanup may have removed it already, and this must not hide the build's error.
+                try { work.Delete(recursive: true); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
             }
         }
         var m = result.Manifest;

@@ -65,6 +65,7 @@ internal sealed class Staging : IDisposable
     {
         using var _ = _store.Lock();
         _store.EnsureLayout();
+        var moved = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (d, path) in _blobs)
         {
             var target = _store.BlobPath(d);
@@ -72,8 +73,12 @@ internal sealed class Staging : IDisposable
                 continue;
             using (var f = new FileStream(path, FileMode.Open, FileAccess.ReadWrite))
                 f.Flush(flushToDisk: true);
-            File.Move(path, target);
+            AtomicFile.Rename(path, target, overwrite: false, durable: false);
+            moved.Add(Path.GetDirectoryName(target)!);
         }
+        // The blobs' names reach the disk before the index that points at them.
+        foreach (var dir in moved)
+            AtomicFile.SyncDirectory(dir);
         _store.WriteIndex(StoreIndex.Merge(_store.ReadIndex(), entries));
     }
 

@@ -1,6 +1,7 @@
 // Local snapshots of the SQLite datastore: consistent copies by SQLite's online backup API, kept by count, restored atomically.
 using System.Globalization;
 using Appliance.ClusterRuntime.Datastore.Integrity;
+using Appliance.Common;
 using Microsoft.Data.Sqlite;
 
 namespace Appliance.ClusterRuntime.Datastore.Snapshots;
@@ -57,28 +58,27 @@ public sealed class SnapshotStore(string dataDir)
         string final;
         while (File.Exists(final = System.IO.Path.Combine(SnapshotDirectory, Prefix + stamp.ToString(StampFormat, CultureInfo.InvariantCulture) + Suffix)))
             stamp = stamp.AddMilliseconds(1);
-        var tmp = System.IO.Path.Combine(SnapshotDirectory, $".tmp-{Environment.ProcessId}-" + System.IO.Path.GetFileName(final));
-        try
+        // The snapshot holds Secrets: owner-only from its creation on. SQLite writes the shared writer's temp file, which
+        // is then fsynced, renamed and its directory fsynced (no other snapshot takes the name: no overwrite).
+        using (var file = new AtomicFile(final, new(Mode: AtomicFileOptions.OwnerOnly, Overwrite: false, BufferSize: 0)))
         {
-            // The snapshot holds Secrets: owner-only from its creation on.
-            var create = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-            if (!OperatingSystem.IsWindows()) create.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-            using (new FileStream(tmp, create)) { }
-            using (var source = Open(DatabasePath, SqliteOpenMode.ReadWrite))
-            using (var copy = Open(tmp, SqliteOpenMode.ReadWrite))
+            try
             {
-                source.BackupDatabase(copy);
-                // A single self-contained file: no WAL beside it.
-                Exec(copy, "PRAGMA journal_mode=DELETE;");
-                var check = QuickCheck(copy);
-                if (check != "ok") throw new InvalidDataException($"{DatabasePath}: the snapshot copy fails quick_check ({check}); the live database may be damaged");
+                using (var source = Open(DatabasePath, SqliteOpenMode.ReadWrite))
+                using (var copy = Open(file.TempPath, SqliteOpenMode.ReadWrite))
+                {
+                    source.BackupDatabase(copy);
+                    // A single self-contained file: no WAL beside it.
+                    Exec(copy, "PRAGMA journal_mode=DELETE;");
+                    var check = QuickCheck(copy);
+                    if (check != "ok") throw new InvalidDataException($"{DatabasePath}: the snapshot copy fails quick_check ({check}); the live database may be damaged");
+                }
+                file.Commit();
             }
-            using (var f = new FileStream(tmp, FileMode.Open, FileAccess.ReadWrite)) f.Flush(flushToDisk: true);
-            Appliance.Common.AtomicFile.Rename(tmp, final, overwrite: false);
-        }
-        finally
-        {
-            File.Delete(tmp);
+            finally
+            {
+                File.Delete(file.TempPath + "-journal");
+            }
         }
         Prune(retention);
         return Describe(final);
@@ -98,7 +98,8 @@ public sealed class SnapshotStore(string dataDir)
     public void Prune(int retention)
     {
         if (!Directory.Exists(SnapshotDirectory)) return;
-        foreach (var stale in Directory.GetFiles(SnapshotDirectory, ".tmp-*"))
+        // Temp files of snapshots a crash interrupted (the shared writer's names, and SQLite's journal beside one).
+        foreach (var stale in Directory.GetFiles(SnapshotDirectory, "." + Prefix + "*"))
             if (File.GetLastWriteTimeUtc(stale) < DateTime.UtcNow.AddHours(-1)) File.Delete(stale);
         var all = Directory.GetFiles(SnapshotDirectory, Prefix + "*" + Suffix).Where(f => TakenAt(System.IO.Path.GetFileName(f)) is not null)
             .Order(StringComparer.Ordinal).ToList();
@@ -132,13 +133,15 @@ public sealed class SnapshotStore(string dataDir)
             var check = QuickCheck(c);
             if (check != "ok") throw new InvalidDataException($"snapshot {path} is damaged (quick_check: {check}); choose another one");
         }
-        var tmp = DatabasePath + ".restoring";
-        File.Copy(path, tmp, overwrite: true);
-        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(tmp, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         var reached = Math.Max(List().Select(s => s.Revision).DefaultIfEmpty(0).Max(), snapshot.Revision);
         var bumped = (NewestRevision(DatabasePath) is { } old ? Math.Max(old, reached) : reached + UnknownRevisionBump) + 1;
-        using (var c = Open(tmp, SqliteOpenMode.ReadWrite))
+        using var file = new AtomicFile(DatabasePath, new(Mode: AtomicFileOptions.OwnerOnly, BufferSize: 0));
+        using (var from = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20))
+            from.CopyTo(file.Stream);
+        file.Stream.Flush();
+        try
         {
+            using var c = Open(file.TempPath, SqliteOpenMode.ReadWrite);
             using var cmd = c.CreateCommand();
             cmd.CommandText = "INSERT INTO meta(name, value) VALUES ($c, $r), ($h, $r) ON CONFLICT(name) DO UPDATE SET value = excluded.value;";
             cmd.Parameters.AddWithValue("$c", Sql.MetaName.Compact);
@@ -146,9 +149,12 @@ public sealed class SnapshotStore(string dataDir)
             cmd.Parameters.AddWithValue("$r", bumped);
             cmd.ExecuteNonQuery();
         }
-        using (var f = new FileStream(tmp, FileMode.Open, FileAccess.ReadWrite)) f.Flush(flushToDisk: true);
+        finally
+        {
+            File.Delete(file.TempPath + "-journal");
+        }
         var previous = DatastoreLock.MoveAside(DatabasePath, "pre-restore-" + now.UtcDateTime.ToString(StampFormat, CultureInfo.InvariantCulture));
-        Appliance.Common.AtomicFile.Rename(tmp, DatabasePath);
+        file.Commit();
         return (snapshot, previous);
     }
 

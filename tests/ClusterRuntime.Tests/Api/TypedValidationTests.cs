@@ -161,69 +161,65 @@ public sealed class TypedValidationTests(ServerFixture fx) : IClassFixture<Serve
     public async Task Kubectl_WorkflowObjects_StillValidate()
     {
         Support.Kubectl.RequireInstalled();
-        var dir = Path.Combine(Path.GetTempPath(), "typed-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
-        try
-        {
-            var manifest = Path.Combine(dir, "app.yaml");
-            await File.WriteAllTextAsync(manifest, """
-                apiVersion: v1
-                kind: Namespace
-                metadata: {name: typed-kubectl}
-                ---
-                apiVersion: apps/v1
-                kind: Deployment
-                metadata: {name: web, namespace: typed-kubectl, labels: {app: web}}
+        using var tmp = new TempDir("typed-");
+        var dir = tmp.Path;
+        var manifest = Path.Combine(dir, "app.yaml");
+        await File.WriteAllTextAsync(manifest, """
+            apiVersion: v1
+            kind: Namespace
+            metadata: {name: typed-kubectl}
+            ---
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata: {name: web, namespace: typed-kubectl, labels: {app: web}}
+            spec:
+              replicas: 2
+              strategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 25%, maxUnavailable: 1}}
+              selector: {matchLabels: {app: web}}
+              template:
+                metadata: {labels: {app: web}, annotations: {a: b}}
                 spec:
-                  replicas: 2
-                  strategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 25%, maxUnavailable: 1}}
-                  selector: {matchLabels: {app: web}}
-                  template:
-                    metadata: {labels: {app: web}, annotations: {a: b}}
-                    spec:
-                      tolerations: [{key: k, operator: Exists, effect: NoSchedule, tolerationSeconds: 30}]
-                      volumes:
-                      - {name: cfg, configMap: {name: web, items: [{key: k, path: p, mode: 420}]}}
-                      - {name: tmp, emptyDir: {sizeLimit: 1Gi}}
-                      containers:
-                      - name: web
-                        image: nginx:1.27
-                        args: ["--port", "8080"]
-                        env: [{name: A, value: "1"}, {name: POD, valueFrom: {fieldRef: {fieldPath: metadata.name}}}]
-                        ports: [{name: http, containerPort: 8080, protocol: TCP}]
-                        resources: {requests: {cpu: 100m, memory: 64Mi}, limits: {cpu: 1, memory: 128Mi}}
-                        livenessProbe: {httpGet: {path: /healthz, port: http}, periodSeconds: 10}
-                        readinessProbe: {tcpSocket: {port: 8080}}
-                        securityContext: {runAsNonRoot: true, capabilities: {drop: [ALL]}}
-                        volumeMounts: [{name: cfg, mountPath: /etc/web, readOnly: true}]
-                ---
-                apiVersion: v1
-                kind: Service
-                metadata: {name: web, namespace: typed-kubectl}
+                  tolerations: [{key: k, operator: Exists, effect: NoSchedule, tolerationSeconds: 30}]
+                  volumes:
+                  - {name: cfg, configMap: {name: web, items: [{key: k, path: p, mode: 420}]}}
+                  - {name: tmp, emptyDir: {sizeLimit: 1Gi}}
+                  containers:
+                  - name: web
+                    image: nginx:1.27
+                    args: ["--port", "8080"]
+                    env: [{name: A, value: "1"}, {name: POD, valueFrom: {fieldRef: {fieldPath: metadata.name}}}]
+                    ports: [{name: http, containerPort: 8080, protocol: TCP}]
+                    resources: {requests: {cpu: 100m, memory: 64Mi}, limits: {cpu: 1, memory: 128Mi}}
+                    livenessProbe: {httpGet: {path: /healthz, port: http}, periodSeconds: 10}
+                    readinessProbe: {tcpSocket: {port: 8080}}
+                    securityContext: {runAsNonRoot: true, capabilities: {drop: [ALL]}}
+                    volumeMounts: [{name: cfg, mountPath: /etc/web, readOnly: true}]
+            ---
+            apiVersion: v1
+            kind: Service
+            metadata: {name: web, namespace: typed-kubectl}
+            spec:
+              selector: {app: web}
+              ports: [{port: 80, targetPort: http}]
+            ---
+            apiVersion: v1
+            kind: Secret
+            metadata: {name: web, namespace: typed-kubectl}
+            stringData: {password: hunter2}
+            ---
+            apiVersion: batch/v1
+            kind: Job
+            metadata: {name: once, namespace: typed-kubectl}
+            spec:
+              backoffLimit: 2
+              template:
                 spec:
-                  selector: {app: web}
-                  ports: [{port: 80, targetPort: http}]
-                ---
-                apiVersion: v1
-                kind: Secret
-                metadata: {name: web, namespace: typed-kubectl}
-                stringData: {password: hunter2}
-                ---
-                apiVersion: batch/v1
-                kind: Job
-                metadata: {name: once, namespace: typed-kubectl}
-                spec:
-                  backoffLimit: 2
-                  template:
-                    spec:
-                      restartPolicy: Never
-                      containers: [{name: c, image: busybox, command: [sh, -c, "true"]}]
-                """, Ct);
-            (await fx.Kubectl.RunAsync("apply", "-f", manifest)).Ok();
-            var get = (await fx.Kubectl.RunAsync("get", "deploy,svc,secret,job", "-n", "typed-kubectl", "-o", "name")).Ok();
-            Assert.Contains("deployment.apps/web", get.Out);
-            Assert.Contains("job.batch/once", get.Out);
-        }
-        finally { Directory.Delete(dir, true); }
+                  restartPolicy: Never
+                  containers: [{name: c, image: busybox, command: [sh, -c, "true"]}]
+            """, Ct);
+        (await fx.Kubectl.RunAsync("apply", "-f", manifest)).Ok();
+        var get = (await fx.Kubectl.RunAsync("get", "deploy,svc,secret,job", "-n", "typed-kubectl", "-o", "name")).Ok();
+        Assert.Contains("deployment.apps/web", get.Out);
+        Assert.Contains("job.batch/once", get.Out);
     }
 }

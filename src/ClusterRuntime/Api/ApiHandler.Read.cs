@@ -120,7 +120,7 @@ public sealed partial class ApiHandler
     /// Copies stored JSON into the response in 64 KiB slices, flushing each, so the server's output buffers stay small
     /// (one large write would make Kestrel take a buffer as large as the object).
     /// </summary>
-    internal static async Task WriteSlicedAsync(System.IO.Pipelines.PipeWriter body, byte[] item, CancellationToken ct)
+    static async Task WriteSlicedAsync(System.IO.Pipelines.PipeWriter body, byte[] item, CancellationToken ct)
     {
         const int Slice = 64 * 1024;
         for (int at = 0; at < item.Length; at += Slice)

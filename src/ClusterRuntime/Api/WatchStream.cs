@@ -54,7 +54,7 @@ public sealed class WatchStream(ObjectStore store, RequestInfo ri, ListOptions o
         if (string.IsNullOrEmpty(rv) || rv == "0" || sendInitial)
         {
             var all = options with { Limit = 0, Continue = null, ResourceVersion = null, ResourceVersionMatch = null };
-            initial = store.ListChunksAsync(r, ri.Namespace, all, raw: !_table, ct).GetAsyncEnumerator(ct);
+            initial = store.ListChunksAsync(r, ri.Namespace, all, raw: false, ct).GetAsyncEnumerator(ct);
             await initial.MoveNextAsync();
             after = initial.Current.Page.Revision;
         }
@@ -172,7 +172,6 @@ public sealed class WatchStream(ObjectStore store, RequestInfo ri, ListOptions o
         while (true)
         {
             var (page, last) = chunks.Current;
-            foreach (var item in page.Raw ?? []) await SendRawAsync("ADDED", item, ct);
             foreach (var obj in page.Items) await SendAsync("ADDED", obj, ct);
             if (last) return true;
             try
@@ -226,16 +225,6 @@ public sealed class WatchStream(ObjectStore store, RequestInfo ri, ListOptions o
     {
         var status = Status.Failure(410, "Expired", $"too old resource version: {e.Requested} ({e.Compacted + 1})");
         await SendAsync("ERROR", status, ct);
-    }
-
-    /// <summary>Sends an event whose object is stored JSON, copied in slices as a plain list copies it.</summary>
-    async Task SendRawAsync(string type, byte[] obj, CancellationToken ct)
-    {
-        var body = ctx.Response.BodyWriter;
-        body.Write(System.Text.Encoding.UTF8.GetBytes($"{{\"type\":\"{type}\",\"object\":"));
-        await ApiHandler.WriteSlicedAsync(body, obj, ct);
-        body.Write("}\n"u8);
-        await body.FlushAsync(ct);
     }
 
     async Task SendAsync(string type, JsonObject obj, CancellationToken ct)

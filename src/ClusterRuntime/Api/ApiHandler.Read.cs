@@ -28,51 +28,36 @@ public sealed partial class ApiHandler
         await HttpIo.WriteAsync(ctx, 200, obj);
     }
 
-    /// <summary>A plain list is read and written in chunks of about this many bytes, so a request holds one chunk, not the list.</summary>
-    const long ListChunkBytes = 4L * 1024 * 1024;
-
-    /// <summary>Most items in one chunk.</summary>
-    const int MaxChunkItems = 500;
-
     async Task ListAsync(HttpContext ctx, RequestInfo ri)
     {
         HttpIo.TimeoutSeconds(ctx);
-        var options = ListOptionsFrom(ctx, ri.Resource, null);
-        if (HttpIo.WantsTable(ctx))
-        {
-            var page = await store.ListAsync(ri.Resource, ri.Namespace, options, ctx.RequestAborted);
-            var rv = page.Revision.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            var table = TableConverter.ToTable(ri.Resource, page.Items, rv, page.Continue, ctx.Request.Query["includeObject"], store.Clock.GetUtcNow());
-            await HttpIo.WriteAsync(ctx, 200, table);
-            return;
-        }
-        await StreamListAsync(ctx, ri, options);
+        await StreamListAsync(ctx, ri, ListOptionsFrom(ctx, ri.Resource, null), HttpIo.WantsTable(ctx));
     }
 
     /// <summary>
-    /// Streams a plain list: the first chunk holds one item (to learn the size of the items), later ones about
-    /// <see cref="ListChunkBytes"/>, each read at the first chunk's revision through a continue token. A list that
-    /// fits in one chunk is written as Kubernetes orders it; a longer one puts <c>metadata</c> after <c>items</c>,
-    /// because its <c>continue</c> is only known at the end.
+    /// Streams a list, plain or as a Table, chunk by chunk as <see cref="ObjectStore.ListChunksAsync"/> reads it, so a
+    /// request holds one chunk, not the list. A list that fits in one chunk is written as Kubernetes orders it; a
+    /// longer one puts <c>metadata</c> after <c>items</c> (or <c>rows</c>), because its <c>continue</c> is only known
+    /// at the end.
     /// </summary>
-    async Task StreamListAsync(HttpContext ctx, RequestInfo ri, ListOptions options)
+    async Task StreamListAsync(HttpContext ctx, RequestInfo ri, ListOptions options, bool table)
     {
         var ct = ctx.RequestAborted;
-        long wanted = options.Limit, sent = 0, chunk = 1, largest = 1;
-        string? cont = options.Continue;
+        string? includeObject = ctx.Request.Query["includeObject"];
+        var now = store.Clock.GetUtcNow();
+        long sent = 0, sentRaw = 0;
         Utf8JsonWriter? writer = null;
         bool metadataFirst = false;
         string rv = "";
-        long sentRaw = 0;
+        string? cont = null;
+        var chunks = store.ListChunksAsync(ri.Resource, ri.Namespace, options, raw: !table, ct).GetAsyncEnumerator(ct);
         try
         {
             while (true)
             {
-                var take = wanted > 0 ? Math.Min(chunk, wanted - sent) : chunk;
-                ListPage page;
                 try
                 {
-                    page = await store.ListAsync(ri.Resource, ri.Namespace, options with { Limit = take, Continue = cont }, ct, raw: true);
+                    if (!await chunks.MoveNextAsync()) break;
                 }
                 catch (ApiException e) when (writer is not null)
                 {
@@ -81,10 +66,9 @@ public sealed partial class ApiHandler
                     ctx.Abort();
                     return;
                 }
-                var count = page.Raw?.Count ?? page.Items.Count;
-                sent += count;
+                var (page, last) = chunks.Current;
+                sent += page.Count;
                 cont = page.Continue;
-                bool last = cont is null || (wanted > 0 && sent >= wanted);
                 if (writer is null)
                 {
                     rv = page.Revision.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -92,32 +76,34 @@ public sealed partial class ApiHandler
                     ctx.Response.ContentType = "application/json";
                     writer = new Utf8JsonWriter(ctx.Response.BodyWriter, Meta.Writer);
                     writer.WriteStartObject();
-                    writer.WriteString("kind", ri.Resource.ListKind);
-                    writer.WriteString("apiVersion", ri.Resource.ApiVersion);
+                    writer.WriteString("kind", table ? "Table" : ri.Resource.ListKind);
+                    writer.WriteString("apiVersion", table ? "meta.k8s.io/v1" : ri.Resource.ApiVersion);
                     metadataFirst = last;
                     if (metadataFirst) WriteListMetadata(writer, rv, cont);
-                    writer.WriteStartArray("items");
+                    if (table)
+                    {
+                        writer.WritePropertyName("columnDefinitions");
+                        TableConverter.ColumnDefinitions(ri.Resource).WriteTo(writer, Meta.Json);
+                    }
+                    writer.WriteStartArray(table ? "rows" : "items");
                 }
                 if (page.Raw is { } raw)
                 {
                     await writer.FlushAsync(ct);
                     foreach (var item in raw)
                     {
-                        largest = Math.Max(largest, item.Length);
                         if (sentRaw++ > 0) ctx.Response.BodyWriter.Write(","u8);
                         await WriteSlicedAsync(ctx.Response.BodyWriter, item, ct);
                     }
                 }
-                foreach (var item in page.Items)
+                foreach (var item in table ? TableConverter.Rows(ri.Resource, page.Items, includeObject, now) : page.Items)
                 {
                     item.WriteTo(writer, Meta.Json);
-                    largest = Math.Max(largest, writer.BytesPending);
                     if (writer.BytesPending > 65536) await writer.FlushAsync(ct);
                 }
                 await writer.FlushAsync(ct);
-                if (last) break;
-                chunk = Math.Clamp(ListChunkBytes / largest, 1, MaxChunkItems);
             }
+            if (writer is null) return;
             writer.WriteEndArray();
             if (!metadataFirst) WriteListMetadata(writer, rv, cont);
             writer.WriteEndObject();
@@ -125,6 +111,7 @@ public sealed partial class ApiHandler
         }
         finally
         {
+            await chunks.DisposeAsync();
             if (writer is not null) await writer.DisposeAsync();
         }
     }

@@ -48,13 +48,15 @@ public sealed class WatchStream(ObjectStore store, RequestInfo ri, ListOptions o
         var exactName = options.Fields.ExactName;
         if (exactName is not null && (ri.Namespace is not null || !r.Namespaced)) prefix = r.Key(ri.Namespace, exactName);
 
-        var initial = new List<JsonObject>();
+        // The initial ADDED events are read and sent chunk by chunk at the first chunk's revision, from which the watch goes on.
+        IAsyncEnumerator<(ListPage Page, bool Last)>? initial = null;
         long after;
         if (string.IsNullOrEmpty(rv) || rv == "0" || sendInitial)
         {
-            var page = await store.ListAsync(r, ri.Namespace, options with { Limit = 0, Continue = null, ResourceVersion = null, ResourceVersionMatch = null }, ct);
-            initial = page.Items;
-            after = page.Revision;
+            var all = options with { Limit = 0, Continue = null, ResourceVersion = null, ResourceVersionMatch = null };
+            initial = store.ListChunksAsync(r, ri.Namespace, all, raw: false, ct).GetAsyncEnumerator(ct);
+            await initial.MoveNextAsync();
+            after = initial.Current.Page.Revision;
         }
         else after = ObjectStore.ParseRv(rv);
         // A revision the datastore has not reached ends the watch at once with upstream's "Too large resource version".
@@ -74,7 +76,7 @@ public sealed class WatchStream(ObjectStore store, RequestInfo ri, ListOptions o
                 await SendAsync("ERROR", tooLarge, ct);
                 return;
             }
-            foreach (var obj in initial) await SendAsync("ADDED", obj, ct);
+            if (initial is not null && !await SendInitialAsync(initial, ct)) return;
             if (sendInitial && bookmarks)
                 await SendAsync("BOOKMARK", Bookmark(after, initialEventsEnd: true), ct);
             else await body.FlushAsync(ct);
@@ -154,6 +156,33 @@ public sealed class WatchStream(ObjectStore store, RequestInfo ri, ListOptions o
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             // Client left or timeoutSeconds passed: end the stream cleanly.
+        }
+        finally
+        {
+            if (initial is not null) await initial.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// Sends the initial list as ADDED events, starting with the chunk <paramref name="chunks"/> is on; false (after an
+    /// ERROR event) when a later chunk cannot be read, e.g. because its revision was compacted meanwhile.
+    /// </summary>
+    async Task<bool> SendInitialAsync(IAsyncEnumerator<(ListPage Page, bool Last)> chunks, CancellationToken ct)
+    {
+        while (true)
+        {
+            var (page, last) = chunks.Current;
+            foreach (var obj in page.Items) await SendAsync("ADDED", obj, ct);
+            if (last) return true;
+            try
+            {
+                if (!await chunks.MoveNextAsync()) return true;
+            }
+            catch (ApiException e)
+            {
+                await SendAsync("ERROR", e.ToStatus(), ct);
+                return false;
+            }
         }
     }
 

@@ -17,6 +17,13 @@ public sealed class MemoryBoundTests
     /// <summary>The documented bound for 8 concurrent lists of 40 × 2.9 MB objects: idle RSS + 250 MB.</summary>
     const long ListHeadroom = 250L * 1024 * 1024;
 
+    /// <summary>
+    /// The documented bound for 8 concurrent Table lists and 8 concurrent initial-list watches (16 streams) of the same
+    /// objects: idle + 350 MB. Each stream holds one 2.9 MB object (stored bytes and, for a Table row, the parsed copy);
+    /// the rest is garbage the workstation GC has not yet returned. Building the lists whole runs into the 512 MiB heap limit.
+    /// </summary>
+    const long StreamsHeadroom = 350L * 1024 * 1024;
+
     /// <summary>"Near idle" after the lists: idle RSS + 80 MB (Kestrel's buffer pool and SQLite's page caches stay).</summary>
     const long SettledHeadroom = 80L * 1024 * 1024;
 
@@ -103,6 +110,50 @@ public sealed class MemoryBoundTests
         TestContext.Current.TestOutputHelper?.WriteLine($"idle {ProcessMemory.Mb(idle)}, peak {ProcessMemory.Mb(peak)}");
     }
 
+    const int LargeObjects = 40, LargeSize = 2_900_000;
+
+    /// <summary>Writes <paramref name="objects"/> ConfigMaps of <paramref name="size"/> bytes each (cm-00, cm-01, ...) into namespace "big".</summary>
+    static async Task CreateLargeObjectsAsync(HttpClient http, int objects, int size)
+    {
+        Assert.Equal(HttpStatusCode.Created, (await http.PostAsync("/api/v1/namespaces", Json.Body(new JsonObject { ["apiVersion"] = "v1", ["kind"] = "Namespace", ["metadata"] = new JsonObject { ["name"] = "big" } }), Ct)).StatusCode);
+        for (int i = 0; i < objects; i++)
+        {
+            var body = Json.ConfigMap($"cm-{i:D2}", null, ("v", new string((char)('a' + i % 26), size)));
+            using var r = await http.PostAsync("/api/v1/namespaces/big/configmaps", Json.Body(body), Ct);
+            Assert.Equal(HttpStatusCode.Created, r.StatusCode);
+        }
+    }
+
+    /// <summary>What <c>kubectl get</c> asks for.</summary>
+    const string TableAccept = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json";
+
+    static async Task<JsonObject> GetTableAsync(HttpClient http, string path)
+    {
+        using var req = new HttpRequestMessage(HttpMethod.Get, path);
+        req.Headers.TryAddWithoutValidation("Accept", TableAccept);
+        using var response = await http.SendAsync(req, HttpCompletionOption.ResponseHeadersRead, Ct);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return await Json.ReadAsync(response);
+    }
+
+    /// <summary>Reads the first <paramref name="count"/> events of a watch and leaves; their object names.</summary>
+    static async Task<List<string>> ReadWatchEventsAsync(RuntimeProcess server, string path, int count)
+    {
+        using var client = server.CreateClient();
+        client.Timeout = TimeSpan.FromSeconds(120);
+        using var response = await client.GetAsync(path, HttpCompletionOption.ResponseHeadersRead, Ct);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(Ct));
+        var names = new List<string>();
+        while (names.Count < count && await reader.ReadLineAsync(Ct) is { } line)
+        {
+            using var doc = JsonDocument.Parse(line);
+            Assert.Equal("ADDED", doc.RootElement.GetProperty("type").GetString());
+            names.Add(doc.RootElement.GetProperty("object").GetProperty("metadata").GetProperty("name").GetString()!);
+        }
+        return names;
+    }
+
     [Fact]
     public async Task EightConcurrentListsOfLargeObjects_PeakStaysBounded_AndMemoryReturns()
     {
@@ -113,14 +164,8 @@ public sealed class MemoryBoundTests
         await Task.Delay(1000, Ct);
         var idle = ProcessMemory.Rss(server.Pid);
 
-        const int objects = 40, size = 2_900_000;
-        Assert.Equal(HttpStatusCode.Created, (await http.PostAsync("/api/v1/namespaces", Json.Body(new JsonObject { ["apiVersion"] = "v1", ["kind"] = "Namespace", ["metadata"] = new JsonObject { ["name"] = "big" } }), Ct)).StatusCode);
-        for (int i = 0; i < objects; i++)
-        {
-            var body = Json.ConfigMap($"cm-{i:D2}", null, ("v", new string((char)('a' + i % 26), size)));
-            using var r = await http.PostAsync("/api/v1/namespaces/big/configmaps", Json.Body(body), Ct);
-            Assert.Equal(HttpStatusCode.Created, r.StatusCode);
-        }
+        const int objects = LargeObjects;
+        await CreateLargeObjectsAsync(http, objects, LargeSize);
         ProcessMemory.ResetPeak(server.Pid);
 
         for (int round = 0; round < 3; round++)
@@ -149,5 +194,73 @@ public sealed class MemoryBoundTests
         }
         TestContext.Current.TestOutputHelper?.WriteLine($"settled {ProcessMemory.Mb(settled)}");
         Assert.True(settled < idle + SettledHeadroom, $"RSS {ProcessMemory.Mb(settled)} 20 s after the lists; idle was {ProcessMemory.Mb(idle)}, bound idle + {ProcessMemory.Mb(SettledHeadroom)}");
+    }
+
+    [Fact]
+    public async Task EightConcurrentTableListsAndEightInitialListWatchesOfLargeObjects_PeakStaysBounded()
+    {
+        if (!ProcessMemory.Available) Assert.Skip("needs /proc (Linux) to measure the server's RSS");
+        using var dir = new TempDir();
+        await using var server = await RuntimeProcess.StartAsync(Path.Combine(dir.Path, "data"), RuntimeProcess.FreePort());
+        using var http = server.CreateClient();
+        await Task.Delay(1000, Ct);
+        var idle = ProcessMemory.Rss(server.Pid);
+        await CreateLargeObjectsAsync(http, LargeObjects, LargeSize);
+        var expected = Enumerable.Range(0, LargeObjects).Select(i => $"cm-{i:D2}").ToList();
+        ProcessMemory.ResetPeak(server.Pid);
+
+        for (int round = 0; round < 2; round++)
+        {
+            // As kubectl get asks: a Table, in pages of 500.
+            var tables = Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
+            {
+                using var client = server.CreateClient();
+                client.Timeout = TimeSpan.FromSeconds(120);
+                var table = await GetTableAsync(client, "/api/v1/namespaces/big/configmaps?limit=500");
+                Assert.Null(table["metadata"]!["continue"]);
+                Assert.Equal(["Name", "Data", "Age"], table["columnDefinitions"]!.AsArray().Select(c => c!["name"]!.GetValue<string>()));
+                return table["rows"]!.AsArray().Select(row => row!["cells"]![0]!.GetValue<string>()).ToList();
+            }, Ct));
+            var watches = Enumerable.Range(0, 8).Select(w => Task.Run(() =>
+                ReadWatchEventsAsync(server, w % 2 == 0 ? "/api/v1/namespaces/big/configmaps?watch=1" : "/api/v1/namespaces/big/configmaps?watch=1&resourceVersion=0", LargeObjects), Ct));
+            var results = await Task.WhenAll(tables.Concat(watches));
+            Assert.All(results, names => Assert.Equal(expected, names));
+        }
+        var peak = ProcessMemory.Peak(server.Pid);
+        TestContext.Current.TestOutputHelper?.WriteLine($"idle {ProcessMemory.Mb(idle)}, peak {ProcessMemory.Mb(peak)}");
+        Assert.True(peak < idle + StreamsHeadroom, $"peak RSS {ProcessMemory.Mb(peak)} during 8 Table lists and 8 initial-list watches; idle was {ProcessMemory.Mb(idle)}, bound idle + {ProcessMemory.Mb(StreamsHeadroom)}");
+    }
+
+    [Fact]
+    public async Task TableListOverSeveralChunks_PagesByTheClientsLimit_AndKeepsIncludeObject()
+    {
+        using var dir = new TempDir();
+        await using var server = await RuntimeProcess.StartAsync(Path.Combine(dir.Path, "data"), RuntimeProcess.FreePort());
+        using var http = server.CreateClient();
+        // 1 MB objects: the server reads 1, then 4 per chunk, so a page of 7 spans three chunks.
+        const int objects = 12;
+        await CreateLargeObjectsAsync(http, objects, 1_000_000);
+
+        var first = await GetTableAsync(http, "/api/v1/namespaces/big/configmaps?limit=7");
+        var rv = first["metadata"]!["resourceVersion"]!.GetValue<string>();
+        var cont = first["metadata"]!["continue"]!.GetValue<string>();
+        Assert.Equal(Enumerable.Range(0, 7).Select(i => $"cm-{i:D2}"), first["rows"]!.AsArray().Select(r => r!["cells"]![0]!.GetValue<string>()));
+        Assert.All(first["rows"]!.AsArray(), r => Assert.Equal("PartialObjectMetadata", r!["object"]!["kind"]!.GetValue<string>()));
+
+        // A write between pages is not seen: the continue token holds the first page's revision.
+        Assert.Equal(HttpStatusCode.Created, (await http.PostAsync("/api/v1/namespaces/big/configmaps", Json.Body(Json.ConfigMap("cm-99", null, ("v", "x"))), Ct)).StatusCode);
+        var second = await GetTableAsync(http, $"/api/v1/namespaces/big/configmaps?limit=7&continue={Uri.EscapeDataString(cont)}&includeObject=Object");
+        Assert.Equal(rv, second["metadata"]!["resourceVersion"]!.GetValue<string>());
+        Assert.Null(second["metadata"]!["continue"]);
+        var rows = second["rows"]!.AsArray();
+        Assert.Equal(Enumerable.Range(7, objects - 7).Select(i => $"cm-{i:D2}"), rows.Select(r => r!["cells"]![0]!.GetValue<string>()));
+        Assert.All(rows, r => Assert.Equal(1_000_000, r!["object"]!["data"]!["v"]!.GetValue<string>().Length));
+
+        // One chunk: Kubernetes' field order, metadata first.
+        using var req = new HttpRequestMessage(HttpMethod.Get, "/api/v1/namespaces/big/configmaps?limit=1");
+        req.Headers.TryAddWithoutValidation("Accept", TableAccept);
+        using var one = await http.SendAsync(req, Ct);
+        var text = await one.Content.ReadAsStringAsync(Ct);
+        Assert.StartsWith("{\"kind\":\"Table\",\"apiVersion\":\"meta.k8s.io/v1\",\"metadata\":{\"resourceVersion\":", text);
     }
 }

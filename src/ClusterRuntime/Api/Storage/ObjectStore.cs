@@ -14,7 +14,12 @@ public sealed record ListOptions(LabelSelector Labels, FieldSelector Fields, lon
 /// <param name="Items">The objects (empty when <paramref name="Raw"/> is used).</param>
 /// <param name="Continue">The continue token, when more items remain.</param>
 /// <param name="Raw">The objects as stored JSON with their resourceVersion spliced in (unfiltered raw lists only).</param>
-public sealed record ListPage(long Revision, List<JsonObject> Items, string? Continue, List<byte[]>? Raw = null);
+/// <param name="Largest">The stored size in bytes of its largest item (to size the next chunk of a streamed list).</param>
+public sealed record ListPage(long Revision, List<JsonObject> Items, string? Continue, List<byte[]>? Raw = null, long Largest = 0)
+{
+    /// <summary>How many items the page holds.</summary>
+    public int Count => Raw?.Count ?? Items.Count;
+}
 
 /// <summary>Preconditions and policy of a delete call.</summary>
 public sealed record DeleteOptions(string? Uid, string? ResourceVersion, string? PropagationPolicy)
@@ -230,6 +235,7 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
         bool filtering = !options.Labels.IsEmpty || !options.Fields.IsEmpty;
         List<byte[]>? rawItems = raw && !filtering ? [] : null;
         int count = 0;
+        long largest = 0;
         while (true)
         {
             long want = limit == 0 ? 0 : Math.Max(limit - count, filtering ? 64 : 1);
@@ -241,6 +247,7 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
             foreach (var kv in page.Items)
             {
                 consumed++;
+                largest = Math.Max(largest, kv.Value.Length);
                 if (rawItems is not null)
                 {
                     rawItems.Add(WithResourceVersion(kv));
@@ -261,7 +268,38 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
             if ((limit > 0 && count == limit) || !page.More || page.Items.Count == 0) break;
             start = page.Items[^1].Key + "\0";
         }
-        return new ListPage(pinned != 0 ? pinned : revision, items, next, rawItems);
+        return new ListPage(pinned != 0 ? pinned : revision, items, next, rawItems, largest);
+    }
+
+    /// <summary>A streamed list is read in chunks of about this many stored bytes, so a request holds one chunk, not the list.</summary>
+    public const long ListChunkBytes = 4L * 1024 * 1024;
+
+    /// <summary>Most items in one chunk.</summary>
+    public const int MaxChunkItems = 500;
+
+    /// <summary>
+    /// The list <paramref name="options"/> ask for (its <c>limit</c> and <c>continue</c> included), read in chunks:
+    /// the first holds one item (to learn the size of the items), later ones about <see cref="ListChunkBytes"/>,
+    /// each read at the first chunk's revision through a continue token. Every chunk has that revision; the one
+    /// marked last has the token for the client's next page in <see cref="ListPage.Continue"/> (null when the list is done).
+    /// </summary>
+    public async IAsyncEnumerable<(ListPage Page, bool Last)> ListChunksAsync(ApiResource r, string? ns, ListOptions options, bool raw,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
+    {
+        long wanted = options.Limit, sent = 0, chunk = 1, largest = 1;
+        string? cont = options.Continue;
+        while (true)
+        {
+            var take = wanted > 0 ? Math.Min(chunk, wanted - sent) : chunk;
+            var page = await ListAsync(r, ns, options with { Limit = take, Continue = cont }, ct, raw);
+            sent += page.Count;
+            cont = page.Continue;
+            largest = Math.Max(largest, page.Largest);
+            bool last = cont is null || (wanted > 0 && sent >= wanted);
+            yield return (page, last);
+            if (last) yield break;
+            chunk = Math.Clamp(ListChunkBytes / largest, 1, MaxChunkItems);
+        }
     }
 
     /// <summary>

@@ -23,7 +23,6 @@ public static class TableConverter
     /// <summary>A Table of <paramref name="items"/>. <paramref name="includeObject"/> is None, Metadata (default) or Object.</summary>
     public static JsonObject ToTable(ApiResource r, IEnumerable<JsonObject> items, string? resourceVersion, string? continueToken, string? includeObject, DateTimeOffset now, bool withColumns = true)
     {
-        var columns = TableColumns.For(r.Kind);
         var table = new JsonObject
         {
             ["kind"] = "Table",
@@ -32,18 +31,26 @@ public static class TableConverter
         };
         if (resourceVersion is not null) table["metadata"]!["resourceVersion"] = resourceVersion;
         if (continueToken is not null) table["metadata"]!["continue"] = continueToken;
-        if (withColumns)
+        if (withColumns) table["columnDefinitions"] = ColumnDefinitions(r);
+        table["rows"] = new JsonArray(Rows(r, items, includeObject, now).ToArray<JsonNode?>());
+        return table;
+    }
+
+    /// <summary>The <c>columnDefinitions</c> of a Table of <paramref name="r"/>.</summary>
+    public static JsonArray ColumnDefinitions(ApiResource r) =>
+        new(TableColumns.For(r.Kind).Select(c => (JsonNode)new JsonObject
         {
-            table["columnDefinitions"] = new JsonArray(columns.Select(c => (JsonNode)new JsonObject
-            {
-                ["name"] = c.Name,
-                ["type"] = c.Type,
-                ["format"] = c.Format,
-                ["description"] = c.Description,
-                ["priority"] = c.Priority,
-            }).ToArray());
-        }
-        var rows = new JsonArray();
+            ["name"] = c.Name,
+            ["type"] = c.Type,
+            ["format"] = c.Format,
+            ["description"] = c.Description,
+            ["priority"] = c.Priority,
+        }).ToArray());
+
+    /// <summary>The rows of <paramref name="items"/>, one at a time (a streamed Table writes each and drops it).</summary>
+    public static IEnumerable<JsonObject> Rows(ApiResource r, IEnumerable<JsonObject> items, string? includeObject, DateTimeOffset now)
+    {
+        var columns = TableColumns.For(r.Kind);
         var type = TypeCatalog.For(r);
         foreach (var obj in items)
         {
@@ -65,9 +72,7 @@ public static class TableConverter
                     };
                     break;
             }
-            rows.Add(row);
+            yield return row;
         }
-        table["rows"] = rows;
-        return table;
     }
 }

@@ -56,13 +56,17 @@ public sealed partial class ApiHandler(ObjectStore store, Authenticator auth, Se
                 ?? throw new ApiException(404, "NotFound", "the server could not find the requested resource");
             await ServeResourceAsync(ctx, ri, user);
         }
+        // Once a streamed response (a list, a watch) has started, its status line is gone: a failure then resets the
+        // connection or stream, so the client sees a broken response and retries, never a clean but short one.
         catch (ApiException e)
         {
             if (!ctx.Response.HasStarted) await HttpIo.WriteErrorAsync(ctx, e);
+            else ctx.Abort();
         }
         catch (Datastore.StorageFullException e)
         {
             if (!ctx.Response.HasStarted) await HttpIo.WriteErrorAsync(ctx, ApiException.InsufficientStorage(e.Message));
+            else ctx.Abort();
         }
         catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested)
         {
@@ -72,6 +76,7 @@ public sealed partial class ApiHandler(ObjectStore store, Authenticator auth, Se
             logger.LogError(e, "{Method} {Path} failed", ctx.Request.Method, ctx.Request.Path);
             if (!ctx.Response.HasStarted)
                 await HttpIo.WriteErrorAsync(ctx, new ApiException(500, "InternalError", "Internal error occurred: " + e.Message));
+            else ctx.Abort();
         }
     }
 

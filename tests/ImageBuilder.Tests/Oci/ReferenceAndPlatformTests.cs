@@ -75,7 +75,7 @@ public class ReferenceAndPlatformTests
         Assert.Equal('c', PlatformSelector.Select(idx, Platform.LinuxArmV7, "img").Digest[7]);
         Assert.Equal('d', PlatformSelector.Select(idx, Platform.LinuxArm64, "img").Digest[7]); // v8 is arm64's default
         var only = new ImageIndex { Manifests = [Entry("amd64", null, 'a'), Entry("arm", "v6", 'b')] };
-        var e = Assert.Throws<InvalidDataException>(() => PlatformSelector.Select(only, Platform.LinuxArmV7, "img:1"));
+        var e = Assert.Throws<PlatformNotFoundException>(() => PlatformSelector.Select(only, Platform.LinuxArmV7, "img:1"));
         Assert.Equal("image img:1 has no linux/arm/v7 variant; it has: linux/amd64, linux/arm/v6", e.Message);
     }
 

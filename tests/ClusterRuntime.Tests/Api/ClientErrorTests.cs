@@ -12,13 +12,7 @@ public sealed class ClientErrorTests(ServerFixture fx) : IClassFixture<ServerFix
 {
     static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    async Task<HttpClient> NamespaceAsync(string ns)
-    {
-        var http = fx.Server.CreateClient();
-        var r = await http.PostAsync("/api/v1/namespaces", Json.Body(new JsonObject { ["metadata"] = new JsonObject { ["name"] = ns } }), Ct);
-        Assert.True(r.StatusCode is HttpStatusCode.Created or HttpStatusCode.Conflict, r.StatusCode.ToString());
-        return http;
-    }
+    Task<HttpClient> NamespaceAsync(string ns) => fx.NamespaceClientAsync(ns, Ct);
 
     static ByteArrayContent Raw(byte[] bytes, string mediaType = "application/json")
     {

@@ -10,13 +10,7 @@ public sealed class TypedValidationTests(ServerFixture fx) : IClassFixture<Serve
 {
     static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    async Task<HttpClient> NamespaceAsync(string ns)
-    {
-        var http = fx.Server.CreateClient();
-        var r = await http.PostAsync("/api/v1/namespaces", Json.Body(new JsonObject { ["metadata"] = new JsonObject { ["name"] = ns } }), Ct);
-        Assert.True(r.StatusCode is HttpStatusCode.Created or HttpStatusCode.Conflict, r.StatusCode.ToString());
-        return http;
-    }
+    Task<HttpClient> NamespaceAsync(string ns) => fx.NamespaceClientAsync(ns, Ct);
 
     /// <summary>Asserts a 422 Invalid Status whose causes name <paramref name="field"/>; returns the Status.</summary>
     static async Task<JsonObject> ExpectInvalid(HttpResponseMessage r, string field)

@@ -13,6 +13,15 @@ public sealed class ServerFixture : IAsyncLifetime
     /// <summary>kubectl bound to the server's kubeconfig.</summary>
     public Kubectl Kubectl { get; private set; } = null!;
 
+    /// <summary>An admin HTTP client, after making sure namespace <paramref name="ns"/> exists (created, or already there).</summary>
+    public async Task<HttpClient> NamespaceClientAsync(string ns, CancellationToken ct)
+    {
+        var http = Server.CreateClient();
+        var r = await http.PostAsync("/api/v1/namespaces", Json.Body(new System.Text.Json.Nodes.JsonObject { ["metadata"] = new System.Text.Json.Nodes.JsonObject { ["name"] = ns } }), ct);
+        Assert.True(r.StatusCode is System.Net.HttpStatusCode.Created or System.Net.HttpStatusCode.Conflict, r.StatusCode.ToString());
+        return http;
+    }
+
     /// <inheritdoc />
     public async ValueTask InitializeAsync()
     {

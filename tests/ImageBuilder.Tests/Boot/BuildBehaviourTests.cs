@@ -1,5 +1,4 @@
 // Site separation, reproducibility, offline builds and the build's error cases.
-using System.Security.Cryptography;
 using Appliance.ImageBuilder.Tests.Cli;
 using Appliance.ImageBuilder.Tests.Disk;
 
@@ -10,21 +9,8 @@ namespace Appliance.ImageBuilder.Tests.Boot;
 [Trait("Category", "External")]
 public sealed class BuildBehaviourTests
 {
-    private static string Sha(string path, long offset, long length)
-    {
-        using var f = File.OpenRead(path);
-        f.Position = offset;
-        using var h = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var buf = new byte[1 << 20];
-        for (long left = length; left > 0;)
-        {
-            int n = f.Read(buf, 0, (int)Math.Min(buf.Length, left));
-            if (n == 0) break;
-            h.AppendData(buf, 0, n);
-            left -= n;
-        }
-        return Convert.ToHexStringLower(h.GetHashAndReset());
-    }
+    private static string Sha(string path, long offset, long length) =>
+        Convert.ToHexStringLower(Appliance.Common.FileSha256.Hash(path, offset, length));
 
     /// <summary>Two sites from the same base: identical root-a; boot partitions that differ only in appliance/site.yaml.</summary>
     [Fact]

@@ -1,5 +1,4 @@
 // The build pipeline on a synthetic OS image: no download, no OS kit, no network.
-using System.Security.Cryptography;
 using System.Text.Json;
 using Appliance.ImageBuilder.Boards;
 using Appliance.ImageBuilder.Boot;
@@ -17,21 +16,8 @@ namespace Appliance.ImageBuilder.Tests.Build;
 [Trait("Category", "RoundTrip")]
 public sealed class BuildPipelineTests
 {
-    private static string Sha(string path, long offset, long length)
-    {
-        using var f = File.OpenRead(path);
-        f.Position = offset;
-        using var h = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var buf = new byte[1 << 20];
-        for (long left = length; left > 0;)
-        {
-            int n = f.Read(buf, 0, (int)Math.Min(buf.Length, left));
-            if (n == 0) throw new EndOfStreamException(path);
-            h.AppendData(buf, 0, n);
-            left -= n;
-        }
-        return Convert.ToHexStringLower(h.GetHashAndReset());
-    }
+    private static string Sha(string path, long offset, long length) =>
+        Convert.ToHexStringLower(Appliance.Common.FileSha256.Hash(path, offset, length));
 
     /// <summary>
     /// The digests taken while the image is written are those of the file: the image's equals <c>sha256sum</c>'s, each

@@ -45,7 +45,7 @@ public sealed partial class ApiHandler
         var ct = ctx.RequestAborted;
         string? includeObject = ctx.Request.Query["includeObject"];
         var now = store.Clock.GetUtcNow();
-        long sent = 0, sentRaw = 0;
+        long sentRaw = 0;
         Utf8JsonWriter? writer = null;
         bool metadataFirst = false;
         string rv = "";
@@ -55,19 +55,10 @@ public sealed partial class ApiHandler
         {
             while (true)
             {
-                try
-                {
-                    if (!await chunks.MoveNextAsync()) break;
-                }
-                catch (ApiException e) when (writer is not null)
-                {
-                    // The status line is gone: cut the response so the client sees a broken list, never a short one.
-                    logger.LogWarning("list {Path} ended after {Sent} items: {Message}", ctx.Request.Path, sent, e.Message);
-                    ctx.Abort();
-                    return;
-                }
+                // A chunk that cannot be read after the first (e.g. compacted meanwhile) throws; HandleAsync then cuts
+                // the started response, so the client sees a broken list, never a short one.
+                if (!await chunks.MoveNextAsync()) break;
                 var (page, last) = chunks.Current;
-                sent += page.Count;
                 cont = page.Continue;
                 if (writer is null)
                 {

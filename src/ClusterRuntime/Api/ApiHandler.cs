@@ -61,12 +61,12 @@ public sealed partial class ApiHandler(ObjectStore store, Authenticator auth, Se
         catch (ApiException e)
         {
             if (!ctx.Response.HasStarted) await HttpIo.WriteErrorAsync(ctx, e);
-            else ctx.Abort();
+            else CutStarted(ctx, e);
         }
         catch (Datastore.StorageFullException e)
         {
             if (!ctx.Response.HasStarted) await HttpIo.WriteErrorAsync(ctx, ApiException.InsufficientStorage(e.Message));
-            else ctx.Abort();
+            else CutStarted(ctx, e);
         }
         catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested)
         {
@@ -78,6 +78,13 @@ public sealed partial class ApiHandler(ObjectStore store, Authenticator auth, Se
                 await HttpIo.WriteErrorAsync(ctx, new ApiException(500, "InternalError", "Internal error occurred: " + e.Message));
             else ctx.Abort();
         }
+    }
+
+    /// <summary>Resets a response whose status line is already sent, with one warning saying why.</summary>
+    void CutStarted(HttpContext ctx, Exception e)
+    {
+        logger.LogWarning("{Method} {Path} cut after the response started: {Message}", ctx.Request.Method, ctx.Request.Path, e.Message);
+        ctx.Abort();
     }
 
     async Task<bool> TryPublicAsync(HttpContext ctx)

@@ -4,6 +4,7 @@ using Appliance.ClusterRuntime.Api;
 using Appliance.ClusterRuntime.Api.Storage;
 using Appliance.ClusterRuntime.Auth;
 using Appliance.ClusterRuntime.Controllers;
+using Appliance.ClusterRuntime.Controllers.Machinery;
 using Appliance.ClusterRuntime.Datastore;
 using Appliance.ClusterRuntime.Pki;
 using Microsoft.AspNetCore.Builder;
@@ -138,9 +139,12 @@ public sealed class ApiServer : IAsyncDisposable
         await lifecycle.BootstrapAsync(ct);
         var stop = new CancellationTokenSource();
         var compactor = new Compactor(backend, options.CompactInterval, logger);
+        // Servers sharing a PostgreSQL datastore elect one of them to run the controllers; SQLite has one server.
+        var controllers = new ControllerManager(store, options.Controllers, app.Services.GetRequiredService<ILoggerFactory>(), elect: backend is not Datastore.Sqlite.SqliteBackend);
         var loop = Task.WhenAll(
             Task.Run(() => lifecycle.RunAsync(stop.Token), CancellationToken.None),
-            Task.Run(() => compactor.RunAsync(stop.Token), CancellationToken.None));
+            Task.Run(() => compactor.RunAsync(stop.Token), CancellationToken.None),
+            Task.Run(() => controllers.RunAsync(stop.Token), CancellationToken.None));
         handler.Ready = true;
         logger.LogInformation("appliance-runtime server ready on https://{Bind}:{Port} in {Ms} ms (data dir {Dir})", options.BindAddress, port, started.ElapsedMilliseconds, options.DataDir);
         return new ApiServer(app, backend, stop, loop, port, pki);

@@ -76,6 +76,7 @@ public static class ServerCommandDefinition
             DataDir, BindAddress, HttpsPort, TlsSan, DisableAgent, DatastoreEndpoint, ResetDatastore, SnapshotInterval, SnapshotRetention,
         };
         LimitOptions.AddTo(command);
+        ClusterOptions.AddTo(command);
         command.SetAction((parse, ct) =>
         {
             var options = new ServerOptions
@@ -90,6 +91,15 @@ public static class ServerCommandDefinition
                 SnapshotInterval = parse.GetValue(SnapshotInterval),
                 SnapshotRetention = parse.GetValue(SnapshotRetention),
             };
+            try
+            {
+                options = ClusterOptions.Apply(parse, options);
+            }
+            catch (ArgumentException e)
+            {
+                Console.Error.WriteLine($"appliance-runtime server: {e.Message}");
+                return Task.FromResult(2);
+            }
             return new ServerCommand(LimitOptions.Apply(parse, options), Console.Error).RunAsync(ct);
         });
         return command;

@@ -34,4 +34,6 @@ public sealed record ServerOptions
     public TimeSpan IdleConnectionTimeout { get; init; } = TimeSpan.FromSeconds(120);
     /// <summary>How far, in bytes, one watch's client may fall behind before it is cut off.</summary>
     public long WatchBufferBytes { get; init; } = Api.WatchStream.DefaultMaxBufferedBytes;
+    /// <summary>Cluster settings of the controllers (address ranges, node monitoring).</summary>
+    public Controllers.Machinery.ControllerOptions Controllers { get; init; } = new();
 }

@@ -86,6 +86,7 @@ static partial class BuiltinTypes
             availableReplicas:int32
             """,
         ["StatefulSetCondition"] = "type:string status:string lastTransitionTime:time reason:string message:string",
+        ["ControllerRevision"] = "...TypeMeta metadata:ObjectMeta data:object revision:int64",
     };
 
     static readonly IReadOnlyDictionary<string, string> Batch = new Dictionary<string, string>
@@ -104,6 +105,13 @@ static partial class BuiltinTypes
             """,
         ["JobCondition"] = "type:string status:string lastProbeTime:time lastTransitionTime:time reason:string message:string",
         ["UncountedTerminatedPods"] = "succeeded:[]string@ failed:[]string@",
+        ["CronJob"] = "...TypeMeta metadata:ObjectMeta spec:CronJobSpec status:CronJobStatus",
+        ["CronJobSpec"] = """
+            schedule:string timeZone:string startingDeadlineSeconds:int64 concurrencyPolicy:string suspend:boolean
+            jobTemplate:JobTemplateSpec successfulJobsHistoryLimit:int32 failedJobsHistoryLimit:int32
+            """,
+        ["JobTemplateSpec"] = "metadata:ObjectMeta spec:JobSpec",
+        ["CronJobStatus"] = "active:[]ObjectReference lastScheduleTime:time lastSuccessfulTime:time",
     };
 
     static readonly IReadOnlyDictionary<string, string> Coordination = new Dictionary<string, string>

@@ -64,6 +64,39 @@ public sealed class LabelSelector
         return selector;
     }
 
+    /// <summary>
+    /// The selector of a <c>metav1.LabelSelector</c> object (<c>matchLabels</c> and <c>matchExpressions</c> with
+    /// In, NotIn, Exists, DoesNotExist). A null object selects nothing (as upstream's nil selector), an empty one
+    /// everything; an unknown operator selects nothing.
+    /// </summary>
+    public static LabelSelector FromObject(System.Text.Json.Nodes.JsonObject? selector)
+    {
+        var result = new LabelSelector();
+        if (selector is null)
+        {
+            result._requirements.Add(new("", Op.In, []));
+            return result;
+        }
+        if (selector["matchLabels"] is System.Text.Json.Nodes.JsonObject labels)
+            foreach (var (key, value) in labels)
+                result._requirements.Add(new(key, Op.Equals, [value?.ToString() ?? ""]));
+        if (selector["matchExpressions"] is System.Text.Json.Nodes.JsonArray expressions)
+            foreach (var e in expressions.OfType<System.Text.Json.Nodes.JsonObject>())
+            {
+                var key = e["key"]?.ToString() ?? "";
+                var values = e["values"] is System.Text.Json.Nodes.JsonArray a ? a.Select(v => v?.ToString() ?? "").ToArray() : [];
+                result._requirements.Add(e["operator"]?.ToString() switch
+                {
+                    "In" => new(key, Op.In, values),
+                    "NotIn" => new(key, Op.NotIn, values),
+                    "Exists" => new(key, Op.Exists, []),
+                    "DoesNotExist" => new(key, Op.NotExists, []),
+                    _ => new("", Op.In, []),
+                });
+            }
+        return result;
+    }
+
     /// <summary>True when <paramref name="labels"/> satisfy every requirement.</summary>
     public bool Matches(Func<string, string?> labels)
     {

@@ -50,7 +50,7 @@ public sealed class LeaderElector(ObjectStore store, string identity, ILogger lo
         {
             try
             {
-                while (!await TryAcquireOrRenewAsync(ct)) await Task.Delay(RetryPeriod, ct);
+                while (!await TryAcquireAsync(ct)) await Task.Delay(RetryPeriod, ct);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested) { return; }
             logger.LogInformation("{Identity} became the leader (lease {Ns}/{Name}); starting the controllers", identity, LeaseNamespace, LeaseName);
@@ -84,6 +84,25 @@ public sealed class LeaderElector(ObjectStore store, string identity, ILogger lo
             catch (OperationCanceledException) { }
             catch (Exception e) { logger.LogError(e, "the controllers failed"); }
             try { await Task.Delay(RetryPeriod, ct); } catch (OperationCanceledException) { }
+        }
+    }
+
+    string? _lastFailure;
+
+    /// <summary>One acquisition attempt; a failure (datastore down, namespace missing) is logged once and retried.</summary>
+    async Task<bool> TryAcquireAsync(CancellationToken ct)
+    {
+        try
+        {
+            var acquired = await TryAcquireOrRenewAsync(ct);
+            _lastFailure = null;
+            return acquired;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            if (e.Message != _lastFailure) logger.LogWarning("acquiring the leader lease failed: {Error}; retrying", e.Message);
+            _lastFailure = e.Message;
+            return false;
         }
     }
 

@@ -15,6 +15,7 @@ var dll = Path.GetFullPath(args[0]);
 int objects = Arg("--objects", 5000), writers = Arg("--writers", 50), idleSeconds = Arg("--idle-seconds", 660), heartbeatSeconds = Arg("--heartbeat-seconds", 10);
 int Arg(string name, int fallback) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1]) : fallback;
 if (Array.IndexOf(args, "--soak-seconds") >= 0) return await Soak.RunAsync(dll, Arg("--soak-seconds", 600));
+if (Array.IndexOf(args, "--controllers") >= 0) return await ControllersBench.RunAsync(dll, Arg("--rounds", 5));
 
 var root = Directory.CreateTempSubdirectory("runtime-bench-").FullName;
 try
@@ -28,7 +29,7 @@ try
     for (int i = 0; i < 5; i++)
     {
         var dir = Path.Combine(root, $"cold-{i}");
-        var port = FreePort();
+        var port = Server.FreePort();
         await using (var s = await Server.StartAsync(dll, dir, port)) firstStarts.Add(s.StartMs);
         await using (var s = await Server.StartAsync(dll, dir, port)) restarts.Add(s.StartMs);
     }
@@ -37,7 +38,7 @@ try
 
     // 2. Idle RSS, then load.
     var data = Path.Combine(root, "main");
-    await using var server = await Server.StartAsync(dll, data, FreePort());
+    await using var server = await Server.StartAsync(dll, data, Server.FreePort());
     using var http = server.Client(writers);
     await Task.Delay(TimeSpan.FromSeconds(5));
     var idleRss = server.RssMb();
@@ -45,14 +46,14 @@ try
     Console.WriteLine($"  ratio vs K3s low end (768 MB): {idleRss / 768:F3}");
 
     // 3. Writes per second with N concurrent writers (creates of small ConfigMaps).
-    await Send(http, HttpMethod.Post, "/api/v1/namespaces", new JsonObject { ["metadata"] = new JsonObject { ["name"] = "bench" } });
+    await Server.SendAsync(http, HttpMethod.Post, "/api/v1/namespaces", new JsonObject { ["metadata"] = new JsonObject { ["name"] = "bench" } });
     var sw = Stopwatch.StartNew();
     int next = -1;
     await Task.WhenAll(Enumerable.Range(0, writers).Select(_ => Task.Run(async () =>
     {
         int i;
         while ((i = Interlocked.Increment(ref next)) < objects)
-            await Send(http, HttpMethod.Post, "/api/v1/namespaces/bench/configmaps", ConfigMap($"cm-{i:D5}", i));
+            await Server.SendAsync(http, HttpMethod.Post, "/api/v1/namespaces/bench/configmaps", ConfigMap($"cm-{i:D5}", i));
     })));
     var writeRate = objects / sw.Elapsed.TotalSeconds;
     Report($"writes/s, {writers} concurrent writers ({objects} creates, each fsynced)", writeRate, "writes/s", null, "");
@@ -76,10 +77,10 @@ try
 
     // 5. Disk writes of an idle one-node cluster: a node whose kubelet renews its Lease every heartbeatSeconds.
     var dir2 = Path.Combine(root, "idle");
-    await using var idle = await Server.StartAsync(dll, dir2, FreePort());
+    await using var idle = await Server.StartAsync(dll, dir2, Server.FreePort());
     using var client = idle.Client(2);
-    await Send(client, HttpMethod.Post, "/api/v1/nodes", Node());
-    var lease = await Send(client, HttpMethod.Post, "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases", Lease());
+    await Server.SendAsync(client, HttpMethod.Post, "/api/v1/nodes", Node());
+    var lease = await Server.SendAsync(client, HttpMethod.Post, "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases", Lease());
     var leaseBytes = Encoding.UTF8.GetByteCount(lease.ToJsonString());
     await Task.Delay(TimeSpan.FromSeconds(2));
     var before = idle.WriteBytes();
@@ -88,7 +89,7 @@ try
     while (DateTime.UtcNow < until)
     {
         lease["spec"]!["renewTime"] = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'");
-        lease = await Send(client, HttpMethod.Put, "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/edge-1", lease);
+        lease = await Server.SendAsync(client, HttpMethod.Put, "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/edge-1", lease);
         renewals++;
         await Task.Delay(TimeSpan.FromSeconds(heartbeatSeconds));
     }
@@ -121,31 +122,6 @@ static double Median(List<double> xs) => Percentile(xs.OrderBy(x => x).ToList(),
 
 static double Percentile(List<double> sorted, double p) => sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
 
-static int FreePort()
-{
-    using var l = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-    l.Start();
-    return ((IPEndPoint)l.LocalEndpoint).Port;
-}
-
-static async Task<JsonObject> Send(HttpClient http, HttpMethod method, string path, JsonObject body)
-{
-    while (true)
-    {
-        using var req = new HttpRequestMessage(method, path) { Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json") };
-        using var r = await http.SendAsync(req);
-        var text = await r.Content.ReadAsStringAsync();
-        // Past the server's in-flight limit: wait as Retry-After says and send again, as client-go does.
-        if (r.StatusCode == HttpStatusCode.TooManyRequests)
-        {
-            await Task.Delay(r.Headers.RetryAfter?.Delta ?? TimeSpan.FromSeconds(1));
-            continue;
-        }
-        if (!r.IsSuccessStatusCode) throw new InvalidOperationException($"{method} {path}: {(int)r.StatusCode} {text}");
-        return JsonNode.Parse(text)!.AsObject();
-    }
-}
-
 static JsonObject ConfigMap(string name, int i)
 {
     var data = new JsonObject();
@@ -173,6 +149,33 @@ sealed class Server : IAsyncDisposable
     public double StartMs { get; private set; }
 
     Server(Process p) => _p = p;
+
+    /// <summary>A free TCP port on loopback.</summary>
+    public static int FreePort()
+    {
+        using var l = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    /// <summary>Sends a JSON body; retries 429 after Retry-After, as client-go does; throws on other failures.</summary>
+    public static async Task<JsonObject> SendAsync(HttpClient http, HttpMethod method, string path, JsonObject body, string contentType = "application/json")
+    {
+        while (true)
+        {
+            using var req = new HttpRequestMessage(method, path) { Content = new StringContent(body.ToJsonString(), Encoding.UTF8, contentType) };
+            using var r = await http.SendAsync(req);
+            var text = await r.Content.ReadAsStringAsync();
+            // Past the server's in-flight limit: wait as Retry-After says and send again, as client-go does.
+            if (r.StatusCode == HttpStatusCode.TooManyRequests)
+            {
+                await Task.Delay(r.Headers.RetryAfter?.Delta ?? TimeSpan.FromSeconds(1));
+                continue;
+            }
+            if (!r.IsSuccessStatusCode) throw new InvalidOperationException($"{method} {path}: {(int)r.StatusCode} {text}");
+            return JsonNode.Parse(text)!.AsObject();
+        }
+    }
 
     public static async Task<Server> StartAsync(string dll, string dataDir, int port)
     {

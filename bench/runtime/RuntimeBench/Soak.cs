@@ -15,7 +15,7 @@ static class Soak
         var root = Directory.CreateTempSubdirectory("runtime-soak-").FullName;
         try
         {
-            await using var server = await Server.StartAsync(dll, Path.Combine(root, "data"), FreePort());
+            await using var server = await Server.StartAsync(dll, Path.Combine(root, "data"), Server.FreePort());
             using var http = server.Client(16);
             var codes = new ConcurrentDictionary<string, int>();
             void Count(string code) => codes.AddOrUpdate(code, 1, (_, n) => n + 1);
@@ -223,10 +223,4 @@ static class Soak
         ["data"] = new JsonObject { ["v"] = new string('s', bytes) },
     };
 
-    static int FreePort()
-    {
-        using var l = new TcpListener(System.Net.IPAddress.Loopback, 0);
-        l.Start();
-        return ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
-    }
 }

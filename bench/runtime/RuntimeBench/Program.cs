@@ -147,6 +147,15 @@ sealed class Server : IAsyncDisposable
     public required string DataDir { get; init; }
     public required int Port { get; init; }
     public double StartMs { get; private set; }
+    readonly List<string> _warnings = [];
+
+    /// <summary>The server's warning and error log lines so far (the bench prints them so a cut watch has its cause).</summary>
+    public IReadOnlyList<string> Warnings { get { lock (_warnings) return [.. _warnings]; } }
+
+    void Keep(string? line)
+    {
+        if (line is not null && (line.Contains("warn:") || line.Contains("fail:") || line.Contains("crit:"))) lock (_warnings) _warnings.Add(line);
+    }
 
     Server(Process p) => _p = p;
 
@@ -184,8 +193,8 @@ sealed class Server : IAsyncDisposable
             psi.ArgumentList.Add(a);
         var sw = Stopwatch.StartNew();
         var s = new Server(Process.Start(psi)!) { DataDir = dataDir, Port = port };
-        s._p.OutputDataReceived += (_, _) => { };
-        s._p.ErrorDataReceived += (_, _) => { };
+        s._p.OutputDataReceived += (_, e) => s.Keep(e.Data);
+        s._p.ErrorDataReceived += (_, e) => s.Keep(e.Data);
         s._p.BeginOutputReadLine();
         s._p.BeginErrorReadLine();
         using var probe = new HttpClient(new SocketsHttpHandler { SslOptions = { RemoteCertificateValidationCallback = (_, _, _, _) => true } }) { Timeout = TimeSpan.FromSeconds(5) };

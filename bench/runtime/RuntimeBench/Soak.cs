@@ -188,6 +188,10 @@ static class Soak
             var end = server.RssMb();
             Console.WriteLine($"RSS start {start:F1} MB, peak {peak:F1} MB, end (10 s after) {end:F1} MB");
             Console.WriteLine($"watch events read {watchEvents}, normal watch restarts {watchRestarts}, stuck watcher cut off {stuckCutOffs} times, lists left midway {leftMidList}");
+            var warnings = server.Warnings;
+            Console.WriteLine($"server warnings: {warnings.Count}");
+            foreach (var group in warnings.GroupBy(w => System.Text.RegularExpressions.Regex.Replace(w, @"^\S+ |\d+", "#")).OrderByDescending(g => g.Count()).Take(10))
+                Console.WriteLine($"  {group.Count()} x {group.First()}");
             Console.WriteLine("responses by code: " + string.Join(", ", codes.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}: {kv.Value}")));
             return 0;
         }

@@ -29,7 +29,11 @@ public static class ResourceTable
         new("batch", "v1", "CronJob", "cronjobs", "cronjob", true, ["cj"], All, HasStatus: true),
         new("coordination.k8s.io", "v1", "Lease", "leases", "lease", true, None, None),
         new("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", "endpointslice", true, None, None),
+        // events.k8s.io/v1 Events are the core/v1 Events seen through a conversion (Storage/EventConversion.cs).
+        new("events.k8s.io", "v1", "Event", "events", "event", true, ["ev"], None) { StoredAs = CoreEvents },
     ];
+
+    static ApiResource CoreEvents => new("", "v1", "Event", "events", "event", true, ["ev"], None);
 
     static readonly Dictionary<(string, string, string), ApiResource> ByPlural =
         Resources.ToDictionary(r => (r.Group, r.Version, r.Plural));
@@ -45,6 +49,9 @@ public static class ResourceTable
     /// <summary>True when the group/version is served.</summary>
     public static bool HasGroupVersion(string group, string version) =>
         Resources.Any(r => r.Group == group && r.Version == version);
+
+    /// <summary>The resources that own their storage (every row but the views of another's, see <see cref="ApiResource.StoredAs"/>).</summary>
+    public static IEnumerable<ApiResource> Stored => Resources.Where(r => r.StoredAs is null);
 
     /// <summary>The namespace resource.</summary>
     public static ApiResource Namespaces => ByPlural[("", "v1", "namespaces")];

@@ -7,6 +7,9 @@ public static class ResourceTable
     static readonly string[] None = [];
     static readonly string[] All = ["all"];
 
+    // One instance, so that a view's StoredAs is the very row it stores in (records with arrays compare by reference).
+    static readonly ApiResource CoreEvents = new("", "v1", "Event", "events", "event", true, ["ev"], None);
+
     /// <summary>Every served resource, in discovery order.</summary>
     public static readonly IReadOnlyList<ApiResource> Resources =
     [
@@ -18,7 +21,7 @@ public static class ResourceTable
         new("", "v1", "ConfigMap", "configmaps", "configmap", true, ["cm"], None),
         new("", "v1", "Secret", "secrets", "secret", true, None, None),
         new("", "v1", "ServiceAccount", "serviceaccounts", "serviceaccount", true, ["sa"], None),
-        new("", "v1", "Event", "events", "event", true, ["ev"], None),
+        CoreEvents,
         new("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", "persistentvolumeclaim", true, ["pvc"], None, HasStatus: true),
         new("apps", "v1", "Deployment", "deployments", "deployment", true, ["deploy"], All, HasStatus: true, HasScale: true),
         new("apps", "v1", "ReplicaSet", "replicasets", "replicaset", true, ["rs"], All, HasStatus: true, HasScale: true),
@@ -33,7 +36,6 @@ public static class ResourceTable
         new("events.k8s.io", "v1", "Event", "events", "event", true, ["ev"], None) { StoredAs = CoreEvents },
     ];
 
-    static ApiResource CoreEvents => new("", "v1", "Event", "events", "event", true, ["ev"], None);
 
     static readonly Dictionary<(string, string, string), ApiResource> ByPlural =
         Resources.ToDictionary(r => (r.Group, r.Version, r.Plural));

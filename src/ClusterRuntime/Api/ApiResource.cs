@@ -17,6 +17,12 @@ public sealed record ApiResource(
     /// <summary>The verbs every table resource supports.</summary>
     public static readonly string[] AllVerbs = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
 
+    /// <summary>
+    /// For a view of another resource's objects in another group/version (events.k8s.io/v1 Event over core/v1 Event):
+    /// the resource that stores them. Its objects are converted on every read and write; null for ordinary resources.
+    /// </summary>
+    public ApiResource? StoredAs { get; init; }
+
     /// <summary>Verbs served on this resource.</summary>
     public string[] Verbs => AllVerbs;
 

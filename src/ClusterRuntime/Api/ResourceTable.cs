@@ -7,6 +7,9 @@ public static class ResourceTable
     static readonly string[] None = [];
     static readonly string[] All = ["all"];
 
+    // One instance, so that a view's StoredAs is the very row it stores in (records with arrays compare by reference).
+    static readonly ApiResource CoreEvents = new("", "v1", "Event", "events", "event", true, ["ev"], None);
+
     /// <summary>Every served resource, in discovery order.</summary>
     public static readonly IReadOnlyList<ApiResource> Resources =
     [
@@ -18,7 +21,7 @@ public static class ResourceTable
         new("", "v1", "ConfigMap", "configmaps", "configmap", true, ["cm"], None),
         new("", "v1", "Secret", "secrets", "secret", true, None, None),
         new("", "v1", "ServiceAccount", "serviceaccounts", "serviceaccount", true, ["sa"], None),
-        new("", "v1", "Event", "events", "event", true, ["ev"], None),
+        CoreEvents,
         new("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", "persistentvolumeclaim", true, ["pvc"], None, HasStatus: true),
         new("apps", "v1", "Deployment", "deployments", "deployment", true, ["deploy"], All, HasStatus: true, HasScale: true),
         new("apps", "v1", "ReplicaSet", "replicasets", "replicaset", true, ["rs"], All, HasStatus: true, HasScale: true),
@@ -29,7 +32,10 @@ public static class ResourceTable
         new("batch", "v1", "CronJob", "cronjobs", "cronjob", true, ["cj"], All, HasStatus: true),
         new("coordination.k8s.io", "v1", "Lease", "leases", "lease", true, None, None),
         new("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", "endpointslice", true, None, None),
+        // events.k8s.io/v1 Events are the core/v1 Events seen through a conversion (Storage/EventConversion.cs).
+        new("events.k8s.io", "v1", "Event", "events", "event", true, ["ev"], None) { StoredAs = CoreEvents },
     ];
+
 
     static readonly Dictionary<(string, string, string), ApiResource> ByPlural =
         Resources.ToDictionary(r => (r.Group, r.Version, r.Plural));
@@ -45,6 +51,9 @@ public static class ResourceTable
     /// <summary>True when the group/version is served.</summary>
     public static bool HasGroupVersion(string group, string version) =>
         Resources.Any(r => r.Group == group && r.Version == version);
+
+    /// <summary>The resources that own their storage (every row but the views of another's, see <see cref="ApiResource.StoredAs"/>).</summary>
+    public static IEnumerable<ApiResource> Stored => Resources.Where(r => r.StoredAs is null);
 
     /// <summary>The namespace resource.</summary>
     public static ApiResource Namespaces => ByPlural[("", "v1", "namespaces")];

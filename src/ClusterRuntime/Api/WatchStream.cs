@@ -198,15 +198,17 @@ public sealed class WatchStream(ObjectStore store, RequestInfo ri, ListOptions o
     (string? Type, JsonObject? Obj) Translate(WatchEvent ev)
     {
         var obj = ObjectStore.Decode(ev.Kv);
-        bool now = ev.Type != WatchEventType.Delete && Matches(obj);
+        bool matched = Matches(obj);
+        bool now = ev.Type != WatchEventType.Delete && matched;
         bool before = ev.PrevKv is { } prev ? Matches(ObjectStore.Decode(prev)) : ev.Type != WatchEventType.Create && now;
+        obj = ObjectStore.View(ri.Resource, obj);
         return ev.Type switch
         {
             WatchEventType.Create => now ? ("ADDED", obj) : (null, null),
             WatchEventType.Update when now && before => ("MODIFIED", obj),
             WatchEventType.Update when now => ("ADDED", obj),
             WatchEventType.Update when before => ("DELETED", obj),
-            WatchEventType.Delete when Matches(obj) => ("DELETED", obj),
+            WatchEventType.Delete when matched => ("DELETED", obj),
             _ => (null, null),
         };
     }

@@ -75,7 +75,7 @@ public sealed class NamespaceLifecycle(ObjectStore store, ILogger logger)
     {
         int remaining = 0;
         var everything = new ListOptions(LabelSelector.Everything, FieldSelector.Everything, 0, null, null, null);
-        foreach (var r in ResourceTable.Resources.Where(r => r.Namespaced))
+        foreach (var r in ResourceTable.Stored.Where(r => r.Namespaced))
         {
             var page = await store.ListAsync(r, name, everything, ct);
             foreach (var item in page.Items)

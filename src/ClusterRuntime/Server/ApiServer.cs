@@ -105,7 +105,7 @@ public sealed class ApiServer : IAsyncDisposable
                 path, Convert.ToString((int)mode, 8).PadLeft(4, '0'));
 
         await backend.StartAsync(ct);
-        var store = new ObjectStore(backend, TimeProvider.System);
+        var store = new ObjectStore(backend, TimeProvider.System) { EventTtl = options.EventTtl };
         var tokens = new Dictionary<string, UserInfo>
         {
             [pki.AdminToken] = new UserInfo("system:admin", ["system:masters"]),
@@ -140,7 +140,9 @@ public sealed class ApiServer : IAsyncDisposable
         var stop = new CancellationTokenSource();
         var compactor = new Compactor(backend, options.CompactInterval, logger);
         // Servers sharing a PostgreSQL datastore elect one of them to run the controllers; SQLite has one server.
-        var controllers = new ControllerManager(store, options.Controllers, app.Services.GetRequiredService<ILoggerFactory>(), elect: backend is not Datastore.Sqlite.SqliteBackend);
+        // K3s applies DATA_DIR/server/manifests; our --data-dir is K3s's DATA_DIR/server, so this is DIR/manifests.
+        var controllerOptions = options.Controllers with { ManifestsDir = options.Controllers.ManifestsDir ?? Path.Combine(options.DataDir, "manifests") };
+        var controllers = new ControllerManager(store, controllerOptions, app.Services.GetRequiredService<ILoggerFactory>(), elect: backend is not Datastore.Sqlite.SqliteBackend);
         var loop = Task.WhenAll(
             Task.Run(() => lifecycle.RunAsync(stop.Token), CancellationToken.None),
             Task.Run(() => compactor.RunAsync(stop.Token), CancellationToken.None),

@@ -68,12 +68,20 @@ public static class ServerCommandDefinition
         DefaultValueFactory = _ => 5,
     };
 
+    /// <summary>--event-ttl (kube-apiserver's flag).</summary>
+    public static readonly Option<TimeSpan> EventTtl = new("--event-ttl")
+    {
+        Description = "How long an Event is kept after its last update (e.g. 1h, 30m)",
+        DefaultValueFactory = _ => TimeSpan.FromHours(1),
+        CustomParser = Duration.Parse,
+    };
+
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
         var command = new Command("server", "Run the Kubernetes API server (SQLite datastore, generated PKI, admin kubeconfig, node token)")
         {
-            DataDir, BindAddress, HttpsPort, TlsSan, DisableAgent, DatastoreEndpoint, ResetDatastore, SnapshotInterval, SnapshotRetention,
+            DataDir, BindAddress, HttpsPort, TlsSan, DisableAgent, DatastoreEndpoint, ResetDatastore, SnapshotInterval, SnapshotRetention, EventTtl,
         };
         LimitOptions.AddTo(command);
         ClusterOptions.AddTo(command);
@@ -90,7 +98,13 @@ public static class ServerCommandDefinition
                 ResetDatastore = parse.GetValue(ResetDatastore),
                 SnapshotInterval = parse.GetValue(SnapshotInterval),
                 SnapshotRetention = parse.GetValue(SnapshotRetention),
+                EventTtl = parse.GetValue(EventTtl),
             };
+            if (options.EventTtl <= TimeSpan.Zero)
+            {
+                Console.Error.WriteLine("appliance-runtime server: --event-ttl: must be positive");
+                return Task.FromResult(2);
+            }
             try
             {
                 options = ClusterOptions.Apply(parse, options);

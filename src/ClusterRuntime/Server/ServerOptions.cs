@@ -34,6 +34,8 @@ public sealed record ServerOptions
     public TimeSpan IdleConnectionTimeout { get; init; } = TimeSpan.FromSeconds(120);
     /// <summary>How far, in bytes, one watch's client may fall behind before it is cut off.</summary>
     public long WatchBufferBytes { get; init; } = Api.WatchStream.DefaultMaxBufferedBytes;
+    /// <summary>How long Events live after their last write (kube-apiserver's <c>--event-ttl</c>).</summary>
+    public TimeSpan EventTtl { get; init; } = TimeSpan.FromHours(1);
     /// <summary>Cluster settings of the controllers (address ranges, node monitoring).</summary>
     public Controllers.Machinery.ControllerOptions Controllers { get; init; } = new();
 }

@@ -18,6 +18,7 @@ static partial class BuiltinTypes
         ("io.k8s.api.coordination.v1", Coordination),
         ("io.k8s.api.discovery.v1", Discovery),
         ("io.k8s.api.autoscaling.v1", Autoscaling),
+        ("io.k8s.api.events.v1", Events),
     ];
 
     static readonly IReadOnlyDictionary<string, string> Meta = new Dictionary<string, string>
@@ -142,5 +143,15 @@ static partial class BuiltinTypes
         ["Scale"] = "...TypeMeta metadata:ObjectMeta spec:ScaleSpec status:ScaleStatus",
         ["ScaleSpec"] = "replicas:int32",
         ["ScaleStatus"] = "replicas:int32 selector:string",
+    };
+
+    static readonly IReadOnlyDictionary<string, string> Events = new Dictionary<string, string>
+    {
+        ["Event"] = """
+            ...TypeMeta metadata:ObjectMeta eventTime:time series:EventSeries reportingController:string reportingInstance:string
+            action:string reason:string regarding:ObjectReference related:ObjectReference note:string type:string
+            deprecatedSource:EventSource deprecatedFirstTimestamp:time deprecatedLastTimestamp:time deprecatedCount:int32
+            """,
+        ["EventSeries"] = "count:int32 lastObservedTime:time",
     };
 }

@@ -29,7 +29,13 @@ public sealed class FieldSelector
         ["Secret"] = ["type"],
         ["Node"] = ["spec.unschedulable"],
         ["Namespace"] = ["status.phase"],
-        ["Event"] = ["involvedObject.kind", "involvedObject.name", "involvedObject.namespace", "involvedObject.uid", "reason", "type"],
+        // kube-apiserver's event fields; "source" is source.component. Stored Events are core/v1: an events.k8s.io/v1
+        // selector may name its own fields (regarding.name, reportingController), which are matched as their core names.
+        ["Event"] =
+        [
+            "involvedObject.kind", "involvedObject.name", "involvedObject.namespace", "involvedObject.uid", "involvedObject.apiVersion",
+            "involvedObject.resourceVersion", "involvedObject.fieldPath", "reason", "reportingComponent", "source", "type",
+        ],
         ["Job"] = ["status.successful"],
     };
 
@@ -55,6 +61,7 @@ public sealed class FieldSelector
                 equal = true;
             }
             field = field.Trim();
+            if (resource.StoredAs is not null && resource.Kind == "Event") field = Storage.EventConversion.CoreField(field);
             if (!Common.Contains(field) && !(PerKind.TryGetValue(resource.Kind, out var extra) && extra.Contains(field)))
                 throw ApiException.BadRequest($"field label not supported: {field}");
             selector._requirements.Add(new(field, equal, value.Trim()));
@@ -75,6 +82,7 @@ public sealed class FieldSelector
 
     static string Lookup(JsonObject obj, string path)
     {
+        if (path == "source" && obj["kind"]?.GetValue<string>() == "Event") path = "source.component";
         JsonNode? node = obj;
         foreach (var part in path.Split('.'))
         {

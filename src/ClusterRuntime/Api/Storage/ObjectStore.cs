@@ -53,6 +53,7 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
     /// <summary>Reads one object; 404 when absent.</summary>
     public async Task<JsonObject> GetAsync(ApiResource r, string? ns, string name, string? resourceVersion, CancellationToken ct)
     {
+        if (r.StoredAs is { } storage) return View(r, await GetAsync(storage, ns, name, resourceVersion, ct));
         long rev = 0;
         if (!string.IsNullOrEmpty(resourceVersion) && resourceVersion != "0") rev = ParseRv(resourceVersion);
         var (_, kv) = await Guard(() => backend.GetAsync(r.Key(ns, name), rev, ct), rev);
@@ -63,7 +64,7 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
     public async Task<(KeyValue? Kv, JsonObject? Obj)> TryGetAsync(ApiResource r, string? ns, string name, CancellationToken ct)
     {
         var (_, kv) = await backend.GetAsync(r.Key(ns, name), 0, ct);
-        return kv is null ? (null, null) : (kv, Decode(kv));
+        return kv is null ? (null, null) : (kv, View(r, Decode(kv)));
     }
 
     /// <summary>Creates an object: fills name (generateName), uid, creationTimestamp, generation and defaults.</summary>
@@ -71,6 +72,7 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
     {
         Validation.CheckTypes(r, obj);
         CheckTypeMeta(r, obj);
+        if (r.StoredAs is { } storage) return View(r, await CreateAsync(storage, ns, ToStorage(r, obj), ct));
         var meta = Meta.Of(obj);
         if (r.Namespaced)
         {
@@ -98,7 +100,7 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
             var name = Meta.Name(obj)!;
             try
             {
-                var rev = await backend.CreateAsync(r.Key(ns, name), Meta.ToBytes(obj), 0, ct);
+                var rev = await backend.CreateAsync(r.Key(ns, name), Meta.ToBytes(obj), LeaseOf(r), ct);
                 meta["resourceVersion"] = rev.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 return obj;
             }
@@ -115,6 +117,14 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
     /// </summary>
     public async Task<JsonObject> UpdateAsync(ApiResource r, string? ns, string name, Func<JsonObject, JsonObject> transform, bool statusOnly, CancellationToken ct)
     {
+        if (r.StoredAs is { } storage)
+            return View(r, await UpdateAsync(storage, ns, name, cur =>
+            {
+                var updated = transform(View(r, cur));
+                Validation.CheckTypes(r, updated, statusOnly);
+                CheckTypeMeta(r, updated);
+                return ToStorage(r, updated);
+            }, statusOnly, ct));
         var key = r.Key(ns, name);
         for (int attempt = 0; attempt < MaxRetries; attempt++)
         {
@@ -148,7 +158,7 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
                 Meta.Of(prepared)["resourceVersion"] = delRev.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 return prepared;
             }
-            var (rev, _, ok) = await backend.UpdateAsync(key, stored, kv.ModRevision, 0, ct);
+            var (rev, _, ok) = await backend.UpdateAsync(key, stored, kv.ModRevision, LeaseOf(r), ct);
             if (!ok) continue;
             Meta.Of(prepared)["resourceVersion"] = rev.ToString(System.Globalization.CultureInfo.InvariantCulture);
             return prepared;
@@ -159,6 +169,11 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
     /// <summary>Deletes an object; with finalizers it only gets a deletionTimestamp. Returns the object and whether it is gone.</summary>
     public async Task<(JsonObject Obj, bool Deleted)> DeleteAsync(ApiResource r, string? ns, string name, DeleteOptions options, CancellationToken ct)
     {
+        if (r.StoredAs is { } storage)
+        {
+            var (obj, deleted) = await DeleteAsync(storage, ns, name, options, ct);
+            return (View(r, obj), deleted);
+        }
         var key = r.Key(ns, name);
         for (int attempt = 0; attempt < MaxRetries; attempt++)
         {
@@ -199,6 +214,11 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
     /// <remarks>With <paramref name="raw"/> and no selectors the stored bytes are returned without parsing them.</remarks>
     public async Task<ListPage> ListAsync(ApiResource r, string? ns, ListOptions options, CancellationToken ct, bool raw = false)
     {
+        if (r.StoredAs is { } storage)
+        {
+            var page = await ListAsync(storage, ns, options, ct);
+            return page with { Items = page.Items.ConvertAll(o => View(r, o)) };
+        }
         var prefix = r.ListPrefix(ns);
         long revision = 0, pinned = 0;
         string start = "";

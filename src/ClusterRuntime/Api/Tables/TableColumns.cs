@@ -49,12 +49,16 @@ public static class TableColumns
         "Endpoints" => [NameCol, Col("Endpoints", EndpointAddresses), AgeCol],
         "ConfigMap" => [NameCol, Col("Data", o => Count(o["data"]) + Count(o["binaryData"]), type: "integer"), AgeCol],
         "Secret" => [NameCol, Col("Type", o => S(o, "type")), Col("Data", o => Count(o["data"]), type: "integer"), AgeCol],
+        // Upstream's event printer, over core/v1 Events (TableConverter converts an events.k8s.io/v1 one first).
         "Event" =>
         [
-            new("Last Seen", "string", 0, "Last Seen", (o, now) => Age(S(o, "lastTimestamp") ?? S(o, "eventTime") ?? Meta.Str(o, "creationTimestamp"), now)),
-            Col("Type", o => S(o, "type")), Col("Reason", o => S(o, "reason")),
-            Col("Object", o => $"{S(o, "involvedObject", "kind")?.ToLowerInvariant()}/{S(o, "involvedObject", "name")}"),
-            Col("Message", o => S(o, "message")),
+            new("Last Seen", "string", 0, "Time when this Event was last seen", (o, now) => EventLastSeen(o, now)),
+            Col("Type", o => S(o, "type")), Col("Reason", o => S(o, "reason")), Col("Object", o => EventObject(o)),
+            Col("Subobject", o => S(o, "involvedObject", "fieldPath") ?? "", 1), Col("Source", o => EventSource(o), 1),
+            Col("Message", o => S(o, "message")?.Trim()),
+            new("First Seen", "string", 1, "Time when this Event was first seen", (o, now) => EventFirstSeen(o, now)),
+            Col("Count", o => o["series"] is JsonObject ? I(o, "series", "count") : Math.Max(1, I(o, "count")), 1, "integer"),
+            new("Name", "string", 1, "Name must be unique within a namespace.", (o, _) => Meta.Name(o), "name"),
         ],
         "Deployment" =>
         [
@@ -109,6 +113,24 @@ public static class TableColumns
         if (d.TotalHours < 48) return $"{(int)d.TotalHours}h";
         if (d.TotalDays < 365 * 2) return $"{(int)d.TotalDays}d";
         return $"{(int)(d.TotalDays / 365)}y";
+    }
+
+    static string EventFirstSeen(JsonObject o, DateTimeOffset now) => Age(S(o, "firstTimestamp") ?? S(o, "eventTime"), now);
+
+    static string EventLastSeen(JsonObject o, DateTimeOffset now) =>
+        o["series"] is JsonObject ? Age(S(o, "series", "lastObservedTime"), now)
+        : S(o, "lastTimestamp") is { } last ? Age(last, now) : EventFirstSeen(o, now);
+
+    static string EventObject(JsonObject o) =>
+        S(o, "involvedObject", "name") is { Length: > 0 } name
+            ? $"{S(o, "involvedObject", "kind")?.ToLowerInvariant()}/{name}"
+            : S(o, "involvedObject", "kind")?.ToLowerInvariant() ?? "";
+
+    static string EventSource(JsonObject o)
+    {
+        var component = S(o, "source", "component") is { Length: > 0 } c ? c : S(o, "reportingComponent") ?? "";
+        var instance = S(o, "source", "host") is { Length: > 0 } h ? h : S(o, "reportingInstance") ?? "";
+        return instance.Length == 0 ? component : $"{component}, {instance}";
     }
 
     static string? S(JsonObject o, params string[] path)

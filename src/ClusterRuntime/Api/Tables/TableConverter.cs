@@ -57,7 +57,9 @@ public static class TableConverter
             // An object stored before types were checked may not fit its type: it gets a row with its name and age,
             // and <invalid> where a column would read its fields, instead of failing the whole table.
             bool fits = SchemaValidator.Fits(type, obj);
-            var cells = columns.Select(c => fits || TableColumns.ReadsMetadataOnly(c) ? c.Cell(obj, now)?.DeepClone() : "<invalid>");
+            // A view (events.k8s.io/v1 Event) is printed from its stored shape, as upstream prints the internal type.
+            var shown = fits && r.StoredAs is not null ? EventConversion.ToCore(obj) : obj;
+            var cells = columns.Select(c => fits || TableColumns.ReadsMetadataOnly(c) ? c.Cell(shown, now)?.DeepClone() : "<invalid>");
             var row = new JsonObject { ["cells"] = new JsonArray(cells.ToArray()) };
             switch (includeObject)
             {

@@ -13,7 +13,9 @@ namespace Appliance.ClusterRuntime.Controllers.Machinery;
 /// <see cref="Record"/> never blocks a controller: events are queued and written by <see cref="RunAsync"/>. An event
 /// is named after its object and a hash of (object uid, type, reason, message, component), so a repeat (also after a
 /// restart) updates <c>count</c> and <c>lastTimestamp</c> of the existing Event instead of adding one, as client-go's
-/// event correlator does. When more than 1,000 events wait (a datastore that cannot keep up), new ones are dropped.
+/// event correlator does. Events expire an hour after their last write (<see cref="ObjectStore.EventTtl"/>); a repeat
+/// after that starts a new Event. Cluster-scoped objects' Events go to <c>default</c>. When more than 1,000 events
+/// wait (a datastore that cannot keep up), new ones are dropped.
 /// </summary>
 public sealed class EventRecorder(ObjectStore store, string instance, ILogger logger)
 {
@@ -61,20 +63,41 @@ public sealed class EventRecorder(ObjectStore store, string instance, ILogger lo
 
     async Task WriteAsync(JsonObject involved, string type, string reason, string message, string component, DateTimeOffset at, CancellationToken ct)
     {
-        var ns = Meta.Namespace(involved) is { Length: > 0 } n ? n : "default";
+        var ns = Meta.Namespace(involved) is { Length: > 0 } n ? n : "default"; // cluster-scoped objects: default, as client-go
         var name = NameFor(involved, type, reason, message, component);
         var now = Obj.Time(at);
-        var (kv, _) = await store.TryGetAsync(Events, ns, name, ct);
-        if (kv is not null)
+        // A repeat is an update of the existing Event (which also renews its TTL). The update is tried first: one
+        // request for a repeat, and no window in which the Event expires between a read and the update.
+        for (int attempt = 0; attempt < 3; attempt++)
         {
-            await store.UpdateAsync(Events, ns, name, cur =>
+            try
             {
-                cur["count"] = Obj.Int(cur, 1, "count") + 1;
-                cur["lastTimestamp"] = now;
-                return cur;
-            }, false, ct);
-            return;
+                await store.UpdateAsync(Events, ns, name, cur =>
+                {
+                    cur["count"] = Obj.Int(cur, 1, "count") + 1;
+                    cur["lastTimestamp"] = now;
+                    Obj.Ensure(cur, "involvedObject")["resourceVersion"] = Meta.Str(involved, "resourceVersion");
+                    return cur;
+                }, false, ct);
+                return;
+            }
+            catch (ApiException e) when (e.Code == 404)
+            {
+            }
+            try
+            {
+                await store.CreateAsync(Events, ns, New(involved, type, reason, message, component, name, ns, now), ct);
+                return;
+            }
+            catch (ApiException e) when (e.Code == 409)
+            {
+                // another writer created it first: count this one on it
+            }
         }
+    }
+
+    JsonObject New(JsonObject involved, string type, string reason, string message, string component, string name, string ns, string now)
+    {
         var ev = new JsonObject
         {
             ["apiVersion"] = "v1",
@@ -99,10 +122,6 @@ public sealed class EventRecorder(ObjectStore store, string instance, ILogger lo
             ["reportingComponent"] = component,
             ["reportingInstance"] = instance,
         };
-        try { await store.CreateAsync(Events, ns, ev, ct); }
-        catch (ApiException e) when (e.Code == 409)
-        {
-            await WriteAsync(involved, type, reason, message, component, at, ct); // another writer created it first
-        }
+        return ev;
     }
 }

@@ -9,5 +9,8 @@ public static class ControllerRegistry
     /// <summary>Factories of all controllers.</summary>
     public static readonly IReadOnlyList<Func<ControllerContext, IController>> All =
     [
+        ctx => new Scheduler.Scheduler(ctx),
+        ctx => new NodeLifecycle.NodeLifecycleController(ctx),
+        ctx => new NodeLifecycle.TaintEvictionController(ctx),
     ];
 }

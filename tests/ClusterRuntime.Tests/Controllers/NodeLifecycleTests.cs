@@ -36,6 +36,7 @@ public abstract class NodeLifecycleFixture(string grace, int tolerationSeconds) 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        File.WriteAllText("/tmp/sched-debug-" + GetType().Name + ".log", Server?.Log);
         Client?.Dispose();
         if (Server is not null) await Server.DisposeAsync();
         _dir.Dispose();
@@ -63,7 +64,8 @@ static class Pods
 
     public static async Task<string> Describe(IKubernetes client, string ns) =>
         string.Join(", ", (await client.CoreV1.ListNamespacedPodAsync(ns)).Items.Select(p =>
-            $"{p.Metadata.Name}@{p.Spec.NodeName ?? "-"} {p.Status?.Phase} ready={p.Status?.Conditions?.FirstOrDefault(c => c.Type == "Ready")?.Status}"));
+            $"{p.Metadata.Name}@{p.Spec.NodeName ?? "-"} {p.Status?.Phase} ready={p.Status?.Conditions?.FirstOrDefault(c => c.Type == "Ready")?.Status}"
+            + $" scheduled={(p.Status?.Conditions?.FirstOrDefault(c => c.Type == "PodScheduled") is { } s ? s.Status + " " + s.Message : "-")}"));
 
     public static async Task<string> Taints(IKubernetes client, string node) =>
         string.Join(", ", (await client.CoreV1.ReadNodeAsync(node)).Spec.Taints?.Select(t => $"{t.Key}={t.Value}:{t.Effect}@{t.TimeAdded:O}") ?? []);

@@ -55,9 +55,10 @@ public sealed class Scheduler : IController
         while (!ct.IsCancellationRequested)
         {
             string key;
-            try { key = await _queue.PopAsync(ct); }
+            long cycle;
+            try { (key, cycle) = await _queue.PopAsync(ct); }
             catch (OperationCanceledException) { break; }
-            try { await ScheduleOneAsync(key, ct); }
+            try { await ScheduleOneAsync(key, cycle, ct); }
             catch (OperationCanceledException) when (ct.IsCancellationRequested) { break; }
             catch (Exception e)
             {
@@ -103,7 +104,7 @@ public sealed class Scheduler : IController
         Obj.Bool(node, "spec", "unschedulable"), Obj.At(node, "status", "allocatable")?.ToJsonString(),
         Obj.Items(node, "status", "conditions").FirstOrDefault(c => Obj.Str(c, "type") == "Ready") is { } r ? Obj.Str(r, "status") : null);
 
-    async Task ScheduleOneAsync(string key, CancellationToken ct)
+    async Task ScheduleOneAsync(string key, long cycle, CancellationToken ct)
     {
         var pod = _pods.Get(key);
         if (pod is null || !PodFacts.NeedsScheduling(pod)) return;
@@ -132,7 +133,7 @@ public sealed class Scheduler : IController
         if (chosen is not null) _ = Task.Run(() => BindAsync(facts, chosen, ct), CancellationToken.None);
         else
         {
-            _queue.Park(key);
+            _queue.Park(key, cycle);
             _ = Task.Run(() => ReportUnschedulableAsync(pod, failure!, ct), CancellationToken.None);
         }
     }
@@ -175,9 +176,11 @@ public sealed class Scheduler : IController
         }
         catch (ApiException e) when (e.Code is 404 or 409)
         {
-            // Deleted, or bound by someone else meanwhile: the informer brings the truth.
+            // Deleted, or bound by someone else meanwhile: the informer brings the truth (a retry of a pod it shows
+            // bound or gone does nothing).
             lock (_cache.Gate) _cache.Forget(pod.Key);
             _logger.LogDebug("binding {Pod} to {Node}: {Error}", pod.Key, node, e.Message);
+            if (e.Code == 409) _queue.Retry(pod.Key);
         }
         catch (Exception e)
         {

@@ -23,6 +23,7 @@ public sealed class SchedulingQueue(TimeProvider clock)
     readonly Dictionary<string, int> _attempts = new(StringComparer.Ordinal);
     readonly SemaphoreSlim _signal = new(0);
     long _arrival;
+    long _moveCycle;
 
     /// <summary>Pods waiting in the active heap.</summary>
     public int ActiveCount { get { lock (_gate) return _queued.Count; } }
@@ -42,15 +43,25 @@ public sealed class SchedulingQueue(TimeProvider clock)
         _signal.Release();
     }
 
-    /// <summary>Parks a pod that fit no node.</summary>
-    public void Park(string key)
+    /// <summary>
+    /// Parks a pod that fit no node. <paramref name="cycle"/> is what <see cref="PopAsync"/> returned with it: when
+    /// something changed while the pod was being tried (a move since then), it is retried after its back-off instead,
+    /// since the change may be what it needed.
+    /// </summary>
+    public void Park(string key, long cycle)
     {
+        int attempts;
         lock (_gate)
         {
             if (!_order.ContainsKey(key) || _queued.Contains(key)) return;
-            _parked[key] = clock.GetUtcNow();
-            _attempts[key] = _attempts.GetValueOrDefault(key) + 1;
+            attempts = _attempts[key] = _attempts.GetValueOrDefault(key) + 1;
+            if (_moveCycle == cycle)
+            {
+                _parked[key] = clock.GetUtcNow();
+                return;
+            }
         }
+        Later(key, Backoff(attempts));
     }
 
     /// <summary>Retries a pod after its back-off (a binding that failed for another reason than a conflict).</summary>
@@ -89,6 +100,7 @@ public sealed class SchedulingQueue(TimeProvider clock)
         List<(string Key, TimeSpan Wait)> moving = [];
         lock (_gate)
         {
+            _moveCycle++;
             foreach (var (key, since) in _parked)
                 if (which(since)) moving.Add((key, since + Backoff(_attempts.GetValueOrDefault(key, 1)) - now));
             foreach (var (key, _) in moving) _parked.Remove(key);
@@ -123,8 +135,8 @@ public sealed class SchedulingQueue(TimeProvider clock)
         return true;
     }
 
-    /// <summary>The next pod to schedule; waits for one.</summary>
-    public async Task<string> PopAsync(CancellationToken ct)
+    /// <summary>The next pod to schedule, and the move cycle to hand back to <see cref="Park"/>; waits for one.</summary>
+    public async Task<(string Key, long Cycle)> PopAsync(CancellationToken ct)
     {
         while (true)
         {
@@ -133,7 +145,7 @@ public sealed class SchedulingQueue(TimeProvider clock)
             {
                 // Entries of removed or re-added keys stay in the heap; only the one matching _queued counts.
                 while (_active.TryDequeue(out var key, out _))
-                    if (_queued.Remove(key)) return key;
+                    if (_queued.Remove(key)) return (key, _moveCycle);
             }
         }
     }

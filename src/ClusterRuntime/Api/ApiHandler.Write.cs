@@ -1,4 +1,4 @@
-// POST (create), PUT (update, status, scale), PATCH (merge, strategic merge, JSON patch), DELETE and deletecollection.
+// POST (create, pods/binding), PUT (update, status, scale), PATCH (merge, strategic merge, JSON patch), DELETE and deletecollection.
 using System.Text.Json.Nodes;
 using Appliance.ClusterRuntime.Api.Patch;
 using Appliance.ClusterRuntime.Api.Storage;
@@ -15,6 +15,16 @@ public sealed partial class ApiHandler
         var body = await HttpIo.ReadObjectAsync(ctx);
         var created = await store.CreateAsync(ri.Resource, ri.Namespace, body, ctx.RequestAborted);
         await HttpIo.WriteAsync(ctx, 201, created);
+    }
+
+    /// <summary>POST pods/NAME/binding: 201 with a Success Status, as kube-apiserver answers.</summary>
+    async Task BindAsync(HttpContext ctx, RequestInfo ri)
+    {
+        var body = await HttpIo.ReadObjectAsync(ctx);
+        await PodBinding.BindAsync(store, ri.Namespace!, ri.Name!, body, ctx.RequestAborted);
+        var status = Status.Success();
+        status["code"] = 201;
+        await HttpIo.WriteAsync(ctx, 201, status);
     }
 
     async Task ReplaceAsync(HttpContext ctx, RequestInfo ri)

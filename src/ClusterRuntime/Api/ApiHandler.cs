@@ -198,6 +198,12 @@ public sealed partial class ApiHandler(ObjectStore store, Authenticator auth, Se
             throw ApiException.BadRequest("dryRun is not supported by this server");
         var method = ctx.Request.Method;
         bool isWatch = ri.LegacyWatch || q["watch"] is var w && (w == "1" || w == "true");
+        if (ri.Subresource == "binding")
+        {
+            if (method != "POST") throw ApiException.MethodNotAllowed($"the server does not allow this method on the requested resource ({method})");
+            await BindAsync(ctx, ri);
+            return;
+        }
         switch (method)
         {
             case "GET" when isWatch:

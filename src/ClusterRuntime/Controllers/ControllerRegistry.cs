@@ -10,5 +10,8 @@ public static class ControllerRegistry
     public static readonly IReadOnlyList<Func<ControllerContext, IController>> All =
     [
         ctx => new Manifests.ManifestsController(ctx),
+        ctx => new Scheduler.Scheduler(ctx),
+        ctx => new NodeLifecycle.NodeLifecycleController(ctx),
+        ctx => new NodeLifecycle.TaintEvictionController(ctx),
     ];
 }

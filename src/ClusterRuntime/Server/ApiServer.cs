@@ -105,7 +105,7 @@ public sealed class ApiServer : IAsyncDisposable
                 path, Convert.ToString((int)mode, 8).PadLeft(4, '0'));
 
         await backend.StartAsync(ct);
-        var store = new ObjectStore(backend, TimeProvider.System) { EventTtl = options.EventTtl };
+        var store = new ObjectStore(backend, TimeProvider.System) { EventTtl = options.EventTtl, DefaultTolerationSeconds = options.Controllers.DefaultTolerationSeconds };
         var tokens = new Dictionary<string, UserInfo>
         {
             [pki.AdminToken] = new UserInfo("system:admin", ["system:masters"]),

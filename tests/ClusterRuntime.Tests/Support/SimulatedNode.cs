@@ -6,7 +6,7 @@ namespace Appliance.ClusterRuntime.Tests.Support;
 
 /// <summary>
 /// Registers a Ready Node (4 CPUs, 8 GiB, 110 pods unless given), renews its Lease in <c>kube-node-lease</c> every
-/// <see cref="LeaseInterval"/>, and, like a kubelet, watches the pods bound to it: each gets phase Running, an IP and
+/// <see cref="LeaseInterval"/> (10 s, or shorter for tests with a short grace period), and, like a kubelet, watches the pods bound to it: each gets phase Running, an IP and
 /// Ready conditions (unless <see cref="AutoReady"/> is off), or, when <see cref="Outcome"/> gives an exit code for it,
 /// phase Succeeded/Failed; a pod with a deletionTimestamp is deleted for good. <see cref="StopHeartbeat"/> makes the
 /// node silent, as a powered-off machine.
@@ -20,11 +20,12 @@ public sealed class SimulatedNode : IAsyncDisposable
     readonly Task _podLoop;
     int _nextIp = 2;
 
-    SimulatedNode(IKubernetes client, string name, int index)
+    SimulatedNode(IKubernetes client, string name, int index, TimeSpan leaseInterval)
     {
         _client = client;
         Name = name;
         Index = index;
+        LeaseInterval = leaseInterval;
         _heartbeat = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
         _leaseLoop = Task.Run(() => RenewLeaseAsync(_heartbeat.Token));
         _podLoop = Task.Run(() => ActAsKubeletAsync(_stop.Token));
@@ -36,8 +37,8 @@ public sealed class SimulatedNode : IAsyncDisposable
     /// <summary>The node's number (its InternalIP is 192.0.2.INDEX).</summary>
     public int Index { get; }
 
-    /// <summary>How often the Lease is renewed (the kubelet's 10 s).</summary>
-    public static TimeSpan LeaseInterval { get; } = TimeSpan.FromSeconds(10);
+    /// <summary>How often the Lease is renewed (the kubelet's 10 s unless given at start).</summary>
+    public TimeSpan LeaseInterval { get; }
 
     /// <summary>When true (default), bound pods become Running and Ready.</summary>
     public bool AutoReady { get; set; } = true;
@@ -47,7 +48,7 @@ public sealed class SimulatedNode : IAsyncDisposable
 
     /// <summary>Creates the Node (with <paramref name="labels"/> and <paramref name="taints"/>) and starts heartbeating.</summary>
     public static async Task<SimulatedNode> StartAsync(IKubernetes client, string name, int index, string cpu = "4", string memory = "8Gi",
-        IDictionary<string, string>? labels = null, IList<V1Taint>? taints = null, CancellationToken ct = default)
+        IDictionary<string, string>? labels = null, IList<V1Taint>? taints = null, CancellationToken ct = default, TimeSpan? leaseInterval = null)
     {
         var allLabels = new Dictionary<string, string>
         {
@@ -86,7 +87,7 @@ public sealed class SimulatedNode : IAsyncDisposable
             },
         };
         await client.CoreV1.PatchNodeStatusAsync(new V1Patch(status, V1Patch.PatchType.MergePatch), name, cancellationToken: ct);
-        return new SimulatedNode(client, name, index);
+        return new SimulatedNode(client, name, index, leaseInterval ?? TimeSpan.FromSeconds(10));
     }
 
     /// <summary>Stops renewing the Lease (the node turns NotReady once the grace period passes).</summary>

@@ -30,6 +30,7 @@ static partial class BuiltinTypes
         ["AttachedVolume"] = "name:string devicePath:string",
 
         ["Pod"] = "...TypeMeta metadata:ObjectMeta spec:PodSpec status:PodStatus",
+        ["Binding"] = "...TypeMeta metadata:ObjectMeta target:ObjectReference",
         ["PodTemplateSpec"] = "metadata:ObjectMeta spec:PodSpec",
         ["PodSpec"] = """
             volumes:[]Volume@name initContainers:[]Container@name containers:[]Container@name

@@ -52,6 +52,42 @@ public static class Defaults
         }
     }
 
+    /// <summary>The taint of a node whose Ready condition is False.</summary>
+    public const string NotReadyTaint = "node.kubernetes.io/not-ready";
+
+    /// <summary>The taint of a node whose Ready condition is Unknown (its kubelet went silent).</summary>
+    public const string UnreachableTaint = "node.kubernetes.io/unreachable";
+
+    /// <summary>
+    /// The DefaultTolerationSeconds admission plugin: a new pod that does not already tolerate the not-ready or the
+    /// unreachable NoExecute taint (by key, or by an empty key, with effect NoExecute or empty) gets a toleration of it
+    /// for <paramref name="seconds"/>, so pods leave a lost node after that long rather than at once.
+    /// </summary>
+    public static void AddDefaultTolerations(JsonObject pod, int seconds)
+    {
+        var spec = Obj(pod, "spec");
+        if (spec["tolerations"] is not JsonArray tolerations) spec["tolerations"] = tolerations = [];
+        bool notReady = false, unreachable = false;
+        foreach (var t in tolerations.OfType<JsonObject>())
+        {
+            var key = t["key"]?.GetValue<string>() ?? "";
+            var effect = t["effect"]?.GetValue<string>() ?? "";
+            if (effect is not ("" or "NoExecute")) continue;
+            notReady |= key is "" or NotReadyTaint;
+            unreachable |= key is "" or UnreachableTaint;
+        }
+        if (!notReady) tolerations.Add(Toleration(NotReadyTaint, seconds));
+        if (!unreachable) tolerations.Add(Toleration(UnreachableTaint, seconds));
+    }
+
+    static JsonObject Toleration(string key, int seconds) => new()
+    {
+        ["key"] = key,
+        ["operator"] = "Exists",
+        ["effect"] = "NoExecute",
+        ["tolerationSeconds"] = seconds,
+    };
+
     static JsonObject Obj(JsonObject parent, string field)
     {
         if (parent[field] is JsonObject o) return o;

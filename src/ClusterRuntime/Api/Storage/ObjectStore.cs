@@ -39,6 +39,9 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
     /// <summary>The clock used for timestamps.</summary>
     public TimeProvider Clock => clock;
 
+    /// <summary>tolerationSeconds of the not-ready and unreachable tolerations every new pod gets (<c>--default-toleration-seconds</c>).</summary>
+    public int DefaultTolerationSeconds { get; init; } = 300;
+
     /// <summary>Raised after a namespace got its deletionTimestamp (the lifecycle then empties it).</summary>
     public event Action<string>? NamespaceTerminating;
 
@@ -92,6 +95,7 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
         meta["creationTimestamp"] = Meta.Time(clock.GetUtcNow());
         meta["generation"] = 1;
         Defaults.Apply(r, obj, creating: true);
+        if (r.Kind == "Pod") Defaults.AddDefaultTolerations(obj, DefaultTolerationSeconds);
 
         for (int attempt = 0; ; attempt++)
         {
@@ -115,8 +119,23 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
     /// Replaces an object with what <paramref name="transform"/> makes of the current one. Retries when another write
     /// slipped in; a resourceVersion in the result that is not the current one is a 409 Conflict.
     /// </summary>
-    public async Task<JsonObject> UpdateAsync(ApiResource r, string? ns, string name, Func<JsonObject, JsonObject> transform, bool statusOnly, CancellationToken ct)
+    public Task<JsonObject> UpdateAsync(ApiResource r, string? ns, string name, Func<JsonObject, JsonObject> transform, bool statusOnly, CancellationToken ct) =>
+        UpdateAsync(r, ns, name, transform, statusOnly ? WriteScope.Status : WriteScope.Spec, ct);
+
+    /// <summary>What an update may change: the object without its status, only the status, or both (pods/binding).</summary>
+    enum WriteScope { Spec, Status, Both }
+
+    /// <summary>
+    /// Writes spec and status of <paramref name="r"/> in one update, as the binding subresource of a pod sets
+    /// <c>spec.nodeName</c> and the PodScheduled condition together; checks of plain updates (the pod's immutable
+    /// node name) do not apply.
+    /// </summary>
+    public Task<JsonObject> UpdateWithStatusAsync(ApiResource r, string? ns, string name, Func<JsonObject, JsonObject> transform, CancellationToken ct) =>
+        UpdateAsync(r, ns, name, transform, WriteScope.Both, ct);
+
+    async Task<JsonObject> UpdateAsync(ApiResource r, string? ns, string name, Func<JsonObject, JsonObject> transform, WriteScope scope, CancellationToken ct)
     {
+        var statusOnly = scope == WriteScope.Status;
         if (r.StoredAs is { } storage)
             return View(r, await UpdateAsync(storage, ns, name, cur =>
             {
@@ -124,7 +143,7 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
                 Validation.CheckTypes(r, updated, statusOnly);
                 CheckTypeMeta(r, updated);
                 return ToStorage(r, updated);
-            }, statusOnly, ct));
+            }, scope, ct));
         var key = r.Key(ns, name);
         for (int attempt = 0; attempt < MaxRetries; attempt++)
         {
@@ -145,7 +164,7 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
             if (!string.IsNullOrEmpty(bodyRv) && bodyRv != kv.ModRevision.ToString(System.Globalization.CultureInfo.InvariantCulture))
                 throw ApiException.Conflict(r, name, "the object has been modified; please apply your changes to the latest version and try again");
 
-            var prepared = statusOnly ? MergeStatusOnly(current, updated) : PrepareUpdate(r, current, updated);
+            var prepared = statusOnly ? MergeStatusOnly(current, updated) : PrepareUpdate(r, current, updated, scope == WriteScope.Both);
             if (statusOnly) NamespaceStatus.Check(r, prepared);
             var stored = Stored(prepared);
             var currentStored = Stored(current.DeepClone().AsObject());
@@ -369,7 +388,7 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
             if (k is not ("kind" or "apiVersion")) obj[k] = v;
     }
 
-    JsonObject PrepareUpdate(ApiResource r, JsonObject current, JsonObject updated)
+    JsonObject PrepareUpdate(ApiResource r, JsonObject current, JsonObject updated, bool withStatus)
     {
         var meta = Meta.Of(updated);
         var cur = Meta.Of(current);
@@ -378,13 +397,14 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
             if (cur[field] is { } v) meta[field] = v.DeepClone();
             else meta.Remove(field);
         }
-        if (r.HasStatus)
+        if (r.HasStatus && !withStatus)
         {
             if (current["status"] is { } s) updated["status"] = s.DeepClone();
             else updated.Remove("status");
         }
         Defaults.Apply(r, updated, creating: false);
         Validation.Check(r, updated);
+        if (r.Kind == "Pod" && !withStatus) PodBinding.CheckUpdate(current, updated);
         if (!JsonNode.DeepEquals(SpecPart(current), SpecPart(updated)))
             meta["generation"] = (cur["generation"] is JsonValue g && g.TryGetValue<long>(out var generation) ? generation : 0) + 1;
         return updated;

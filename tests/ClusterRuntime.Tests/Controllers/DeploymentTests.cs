@@ -235,6 +235,117 @@ public sealed class DeploymentTests(ServerFixture fx) : IClassFixture<ServerFixt
         Assert.NotNull(d);
     }
 
+    [Fact]
+    public async Task ReplicaSet_AdoptsReleasesReplacesFailed_DeletesNotReadyFirst_ReportsCreateFailure()
+    {
+        var (ns, client, cleanup) = await SetUpAsync("rs-claims");
+        await using var _ = cleanup;
+        (await K.RunAsync("-n", ns, "run", "orphan", "--image=php:8", "--labels=tier=frontend")).Ok();
+        await ApplyAsync(ns, ReplicaSetYaml("frontend", 3));
+        await WaitAsync(async () => Owned(await ListAsync(ns, "pods")).Count == 3 && (await GetAsync(ns, "rs", "frontend"))["status"]?["readyReplicas"]?.GetValue<int>() == 3,
+            "3 ready pods owned by frontend");
+        var pods = await ListAsync(ns, "pods");
+        Assert.Equal(3, pods.Count); // the orphan was adopted: only two were created
+        Assert.Contains(Owned(pods), p => Name(p) == "orphan");
+
+        (await K.RunAsync("-n", ns, "label", "pod", "orphan", "tier=other", "--overwrite")).Ok();
+        await WaitAsync(async () =>
+        {
+            var all = await ListAsync(ns, "pods");
+            return all.Count == 4 && Owned(all).Count == 3 && Owned(all).All(p => Name(p) != "orphan");
+        }, "the relabelled pod released and replaced");
+
+        var victim = Name(Owned(await ListAsync(ns, "pods"))[0]);
+        await client.CoreV1.PatchNamespacedPodStatusAsync(new V1Patch(new { status = new { phase = "Failed" } }, V1Patch.PatchType.MergePatch), victim, ns, cancellationToken: Ct);
+        await WaitAsync(async () =>
+        {
+            var active = Owned(await ListAsync(ns, "pods")).Where(p => p["status"]?["phase"]?.GetValue<string>() != "Failed").ToList();
+            return active.Count == 3 && active.All(p => Name(p) != victim);
+        }, "a replacement for the failed pod");
+
+        (await K.RunAsync("-n", ns, "scale", "rs", "frontend", "--replicas=4")).Ok();
+        await WaitAsync(async () => (await GetAsync(ns, "rs", "frontend"))["status"]?["readyReplicas"]?.GetValue<int>() == 4, "4 ready pods");
+        var ready = Owned(await ListAsync(ns, "pods")).Where(p => p["status"]?["phase"]?.GetValue<string>() == "Running").Select(Name).ToList();
+        var notReady = ready[^1];
+        await client.CoreV1.PatchNamespacedPodStatusAsync(new V1Patch(new { status = new { conditions = new[] { new { type = "Ready", status = "False" } } } }, V1Patch.PatchType.StrategicMergePatch),
+            notReady, ns, cancellationToken: Ct);
+        await WaitAsync(async () => (await GetAsync(ns, "rs", "frontend"))["status"]?["readyReplicas"]?.GetValue<int>() == 3, "readyReplicas 3 after one pod turned not ready");
+        (await K.RunAsync("-n", ns, "scale", "rs", "frontend", "--replicas=3")).Ok();
+        await WaitAsync(async () => Owned(await ListAsync(ns, "pods")).Count(p => p["status"]?["phase"]?.GetValue<string>() != "Failed") == 3, "3 pods after scaling down");
+        Assert.DoesNotContain(notReady, Owned(await ListAsync(ns, "pods")).Select(Name));
+        var status = (await GetAsync(ns, "rs", "frontend"))["status"]!;
+        Assert.Equal(3, status["replicas"]!.GetValue<int>());
+        Assert.Equal(3, status["fullyLabeledReplicas"]!.GetValue<int>());
+
+        var longName = string.Join('.', Enumerable.Repeat(new string('a', 60), 4)) + ".aaaaa"; // 249: its pods' names (NAME-xxxxx) would be 255
+        await ApplyAsync(ns, ReplicaSetYaml(longName, 1).Replace("tier: frontend", "tier: long"));
+        await WaitAsync(async () => (await GetAsync(ns, "rs", longName))["status"]?["conditions"]?[0]?["reason"]?.GetValue<string>() == "FailedCreate",
+            "ReplicaFailure FailedCreate on a ReplicaSet whose pods cannot be named");
+        var condition = (await GetAsync(ns, "rs", longName))["status"]!["conditions"]![0]!;
+        Assert.Equal("ReplicaFailure", condition["type"]!.GetValue<string>());
+        Assert.Contains("must be no more than 253 characters", condition["message"]!.GetValue<string>());
+        // No FailedCreate event here: its name (NAME.hash) would be too long, as upstream's (NAME.timestamp) would.
+    }
+
+    [Fact]
+    public async Task ProgressDeadline_RolloutStatusReportsIt()
+    {
+        Support.Kubectl.RequireInstalled();
+        const string ns = "deploy-deadline"; // no node: the pods never become ready
+        (await K.RunAsync("create", "namespace", ns)).Ok();
+        await ApplyAsync(ns, """
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata: {name: slow}
+            spec:
+              replicas: 1
+              progressDeadlineSeconds: 2
+              selector: {matchLabels: {app: slow}}
+              template:
+                metadata: {labels: {app: slow}}
+                spec: {containers: [{name: app, image: busybox}]}
+            """);
+        var result = await K.RunAsync("-n", ns, "rollout", "status", "deployment/slow", "--timeout=30s");
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("error: deployment \"slow\" exceeded its progress deadline", result.Error);
+        var d = await GetAsync(ns, "deployment", "slow");
+        var (status, reason, message) = Condition(d, "Progressing");
+        Assert.Equal(("False", "ProgressDeadlineExceeded"), (status, reason));
+        Assert.Matches("^ReplicaSet \"slow-[a-z0-9]+\" has timed out progressing.$", message);
+        Assert.Equal("Always", d["spec"]!["template"]!["spec"]!["containers"]![0]!["imagePullPolicy"]!.GetValue<string>());
+    }
+
+    static string ReplicaSetYaml(string name, int replicas) => $$"""
+        apiVersion: apps/v1
+        kind: ReplicaSet
+        metadata:
+          name: {{name}}
+        spec:
+          replicas: {{replicas}}
+          selector:
+            matchLabels:
+              tier: frontend
+          template:
+            metadata:
+              labels:
+                tier: frontend
+            spec:
+              containers:
+              - name: php
+                image: "php:8"
+        """;
+
+    async Task ApplyAsync(string ns, string yaml)
+    {
+        using var dir = new TempDir();
+        var file = Path.Combine(dir.Path, "object.yaml");
+        await File.WriteAllTextAsync(file, yaml, Ct);
+        (await K.RunAsync("-n", ns, "apply", "-f", file)).Ok();
+    }
+
+    static List<JsonObject> Owned(List<JsonObject> pods) =>
+        pods.Where(p => p["metadata"]!["ownerReferences"]?.AsArray().Any(r => r!["kind"]!.GetValue<string>() == "ReplicaSet") == true).ToList();
+
     // --- helpers ---
 
     async Task<JsonObject> GetAsync(string ns, string kind, string name) =>
@@ -271,6 +382,13 @@ public sealed class DeploymentTests(ServerFixture fx) : IClassFixture<ServerFixt
     static async Task WaitAsync(Func<Task<bool>> condition, Func<string> what)
     {
         var deadline = DateTime.UtcNow + Patience;
+        var started = DateTime.UtcNow;
+        try { await WaitCoreAsync(condition, what, deadline); }
+        finally { TestContext.Current.SendDiagnosticMessage($"waited {(DateTime.UtcNow - started).TotalSeconds:F1} s for {what()}"); }
+    }
+
+    static async Task WaitCoreAsync(Func<Task<bool>> condition, Func<string> what, DateTime deadline)
+    {
         while (!await condition())
         {
             if (DateTime.UtcNow > deadline) Assert.Fail($"timed out after {Patience.TotalSeconds} s waiting for {what()}");

@@ -90,13 +90,14 @@ public sealed class DeploymentTests(ServerFixture fx) : IClassFixture<ServerFixt
 
         await using var watch = await PodWatch.StartAsync(client, ns);
         (await K.RunAsync("-n", ns, "set", "image", "deployment/web", "nginx=nginx:1.26")).Ok();
+        (await K.RunAsync("-n", ns, "annotate", "deployment/web", "kubernetes.io/change-cause=image 1.26")).Ok();
         (await K.RunAsync("-n", ns, "rollout", "status", "deployment/web", "--timeout=60s")).Ok();
         await WaitAsync(async () => Images(await ListAsync(ns, "pods")) == "nginx:1.26 x4", "4 pods of nginx:1.26");
         Assert.Equal(2, (await ListAsync(ns, "replicasets")).Count);
 
         var history = (await K.RunAsync("-n", ns, "rollout", "history", "deployment/web")).Ok().Out;
         Assert.Matches(@"(?m)^1\s+<none>", history);
-        Assert.Matches(@"(?m)^2\s+<none>", history);
+        Assert.Matches(@"(?m)^2\s+image 1.26$", history);
         var first = (await K.RunAsync("-n", ns, "rollout", "history", "deployment/web", "--revision=1")).Ok().Out;
         Assert.Contains("nginx:1.25", first);
 
@@ -164,7 +165,7 @@ public sealed class DeploymentTests(ServerFixture fx) : IClassFixture<ServerFixt
         var (ns, client, cleanup) = await SetUpAsync("deploy-recreate");
         await using var _ = cleanup;
         (await K.RunAsync("-n", ns, "create", "deployment", "web", "--image=nginx:1.25", "--replicas=3")).Ok();
-        (await K.RunAsync("-n", ns, "patch", "deployment", "web", "--type=merge", "-p", """{"spec":{"strategy":{"type":"Recreate","rollingUpdate":null}}}""")).Ok();
+        (await K.RunAsync("-n", ns, "patch", "deployment", "web", "--type=merge", "-p", """{"spec":{"revisionHistoryLimit":0,"strategy":{"type":"Recreate","rollingUpdate":null}}}""")).Ok();
         (await K.RunAsync("-n", ns, "rollout", "status", "deployment/web", "--timeout=60s")).Ok();
 
         await using var watch = await PodWatch.StartAsync(client, ns);
@@ -175,6 +176,7 @@ public sealed class DeploymentTests(ServerFixture fx) : IClassFixture<ServerFixt
         Assert.True(seen.NewWhileOld.Count == 0, "new pods were created while old ones existed: " + string.Join(", ", seen.NewWhileOld));
         Assert.True(seen.Events >= 9, $"the watch saw only {seen.Events} events");
         await WaitForEventAsync(ns, "ScalingReplicaSet", " from 3 to 0");
+        await WaitAsync(async () => (await ListAsync(ns, "replicasets")).Count == 1, "the old ReplicaSet deleted (revisionHistoryLimit 0)");
     }
 
     [Fact]

@@ -138,7 +138,11 @@ public sealed partial class ReplicaSetController : IController
 
         ApiException? failure = null;
         int diff = pods.Count - Obj.Int(rs, 1, "spec", "replicas");
-        if (needsSync && !Obj.IsDeleting(rs) && !selector.IsEmpty)
+        // Upstream's validation refuses a selector that does not select the template's labels; this server stores such
+        // objects, and managing one would create pods it never counts, without end.
+        var templateLabels = Obj.Object(rs, "spec", "template", "metadata", "labels");
+        var selectsTemplate = selector.Matches(k => Obj.Str(templateLabels, k));
+        if (needsSync && !Obj.IsDeleting(rs) && !selector.IsEmpty && selectsTemplate)
         {
             try { await ManageReplicasAsync(key, rs, pods, diff, ct); }
             catch (ApiException e) { failure = e; }

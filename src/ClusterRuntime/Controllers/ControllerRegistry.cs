@@ -13,5 +13,7 @@ public static class ControllerRegistry
         ctx => new Scheduler.Scheduler(ctx),
         ctx => new NodeLifecycle.NodeLifecycleController(ctx),
         ctx => new NodeLifecycle.TaintEvictionController(ctx),
+        ctx => new ReplicaSet.ReplicaSetController(ctx),
+        ctx => new Deployment.DeploymentController(ctx),
     ];
 }

@@ -46,7 +46,10 @@ public static class Defaults
                 svcSpec["type"] ??= "ClusterIP";
                 svcSpec["sessionAffinity"] ??= "None";
                 break;
-            case "Deployment" or "ReplicaSet" or "StatefulSet":
+            case "Deployment" or "ReplicaSet":
+                DeploymentOrReplicaSet(r.Kind, obj);
+                break;
+            case "StatefulSet":
                 Obj(obj, "spec")["replicas"] ??= 1;
                 break;
         }
@@ -87,6 +90,62 @@ public static class Defaults
         ["effect"] = "NoExecute",
         ["tolerationSeconds"] = seconds,
     };
+    /// <summary>
+    /// apps/v1 SetDefaults_Deployment and SetDefaults_ReplicaSet, and the pod template defaults kubectl shows
+    /// (core/v1 SetDefaults_PodSpec and SetDefaults_Container). They apply on every write, as upstream defaults on
+    /// decoding, so a template's hash does not change when a patch leaves a defaulted field out.
+    /// </summary>
+    static void DeploymentOrReplicaSet(string kind, JsonObject obj)
+    {
+        var spec = Obj(obj, "spec");
+        spec["replicas"] ??= 1;
+        if (kind == "Deployment")
+        {
+            var strategy = Obj(spec, "strategy");
+            strategy["type"] ??= "RollingUpdate";
+            if (strategy["type"] is JsonValue t && t.TryGetValue<string>(out var type) && type == "RollingUpdate")
+            {
+                var rolling = Obj(strategy, "rollingUpdate");
+                rolling["maxUnavailable"] ??= "25%";
+                rolling["maxSurge"] ??= "25%";
+            }
+            spec["revisionHistoryLimit"] ??= 10;
+            spec["progressDeadlineSeconds"] ??= 600;
+        }
+        if (spec["template"] is JsonObject template) PodTemplate(template);
+    }
+
+    static void PodTemplate(JsonObject template)
+    {
+        var podSpec = Obj(template, "spec");
+        podSpec["restartPolicy"] ??= "Always";
+        podSpec["terminationGracePeriodSeconds"] ??= 30;
+        podSpec["dnsPolicy"] ??= "ClusterFirst";
+        podSpec["securityContext"] ??= new JsonObject();
+        podSpec["schedulerName"] ??= "default-scheduler";
+        foreach (var list in new[] { "initContainers", "containers" })
+        {
+            if (podSpec[list] is not JsonArray containers) continue;
+            foreach (var c in containers.OfType<JsonObject>())
+            {
+                c["resources"] ??= new JsonObject();
+                c["terminationMessagePath"] ??= "/dev/termination-log";
+                c["terminationMessagePolicy"] ??= "File";
+                if (c["image"] is JsonValue i && i.TryGetValue<string>(out var image)) c["imagePullPolicy"] ??= PullPolicy(image);
+                if (c["ports"] is JsonArray ports)
+                    foreach (var port in ports.OfType<JsonObject>()) port["protocol"] ??= "TCP";
+            }
+        }
+    }
+
+    /// <summary>Always for an image without a tag or tagged <c>latest</c>, else IfNotPresent (core/v1 SetDefaults_Container).</summary>
+    static string PullPolicy(string image)
+    {
+        if (image.Contains('@')) return "IfNotPresent";
+        var last = image[(image.LastIndexOf('/') + 1)..];
+        var colon = last.LastIndexOf(':');
+        return colon < 0 || last[(colon + 1)..] == "latest" ? "Always" : "IfNotPresent";
+    }
 
     static JsonObject Obj(JsonObject parent, string field)
     {

@@ -9,5 +9,9 @@ public static class ControllerRegistry
     /// <summary>Factories of all controllers.</summary>
     public static readonly IReadOnlyList<Func<ControllerContext, IController>> All =
     [
+        ctx => new Endpoints.EndpointSliceController(ctx),
+        ctx => new Endpoints.EndpointsController(ctx),
+        ctx => new NodeIpam.NodeIpamController(ctx),
+        ctx => new ServiceAllocation.ServiceAllocationRepair(ctx),
     ];
 }

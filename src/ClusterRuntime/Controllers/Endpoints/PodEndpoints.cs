@@ -62,7 +62,7 @@ public static class PodEndpoints
             int? number = Obj.At(sp, "targetPort") switch
             {
                 JsonValue v when v.TryGetValue<string>(out var name) => FindNamed(pod, name, protocol),
-                JsonValue v when v.TryGetValue<int>(out var n) && n > 0 => n,
+                JsonValue when Obj.Int(sp, 0, "targetPort") is > 0 and var n => n,
                 _ => Obj.Int(sp, 0, "port"),
             };
             if (number is not int port) continue;

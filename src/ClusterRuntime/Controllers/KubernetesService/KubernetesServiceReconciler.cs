@@ -121,7 +121,7 @@ public sealed class KubernetesServiceReconciler(ObjectStore store, IPAddress add
         foreach (var kv in page.Items)
         {
             var o = JsonNode.Parse(kv.Value) as JsonObject;
-            if (o?["ip"]?.GetValue<string>() is { } ip && o["port"]?.GetValue<int>() is { } p) live.Add((ip, p));
+            if (o?["ip"]?.GetValue<string>() is { } ip && Obj.Long(o, "port") is { } p) live.Add((ip, (int)p));
         }
         return live.Distinct().OrderBy(s => s.Item2).ThenBy(s => s.Item1, StringComparer.Ordinal).ToList();
     }

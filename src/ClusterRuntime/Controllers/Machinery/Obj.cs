@@ -27,9 +27,12 @@ public static class Obj
         At(obj, path) is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
 
     /// <summary>An integer at <paramref name="path"/>, or null.</summary>
+    /// <remarks>A value built in memory keeps its CLR type (an <c>int</c> does not read as <c>long</c>), so each is tried.</remarks>
     public static long? Long(JsonObject? obj, params string[] path) =>
-        At(obj, path) is JsonValue v && v.TryGetValue<long>(out var l) ? l
-        : At(obj, path) is JsonValue d && d.TryGetValue<double>(out var x) && x == Math.Floor(x) ? (long)x : null;
+        At(obj, path) is not JsonValue v ? null
+        : v.TryGetValue<long>(out var l) ? l
+        : v.TryGetValue<int>(out var i) ? i
+        : v.TryGetValue<double>(out var x) && x == Math.Floor(x) ? (long)x : null;
 
     /// <summary>An int32 at <paramref name="path"/>, or <paramref name="fallback"/>.</summary>
     public static int Int(JsonObject? obj, int fallback, params string[] path) =>

@@ -123,7 +123,7 @@ public sealed class ServiceAllocator(IBackend backend, ControllerOptions options
         for (int i = 0; i < ports.Count; i++)
         {
             var port = ports[i];
-            var servicePort = port["port"]?.GetValue<int>() ?? 0;
+            var servicePort = Obj.Int(port, 0, "port");
             var nodePort = ServiceSpec.NodePort(port);
             if (nodePort != 0)
             {

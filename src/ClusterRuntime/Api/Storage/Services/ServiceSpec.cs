@@ -1,6 +1,7 @@
 // Reading and checking the address fields of a Service spec (clusterIP(s), ipFamilies, type, ports, nodePorts).
 using System.Net;
 using System.Text.Json.Nodes;
+using Appliance.ClusterRuntime.Controllers.Machinery;
 
 namespace Appliance.ClusterRuntime.Api.Storage.Services;
 
@@ -26,7 +27,7 @@ public static class ServiceSpec
     public static IEnumerable<JsonObject> Ports(JsonObject svc) => svc["spec"]?["ports"] is JsonArray a ? a.OfType<JsonObject>() : [];
 
     /// <summary>A port's nodePort, or 0.</summary>
-    public static int NodePort(JsonObject port) => port["nodePort"] is JsonValue v && v.TryGetValue<int>(out var n) ? n : 0;
+    public static int NodePort(JsonObject port) => Obj.Int(port, 0, "nodePort");
 
     /// <summary>
     /// Type, ports, clusterIP/clusterIPs and nodePort checks (422 naming the field, in upstream's words); on success
@@ -57,7 +58,7 @@ public static class ServiceSpec
         if (ports.Count == 0 && ip != "None" && type != "ExternalName") problems.Add(("spec.ports", "Required value"));
         for (int i = 0; i < ports.Count; i++)
         {
-            var port = ports[i]["port"] is JsonValue pv && pv.TryGetValue<int>(out var p) ? p : 0;
+            var port = Obj.Int(ports[i], 0, "port");
             if (port is < 1 or > 65535) problems.Add(($"spec.ports[{i}].port", $"Invalid value: {port}: must be between 1 and 65535, inclusive"));
             var nodePort = NodePort(ports[i]);
             if (nodePort != 0 && type is "ClusterIP" or "ExternalName")

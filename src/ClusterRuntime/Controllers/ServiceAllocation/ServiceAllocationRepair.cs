@@ -48,7 +48,7 @@ public sealed class ServiceAllocationRepair(ControllerContext ctx) : IController
         if (ctx.Store.Services is not { } allocator) return;
         var all = new ListOptions(LabelSelector.Everything, FieldSelector.Everything, 0, null, null, null);
         var services = (await ctx.Store.ListAsync(Services, null, all, ct)).Items;
-        var wanted = new Dictionary<string, string>(StringComparer.Ordinal); // key -> uid of the Service that uses it
+        var wanted = new Dictionary<string, List<string>>(StringComparer.Ordinal); // key -> uids of the Services that use it
         foreach (var svc in services)
         {
             var uid = Obj.Uid(svc);
@@ -58,27 +58,28 @@ public sealed class ServiceAllocationRepair(ControllerContext ctx) : IController
                 if (allocator.Range.OffsetOf(address) is null)
                     ctx.Events.Record(svc, EventRecorder.Warning, "ClusterIPOutOfRange",
                         $"Cluster IP [{allocator.Range.Family}]:{ip} is not within the configured Service CIDR {allocator.Range.Network}; please recreate service", Name);
-                else wanted.TryAdd(AllocationKeys.Ip(address), uid);
+                else Want(wanted, AllocationKeys.Ip(address), uid);
             }
             foreach (var port in ServiceSpec.Ports(svc).Select(ServiceSpec.NodePort).Where(p => p != 0).Distinct())
             {
                 if (port < allocator.Options.NodePortMin || port > allocator.Options.NodePortMax)
                     ctx.Events.Record(svc, EventRecorder.Warning, "PortOutOfRange",
                         $"Port {port} is not within the port range {allocator.PortRange}; please recreate service", Name);
-                else wanted.TryAdd(AllocationKeys.Port(port), uid);
+                else Want(wanted, AllocationKeys.Port(port), uid);
             }
         }
 
         var now = ctx.Clock.GetUtcNow();
         foreach (var (kv, owner) in await allocator.Keys.ListAsync(AllocationKeys.Prefix, ct))
         {
-            if (wanted.TryGetValue(kv.Key, out var uid) && owner?.Uid == uid) continue;
+            if (wanted.TryGetValue(kv.Key, out var users) && owner is not null && users.Contains(owner.Uid)) continue;
             if (owner is not null && now - owner.At < LeakGrace) continue;
             await ctx.Store.Backend.DeleteAsync(kv.Key, kv.ModRevision, ct);
         }
 
         var byUid = services.ToDictionary(Obj.Uid);
-        foreach (var (key, uid) in wanted)
+        foreach (var (key, uids) in wanted)
+        foreach (var uid in uids)
         {
             var svc = byUid[uid];
             var owner = new AllocationOwner(uid, Meta.Namespace(svc) ?? "", Meta.Name(svc) ?? "", now);
@@ -88,5 +89,11 @@ public sealed class ServiceAllocationRepair(ControllerContext ctx) : IController
                 : ("PortAlreadyAllocated", $"Port {key[AllocationKeys.PortPrefix.Length..]} was assigned to multiple services; please recreate service");
             ctx.Events.Record(svc, EventRecorder.Warning, reason, message, Name);
         }
+    }
+
+    static void Want(Dictionary<string, List<string>> wanted, string key, string uid)
+    {
+        if (!wanted.TryGetValue(key, out var uids)) wanted[key] = uids = [];
+        if (!uids.Contains(uid)) uids.Add(uid);
     }
 }

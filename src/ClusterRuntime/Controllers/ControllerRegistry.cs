@@ -15,5 +15,9 @@ public static class ControllerRegistry
         ctx => new NodeLifecycle.TaintEvictionController(ctx),
         ctx => new ReplicaSet.ReplicaSetController(ctx),
         ctx => new Deployment.DeploymentController(ctx),
+        ctx => new Endpoints.EndpointSliceController(ctx),
+        ctx => new Endpoints.EndpointsController(ctx),
+        ctx => new NodeIpam.NodeIpamController(ctx),
+        ctx => new ServiceAllocation.ServiceAllocationRepair(ctx),
     ];
 }

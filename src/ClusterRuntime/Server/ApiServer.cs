@@ -105,7 +105,12 @@ public sealed class ApiServer : IAsyncDisposable
                 path, Convert.ToString((int)mode, 8).PadLeft(4, '0'));
 
         await backend.StartAsync(ct);
-        var store = new ObjectStore(backend, TimeProvider.System) { EventTtl = options.EventTtl, DefaultTolerationSeconds = options.Controllers.DefaultTolerationSeconds };
+        var store = new ObjectStore(backend, TimeProvider.System)
+        {
+            EventTtl = options.EventTtl,
+            DefaultTolerationSeconds = options.Controllers.DefaultTolerationSeconds,
+            Services = new Api.Storage.Services.ServiceAllocator(backend, options.Controllers),
+        };
         var tokens = new Dictionary<string, UserInfo>
         {
             [pki.AdminToken] = new UserInfo("system:admin", ["system:masters"]),
@@ -137,6 +142,14 @@ public sealed class ApiServer : IAsyncDisposable
 
         var lifecycle = new NamespaceLifecycle(store, logger);
         await lifecycle.BootstrapAsync(ct);
+        // Every server (not only the leader) keeps itself in the kubernetes Service's endpoints, from before it is ready.
+        var kubernetesService = new Controllers.KubernetesService.KubernetesServiceReconciler(store,
+            AdvertiseAddress.Resolve(options.AdvertiseAddress, options.BindAddress), port, options.Controllers, logger);
+        try { await kubernetesService.ReconcileAsync(ct); }
+        catch (Exception e) when (e is ApiException or Datastore.KeyExistsException)
+        {
+            logger.LogWarning("the kubernetes Service: {Error}", e.Message);
+        }
         var stop = new CancellationTokenSource();
         var compactor = new Compactor(backend, options.CompactInterval, logger);
         // Servers sharing a PostgreSQL datastore elect one of them to run the controllers; SQLite has one server.
@@ -146,6 +159,7 @@ public sealed class ApiServer : IAsyncDisposable
         var loop = Task.WhenAll(
             Task.Run(() => lifecycle.RunAsync(stop.Token), CancellationToken.None),
             Task.Run(() => compactor.RunAsync(stop.Token), CancellationToken.None),
+            Task.Run(() => kubernetesService.RunAsync(stop.Token), CancellationToken.None),
             Task.Run(() => controllers.RunAsync(stop.Token), CancellationToken.None));
         handler.Ready = true;
         logger.LogInformation("appliance-runtime server ready on https://{Bind}:{Port} in {Ms} ms (data dir {Dir})", options.BindAddress, port, started.ElapsedMilliseconds, options.DataDir);

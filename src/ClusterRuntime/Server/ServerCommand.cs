@@ -19,6 +19,11 @@ public sealed class ServerCommand(ServerOptions options, TextWriter error)
             error.WriteLine($"appliance-runtime server: --bind-address: \"{options.BindAddress}\" is not an IP address");
             return 2;
         }
+        if (options.AdvertiseAddress is { } advertise && !IPAddress.TryParse(advertise, out _))
+        {
+            error.WriteLine($"appliance-runtime server: --advertise-address: \"{advertise}\" is not an IP address");
+            return 2;
+        }
         if (options.HttpsPort is < 0 or > 65535)
         {
             error.WriteLine($"appliance-runtime server: --https-listen-port: {options.HttpsPort} is not a port number");

@@ -20,6 +20,12 @@ public static class ServerCommandDefinition
         DefaultValueFactory = _ => "0.0.0.0",
     };
 
+    /// <summary>--advertise-address.</summary>
+    public static readonly Option<string?> AdvertiseAddress = new("--advertise-address")
+    {
+        Description = "Address the server advertises in the kubernetes Service's endpoints (default: --bind-address if specific, else the host's primary address)",
+    };
+
     /// <summary>--https-listen-port.</summary>
     public static readonly Option<int> HttpsPort = new("--https-listen-port")
     {
@@ -81,7 +87,7 @@ public static class ServerCommandDefinition
     {
         var command = new Command("server", "Run the Kubernetes API server (SQLite datastore, generated PKI, admin kubeconfig, node token)")
         {
-            DataDir, BindAddress, HttpsPort, TlsSan, DisableAgent, DatastoreEndpoint, ResetDatastore, SnapshotInterval, SnapshotRetention, EventTtl,
+            DataDir, BindAddress, AdvertiseAddress, HttpsPort, TlsSan, DisableAgent, DatastoreEndpoint, ResetDatastore, SnapshotInterval, SnapshotRetention, EventTtl,
         };
         LimitOptions.AddTo(command);
         ClusterOptions.AddTo(command);
@@ -91,6 +97,7 @@ public static class ServerCommandDefinition
             {
                 DataDir = Path.GetFullPath(parse.GetValue(DataDir)!),
                 BindAddress = parse.GetValue(BindAddress)!,
+                AdvertiseAddress = parse.GetValue(AdvertiseAddress),
                 HttpsPort = parse.GetValue(HttpsPort),
                 TlsSans = parse.GetValue(TlsSan) ?? [],
                 DisableAgent = parse.GetValue(DisableAgent),

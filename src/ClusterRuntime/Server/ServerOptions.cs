@@ -8,6 +8,8 @@ public sealed record ServerOptions
     public required string DataDir { get; init; }
     /// <summary>Address to listen on (default all).</summary>
     public string BindAddress { get; init; } = "0.0.0.0";
+    /// <summary>Address other nodes reach this server at (the <c>kubernetes</c> endpoints); null: the bind address if specific, else the host's primary address.</summary>
+    public string? AdvertiseAddress { get; init; }
     /// <summary>HTTPS port (default 6443; 0 picks a free port).</summary>
     public int HttpsPort { get; init; } = 6443;
     /// <summary>Extra names and addresses for the serving certificate.</summary>

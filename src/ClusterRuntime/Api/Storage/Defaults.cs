@@ -42,9 +42,7 @@ public static class Defaults
                 podSpec["dnsPolicy"] ??= "ClusterFirst";
                 break;
             case "Service":
-                var svcSpec = Obj(obj, "spec");
-                svcSpec["type"] ??= "ClusterIP";
-                svcSpec["sessionAffinity"] ??= "None";
+                Service(obj, creating);
                 break;
             case "Deployment" or "ReplicaSet":
                 DeploymentOrReplicaSet(r.Kind, obj);
@@ -145,6 +143,30 @@ public static class Defaults
         var last = image[(image.LastIndexOf('/') + 1)..];
         var colon = last.LastIndexOf(':');
         return colon < 0 || last[(colon + 1)..] == "latest" ? "Always" : "IfNotPresent";
+    }
+
+    /// <summary>
+    /// Service defaults as upstream's: type ClusterIP, sessionAffinity None, each port TCP with targetPort = port,
+    /// internalTrafficPolicy Cluster (not for ExternalName), externalTrafficPolicy Cluster and
+    /// allocateLoadBalancerNodePorts for the types that have them, and an empty load-balancer status.
+    /// Addresses (clusterIP(s), ipFamilies, nodePorts) are the allocator's (Storage/Services).
+    /// </summary>
+    static void Service(JsonObject obj, bool creating)
+    {
+        var spec = Obj(obj, "spec");
+        spec["type"] ??= "ClusterIP";
+        spec["sessionAffinity"] ??= "None";
+        var type = spec["type"] is JsonValue t && t.TryGetValue<string>(out var s) ? s : "";
+        if (spec["ports"] is JsonArray ports)
+            foreach (var port in ports.OfType<JsonObject>())
+            {
+                port["protocol"] ??= "TCP";
+                if (port["targetPort"] is null && port["port"] is { } number) port["targetPort"] = number.DeepClone();
+            }
+        if (type != "ExternalName") spec["internalTrafficPolicy"] ??= "Cluster";
+        if (type is "NodePort" or "LoadBalancer") spec["externalTrafficPolicy"] ??= "Cluster";
+        if (type == "LoadBalancer") spec["allocateLoadBalancerNodePorts"] ??= true;
+        if (creating) Obj(Obj(obj, "status"), "loadBalancer");
     }
 
     static JsonObject Obj(JsonObject parent, string field)

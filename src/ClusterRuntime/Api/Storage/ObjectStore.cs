@@ -42,6 +42,12 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
     /// <summary>tolerationSeconds of the not-ready and unreachable tolerations every new pod gets (<c>--default-toleration-seconds</c>).</summary>
     public int DefaultTolerationSeconds { get; init; } = 300;
 
+    /// <summary>
+    /// Allocates Services' ClusterIPs and NodePorts as they are written and frees them on delete; null (in-process
+    /// stores of tests) leaves Service addresses as given.
+    /// </summary>
+    public Services.ServiceAllocator? Services { get; init; }
+
     /// <summary>Raised after a namespace got its deletionTimestamp (the lifecycle then empties it).</summary>
     public event Action<string>? NamespaceTerminating;
 
@@ -102,6 +108,7 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
             if (generated) meta["name"] = generateName + RandomSuffix();
             Validation.Check(r, obj);
             var name = Meta.Name(obj)!;
+            var claim = IsService(r) ? await Services!.CreateAsync(obj, ct) : null;
             try
             {
                 var rev = await backend.CreateAsync(r.Key(ns, name), Meta.ToBytes(obj), LeaseOf(r), ct);
@@ -110,7 +117,13 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
             }
             catch (KeyExistsException)
             {
+                if (claim is not null) await claim.RollbackAsync(CancellationToken.None);
                 if (!generated || attempt >= 8) throw ApiException.AlreadyExists(r, name);
+            }
+            catch when (claim is not null)
+            {
+                await claim.RollbackAsync(CancellationToken.None);
+                throw;
             }
         }
     }
@@ -174,10 +187,27 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
             {
                 var (delRev, _, deleted) = await backend.DeleteAsync(key, kv.ModRevision, ct);
                 if (!deleted) continue;
+                await ReleaseAsync(r, current);
                 Meta.Of(prepared)["resourceVersion"] = delRev.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 return prepared;
             }
-            var (rev, _, ok) = await backend.UpdateAsync(key, stored, kv.ModRevision, LeaseOf(r), ct);
+            var claim = IsService(r) && !statusOnly ? await Services!.UpdateAsync(current, prepared, ct) : null;
+            bool ok;
+            long rev;
+            try
+            {
+                (rev, _, ok) = await backend.UpdateAsync(key, stored, kv.ModRevision, LeaseOf(r), ct);
+            }
+            catch when (claim is not null)
+            {
+                await claim.RollbackAsync(CancellationToken.None);
+                throw;
+            }
+            if (claim is not null)
+            {
+                if (ok) await claim.CommitAsync(ct);
+                else await claim.RollbackAsync(ct);
+            }
             if (!ok) continue;
             Meta.Of(prepared)["resourceVersion"] = rev.ToString(System.Globalization.CultureInfo.InvariantCulture);
             return prepared;
@@ -224,7 +254,9 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
                 return (marked, false);
             }
             var (_, _, deleted) = await backend.DeleteAsync(key, kv.ModRevision, ct);
-            if (deleted) return (current, true);
+            if (!deleted) continue;
+            await ReleaseAsync(r, current);
+            return (current, true);
         }
         throw ApiException.Conflict(r, name, "too many concurrent writers; try again");
     }
@@ -363,6 +395,19 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
         return result;
     }
 
+    bool IsService(ApiResource r) => Services is not null && r.Kind == "Service" && r.Group.Length == 0;
+
+    /// <summary>
+    /// Frees a deleted Service's addresses. The Service is gone whatever happens here: a failure leaves keys that the
+    /// allocation repair frees, so it is not the client's error.
+    /// </summary>
+    async Task ReleaseAsync(ApiResource r, JsonObject deleted)
+    {
+        if (!IsService(r)) return;
+        try { await Services!.ReleaseAsync(deleted, CancellationToken.None); }
+        catch (Exception e) when (e is not OutOfMemoryException) { }
+    }
+
     /// <summary>Finalizers that hold a deleted object: metadata.finalizers, and for namespaces also spec.finalizers.</summary>
     static int PendingFinalizers(ApiResource r, JsonObject obj) =>
         Meta.Finalizers(obj).Count + (r.Kind == "Namespace" && obj["spec"]?["finalizers"] is JsonArray a ? a.Count : 0);
@@ -402,6 +447,7 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
             if (current["status"] is { } s) updated["status"] = s.DeepClone();
             else updated.Remove("status");
         }
+        if (IsService(r)) Storage.Services.ServiceSpec.KeepAllocated(current, updated);
         Defaults.Apply(r, updated, creating: false);
         Validation.Check(r, updated);
         if (r.Kind == "Pod" && !withStatus) PodBinding.CheckUpdate(current, updated);

@@ -26,7 +26,8 @@ public static class Obj
     public static string? Str(JsonObject? obj, params string[] path) =>
         At(obj, path) is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
 
-    /// <summary>An integer at <paramref name="path"/>, or null (also for values built in memory as int, which do not convert to long).</summary>
+    /// <summary>An integer at <paramref name="path"/>, or null.</summary>
+    /// <remarks>A value built in memory keeps its CLR type (an <c>int</c> does not read as <c>long</c>), so each is tried.</remarks>
     public static long? Long(JsonObject? obj, params string[] path) =>
         At(obj, path) is not JsonValue v ? null
         : v.TryGetValue<long>(out var l) ? l

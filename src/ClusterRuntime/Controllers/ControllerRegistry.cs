@@ -9,5 +9,6 @@ public static class ControllerRegistry
     /// <summary>Factories of all controllers.</summary>
     public static readonly IReadOnlyList<Func<ControllerContext, IController>> All =
     [
+        ctx => new GarbageCollector.GarbageCollectorController(ctx),
     ];
 }

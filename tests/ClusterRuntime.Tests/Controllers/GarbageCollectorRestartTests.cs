@@ -23,14 +23,13 @@ public sealed class GarbageCollectorRestartTests
         {
             using var c = new GcCluster(new Support.Kubectl(first.KubeconfigPath, cache), first.CreateClient());
             await c.NamespaceAsync(ns);
-            var parent = await c.CreateAsync(Cm(ns, "parent"));
+            var owners = await c.CreateAllAsync(Cm(ns, "parent"), Cm(ns, "background"));
+            var (parent, background) = (owners[0], owners[1]);
             var held = Cm(ns, "held", GcCluster.Ref(parent));
             held["metadata"]!["finalizers"] = new System.Text.Json.Nodes.JsonArray("example.com/hold");
-            var heldObj = await c.CreateAsync(held);
-            await c.CreateAsync(Cm(ns, "under-held", GcCluster.Ref(heldObj)));
-            await c.CreateAsync(Cm(ns, "free", GcCluster.Ref(parent)));
-            var background = await c.CreateAsync(Cm(ns, "background"));
-            for (int i = 0; i < 5; i++) await c.CreateAsync(Cm(ns, $"of-background-{i}", GcCluster.Ref(background)));
+            var dependents = await c.CreateAllAsync([held, Cm(ns, "free", GcCluster.Ref(parent)),
+                .. Enumerable.Range(0, 5).Select(i => Cm(ns, $"of-background-{i}", GcCluster.Ref(background)))]);
+            await c.CreateAsync(Cm(ns, "under-held", GcCluster.Ref(dependents[0])));
 
             (await c.Kubectl.RunAsync("delete", "configmap", "parent", "-n", ns, "--cascade=foreground", "--wait=false")).Ok();
             await c.WaitGoneAsync(ns, "free");

@@ -19,11 +19,10 @@ public sealed class GarbageCollectorTests(ServerFixture fx) : IClassFixture<Serv
     {
         using var c = Cluster();
         var ns = await c.NamespaceAsync("gc-background");
-        var parent = await c.CreateAsync(Cm(ns, "parent"));
-        var other = await c.CreateAsync(Cm(ns, "other"));
-        var child = await c.CreateAsync(Cm(ns, "child", GcCluster.Ref(parent)));
+        var owners = await c.CreateAllAsync(Cm(ns, "parent"), Cm(ns, "other"));
+        var (parent, other) = (owners[0], owners[1]);
+        var child = (await c.CreateAllAsync(Cm(ns, "child", GcCluster.Ref(parent)), Cm(ns, "shared", GcCluster.Ref(parent), GcCluster.Ref(other))))[0];
         await c.CreateAsync(Cm(ns, "grandchild", GcCluster.Ref(child)));
-        await c.CreateAsync(Cm(ns, "shared", GcCluster.Ref(parent), GcCluster.Ref(other)));
 
         var deleted = (await c.Kubectl.RunAsync("delete", "configmap", "parent", "-n", ns, "--cascade=background")).Ok();
         Assert.Contains("deleted", deleted.Out);
@@ -43,12 +42,10 @@ public sealed class GarbageCollectorTests(ServerFixture fx) : IClassFixture<Serv
         var owner = await c.CreateAsync(Cm(ns, "owner"));
         var stale = GcCluster.Ref(owner);
         stale["uid"] = Guid.NewGuid().ToString(); // an earlier "owner", deleted and recreated under the same name
-        await c.CreateAsync(Cm(ns, "of-the-old-owner", stale));
-        await c.CreateAsync(Cm(ns, "of-the-live-owner", GcCluster.Ref(owner)));
         var unserved = GcCluster.Ref(owner);
         unserved["apiVersion"] = "example.com/v1";
         unserved["kind"] = "Widget";
-        await c.CreateAsync(Cm(ns, "of-an-unserved-kind", unserved));
+        await c.CreateAllAsync(Cm(ns, "of-the-old-owner", stale), Cm(ns, "of-the-live-owner", GcCluster.Ref(owner)), Cm(ns, "of-an-unserved-kind", unserved));
 
         await c.WaitGoneAsync(ns, "of-the-old-owner");
         Assert.NotNull(await c.ConfigMapAsync(ns, "of-the-live-owner"));
@@ -61,8 +58,7 @@ public sealed class GarbageCollectorTests(ServerFixture fx) : IClassFixture<Serv
         using var c = Cluster();
         var ns = await c.NamespaceAsync("gc-foreground");
         var parent = await c.CreateAsync(Cm(ns, "parent"));
-        for (int i = 1; i <= 3; i++) await c.CreateAsync(Cm(ns, $"child-{i}", GcCluster.Ref(parent)));
-        await c.CreateAsync(Cm(ns, "child-nonblocking", GcCluster.Ref(parent, block: false)));
+        await c.CreateAllAsync([.. Enumerable.Range(1, 3).Select(i => Cm(ns, $"child-{i}", GcCluster.Ref(parent))), Cm(ns, "child-nonblocking", GcCluster.Ref(parent, block: false))]);
         await using var watch = await ConfigMapWatch.StartAsync(c.Http, ns, "parent", "child-1", "child-2", "child-3");
 
         (await c.Kubectl.RunAsync("delete", "configmap", "parent", "-n", ns, "--cascade=foreground", "--timeout=20s")).Ok();
@@ -86,10 +82,9 @@ public sealed class GarbageCollectorTests(ServerFixture fx) : IClassFixture<Serv
     {
         using var c = Cluster();
         var ns = await c.NamespaceAsync("gc-orphan");
-        var parent = await c.CreateAsync(Cm(ns, "parent"));
-        var other = await c.CreateAsync(Cm(ns, "other"));
-        await c.CreateAsync(Cm(ns, "child", GcCluster.Ref(parent)));
-        await c.CreateAsync(Cm(ns, "shared", GcCluster.Ref(parent), GcCluster.Ref(other)));
+        var owners = await c.CreateAllAsync(Cm(ns, "parent"), Cm(ns, "other"));
+        var (parent, other) = (owners[0], owners[1]);
+        await c.CreateAllAsync(Cm(ns, "child", GcCluster.Ref(parent)), Cm(ns, "shared", GcCluster.Ref(parent), GcCluster.Ref(other)));
 
         (await c.Kubectl.RunAsync("delete", "configmap", "parent", "-n", ns, "--cascade=orphan", "--timeout=20s")).Ok();
         Assert.Null(await c.ConfigMapAsync(ns, "parent"));
@@ -109,8 +104,7 @@ public sealed class GarbageCollectorTests(ServerFixture fx) : IClassFixture<Serv
         var parent = await c.CreateAsync(Cm(ns, "parent"));
         var held = Cm(ns, "held", GcCluster.Ref(parent));
         held["metadata"]!["finalizers"] = new JsonArray("example.com/hold");
-        await c.CreateAsync(held);
-        await c.CreateAsync(Cm(ns, "free", GcCluster.Ref(parent)));
+        await c.CreateAllAsync(held, Cm(ns, "free", GcCluster.Ref(parent)));
 
         (await c.Kubectl.RunAsync("delete", "configmap", "parent", "-n", ns, "--cascade=foreground", "--wait=false")).Ok();
         await c.WaitGoneAsync(ns, "free");
@@ -158,12 +152,11 @@ public sealed class GarbageCollectorTests(ServerFixture fx) : IClassFixture<Serv
     {
         using var c = Cluster();
         var ns = await c.NamespaceAsync("gc-namespace");
-        var rs = await c.CreateAsync(ReplicaSet(ns, "web"));
-        for (int i = 0; i < 3; i++) await c.CreateAsync(Pod(ns, $"web-{i}", GcCluster.Ref(rs, controller: true)));
-        var owner = await c.CreateAsync(Cm(ns, "owner"));
+        var owners = await c.CreateAllAsync(ReplicaSet(ns, "web"), Cm(ns, "owner"));
+        var (rs, owner) = (owners[0], owners[1]);
         var held = Cm(ns, "held", GcCluster.Ref(owner));
         held["metadata"]!["finalizers"] = new JsonArray("example.com/hold");
-        await c.CreateAsync(held);
+        await c.CreateAllAsync([held, .. Enumerable.Range(0, 3).Select(i => Pod(ns, $"web-{i}", GcCluster.Ref(rs, controller: true)))]);
         (await c.Kubectl.RunAsync("delete", "configmap", "owner", "-n", ns, "--cascade=foreground", "--wait=false")).Ok();
 
         (await c.Kubectl.RunAsync("delete", "namespace", ns, "--wait=false")).Ok();
@@ -181,10 +174,8 @@ public sealed class GarbageCollectorTests(ServerFixture fx) : IClassFixture<Serv
     {
         using var c = Cluster();
         var ns = await c.NamespaceAsync("gc-job");
-        var kept = await c.CreateAsync(Job(ns, "kept"));
-        await c.CreateAsync(Pod(ns, "kept-pod", GcCluster.Ref(kept, controller: true)));
-        var gone = await c.CreateAsync(Job(ns, "gone"));
-        await c.CreateAsync(Pod(ns, "gone-pod", GcCluster.Ref(gone, controller: true)));
+        var jobs = await c.CreateAllAsync(Job(ns, "kept"), Job(ns, "gone"));
+        await c.CreateAllAsync(Pod(ns, "kept-pod", GcCluster.Ref(jobs[0], controller: true)), Pod(ns, "gone-pod", GcCluster.Ref(jobs[1], controller: true)));
 
         using var response = await c.Http.DeleteAsync($"/apis/batch/v1/namespaces/{ns}/jobs/kept", Ct);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -216,6 +207,24 @@ public sealed class GarbageCollectorTests(ServerFixture fx) : IClassFixture<Serv
         Assert.Contains(message, status["message"]!.GetValue<string>());
         Assert.StartsWith("DeleteOptions.meta.k8s.io \"\" is invalid", status["message"]!.GetValue<string>());
         Assert.NotNull(await c.ConfigMapAsync(ns, "target"));
+    }
+
+    [Fact]
+    public async Task OrphanAndForegroundFinalizersTogether_AreRefused()
+    {
+        using var c = Cluster();
+        var ns = await c.NamespaceAsync("gc-both-finalizers");
+        var both = Cm(ns, "both");
+        both["metadata"]!["finalizers"] = new JsonArray("orphan", "foregroundDeletion");
+        var file = Path.Combine(Path.GetTempPath(), $"gc-both-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(file, both.ToJsonString(), Ct);
+        try
+        {
+            var refused = await c.Kubectl.RunAsync("create", "-f", file);
+            Assert.NotEqual(0, refused.ExitCode);
+            Assert.Contains("finalizer orphan and foregroundDeletion cannot be both set", refused.Error);
+        }
+        finally { File.Delete(file); }
     }
 
     static JsonObject Pod(string ns, string name, JsonObject owner) => new()

@@ -24,6 +24,24 @@ sealed class GcCluster(Support.Kubectl kubectl, HttpClient http) : IDisposable
         return JsonNode.Parse((await kubectl.RunAsync("create", "-f", file, "-o", "json")).Ok().Out)!.AsObject();
     }
 
+    /// <summary>Creates several objects with one <c>kubectl create -f</c> (a stream of JSON documents) and returns them as stored, in order.</summary>
+    public async Task<JsonObject[]> CreateAllAsync(params JsonObject[] manifests)
+    {
+        var file = Path.Combine(_dir.Path, $"m{Interlocked.Increment(ref _files)}.json");
+        await File.WriteAllTextAsync(file, string.Join("\n", manifests.Select(m => m.ToJsonString())), Ct);
+        // kubectl prints one JSON document per created object.
+        var printed = System.Text.Encoding.UTF8.GetBytes((await kubectl.RunAsync("create", "-f", file, "-o", "json")).Ok().Out);
+        var reader = new System.Text.Json.Utf8JsonReader(printed, new System.Text.Json.JsonReaderOptions { AllowMultipleValues = true });
+        var created = new List<JsonObject>();
+        while (reader.Read())
+        {
+            using var doc = System.Text.Json.JsonDocument.ParseValue(ref reader);
+            created.Add(JsonNode.Parse(doc.RootElement.GetRawText())!.AsObject());
+        }
+        Assert.Equal(manifests.Length, created.Count);
+        return [.. created];
+    }
+
     /// <summary>A namespace made with kubectl.</summary>
     public async Task<string> NamespaceAsync(string name)
     {
@@ -72,10 +90,10 @@ sealed class GcCluster(Support.Kubectl kubectl, HttpClient http) : IDisposable
     /// <summary>The ConfigMap, or null.</summary>
     public Task<JsonObject?> ConfigMapAsync(string ns, string name) => GetAsync($"/api/v1/namespaces/{ns}/configmaps/{name}");
 
-    /// <summary>Waits up to 20 s for <paramref name="condition"/>; on timeout fails with <paramref name="observed"/>.</summary>
+    /// <summary>Waits up to 30 s (a loaded machine) for <paramref name="condition"/>; on timeout fails with <paramref name="observed"/>.</summary>
     public static async Task WaitAsync(Func<Task<bool>> condition, string what, Func<Task<string>> observed)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (!await condition())
         {
             if (DateTime.UtcNow > deadline) Assert.Fail($"timed out waiting for {what}; observed: {await observed()}");

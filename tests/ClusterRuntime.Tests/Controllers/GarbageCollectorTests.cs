@@ -210,6 +210,33 @@ public sealed class GarbageCollectorTests(ServerFixture fx) : IClassFixture<Serv
     }
 
     [Fact]
+    public async Task LegacyOrphanDependentsInTheQuery_Orphans_AndFalseAnswers202WhileAFinalizerHolds()
+    {
+        using var c = Cluster();
+        var ns = await c.NamespaceAsync("gc-legacy");
+        var owners = await c.CreateAllAsync(Cm(ns, "parent"), Cm(ns, "held"));
+        await c.CreateAsync(Cm(ns, "child", GcCluster.Ref(owners[0])));
+        (await c.Kubectl.RunAsync("patch", "configmap", "held", "-n", ns, "--type=merge", "-p", """{"metadata":{"finalizers":["example.com/hold"]}}""")).Ok();
+
+        using (var orphaning = await c.Http.DeleteAsync($"/api/v1/namespaces/{ns}/configmaps/parent?orphanDependents=true", Ct))
+        {
+            Assert.Equal(HttpStatusCode.OK, orphaning.StatusCode);
+            Assert.Contains("orphan", (await Json.ReadAsync(orphaning))["metadata"]!["finalizers"]!.ToJsonString());
+        }
+        await c.WaitGoneAsync(ns, "parent");
+        Assert.Null((await c.ConfigMapAsync(ns, "child"))!["metadata"]!["ownerReferences"]);
+
+        using (var held = await c.Http.DeleteAsync($"/api/v1/namespaces/{ns}/configmaps/held?orphanDependents=false", Ct))
+            Assert.Equal(HttpStatusCode.Accepted, held.StatusCode);
+        using (var bad = await c.Http.DeleteAsync($"/api/v1/namespaces/{ns}/configmaps/child?gracePeriodSeconds=soon", Ct))
+            Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        using (var graceful = await c.Http.DeleteAsync($"/api/v1/namespaces/{ns}/configmaps/child?gracePeriodSeconds=30", Ct))
+            Assert.Equal(HttpStatusCode.OK, graceful.StatusCode);
+        Assert.Null(await c.ConfigMapAsync(ns, "child"));
+        (await c.Kubectl.RunAsync("patch", "configmap", "held", "-n", ns, "--type=json", "-p", """[{"op":"remove","path":"/metadata/finalizers"}]""")).Ok();
+    }
+
+    [Fact]
     public async Task OrphanAndForegroundFinalizersTogether_AreRefused()
     {
         using var c = Cluster();

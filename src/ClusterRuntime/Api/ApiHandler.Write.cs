@@ -104,13 +104,16 @@ public sealed partial class ApiHandler
         if (ri.Resource.Kind == "Namespace" && Undeletable.Contains(ri.Name))
             throw new ApiException(403, "Forbidden", $"namespaces \"{ri.Name}\" is forbidden: this namespace may not be deleted");
         var options = await DeleteOptionsFromAsync(ctx);
+        WarnOfOrphaning(ctx, ri.Resource, options);
         var (obj, deleted) = await store.DeleteAsync(ri.Resource, ri.Namespace, ri.Name!, options, ctx.RequestAborted);
-        await HttpIo.WriteAsync(ctx, deleted ? 200 : 202, obj);
+        // As upstream: 202 only when the object stays and the client asked for orphanDependents=false (old clients expect 200).
+        await HttpIo.WriteAsync(ctx, !deleted && options.OrphanDependents == false ? 202 : 200, obj);
     }
 
     async Task DeleteCollectionAsync(HttpContext ctx, RequestInfo ri)
     {
         var options = await DeleteOptionsFromAsync(ctx);
+        WarnOfOrphaning(ctx, ri.Resource, options);
         var list = ListOptionsFrom(ctx, ri.Resource, null) with { Limit = 0, Continue = null };
         var page = await store.ListAsync(ri.Resource, ri.Namespace, list, ctx.RequestAborted);
         var items = new JsonArray();
@@ -135,23 +138,59 @@ public sealed partial class ApiHandler
         });
     }
 
+    /// <summary>
+    /// DeleteOptions from the body, or (only when there is none, as upstream) from the query. An unknown policy, or a
+    /// policy together with orphanDependents, is 422 as upstream validates them.
+    /// </summary>
+    /// <summary>Upstream's warning when a Job is deleted without a policy (its pods are orphaned).</summary>
+    static void WarnOfOrphaning(HttpContext ctx, ApiResource r, DeleteOptions options)
+    {
+        if (DeletePropagation.OrphansByDefault(r) && DeletePropagation.Unspecified(options))
+            ctx.Response.Headers.Append("Warning", $"299 - \"{DeletePropagation.JobOrphanWarning}\"");
+    }
+
     static async Task<DeleteOptions> DeleteOptionsFromAsync(HttpContext ctx)
     {
-        var q = ctx.Request.Query;
-        string? uid = null, rv = null, policy = q["propagationPolicy"];
         var raw = await HttpIo.ReadBodyAsync(ctx);
+        JsonObject body;
         if (raw.Length > 0)
         {
-            var body = ctx.Request.ContentType?.StartsWith("application/vnd.kubernetes.protobuf", StringComparison.Ordinal) == true
+            body = ctx.Request.ContentType?.StartsWith("application/vnd.kubernetes.protobuf", StringComparison.Ordinal) == true
                 ? Protobuf.ProtobufDecoder.Decode(raw)
                 : Meta.ParseObject(raw, "DeleteOptions");
             Validation.CheckTypes(DeleteOptionsType, body, "");
-            uid = body["preconditions"]?["uid"]?.GetValue<string>();
-            rv = body["preconditions"]?["resourceVersion"]?.GetValue<string>();
-            policy ??= body["propagationPolicy"]?.GetValue<string>();
         }
-        if (policy is not (null or "" or "Orphan" or "Background" or "Foreground"))
-            throw ApiException.BadRequest($"propagationPolicy \"{policy}\" is not one of Orphan, Background, Foreground");
-        return new DeleteOptions(uid, rv, policy);
+        else body = DeleteOptionsFromQuery(ctx.Request.Query);
+        var policy = body["propagationPolicy"]?.GetValue<string>();
+        var orphan = body["orphanDependents"]?.GetValue<bool>();
+        if (orphan is not null && policy is not null)
+            throw InvalidDeleteOptions("FieldValueInvalid", $"Invalid value: \"{policy}\": orphanDependents and deletionPropagation cannot be both set");
+        if (policy is not (null or DeletePropagation.Orphan or DeletePropagation.Background or DeletePropagation.Foreground))
+            throw InvalidDeleteOptions("FieldValueNotSupported", $"Unsupported value: \"{policy}\": supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\"");
+        return new DeleteOptions(body["preconditions"]?["uid"]?.GetValue<string>(), body["preconditions"]?["resourceVersion"]?.GetValue<string>(), policy)
+        {
+            OrphanDependents = orphan,
+            GracePeriodSeconds = body["gracePeriodSeconds"] is not JsonValue g ? null : g.TryGetValue<long>(out var l) ? l : g.TryGetValue<int>(out var i) ? i : null,
+        };
     }
+
+    static JsonObject DeleteOptionsFromQuery(IQueryCollection q)
+    {
+        var body = new JsonObject();
+        if (q["propagationPolicy"].FirstOrDefault() is { } policy) body["propagationPolicy"] = policy;
+        if (q["orphanDependents"].FirstOrDefault() is { } orphan)
+            body["orphanDependents"] = bool.TryParse(orphan, out var o) ? o : throw ApiException.BadRequest($"orphanDependents: invalid value \"{orphan}\": not a boolean");
+        if (q["gracePeriodSeconds"].FirstOrDefault() is { } grace)
+            body["gracePeriodSeconds"] = long.TryParse(grace, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var g)
+                ? g : throw ApiException.BadRequest($"gracePeriodSeconds: invalid value \"{grace}\": not an integer");
+        return body;
+    }
+
+    static ApiException InvalidDeleteOptions(string reason, string message) =>
+        new(422, "Invalid", $"DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: {message}", new JsonObject
+        {
+            ["group"] = "meta.k8s.io",
+            ["kind"] = "DeleteOptions",
+            ["causes"] = new JsonArray(new JsonObject { ["reason"] = reason, ["message"] = message, ["field"] = "propagationPolicy" }),
+        });
 }

@@ -40,6 +40,12 @@ public static class ResourceTable
     static readonly Dictionary<(string, string, string), ApiResource> ByPlural =
         Resources.ToDictionary(r => (r.Group, r.Version, r.Plural));
 
+    static readonly Dictionary<(string, string), ApiResource> ByKind =
+        Resources.ToDictionary(r => (r.ApiVersion, r.Kind));
+
+    /// <summary>Finds a resource by apiVersion and kind, as owner references name it; null when not served.</summary>
+    public static ApiResource? FindKind(string apiVersion, string kind) => ByKind.GetValueOrDefault((apiVersion, kind));
+
     /// <summary>The groups in discovery order, each with its versions (one each today).</summary>
     public static IEnumerable<(string Group, string Version)> GroupVersions =>
         Resources.Select(r => (r.Group, r.Version)).Distinct();

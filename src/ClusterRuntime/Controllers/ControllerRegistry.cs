@@ -19,5 +19,6 @@ public static class ControllerRegistry
         ctx => new Endpoints.EndpointsController(ctx),
         ctx => new NodeIpam.NodeIpamController(ctx),
         ctx => new ServiceAllocation.ServiceAllocationRepair(ctx),
+        ctx => new GarbageCollector.GarbageCollectorController(ctx),
     ];
 }

@@ -8,13 +8,20 @@ using Microsoft.Extensions.Logging;
 namespace Appliance.ClusterRuntime.Controllers;
 
 /// <summary>
-/// Namespace deletion: the DELETE marks the namespace Terminating; this loop deletes every namespaced object in it,
-/// waits for objects held by finalizers, then drops the <c>kubernetes</c> finalizer, which removes the namespace.
+/// Namespace deletion: the DELETE marks the namespace Terminating; this loop deletes every namespaced object in it
+/// (propagation Background), waits for objects held by finalizers, then drops the <c>kubernetes</c> finalizer, which
+/// removes the namespace (once the garbage collector has handled any <c>orphan</c> or <c>foregroundDeletion</c> finalizer on it).
 /// </summary>
 public sealed class NamespaceLifecycle(ObjectStore store, ILogger logger)
 {
     /// <summary>Namespaces every cluster has.</summary>
     public static readonly string[] SystemNamespaces = ["default", "kube-system", "kube-public", "kube-node-lease"];
+
+    /// <summary>
+    /// As upstream's namespace deleter: dependents go by the garbage collector in the background, and an object in a
+    /// foreground deletion is deleted at once rather than after its dependents (which go with the namespace anyway).
+    /// </summary>
+    static readonly DeleteOptions Background = DeleteOptions.None with { PropagationPolicy = DeletePropagation.Background };
 
     readonly Channel<string> _queue = Channel.CreateUnbounded<string>();
 
@@ -84,7 +91,7 @@ public sealed class NamespaceLifecycle(ObjectStore store, ILogger logger)
                 try
                 {
                     if (itemName is null) throw new InvalidDataException($"a stored {r.Kind} has no metadata.name");
-                    var (_, deleted) = await store.DeleteAsync(r, name, itemName, DeleteOptions.None, ct);
+                    var (_, deleted) = await store.DeleteAsync(r, name, itemName, Background, ct);
                     if (!deleted) remaining++;
                 }
                 catch (ApiException e) when (e.Code == 404)

@@ -21,11 +21,17 @@ public sealed record ListPage(long Revision, List<JsonObject> Items, string? Con
     public int Count => Raw?.Count ?? Items.Count;
 }
 
-/// <summary>Preconditions and policy of a delete call.</summary>
+/// <summary>Preconditions and policy of a delete call (see <see cref="DeletePropagation"/>).</summary>
 public sealed record DeleteOptions(string? Uid, string? ResourceVersion, string? PropagationPolicy)
 {
     /// <summary>No preconditions.</summary>
     public static readonly DeleteOptions None = new(null, null, null);
+
+    /// <summary>The legacy <c>orphanDependents</c> (true is Orphan, false Background); never set with a policy.</summary>
+    public bool? OrphanDependents { get; init; }
+
+    /// <summary>The grace period asked for; accepted, and immediate (no kubelet here waits on pod termination).</summary>
+    public long? GracePeriodSeconds { get; init; }
 }
 
 /// <summary>Stores API objects as JSON under <c>/registry/...</c> keys; the key's ModRevision is the resourceVersion.</summary>
@@ -215,7 +221,7 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
         throw ApiException.Conflict(r, name, "too many concurrent writers; try again");
     }
 
-    /// <summary>Deletes an object; with finalizers it only gets a deletionTimestamp. Returns the object and whether it is gone.</summary>
+    /// <summary>Deletes an object; with finalizers (its own, or those <see cref="DeletePropagation"/> adds) it only gets a deletionTimestamp. Returns the object and whether it is gone.</summary>
     public async Task<(JsonObject Obj, bool Deleted)> DeleteAsync(ApiResource r, string? ns, string name, DeleteOptions options, CancellationToken ct)
     {
         if (r.StoredAs is { } storage)
@@ -236,16 +242,22 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
                 throw ApiException.Conflict(r, name, $"Precondition failed: ResourceVersion in precondition: {options.ResourceVersion}, ResourceVersion in object meta: {Meta.Str(current, "resourceVersion")}");
 
             bool isNamespace = r.Kind == "Namespace";
-            if (isNamespace || Meta.Finalizers(current).Count > 0)
+            var finalizers = DeletePropagation.FinalizersAfterDelete(r, current, options);
+            if (isNamespace || finalizers.Count > 0)
             {
-                if (Meta.Str(current, "deletionTimestamp") is not null)
+                bool deleting = Meta.Str(current, "deletionTimestamp") is not null;
+                if (deleting && finalizers.SequenceEqual(Meta.Finalizers(current)))
                 {
                     if (isNamespace) NamespaceTerminating?.Invoke(name);
                     return (current, false);
                 }
                 var marked = current.DeepClone().AsObject();
-                Meta.Of(marked)["deletionTimestamp"] = Meta.Time(clock.GetUtcNow());
-                Meta.Of(marked)["deletionGracePeriodSeconds"] = 0;
+                DeletePropagation.SetFinalizers(marked, finalizers);
+                if (!deleting)
+                {
+                    Meta.Of(marked)["deletionTimestamp"] = Meta.Time(clock.GetUtcNow());
+                    Meta.Of(marked)["deletionGracePeriodSeconds"] = 0;
+                }
                 if (isNamespace) marked["status"] = new JsonObject { ["phase"] = "Terminating" };
                 var (rev, _, ok) = await backend.UpdateAsync(key, Stored(marked.DeepClone().AsObject()), kv.ModRevision, 0, ct);
                 if (!ok) continue;

@@ -28,7 +28,7 @@ public static class Validation
         throw ApiException.Invalid(group, type.Name, Meta.Name(obj) ?? "", problems.Select(p => (p.Field, p.Message)).ToList());
     }
 
-    /// <summary>Checks name, labels and annotations; throws 422 on the first problem.</summary>
+    /// <summary>Checks name, labels, annotations and the GC finalizers; throws 422 on the first problem.</summary>
     public static void Check(ApiResource r, JsonObject obj)
     {
         var name = Meta.Name(obj) ?? "";
@@ -58,6 +58,10 @@ public static class Validation
                     throw ApiException.Invalid(r, name, $"metadata.annotations.{key}", "Invalid value: annotation values must be strings");
             }
         }
+        var finalizers = Meta.Finalizers(obj);
+        if (finalizers.Contains(DeletePropagation.OrphanFinalizer) && finalizers.Contains(DeletePropagation.ForegroundFinalizer))
+            throw ApiException.Invalid(r, name, "metadata.finalizers",
+                $"Invalid value: []string{{{string.Join(", ", finalizers.Select(f => $"\"{f}\""))}}}: finalizer orphan and foregroundDeletion cannot be both set");
     }
 
     /// <summary>Null when <paramref name="s"/> is a DNS-1123 label, else why not.</summary>

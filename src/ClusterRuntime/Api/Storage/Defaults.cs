@@ -35,11 +35,7 @@ public static class Defaults
                     var status = Obj(obj, "status");
                     status["phase"] ??= "Pending";
                 }
-                var podSpec = Obj(obj, "spec");
-                podSpec["restartPolicy"] ??= "Always";
-                podSpec["schedulerName"] ??= "default-scheduler";
-                podSpec["terminationGracePeriodSeconds"] ??= 30;
-                podSpec["dnsPolicy"] ??= "ClusterFirst";
+                PodSpec(Obj(obj, "spec"));
                 break;
             case "Service":
                 var svcSpec = Obj(obj, "spec");
@@ -49,10 +45,26 @@ public static class Defaults
             case "Deployment" or "ReplicaSet" or "StatefulSet":
                 Obj(obj, "spec")["replicas"] ??= 1;
                 break;
+            case "Job":
+                BatchDefaults.ApplyJob(obj, creating);
+                break;
+            case "CronJob":
+                BatchDefaults.ApplyCronJob(obj);
+                break;
         }
     }
 
-    static JsonObject Obj(JsonObject parent, string field)
+    /// <summary>The defaults of a pod spec, also of the pod templates inside workloads.</summary>
+    internal static void PodSpec(JsonObject podSpec)
+    {
+        podSpec["restartPolicy"] ??= "Always";
+        podSpec["schedulerName"] ??= "default-scheduler";
+        podSpec["terminationGracePeriodSeconds"] ??= 30;
+        podSpec["dnsPolicy"] ??= "ClusterFirst";
+    }
+
+    /// <summary>The object at <paramref name="field"/> of <paramref name="parent"/>, created when missing.</summary>
+    internal static JsonObject Obj(JsonObject parent, string field)
     {
         if (parent[field] is JsonObject o) return o;
         o = new JsonObject();

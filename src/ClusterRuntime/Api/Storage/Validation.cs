@@ -58,6 +58,7 @@ public static class Validation
                     throw ApiException.Invalid(r, name, $"metadata.annotations.{key}", "Invalid value: annotation values must be strings");
             }
         }
+        if (r.Group == "batch") BatchValidation.Check(r, obj);
     }
 
     /// <summary>Null when <paramref name="s"/> is a DNS-1123 label, else why not.</summary>

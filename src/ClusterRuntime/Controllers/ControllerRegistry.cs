@@ -9,5 +9,7 @@ public static class ControllerRegistry
     /// <summary>Factories of all controllers.</summary>
     public static readonly IReadOnlyList<Func<ControllerContext, IController>> All =
     [
+        ctx => new Job.JobController(ctx),
+        ctx => new CronJob.CronJobController(ctx),
     ];
 }

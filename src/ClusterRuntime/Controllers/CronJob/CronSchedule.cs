@@ -1,6 +1,4 @@
 // A CronJob schedule: standard five-field cron, the @ macros and @every, in a time zone (parsed with Cronos).
-using System.Globalization;
-using System.Text.RegularExpressions;
 using Cronos;
 
 namespace Appliance.ClusterRuntime.Controllers.CronJob;
@@ -10,7 +8,7 @@ namespace Appliance.ClusterRuntime.Controllers.CronJob;
 /// day-of-week), <c>@yearly</c>/<c>@annually</c>, <c>@monthly</c>, <c>@weekly</c>, <c>@daily</c>/<c>@midnight</c>,
 /// <c>@hourly</c>, and <c>@every DURATION</c>. <see cref="Next"/> gives the first time strictly after a time.
 /// </summary>
-public sealed partial class CronSchedule
+public sealed class CronSchedule
 {
     readonly CronExpression? _cron;
     readonly TimeSpan _every;
@@ -85,27 +83,7 @@ public sealed partial class CronSchedule
     /// <summary>The time <paramref name="t"/> as seen in the schedule's zone.</summary>
     public DateTimeOffset InZone(DateTimeOffset t) => TimeZoneInfo.ConvertTime(t, _zone);
 
-    static TimeSpan ParseDuration(string text)
-    {
-        var match = GoDuration().Match(text);
-        if (!match.Success || text.Length == 0) throw new FormatException($"failed to parse duration @every {text}: time: invalid duration \"{text}\"");
-        var total = TimeSpan.Zero;
-        foreach (Capture part in match.Groups["part"].Captures)
-        {
-            var unit = part.Value.TrimStart("0123456789.".ToCharArray());
-            var value = double.Parse(part.Value[..^unit.Length], CultureInfo.InvariantCulture);
-            total += unit switch
-            {
-                "h" => TimeSpan.FromHours(value),
-                "m" => TimeSpan.FromMinutes(value),
-                "s" => TimeSpan.FromSeconds(value),
-                "ms" => TimeSpan.FromMilliseconds(value),
-                _ => TimeSpan.Zero,
-            };
-        }
-        return TimeSpan.FromSeconds(Math.Floor(total.TotalSeconds));
-    }
-
-    [GeneratedRegex(@"^(?<part>[0-9]+(\.[0-9]+)?(h|ms|m|s))+$")]
-    private static partial Regex GoDuration();
+    static TimeSpan ParseDuration(string text) =>
+        Server.Duration.TryParse(text, out var d) ? TimeSpan.FromSeconds(Math.Floor(d.TotalSeconds))
+        : throw new FormatException($"failed to parse duration @every {text}: time: invalid duration \"{text}\"");
 }

@@ -244,7 +244,7 @@ public sealed partial class JobController
     static void Compact(JsonObject status)
     {
         foreach (var field in new[] { "active", "succeeded", "failed" })
-            if (Obj.Long(status, field) == 0) status.Remove(field);
+            if (status[field] is JsonValue v && v.ToJsonString() == "0") status.Remove(field);
         if (status["completedIndexes"] is null) status.Remove("completedIndexes");
     }
 }

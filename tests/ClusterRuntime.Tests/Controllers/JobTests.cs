@@ -172,4 +172,47 @@ public sealed class JobTests(JobServer fx) : IClassFixture<JobServer>
         Assert.NotEqual(0, refused.ExitCode);
         Assert.Contains("spec.template.spec.restartPolicy: Unsupported value: \"Always\": supported values: \"OnFailure\", \"Never\"", refused.Error);
     }
+
+    [Fact]
+    public async Task ServerSigkillMidJob_CountsEveryPodOnce_AndCreatesNoExtraPods()
+    {
+        Support.Kubectl.RequireInstalled();
+        using var dir = new TempDir();
+        var data = Path.Combine(dir.Path, "data");
+        var port = RuntimeProcess.FreePort();
+        var server = await RuntimeProcess.StartAsync(data, port);
+        SimulatedNode? node = null;
+        try
+        {
+            node = await SimulatedNode.StartAsync(BatchTestSupport.Client(server), "restart-node", 8, ct: TestContext.Current.CancellationToken);
+            node.Outcome = OutcomeByLabel;
+            using (var http = server.CreateClient())
+            {
+                (await http.PostAsync("/api/v1/namespaces", Json.Body(new JsonObject { ["metadata"] = new JsonObject { ["name"] = "job-restart" } }), TestContext.Current.CancellationToken)).EnsureSuccessStatusCode();
+                var job = JsonNode.Parse("""
+                    {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "many"},
+                     "spec": {"completions": 12, "parallelism": 2, "template": {"metadata": {"labels": {"outcome": "0"}},
+                       "spec": {"nodeName": "restart-node", "restartPolicy": "Never", "containers": [{"name": "work", "image": "busybox"}]}}}}
+                    """)!;
+                (await http.PostAsync("/apis/batch/v1/namespaces/job-restart/jobs", Json.Body(job), TestContext.Current.CancellationToken)).EnsureSuccessStatusCode();
+            }
+            var path = "/apis/batch/v1/namespaces/job-restart/jobs/many";
+            var before = await WaitAsync(() => GetAsync(server, path), j => j?["status"]?["succeeded"]?.GetValue<int>() >= 2, Timeout, "2 counted successes before the kill");
+            server.Kill();
+            await server.DisposeAsync();
+            server = await RuntimeProcess.StartAsync(data, port);
+
+            var done = await WaitAsync(() => GetAsync(server, path), j => Condition(j, "Complete") is not null, Timeout, "the Job to complete after the restart");
+            Assert.Equal(12, done!["status"]!["succeeded"]!.GetValue<int>());
+            Assert.Null(done["status"]!["failed"]);
+            var pods = Items(await GetAsync(server, "/api/v1/namespaces/job-restart/pods"));
+            Assert.True(pods.Count == 12, $"12 completions need 12 pods; {pods.Count} were created (killed at succeeded={before!["status"]!["succeeded"]})");
+            Assert.All(pods, p => Assert.Equal("Succeeded", p["status"]!["phase"]!.GetValue<string>()));
+        }
+        finally
+        {
+            if (node is not null) await node.DisposeAsync();
+            await server.DisposeAsync();
+        }
+    }
 }

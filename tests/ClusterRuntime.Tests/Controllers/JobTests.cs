@@ -174,6 +174,24 @@ public sealed class JobTests(JobServer fx) : IClassFixture<JobServer>
     }
 
     [Fact]
+    public async Task SuspendedJob_RunsNoPods_UntilResumed()
+    {
+        var ns = await NamespaceAsync("job-suspend");
+        (await ApplyAsync(fx.Kubectl, JobYaml(ns, "later", "0", "  suspend: true"))).Ok();
+        var suspended = await WaitAsync(() => JobAsync(ns, "later"), j => Condition(j, "Suspended") is not null, Timeout, "the Suspended condition");
+        Assert.Equal("JobSuspended", Condition(suspended, "Suspended")!["reason"]!.GetValue<string>());
+        Assert.Null(suspended!["status"]!["startTime"]);
+        Assert.Empty(await PodsAsync(ns));
+        (await fx.Kubectl.RunAsync("-n", ns, "patch", "job", "later", "--type=merge", "-p", "{\"spec\":{\"suspend\":false}}")).Ok();
+        (await fx.Kubectl.RunAsync("-n", ns, "wait", "--for=condition=complete", "job/later", "--timeout=60s")).Ok();
+        var job = (await JobAsync(ns, "later"))!;
+        Assert.Equal("False", Condition(job, "Suspended")!["status"]!.GetValue<string>());
+        Assert.Equal("JobResumed", Condition(job, "Suspended")!["reason"]!.GetValue<string>());
+        Assert.NotNull(job["status"]!["startTime"]);
+        Assert.Single(await PodsAsync(ns));
+    }
+
+    [Fact]
     public async Task ServerSigkillMidJob_CountsEveryPodOnce_AndCreatesNoExtraPods()
     {
         Support.Kubectl.RequireInstalled();

@@ -96,6 +96,23 @@ public sealed class CronJobTests(CronJobServer fx) : IClassFixture<CronJobServer
     }
 
     [Fact]
+    public async Task Replace_DeletesTheRunningJobForTheNextOne()
+    {
+        var ns = await NamespaceAsync("cron-replace");
+        (await ApplyAsync(fx.Kubectl, CronJobYaml(ns, "swap", "", "  concurrencyPolicy: Replace"))).Ok();
+        var names = new HashSet<string>();
+        await WaitAsync(async () =>
+        {
+            foreach (var job in await JobsOfAsync(ns, "swap")) names.Add(job["metadata"]!["name"]!.GetValue<string>());
+            return names.Count;
+        }, n => n >= 3, Timeout, "3 Jobs of the Replace CronJob over time");
+        var now = await JobsOfAsync(ns, "swap");
+        Assert.True(now.Count <= 2, $"Replace keeps one Job (two while a deletion is seen late); found {now.Count}");
+        var events = (await fx.Kubectl.RunAsync("-n", ns, "get", "events", "--field-selector", "involvedObject.name=swap,reason=SuccessfulDelete", "-o", "name")).Ok().Out;
+        Assert.NotEmpty(events.Trim());
+    }
+
+    [Fact]
     public async Task KubectlCreateJobFromCronJob_RunsTheTemplate()
     {
         var ns = await NamespaceAsync("cron-manual");

@@ -20,5 +20,7 @@ public static class ControllerRegistry
         ctx => new NodeIpam.NodeIpamController(ctx),
         ctx => new ServiceAllocation.ServiceAllocationRepair(ctx),
         ctx => new GarbageCollector.GarbageCollectorController(ctx),
+        ctx => new Job.JobController(ctx),
+        ctx => new CronJob.CronJobController(ctx),
     ];
 }

@@ -58,10 +58,18 @@ public static class ClusterOptions
         DefaultValueFactory = _ => 300,
     };
 
+    /// <summary>--test-clock-speed (hidden, TEST ONLY): the controllers' clock runs this many times faster (<see cref="ScaledClock"/>).</summary>
+    public static readonly Option<double> TestClockSpeed = new("--test-clock-speed")
+    {
+        Description = "TEST ONLY: run the controllers' clock this many times faster than real time",
+        DefaultValueFactory = _ => 1,
+        Hidden = true,
+    };
+
     /// <summary>Adds the options to <paramref name="command"/>.</summary>
     public static void AddTo(Command command)
     {
-        foreach (var option in new Option[] { ClusterCidr, ServiceCidr, ClusterDns, NodeCidrMaskSize, NodePortRange, NodeMonitorGracePeriod, DefaultTolerationSeconds })
+        foreach (var option in new Option[] { ClusterCidr, ServiceCidr, ClusterDns, NodeCidrMaskSize, NodePortRange, NodeMonitorGracePeriod, DefaultTolerationSeconds, TestClockSpeed })
             command.Options.Add(option);
     }
 
@@ -88,6 +96,8 @@ public static class ClusterOptions
         if (grace <= TimeSpan.Zero) throw new ArgumentException("--node-monitor-grace-period: must be positive");
         var toleration = parse.GetValue(DefaultTolerationSeconds);
         if (toleration < 0) throw new ArgumentException($"--default-toleration-seconds: {toleration} is negative");
+        var speed = parse.GetValue(TestClockSpeed);
+        if (!(speed > 0)) throw new ArgumentException($"--test-clock-speed: {speed} must be positive");
         return options with
         {
             Controllers = options.Controllers with
@@ -100,6 +110,7 @@ public static class ClusterOptions
                 NodePortMax = last,
                 NodeMonitorGracePeriod = grace,
                 DefaultTolerationSeconds = toleration,
+                Clock = speed == 1 ? options.Controllers.Clock : new ScaledClock(speed),
             },
         };
     }

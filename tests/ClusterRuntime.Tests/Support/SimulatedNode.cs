@@ -115,7 +115,7 @@ public sealed class SimulatedNode : IAsyncDisposable
                 await Task.Delay(LeaseInterval, ct);
                 var patch = new { spec = new { renewTime = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'") } };
                 try { await _client.CoordinationV1.PatchNamespacedLeaseAsync(new V1Patch(patch, V1Patch.PatchType.MergePatch), Name, "kube-node-lease", cancellationToken: ct); }
-                catch (k8s.Autorest.HttpOperationException) { }
+                catch (Exception e) when (e is k8s.Autorest.HttpOperationException or HttpRequestException) { } // a server restarting
             }
         }
         catch (OperationCanceledException) { }

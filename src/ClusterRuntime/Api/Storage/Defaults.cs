@@ -35,11 +35,7 @@ public static class Defaults
                     var status = Obj(obj, "status");
                     status["phase"] ??= "Pending";
                 }
-                var podSpec = Obj(obj, "spec");
-                podSpec["restartPolicy"] ??= "Always";
-                podSpec["schedulerName"] ??= "default-scheduler";
-                podSpec["terminationGracePeriodSeconds"] ??= 30;
-                podSpec["dnsPolicy"] ??= "ClusterFirst";
+                PodSpec(Obj(obj, "spec"));
                 break;
             case "Service":
                 Service(obj, creating);
@@ -49,6 +45,12 @@ public static class Defaults
                 break;
             case "StatefulSet":
                 Obj(obj, "spec")["replicas"] ??= 1;
+                break;
+            case "Job":
+                BatchDefaults.ApplyJob(obj, creating);
+                break;
+            case "CronJob":
+                BatchDefaults.ApplyCronJob(obj);
                 break;
         }
     }
@@ -116,11 +118,8 @@ public static class Defaults
     static void PodTemplate(JsonObject template)
     {
         var podSpec = Obj(template, "spec");
-        podSpec["restartPolicy"] ??= "Always";
-        podSpec["terminationGracePeriodSeconds"] ??= 30;
-        podSpec["dnsPolicy"] ??= "ClusterFirst";
+        PodSpec(podSpec);
         podSpec["securityContext"] ??= new JsonObject();
-        podSpec["schedulerName"] ??= "default-scheduler";
         foreach (var list in new[] { "initContainers", "containers" })
         {
             if (podSpec[list] is not JsonArray containers) continue;
@@ -169,7 +168,18 @@ public static class Defaults
         if (creating) Obj(Obj(obj, "status"), "loadBalancer");
     }
 
-    static JsonObject Obj(JsonObject parent, string field)
+
+    /// <summary>The defaults of a pod spec, also of the pod templates inside workloads.</summary>
+    internal static void PodSpec(JsonObject podSpec)
+    {
+        podSpec["restartPolicy"] ??= "Always";
+        podSpec["schedulerName"] ??= "default-scheduler";
+        podSpec["terminationGracePeriodSeconds"] ??= 30;
+        podSpec["dnsPolicy"] ??= "ClusterFirst";
+    }
+
+    /// <summary>The object at <paramref name="field"/> of <paramref name="parent"/>, created when missing.</summary>
+    internal static JsonObject Obj(JsonObject parent, string field)
     {
         if (parent[field] is JsonObject o) return o;
         o = new JsonObject();

@@ -504,7 +504,8 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
             throw new ApiException(403, "Forbidden", $"{r.GroupResource} is forbidden: unable to create new content in namespace {ns} because it is being terminated");
     }
 
-    static string RandomSuffix()
+    /// <summary>Five characters as upstream appends to a generateName (no vowels, no look-alikes).</summary>
+    public static string RandomSuffix()
     {
         const string alphabet = "bcdfghjklmnpqrstvwxz2456789";
         Span<char> s = stackalloc char[5];

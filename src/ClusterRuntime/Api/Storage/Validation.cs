@@ -62,6 +62,7 @@ public static class Validation
         if (finalizers.Contains(DeletePropagation.OrphanFinalizer) && finalizers.Contains(DeletePropagation.ForegroundFinalizer))
             throw ApiException.Invalid(r, name, "metadata.finalizers",
                 $"Invalid value: []string{{{string.Join(", ", finalizers.Select(f => $"\"{f}\""))}}}: finalizer orphan and foregroundDeletion cannot be both set");
+        if (r.Group == "batch") BatchValidation.Check(r, obj);
     }
 
     /// <summary>Null when <paramref name="s"/> is a DNS-1123 label, else why not.</summary>

@@ -86,8 +86,21 @@ public static class TableColumns
         "StatefulSet" => [NameCol, Col("Ready", o => $"{I(o, "status", "readyReplicas")}/{I(o, "spec", "replicas")}"), AgeCol],
         "Job" =>
         [
-            NameCol, Col("Status", JobStatus), Col("Completions", o => $"{I(o, "status", "succeeded")}/{(o["spec"]?["completions"] is { } c ? c.ToJsonString() : "1")}"),
+            NameCol, Col("Status", JobStatus), Col("Completions", JobCompletions),
+            new("Duration", "string", 0, "Time required to complete the job.", JobDuration), AgeCol,
+            Col("Containers", o => Containers(o, "name"), 1), Col("Images", o => Containers(o, "image"), 1),
+            Col("Selector", o => Selector(o["spec"]?["selector"]), 1),
+        ],
+        "CronJob" =>
+        [
+            NameCol, Col("Schedule", o => S(o, "spec", "schedule")), Col("Timezone", o => S(o, "spec", "timeZone") ?? "<none>"),
+            Col("Suspend", o => o["spec"]?["suspend"] is JsonValue v && v.TryGetValue<bool>(out var b) ? (b ? "True" : "False") : "<unset>"),
+            Col("Active", o => (o["status"]?["active"] as JsonArray)?.Count ?? 0, type: "integer"),
+            new("Last Schedule", "string", 0, "Information when was the last time the job was successfully scheduled.",
+                (o, now) => S(o, "status", "lastScheduleTime") is { } t ? Age(t, now) : "<none>"),
             AgeCol,
+            Col("Containers", o => JobTemplateContainers(o, "name"), 1), Col("Images", o => JobTemplateContainers(o, "image"), 1),
+            Col("Selector", o => Selector(o["spec"]?["jobTemplate"]?["spec"]?["selector"]), 1),
         ],
         "Lease" => [NameCol, Col("Holder", o => S(o, "spec", "holderIdentity")), AgeCol],
         "EndpointSlice" =>
@@ -101,10 +114,15 @@ public static class TableColumns
     };
 
     /// <summary>A Kubernetes-style short age: 45s, 5m, 3h, 12d, 2y.</summary>
-    public static string Age(string? timestamp, DateTimeOffset now)
+    public static string Age(string? timestamp, DateTimeOffset now) =>
+        ParseTime(timestamp) is { } t ? HumanDuration(now - t) : "<unknown>";
+
+    static DateTimeOffset? ParseTime(string? timestamp) =>
+        timestamp is not null && DateTimeOffset.TryParse(timestamp, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var t) ? t : null;
+
+    /// <summary>A duration as upstream's <c>duration.HumanDuration</c> prints it (negative counts as 0).</summary>
+    public static string HumanDuration(TimeSpan d)
     {
-        if (timestamp is null || !DateTimeOffset.TryParse(timestamp, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var t)) return "<unknown>";
-        var d = now - t;
         if (d < TimeSpan.Zero) d = TimeSpan.Zero;
         if (d.TotalSeconds < 120) return $"{(int)d.TotalSeconds}s";
         if (d.TotalMinutes < 10) return $"{(int)d.TotalMinutes}m{d.Seconds}s";
@@ -218,11 +236,53 @@ public static class TableColumns
         return list.Count == 0 ? "<none>" : string.Join(",", list);
     }
 
+    /// <summary>Upstream's order: Complete, Failed, Terminating, Suspended, FailureTarget, SuccessCriteriaMet, else Running.</summary>
     static JsonNode? JobStatus(JsonObject o)
     {
-        foreach (var c in o["status"]?["conditions"] as JsonArray ?? [])
-            if (c?["status"]?.GetValue<string>() == "True" && c["type"]?.GetValue<string>() is "Complete" or "Failed" or "Suspended" && c["type"]?.GetValue<string>() is { } t)
-                return t;
+        bool Has(string type) => (o["status"]?["conditions"] as JsonArray ?? []).Any(c => S((JsonObject)c!, "type") == type && S((JsonObject)c!, "status") == "True");
+        if (Has("Complete")) return "Complete";
+        if (Has("Failed")) return "Failed";
+        if (Meta.Str(o, "deletionTimestamp") is not null) return "Terminating";
+        foreach (var type in new[] { "Suspended", "FailureTarget", "SuccessCriteriaMet" })
+            if (Has(type)) return type;
         return "Running";
     }
+
+    static JsonNode? JobCompletions(JsonObject o)
+    {
+        var succeeded = I(o, "status", "succeeded");
+        if (o["spec"]?["completions"] is JsonValue c && c.TryGetValue<long>(out var completions)) return $"{succeeded}/{completions}";
+        var parallelism = I(o, "spec", "parallelism");
+        return parallelism > 1 ? $"{succeeded}/1 of {parallelism}" : $"{succeeded}/1";
+    }
+
+    static JsonNode? JobDuration(JsonObject o, DateTimeOffset now)
+    {
+        if (ParseTime(S(o, "status", "startTime")) is not { } start) return "";
+        return HumanDuration((ParseTime(S(o, "status", "completionTime")) ?? now) - start);
+    }
+
+    /// <summary>A metav1.LabelSelector as upstream prints it (requirements sorted by key), "&lt;none&gt;" when absent.</summary>
+    static string Selector(JsonNode? selector)
+    {
+        if (selector is not JsonObject sel) return "<none>";
+        var parts = new List<(string Key, string Text)>();
+        foreach (var (k, v) in sel["matchLabels"] as JsonObject ?? []) parts.Add((k, $"{k}={v?.GetValue<string>()}"));
+        foreach (var e in (sel["matchExpressions"] as JsonArray ?? []).OfType<JsonObject>())
+        {
+            var key = S(e, "key") ?? "";
+            var values = string.Join(",", (e["values"] as JsonArray ?? []).Select(x => x?.GetValue<string>()).Order(StringComparer.Ordinal));
+            parts.Add((key, S(e, "operator") switch
+            {
+                "In" => $"{key} in ({values})",
+                "NotIn" => $"{key} notin ({values})",
+                "DoesNotExist" => "!" + key,
+                _ => key,
+            }));
+        }
+        return parts.Count == 0 ? "" : string.Join(",", parts.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => p.Text));
+    }
+
+    static string JobTemplateContainers(JsonObject o, string field) =>
+        o["spec"]?["jobTemplate"]?["spec"]?["template"]?["spec"]?["containers"] is JsonArray a ? string.Join(",", a.Select(c => c?[field]?.GetValue<string>())) : "";
 }

@@ -9,5 +9,7 @@ public static class ControllerRegistry
     /// <summary>Factories of all controllers.</summary>
     public static readonly IReadOnlyList<Func<ControllerContext, IController>> All =
     [
+        ctx => new DaemonSet.DaemonSetController(ctx),
+        ctx => new StatefulSet.StatefulSetController(ctx),
     ];
 }

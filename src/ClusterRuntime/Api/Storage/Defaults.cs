@@ -46,8 +46,18 @@ public static class Defaults
                 svcSpec["type"] ??= "ClusterIP";
                 svcSpec["sessionAffinity"] ??= "None";
                 break;
-            case "Deployment" or "ReplicaSet" or "StatefulSet":
+            case "Deployment" or "ReplicaSet":
                 Obj(obj, "spec")["replicas"] ??= 1;
+                break;
+            case "DaemonSet":
+                WorkloadDefaults.DaemonSet(Obj(obj, "spec"));
+                break;
+            case "StatefulSet":
+                WorkloadDefaults.StatefulSet(Obj(obj, "spec"));
+                break;
+            case "PersistentVolumeClaim":
+                Obj(obj, "spec")["volumeMode"] ??= "Filesystem";
+                if (creating) Obj(obj, "status")["phase"] ??= "Pending";
                 break;
         }
     }

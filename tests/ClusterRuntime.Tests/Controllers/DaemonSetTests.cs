@@ -76,6 +76,16 @@ public sealed class DaemonSetTests(ServerFixture fx) : IClassFixture<ServerFixtu
         var revisions = (await fx.Kubectl.RunAsync("get", "controllerrevisions", "-n", Ns)).Ok().Out;
         Assert.Matches(@"NAME\s+CONTROLLER\s+REVISION\s+AGE", revisions);
         Assert.Matches(@"agent-[a-z0-9]+\s+daemonset\.apps/agent\s+2\s+", revisions);
+
+        // A node relabelled out of the selector loses its pod; a deleted node's pod goes too.
+        (await fx.Kubectl.RunAsync("label", "node", "ds-d", "pool=other", "--overwrite")).Ok();
+        (await fx.Kubectl.RunAsync("delete", "node", "ds-b")).Ok();
+        pods = await Eventually.UntilAsync(() => PodsAsync(client), p => p.Count == 1, Timeout, "only the pod on ds-a left", Describe);
+        Assert.Equal("ds-a", pods.Single().Spec.NodeName);
+        ds = await Eventually.UntilAsync(() => client.AppsV1.ReadNamespacedDaemonSetAsync("agent", Ns, cancellationToken: Ct),
+            x => x.Status.DesiredNumberScheduled == 1 && x.Status.CurrentNumberScheduled == 1, Timeout, "status for one node",
+            x => $"desired={x.Status.DesiredNumberScheduled} current={x.Status.CurrentNumberScheduled} misscheduled={x.Status.NumberMisscheduled}");
+        Assert.Equal(0, ds.Status.NumberMisscheduled);
     }
 
     [Fact]

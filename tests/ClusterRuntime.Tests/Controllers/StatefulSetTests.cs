@@ -104,6 +104,36 @@ public sealed class StatefulSetTests(ServerFixture fx) : IClassFixture<ServerFix
         Assert.Equal(3, (await client.CoreV1.ListNamespacedPersistentVolumeClaimAsync(Ns, cancellationToken: Ct)).Items.Count);
     }
 
+    [Fact]
+    public async Task Parallel_StartsAllAtOnce_AndAdoptsAnOrphanedPodOfItsName()
+    {
+        Support.Kubectl.RequireInstalled();
+        const string ns = "sts-parallel";
+        using var client = new Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(fx.Server.KubeconfigPath));
+        await fx.NamespaceClientAsync(ns, Ct);
+        await using var node = await SimulatedNode.StartAsync(client, "sts-par-node", 32, ct: Ct);
+        node.AutoReady = false;
+        await using var binder = new TestBinder(client, ns, node.Name);
+        var orphan = await client.CoreV1.CreateNamespacedPodAsync(new V1Pod
+        {
+            Metadata = new V1ObjectMeta { Name = "db-0", Labels = new Dictionary<string, string> { ["app"] = "db" } },
+            Spec = new V1PodSpec { Containers = [new V1Container { Name = "db", Image = "registry.local/db:1.0" }] },
+        }, ns, cancellationToken: Ct);
+        using var dir = new Appliance.TestSupport.TempDir();
+        var manifest = Manifest("registry.local/db:1.0").Replace($"namespace: {Ns}", $"namespace: {ns}")
+            .Replace("  replicas: 3", "  replicas: 3\n  podManagementPolicy: Parallel");
+        (await fx.Kubectl.RunAsync("apply", "-f", dir.Write("sts.yaml", manifest))).Ok();
+
+        Task<List<V1Pod>> Pods() => client.CoreV1.ListNamespacedPodAsync(ns, cancellationToken: Ct).ContinueWith(t => t.Result.Items.OrderBy(p => p.Metadata.Name).ToList(), Ct);
+        // None is Ready, yet all three exist: Parallel does not wait. db-0 is the orphan, adopted and given its identity.
+        var pods = await Eventually.UntilAsync(Pods, p => p.Count == 3 && p.All(x => x.Metadata.OwnerReferences?.Any(r => r.Controller == true && r.Kind == "StatefulSet") == true)
+            && p[0].Metadata.Labels.ContainsKey("statefulset.kubernetes.io/pod-name"), Timeout, "db-0 (adopted), db-1, db-2", Describe);
+        Assert.Equal(["db-0", "db-1", "db-2"], pods.Select(p => p.Metadata.Name));
+        Assert.Equal(orphan.Metadata.Uid, pods[0].Metadata.Uid);
+        Assert.Equal(("0", "db-0"), (pods[0].Metadata.Labels["apps.kubernetes.io/pod-index"], pods[0].Spec.Hostname));
+        Assert.DoesNotContain(pods, IsReady);
+    }
+
     static string Manifest(string image) => $"""
         apiVersion: apps/v1
         kind: StatefulSet

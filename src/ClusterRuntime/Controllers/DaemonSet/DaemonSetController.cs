@@ -38,7 +38,7 @@ public sealed class DaemonSetController : IController
         _nodes = ctx.Informers.For("", "nodes");
         _history = new ControllerHistory(ctx, DaemonSets, ControllerHistory.PodRevisionLabel);
         _daemonSets.OnChange((_, cur) => { if (cur is not null) _queue.Add(Informer.KeyOf(cur)); });
-        _pods.OnChange((old, cur) => { QueueOwner(old); QueueOwner(cur); });
+        _pods.OnChange((old, cur) => { QueueOwner(old); QueueOwner(cur); QueueAdopters(cur); });
         _history.Informer.OnChange((old, cur) => QueueOwner(cur ?? old));
         _nodes.OnChange((old, cur) =>
         {
@@ -59,6 +59,13 @@ public sealed class DaemonSetController : IController
         _queue.Add(Informer.KeyOf(Meta.Namespace(obj), Obj.Str(owner, "name") ?? ""));
     }
 
+    void QueueAdopters(JsonObject? pod)
+    {
+        if (pod is null || Obj.ControllerRef(pod) is not null) return;
+        foreach (var ds in _daemonSets.ByIndex(SharedInformers.ByNamespace, Meta.Namespace(pod) ?? ""))
+            if (PodAdoption.IsOrphanFor(pod, ds)) _queue.Add(Informer.KeyOf(ds));
+    }
+
     static bool SameForPlacement(JsonObject a, JsonObject b) =>
         JsonNode.DeepEquals(Obj.At(a, "metadata", "labels"), Obj.At(b, "metadata", "labels"))
         && JsonNode.DeepEquals(Obj.At(a, "spec", "taints"), Obj.At(b, "spec", "taints"));
@@ -73,6 +80,8 @@ public sealed class DaemonSetController : IController
             _ctx.Events.Record(ds, EventRecorder.Warning, "SelectingAll", "This daemon set is selecting all pods. A non-empty selector is required.", Component);
             return;
         }
+        await PodAdoption.ClaimAsync(_ctx, _pods, ds, DaemonSets, _ => true, ct);
+        await _history.AdoptAsync(ds, ct);
         var (current, revisions, collisions) = await _history.EnsureCurrentAsync(ds, ct);
         var hash = _history.HashOf(current);
         var nodes = _nodes.List();

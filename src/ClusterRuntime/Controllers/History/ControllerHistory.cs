@@ -91,6 +91,33 @@ public sealed class ControllerHistory(ControllerContext ctx, ApiResource parentR
     }
 
     /// <summary>
+    /// Adopts revisions without a controller whose labels <paramref name="parent"/>'s selector matches (left behind
+    /// by a parent deleted with <c>--cascade=orphan</c>), as upstream's <c>ClaimControllerRevisions</c>.
+    /// </summary>
+    public async Task AdoptAsync(JsonObject parent, CancellationToken ct)
+    {
+        if (Obj.IsDeleting(parent)) return;
+        foreach (var revision in Informer.ByIndex(SharedInformers.ByNamespace, Meta.Namespace(parent) ?? ""))
+        {
+            if (Obj.ControllerRef(revision) is not null || Obj.IsDeleting(revision) || !Obj.Selects(parent, revision, "spec", "selector")) continue;
+            try
+            {
+                var adopted = await ctx.Store.UpdateAsync(Resource, Meta.Namespace(revision), Meta.Name(revision)!, cur =>
+                {
+                    if (Obj.Uid(cur) != Obj.Uid(revision) || Obj.ControllerRef(cur) is not null)
+                        throw ApiException.Conflict(Resource, Meta.Name(revision)!, "the revision was replaced or adopted meanwhile");
+                    var refs = Obj.At(cur, "metadata", "ownerReferences") as JsonArray ?? [];
+                    refs.Add(Obj.OwnerRef(parent, parentResource));
+                    Obj.Ensure(cur, "metadata")["ownerReferences"] = refs.DeepClone();
+                    return cur;
+                }, false, ct);
+                await CacheSync.SeenAsync(Informer, adopted, ct);
+            }
+            catch (ApiException e) when (e.Code is 404 or 409) { }
+        }
+    }
+
+    /// <summary>
     /// Deletes the oldest revisions that <paramref name="isLive"/> does not protect, so that at most
     /// <c>spec.revisionHistoryLimit</c> (default 10) of them remain.
     /// </summary>

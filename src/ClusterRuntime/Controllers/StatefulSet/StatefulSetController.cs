@@ -38,7 +38,7 @@ public sealed class StatefulSetController : IController
         _claims = ctx.Informers.For(Claims);
         _history = new ControllerHistory(ctx, StatefulSets, "controller.kubernetes.io/hash");
         _sets.OnChange((_, cur) => { if (cur is not null) _queue.Add(Informer.KeyOf(cur)); });
-        _pods.OnChange((old, cur) => { QueueOwner(old); QueueOwner(cur); });
+        _pods.OnChange((old, cur) => { QueueOwner(old); QueueOwner(cur); QueueAdopters(cur); });
         _history.Informer.OnChange((old, cur) => QueueOwner(cur ?? old));
     }
 
@@ -54,17 +54,24 @@ public sealed class StatefulSetController : IController
         _queue.Add(Informer.KeyOf(Meta.Namespace(obj), Obj.Str(owner, "name") ?? ""));
     }
 
+    void QueueAdopters(JsonObject? pod)
+    {
+        if (pod is null || Obj.ControllerRef(pod) is not null) return;
+        foreach (var set in _sets.ByIndex(SharedInformers.ByNamespace, Meta.Namespace(pod) ?? ""))
+            if (PodAdoption.IsOrphanFor(pod, set) && StatefulPods.Ordinal(set, pod) >= 0) _queue.Add(Informer.KeyOf(set));
+    }
+
     async Task SyncAsync(string key, CancellationToken ct)
     {
         var set = _sets.Get(key);
         if (set is null) return;
+        await _history.AdoptAsync(set, ct);
         var (update, revisions, collisions) = await _history.EnsureCurrentAsync(set, ct);
         var updateName = Meta.Name(update)!;
         var currentName = Obj.Str(set, "status", "currentRevision") is { } cr && revisions.Any(r => Meta.Name(r) == cr) ? cr : updateName;
         var current = revisions.First(r => Meta.Name(r) == currentName);
 
-        var uid = Obj.Uid(set);
-        var pods = _pods.ByIndex(SharedInformers.ByOwner, uid).Where(p => Obj.IsControlledBy(p, uid)).ToList();
+        var pods = await PodAdoption.ClaimAsync(_ctx, _pods, set, StatefulSets, p => StatefulPods.Ordinal(set, p) >= 0, ct);
         var minReady = Obj.Int(set, 0, "spec", "minReadySeconds");
         var now = _ctx.Clock.GetUtcNow();
         var status = StatefulSetStatus.Count(pods, currentName, updateName, minReady, now);
@@ -168,11 +175,12 @@ public sealed class StatefulSetController : IController
                 return false;
             }
             if (PodState.Phase(pod) == "Pending") await CreateClaimsAsync(Meta.Name(pod)!, ct);
-            if (PodState.IsTerminating(pod) || !PodState.IsRunningAndReady(pod)) return false;
+            if (PodState.IsTerminating(pod)) return false;
+            if (_monotonic && !PodState.IsRunningAndReady(pod)) return false;
             if (!PodState.IsAvailable(pod, minReady, now))
             {
                 if (PodState.AvailableAt(pod, minReady) is { } at && (Recheck is null || at < Recheck)) Recheck = at;
-                return false;
+                if (_monotonic) return false;
             }
             if (!StatefulPods.IdentityMatches(set, pod, ordinal))
             {

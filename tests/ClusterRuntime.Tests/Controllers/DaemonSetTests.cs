@@ -89,7 +89,7 @@ public sealed class DaemonSetTests(ServerFixture fx) : IClassFixture<ServerFixtu
     }
 
     [Fact]
-    public async Task RollingUpdate_NeverHasMoreThanMaxUnavailableDown()
+    public async Task RollingUpdate_NeverHasMoreThanMaxUnavailableDown_FailedPodReplaced()
     {
         Support.Kubectl.RequireInstalled();
         using var client = (Kubernetes)Client();
@@ -122,6 +122,16 @@ public sealed class DaemonSetTests(ServerFixture fx) : IClassFixture<ServerFixtu
             await watchStop.CancelAsync();
             try { await watcher; } catch (OperationCanceledException) { }
             Assert.InRange(worst, 1, 1); // maxUnavailable 1 (the default); 0 would mean the watch saw nothing happen
+
+            // A daemon pod that fails is replaced on its node, with a FailedDaemonPod event.
+            var victim = (await client.CoreV1.ListNamespacedPodAsync(ns, fieldSelector: "spec.nodeName=ds-r0", cancellationToken: Ct)).Items.Single();
+            nodes[0].Outcome = p => p.Metadata.Name == victim.Metadata.Name ? 1 : null;
+            var poke = new V1Patch(new { metadata = new { labels = new Dictionary<string, string> { ["poke"] = "1" } } }, V1Patch.PatchType.MergePatch);
+            await client.CoreV1.PatchNamespacedPodAsync(poke, victim.Metadata.Name, ns, cancellationToken: Ct);
+            await Eventually.UntilAsync(async () => (await client.CoreV1.ListNamespacedPodAsync(ns, fieldSelector: "spec.nodeName=ds-r0", cancellationToken: Ct)).Items.ToList(),
+                p => p.Count == 1 && p[0].Metadata.Name != victim.Metadata.Name && p[0].Status?.Phase == "Running", Timeout, "a new pod on ds-r0 replacing the failed one", Describe);
+            var events = (await fx.Kubectl.RunAsync("get", "events", "-n", ns, "--field-selector", "reason=FailedDaemonPod")).Ok().Out;
+            Assert.Contains($"Found failed daemon pod {ns}/{victim.Metadata.Name} on node ds-r0, will try to kill it", events);
         }
         finally
         {

@@ -26,6 +26,8 @@ public sealed class DaemonSetController : IController
     readonly ControllerHistory _history;
     readonly WorkQueue _queue;
     readonly ILogger _logger;
+    readonly Dictionary<string, (TimeSpan Delay, DateTimeOffset Until)> _failedBackoff = new(StringComparer.Ordinal);
+    static readonly TimeSpan MaxFailedBackoff = TimeSpan.FromMinutes(15);
 
     /// <summary>Asks for the informers and registers the handlers.</summary>
     public DaemonSetController(ControllerContext ctx)
@@ -89,8 +91,12 @@ public sealed class DaemonSetController : IController
         var plan = Plan(ds, nodes, hash);
         var (create, delete, failed) = plan.Manage();
         foreach (var pod in failed)
+        {
+            if (InBackoff(ds, DaemonPods.TargetNode(pod) ?? "", key)) continue;
             _ctx.Events.Record(ds, EventRecorder.Warning, "FailedDaemonPod",
                 $"Found failed daemon pod {Meta.Namespace(pod)}/{Meta.Name(pod)} on node {DaemonPods.TargetNode(pod)}, will try to kill it", Component);
+            delete.Add(pod);
+        }
         var wrote = await ApplyAsync(ds, create, delete, hash, ct);
 
         if (!wrote && plan.Strategy == "RollingUpdate")
@@ -112,6 +118,29 @@ public sealed class DaemonSetController : IController
             return cur;
         }, statusOnly: true, ct);
         if (recheck is { } at) _queue.AddAfter(key, at - now + TimeSpan.FromMilliseconds(100));
+    }
+
+    /// <summary>
+    /// Upstream's failed-pod back-off per DaemonSet and node (1 s doubling to 15 min), so a node whose kubelet keeps
+    /// failing the pod is not hot-looped: true while waiting (the DaemonSet is queued for the end of it); otherwise
+    /// starts the next back-off period and returns false.
+    /// </summary>
+    bool InBackoff(JsonObject ds, string node, string key)
+    {
+        var id = Obj.Uid(ds) + "/" + node;
+        var now = _ctx.Clock.GetUtcNow();
+        lock (_failedBackoff)
+        {
+            if (_failedBackoff.TryGetValue(id, out var b) && now < b.Until)
+            {
+                _queue.AddAfter(key, b.Until - now);
+                return true;
+            }
+            var delay = b.Delay == TimeSpan.Zero || now - b.Until > MaxFailedBackoff * 2 ? TimeSpan.FromSeconds(1)
+                : TimeSpan.FromTicks(Math.Min(MaxFailedBackoff.Ticks, b.Delay.Ticks * 2));
+            _failedBackoff[id] = (delay, now + delay);
+            return false;
+        }
     }
 
     DaemonSetPlan Plan(JsonObject ds, List<JsonObject> nodes, string hash)

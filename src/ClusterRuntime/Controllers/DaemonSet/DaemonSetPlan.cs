@@ -32,7 +32,7 @@ public sealed class DaemonSetPlan(JsonObject ds, IReadOnlyList<JsonObject> nodes
     /// <summary><c>spec.updateStrategy.type</c> (RollingUpdate when unset).</summary>
     public string Strategy => Obj.Str(ds, "spec", "updateStrategy", "type") ?? "RollingUpdate";
 
-    /// <summary>Placement: nodes that need a pod, pods to delete, and terminal pods found (for events).</summary>
+    /// <summary>Placement: nodes that need a pod, pods to delete, and Failed pods to delete once their node's back-off allows.</summary>
     public (List<string> Create, List<JsonObject> Delete, List<JsonObject> Failed) Manage()
     {
         var create = new List<string>();
@@ -61,11 +61,8 @@ public sealed class DaemonSetPlan(JsonObject ds, IReadOnlyList<JsonObject> nodes
         var running = new List<JsonObject>();
         foreach (var pod in live)
         {
-            if (PodState.IsTerminal(pod))
-            {
-                delete.Add(pod);
-                if (PodState.Phase(pod) == "Failed") failed.Add(pod);
-            }
+            if (PodState.Phase(pod) == "Failed") failed.Add(pod); // deleted by the controller, with back-off
+            else if (PodState.IsTerminal(pod)) delete.Add(pod);
             else running.Add(pod);
         }
         if (!AllowsSurge)

@@ -132,7 +132,7 @@ public sealed class StatefulSetController : IController
             var partition = Math.Max(0, Obj.Int(set, 0, "spec", "updateStrategy", "rollingUpdate", "partition"));
             for (var target = count - 1; target >= partition; target--)
             {
-                var pod = replicas[target]!;
+                if (replicas[target] is not { } pod) return;
                 if (StatefulPods.Revision(pod) != Meta.Name(update) && !PodState.IsTerminating(pod))
                 {
                     await DeletePodAsync(pod, ct);

@@ -22,5 +22,7 @@ public static class ControllerRegistry
         ctx => new GarbageCollector.GarbageCollectorController(ctx),
         ctx => new Job.JobController(ctx),
         ctx => new CronJob.CronJobController(ctx),
+        ctx => new DaemonSet.DaemonSetController(ctx),
+        ctx => new StatefulSet.StatefulSetController(ctx),
     ];
 }

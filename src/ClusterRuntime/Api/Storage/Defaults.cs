@@ -43,8 +43,15 @@ public static class Defaults
             case "Deployment" or "ReplicaSet":
                 DeploymentOrReplicaSet(r.Kind, obj);
                 break;
+            case "DaemonSet":
+                WorkloadDefaults.DaemonSet(Obj(obj, "spec"));
+                break;
             case "StatefulSet":
-                Obj(obj, "spec")["replicas"] ??= 1;
+                WorkloadDefaults.StatefulSet(Obj(obj, "spec"));
+                break;
+            case "PersistentVolumeClaim":
+                Obj(obj, "spec")["volumeMode"] ??= "Filesystem";
+                if (creating) Obj(obj, "status")["phase"] ??= "Pending";
                 break;
             case "Job":
                 BatchDefaults.ApplyJob(obj, creating);
@@ -115,7 +122,8 @@ public static class Defaults
         if (spec["template"] is JsonObject template) PodTemplate(template);
     }
 
-    static void PodTemplate(JsonObject template)
+    /// <summary>The defaults of a workload's pod template: the pod spec's, its containers' and ports'.</summary>
+    internal static void PodTemplate(JsonObject template)
     {
         var podSpec = Obj(template, "spec");
         PodSpec(podSpec);

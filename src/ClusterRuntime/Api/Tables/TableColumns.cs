@@ -82,8 +82,27 @@ public static class TableColumns
             Col("Up-to-date", o => I(o, "status", "updatedNumberScheduled"), type: "integer"),
             Col("Available", o => I(o, "status", "numberAvailable"), type: "integer"),
             Col("Node Selector", o => Pairs(o["spec"]?["template"]?["spec"]?["nodeSelector"])), AgeCol,
+            Col("Containers", o => Containers(o, "name"), 1), Col("Images", o => Containers(o, "image"), 1),
+            Col("Selector", o => Pairs(o["spec"]?["selector"]?["matchLabels"]), 1),
         ],
-        "StatefulSet" => [NameCol, Col("Ready", o => $"{I(o, "status", "readyReplicas")}/{I(o, "spec", "replicas")}"), AgeCol],
+        "StatefulSet" =>
+        [
+            NameCol, Col("Ready", o => $"{I(o, "status", "readyReplicas")}/{I(o, "spec", "replicas")}"), AgeCol,
+            Col("Containers", o => Containers(o, "name"), 1), Col("Images", o => Containers(o, "image"), 1),
+        ],
+        "ControllerRevision" =>
+        [
+            NameCol, Col("Controller", RevisionController), Col("Revision", o => I(o, "revision"), type: "integer"), AgeCol,
+        ],
+        "PersistentVolumeClaim" =>
+        [
+            NameCol, Col("Status", o => Meta.Str(o, "deletionTimestamp") is null ? S(o, "status", "phase") : "Terminating"),
+            Col("Volume", o => S(o, "spec", "volumeName") ?? ""), Col("Capacity", o => ClaimBound(o) ? Quantity(o["status"]?["capacity"]?["storage"]) : ""),
+            Col("Access Modes", o => ClaimBound(o) ? AccessModes(o["status"]?["accessModes"]) : ""),
+            Col("StorageClass", o => S(o, "metadata", "annotations", "volume.beta.kubernetes.io/storage-class") ?? S(o, "spec", "storageClassName") ?? ""),
+            Col("VolumeAttributesClass", o => S(o, "spec", "volumeAttributesClassName") is { Length: > 0 } c ? c : "<unset>"), AgeCol,
+            Col("VolumeMode", o => S(o, "spec", "volumeMode") ?? "<unset>", 1),
+        ],
         "Job" =>
         [
             NameCol, Col("Status", JobStatus), Col("Completions", JobCompletions),
@@ -237,6 +256,32 @@ public static class TableColumns
     }
 
     /// <summary>Upstream's order: Complete, Failed, Terminating, Suspended, FailureTarget, SuccessCriteriaMet, else Running.</summary>
+    static JsonNode? RevisionController(JsonObject o)
+    {
+        var owner = (o["metadata"]?["ownerReferences"] as JsonArray)?.OfType<JsonObject>()
+            .FirstOrDefault(r => r["controller"] is JsonValue c && c.TryGetValue<bool>(out var b) && b);
+        if (owner is null) return "<none>";
+        var apiVersion = S(owner, "apiVersion") ?? "";
+        var group = apiVersion.Contains('/') ? apiVersion[..apiVersion.IndexOf('/')] : "";
+        var kind = (S(owner, "kind") ?? "").ToLowerInvariant();
+        return $"{(group.Length > 0 ? kind + "." + group : kind)}/{S(owner, "name")}";
+    }
+
+    static bool ClaimBound(JsonObject o) => S(o, "spec", "volumeName") is { Length: > 0 };
+
+    static string Quantity(JsonNode? n) => n is JsonValue v ? (v.TryGetValue<string>(out var s) ? s : v.ToJsonString()) : "";
+
+    static string AccessModes(JsonNode? n)
+    {
+        var modes = (n as JsonArray)?.Select(m => (m as JsonValue)?.ToString()).ToHashSet() ?? [];
+        var shown = new List<string>();
+        if (modes.Contains("ReadWriteOnce")) shown.Add("RWO");
+        if (modes.Contains("ReadOnlyMany")) shown.Add("ROX");
+        if (modes.Contains("ReadWriteMany")) shown.Add("RWX");
+        if (modes.Contains("ReadWriteOncePod")) shown.Add("RWOP");
+        return string.Join(",", shown);
+    }
+
     static JsonNode? JobStatus(JsonObject o)
     {
         bool Has(string type) => (o["status"]?["conditions"] as JsonArray ?? []).Any(c => S((JsonObject)c!, "type") == type && S((JsonObject)c!, "status") == "True");

@@ -272,3 +272,82 @@ public sealed class SchedulerTests(ServerFixture fx) : IClassFixture<ServerFixtu
         Assert.Equal("edge-1", (await client.CoreV1.ReadNamespacedPodAsync("manual", ns, cancellationToken: Ct)).Spec.NodeName);
     }
 }
+
+/// <summary>The scheduler's pure parts: requests, quantities, filters and the FailedScheduling wording.</summary>
+[Trait("Category", "Unit")]
+public sealed class SchedulerUnitTests
+{
+    static JsonObject PodOf(string spec) => JsonNode.Parse($$"""{"kind":"Pod","apiVersion":"v1","metadata":{"name":"p","namespace":"n","uid":"u"},"spec":{{spec}}}""")!.AsObject();
+
+    static JsonObject NodeOf(string name, string cpu, string extra = "") => JsonNode.Parse($$$"""
+        {"kind":"Node","apiVersion":"v1","metadata":{"name":"{{{name}}}","labels":{"kubernetes.io/hostname":"{{{name}}}"}},{{{extra}}}
+         "status":{"allocatable":{"cpu":"{{{cpu}}}","memory":"1Gi","pods":"2","ephemeral-storage":"1Gi"},"conditions":[{"type":"Ready","status":"True"}]}}
+        """)!.AsObject();
+
+    static ClusterRuntime.Controllers.Scheduler.NodeInfo Info(JsonObject node)
+    {
+        var cache = new ClusterRuntime.Controllers.Scheduler.NodeCache();
+        cache.SetNode(node);
+        return cache.Nodes.Single();
+    }
+
+    [Theory]
+    [InlineData("100m", 100)]
+    [InlineData("1.5", 1500)]
+    [InlineData("2e3", 2_000_000)]
+    [InlineData("1Ki", 1_024_000)]
+    [InlineData("1M", 1_000_000_000)]
+    [InlineData("0.1m", 1)] // rounded up, as MilliValue
+    public void Quantity_Milli(string text, long milli) => Assert.Equal(milli, ClusterRuntime.Api.Quantity.Milli(JsonValue.Create(text)));
+
+    [Fact]
+    public void Requests_AreContainersSum_OrTheLargestInitContainer_WithSidecarsAndOverhead()
+    {
+        var pod = ClusterRuntime.Controllers.Scheduler.PodFacts.Of(PodOf("""
+            {"containers":[{"name":"a","resources":{"requests":{"cpu":"200m"}}},{"name":"b","resources":{"limits":{"cpu":"300m","memory":"64Mi"}}}],
+             "initContainers":[{"name":"big","resources":{"requests":{"cpu":"1"}}},{"name":"side","restartPolicy":"Always","resources":{"requests":{"cpu":"100m"}}}],
+             "overhead":{"cpu":"10m"}}
+            """));
+        // containers 500m + sidecar 100m = 600m < the 1 cpu init container running alone; plus 10m overhead.
+        Assert.Equal(1010, pod.Requests["cpu"]);
+        Assert.Equal(64L * 1024 * 1024 * 1000, pod.Requests["memory"]); // a limit without a request is the request
+        var small = ClusterRuntime.Controllers.Scheduler.PodFacts.Of(PodOf("""{"containers":[{"name":"a"}]}"""));
+        Assert.Empty(small.Requests);
+        Assert.Equal(100, small.NonZero["cpu"]);
+    }
+
+    [Fact]
+    public void Filters_ReportUpstreamReasons_InPluginOrder()
+    {
+        var Check = ClusterRuntime.Controllers.Scheduler.Filters.Check;
+        var cpuHungry = ClusterRuntime.Controllers.Scheduler.PodFacts.Of(PodOf("""{"containers":[{"name":"a","resources":{"requests":{"cpu":"2","memory":"2Gi","nvidia.com/gpu":"1"}}}]}"""));
+        Assert.Equal(["Insufficient cpu", "Insufficient memory", "Insufficient nvidia.com/gpu"], Check(cpuHungry, Info(NodeOf("a", "1")), null)!.Reasons);
+        var tainted = Info(NodeOf("t", "4", """ "spec":{"unschedulable":true,"taints":[{"key":"k","value":"v","effect":"NoExecute"},{"key":"soft","effect":"PreferNoSchedule"}]},"""));
+        var plain = ClusterRuntime.Controllers.Scheduler.PodFacts.Of(PodOf("""{"containers":[{"name":"a"}]}"""));
+        Assert.Equal(new ClusterRuntime.Controllers.Scheduler.Misfit(["node(s) were unschedulable"], false).Reasons, Check(plain, tainted, null)!.Reasons);
+        var tolerant = ClusterRuntime.Controllers.Scheduler.PodFacts.Of(PodOf("""
+            {"containers":[{"name":"a"}],"tolerations":[{"key":"node.kubernetes.io/unschedulable","operator":"Exists","effect":"NoSchedule"},{"key":"k","operator":"Equal","value":"v"}]}
+            """));
+        Assert.Null(Check(tolerant, tainted, null));
+        var wrongValue = ClusterRuntime.Controllers.Scheduler.PodFacts.Of(PodOf("""
+            {"containers":[{"name":"a"}],"tolerations":[{"key":"node.kubernetes.io/unschedulable","operator":"Exists"},{"key":"k","value":"w"}]}
+            """));
+        Assert.Equal(["node(s) had untolerated taint {k: v}"], Check(wrongValue, tainted, null)!.Reasons);
+        var gt = ClusterRuntime.Controllers.Scheduler.PodFacts.Of(PodOf("""
+            {"containers":[{"name":"a"}],"affinity":{"nodeAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":{"nodeSelectorTerms":[{},{"matchExpressions":[{"key":"kubernetes.io/hostname","operator":"NotIn","values":["a"]}]}]}}}}
+            """));
+        Assert.Equal(["node(s) didn't match Pod's node affinity/selector"], Check(gt, Info(NodeOf("a", "4")), null)!.Reasons);
+        Assert.Null(Check(gt, Info(NodeOf("b", "4")), null));
+    }
+
+    [Fact]
+    public void FitError_CountsAndSortsReasons_AndAddsThePreemptionTally()
+    {
+        var pod = ClusterRuntime.Controllers.Scheduler.PodFacts.Of(PodOf("""{"containers":[{"name":"a","resources":{"requests":{"cpu":"2"}}}]}"""));
+        var nodes = new[] { Info(NodeOf("a", "1")), Info(NodeOf("b", "1")), Info(NodeOf("c", "8", """ "spec":{"taints":[{"key":"key","value":"value","effect":"NoSchedule"}]},""")) };
+        var misfits = nodes.ToDictionary(n => n.Name, n => ClusterRuntime.Controllers.Scheduler.Filters.Check(pod, n, null)!);
+        Assert.Equal("0/3 nodes are available: 1 node(s) had untolerated taint {key: value}, 2 Insufficient cpu. " +
+            "preemption: 0/3 nodes are available: 1 Preemption is not helpful for scheduling, 2 No preemption victims found for incoming pod.",
+            ClusterRuntime.Controllers.Scheduler.FitError.Message(pod, nodes, misfits));
+    }
+}

@@ -118,6 +118,11 @@ public sealed class NodeLifecycleController : IController
         _queue.Add(name);
     }
 
+    /// <summary>Upstream's <c>--node-startup-grace-period</c>.</summary>
+    static readonly TimeSpan StartupGracePeriod = TimeSpan.FromMinutes(1);
+
+    static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
     static JsonObject? ReadyCondition(JsonObject? node) =>
         Obj.Items(node, "status", "conditions").FirstOrDefault(c => Obj.Str(c, "type") == "Ready");
 
@@ -129,7 +134,9 @@ public sealed class NodeLifecycleController : IController
         DateTimeOffset probe;
         lock (health) probe = health.Probe;
         var now = _ctx.Clock.GetUtcNow();
-        if (now - probe > _ctx.Options.NodeMonitorGracePeriod && Obj.Str(ReadyCondition(node), "status") != "Unknown")
+        // A node that never posted Ready gets upstream's startup grace (1 min), as a booting kubelet needs longer.
+        var grace = ReadyCondition(node) is null ? Max(_ctx.Options.NodeMonitorGracePeriod, StartupGracePeriod) : _ctx.Options.NodeMonitorGracePeriod;
+        if (now - probe > grace && Obj.Str(ReadyCondition(node), "status") != "Unknown")
             node = await MarkUnknownAsync(name, ct);
         var ready = Obj.Str(ReadyCondition(node), "status") ?? "Unknown";
         string? last;

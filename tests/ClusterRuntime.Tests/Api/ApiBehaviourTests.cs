@@ -125,6 +125,7 @@ public sealed class ApiBehaviourTests(ServerFixture fx) : IClassFixture<ServerFi
         var withStatus = scaled.DeepClone().AsObject();
         withStatus["status"] = new JsonObject { ["replicas"] = 3, ["readyReplicas"] = 2 };
         withStatus["spec"]!["replicas"] = 9;
+        withStatus["metadata"]!.AsObject().Remove("resourceVersion"); // the Deployment controller writes too: no precondition
         var afterStatus = await Json.ReadAsync(await http.PutAsync("/apis/apps/v1/namespaces/api-meta/deployments/web/status", Json.Body(withStatus), Ct));
         Assert.Equal(3, afterStatus["spec"]!["replicas"]!.GetValue<long>());
         Assert.Equal(2, afterStatus["status"]!["readyReplicas"]!.GetValue<long>());
@@ -135,6 +136,7 @@ public sealed class ApiBehaviourTests(ServerFixture fx) : IClassFixture<ServerFi
         Assert.Equal(3, scale["spec"]!["replicas"]!.GetValue<long>());
         Assert.Equal("app=web", scale["status"]!["selector"]!.GetValue<string>());
         scale["spec"]!["replicas"] = 5;
+        scale["metadata"]!.AsObject().Remove("resourceVersion");
         var newScale = await Json.ReadAsync(await http.PutAsync("/apis/apps/v1/namespaces/api-meta/deployments/web/scale", Json.Body(scale), Ct));
         Assert.Equal(5, newScale["spec"]!["replicas"]!.GetValue<long>());
         var final = await Json.ReadAsync(await http.GetAsync("/apis/apps/v1/namespaces/api-meta/deployments/web", Ct));

@@ -399,17 +399,20 @@ public sealed class DeploymentTests(ServerFixture fx) : IClassFixture<ServerFixt
     }
 
     /// <summary>
-    /// Binds a namespace's unbound pods to one node by setting spec.nodeName with a merge patch. This branch has no
-    /// scheduler, and the server accepts spec.nodeName in an update (upstream allows it only through pods/binding).
+    /// Binds a namespace's unbound pods to one node, as a scheduler would: through the pods/binding subresource where
+    /// the server has it, else by setting spec.nodeName with a merge patch (this branch has no scheduler and no binding
+    /// subresource, and the server accepts spec.nodeName in an update; upstream allows it only through pods/binding).
+    /// A scheduler running beside it binds first or loses with 409; either way each pod is bound once.
     /// </summary>
     sealed class PodBinder : IAsyncDisposable
     {
         readonly CancellationTokenSource _stop = new();
         readonly Task _loop;
+        bool _bindingSubresource = true;
 
         public PodBinder(IKubernetes client, string ns, string node) => _loop = Task.Run(() => RunAsync(client, ns, node, _stop.Token));
 
-        static async Task RunAsync(IKubernetes client, string ns, string node, CancellationToken ct)
+        async Task RunAsync(IKubernetes client, string ns, string node, CancellationToken ct)
         {
             while (!ct.IsCancellationRequested)
             {
@@ -425,13 +428,27 @@ public sealed class DeploymentTests(ServerFixture fx) : IClassFixture<ServerFixt
             }
         }
 
-        static async Task BindAsync(IKubernetes client, V1Pod pod, string node, CancellationToken ct)
+        async Task BindAsync(IKubernetes client, V1Pod pod, string node, CancellationToken ct)
         {
             if (!string.IsNullOrEmpty(pod.Spec?.NodeName) || pod.Metadata.DeletionTimestamp is not null) return;
+            var (name, ns) = (pod.Metadata.Name, pod.Metadata.NamespaceProperty);
             try
             {
-                await client.CoreV1.PatchNamespacedPodAsync(new V1Patch(new { spec = new { nodeName = node } }, V1Patch.PatchType.MergePatch),
-                    pod.Metadata.Name, pod.Metadata.NamespaceProperty, cancellationToken: ct);
+                if (_bindingSubresource)
+                {
+                    try
+                    {
+                        var binding = new V1Binding { Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = ns }, Target = new V1ObjectReference { Kind = "Node", Name = node } };
+                        await client.CoreV1.CreateNamespacedPodBindingAsync(binding, name, ns, cancellationToken: ct);
+                        return;
+                    }
+                    catch (k8s.Autorest.HttpOperationException e) when (e.Response.StatusCode is System.Net.HttpStatusCode.NotFound or System.Net.HttpStatusCode.MethodNotAllowed
+                        && !e.Response.Content.Contains("pods \"" + name + "\" not found"))
+                    {
+                        _bindingSubresource = false;
+                    }
+                }
+                await client.CoreV1.PatchNamespacedPodAsync(new V1Patch(new { spec = new { nodeName = node } }, V1Patch.PatchType.MergePatch), name, ns, cancellationToken: ct);
             }
             catch (k8s.Autorest.HttpOperationException) { }
         }

@@ -45,12 +45,12 @@ public sealed partial class DeploymentController
         };
         if (target is not null)
         {
-            if (Replicas(target) != replicas) await Replace(target, await ScaleWithEventAsync(target, replicas, d, ct));
+            if (Replicas(target) != replicas) Replace(target, await ScaleWithEventAsync(target, replicas, d, ct));
             return (newRs, old);
         }
         if (IsSaturated(d, newRs))
         {
-            foreach (var rs in Active(old)) await Replace(rs, await ScaleWithEventAsync(rs, 0, d, ct));
+            foreach (var rs in Active(old)) Replace(rs, await ScaleWithEventAsync(rs, 0, d, ct));
             return (newRs, old);
         }
         if (!IsRollingUpdate(d)) return (newRs, old);
@@ -81,15 +81,14 @@ public sealed partial class DeploymentController
             var rs = active[i];
             var name = Meta.Name(rs)!;
             if (i == 0 && toAdd != 0) sizes[name] = Math.Max(0, sizes[name] + toAdd - added);
-            await Replace(rs, await ScaleReplicaSetAsync(rs, sizes[name], d, operation, ct));
+            Replace(rs, await ScaleReplicaSetAsync(rs, sizes[name], d, operation, ct));
         }
         return (newRs, old);
 
-        Task Replace(JsonObject before, JsonObject after)
+        void Replace(JsonObject before, JsonObject after)
         {
             if (ReferenceEquals(before, newRs)) newRs = after;
             else if (old.IndexOf(before) is var at and >= 0) old[at] = after;
-            return Task.CompletedTask;
         }
     }
 

@@ -91,9 +91,13 @@ public sealed partial class DeploymentController : IController
         if (_deployments.Get(key) is not { } cached) return;
         var d = Obj.Clone(cached);
         var selector = LabelSelector.FromObject(Obj.Object(d, "spec", "selector"));
-        if (selector.IsEmpty)
+        // Upstream's validation refuses a missing selector and one that does not select the template's labels; this
+        // server stores such objects, and rolling one out would make ReplicaSets whose pods nothing selects.
+        var templateLabels = Obj.Object(d, "spec", "template", "metadata", "labels");
+        if (selector.IsEmpty || !selector.Matches(k => Obj.Str(templateLabels, k)))
         {
-            _ctx.Events.Record(cached, EventRecorder.Warning, "SelectingAll", "This deployment is selecting all pods. A non-empty selector is required.", Component);
+            if (selector.IsEmpty)
+                _ctx.Events.Record(cached, EventRecorder.Warning, "SelectingAll", "This deployment is selecting all pods. A non-empty selector is required.", Component);
             if (Obj.Long(d, "status", "observedGeneration") != Obj.Long(d, "metadata", "generation"))
             {
                 Obj.Ensure(d, "status")["observedGeneration"] = Obj.Long(d, "metadata", "generation");

@@ -71,7 +71,7 @@ public static class DeploymentUtil
     static byte[] Canonical(JsonNode? node)
     {
         using var stream = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(stream)) Write(writer, Prune(node) ?? new JsonObject());
+        using (var writer = new Utf8JsonWriter(stream)) (Prune(node) ?? new JsonObject()).WriteTo(writer);
         return stream.ToArray();
     }
 
@@ -96,8 +96,6 @@ public static class DeploymentUtil
                 return null;
         }
     }
-
-    static void Write(Utf8JsonWriter writer, JsonNode node) => node.WriteTo(writer);
 
     /// <summary>spec.replicas (upstream defaults it to 1).</summary>
     public static int Replicas(JsonObject? obj) => Obj.Int(obj, 1, "spec", "replicas");

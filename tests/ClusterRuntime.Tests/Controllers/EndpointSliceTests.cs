@@ -217,4 +217,38 @@ public sealed class EndpointSliceTests(ServerFixture fx) : IClassFixture<ServerF
         Assert.Equal("192.0.2.50", external["subsets"]![0]!["addresses"]![0]!["ip"]!.GetValue<string>());
         Assert.Empty((await GetAsync(ns, "endpointslices", "-l", "kubernetes.io/service-name=external"))["items"]!.AsArray());
     }
+
+    [Fact]
+    public async Task MoreThan100Endpoints_AreSplitIntoSlicesOfAtMost100()
+    {
+        var ns = await NamespaceAsync("eps-many");
+        await ApplyAsync(ns, Service("many"));
+        using var http = fx.Server.CreateClient();
+        var ct = TestContext.Current.CancellationToken;
+        async Task SendAsync(HttpMethod method, string path, JsonObject body, string type)
+        {
+            HttpResponseMessage r;
+            do r = await http.SendAsync(new HttpRequestMessage(method, path) { Content = Json.Body(body, type) }, ct);
+            while (r.StatusCode == System.Net.HttpStatusCode.TooManyRequests && await Task.Delay(100, ct).ContinueWith(_ => true, ct));
+            Assert.True(r.IsSuccessStatusCode, $"{method} {path}: {(int)r.StatusCode} {await r.Content.ReadAsStringAsync(ct)}");
+        }
+        await Task.WhenAll(Enumerable.Range(0, 105).Select(async i =>
+        {
+            await SendAsync(HttpMethod.Post, $"/api/v1/namespaces/{ns}/pods", Pod($"many-{i}", "many"), "application/json");
+            var status = new JsonObject
+            {
+                ["status"] = new JsonObject
+                {
+                    ["phase"] = "Running",
+                    ["podIP"] = $"10.42.{i / 200 + 3}.{i % 200 + 1}",
+                    ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Ready", ["status"] = "True" }),
+                },
+            };
+            await SendAsync(HttpMethod.Patch, $"/api/v1/namespaces/{ns}/pods/many-{i}/status", status, "application/merge-patch+json");
+        }));
+        var list = await WaitAsync(ns, ["endpointslices", "-l", "kubernetes.io/service-name=many"], l => Endpoints(l).Count == 105, "105 endpoints");
+        var sizes = list["items"]!.AsArray().Select(sl => sl!["endpoints"]?.AsArray().Count ?? 0).Order().ToList();
+        Assert.Equal([5, 100], sizes);
+        Assert.Equal(105, Endpoints(list).Select(e => e["addresses"]![0]!.GetValue<string>()).Distinct().Count());
+    }
 }

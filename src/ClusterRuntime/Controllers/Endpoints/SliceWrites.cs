@@ -19,6 +19,8 @@ public sealed class SliceWrites(ObjectStore store, string ns, SliceWrites.Record
         public long Revision { get; set; }
         /// <summary>Names deleted.</summary>
         public HashSet<string> Deleted { get; } = new(StringComparer.Ordinal);
+        /// <summary>When the sync ended (an expectation not met within <see cref="SliceExpectations.GiveUpAfter"/> is dropped).</summary>
+        public long At { get; set; } = Environment.TickCount64;
     }
 
     static readonly string[] Compared = ["addressType", "endpoints", "ports", "subsets"];
@@ -83,6 +85,9 @@ public sealed class SliceWrites(ObjectStore store, string ns, SliceWrites.Record
 /// </summary>
 public sealed class SliceExpectations
 {
+    /// <summary>How long a sync waits for the cache to show the previous sync's writes before it goes on regardless.</summary>
+    public static readonly TimeSpan GiveUpAfter = TimeSpan.FromSeconds(10);
+
     readonly Dictionary<string, SliceWrites.Record> _pending = new(StringComparer.Ordinal);
 
     /// <summary>A fresh record for a sync of <paramref name="key"/>.</summary>
@@ -92,6 +97,7 @@ public sealed class SliceExpectations
     public void Finish(string key, SliceWrites writes)
     {
         if (writes.Written.Revision == 0 && writes.Written.Deleted.Count == 0) return;
+        writes.Written.At = Environment.TickCount64;
         lock (_pending) _pending[key] = writes.Written;
     }
 
@@ -101,7 +107,8 @@ public sealed class SliceExpectations
         SliceWrites.Record? record;
         lock (_pending) if (!_pending.TryGetValue(key, out record)) return true;
         var ns = Informer.SplitKey(key).Namespace;
-        if (informer.Revision < record.Revision || record.Deleted.Any(n => informer.Get(ns, n) is not null)) return false;
+        var waiting = informer.Revision < record.Revision || record.Deleted.Any(n => informer.Get(ns, n) is not null);
+        if (waiting && Environment.TickCount64 - record.At < (long)GiveUpAfter.TotalMilliseconds) return false;
         lock (_pending) _pending.Remove(key);
         return true;
     }

@@ -77,7 +77,7 @@ public sealed class ServiceAllocationRepair(ControllerContext ctx) : IController
             await ctx.Store.Backend.DeleteAsync(kv.Key, kv.ModRevision, ct);
         }
 
-        var byUid = services.ToDictionary(Obj.Uid);
+        var byUid = services.GroupBy(Obj.Uid).ToDictionary(g => g.Key, g => g.First());
         foreach (var (key, uids) in wanted)
         foreach (var uid in uids)
         {

@@ -21,7 +21,7 @@ public static class ServiceSpec
 
     /// <summary>True when the Service's ports get NodePorts.</summary>
     public static bool NeedsNodePorts(JsonObject svc) =>
-        Type(svc) == "NodePort" || (Type(svc) == "LoadBalancer" && svc["spec"]?["allocateLoadBalancerNodePorts"]?.GetValue<bool>() != false);
+        Type(svc) == "NodePort" || (Type(svc) == "LoadBalancer" && Obj.Bool(svc, "spec", "allocateLoadBalancerNodePorts") != false);
 
     /// <summary>spec.ports.</summary>
     public static IEnumerable<JsonObject> Ports(JsonObject svc) => svc["spec"]?["ports"] is JsonArray a ? a.OfType<JsonObject>() : [];
@@ -123,9 +123,9 @@ public static class ServiceSpec
         {
             var used = Ports(svc).Select(NodePort).Where(n => n != 0).ToHashSet();
             var byName = new Dictionary<string, int>();
-            foreach (var p in Ports(old)) byName[p["name"]?.GetValue<string>() ?? ""] = NodePort(p);
+            foreach (var p in Ports(old)) byName[Obj.Str(p, "name") ?? ""] = NodePort(p);
             foreach (var p in Ports(svc))
-                if (NodePort(p) == 0 && byName.TryGetValue(p["name"]?.GetValue<string>() ?? "", out var kept) && kept != 0 && !used.Contains(kept))
+                if (NodePort(p) == 0 && byName.TryGetValue(Obj.Str(p, "name") ?? "", out var kept) && kept != 0 && !used.Contains(kept))
                 {
                     p["nodePort"] = kept;
                     used.Add(kept);

@@ -11,8 +11,10 @@ namespace Appliance.ClusterRuntime.Controllers.Machinery;
 /// Lists a resource type once, then follows the datastore's watch, keeping every object in memory (as client-go's
 /// shared informer does). Handlers run on the informer's own loop, in revision order, and must only queue work.
 /// Cached objects are shared by every controller: never modify one; <see cref="Obj.Clone"/> it first.
+/// A metadata-only informer (<paramref name="metadataOnly"/>) keeps just kind, apiVersion and metadata of each object,
+/// as upstream's metadata informers, for controllers that follow every type (the garbage collector).
 /// </summary>
-public sealed class Informer(IBackend backend, ApiResource resource, ILogger logger)
+public sealed class Informer(IBackend backend, ApiResource resource, ILogger logger, bool metadataOnly = false)
 {
     readonly object _gate = new();
     Dictionary<string, JsonObject> _items = new(StringComparer.Ordinal);
@@ -211,9 +213,19 @@ public sealed class Informer(IBackend backend, ApiResource resource, ILogger log
             }
     }
 
+    /// <summary>True when only kind, apiVersion and metadata are cached.</summary>
+    public bool MetadataOnly => metadataOnly;
+
     JsonObject? TryDecode(KeyValue kv)
     {
-        try { return ObjectStore.Decode(kv); }
+        try
+        {
+            var obj = ObjectStore.Decode(kv);
+            if (!metadataOnly) return obj;
+            var meta = obj["metadata"];
+            obj.Remove("metadata");
+            return new JsonObject { ["kind"] = obj["kind"]?.DeepClone(), ["apiVersion"] = obj["apiVersion"]?.DeepClone(), ["metadata"] = meta };
+        }
         catch (Exception e) when (e is System.Text.Json.JsonException or InvalidCastException or InvalidOperationException)
         {
             logger.LogWarning("informer {Resource}: {Key} does not hold a JSON object ({Error}); ignored", resource.GroupResource, kv.Key, e.Message);

@@ -220,17 +220,27 @@ public sealed class Informer(IBackend backend, ApiResource resource, ILogger log
     {
         try
         {
-            var obj = ObjectStore.Decode(kv);
-            if (!metadataOnly) return obj;
-            var meta = obj["metadata"];
-            obj.Remove("metadata");
-            return new JsonObject { ["kind"] = obj["kind"]?.DeepClone(), ["apiVersion"] = obj["apiVersion"]?.DeepClone(), ["metadata"] = meta };
+            return metadataOnly ? DecodeMetadata(kv) : ObjectStore.Decode(kv);
         }
         catch (Exception e) when (e is System.Text.Json.JsonException or InvalidCastException or InvalidOperationException)
         {
             logger.LogWarning("informer {Resource}: {Key} does not hold a JSON object ({Error}); ignored", resource.GroupResource, kv.Key, e.Message);
             return null;
         }
+    }
+
+    /// <summary>
+    /// Kind, apiVersion and metadata of a stored object, read without materializing the rest (a large ConfigMap's
+    /// data is skipped over, not copied), with its resourceVersion stamped as <see cref="ObjectStore.Decode"/> does.
+    /// </summary>
+    static JsonObject DecodeMetadata(KeyValue kv)
+    {
+        using var doc = System.Text.Json.JsonDocument.Parse(kv.Value);
+        var result = new JsonObject();
+        foreach (var field in (ReadOnlySpan<string>)["kind", "apiVersion", "metadata"])
+            if (doc.RootElement.TryGetProperty(field, out var value)) result[field] = JsonNode.Parse(value.GetRawText());
+        Meta.Of(result)["resourceVersion"] = kv.ModRevision.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return result;
     }
 
     static void AddToIndex(Index index, string key, JsonObject obj)

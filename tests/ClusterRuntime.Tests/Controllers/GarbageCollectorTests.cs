@@ -148,6 +148,22 @@ public sealed class GarbageCollectorTests(ServerFixture fx) : IClassFixture<Serv
     }
 
     [Fact]
+    public async Task ForegroundDelete_OfAHandBuiltDeployment_RemovesReplicaSetsAndPodsBeforeIt()
+    {
+        using var c = Cluster();
+        var ns = await c.NamespaceAsync("gc-deployment");
+        var deployment = (await c.CreateAllAsync(Workload(ns, "web", "Deployment", "apps/v1")))[0];
+        var rs = (await c.CreateAllAsync(Workload(ns, "web-1", "ReplicaSet", "apps/v1", GcCluster.Ref(deployment, controller: true)),
+            Workload(ns, "web-2", "ReplicaSet", "apps/v1", GcCluster.Ref(deployment, controller: true))));
+        await c.CreateAllAsync([.. rs.SelectMany(r => Enumerable.Range(0, 2).Select(i => Pod(ns, $"{r["metadata"]!["name"]}-{i}", GcCluster.Ref(r, controller: true))))]);
+
+        (await c.Kubectl.RunAsync("delete", "deployment", "web", "-n", ns, "--cascade=foreground", "--timeout=25s")).Ok();
+        // kubectl returned once the Deployment was gone; its dependents went first.
+        Assert.Empty((await c.GetAsync($"/apis/apps/v1/namespaces/{ns}/replicasets"))!["items"]!.AsArray());
+        Assert.Empty((await c.GetAsync($"/api/v1/namespaces/{ns}/pods"))!["items"]!.AsArray());
+    }
+
+    [Fact]
     public async Task DeletingANamespace_WithOwnedObjectsAndAForegroundDeletionInProgress_EmptiesAndRemovesIt()
     {
         using var c = Cluster();
@@ -268,11 +284,13 @@ public sealed class GarbageCollectorTests(ServerFixture fx) : IClassFixture<Serv
         ["spec"] = new JsonObject { ["containers"] = new JsonArray(new JsonObject { ["name"] = "app", ["image"] = "example.com/app:1" }), ["restartPolicy"] = restartPolicy },
     };
 
-    static JsonObject ReplicaSet(string ns, string name) => new()
+    static JsonObject ReplicaSet(string ns, string name) => Workload(ns, name, "ReplicaSet", "apps/v1");
+
+    static JsonObject Workload(string ns, string name, string kind, string apiVersion, params JsonObject[] owners) => new()
     {
-        ["apiVersion"] = "apps/v1",
-        ["kind"] = "ReplicaSet",
-        ["metadata"] = GcCluster.Metadata(ns, name),
+        ["apiVersion"] = apiVersion,
+        ["kind"] = kind,
+        ["metadata"] = GcCluster.Metadata(ns, name, owners),
         ["spec"] = new JsonObject
         {
             ["replicas"] = 3,

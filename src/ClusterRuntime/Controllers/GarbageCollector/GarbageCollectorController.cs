@@ -9,8 +9,9 @@ using Microsoft.Extensions.Logging;
 namespace Appliance.ClusterRuntime.Controllers.GarbageCollector;
 
 /// <summary>
-/// kube-controller-manager's garbage collector. The owner→dependents graph is the shared informers' owner-uid
-/// index over every served resource but events; this class turns informer changes into work (an object whose owner
+/// kube-controller-manager's garbage collector. The owner→dependents graph is the owner-uid index of metadata-only
+/// shared informers over every served resource but events (metadata only, as upstream, so following every type does
+/// not hold every object's data in memory); this class turns informer changes into work (an object whose owner
 /// references changed, the dependents of a deleted object, an owner in a foreground or orphaning deletion), and
 /// <c>GarbageCollectorController.Sync.cs</c> does the work. Nothing is kept outside the informers, so a new term (a restart,
 /// a new leader) rebuilds everything from their first lists and finishes half-done deletions.
@@ -27,7 +28,7 @@ public sealed partial class GarbageCollectorController : IController
     /// <summary>Problems that will not resolve by retrying, logged once per object uid.</summary>
     readonly ConcurrentDictionary<string, byte> _reported = new(StringComparer.Ordinal);
 
-    /// <summary>Asks for an informer of every served resource but events and registers its handler.</summary>
+    /// <summary>Asks for a metadata-only informer of every served resource but events and registers its handler.</summary>
     public GarbageCollectorController(ControllerContext ctx)
     {
         _ctx = ctx;
@@ -35,7 +36,7 @@ public sealed partial class GarbageCollectorController : IController
         _queue = new WorkQueue(Name, _logger);
         foreach (var r in ResourceTable.Resources.Where(r => r.Plural != "events"))
         {
-            var informer = ctx.Informers.For(r);
+            var informer = ctx.Informers.ForMetadata(r);
             _byGroupResource[r.GroupResource] = (r, informer);
             informer.OnChange((old, cur) => Changed(r, old, cur));
         }

@@ -11,8 +11,10 @@ namespace Appliance.ClusterRuntime.Controllers.Machinery;
 /// Lists a resource type once, then follows the datastore's watch, keeping every object in memory (as client-go's
 /// shared informer does). Handlers run on the informer's own loop, in revision order, and must only queue work.
 /// Cached objects are shared by every controller: never modify one; <see cref="Obj.Clone"/> it first.
+/// A metadata-only informer (<paramref name="metadataOnly"/>) keeps just kind, apiVersion and metadata of each object,
+/// as upstream's metadata informers, for controllers that follow every type (the garbage collector).
 /// </summary>
-public sealed class Informer(IBackend backend, ApiResource resource, ILogger logger)
+public sealed class Informer(IBackend backend, ApiResource resource, ILogger logger, bool metadataOnly = false)
 {
     readonly object _gate = new();
     Dictionary<string, JsonObject> _items = new(StringComparer.Ordinal);
@@ -211,14 +213,34 @@ public sealed class Informer(IBackend backend, ApiResource resource, ILogger log
             }
     }
 
+    /// <summary>True when only kind, apiVersion and metadata are cached.</summary>
+    public bool MetadataOnly => metadataOnly;
+
     JsonObject? TryDecode(KeyValue kv)
     {
-        try { return ObjectStore.Decode(kv); }
+        try
+        {
+            return metadataOnly ? DecodeMetadata(kv) : ObjectStore.Decode(kv);
+        }
         catch (Exception e) when (e is System.Text.Json.JsonException or InvalidCastException or InvalidOperationException)
         {
             logger.LogWarning("informer {Resource}: {Key} does not hold a JSON object ({Error}); ignored", resource.GroupResource, kv.Key, e.Message);
             return null;
         }
+    }
+
+    /// <summary>
+    /// Kind, apiVersion and metadata of a stored object, read without materializing the rest (a large ConfigMap's
+    /// data is skipped over, not copied), with its resourceVersion stamped as <see cref="ObjectStore.Decode"/> does.
+    /// </summary>
+    static JsonObject DecodeMetadata(KeyValue kv)
+    {
+        using var doc = System.Text.Json.JsonDocument.Parse(kv.Value);
+        var result = new JsonObject();
+        foreach (var field in (ReadOnlySpan<string>)["kind", "apiVersion", "metadata"])
+            if (doc.RootElement.TryGetProperty(field, out var value)) result[field] = JsonNode.Parse(value.GetRawText());
+        Meta.Of(result)["resourceVersion"] = kv.ModRevision.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return result;
     }
 
     static void AddToIndex(Index index, string key, JsonObject obj)

@@ -23,22 +23,30 @@ public sealed class SharedInformers(IBackend backend, ILogger logger)
     /// <summary>Index of objects by namespace.</summary>
     public const string ByNamespace = "namespace";
 
-    readonly Dictionary<ApiResource, Informer> _informers = [];
+    readonly Dictionary<(ApiResource, bool MetadataOnly), Informer> _informers = [];
     readonly List<Task> _running = [];
     CancellationToken _token;
     bool _started;
 
     /// <summary>The informer of <paramref name="resource"/>.</summary>
-    public Informer For(ApiResource resource)
+    public Informer For(ApiResource resource) => For(resource, metadataOnly: false);
+
+    /// <summary>
+    /// The metadata-only informer of <paramref name="resource"/> (kind, apiVersion and metadata cached): for following
+    /// every type without holding every object's data in memory. It is a watch of its own, beside a full informer.
+    /// </summary>
+    public Informer ForMetadata(ApiResource resource) => For(resource, metadataOnly: true);
+
+    Informer For(ApiResource resource, bool metadataOnly)
     {
         lock (_informers)
         {
-            if (_informers.TryGetValue(resource, out var informer)) return informer;
-            informer = new Informer(backend, resource, logger);
+            if (_informers.TryGetValue((resource, metadataOnly), out var informer)) return informer;
+            informer = new Informer(backend, resource, logger, metadataOnly);
             informer.AddIndex(ByOwner, OwnerUids);
             if (resource.Namespaced) informer.AddIndex(ByNamespace, o => [Meta.Namespace(o) ?? ""]);
-            if (resource.Kind == "Pod" && resource.Group.Length == 0) informer.AddIndex(ByNode, o => [Obj.Str(o, "spec", "nodeName") ?? ""]);
-            _informers[resource] = informer;
+            if (!metadataOnly && resource.Kind == "Pod" && resource.Group.Length == 0) informer.AddIndex(ByNode, o => [Obj.Str(o, "spec", "nodeName") ?? ""]);
+            _informers[(resource, metadataOnly)] = informer;
             if (_started) _running.Add(Task.Run(() => informer.RunAsync(_token), CancellationToken.None));
             return informer;
         }

@@ -32,7 +32,6 @@ public sealed class DaemonSetTests(ServerFixture fx) : IClassFixture<ServerFixtu
         await using var b = await SimulatedNode.StartAsync(client, "ds-b", 12, labels: Pool("main"), ct: Ct);
         await using var tainted = await SimulatedNode.StartAsync(client, "ds-c", 13, labels: Pool("main"),
             taints: [new V1Taint { Key = "dedicated", Value = "db", Effect = "NoSchedule" }], ct: Ct);
-        await using var binder = new TestBinder(client, Ns);
         using var dir = new Appliance.TestSupport.TempDir();
         var manifest = dir.Write("ds.yaml", Manifest("registry.local/agent:1.0", Ns, "main"));
         (await fx.Kubectl.RunAsync("apply", "-f", manifest)).Ok();
@@ -99,7 +98,6 @@ public sealed class DaemonSetTests(ServerFixture fx) : IClassFixture<ServerFixtu
         for (var i = 0; i < 3; i++) nodes.Add(await SimulatedNode.StartAsync(client, $"ds-r{i}", 21 + i, labels: Pool("rolling"), ct: Ct));
         try
         {
-            await using var binder = new TestBinder(client, ns);
             using var dir = new Appliance.TestSupport.TempDir();
             (await fx.Kubectl.RunAsync("apply", "-f", dir.Write("ds.yaml", Manifest("registry.local/agent:1.0", ns, "rolling")))).Ok();
             (await fx.Kubectl.RunAsync("rollout", "status", "ds/agent", "-n", ns, "--timeout=30s")).Ok();

@@ -13,22 +13,20 @@ public sealed class DeploymentTests(ServerFixture fx) : IClassFixture<ServerFixt
     Support.Kubectl K => fx.Kubectl;
     static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    /// <summary>A namespace with a simulated node and a binder for its pods.</summary>
+    /// <summary>A namespace with a simulated node; the scheduler binds the pods (the test's node is the only one: a disposed node is deleted).</summary>
     async Task<(string Ns, Kubernetes Client, IAsyncDisposable Cleanup)> SetUpAsync(string ns)
     {
         Support.Kubectl.RequireInstalled();
         (await K.RunAsync("create", "namespace", ns)).Ok();
         var client = new Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(fx.Server.KubeconfigPath));
         var node = await SimulatedNode.StartAsync(client, "node-" + ns, 10, ct: Ct);
-        var binder = new PodBinder(client, ns, node.Name);
-        return (ns, client, new Cleanup(binder, node, client));
+        return (ns, client, new Cleanup(node, client));
     }
 
-    sealed class Cleanup(PodBinder binder, SimulatedNode node, Kubernetes client) : IAsyncDisposable
+    sealed class Cleanup(SimulatedNode node, Kubernetes client) : IAsyncDisposable
     {
         public async ValueTask DisposeAsync()
         {
-            await binder.DisposeAsync();
             await node.DisposeAsync();
             client.Dispose();
         }
@@ -395,69 +393,6 @@ public sealed class DeploymentTests(ServerFixture fx) : IClassFixture<ServerFixt
         {
             if (DateTime.UtcNow > deadline) Assert.Fail($"timed out after {Patience.TotalSeconds} s waiting for {what()}");
             await Task.Delay(150, Ct);
-        }
-    }
-
-    /// <summary>
-    /// Binds a namespace's unbound pods to one node, as a scheduler would: through the pods/binding subresource where
-    /// the server has it, else by setting spec.nodeName with a merge patch (this branch has no scheduler and no binding
-    /// subresource, and the server accepts spec.nodeName in an update; upstream allows it only through pods/binding).
-    /// A scheduler running beside it binds first or loses with 409; either way each pod is bound once.
-    /// </summary>
-    sealed class PodBinder : IAsyncDisposable
-    {
-        readonly CancellationTokenSource _stop = new();
-        readonly Task _loop;
-        bool _bindingSubresource = true;
-
-        public PodBinder(IKubernetes client, string ns, string node) => _loop = Task.Run(() => RunAsync(client, ns, node, _stop.Token));
-
-        async Task RunAsync(IKubernetes client, string ns, string node, CancellationToken ct)
-        {
-            while (!ct.IsCancellationRequested)
-            {
-                try
-                {
-                    var list = await client.CoreV1.ListNamespacedPodAsync(ns, cancellationToken: ct);
-                    foreach (var pod in list.Items) await BindAsync(client, pod, node, ct);
-                    await foreach (var (type, pod) in client.CoreV1.WatchListNamespacedPodAsync(ns, resourceVersion: list.Metadata.ResourceVersion, cancellationToken: ct))
-                        if (type is WatchEventType.Added or WatchEventType.Modified) await BindAsync(client, pod, node, ct);
-                }
-                catch (OperationCanceledException) when (ct.IsCancellationRequested) { return; }
-                catch (Exception) { await Task.Delay(100, CancellationToken.None); }
-            }
-        }
-
-        async Task BindAsync(IKubernetes client, V1Pod pod, string node, CancellationToken ct)
-        {
-            if (!string.IsNullOrEmpty(pod.Spec?.NodeName) || pod.Metadata.DeletionTimestamp is not null) return;
-            var (name, ns) = (pod.Metadata.Name, pod.Metadata.NamespaceProperty);
-            try
-            {
-                if (_bindingSubresource)
-                {
-                    try
-                    {
-                        var binding = new V1Binding { Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = ns }, Target = new V1ObjectReference { Kind = "Node", Name = node } };
-                        await client.CoreV1.CreateNamespacedPodBindingAsync(binding, name, ns, cancellationToken: ct);
-                        return;
-                    }
-                    catch (k8s.Autorest.HttpOperationException e) when (e.Response.StatusCode is System.Net.HttpStatusCode.NotFound or System.Net.HttpStatusCode.MethodNotAllowed
-                        && !e.Response.Content.Contains("pods \"" + name + "\" not found"))
-                    {
-                        _bindingSubresource = false;
-                    }
-                }
-                await client.CoreV1.PatchNamespacedPodAsync(new V1Patch(new { spec = new { nodeName = node } }, V1Patch.PatchType.MergePatch), name, ns, cancellationToken: ct);
-            }
-            catch (k8s.Autorest.HttpOperationException) { }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await _stop.CancelAsync();
-            try { await _loop; } catch (OperationCanceledException) { }
-            _stop.Dispose();
         }
     }
 

@@ -28,7 +28,6 @@ public sealed class StatefulSetTests(ServerFixture fx) : IClassFixture<ServerFix
         await fx.NamespaceClientAsync(Ns, Ct);
         await using var node = await SimulatedNode.StartAsync(client, "sts-node", 31, ct: Ct);
         node.AutoReady = false;
-        await using var binder = new TestBinder(client, Ns, node.Name);
         using var dir = new Appliance.TestSupport.TempDir();
         (await fx.Kubectl.RunAsync("apply", "-f", dir.Write("sts.yaml", Manifest("registry.local/db:1.0")))).Ok();
 
@@ -113,7 +112,6 @@ public sealed class StatefulSetTests(ServerFixture fx) : IClassFixture<ServerFix
         await fx.NamespaceClientAsync(ns, Ct);
         await using var node = await SimulatedNode.StartAsync(client, "sts-par-node", 32, ct: Ct);
         node.AutoReady = false;
-        await using var binder = new TestBinder(client, ns, node.Name);
         var orphan = await client.CoreV1.CreateNamespacedPodAsync(new V1Pod
         {
             Metadata = new V1ObjectMeta { Name = "db-0", Labels = new Dictionary<string, string> { ["app"] = "db" } },

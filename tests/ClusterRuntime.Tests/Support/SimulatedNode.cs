@@ -230,6 +230,13 @@ public sealed class SimulatedNode : IAsyncDisposable
     {
         await _stop.CancelAsync();
         try { await Task.WhenAll(_leaseLoop, _podLoop); } catch (OperationCanceledException) { }
+        // A disposed node is a machine taken away: its Node goes too, so the scheduler stops placing pods on it.
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await _client.CoreV1.DeleteNodeAsync(Name, cancellationToken: timeout.Token);
+        }
+        catch (Exception e) when (e is k8s.Autorest.HttpOperationException or HttpRequestException or OperationCanceledException) { }
         _stop.Dispose();
         _heartbeat.Dispose();
     }

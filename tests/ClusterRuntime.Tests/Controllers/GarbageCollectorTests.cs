@@ -148,17 +148,17 @@ public sealed class GarbageCollectorTests(ServerFixture fx) : IClassFixture<Serv
     }
 
     [Fact]
-    public async Task ForegroundDelete_OfAHandBuiltDeployment_RemovesReplicaSetsAndPodsBeforeIt()
+    public async Task ForegroundDelete_OfADeployment_RemovesItsReplicaSetAndPodsBeforeIt()
     {
         using var c = Cluster();
         var ns = await c.NamespaceAsync("gc-deployment");
-        var deployment = (await c.CreateAllAsync(Workload(ns, "web", "Deployment", "apps/v1")))[0];
-        var rs = (await c.CreateAllAsync(Workload(ns, "web-1", "ReplicaSet", "apps/v1", GcCluster.Ref(deployment, controller: true)),
-            Workload(ns, "web-2", "ReplicaSet", "apps/v1", GcCluster.Ref(deployment, controller: true))));
-        await c.CreateAllAsync([.. rs.SelectMany(r => Enumerable.Range(0, 2).Select(i => Pod(ns, $"{r["metadata"]!["name"]}-{i}", GcCluster.Ref(r, controller: true))))]);
+        // A real Deployment: its controller makes the ReplicaSet and that one's controller the pods (blockOwnerDeletion on both).
+        (await c.Kubectl.RunAsync("create", "deployment", "web", "-n", ns, "--image=registry.local/web:1", "--replicas=3")).Ok();
+        await GcCluster.WaitAsync(async () => (await c.GetAsync($"/api/v1/namespaces/{ns}/pods"))!["items"]!.AsArray().Count == 3,
+            "the Deployment's 3 pods", () => c.DescribeAsync(ns));
 
         (await c.Kubectl.RunAsync("delete", "deployment", "web", "-n", ns, "--cascade=foreground", "--timeout=25s")).Ok();
-        // kubectl returned once the Deployment was gone; its dependents went first.
+        // kubectl returned once the Deployment was gone; its dependents went first, and nothing was made again.
         Assert.Empty((await c.GetAsync($"/apis/apps/v1/namespaces/{ns}/replicasets"))!["items"]!.AsArray());
         Assert.Empty((await c.GetAsync($"/api/v1/namespaces/{ns}/pods"))!["items"]!.AsArray());
     }

@@ -9,6 +9,12 @@ public partial class SqlBackend
 {
     private const int CatchUpPage = 1000;
 
+    /// <summary>
+    /// A catch-up page also ends once its values (and previous values) pass this many bytes, so a watcher catching up
+    /// over large objects (forty 2.9 MB ConfigMaps are 230 MB with their previous values) holds a few MiB at a time.
+    /// </summary>
+    private const long CatchUpPageBytes = 8L * 1024 * 1024;
+
     /// <inheritdoc />
     /// <remarks>
     /// The subscription and the read snapshot are taken at one instant, so the log supplies every event up to the
@@ -58,9 +64,9 @@ public partial class SqlBackend
     /// <summary>Up to <see cref="CatchUpPage"/> events in (<paramref name="after"/>, <paramref name="upTo"/>], from the log and the held updates.</summary>
     private static async Task<List<WatchEvent>> CatchUpPageAsync(Snapshot s, string prefix, long after, long upTo, CancellationToken ct)
     {
-        var events = await ReadLogAsync(s, prefix, after, upTo, ct).ConfigureAwait(false);
+        var (events, full) = await ReadLogAsync(s, prefix, after, upTo, ct).ConfigureAwait(false);
         // A full page bounds the range the held updates may fill; otherwise they may fill up to upTo.
-        var pageEnd = events.Count == CatchUpPage ? events[^1].Kv.ModRevision : upTo;
+        var pageEnd = full ? events[^1].Kv.ModRevision : upTo;
         if (!s.Pending.IsEmpty)
         {
             foreach (var (key, p) in s.Pending)
@@ -75,8 +81,12 @@ public partial class SqlBackend
         return events;
     }
 
-    /// <summary>Log rows in (<paramref name="after"/>, <paramref name="upTo"/>] under <paramref name="prefix"/> as events, each with its previous value.</summary>
-    private static async Task<List<WatchEvent>> ReadLogAsync(Snapshot s, string prefix, long after, long upTo, CancellationToken ct)
+    /// <summary>
+    /// Log rows in (<paramref name="after"/>, <paramref name="upTo"/>] under <paramref name="prefix"/> as events, each with
+    /// its previous value: at most <see cref="CatchUpPage"/> rows and, after the first, <see cref="CatchUpPageBytes"/>;
+    /// <c>Full</c> when a limit ended the page (more rows may follow).
+    /// </summary>
+    private static async Task<(List<WatchEvent> Events, bool Full)> ReadLogAsync(Snapshot s, string prefix, long after, long upTo, CancellationToken ct)
     {
         var end = KeyRange.PrefixEnd(prefix);
         var sql = new StringBuilder("""
@@ -98,9 +108,11 @@ public partial class SqlBackend
         sql.Append(" ORDER BY l.rev LIMIT @n;");
         await using var cmd = s.Command(sql.ToString(), [.. args]);
         var events = new List<WatchEvent>();
+        long bytes = 0;
         await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
         while (await r.ReadAsync(ct).ConfigureAwait(false))
         {
+            if (bytes >= CatchUpPageBytes) return (events, true);
             var key = r.GetString(1);
             var rev = r.GetInt64(0);
             KeyValue? prev = r.IsDBNull(6) ? null
@@ -111,8 +123,9 @@ public partial class SqlBackend
                 LogKind.Update => new WatchEvent(WatchEventType.Update, new KeyValue(key, (byte[])r.GetValue(5), r.GetInt64(3), rev, r.GetInt64(4)), prev),
                 _ => new WatchEvent(WatchEventType.Delete, (prev ?? new KeyValue(key, [], r.GetInt64(3), rev, r.GetInt64(4))) with { ModRevision = rev }, prev),
             });
+            bytes += events[^1].Kv.Value.Length + (prev?.Value.Length ?? 0);
         }
-        return events;
+        return (events, events.Count == CatchUpPage);
     }
 
     /// <summary>
@@ -151,11 +164,12 @@ public partial class SqlBackend
             var from = Volatile.Read(ref _rev);
             var (conn, tx) = await _dialect.OpenReadAsync(ct).ConfigureAwait(false);
             List<WatchEvent> page;
+            bool full;
             long compact;
             await using (var s = new Snapshot(conn, tx, long.MaxValue, 0, _pending.Clear()))
             {
                 compact = (await _dialect.PinAsync(tx, ct).ConfigureAwait(false)).Compact ?? 0;
-                page = await ReadLogAsync(s, "", from, long.MaxValue, ct).ConfigureAwait(false);
+                (page, full) = await ReadLogAsync(s, "", from, long.MaxValue, ct).ConfigureAwait(false);
             }
             await _gate.WaitAsync(ct).ConfigureAwait(false);
             try
@@ -173,7 +187,7 @@ public partial class SqlBackend
             {
                 _gate.Release();
             }
-            if (page.Count < CatchUpPage) return;
+            if (!full) return;
         }
     }
 }

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Appliance.ClusterRuntime.Api;
 using Appliance.ClusterRuntime.Api.Storage;
 using Appliance.ClusterRuntime.Controllers.Machinery;
+using Appliance.ClusterRuntime.Controllers.Workloads;
 using Appliance.ClusterRuntime.Controllers.Scheduler;
 
 namespace Appliance.ClusterRuntime.Controllers.NodeLifecycle;
@@ -243,7 +244,7 @@ public sealed class NodeLifecycleController : IController
         foreach (var pod in _pods.ByIndex(SharedInformers.ByNode, node))
         {
             var ready = Obj.Items(pod, "status", "conditions").FirstOrDefault(c => Obj.Str(c, "type") == "Ready");
-            if (ready is null || Obj.Str(ready, "status") == "False" || PodFacts.IsTerminal(pod)) continue;
+            if (ready is null || Obj.Str(ready, "status") == "False" || PodState.IsTerminal(pod)) continue;
             try
             {
                 await _ctx.Store.UpdateAsync(Pods, Meta.Namespace(pod), Meta.Name(pod)!, cur =>

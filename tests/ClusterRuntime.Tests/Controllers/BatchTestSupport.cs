@@ -40,20 +40,8 @@ static class BatchTestSupport
     }
 
     /// <summary>Polls <paramref name="read"/> until <paramref name="done"/> holds; fails with the last value seen.</summary>
-    public static async Task<T> WaitAsync<T>(Func<Task<T>> read, Func<T, bool> done, TimeSpan timeout, string what)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        T last;
-        while (true)
-        {
-            last = await read();
-            if (done(last)) return last;
-            if (DateTime.UtcNow > deadline) break;
-            await Task.Delay(200, TestContext.Current.CancellationToken);
-        }
-        Assert.Fail($"timed out after {timeout.TotalSeconds} s waiting for {what}; last seen: {(last is JsonNode n ? n.ToJsonString() : last?.ToString())}");
-        return last;
-    }
+    public static Task<T> WaitAsync<T>(Func<Task<T>> read, Func<T, bool> done, TimeSpan timeout, string what) =>
+        Poll.UntilAsync(read, done, timeout, what, interval: TimeSpan.FromMilliseconds(200));
 
     /// <summary>The condition of <paramref name="type"/> of an object, or null.</summary>
     public static JsonObject? Condition(JsonObject? obj, string type) =>

@@ -36,7 +36,7 @@ public sealed class DaemonSetTests(ServerFixture fx) : IClassFixture<ServerFixtu
         var manifest = dir.Write("ds.yaml", Manifest("registry.local/agent:1.0", Ns, "main"));
         (await fx.Kubectl.RunAsync("apply", "-f", manifest)).Ok();
 
-        var pods = await Eventually.UntilAsync(() => PodsAsync(client),
+        var pods = await Poll.UntilAsync(() => PodsAsync(client),
             p => p.Count == 2 && p.All(x => x.Status?.Phase == "Running"), Timeout, "2 running pods (ds-a, ds-b; ds-c is tainted)", Describe);
         Assert.Equal(["ds-a", "ds-b"], pods.Select(p => p.Spec.NodeName).Order());
         var pod = pods[0];
@@ -55,7 +55,7 @@ public sealed class DaemonSetTests(ServerFixture fx) : IClassFixture<ServerFixtu
         Assert.Matches(@"agent\s+2\s+2\s+2\s+2\s+2\s+pool=main\s+\d+s", table);
 
         await using var d = await SimulatedNode.StartAsync(client, "ds-d", 14, labels: Pool("main"), ct: Ct);
-        pods = await Eventually.UntilAsync(() => PodsAsync(client),
+        pods = await Poll.UntilAsync(() => PodsAsync(client),
             p => p.Count(x => x.Spec.NodeName == "ds-d" && x.Status?.Phase == "Running") == 1 && p.Count == 3, Timeout, "a pod on the added node ds-d", Describe);
 
         (await fx.Kubectl.RunAsync("set", "image", "ds/agent", "-n", Ns, "agent=registry.local/agent:2.0")).Ok();
@@ -79,9 +79,9 @@ public sealed class DaemonSetTests(ServerFixture fx) : IClassFixture<ServerFixtu
         // A node relabelled out of the selector loses its pod; a deleted node's pod goes too.
         (await fx.Kubectl.RunAsync("label", "node", "ds-d", "pool=other", "--overwrite")).Ok();
         (await fx.Kubectl.RunAsync("delete", "node", "ds-b")).Ok();
-        pods = await Eventually.UntilAsync(() => PodsAsync(client), p => p.Count == 1, Timeout, "only the pod on ds-a left", Describe);
+        pods = await Poll.UntilAsync(() => PodsAsync(client), p => p.Count == 1, Timeout, "only the pod on ds-a left", Describe);
         Assert.Equal("ds-a", pods.Single().Spec.NodeName);
-        ds = await Eventually.UntilAsync(() => client.AppsV1.ReadNamespacedDaemonSetAsync("agent", Ns, cancellationToken: Ct),
+        ds = await Poll.UntilAsync(() => client.AppsV1.ReadNamespacedDaemonSetAsync("agent", Ns, cancellationToken: Ct),
             x => x.Status.DesiredNumberScheduled == 1 && x.Status.CurrentNumberScheduled == 1, Timeout, "status for one node",
             x => $"desired={x.Status.DesiredNumberScheduled} current={x.Status.CurrentNumberScheduled} misscheduled={x.Status.NumberMisscheduled}");
         Assert.Equal(0, ds.Status.NumberMisscheduled);
@@ -126,7 +126,7 @@ public sealed class DaemonSetTests(ServerFixture fx) : IClassFixture<ServerFixtu
             nodes[0].Outcome = p => p.Metadata.Name == victim.Metadata.Name ? 1 : null;
             var poke = new V1Patch(new { metadata = new { labels = new Dictionary<string, string> { ["poke"] = "1" } } }, V1Patch.PatchType.MergePatch);
             await client.CoreV1.PatchNamespacedPodAsync(poke, victim.Metadata.Name, ns, cancellationToken: Ct);
-            await Eventually.UntilAsync(async () => (await client.CoreV1.ListNamespacedPodAsync(ns, fieldSelector: "spec.nodeName=ds-r0", cancellationToken: Ct)).Items.ToList(),
+            await Poll.UntilAsync(async () => (await client.CoreV1.ListNamespacedPodAsync(ns, fieldSelector: "spec.nodeName=ds-r0", cancellationToken: Ct)).Items.ToList(),
                 p => p.Count == 1 && p[0].Metadata.Name != victim.Metadata.Name && p[0].Status?.Phase == "Running", Timeout, "a new pod on ds-r0 replacing the failed one", Describe);
             var events = (await fx.Kubectl.RunAsync("get", "events", "-n", ns, "--field-selector", "reason=FailedDaemonPod")).Ok().Out;
             Assert.Contains($"Found failed daemon pod {ns}/{victim.Metadata.Name} on node ds-r0, will try to kill it", events);

@@ -383,17 +383,8 @@ public sealed class DeploymentTests(ServerFixture fx) : IClassFixture<ServerFixt
     {
         var deadline = DateTime.UtcNow + Patience;
         var started = DateTime.UtcNow;
-        try { await WaitCoreAsync(condition, what, deadline); }
+        try { await Poll.UntilAsync(condition, ok => ok, Patience, "the condition below", _ => what(), TimeSpan.FromMilliseconds(150)); }
         finally { TestContext.Current.SendDiagnosticMessage($"waited {(DateTime.UtcNow - started).TotalSeconds:F1} s for {what()}"); }
-    }
-
-    static async Task WaitCoreAsync(Func<Task<bool>> condition, Func<string> what, DateTime deadline)
-    {
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline) Assert.Fail($"timed out after {Patience.TotalSeconds} s waiting for {what()}");
-            await Task.Delay(150, Ct);
-        }
     }
 
     /// <summary>What a watch on a namespace's pods saw: the most pods at once, the fewest ready, new pods created beside old ones.</summary>

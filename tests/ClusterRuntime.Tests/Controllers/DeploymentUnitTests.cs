@@ -87,7 +87,7 @@ public sealed class DeploymentUnitTests
             Pod("pending", "n1", "Pending", false),
             Pod("unscheduled", null, "Pending", false),
         };
-        var order = PodState.ToDelete(pods, pods, 4).Select(p => p["metadata"]!["name"]!.GetValue<string>());
+        var order = PodRanking.ToDelete(pods, pods, 4).Select(p => p["metadata"]!["name"]!.GetValue<string>());
         Assert.Equal(["unscheduled", "pending", "not-ready", "ready-new"], order);
     }
 
@@ -97,7 +97,7 @@ public sealed class DeploymentUnitTests
         var alone = Pod("alone", "n1", "Running", true);
         var crowded = Pod("crowded", "n2", "Running", true);
         var sibling = Pod("sibling", "n2", "Running", true);
-        Assert.Equal("crowded", PodState.ToDelete([alone, crowded], [alone, crowded, sibling], 1)[0]["metadata"]!["name"]!.GetValue<string>());
+        Assert.Equal("crowded", PodRanking.ToDelete([alone, crowded], [alone, crowded, sibling], 1)[0]["metadata"]!["name"]!.GetValue<string>());
     }
 
     [Theory]

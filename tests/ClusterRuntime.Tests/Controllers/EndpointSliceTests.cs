@@ -88,20 +88,13 @@ public sealed class EndpointSliceTests(ServerFixture fx) : IClassFixture<ServerF
     /// <summary>Polls until <paramref name="check"/> holds for what kubectl returns, failing with the last observation after 20 s.</summary>
     async Task<JsonObject> WaitAsync(string ns, string[] what, Func<JsonObject, bool> check, string expectation)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
         JsonObject? last = null;
-        while (DateTime.UtcNow < deadline)
+        return (await Poll.UntilAsync(async () =>
         {
             var r = await K.RunAsync(["-n", ns, "get", .. what, "-o", "json"]);
-            if (r.ExitCode == 0)
-            {
-                last = JsonNode.Parse(r.Out)!.AsObject();
-                if (check(last)) return last;
-            }
-            await Task.Delay(100, TestContext.Current.CancellationToken);
-        }
-        Assert.Fail($"{expectation} not seen within 20 s; last: {last?.ToJsonString()}");
-        return null!;
+            if (r.ExitCode == 0) last = JsonNode.Parse(r.Out)!.AsObject();
+            return last;
+        }, o => o is not null && check(o), TimeSpan.FromSeconds(20), expectation, o => o?.ToJsonString() ?? "nothing"))!;
     }
 
     static List<JsonObject> Endpoints(JsonObject sliceList) =>

@@ -91,15 +91,8 @@ sealed class GcCluster(Support.Kubectl kubectl, HttpClient http) : IDisposable
     public Task<JsonObject?> ConfigMapAsync(string ns, string name) => GetAsync($"/api/v1/namespaces/{ns}/configmaps/{name}");
 
     /// <summary>Waits up to 30 s (a loaded machine) for <paramref name="condition"/>; on timeout fails with <paramref name="observed"/>.</summary>
-    public static async Task WaitAsync(Func<Task<bool>> condition, string what, Func<Task<string>> observed)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline) Assert.Fail($"timed out waiting for {what}; observed: {await observed()}");
-            await Task.Delay(100, Ct);
-        }
-    }
+    public static Task WaitAsync(Func<Task<bool>> condition, string what, Func<Task<string>> observed) =>
+        Poll.UntilAsync(what, condition, TimeSpan.FromSeconds(30), observed, Ct);
 
     /// <summary>Waits until every named ConfigMap of <paramref name="ns"/> is gone.</summary>
     public Task WaitGoneAsync(string ns, params string[] names) =>

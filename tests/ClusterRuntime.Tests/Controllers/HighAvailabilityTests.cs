@@ -79,13 +79,6 @@ public sealed class HighAvailabilityTests(PostgresServerFixture pg) : IClassFixt
         return a.Log.Contains(Leading) ? (a, b) : (b, a);
     }
 
-    static async Task WaitAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline) Assert.Fail($"not within {timeout.TotalSeconds} s: {what}");
-            await Task.Delay(250, Ct);
-        }
-    }
+    static Task WaitAsync(Func<Task<bool>> condition, TimeSpan timeout, string what) =>
+        Poll.UntilAsync(condition, ok => ok, timeout, what, interval: TimeSpan.FromMilliseconds(250));
 }

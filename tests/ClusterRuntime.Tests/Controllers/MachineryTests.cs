@@ -6,6 +6,7 @@ using Appliance.ClusterRuntime.Api.Storage;
 using Appliance.ClusterRuntime.Controllers.Machinery;
 using Appliance.ClusterRuntime.Datastore;
 using Appliance.ClusterRuntime.Datastore.Sqlite;
+using Appliance.ClusterRuntime.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Appliance.ClusterRuntime.Tests.Controllers;
@@ -41,15 +42,8 @@ public sealed class MachineryTests : IAsyncLifetime
         return new JsonObject { ["metadata"] = meta, ["data"] = new JsonObject { ["v"] = value } };
     }
 
-    static async Task Eventually(Func<bool> condition, string what, int ms = 5000)
-    {
-        var deadline = DateTime.UtcNow.AddMilliseconds(ms);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline) Assert.Fail($"not within {ms} ms: {what}");
-            await Task.Delay(20, Ct);
-        }
-    }
+    static Task Eventually(Func<bool> condition, string what, int ms = 5000) =>
+        Poll.UntilAsync(() => Task.FromResult(condition()), ok => ok, TimeSpan.FromMilliseconds(ms), what, interval: TimeSpan.FromMilliseconds(20));
 
     [Fact]
     public async Task WorkQueue_DeduplicatesKeys_NeverRunsOneKeyTwiceAtOnce_AndRetriesFailures()

@@ -38,19 +38,8 @@ public sealed class ManifestsTests(ServerFixture fx) : IClassFixture<ServerFixtu
     }
 
     /// <summary>Polls until <paramref name="done"/> holds for the object at <paramref name="path"/> (null = absent).</summary>
-    static async Task<JsonObject?> WaitAsync(HttpClient http, string path, Func<JsonObject?, bool> done, TimeSpan timeout, string what)
-    {
-        var watch = Stopwatch.StartNew();
-        JsonObject? last = null;
-        while (watch.Elapsed < timeout)
-        {
-            last = await GetAsync(http, path);
-            if (done(last)) return last;
-            await Task.Delay(100, Ct);
-        }
-        Assert.Fail($"{what} not seen within {timeout.TotalSeconds} s; last {path}: {last?.ToJsonString() ?? "absent"}");
-        return null;
-    }
+    static Task<JsonObject?> WaitAsync(HttpClient http, string path, Func<JsonObject?, bool> done, TimeSpan timeout, string what) =>
+        Poll.UntilAsync(() => GetAsync(http, path), done, timeout, what, last => $"{path}: {last?.ToJsonString() ?? "absent"}");
 
     static string? Data(JsonObject? cm, string key) => cm?["data"]?[key]?.GetValue<string>();
 
@@ -130,19 +119,8 @@ public sealed class ManifestsTests(ServerFixture fx) : IClassFixture<ServerFixtu
         Assert.Matches(@"Normal\s+AppliedManifest\s+.*Applied manifest at "".*app\.yaml""", describe);
     }
 
-    static async Task<string> RetryAsync(Func<Task<string>> run, Func<string, bool> done, string what)
-    {
-        var watch = Stopwatch.StartNew();
-        string last = "";
-        while (watch.Elapsed < TimeSpan.FromSeconds(10))
-        {
-            last = await run();
-            if (done(last)) return last;
-            await Task.Delay(200, Ct);
-        }
-        Assert.Fail($"{what} not seen within 10 s; last output:\n{last}");
-        return last;
-    }
+    static Task<string> RetryAsync(Func<Task<string>> run, Func<string, bool> done, string what) =>
+        Poll.UntilAsync(run, done, TimeSpan.FromSeconds(10), what, last => "\n" + last, TimeSpan.FromMilliseconds(200));
 
     [Fact]
     public async Task BrokenFiles_GiveWarningEvents_NamingFileAndProblem_OthersStillApply()

@@ -18,21 +18,16 @@ public sealed class NodeIpamTests
     /// <summary>name -> podCIDR of every node, once <paramref name="names"/> all have one (20 s at most).</summary>
     static async Task<Dictionary<string, string>> WaitForCidrsAsync(Support.Kubectl k, params string[] names)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        var seen = new Dictionary<string, string>();
-        while (DateTime.UtcNow < deadline)
+        return await Poll.UntilAsync(async () =>
         {
             var list = JsonNode.Parse((await k.RunAsync("get", "nodes", "-o", "json")).Ok().Out)!["items"]!.AsArray();
-            seen = list.Where(n => n!["spec"]?["podCIDR"] is not null).ToDictionary(
-                n => n!["metadata"]!["name"]!.GetValue<string>(), n => n!["spec"]!["podCIDR"]!.GetValue<string>());
             foreach (var n in list)
                 if (n!["spec"]?["podCIDR"] is { } cidr)
                     Assert.Equal($"[\"{cidr.GetValue<string>()}\"]", n["spec"]!["podCIDRs"]!.ToJsonString());
-            if (names.All(seen.ContainsKey)) return seen;
-            await Task.Delay(100, TestContext.Current.CancellationToken);
-        }
-        Assert.Fail($"pod CIDRs of {string.Join(", ", names)} not all set within 20 s; seen: {string.Join(", ", seen.Select(s => $"{s.Key}={s.Value}"))}");
-        return seen;
+            return list.Where(n => n!["spec"]?["podCIDR"] is not null).ToDictionary(
+                n => n!["metadata"]!["name"]!.GetValue<string>(), n => n!["spec"]!["podCIDR"]!.GetValue<string>());
+        }, seen => names.All(seen.ContainsKey), TimeSpan.FromSeconds(20), $"pod CIDRs of {string.Join(", ", names)}",
+            seen => string.Join(", ", seen.Select(s => $"{s.Key}={s.Value}")));
     }
 
     [Fact]
@@ -74,13 +69,9 @@ public sealed class NodeIpamTests
 
             // Nothing left: the sixth node gets no block and a CIDRNotAvailable event.
             await CreateNodeAsync(k, dir.Path, "n6");
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-            string events = "";
-            while (DateTime.UtcNow < deadline && !events.Contains("CIDRNotAvailable"))
-            {
-                events = (await k.RunAsync("get", "events", "-n", "default", "--field-selector", "involvedObject.name=n6")).Ok().Out;
-                await Task.Delay(100, TestContext.Current.CancellationToken);
-            }
+            var events = await Poll.UntilAsync(
+                async () => (await k.RunAsync("get", "events", "-n", "default", "--field-selector", "involvedObject.name=n6")).Ok().Out,
+                e => e.Contains("CIDRNotAvailable"), TimeSpan.FromSeconds(20), "a CIDRNotAvailable event of n6");
             Assert.Contains("Node n6 status is now: CIDRNotAvailable", events);
             var n6 = JsonNode.Parse((await k.RunAsync("get", "node", "n6", "-o", "json")).Ok().Out)!;
             Assert.Null(n6["spec"]?["podCIDR"]);

@@ -60,14 +60,12 @@ public sealed class ServicePostgresTests(PostgresServerFixture pg) : IClassFixtu
 
     static async Task WaitAsync(Support.Kubectl k, Func<JsonObject, string> observe, string expected, string what)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         string seen = "";
-        while (DateTime.UtcNow < deadline)
+        await Poll.UntilAsync(async () =>
         {
             var r = await k.RunAsync("-n", "default", "get", "endpoints", "kubernetes", "-o", "json");
-            if (r.ExitCode == 0 && (seen = observe(JsonNode.Parse(r.Out)!.AsObject())) == expected) return;
-            await Task.Delay(200, Ct);
-        }
-        Assert.Fail($"{what}: expected {expected}, last seen {seen}");
+            if (r.ExitCode == 0) seen = observe(JsonNode.Parse(r.Out)!.AsObject());
+            return seen;
+        }, s => s == expected, TimeSpan.FromSeconds(30), $"{what} (expected {expected})", interval: TimeSpan.FromMilliseconds(200));
     }
 }

@@ -32,13 +32,13 @@ public sealed class StatefulSetTests(ServerFixture fx) : IClassFixture<ServerFix
         (await fx.Kubectl.RunAsync("apply", "-f", dir.Write("sts.yaml", Manifest("registry.local/db:1.0")))).Ok();
 
         // Ordered start: db-1 only once db-0 is Running and Ready.
-        await Eventually.UntilAsync(() => PodsAsync(client), p => p.Count == 1 && p[0].Status?.Phase == "Running", Timeout, "db-0 running, not ready", Describe);
-        await Eventually.StaysAsync(() => PodsAsync(client), p => p.Count == 1, TimeSpan.FromSeconds(2), "only db-0 while it is not Ready", Describe);
+        await Poll.UntilAsync(() => PodsAsync(client), p => p.Count == 1 && p[0].Status?.Phase == "Running", Timeout, "db-0 running, not ready", Describe);
+        await Poll.StaysAsync(() => PodsAsync(client), p => p.Count == 1, TimeSpan.FromSeconds(2), "only db-0 while it is not Ready", Describe);
         await node.SetPodReadyAsync(Ns, "db-0", true, Ct);
-        await Eventually.UntilAsync(() => PodsAsync(client), p => p.Count == 2 && p[1].Status?.Phase == "Running", Timeout, "db-1 after db-0 Ready", Describe);
-        await Eventually.StaysAsync(() => PodsAsync(client), p => p.Count == 2, TimeSpan.FromSeconds(1), "no db-2 while db-1 is not Ready", Describe);
+        await Poll.UntilAsync(() => PodsAsync(client), p => p.Count == 2 && p[1].Status?.Phase == "Running", Timeout, "db-1 after db-0 Ready", Describe);
+        await Poll.StaysAsync(() => PodsAsync(client), p => p.Count == 2, TimeSpan.FromSeconds(1), "no db-2 while db-1 is not Ready", Describe);
         await node.SetPodReadyAsync(Ns, "db-1", true, Ct);
-        await Eventually.UntilAsync(() => PodsAsync(client), p => p.Count == 3 && p[2].Status?.Phase == "Running", Timeout, "db-2 after db-1 Ready", Describe);
+        await Poll.UntilAsync(() => PodsAsync(client), p => p.Count == 3 && p[2].Status?.Phase == "Running", Timeout, "db-2 after db-1 Ready", Describe);
         await node.SetPodReadyAsync(Ns, "db-2", true, Ct);
         node.AutoReady = true;
         Assert.Contains("partitioned roll out complete: 3 new pods have been updated",
@@ -61,7 +61,7 @@ public sealed class StatefulSetTests(ServerFixture fx) : IClassFixture<ServerFix
 
         // A deleted pod comes back under the same name.
         await client.CoreV1.DeleteNamespacedPodAsync("db-1", Ns, cancellationToken: Ct);
-        await Eventually.UntilAsync(() => PodsAsync(client), p => p.Count == 3 && p[1].Metadata.Uid != pod1.Metadata.Uid && IsReady(p[1]),
+        await Poll.UntilAsync(() => PodsAsync(client), p => p.Count == 3 && p[1].Metadata.Uid != pod1.Metadata.Uid && IsReady(p[1]),
             Timeout, "db-1 recreated with a new uid", Describe);
 
         // Rolling update with partition 2: only db-2 moves to the new revision.
@@ -78,7 +78,7 @@ public sealed class StatefulSetTests(ServerFixture fx) : IClassFixture<ServerFix
 
         // Partition 0: the rest follow, highest ordinal first, and the update revision becomes current.
         (await fx.Kubectl.RunAsync("patch", "sts", "db", "-n", Ns, "-p", """{"spec":{"updateStrategy":{"rollingUpdate":{"partition":0}}}}""")).Ok();
-        await Eventually.UntilAsync(() => client.AppsV1.ReadNamespacedStatefulSetAsync("db", Ns, cancellationToken: Ct),
+        await Poll.UntilAsync(() => client.AppsV1.ReadNamespacedStatefulSetAsync("db", Ns, cancellationToken: Ct),
             s => s.Status.CurrentRevision == s.Status.UpdateRevision && s.Status.UpdatedReplicas == 3 && s.Status.ReadyReplicas == 3, Timeout,
             "all 3 pods at the update revision", s => $"current={s.Status.CurrentRevision} update={s.Status.UpdateRevision} updated={s.Status.UpdatedReplicas} ready={s.Status.ReadyReplicas}");
         var history = (await fx.Kubectl.RunAsync("rollout", "history", "sts/db", "-n", Ns)).Ok().Out;
@@ -94,8 +94,8 @@ public sealed class StatefulSetTests(ServerFixture fx) : IClassFixture<ServerFix
                 if (type == WatchEventType.Deleted) lock (deleted) deleted.Add(pod.Metadata.Name);
         }, Ct);
         (await fx.Kubectl.RunAsync("scale", "sts/db", "-n", Ns, "--replicas=1")).Ok();
-        await Eventually.UntilAsync(() => PodsAsync(client), p => p.Count == 1, Timeout, "only db-0 left", Describe);
-        await Eventually.UntilAsync(() => Task.FromResult(deleted.Count), n => n >= 2, Timeout, "two deletions seen by the watch");
+        await Poll.UntilAsync(() => PodsAsync(client), p => p.Count == 1, Timeout, "only db-0 left", Describe);
+        await Poll.UntilAsync(() => Task.FromResult(deleted.Count), n => n >= 2, Timeout, "two deletions seen by the watch");
         await watchStop.CancelAsync();
         try { await watch; } catch (OperationCanceledException) { }
         Assert.Equal(["db-2", "db-1"], deleted);
@@ -124,7 +124,7 @@ public sealed class StatefulSetTests(ServerFixture fx) : IClassFixture<ServerFix
 
         Task<List<V1Pod>> Pods() => client.CoreV1.ListNamespacedPodAsync(ns, cancellationToken: Ct).ContinueWith(t => t.Result.Items.OrderBy(p => p.Metadata.Name).ToList(), Ct);
         // None is Ready, yet all three exist: Parallel does not wait. db-0 is the orphan, adopted and given its identity.
-        var pods = await Eventually.UntilAsync(Pods, p => p.Count == 3 && p.All(x => x.Metadata.OwnerReferences?.Any(r => r.Controller == true && r.Kind == "StatefulSet") == true)
+        var pods = await Poll.UntilAsync(Pods, p => p.Count == 3 && p.All(x => x.Metadata.OwnerReferences?.Any(r => r.Controller == true && r.Kind == "StatefulSet") == true)
             && p[0].Metadata.Labels.ContainsKey("statefulset.kubernetes.io/pod-name"), Timeout, "db-0 (adopted), db-1, db-2", Describe);
         Assert.Equal(["db-0", "db-1", "db-2"], pods.Select(p => p.Metadata.Name));
         Assert.Equal(orphan.Metadata.Uid, pods[0].Metadata.Uid);

@@ -4,6 +4,7 @@ using Appliance.ClusterRuntime.Api;
 using Appliance.ClusterRuntime.Api.Storage;
 using Appliance.ClusterRuntime.Controllers.History;
 using Appliance.ClusterRuntime.Controllers.Machinery;
+using Appliance.ClusterRuntime.Controllers.Scheduler;
 using Appliance.ClusterRuntime.Controllers.Workloads;
 
 namespace Appliance.ClusterRuntime.Controllers.DaemonSet;
@@ -60,10 +61,11 @@ public static class DaemonPods
         var spec = Obj.Object(ds, "spec", "template", "spec");
         var nodeName = Obj.Str(spec, "nodeName");
         if (!string.IsNullOrEmpty(nodeName) && nodeName != Meta.Name(node)) return (false, false);
-        if (!NodeFit.MatchesNodeSelectorAndAffinity(spec, node)) return (false, false);
+        if (!NodeAffinity.Matches(spec, node)) return (false, false);
         var tolerations = Tolerations(spec).OfType<JsonObject>().ToList();
-        if (NodeFit.FirstUntoleratedTaint(node, tolerations, e => e is "NoSchedule" or "NoExecute") is null) return (true, true);
-        return (false, NodeFit.FirstUntoleratedTaint(node, tolerations, e => e == "NoExecute") is null);
+        var untolerated = Taint.Of(node).Where(t => !t.ToleratedBy(tolerations)).ToList();
+        if (!untolerated.Any(t => t.Effect is "NoSchedule" or "NoExecute")) return (true, true);
+        return (false, !untolerated.Any(t => t.Effect == "NoExecute"));
     }
 
     /// <summary>

@@ -1,6 +1,7 @@
 // The DaemonSet controller: one pod per eligible node, rolling updates, ControllerRevision history and status.
 using System.Text.Json.Nodes;
 using Appliance.ClusterRuntime.Api;
+using Appliance.ClusterRuntime.Api.Selectors;
 using Appliance.ClusterRuntime.Api.Storage;
 using Appliance.ClusterRuntime.Controllers.History;
 using Appliance.ClusterRuntime.Controllers.Machinery;
@@ -65,7 +66,7 @@ public sealed class DaemonSetController : IController
     {
         if (pod is null || Obj.ControllerRef(pod) is not null) return;
         foreach (var ds in _daemonSets.ByIndex(SharedInformers.ByNamespace, Meta.Namespace(pod) ?? ""))
-            if (PodAdoption.IsOrphanFor(pod, ds)) _queue.Add(Informer.KeyOf(ds));
+            if (ControllerRefs.IsOrphanFor(pod, ds)) _queue.Add(Informer.KeyOf(ds));
     }
 
     static bool SameForPlacement(JsonObject a, JsonObject b) =>
@@ -82,7 +83,8 @@ public sealed class DaemonSetController : IController
             _ctx.Events.Record(ds, EventRecorder.Warning, "SelectingAll", "This daemon set is selecting all pods. A non-empty selector is required.", Component);
             return;
         }
-        await PodAdoption.ClaimAsync(_ctx, _pods, ds, DaemonSets, _ => true, ct);
+        await new ControllerRefs(_ctx.Store, ds, DaemonSets, LabelSelector.FromObject(selector), cache: _pods)
+            .ClaimAsync(Pods, _pods.ByIndex(SharedInformers.ByNamespace, Meta.Namespace(ds) ?? ""), ct);
         await _history.AdoptAsync(ds, ct);
         var (current, revisions, collisions) = await _history.EnsureCurrentAsync(ds, ct);
         var hash = _history.HashOf(current);

@@ -1,6 +1,7 @@
 // The two rollout strategies: RollingUpdate within maxSurge/maxUnavailable, and Recreate.
 using System.Text.Json.Nodes;
 using Appliance.ClusterRuntime.Controllers.Machinery;
+using Appliance.ClusterRuntime.Controllers.Workloads;
 using static Appliance.ClusterRuntime.Controllers.Deployment.DeploymentUtil;
 
 namespace Appliance.ClusterRuntime.Controllers.Deployment;
@@ -99,6 +100,6 @@ public sealed partial class DeploymentController
         if (ActualReplicas(old) > 0) return true;
         var newUid = newRs is null ? null : Obj.Uid(newRs);
         return old.Where(rs => Obj.Uid(rs) != newUid).Any(rs => _pods.ByIndex(SharedInformers.ByOwner, Obj.Uid(rs))
-            .Any(p => Obj.IsControlledBy(p, Obj.Uid(rs)) && Obj.Str(p, "status", "phase") is not ("Succeeded" or "Failed")));
+            .Any(p => Obj.IsControlledBy(p, Obj.Uid(rs)) && !PodState.IsTerminal(p)));
     }
 }

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Appliance.ClusterRuntime.Api;
 using Appliance.ClusterRuntime.Api.Storage;
 using Appliance.ClusterRuntime.Controllers.Machinery;
+using Appliance.ClusterRuntime.Controllers.Workloads;
 
 namespace Appliance.ClusterRuntime.Controllers.Endpoints;
 
@@ -149,7 +150,7 @@ public sealed class EndpointSliceController : IController
 
     static JsonObject Endpoint(JsonObject svc, JsonObject pod, string ip, bool publishNotReady)
     {
-        var serving = PodEndpoints.IsReady(pod);
+        var serving = PodState.IsReady(pod);
         var terminating = Obj.IsDeleting(pod);
         var ep = new JsonObject
         {

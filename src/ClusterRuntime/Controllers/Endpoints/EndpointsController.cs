@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Appliance.ClusterRuntime.Api;
 using Appliance.ClusterRuntime.Api.Storage;
 using Appliance.ClusterRuntime.Controllers.Machinery;
+using Appliance.ClusterRuntime.Controllers.Workloads;
 
 namespace Appliance.ClusterRuntime.Controllers.Endpoints;
 
@@ -90,7 +91,7 @@ public sealed class EndpointsController : IController
             if (PodEndpoints.Hostname(pod, svc) is { } host) address["hostname"] = host;
             if (Obj.Str(pod, "spec", "nodeName") is { Length: > 0 } node) address["nodeName"] = node;
             address["targetRef"] = PodEndpoints.TargetRef(pod);
-            (publishNotReady || PodEndpoints.IsReady(pod) ? subset.Ready : subset.NotReady).Add(address);
+            (publishNotReady || PodState.IsReady(pod) ? subset.Ready : subset.NotReady).Add(address);
         }
         var array = new JsonArray();
         foreach (var (_, subset) in subsets)

@@ -2,6 +2,7 @@
 using System.Text.Json.Nodes;
 using Appliance.ClusterRuntime.Api.Storage;
 using Appliance.ClusterRuntime.Controllers.Machinery;
+using Appliance.ClusterRuntime.Controllers.Workloads;
 
 namespace Appliance.ClusterRuntime.Controllers.Endpoints;
 
@@ -20,7 +21,7 @@ public static class PodEndpoints
     /// <paramref name="includeTerminating"/>.
     /// </summary>
     public static bool Counts(JsonObject pod, bool includeTerminating) =>
-        Obj.Str(pod, "status", "phase") is not ("Succeeded" or "Failed")
+        !PodState.IsTerminal(pod)
         && Ip(pod) is not null
         && (includeTerminating || !Obj.IsDeleting(pod));
 
@@ -28,10 +29,6 @@ public static class PodEndpoints
     public static string? Ip(JsonObject pod) =>
         Obj.Str(pod, "status", "podIP") is { Length: > 0 } ip ? ip
         : Obj.Items(pod, "status", "podIPs").Select(p => Obj.Str(p, "ip")).FirstOrDefault(s => !string.IsNullOrEmpty(s));
-
-    /// <summary>True when the pod's Ready condition is True.</summary>
-    public static bool IsReady(JsonObject pod) =>
-        Obj.Items(pod, "status", "conditions").Any(c => Obj.Str(c, "type") == "Ready" && Obj.Str(c, "status") == "True");
 
     /// <summary>The pod's hostname in the Service's DNS, when it sets hostname and a subdomain equal to the Service's name.</summary>
     public static string? Hostname(JsonObject pod, JsonObject svc) =>

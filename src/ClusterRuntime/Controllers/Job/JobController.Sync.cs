@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Appliance.ClusterRuntime.Api;
 using Appliance.ClusterRuntime.Api.Storage;
 using Appliance.ClusterRuntime.Controllers.Machinery;
+using Appliance.ClusterRuntime.Controllers.Workloads;
 
 namespace Appliance.ClusterRuntime.Controllers.Job;
 
@@ -26,7 +27,7 @@ public sealed partial class JobController
         var pods = PodsOf(job);
         if (JobConditions.Finished(job) is { } finished)
         {
-            foreach (var pod in pods.Where(JobPods.IsActive)) await DeletePodAsync(key, job, pod, ct);
+            foreach (var pod in pods.Where(PodState.IsActive)) await DeletePodAsync(key, job, pod, ct);
             await ReleaseAsync(pods, ct);
             await HandleTtlAsync(key, job, finished, ct);
             return;
@@ -52,10 +53,10 @@ public sealed partial class JobController
         foreach (var pod in pods)
         {
             if (!Meta.Finalizers(pod).Contains(TrackingFinalizer) || _expect.Releasing(Obj.Uid(pod))) continue;
-            if (!JobPods.IsTerminal(pod) && !Obj.IsDeleting(pod)) continue;
+            if (!PodState.IsTerminal(pod) && !Obj.IsDeleting(pod)) continue;
             toRelease.Add(pod);
             var podUid = Obj.Uid(pod);
-            if (JobPods.Phase(pod) == "Succeeded" && !uncountedFailed.Contains(podUid))
+            if (PodState.Phase(pod) == "Succeeded" && !uncountedFailed.Contains(podUid))
             {
                 if (uncountedSucceeded.Add(podUid)) newSuccesses++;
                 if (spec.Indexed && JobPods.Index(pod, spec.Completions ?? 0) is int ix) completed.Add(ix);
@@ -64,8 +65,8 @@ public sealed partial class JobController
         }
         RecordOutcomes(uid, newFailures, newSuccesses);
 
-        var active = pods.Where(p => JobPods.IsActive(p) && !_expect.Releasing(Obj.Uid(p))).ToList();
-        var terminating = pods.Count(p => Obj.IsDeleting(p) && !JobPods.IsTerminal(p));
+        var active = pods.Where(p => PodState.IsActive(p) && !_expect.Releasing(Obj.Uid(p))).ToList();
+        var terminating = pods.Count(p => Obj.IsDeleting(p) && !PodState.IsTerminal(p));
         var succeeded = spec.Indexed ? completed.Count : Obj.Int(status, 0, "succeeded") + uncountedSucceeded.Count;
         var failed = Obj.Int(status, 0, "failed") + uncountedFailed.Count;
 
@@ -99,7 +100,7 @@ public sealed partial class JobController
         if (target is null) JobConditions.SetSuspended(status, spec.Suspend, now, job, _ctx.Events, Component);
 
         status["active"] = active.Count;
-        status["ready"] = active.Count(JobPods.IsReady);
+        status["ready"] = active.Count(PodState.IsReady);
         status["terminating"] = terminating;
         SetUncounted(status, uncountedSucceeded, uncountedFailed);
         if (spec.Indexed) status["completedIndexes"] = completed.ToString();
@@ -120,7 +121,7 @@ public sealed partial class JobController
         uncountedSucceeded.ExceptWith(movedSucceeded);
         uncountedFailed.ExceptWith(movedFailed);
         SetUncounted(after, uncountedSucceeded, uncountedFailed);
-        if (target is not null && active.Count == 0 && terminating - released.Count(u => inCache.TryGetValue(u, out var p) && !JobPods.IsTerminal(p)) <= 0
+        if (target is not null && active.Count == 0 && terminating - released.Count(u => inCache.TryGetValue(u, out var p) && !PodState.IsTerminal(p)) <= 0
             && uncountedSucceeded.Count == 0 && uncountedFailed.Count == 0)
         {
             after["terminating"] = 0;
@@ -142,7 +143,7 @@ public sealed partial class JobController
         if (active.Count > want)
         {
             // Fewer wanted (parallelism lowered): delete the not-ready and the newest first, as upstream does.
-            var extra = active.OrderBy(JobPods.IsReady).ThenByDescending(p => Meta.Str(p, "creationTimestamp"), StringComparer.Ordinal)
+            var extra = active.OrderBy(PodState.IsReady).ThenByDescending(p => Meta.Str(p, "creationTimestamp"), StringComparer.Ordinal)
                 .Take(active.Count - want).ToList();
             foreach (var pod in extra) await DeletePodAsync(key, job, pod, ct);
             active.RemoveAll(extra.Contains);

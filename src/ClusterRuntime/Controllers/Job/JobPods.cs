@@ -10,19 +10,6 @@ namespace Appliance.ClusterRuntime.Controllers.Job;
 /// <summary>Pod helpers of the Job controller.</summary>
 static class JobPods
 {
-    /// <summary>The pod's phase ("" when unset).</summary>
-    public static string Phase(JsonObject pod) => Obj.Str(pod, "status", "phase") ?? "";
-
-    /// <summary>True when the pod ended (Succeeded or Failed).</summary>
-    public static bool IsTerminal(JsonObject pod) => Phase(pod) is "Succeeded" or "Failed";
-
-    /// <summary>True for a pod that runs or will run: not ended, not being deleted.</summary>
-    public static bool IsActive(JsonObject pod) => !IsTerminal(pod) && !Obj.IsDeleting(pod);
-
-    /// <summary>True when the pod's Ready condition is True.</summary>
-    public static bool IsReady(JsonObject pod) =>
-        Obj.Items(pod, "status", "conditions").Any(c => Obj.Str(c, "type") == "Ready" && Obj.Str(c, "status") == "True");
-
     /// <summary>Container restarts of the pod (init containers too), as a restartPolicy OnFailure Job counts failures.</summary>
     public static long Restarts(JsonObject pod) =>
         Obj.Items(pod, "status", "containerStatuses").Concat(Obj.Items(pod, "status", "initContainerStatuses")).Sum(c => Obj.Long(c, "restartCount") ?? 0);

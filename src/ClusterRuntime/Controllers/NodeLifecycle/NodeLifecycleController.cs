@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Appliance.ClusterRuntime.Api;
 using Appliance.ClusterRuntime.Api.Storage;
 using Appliance.ClusterRuntime.Controllers.Machinery;
+using Appliance.ClusterRuntime.Controllers.Workloads;
 using Appliance.ClusterRuntime.Controllers.Scheduler;
 
 namespace Appliance.ClusterRuntime.Controllers.NodeLifecycle;
@@ -242,13 +243,13 @@ public sealed class NodeLifecycleController : IController
         var now = Obj.Time(_ctx.Clock.GetUtcNow());
         foreach (var pod in _pods.ByIndex(SharedInformers.ByNode, node))
         {
-            var ready = Obj.Items(pod, "status", "conditions").FirstOrDefault(c => Obj.Str(c, "type") == "Ready");
-            if (ready is null || Obj.Str(ready, "status") == "False" || PodFacts.IsTerminal(pod)) continue;
+            var ready = PodState.ReadyCondition(pod);
+            if (ready is null || Obj.Str(ready, "status") == "False" || PodState.IsTerminal(pod)) continue;
             try
             {
                 await _ctx.Store.UpdateAsync(Pods, Meta.Namespace(pod), Meta.Name(pod)!, cur =>
                 {
-                    var c = Obj.Items(cur, "status", "conditions").FirstOrDefault(x => Obj.Str(x, "type") == "Ready");
+                    var c = PodState.ReadyCondition(cur);
                     if (c is null || Obj.Str(c, "status") == "False") return cur;
                     c["status"] = "False";
                     c["lastTransitionTime"] = now;

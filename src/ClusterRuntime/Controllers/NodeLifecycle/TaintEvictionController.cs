@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Appliance.ClusterRuntime.Api;
 using Appliance.ClusterRuntime.Api.Storage;
 using Appliance.ClusterRuntime.Controllers.Machinery;
+using Appliance.ClusterRuntime.Controllers.Workloads;
 using Appliance.ClusterRuntime.Controllers.Scheduler;
 
 namespace Appliance.ClusterRuntime.Controllers.NodeLifecycle;
@@ -62,7 +63,7 @@ public sealed class TaintEvictionController : IController
     {
         var pod = _pods.Get(key);
         var nodeName = Obj.Str(pod, "spec", "nodeName");
-        if (pod is null || Obj.IsDeleting(pod) || PodFacts.IsTerminal(pod) || string.IsNullOrEmpty(nodeName))
+        if (pod is null || Obj.IsDeleting(pod) || PodState.IsTerminal(pod) || string.IsNullOrEmpty(nodeName))
         {
             _scheduled.TryRemove(key, out _);
             return;

@@ -72,8 +72,8 @@ public sealed partial class ReplicaSetController
 
     async Task DeletePodsAsync(string key, JsonObject rs, List<JsonObject> pods, int count, CancellationToken ct)
     {
-        var victims = PodState.ToDelete(pods, RelatedPods(rs), count);
-        _expectations.ExpectDeletions(key, victims.Select(PodState.Key));
+        var victims = PodRanking.ToDelete(pods, RelatedPods(rs), count);
+        _expectations.ExpectDeletions(key, victims.Select(PodRanking.Key));
         var results = await Task.WhenAll(victims.Select(async pod =>
         {
             try
@@ -84,12 +84,12 @@ public sealed partial class ReplicaSetController
             }
             catch (ApiException e) when (e.Code is 404 or 409)
             {
-                _expectations.DeletionObserved(key, PodState.Key(pod)); // already gone (or replaced by another of that name)
+                _expectations.DeletionObserved(key, PodRanking.Key(pod)); // already gone (or replaced by another of that name)
                 return null;
             }
             catch (ApiException e)
             {
-                _expectations.DeletionObserved(key, PodState.Key(pod));
+                _expectations.DeletionObserved(key, PodRanking.Key(pod));
                 _ctx.Events.Record(rs, EventRecorder.Warning, "FailedDelete", $"Error deleting: {e.Message}", Component);
                 return e;
             }

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Appliance.ClusterRuntime.Api;
 using Appliance.ClusterRuntime.Api.Storage;
 using Appliance.ClusterRuntime.Controllers.Machinery;
+using Appliance.ClusterRuntime.Controllers.Workloads;
 
 namespace Appliance.ClusterRuntime.Controllers.ReplicaSet;
 
@@ -36,7 +37,7 @@ public sealed partial class ReplicaSetController
         var templateLabels = Obj.Object(rs, "spec", "template", "metadata", "labels");
         var minReady = Obj.Int(rs, 0, "spec", "minReadySeconds");
         var status = new JsonObject { ["replicas"] = pods.Count };
-        PutCount(status, "fullyLabeledReplicas", pods.Count(p => PodState.FullyLabeled(p, templateLabels)));
+        PutCount(status, "fullyLabeledReplicas", pods.Count(p => PodRanking.FullyLabeled(p, templateLabels)));
         PutCount(status, "readyReplicas", pods.Count(PodState.IsReady));
         PutCount(status, "availableReplicas", pods.Count(p => PodState.IsAvailable(p, minReady, now)));
         if (Obj.Long(rs, "metadata", "generation") is long generation) status["observedGeneration"] = generation;

@@ -4,6 +4,7 @@ using Appliance.ClusterRuntime.Api;
 using Appliance.ClusterRuntime.Api.Selectors;
 using Appliance.ClusterRuntime.Api.Storage;
 using Appliance.ClusterRuntime.Controllers.Machinery;
+using Appliance.ClusterRuntime.Controllers.Workloads;
 using Microsoft.Extensions.Logging;
 
 namespace Appliance.ClusterRuntime.Controllers.ReplicaSet;
@@ -11,7 +12,7 @@ namespace Appliance.ClusterRuntime.Controllers.ReplicaSet;
 /// <summary>
 /// Upstream's ReplicaSet controller: claims the active pods its selector matches (adopting orphans, releasing pods
 /// that stopped matching), creates missing pods from the template in slow-start batches, deletes the surplus in
-/// <see cref="PodState.ToDelete"/> order, and writes the status. <see cref="Expectations"/> keep a sync from acting
+/// <see cref="PodRanking.ToDelete"/> order, and writes the status. <see cref="Expectations"/> keep a sync from acting
 /// again before the informer has seen its previous creations and deletions.
 /// </summary>
 public sealed partial class ReplicaSetController : IController
@@ -78,7 +79,7 @@ public sealed partial class ReplicaSetController : IController
             if (Resolve(ns, Obj.ControllerRef(pod)) is { } owner)
             {
                 var key = Informer.KeyOf(owner);
-                _expectations.DeletionObserved(key, PodState.Key(pod));
+                _expectations.DeletionObserved(key, PodRanking.Key(pod));
                 if (old is null) _expectations.CreationObserved(key);
                 _queue.Add(key);
             }

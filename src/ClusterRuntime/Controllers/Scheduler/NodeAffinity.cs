@@ -1,4 +1,4 @@
-// nodeSelector and required node affinity (matchExpressions and matchFields) against a node.
+// nodeSelector and required node affinity (matchExpressions and matchFields) against a node (scheduler and DaemonSet).
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Appliance.ClusterRuntime.Api.Storage;
@@ -6,7 +6,10 @@ using Appliance.ClusterRuntime.Controllers.Machinery;
 
 namespace Appliance.ClusterRuntime.Controllers.Scheduler;
 
-/// <summary>Upstream's NodeAffinity filter: the pod's nodeSelector and its required node selector terms must both match.</summary>
+/// <summary>
+/// Upstream's NodeAffinity filter (<c>component-helpers/scheduling/corev1</c>): the pod's nodeSelector and its
+/// required node selector terms must both match. The DaemonSet controller uses it too.
+/// </summary>
 public static class NodeAffinity
 {
     /// <summary>True when <paramref name="node"/> satisfies the nodeSelector and required affinity of <paramref name="podSpec"/>.</summary>
@@ -14,7 +17,7 @@ public static class NodeAffinity
     {
         if (Obj.Object(podSpec, "nodeSelector") is { } selector)
             foreach (var (key, value) in selector)
-                if (Meta.Label(node, key) != (value as JsonValue)?.GetValue<string>()) return false;
+                if (Meta.Label(node, key) != (value as JsonValue)?.ToString()) return false;
         if (Obj.At(podSpec, "affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution") is not JsonObject required) return true;
         // Terms are ORed; an empty term (no expressions, no fields) selects nothing.
         return Obj.Items(required, "nodeSelectorTerms").Any(term => TermMatches(term, node));
@@ -31,7 +34,7 @@ public static class NodeAffinity
 
     static bool Requirement(JsonObject req, string? actual)
     {
-        var values = (Obj.At(req, "values") as JsonArray)?.Select(v => (v as JsonValue)?.GetValue<string>()).ToList() ?? [];
+        var values = (Obj.At(req, "values") as JsonArray)?.Select(v => (v as JsonValue)?.ToString()).ToList() ?? [];
         return Obj.Str(req, "operator") switch
         {
             "In" => actual is not null && values.Contains(actual),

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Appliance.ClusterRuntime.Api;
 using Appliance.ClusterRuntime.Api.Storage;
 using Appliance.ClusterRuntime.Controllers.Machinery;
+using Appliance.ClusterRuntime.Controllers.Workloads;
 
 namespace Appliance.ClusterRuntime.Controllers.Scheduler;
 
@@ -83,7 +84,7 @@ public sealed class NodeCache
     {
         var key = Informer.KeyOf((cur ?? old)!);
         var node = cur is null ? null : Obj.Str(cur, "spec", "nodeName");
-        if (cur is null || string.IsNullOrEmpty(node) || PodFacts.IsTerminal(cur))
+        if (cur is null || string.IsNullOrEmpty(node) || PodState.IsTerminal(cur))
         {
             // An unbound pod can still be assumed (its binding not yet seen): keep that unless the pod is gone.
             if (cur is not null && string.IsNullOrEmpty(node) && _assumed.Contains(key)) return;

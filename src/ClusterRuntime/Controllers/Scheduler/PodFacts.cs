@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Appliance.ClusterRuntime.Api;
 using Appliance.ClusterRuntime.Api.Storage;
 using Appliance.ClusterRuntime.Controllers.Machinery;
+using Appliance.ClusterRuntime.Controllers.Workloads;
 
 namespace Appliance.ClusterRuntime.Controllers.Scheduler;
 
@@ -66,11 +67,8 @@ public sealed class PodFacts
         string.IsNullOrEmpty(Obj.Str(pod, "spec", "nodeName"))
         && (Obj.Str(pod, "spec", "schedulerName") ?? "") is "" or Scheduler.SchedulerName
         && !Obj.IsDeleting(pod)
-        && !IsTerminal(pod)
+        && !PodState.IsTerminal(pod) // terminal pods no longer hold resources on their node
         && !Obj.Items(pod, "spec", "schedulingGates").Any();
-
-    /// <summary>True for pods in phase Succeeded or Failed (they no longer hold resources on their node).</summary>
-    public static bool IsTerminal(JsonObject pod) => Obj.Str(pod, "status", "phase") is "Succeeded" or "Failed";
 
     static IEnumerable<JsonObject> Containers(JsonObject? spec) => Obj.Items(spec, "containers").Concat(Obj.Items(spec, "initContainers"));
 

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Appliance.ClusterRuntime.Api;
 using Appliance.ClusterRuntime.Api.Storage;
 using Appliance.ClusterRuntime.Controllers.Machinery;
+using Appliance.ClusterRuntime.Controllers.Workloads;
 using Microsoft.Extensions.Logging;
 
 namespace Appliance.ClusterRuntime.Controllers.Scheduler;
@@ -83,8 +84,8 @@ public sealed class Scheduler : IController
         }
         _queue.Remove(key);
         // A pod that leaves a node (deleted or finished) frees room for parked ones.
-        var wasPlaced = old is not null && !string.IsNullOrEmpty(Obj.Str(old, "spec", "nodeName")) && !PodFacts.IsTerminal(old);
-        var isPlaced = cur is not null && !string.IsNullOrEmpty(Obj.Str(cur, "spec", "nodeName")) && !PodFacts.IsTerminal(cur);
+        var wasPlaced = old is not null && !string.IsNullOrEmpty(Obj.Str(old, "spec", "nodeName")) && !PodState.IsTerminal(old);
+        var isPlaced = cur is not null && !string.IsNullOrEmpty(Obj.Str(cur, "spec", "nodeName")) && !PodState.IsTerminal(cur);
         if (wasPlaced && !isPlaced) _queue.MoveAllToActive();
     }
 

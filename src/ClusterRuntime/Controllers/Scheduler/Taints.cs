@@ -1,4 +1,4 @@
-// Taints and tolerations as upstream matches them (shared by the scheduler and the taint eviction controller).
+// Taints and tolerations as upstream matches them (shared by the scheduler, DaemonSet and taint eviction controllers).
 using System.Text.Json.Nodes;
 using Appliance.ClusterRuntime.Controllers.Machinery;
 

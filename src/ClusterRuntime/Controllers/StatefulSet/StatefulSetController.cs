@@ -1,6 +1,7 @@
 // The StatefulSet controller: stable pod names, ordered or parallel start and stop, claims, partitioned rolling updates.
 using System.Text.Json.Nodes;
 using Appliance.ClusterRuntime.Api;
+using Appliance.ClusterRuntime.Api.Selectors;
 using Appliance.ClusterRuntime.Api.Storage;
 using Appliance.ClusterRuntime.Controllers.History;
 using Appliance.ClusterRuntime.Controllers.Machinery;
@@ -58,7 +59,7 @@ public sealed class StatefulSetController : IController
     {
         if (pod is null || Obj.ControllerRef(pod) is not null) return;
         foreach (var set in _sets.ByIndex(SharedInformers.ByNamespace, Meta.Namespace(pod) ?? ""))
-            if (PodAdoption.IsOrphanFor(pod, set) && StatefulPods.Ordinal(set, pod) >= 0) _queue.Add(Informer.KeyOf(set));
+            if (ControllerRefs.IsOrphanFor(pod, set) && StatefulPods.Ordinal(set, pod) >= 0) _queue.Add(Informer.KeyOf(set));
     }
 
     async Task SyncAsync(string key, CancellationToken ct)
@@ -71,7 +72,9 @@ public sealed class StatefulSetController : IController
         var currentName = Obj.Str(set, "status", "currentRevision") is { } cr && revisions.Any(r => Meta.Name(r) == cr) ? cr : updateName;
         var current = revisions.First(r => Meta.Name(r) == currentName);
 
-        var pods = await PodAdoption.ClaimAsync(_ctx, _pods, set, StatefulSets, p => StatefulPods.Ordinal(set, p) >= 0, ct);
+        var selector = LabelSelector.FromObject(Obj.Object(set, "spec", "selector"));
+        var pods = await new ControllerRefs(_ctx.Store, set, StatefulSets, selector, p => StatefulPods.Ordinal(set, p) >= 0, _pods)
+            .ClaimAsync(Pods, _pods.ByIndex(SharedInformers.ByNamespace, Meta.Namespace(set) ?? ""), ct);
         var minReady = Obj.Int(set, 0, "spec", "minReadySeconds");
         var now = _ctx.Clock.GetUtcNow();
         var status = StatefulSetStatus.Count(pods, currentName, updateName, minReady, now);

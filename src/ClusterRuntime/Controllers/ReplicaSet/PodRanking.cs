@@ -1,32 +1,14 @@
-// What the ReplicaSet controller reads off a pod: active, ready, available, and the order surplus pods are deleted in.
+// The order the ReplicaSet controller deletes surplus pods in, and its pod keys and label checks (pod state itself: Workloads/PodState.cs).
 using System.Text.Json.Nodes;
 using Appliance.ClusterRuntime.Api.Storage;
 using Appliance.ClusterRuntime.Controllers.Machinery;
+using Appliance.ClusterRuntime.Controllers.Workloads;
 
 namespace Appliance.ClusterRuntime.Controllers.ReplicaSet;
 
-/// <summary>Pod predicates of upstream's <c>podutil</c> and <c>controller.ActivePodsWithRanks</c>.</summary>
-public static class PodState
+/// <summary>Upstream's <c>controller.ActivePodsWithRanks</c>, and the ReplicaSet controller's pod keys and label checks.</summary>
+public static class PodRanking
 {
-    /// <summary>Neither terminal (Succeeded, Failed) nor being deleted: a pod that counts as a replica.</summary>
-    public static bool IsActive(JsonObject pod) =>
-        Obj.Str(pod, "status", "phase") is not ("Succeeded" or "Failed") && !Obj.IsDeleting(pod);
-
-    /// <summary>The pod's Ready condition, or null.</summary>
-    static JsonObject? ReadyCondition(JsonObject pod) =>
-        Obj.Items(pod, "status", "conditions").FirstOrDefault(c => Obj.Str(c, "type") == "Ready");
-
-    /// <summary>True when the Ready condition is True.</summary>
-    public static bool IsReady(JsonObject pod) => Obj.Str(ReadyCondition(pod), "status") == "True";
-
-    /// <summary>True when ready for at least <paramref name="minReadySeconds"/> at <paramref name="now"/>.</summary>
-    public static bool IsAvailable(JsonObject pod, int minReadySeconds, DateTimeOffset now)
-    {
-        if (!IsReady(pod)) return false;
-        if (minReadySeconds == 0) return true;
-        return Obj.Time(ReadyCondition(pod), "lastTransitionTime") is { } since && since.AddSeconds(minReadySeconds) < now;
-    }
-
     /// <summary>
     /// The first <paramref name="count"/> of <paramref name="pods"/> to delete, in upstream's order: unscheduled before
     /// scheduled; Pending before Unknown before Running; not ready before ready; more pods of the same owner family
@@ -35,7 +17,7 @@ public static class PodState
     public static List<JsonObject> ToDelete(List<JsonObject> pods, IEnumerable<JsonObject> related, int count)
     {
         if (count >= pods.Count) return pods;
-        var onNode = related.Where(IsActive).GroupBy(NodeName).ToDictionary(g => g.Key, g => g.Count());
+        var onNode = related.Where(PodState.IsActive).GroupBy(NodeName).ToDictionary(g => g.Key, g => g.Count());
         var ranked = pods.Select(p => (Pod: p, Rank: onNode.GetValueOrDefault(NodeName(p)))).ToList();
         ranked.Sort((a, b) => Compare(a.Pod, a.Rank, b.Pod, b.Rank));
         return ranked.Take(count).Select(r => r.Pod).ToList();
@@ -58,12 +40,12 @@ public static class PodState
         if (na != nb && (na.Length == 0 || nb.Length == 0)) return na.Length == 0 ? -1 : 1;
         var phase = PhaseOrdinal(a).CompareTo(PhaseOrdinal(b));
         if (phase != 0) return phase;
-        var (ra, rb) = (IsReady(a), IsReady(b));
+        var (ra, rb) = (PodState.IsReady(a), PodState.IsReady(b));
         if (ra != rb) return ra ? 1 : -1;
         if (rankA != rankB) return rankB.CompareTo(rankA);
         if (ra && rb)
         {
-            var since = AfterOrZero(Obj.Time(ReadyCondition(a), "lastTransitionTime"), Obj.Time(ReadyCondition(b), "lastTransitionTime"));
+            var since = AfterOrZero(Obj.Time(PodState.ReadyCondition(a), "lastTransitionTime"), Obj.Time(PodState.ReadyCondition(b), "lastTransitionTime"));
             if (since != 0) return since;
         }
         var restarts = Restarts(b).CompareTo(Restarts(a));

@@ -1,9 +1,8 @@
 // Waiting until an informer has seen a controller's own write, so the next sync does not act on a stale cache.
 using System.Text.Json.Nodes;
 using Appliance.ClusterRuntime.Api.Storage;
-using Appliance.ClusterRuntime.Controllers.Machinery;
 
-namespace Appliance.ClusterRuntime.Controllers.Workloads;
+namespace Appliance.ClusterRuntime.Controllers.Machinery;
 
 /// <summary>
 /// What upstream's controller "expectations" achieve: after creating or deleting pods a sync waits (up to

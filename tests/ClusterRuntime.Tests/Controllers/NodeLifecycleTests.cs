@@ -97,6 +97,15 @@ public sealed class NodeLifecycleTests(DefaultGraceFixture fx) : IClassFixture<D
                 (await client.CoreV1.ListNamespacedPodAsync(ns, cancellationToken: Ct)).Items.Count(p => p.Status?.Phase == "Running") == 6,
                 TimeSpan.FromSeconds(30), () => Pods.Describe(client, ns), Ct);
 
+            // A Deployment too: the scheduler spreads its replicas, so one lands on each node.
+            (await fx.Kubectl.RunAsync("-n", ns, "create", "deployment", "web", "--image=registry.local/web:1", "--replicas=3")).Ok();
+            await Poll.UntilAsync("web's 3 replicas ready", async () =>
+                (await client.AppsV1.ReadNamespacedDeploymentAsync("web", ns, cancellationToken: Ct)).Status?.ReadyReplicas == 3,
+                TimeSpan.FromSeconds(30), () => Pods.Describe(client, ns), Ct);
+            var webBefore = (await client.CoreV1.ListNamespacedPodAsync(ns, labelSelector: "app=web", cancellationToken: Ct)).Items;
+            var webOnLost = webBefore.Where(p => p.Spec.NodeName == "life-2").Select(p => p.Metadata.Name).ToList();
+            Assert.True(webOnLost.Count > 0, "no replica of web on life-2: " + await Pods.Describe(client, ns));
+
             // DefaultTolerationSeconds admission gave every pod the not-ready and unreachable tolerations.
             var tolerations = (await client.CoreV1.ReadNamespacedPodAsync("life-2-0", ns, cancellationToken: Ct)).Spec.Tolerations;
             foreach (var key in new[] { "node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable" })
@@ -123,8 +132,15 @@ public sealed class NodeLifecycleTests(DefaultGraceFixture fx) : IClassFixture<D
             await Poll.UntilAsync("life-2's pods evicted", async () =>
                 (await client.CoreV1.ListNamespacedPodAsync(ns, cancellationToken: Ct)).Items.All(p => p.Spec.NodeName != "life-2"),
                 TimeSpan.FromSeconds(20), () => Pods.Describe(client, ns), Ct);
-            var left = (await client.CoreV1.ListNamespacedPodAsync(ns, cancellationToken: Ct)).Items;
+            var left = (await client.CoreV1.ListNamespacedPodAsync(ns, cancellationToken: Ct)).Items.Where(p => p.Metadata.Name.StartsWith("life-", StringComparison.Ordinal)).ToList();
             Assert.True(left.Count == 4 && left.All(p => p.Spec.NodeName is "life-1" or "life-3"), await Pods.Describe(client, ns));
+            // The Deployment's replicas that were on life-2 were recreated on the other nodes.
+            await Poll.UntilAsync("web back to 3 ready replicas off life-2", async () =>
+            {
+                var web = (await client.CoreV1.ListNamespacedPodAsync(ns, labelSelector: "app=web", cancellationToken: Ct)).Items;
+                return web.Count == 3 && web.All(p => p.Spec.NodeName is "life-1" or "life-3" && p.Status?.Phase == "Running")
+                    && !web.Any(p => webOnLost.Contains(p.Metadata.Name));
+            }, TimeSpan.FromSeconds(30), () => Pods.Describe(client, ns), Ct);
             var events = (await fx.Kubectl.RunAsync("-n", ns, "get", "events")).Ok().Out;
             Assert.Contains($"Marking for deletion Pod {ns}/life-2-0", events);
             Assert.Matches(@"Warning\s+NodeNotReady\s+pod/life-2-0\s+Node is not ready", events);

@@ -14,8 +14,13 @@ public sealed class MemoryBoundTests
     /// <summary>The documented bound (src/ClusterRuntime/README.md, "Memory"): idle RSS + 100 MB under stuck watchers.</summary>
     const long WatchHeadroom = 100L * 1024 * 1024;
 
-    /// <summary>The documented bound for 8 concurrent lists of 40 × 2.9 MB objects: idle RSS + 250 MB.</summary>
-    const long ListHeadroom = 250L * 1024 * 1024;
+    /// <summary>
+    /// The documented bound for 8 concurrent lists of 40 × 2.9 MB objects: idle RSS + 300 MB. It was 250 MB before the
+    /// controllers ran in the server; their informers follow the 116 MB of writes that precede the lists (the garbage
+    /// collector's metadata informer reads each value to take its metadata), and the peak measured afterwards rose to
+    /// idle + 237–257 MB (alone, and beside the whole suite).
+    /// </summary>
+    const long ListHeadroom = 300L * 1024 * 1024;
 
     /// <summary>
     /// The documented bound for 8 concurrent Table lists and 8 concurrent initial-list watches (16 streams) of the same

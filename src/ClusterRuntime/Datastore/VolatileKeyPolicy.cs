@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 namespace Appliance.ClusterRuntime.Datastore;
 
 /// <summary>
-/// Which updates count as "volatile": node Lease renewals and node status updates that only move heartbeat
+/// Which updates count as "volatile": Lease renewals (nodes' and the servers' endpoint keys) and node status updates that only move heartbeat
 /// timestamps. A volatile update gets its revision from the global counter and is visible to reads and watches
 /// at once, but reaches disk only at the next coalesced flush (see Datastore/README.md for the exact guarantee).
 /// Creates and deletes are never volatile.
@@ -14,8 +14,11 @@ public sealed class VolatileKeyPolicy
     /// <summary>The default: Lease objects, and heartbeat-only changes of Node objects.</summary>
     public static VolatileKeyPolicy Default { get; } = new();
 
-    /// <summary>Every update under these prefixes is volatile.</summary>
-    public IReadOnlyList<string> Prefixes { get; init; } = ["/registry/leases/"];
+    /// <summary>
+    /// Every update under these prefixes is volatile: Lease renewals, and each server's renewal of its own
+    /// <c>kubernetes</c> endpoint key (<c>/registry/masterleases/</c>, every 10 s; Controllers/KubernetesService).
+    /// </summary>
+    public IReadOnlyList<string> Prefixes { get; init; } = ["/registry/leases/", "/registry/masterleases/"];
 
     /// <summary>Under these prefixes, an update is volatile only when it changes nothing but heartbeat fields.</summary>
     public IReadOnlyList<string> HeartbeatPrefixes { get; init; } = ["/registry/minions/", "/registry/nodes/"];

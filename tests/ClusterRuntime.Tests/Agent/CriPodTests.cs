@@ -31,7 +31,7 @@ public sealed class CriPodTests
         await Poll.UntilAsync(() => Task.FromResult(File.Exists(logPath) ? File.ReadAllText(logPath) : "(no file)"),
             text => text.Split('\n').Any(line.IsMatch), TimeSpan.FromSeconds(10), $"'hello' in {logPath}");
 
-        var exec = await host.Cri.Runtime.ExecSyncAsync(new() { ContainerId = container, Cmd = { "echo", "ok" }, Timeout = 10 }, cancellationToken: Ct);
+        var exec = await host.Cri.Runtime.ExecSyncAsync(new() { ContainerId = container, Cmd = { "sh", "-c", "echo ok" }, Timeout = 10 }, cancellationToken: Ct);
         Assert.Equal(0, exec.ExitCode);
         Assert.Equal("ok\n", exec.Stdout.ToStringUtf8());
         var failing = await host.Cri.Runtime.ExecSyncAsync(new() { ContainerId = container, Cmd = { "sh", "-c", "exit 3" }, Timeout = 10 }, cancellationToken: Ct);
@@ -64,7 +64,7 @@ public sealed class CriPodTests
         Assert.Equal(ContainerState.ContainerRunning, status.State);
         Assert.Equal(pidBefore, await ContainerPidAsync(host, container));
         Assert.Contains(host.Log, l => l.Contains($"containerd (pid {containerd}) exited", StringComparison.Ordinal));
-        var exec = await host.Cri.Runtime.ExecSyncAsync(new() { ContainerId = container, Cmd = { "echo", "ok" }, Timeout = 10 }, cancellationToken: Ct);
+        var exec = await host.Cri.Runtime.ExecSyncAsync(new() { ContainerId = container, Cmd = { "sh", "-c", "echo ok" }, Timeout = 10 }, cancellationToken: Ct);
         Assert.Equal("ok\n", exec.Stdout.ToStringUtf8());
     }
 

@@ -27,6 +27,11 @@ internal sealed record ContainerdConfig
     /// containerd cannot load its default profile, so asking for one would fail every container.</summary>
     public bool DisableAppArmor { get; init; } = !File.Exists("/sbin/apparmor_parser");
 
+    /// <summary>Whether containers may only get an oom_score_adj at or above containerd's own (CRI
+    /// <c>restrict_oom_score_adj</c>). Default: when this process lacks CAP_SYS_RESOURCE (some sandboxes and CI hosts
+    /// drop it), lowering it to the sandbox's -998 would fail every pod in runc init.</summary>
+    public bool RestrictOomScoreAdj { get; init; } = !HasCapability(CapSysResource);
+
     /// <summary>containerd's log level.</summary>
     public string LogLevel { get; init; } = "info";
 
@@ -101,6 +106,7 @@ internal sealed record ContainerdConfig
         b.AppendLine("    stream_server_address = \"127.0.0.1\"");
         b.AppendLine("    stream_server_port = \"0\"");
         b.AppendLine("    enable_selinux = false");
+        b.AppendLine("    restrict_oom_score_adj = " + (RestrictOomScoreAdj ? "true" : "false"));
         b.AppendLine("    [plugins.\"io.containerd.grpc.v1.cri\".containerd]");
         b.AppendLine("      snapshotter = \"overlayfs\"");
         b.AppendLine("      default_runtime_name = \"runc\"");
@@ -113,6 +119,22 @@ internal sealed record ContainerdConfig
         b.AppendLine(Line("      bin_dir", CniBinDir));
         b.AppendLine(Line("      conf_dir", CniConfDir));
         return b.ToString();
+    }
+
+    const int CapSysResource = 24;
+
+    /// <summary>Whether this process has capability <paramref name="bit"/> in its effective set (/proc/self/status).</summary>
+    static bool HasCapability(int bit)
+    {
+        try
+        {
+            var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("CapEff:", StringComparison.Ordinal));
+            return line is not null && (ulong.Parse(line["CapEff:".Length..].Trim(), NumberStyles.HexNumber, CultureInfo.InvariantCulture) >> bit & 1) == 1;
+        }
+        catch (IOException)
+        {
+            return true;
+        }
     }
 
     static string Line(string key, string value) => string.Create(CultureInfo.InvariantCulture, $"{key} = {Toml(value)}");

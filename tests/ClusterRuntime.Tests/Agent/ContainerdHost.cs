@@ -17,12 +17,13 @@ internal sealed class ContainerdHost : IAsyncDisposable
     public const string Busybox = "example.local/fixtures/busybox-multi:1.35";
 
     readonly TempDir _dir;
+    readonly ContainerdConfig _config;
 
     /// <summary>The network namespace containerd runs in.</summary>
     public string NetNs { get; }
 
     /// <summary>The supervisor (its Cri, SocketPath, ProcessId, Restarts).</summary>
-    public ContainerdSupervisor Supervisor { get; }
+    public ContainerdSupervisor Supervisor { get; private set; }
 
     /// <summary>The CRI client.</summary>
     public CriConnection Cri => Supervisor.Cri;
@@ -33,9 +34,10 @@ internal sealed class ContainerdHost : IAsyncDisposable
     /// <summary>The lines the supervisor logged.</summary>
     public List<string> Log { get; }
 
-    ContainerdHost(TempDir dir, string netns, ContainerdSupervisor supervisor, List<string> log)
+    ContainerdHost(TempDir dir, ContainerdConfig config, string netns, ContainerdSupervisor supervisor, List<string> log)
     {
         _dir = dir;
+        _config = config;
         Log = log;
         NetNs = netns;
         Supervisor = supervisor;
@@ -62,9 +64,8 @@ internal sealed class ContainerdHost : IAsyncDisposable
             var log = new List<string>();
             // nsenter enters the network namespace only; `ip netns exec` would also give every start a fresh mount
             // namespace, so a restarted containerd would not see the mounts of the one before.
-            var supervisor = ContainerdSupervisor.Start(config, ["/usr/bin/nsenter", $"--net=/run/netns/{netns}"],
-                log: line => { lock (log) log.Add(line); });
-            host = new ContainerdHost(dir, netns, supervisor, log);
+            var supervisor = Launch(config, netns, log);
+            host = new ContainerdHost(dir, config, netns, supervisor, log);
             var ready = supervisor.Ready.WaitAsync(TimeSpan.FromSeconds(60), ct);
             try { await ready; }
             catch (TimeoutException)
@@ -85,6 +86,19 @@ internal sealed class ContainerdHost : IAsyncDisposable
             }
             throw;
         }
+    }
+
+    static ContainerdSupervisor Launch(ContainerdConfig config, string netns, List<string> log) =>
+        ContainerdSupervisor.Start(config, ["/usr/bin/nsenter", $"--net=/run/netns/{netns}"],
+            log: line => { lock (log) log.Add(line); });
+
+    /// <summary>What an agent restart does: disposes the supervisor (SIGTERM to containerd), then starts a new one on
+    /// the same directory and waits until CRI answers.</summary>
+    public async Task RestartSupervisorAsync()
+    {
+        await Supervisor.DisposeAsync();
+        Supervisor = Launch(_config, NetNs, Log);
+        await Supervisor.Ready.WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
     }
 
     /// <summary>The end of containerd's log (for failure messages).</summary>

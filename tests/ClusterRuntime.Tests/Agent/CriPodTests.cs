@@ -69,6 +69,36 @@ public sealed class CriPodTests
     }
 
     [Fact]
+    public async Task ContainersOutliveTheSupervisorAndAreFoundByTheNextOne()
+    {
+        await using var host = await ContainerdHost.StartAsync();
+        var (_, container, _) = await RunBusyboxAsync(host, "agent-restart");
+        var pid = await ContainerPidAsync(host, container);
+        var shim = Stat(pid).Ppid;
+        var containerd = host.Supervisor.ProcessId!.Value;
+        // The shim is in a process group of its own: neither ours nor containerd's.
+        Assert.NotEqual(Stat(Environment.ProcessId).Pgrp, Stat(shim).Pgrp);
+        Assert.NotEqual(Stat(containerd).Pgrp, Stat(shim).Pgrp);
+
+        await host.RestartSupervisorAsync();
+
+        Assert.NotEqual(containerd, host.Supervisor.ProcessId);
+        Assert.True(Directory.Exists($"/proc/{shim}"), $"shim {shim} died with the supervisor");
+        var status = (await host.Cri.Runtime.ContainerStatusAsync(new() { ContainerId = container }, cancellationToken: Ct)).Status;
+        Assert.Equal(ContainerState.ContainerRunning, status.State);
+        Assert.Equal(pid, await ContainerPidAsync(host, container));
+    }
+
+    /// <summary>Parent pid and process group of <paramref name="pid"/> (/proc/PID/stat fields 4 and 5).</summary>
+    static (int Ppid, int Pgrp) Stat(int pid)
+    {
+        var text = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
+        return (int.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture),
+                int.Parse(fields[2], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
     public async Task AMissingSocketIsNamedInTheError()
     {
         using var dir = new TempDir("cri-");

@@ -1,6 +1,7 @@
 // A pod through CRI on a real containerd: sandbox, container, CRI log file, ExecSync, teardown; and containerd restarts.
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Appliance.ClusterRuntime.Agent.Containerd;
 using Appliance.ClusterRuntime.Agent.Cri;
 using Appliance.ClusterRuntime.Agent.Cri.V1;
 using Appliance.ClusterRuntime.Tests.Support;
@@ -20,6 +21,16 @@ public sealed class CriPodTests
         Assert.Equal("containerd", version.RuntimeName);
         Assert.StartsWith("1.6.20", version.RuntimeVersion);
         Assert.Equal("v1", version.RuntimeApiVersion);
+
+        // Attach mode (--container-runtime-endpoint): ready on the running containerd; disposing leaves it running.
+        var containerd = host.Supervisor.ProcessId;
+        await using (var attached = ContainerdSupervisor.Attach("unix://" + host.Supervisor.SocketPath))
+        {
+            await attached.Ready.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+            Assert.Null(attached.ProcessId);
+            Assert.Equal(version.RuntimeVersion, (await attached.Cri.VersionAsync(Ct)).RuntimeVersion);
+        }
+        Assert.Equal(containerd, host.Supervisor.ProcessId);
 
         var (sandbox, container, podConfig) = await RunBusyboxAsync(host, "hello-pod");
         var status = (await host.Cri.Runtime.ContainerStatusAsync(new() { ContainerId = container }, cancellationToken: Ct)).Status;

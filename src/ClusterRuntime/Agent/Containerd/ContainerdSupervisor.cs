@@ -112,9 +112,10 @@ internal sealed class ContainerdSupervisor : IAsyncDisposable
         while (!_stop.IsCancellationRequested)
         {
             Process process;
+            StreamWriter logWriter;
             try
             {
-                process = Launch();
+                (process, logWriter) = Launch();
             }
             catch (Exception e)
             {
@@ -125,8 +126,11 @@ internal sealed class ContainerdSupervisor : IAsyncDisposable
             _ = MarkReadyAsync(process);
             await process.WaitForExitAsync(CancellationToken.None);
             lock (_gate) _process = null;
+            var exitCode = process.ExitCode;
+            // WaitForExitAsync returned after both pipes reached end of file: no line can arrive after this.
+            lock (logWriter) logWriter.Dispose();
             if (_stop.IsCancellationRequested) return;
-            Log?.Invoke($"containerd (pid {process.Id}) exited with code {process.ExitCode}; restarting in {backOff.TotalSeconds:0} s (log: {_config!.LogPath})");
+            Log?.Invoke($"containerd (pid {process.Id}) exited with code {exitCode}; restarting in {backOff.TotalSeconds:0} s (log: {_config!.LogPath})");
             if (DateTime.UtcNow - started > StableAfter) backOff = FirstBackOff;
             try { await Task.Delay(backOff, _stop.Token); } catch (OperationCanceledException) { return; }
             backOff = TimeSpan.FromTicks(Math.Min(backOff.Ticks * 2, MaxBackOff.Ticks));
@@ -153,7 +157,7 @@ internal sealed class ContainerdSupervisor : IAsyncDisposable
         }
     }
 
-    Process Launch()
+    (Process, StreamWriter) Launch()
     {
         var c = _config!;
         // A socket left by a killed containerd would make the new one fail to listen.
@@ -174,14 +178,13 @@ internal sealed class ContainerdSupervisor : IAsyncDisposable
         var p = new Process { StartInfo = psi, EnableRaisingEvents = true };
         p.ErrorDataReceived += (_, e) => { if (e.Data is { } line) lock (log) log.WriteLine(line); };
         p.OutputDataReceived += (_, e) => { if (e.Data is { } line) lock (log) log.WriteLine(line); };
-        p.Exited += (_, _) => { lock (log) log.Dispose(); };
         p.Start();
         p.StandardInput.Close();
         p.BeginErrorReadLine();
         p.BeginOutputReadLine();
         lock (_gate) _process = p;
         Log?.Invoke($"containerd started (pid {p.Id}) with {c.ConfigPath}");
-        return p;
+        return (p, log);
     }
 
     [DllImport("libc", SetLastError = true, EntryPoint = "kill")]

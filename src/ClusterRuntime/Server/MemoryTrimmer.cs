@@ -26,6 +26,29 @@ public sealed class MemoryTrimmer : IDisposable
         _baseline = GC.GetTotalAllocatedBytes();
     }
 
+    /// <summary>
+    /// Bounds what glibc's allocator keeps of the C heap. SQLite copies each large row it reads (a 2.9 MB ConfigMap)
+    /// into C-heap memory; glibc gives each busy thread an arena of its own (up to 8 per core) and keeps what they
+    /// freed. Under CPU load, 8 concurrent lists plus the informers' catch-ups left 13 to 15 arenas holding 260 to
+    /// 330 MB of such copies (measured in the server's /proc/PID/smaps), above the GC heap. Two arenas, and blocks of
+    /// 256 KiB or more mapped on their own and unmapped when freed (a fixed threshold, which also stops glibc raising
+    /// it to the largest block freed), brought the arenas to about 50 MB in the same run.
+    /// Call once at start; does nothing where the C library is not glibc.
+    /// </summary>
+    public static void ConfigureCHeap()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        try
+        {
+            MallOpt(MmapThreshold, 256 * 1024);
+            MallOpt(ArenaMax, 2);
+        }
+        catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException)
+        {
+            // Not glibc.
+        }
+    }
+
     /// <summary>(Re)starts the quiet period; called when the last in-flight request finishes.</summary>
     public void Schedule() => _timer.Change(Quiet, Timeout.InfiniteTimeSpan);
 
@@ -46,6 +69,15 @@ public sealed class MemoryTrimmer : IDisposable
             // Not glibc (musl has no malloc_trim): the GC part is done.
         }
     }
+
+    /// <summary>glibc's <c>M_MMAP_THRESHOLD</c> parameter of <c>mallopt</c>.</summary>
+    const int MmapThreshold = -3;
+
+    /// <summary>glibc's <c>M_ARENA_MAX</c> parameter of <c>mallopt</c>.</summary>
+    const int ArenaMax = -8;
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "mallopt")]
+    static extern int MallOpt(int param, int value);
 
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "malloc_trim")]
     static extern int MallocTrim(nuint pad);

@@ -39,6 +39,7 @@ public sealed class ServerCommand(ServerOptions options, TextWriter error)
             error.WriteLine($"appliance-runtime server: {bad}");
             return 2;
         }
+        MemoryTrimmer.ConfigureCHeap(); // before the datastore allocates anything
         Datastore.IBackend backend;
         try
         {

@@ -136,6 +136,37 @@ public sealed class JoinTests(ServerFixture fixture) : IClassFixture<ServerFixtu
     }
 
     [Fact]
+    public async Task ExpiredClientCertificate_OfAMachineOfflineForYears_IsReplacedWithTheTokenAndNodePassword()
+    {
+        using var dir = new TempDir("join-");
+        await using (var first = JoinAgent.Start(JoinAgent.Url(Server), JoinAgent.Token(Server), dir["a"], "--node-name", "join-e", "--node-ip", "192.0.2.12"))
+            await WaitForNodeAsync("join-e", first);
+        // As after years offline: the stored certificate (same key, same CA) has expired.
+        var tls = Path.Combine(Server.DataDir, "tls");
+        var clientCa = new Pki.PemPair(File.ReadAllText(Path.Combine(tls, "client-ca.crt")), File.ReadAllText(Path.Combine(tls, "client-ca.key")));
+        var key = File.ReadAllText(dir["a/tls/client-kubelet.key"]);
+        using var publicKey = System.Security.Cryptography.ECDsa.Create();
+        publicKey.ImportFromPem(key);
+        var expired = Pki.CertificateFactory.Sign(clientCa, "CN=system:node:join-e, O=system:nodes",
+            new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=x", publicKey, System.Security.Cryptography.HashAlgorithmName.SHA256).PublicKey,
+            DateTimeOffset.UtcNow, TimeSpan.FromSeconds(1), serverAuth: false, san: null);
+        File.WriteAllText(dir["a/tls/client-kubelet.crt"], expired);
+        await Task.Delay(TimeSpan.FromSeconds(2), Ct);
+        using (var old = X509Certificate2.CreateFromPem(expired)) Assert.True(old.NotAfter < DateTime.Now);
+
+        await using var again = JoinAgent.Start(JoinAgent.Url(Server), JoinAgent.Token(Server), dir["a"], "--node-name", "join-e", "--node-ip", "192.0.2.12");
+        var renewed = await Poll.UntilAsync(() => Task.FromResult(File.ReadAllText(dir["a/tls/client-kubelet.crt"])), pem => pem != expired,
+            TimeSpan.FromSeconds(30), "a new client certificate", _ => again.Out + again.Error);
+        using var cert = X509Certificate2.CreateFromPem(renewed);
+        Assert.True(cert.NotAfter > DateTime.Now.AddDays(300), cert.NotAfter.ToString("u"));
+        // And the node works with it: its Lease is renewed by this process.
+        const string lease = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/join-e";
+        var before = (string?)(await GetAsync(lease))!["spec"]!["renewTime"];
+        await Poll.UntilAsync(async () => (string?)(await GetAsync(lease))?["spec"]?["renewTime"], t => t != before,
+            TimeSpan.FromSeconds(25), "the Lease renewed with the new certificate", t => $"{t}; agent: {again.Out}{again.Error}");
+    }
+
+    [Fact]
     public async Task BadFlags_AreOneLine_AndExitCode2()
     {
         using var dir = new TempDir("join-");

@@ -19,6 +19,12 @@ public sealed class ApiStatusException(HttpStatusCode code, string message) : Ex
 /// </summary>
 public sealed class ApiClient(HttpClient http) : IDisposable
 {
+    /// <summary>
+    /// The underlying client (failover included), for calls this class lacks. Watches: send with
+    /// <see cref="HttpCompletionOption.ResponseHeadersRead"/>; the failover's per-try timeout ends with the headers.
+    /// </summary>
+    public HttpClient Http => http;
+
     /// <summary>Reads an object; null when it does not exist.</summary>
     public async Task<JsonObject?> GetAsync(string path, CancellationToken ct)
     {

@@ -4,7 +4,9 @@ namespace Appliance.ClusterRuntime.Agent.Client;
 /// <summary>
 /// Rewrites every request to <see cref="ServerList.Current"/> and retries on the next server when the connection
 /// fails or a try takes longer than <see cref="AttemptTimeout"/>. A server that answers, even with an error status,
-/// is not failed over: the answer is the cluster's. Watches and other long requests should not go through here.
+/// is not failed over: the answer is the cluster's. The per-try timeout runs until the response headers arrive, so a
+/// watch read with <see cref="HttpCompletionOption.ResponseHeadersRead"/> is not cut by it; a watch whose server dies
+/// fails as a broken stream, and the next request goes to the next server.
 /// </summary>
 public sealed class FailoverHandler(ServerList servers, HttpMessageHandler inner) : DelegatingHandler(inner)
 {

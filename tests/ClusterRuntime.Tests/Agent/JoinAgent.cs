@@ -6,9 +6,15 @@ namespace Appliance.ClusterRuntime.Tests.Agent;
 /// <summary>Runs <c>appliance-runtime agent</c> from the built dll.</summary>
 public static class JoinAgent
 {
-    /// <summary>The agent's arguments for <paramref name="server"/>, <paramref name="token"/> and <paramref name="dataDir"/>, then <paramref name="extra"/>.</summary>
+    /// <summary>
+    /// The agent's arguments for <paramref name="server"/>, <paramref name="token"/> and <paramref name="dataDir"/>,
+    /// then <paramref name="extra"/>. These agents run on the host's own network, so they never start containerd: they
+    /// attach to a socket that does not exist, and their nodes are honestly NotReady (JoinNetnsTests runs one with
+    /// containerd, inside network namespaces).
+    /// </summary>
     static string[] Args(string server, string token, string dataDir, string[] extra) =>
-        [RuntimeProcess.ServerDll, "agent", "--server", server, "--token", token, "--data-dir", dataDir, .. extra];
+        [RuntimeProcess.ServerDll, "agent", "--server", server, "--token", token, "--data-dir", dataDir,
+         "--container-runtime-endpoint", "unix:///run/appliance-test-no-runtime.sock", .. extra];
 
     static string Dotnet => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h ? h : "dotnet";
 

@@ -62,11 +62,7 @@ public sealed class JoinNetnsTests
             o => $"{o}\nagent: {agent.Out}{agent.Error}");
         Assert.Equal("False", (string?)Status(notReady)["conditions"]!.AsArray().Single(c => (string?)c!["type"] == "Ready")!["status"]);
         Assert.StartsWith("containerd://1.", (string?)Status(notReady)["nodeInfo"]!["containerRuntimeVersion"]);
-        File.WriteAllText(Path.Combine(dir["agent/cni/net.d"], "10-test.conflist"), """
-            {"cniVersion": "1.0.0", "name": "test", "plugins": [
-              {"type": "bridge", "bridge": "cni0", "isGateway": true, "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.42.0.0/24"}]]}},
-              {"type": "portmap", "capabilities": {"portMappings": true}}]}
-            """);
+        File.WriteAllText(Path.Combine(dir["agent/cni/net.d"], "10-test.conflist"), JoinAgent.CniConflist);
         row = await Poll.UntilAsync(async () => (await Kubectl("get", "nodes", "-o", "wide", "--no-headers")).Out, o => o.Contains("netns-node   Ready"),
             TimeSpan.FromSeconds(60), "the node Ready once containerd has a CNI config", o => $"{o}\nagent: {agent.Out}{agent.Error}");
         Assert.Matches(@"containerd://\d+\.\d+", row);

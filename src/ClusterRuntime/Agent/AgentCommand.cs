@@ -37,7 +37,9 @@ public sealed class AgentCommand(AgentOptions options, TextWriter error)
         void OnSignal(PosixSignalContext context)
         {
             context.Cancel = true;
-            stop.Cancel();
+            // System.CommandLine cancels ct on the same signal, so the run may have ended (and disposed stop) already.
+            try { stop.Cancel(); }
+            catch (ObjectDisposedException) { }
         }
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);

@@ -66,7 +66,7 @@ internal sealed record ContainerdConfig
         System.IO.Directory.CreateDirectory(RootDir);
         System.IO.Directory.CreateDirectory(StateDir);
         System.IO.Directory.CreateDirectory(CniConfDir);
-        File.WriteAllText(ConfigPath, Render());
+        Appliance.Common.AtomicFile.WriteText(ConfigPath, Render());
         return ConfigPath;
     }
 

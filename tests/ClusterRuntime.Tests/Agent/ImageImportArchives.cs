@@ -59,6 +59,22 @@ internal static class ImageImportArchives
         return path;
     }
 
+    /// <summary><paramref name="source"/> with one byte changed inside its largest member (a valid tar whose blob
+    /// no longer matches its name).</summary>
+    public static string Corrupted(string source, string path)
+    {
+        long offset = 0, largest = 0;
+        using (var f = File.OpenRead(source))
+        using (var reader = new TarReader(f))
+            while (reader.GetNextEntry() is { } e)
+                if (e.Length > largest)
+                    (largest, offset) = (e.Length, e.DataOffset);
+        var all = File.ReadAllBytes(source);
+        all[offset + largest / 2] ^= 0xff;
+        File.WriteAllBytes(path, all);
+        return path;
+    }
+
     private static byte[] ReadAll(Stream s)
     {
         using var m = new MemoryStream();

@@ -98,6 +98,7 @@ public sealed class ImageImportTests
         var notTar = Path.Combine(a, "2-not-an-archive.tar.gz");
         File.WriteAllText(notTar, "this is not gzip");
         var noIndex = ImageImportArchives.Truncated(ImageFixtures.File("busybox.oci.tar"), Path.Combine(a, "3-empty.tar"), 0);
+        var corrupt = ImageImportArchives.Corrupted(ImageFixtures.File("busybox-gzip.oci.tar"), Path.Combine(a, "3a-corrupt.tar"));
         ImageImportArchives.Gzip(ImageFixtures.File("busybox.docker.tar"), Path.Combine(a, "4-busybox.tar.gz"));
         ImageImportArchives.Zstd(ImageFixtures.File("busybox-multi.oci.tar"), Path.Combine(b, "multi.tar.zst"));
         File.WriteAllText(Path.Combine(b, "README.txt"), "not an archive name: ignored");
@@ -105,14 +106,16 @@ public sealed class ImageImportTests
 
         var outcomes = await Import(containerd, [a, b, containerd["missing"]], log);
 
-        Assert.Equal(["1-truncated.tar", "2-not-an-archive.tar.gz", "3-empty.tar", "4-busybox.tar.gz", "multi.tar.zst"],
+        Assert.Equal(["1-truncated.tar", "2-not-an-archive.tar.gz", "3-empty.tar", "3a-corrupt.tar", "4-busybox.tar.gz", "multi.tar.zst"],
             outcomes.Select(o => Path.GetFileName(o.Path)));
-        Assert.Equal([ArchiveStatus.Failed, ArchiveStatus.Failed, ArchiveStatus.Failed, ArchiveStatus.Imported, ArchiveStatus.Imported],
+        Assert.Equal([ArchiveStatus.Failed, ArchiveStatus.Failed, ArchiveStatus.Failed, ArchiveStatus.Failed, ArchiveStatus.Imported, ArchiveStatus.Imported],
             outcomes.Select(o => o.Status));
-        foreach (var bad in new[] { truncated, notTar, noIndex })
+        foreach (var bad in new[] { truncated, notTar, noIndex, corrupt })
             Assert.Single(log.Lines, l => l.Contains(bad) && l.Contains("not imported"));
         Assert.Contains("ends after", outcomes[0].Error);
+        Assert.Contains("does not start with the gzip magic", outcomes[1].Error);
         Assert.Contains("neither index.json", outcomes[2].Error);
+        Assert.Matches("member 'blobs/sha256/[0-9a-f]{64}': content does not match its name", outcomes[3].Error);
         var check = (await containerd.CtrAsync("images", "check")).Ok().Out;
         Assert.Matches(FixtureName.Replace(".", "\\.") + @"\s.*complete", check);
         Assert.Matches(MultiName.Replace(".", "\\.") + @"\s.*complete", check);

@@ -28,7 +28,7 @@ internal sealed class ArchiveImporter(ContainerdConnection containerd)
             var writer = new ContentWriter(containerd, lease);
             ArchiveContents contents;
             await using (var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan))
-            await using (var tar = ArchiveStream.Open(file))
+            await using (var tar = ArchiveStream.Open(file, path))
                 contents = await ArchiveContents.ReadAsync(tar, writer, ct);
 
             var labels = new Dictionary<string, Dictionary<string, string>>(StringComparer.Ordinal);

@@ -18,16 +18,29 @@ internal static class ArchiveStream
     /// The decompressed tar bytes of <paramref name="file"/> (gzip magic 1f 8b, zstd magic 28 b5 2f fd, else plain tar).
     /// The returned stream owns <paramref name="file"/>.
     /// </summary>
-    public static Stream Open(Stream file)
+    /// <exception cref="InvalidDataException">The name promises a compression the bytes do not have.</exception>
+    public static Stream Open(Stream file, string name)
     {
         Span<byte> magic = stackalloc byte[4];
         int n = file.ReadAtLeast(magic, 4, throwOnEndOfStream: false);
         file.Position = 0;
-        if (n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b)
-            return new GZipStream(file, CompressionMode.Decompress);
-        if (n >= 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd)
-            return new DecompressionStream(file);
-        return file;
+        var kind = Compression(magic[..n]);
+        if (name.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) || name.EndsWith(".tgz", StringComparison.OrdinalIgnoreCase))
+        {
+            if (kind != "gzip")
+                throw new InvalidDataException("named as gzip-compressed, but it does not start with the gzip magic 1f 8b");
+        }
+        else if (name.EndsWith(".zst", StringComparison.OrdinalIgnoreCase) || name.EndsWith(".zstd", StringComparison.OrdinalIgnoreCase))
+        {
+            if (kind != "zstd")
+                throw new InvalidDataException("named as zstd-compressed, but it does not start with the zstd magic 28 b5 2f fd");
+        }
+        return kind switch
+        {
+            "gzip" => new GZipStream(file, CompressionMode.Decompress),
+            "zstd" => new DecompressionStream(file),
+            _ => file,
+        };
     }
 
     /// <summary>The kind of a layer blob from its first bytes, for the media type of a synthesized manifest.</summary>

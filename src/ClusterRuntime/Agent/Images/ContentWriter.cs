@@ -12,6 +12,8 @@ internal sealed class ContentWriter(ContainerdConnection containerd, string leas
     /// <summary>Size of each Write message (containerd's server accepts up to 16 MiB).</summary>
     public const int ChunkSize = 1 << 20;
 
+    readonly byte[] _buffer = new byte[ChunkSize];
+
     /// <summary>Whether containerd already holds the blob <paramref name="digest"/>.</summary>
     public async Task<bool> ExistsAsync(string digest, CancellationToken ct)
     {
@@ -28,54 +30,50 @@ internal sealed class ContentWriter(ContainerdConnection containerd, string leas
 
     /// <summary>
     /// Streams <paramref name="size"/> bytes of <paramref name="source"/> into the store and returns their digest.
-    /// With <paramref name="expected"/>, containerd refuses the commit unless the bytes match it; without, our own
-    /// digest of the bytes is the expected one. <paramref name="first"/> is a prefix already read from the source.
+    /// With <paramref name="expected"/>, containerd verifies the bytes against it at commit (they are not hashed here
+    /// too); without, they are hashed on the way and committed under that digest. <paramref name="first"/> is a
+    /// prefix already read from the source; <paramref name="observe"/> sees every chunk.
     /// </summary>
-    /// <exception cref="InvalidDataException">The source ended early, or its digest is not <paramref name="expected"/>.</exception>
+    /// <exception cref="InvalidDataException">The source ended early, or its bytes do not match <paramref name="expected"/>.</exception>
     public async Task<string> WriteAsync(ReadOnlyMemory<byte> first, Stream source, long size, string? expected,
         Action<ReadOnlyMemory<byte>>? observe, CancellationToken ct)
     {
         var reference = "appliance-" + (expected ?? Guid.NewGuid().ToString("N"));
         await AbortLeftoverAsync(reference, ct);
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var sha = expected is null ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
         using var call = containerd.Content.Write(containerd.Call(ct, lease));
         // containerd answers every message; draining the answers alongside keeps HTTP/2 flow control from stalling.
         var answers = DrainAsync(call.ResponseStream, ct);
         long offset = 0;
+        string? digest = expected;
         try
         {
-            var buffer = new byte[ChunkSize];
-            first.CopyTo(buffer);
+            first.CopyTo(_buffer);
             int filled = first.Length;
-            while (true)
+            while (offset < size || filled > 0)
             {
-                while (filled < buffer.Length && offset + filled < size)
+                while (filled < _buffer.Length && offset + filled < size)
                 {
-                    int n = await source.ReadAsync(buffer.AsMemory(filled, (int)Math.Min(buffer.Length - filled, size - offset - filled)), ct);
+                    int n = await source.ReadAsync(_buffer.AsMemory(filled, (int)Math.Min(_buffer.Length - filled, size - offset - filled)), ct);
                     if (n == 0)
                         throw new InvalidDataException($"ends after {offset + filled} of {size} bytes");
                     filled += n;
                 }
-                if (filled == 0)
-                    break;
-                var chunk = buffer.AsMemory(0, filled);
-                sha.AppendData(chunk.Span);
+                var chunk = _buffer.AsMemory(0, filled);
+                sha?.AppendData(chunk.Span);
                 observe?.Invoke(chunk);
+                // The message is serialized before WriteAsync returns, so the buffer can be wrapped, not copied.
                 await call.RequestStream.WriteAsync(new WriteContentRequest
                 {
-                    Action = WriteAction.Write, Ref = reference, Total = size, Offset = offset, Data = ByteString.CopyFrom(chunk.Span),
+                    Action = WriteAction.Write, Ref = reference, Total = size, Offset = offset, Data = UnsafeByteOperations.UnsafeWrap(chunk),
                 }, ct);
                 offset += filled;
                 filled = 0;
-                if (offset == size)
-                    break;
             }
-            var actual = "sha256:" + Convert.ToHexStringLower(sha.GetHashAndReset());
-            if (expected is not null && expected != actual)
-                throw new InvalidDataException($"content is {actual}, but its name says {expected}");
+            digest ??= "sha256:" + Convert.ToHexStringLower(sha!.GetHashAndReset());
             await call.RequestStream.WriteAsync(new WriteContentRequest
             {
-                Action = WriteAction.Commit, Ref = reference, Total = size, Offset = offset, Expected = actual,
+                Action = WriteAction.Commit, Ref = reference, Total = size, Offset = offset, Expected = digest,
             }, ct);
             await call.RequestStream.CompleteAsync();
             try
@@ -86,9 +84,14 @@ internal sealed class ContentWriter(ContainerdConnection containerd, string leas
             {
                 // A blob named only by its bytes (docker save) that another archive already brought.
             }
-            return actual;
+            catch (RpcException e) when (e.StatusCode == StatusCode.FailedPrecondition)
+            {
+                // containerd's answer when the bytes do not match the expected digest (or size).
+                throw new InvalidDataException($"content does not match its name {digest}: {e.Status.Detail}", e);
+            }
+            return digest;
         }
-        catch (Exception e) when (answers.IsFaulted && e is not RpcException)
+        catch (Exception e) when (answers.IsFaulted && e is not (RpcException or InvalidDataException))
         {
             // The write failed because containerd ended the call: its status says why.
             await AbortAsync(reference);

@@ -1,0 +1,59 @@
+#!/usr/bin/env python3
+"""Writes the pause image (an oci-archive, linux/amd64 + arm64 + arm/v7) from unpacked catatonit packages.
+
+Usage: make_pause_image.py UNPACKED_DIR OUT_TAR NAME
+UNPACKED_DIR holds amd64/, arm64/, armhf/, each a `dpkg-deb -x` of catatonit (a static binary).
+Deterministic like the busybox fixtures: it reuses their tar/JSON writers (tests/fixtures/make_images.py).
+"""
+import gzip, io, os, sys, tarfile
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "fixtures"))
+from make_images import (EPOCH, CREATED, OCI_MANIFEST, OCI_INDEX, OCI_CONFIG, LAYER,  # noqa: E402
+                         dumps, sha, write_tar, layout_files)
+
+def layer(catatonit):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+        for name, mode, data in (("catatonit", 0o755, catatonit),):
+            ti = tarfile.TarInfo(name)
+            ti.mode, ti.mtime, ti.uid, ti.gid, ti.uname, ti.gname, ti.size = mode, EPOCH, 0, 0, "", "", len(data)
+            t.addfile(ti, io.BytesIO(data))
+    raw = buf.getvalue()
+    out = io.BytesIO()
+    with gzip.GzipFile(fileobj=out, mode="wb", mtime=0, compresslevel=9) as g:
+        g.write(raw)
+    return raw, out.getvalue()
+
+def image(unpacked, arch, variant):
+    raw, blob = layer(open(os.path.join(unpacked, "usr", "bin", "catatonit"), "rb").read())
+    platform = {"architecture": arch, "os": "linux"}
+    if variant:
+        platform["variant"] = variant
+    config = dict(platform)
+    config.update({"created": CREATED,
+                   # catatonit -P: pause mode (sleeps until a signal ends it), like Kubernetes' pause.
+                   "config": {"Entrypoint": ["/catatonit", "-P"], "User": "65535:65535"},
+                   "rootfs": {"type": "layers", "diff_ids": [sha(raw)]}})
+    cfg = dumps(config)
+    manifest = dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+                      "config": {"mediaType": OCI_CONFIG, "digest": sha(cfg), "size": len(cfg)},
+                      "layers": [{"mediaType": LAYER + "+gzip", "digest": sha(blob), "size": len(blob)}]})
+    desc = {"mediaType": OCI_MANIFEST, "digest": sha(manifest), "size": len(manifest), "platform": platform}
+    return {sha(cfg): cfg, sha(blob): blob, sha(manifest): manifest}, desc
+
+def main():
+    src, out, name = sys.argv[1], sys.argv[2], sys.argv[3]
+    blobs, descs = {}, []
+    for unpacked, arch, variant in (("amd64", "amd64", None), ("arm64", "arm64", None), ("armhf", "arm", "v7")):
+        b, d = image(os.path.join(src, unpacked), arch, variant)
+        blobs.update(b)
+        descs.append(d)
+    inner = dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": descs})
+    blobs[sha(inner)] = inner
+    index = {"schemaVersion": 2, "mediaType": OCI_INDEX,
+             "manifests": [{"mediaType": OCI_INDEX, "digest": sha(inner), "size": len(inner),
+                            "annotations": {"io.containerd.image.name": name,
+                                            "org.opencontainers.image.ref.name": name.rsplit(":", 1)[1]}}]}
+    write_tar(out, layout_files(blobs, index))
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+// Test support: a real containerd (through ContainerdSupervisor) in a network namespace and a temp dir of its own.
+using Appliance.ClusterRuntime.Agent.Containerd;
+using Appliance.ClusterRuntime.Agent.Cri;
+using Appliance.ClusterRuntime.Agent.Cri.V1;
+
+namespace Appliance.ClusterRuntime.Tests.Agent;
+
+/// <summary>
+/// containerd 1.6 started by <see cref="ContainerdSupervisor"/> inside a network namespace this creates (and deletes),
+/// with its root and socket in a <see cref="TempDir"/>, the pause image and the busybox fixture imported with
+/// <c>ctr images import</c>. Skips the test when containerd, runc or root is missing. Dispose removes every pod
+/// sandbox, stops containerd, deletes the namespace and the directory.
+/// </summary>
+internal sealed class ContainerdHost : IAsyncDisposable
+{
+    /// <summary>The busybox fixture image (tests/fixtures/README.md), linux/amd64, arm64 and arm/v7.</summary>
+    public const string Busybox = "example.local/fixtures/busybox-multi:1.35";
+
+    readonly TempDir _dir;
+    readonly ContainerdConfig _config;
+
+    /// <summary>The network namespace containerd runs in.</summary>
+    public string NetNs { get; }
+
+    /// <summary>The supervisor (its Cri, SocketPath, ProcessId, Restarts).</summary>
+    public ContainerdSupervisor Supervisor { get; private set; }
+
+    /// <summary>The CRI client.</summary>
+    public CriConnection Cri => Supervisor.Cri;
+
+    /// <summary>A path inside the host's temp dir (pod log directories go here).</summary>
+    public string this[string relative] => _dir[relative];
+
+    /// <summary>The lines the supervisor logged.</summary>
+    public List<string> Log { get; }
+
+    ContainerdHost(TempDir dir, ContainerdConfig config, string netns, ContainerdSupervisor supervisor, List<string> log)
+    {
+        _dir = dir;
+        _config = config;
+        Log = log;
+        NetNs = netns;
+        Supervisor = supervisor;
+    }
+
+    /// <summary>Starts containerd and waits for CRI; imports the pause and busybox images.</summary>
+    public static async Task<ContainerdHost> StartAsync()
+    {
+        foreach (var tool in new[] { "/usr/bin/containerd", "/usr/bin/ctr", "/usr/bin/nsenter" })
+            if (!File.Exists(tool)) Assert.Skip($"{tool} is not installed (.ci/packages.d/agent.txt)");
+        if (!File.Exists("/usr/sbin/runc") && !File.Exists("/usr/bin/runc")) Assert.Skip("runc is not installed (.ci/packages.d/agent.txt)");
+        if (Environment.UserName != "root") Assert.Skip("containerd needs root");
+        var images = new[] { PauseImage.Archive, Path.Combine(BusyboxFixtures.Dir, "busybox-multi.oci.tar") };
+
+        var ct = TestContext.Current.CancellationToken;
+        var netns = "cri-" + Guid.NewGuid().ToString("n")[..8];
+        (await ProcessRunner.RunAsync("ip", ["netns", "add", netns], ct: ct)).Ok();
+        var dir = new TempDir("cri-");
+        ContainerdHost? host = null;
+        try
+        {
+            (await ProcessRunner.RunAsync("ip", ["-n", netns, "link", "set", "lo", "up"], ct: ct)).Ok();
+            var config = new ContainerdConfig(dir["c"], dir["cni"]);
+            var log = new List<string>();
+            // nsenter enters the network namespace only; `ip netns exec` would also give every start a fresh mount
+            // namespace, so a restarted containerd would not see the mounts of the one before.
+            var supervisor = Launch(config, netns, log);
+            host = new ContainerdHost(dir, config, netns, supervisor, log);
+            var ready = supervisor.Ready.WaitAsync(TimeSpan.FromSeconds(60), ct);
+            try { await ready; }
+            catch (TimeoutException)
+            {
+                Assert.Fail($"containerd not ready in 60 s; log:\n{Tail(config.LogPath)}");
+            }
+            foreach (var archive in images)
+                (await ProcessRunner.RunAsync("ctr", ["-a", supervisor.SocketPath, "-n", "k8s.io", "images", "import", archive], ct: ct)).Ok();
+            return host;
+        }
+        catch
+        {
+            if (host is not null) await host.DisposeAsync();
+            else
+            {
+                await ProcessRunner.RunAsync("ip", ["netns", "delete", netns]);
+                dir.Dispose();
+            }
+            throw;
+        }
+    }
+
+    static ContainerdSupervisor Launch(ContainerdConfig config, string netns, List<string> log) =>
+        ContainerdSupervisor.Start(config, ["/usr/bin/nsenter", $"--net=/run/netns/{netns}"],
+            log: line => { lock (log) log.Add(line); });
+
+    /// <summary>What an agent restart does: disposes the supervisor (SIGTERM to containerd), then starts a new one on
+    /// the same directory and waits until CRI answers.</summary>
+    public async Task RestartSupervisorAsync()
+    {
+        await Supervisor.DisposeAsync();
+        Supervisor = Launch(_config, NetNs, Log);
+        await Supervisor.Ready.WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
+    }
+
+    /// <summary>The end of containerd's log (for failure messages).</summary>
+    public static string Tail(string path) =>
+        File.Exists(path) ? string.Join('\n', File.ReadLines(path).TakeLast(30)) : "(no log)";
+
+    /// <summary>Removes every pod sandbox (and so its containers), stops containerd, deletes the namespace and dir.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            var pods = await Cri.Runtime.ListPodSandboxAsync(new ListPodSandboxRequest(), cancellationToken: cts.Token);
+            foreach (var pod in pods.Items)
+            {
+                await Cri.Runtime.StopPodSandboxAsync(new() { PodSandboxId = pod.Id }, cancellationToken: cts.Token);
+                await Cri.Runtime.RemovePodSandboxAsync(new() { PodSandboxId = pod.Id }, cancellationToken: cts.Token);
+            }
+        }
+        catch (Exception)
+        {
+            // Best effort: containerd may be the thing that failed.
+        }
+        await Supervisor.DisposeAsync();
+        await ProcessRunner.RunAsync("ip", ["netns", "delete", NetNs]);
+        _dir.Dispose();
+    }
+}

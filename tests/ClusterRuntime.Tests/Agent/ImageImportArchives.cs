@@ -2,17 +2,19 @@
 using System.Formats.Tar;
 using System.IO.Compression;
 using System.Text;
-using Appliance.ImageBuilder.Tests.Store;
 
 namespace Appliance.ClusterRuntime.Tests.Agent;
 
 /// <summary>Writes variants of the fixture archives into a directory.</summary>
 internal static class ImageImportArchives
 {
+    /// <summary>A file of the busybox fixtures.</summary>
+    public static string Fixture(string name) => Path.Combine(BusyboxFixtures.Dir, name);
+
     /// <summary>busybox.docker.tar with its RepoTags replaced by <paramref name="tags"/>.</summary>
     public static string DockerSaveTagged(string path, params string[] tags)
     {
-        using var src = File.OpenRead(ImageFixtures.File("busybox.docker.tar"));
+        using var src = File.OpenRead(Fixture("busybox.docker.tar"));
         using var reader = new TarReader(src);
         using (var dst = File.Create(path))
         using (var writer = new TarWriter(dst))

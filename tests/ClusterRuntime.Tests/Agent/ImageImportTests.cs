@@ -1,6 +1,5 @@
 // Preloaded image import against a real containerd 1.6: names, labels, GC references, import-once, broken archives.
 using Appliance.ClusterRuntime.Agent.Images;
-using Appliance.ImageBuilder.Tests.Store;
 using Microsoft.Extensions.Logging;
 
 namespace Appliance.ClusterRuntime.Tests.Agent;
@@ -14,27 +13,27 @@ public sealed class ImageImportTests
     [Fact]
     public async Task OciArchive_IsListedByContainerd_WithItsNameAndThePreloadedLabel_AndIsComplete()
     {
-        await using var containerd = await ImportContainerd.StartAsync();
+        await using var containerd = await ContainerdHost.StartAsync(importImages: false);
         var dir = Dir(containerd, "a");
-        File.Copy(ImageFixtures.File("busybox.oci.tar"), Path.Combine(dir, "busybox.oci.tar"));
+        File.Copy(ImageImportArchives.Fixture("busybox.oci.tar"), Path.Combine(dir, "busybox.oci.tar"));
 
         var outcomes = await Import(containerd, [dir], new LogLines());
 
         var o = Assert.Single(outcomes);
         Imported(o);
         Assert.Equal([FixtureName], o.Images.Select(i => i.Name));
-        var ls = (await containerd.CtrAsync("images", "ls")).Ok().Out;
+        var ls = (await Ctr(containerd, "images", "ls")).Ok().Out;
         var line = Assert.Single(ls.Split('\n'), l => l.StartsWith(FixtureName + " ", StringComparison.Ordinal));
         Assert.Contains("appliance.io/preloaded=true", line);
         // The lease is deleted with a synchronous GC: the image is complete only if the GC labels kept its children.
-        var check = (await containerd.CtrAsync("images", "check")).Ok().Out;
+        var check = (await Ctr(containerd, "images", "check")).Ok().Out;
         Assert.Matches(FixtureName.Replace(".", "\\.") + @"\s.*complete \(2/2\)", check.ReplaceLineEndings(" "));
     }
 
     [Fact]
     public async Task DockerSaveArchive_ShortNames_AreNormalizedAsCriLooksThemUp()
     {
-        await using var containerd = await ImportContainerd.StartAsync();
+        await using var containerd = await ContainerdHost.StartAsync(importImages: false);
         var dir = Dir(containerd, "a");
         ImageImportArchives.DockerSaveTagged(Path.Combine(dir, "bb.tar"), "busybox:1", "bars/httpd:1", "registry.example:5000/x/y:2");
 
@@ -43,7 +42,7 @@ public sealed class ImageImportTests
         Imported(o);
         string[] expected = ["docker.io/library/busybox:1", "docker.io/bars/httpd:1", "registry.example:5000/x/y:2"];
         Assert.Equal(expected, o.Images.Select(i => i.Name));
-        var check = (await containerd.CtrAsync("images", "check")).Ok().Out;
+        var check = (await Ctr(containerd, "images", "check")).Ok().Out;
         foreach (var name in expected)
             Assert.Matches(name.Replace(".", "\\.") + @"\s.*complete \(2/2\)", check);
     }
@@ -51,7 +50,7 @@ public sealed class ImageImportTests
     [Fact]
     public async Task UnchangedArchive_IsSkippedOnTheNextStart_AndASameSizeReplacementIsImportedAgain()
     {
-        await using var containerd = await ImportContainerd.StartAsync();
+        await using var containerd = await ContainerdHost.StartAsync(importImages: false);
         var dir = Dir(containerd, "a");
         var archive = ImageImportArchives.DockerSaveTagged(Path.Combine(dir, "app.tar"), "app:aaaa");
         var first = Assert.Single(await Import(containerd, [dir], new LogLines()));
@@ -70,17 +69,17 @@ public sealed class ImageImportTests
         var third = Assert.Single(await Import(containerd, [dir], new LogLines()));
         Imported(third);
         Assert.Equal(["docker.io/library/app:bbbb"], third.Images.Select(i => i.Name));
-        Assert.Contains("docker.io/library/app:bbbb", (await containerd.CtrAsync("images", "ls", "-q")).Ok().Out);
+        Assert.Contains("docker.io/library/app:bbbb", (await Ctr(containerd, "images", "ls", "-q")).Ok().Out);
     }
 
     [Fact]
     public async Task ImageRemovedFromContainerd_BringsAReimportOfAnUnchangedArchive()
     {
-        await using var containerd = await ImportContainerd.StartAsync();
+        await using var containerd = await ContainerdHost.StartAsync(importImages: false);
         var dir = Dir(containerd, "a");
-        File.Copy(ImageFixtures.File("busybox.oci.tar"), Path.Combine(dir, "busybox.oci.tar"));
+        File.Copy(ImageImportArchives.Fixture("busybox.oci.tar"), Path.Combine(dir, "busybox.oci.tar"));
         await Import(containerd, [dir], new LogLines());
-        (await containerd.CtrAsync("images", "rm", FixtureName)).Ok();
+        (await Ctr(containerd, "images", "rm", FixtureName)).Ok();
 
         var o = Assert.Single(await Import(containerd, [dir], new LogLines()));
 
@@ -90,17 +89,17 @@ public sealed class ImageImportTests
     [Fact]
     public async Task BrokenArchives_AreReportedInOneLineNamingTheFile_AndTheOthersStillImport()
     {
-        await using var containerd = await ImportContainerd.StartAsync();
+        await using var containerd = await ContainerdHost.StartAsync(importImages: false);
         var a = Dir(containerd, "a");
         var b = Dir(containerd, "b");
         // Cut inside the 1.9 MB layer blob: the tar ends early.
-        var truncated = ImageImportArchives.Truncated(ImageFixtures.File("busybox.oci.tar"), Path.Combine(a, "1-truncated.tar"), 1_000_000);
+        var truncated = ImageImportArchives.Truncated(ImageImportArchives.Fixture("busybox.oci.tar"), Path.Combine(a, "1-truncated.tar"), 1_000_000);
         var notTar = Path.Combine(a, "2-not-an-archive.tar.gz");
         File.WriteAllText(notTar, "this is not gzip");
-        var noIndex = ImageImportArchives.Truncated(ImageFixtures.File("busybox.oci.tar"), Path.Combine(a, "3-empty.tar"), 0);
-        var corrupt = ImageImportArchives.Corrupted(ImageFixtures.File("busybox-gzip.oci.tar"), Path.Combine(a, "3a-corrupt.tar"));
-        ImageImportArchives.Gzip(ImageFixtures.File("busybox.docker.tar"), Path.Combine(a, "4-busybox.tar.gz"));
-        ImageImportArchives.Zstd(ImageFixtures.File("busybox-multi.oci.tar"), Path.Combine(b, "multi.tar.zst"));
+        var noIndex = ImageImportArchives.Truncated(ImageImportArchives.Fixture("busybox.oci.tar"), Path.Combine(a, "3-empty.tar"), 0);
+        var corrupt = ImageImportArchives.Corrupted(ImageImportArchives.Fixture("busybox-gzip.oci.tar"), Path.Combine(a, "3a-corrupt.tar"));
+        ImageImportArchives.Gzip(ImageImportArchives.Fixture("busybox.docker.tar"), Path.Combine(a, "4-busybox.tar.gz"));
+        ImageImportArchives.Zstd(ImageImportArchives.Fixture("busybox-multi.oci.tar"), Path.Combine(b, "multi.tar.zst"));
         File.WriteAllText(Path.Combine(b, "README.txt"), "not an archive name: ignored");
         var log = new LogLines();
 
@@ -116,7 +115,7 @@ public sealed class ImageImportTests
         Assert.Contains("does not start with the gzip magic", outcomes[1].Error);
         Assert.Contains("neither index.json", outcomes[2].Error);
         Assert.Matches("member 'blobs/sha256/[0-9a-f]{64}': content does not match its name", outcomes[3].Error);
-        var check = (await containerd.CtrAsync("images", "check")).Ok().Out;
+        var check = (await Ctr(containerd, "images", "check")).Ok().Out;
         Assert.Matches(FixtureName.Replace(".", "\\.") + @"\s.*complete", check);
         Assert.Matches(MultiName.Replace(".", "\\.") + @"\s.*complete", check);
         Assert.DoesNotContain("incomplete", check);
@@ -124,16 +123,19 @@ public sealed class ImageImportTests
 
     static void Imported(ArchiveOutcome o) => Assert.True(o.Status == ArchiveStatus.Imported, $"{o.Path}: {o.Status} {o.Error}");
 
-    static string Dir(ImportContainerd c, string name)
+    static async Task<ProcessResult> Ctr(ContainerdHost c, params string[] args) =>
+        await ProcessRunner.RunAsync("ctr", ["-a", c.Supervisor.SocketPath, "-n", "k8s.io", .. args], ct: TestContext.Current.CancellationToken);
+
+    static string Dir(ContainerdHost c, string name)
     {
         Directory.CreateDirectory(c[name]);
         return c[name];
     }
 
-    static async Task<IReadOnlyList<ArchiveOutcome>> Import(ImportContainerd c, string[] dirs, LogLines log)
+    static async Task<IReadOnlyList<ArchiveOutcome>> Import(ContainerdHost c, string[] dirs, LogLines log)
     {
         Directory.CreateDirectory(c["agent"]);
-        using var images = new PreloadedImages(c.SocketPath, c["agent"], log);
+        using var images = new PreloadedImages(c.Supervisor.SocketPath, c["agent"], log);
         return await images.ImportAsync(dirs, TestContext.Current.CancellationToken);
     }
 }

@@ -1,48 +1,27 @@
-// A throw-away containerd 1.6 for one measured import: fresh root, state and socket in a temp dir of its own.
+// A throw-away containerd 1.6 for one measured import, started by the agent's own ContainerdSupervisor in a fresh temp dir.
 using System.Diagnostics;
+using Appliance.ClusterRuntime.Agent.Containerd;
 
 namespace Appliance.Bench.Agent;
 
 sealed class Containerd : IDisposable
 {
-    readonly Process _process;
+    readonly ContainerdSupervisor _supervisor;
     public string Dir { get; }
-    public string Socket => Path.Combine(Dir, "c.sock");
+    public string Socket => _supervisor.SocketPath;
 
-    Containerd(string dir, Process process)
+    Containerd(string dir, ContainerdSupervisor supervisor)
     {
         Dir = dir;
-        _process = process;
+        _supervisor = supervisor;
     }
 
     public static Containerd Start()
     {
         var dir = Directory.CreateTempSubdirectory("agb-").FullName;
-        File.WriteAllText(Path.Combine(dir, "config.toml"), $"""
-            version = 2
-            root = "{dir}/root"
-            state = "{dir}/state"
-            [grpc]
-              address = "{dir}/c.sock"
-            """);
-        var psi = new ProcessStartInfo("/usr/bin/containerd", ["--config", Path.Combine(dir, "config.toml")])
-        {
-            RedirectStandardError = true, RedirectStandardOutput = true,
-        };
-        var p = Process.Start(psi)!;
-        p.ErrorDataReceived += (_, _) => { };
-        p.OutputDataReceived += (_, _) => { };
-        p.BeginErrorReadLine();
-        p.BeginOutputReadLine();
-        var c = new Containerd(dir, p);
-        var until = DateTime.UtcNow.AddSeconds(30);
-        while (Run("ctr", ["-a", c.Socket, "version"]).Code != 0)
-        {
-            if (DateTime.UtcNow > until || p.HasExited)
-                throw new InvalidOperationException("containerd did not start in 30 s");
-            Thread.Sleep(100);
-        }
-        return c;
+        var supervisor = ContainerdSupervisor.Start(new ContainerdConfig(Path.Combine(dir, "c"), Path.Combine(dir, "cni")));
+        supervisor.Ready.WaitAsync(TimeSpan.FromSeconds(60)).GetAwaiter().GetResult();
+        return new Containerd(dir, supervisor);
     }
 
     public static (int Code, string Out, string Err) Run(string file, IEnumerable<string> args)
@@ -57,10 +36,8 @@ sealed class Containerd : IDisposable
 
     public void Dispose()
     {
-        _process.Kill();
-        _process.WaitForExit();
-        // Unmount nothing: these imports never unpack into a snapshotter except ctr's default run, whose overlay
-        // snapshots are plain directories until a container mounts them.
+        _supervisor.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        // No container ever ran, so nothing is mounted under the root: the directory can simply go.
         Directory.Delete(Dir, recursive: true);
     }
 }

@@ -73,6 +73,23 @@ public sealed class ImageImportTests
     }
 
     [Fact]
+    public async Task TwoArchivesNamingOneImage_AreBothSkippedOnTheNextStart()
+    {
+        await using var containerd = await ContainerdHost.StartAsync(importImages: false);
+        var dir = Dir(containerd, "a");
+        // Same name, different targets (the OCI and the docker-save manifests differ): the later archive wins.
+        ImageImportArchives.DockerSaveTagged(Path.Combine(dir, "1.tar"), FixtureName);
+        File.Copy(ImageImportArchives.Fixture("busybox.oci.tar"), Path.Combine(dir, "2.tar"));
+        Assert.All(await Import(containerd, [dir], new LogLines()), Imported);
+
+        var again = await Import(containerd, [dir], new LogLines());
+
+        Assert.All(again, o => Assert.Equal(ArchiveStatus.Skipped, o.Status));
+        Assert.Equal([FixtureName], again[1].Images.Select(i => i.Name));
+        Assert.Empty(again[0].Images);
+    }
+
+    [Fact]
     public async Task ImageRemovedFromContainerd_BringsAReimportOfAnUnchangedArchive()
     {
         await using var containerd = await ContainerdHost.StartAsync(importImages: false);

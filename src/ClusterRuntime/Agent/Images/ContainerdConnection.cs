@@ -30,9 +30,10 @@ internal sealed class ContainerdConnection : IDisposable
     /// <summary>Leases.</summary>
     public Leases.LeasesClient Leases { get; }
 
-    /// <summary>Connects lazily to the socket at <paramref name="socketPath"/>.</summary>
-    public ContainerdConnection(string socketPath, string ns = "k8s.io")
+    /// <summary>Connects lazily to <paramref name="endpoint"/> (a socket path or <c>unix://</c> URI, as for CRI).</summary>
+    public ContainerdConnection(string endpoint, string ns = "k8s.io")
     {
+        var socketPath = Cri.CriConnection.ParseEndpoint(endpoint);
         SocketPath = socketPath;
         Namespace = ns;
         var handler = new SocketsHttpHandler

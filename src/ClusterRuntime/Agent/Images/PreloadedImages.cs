@@ -19,7 +19,9 @@ public sealed class PreloadedImages : IDisposable
     readonly string _recordPath;
     readonly ILogger _logger;
 
-    /// <summary>Uses containerd at <paramref name="containerdSocket"/> and keeps the record in <paramref name="dataDir"/>.</summary>
+    /// <summary>Uses containerd at <paramref name="containerdSocket"/> (a path or <c>unix://</c> URI) and keeps the
+    /// record in <paramref name="dataDir"/>.</summary>
+    /// <exception cref="ArgumentException">The endpoint is not a unix socket, or its path is 108 bytes or more.</exception>
     public PreloadedImages(string containerdSocket, string dataDir, ILogger logger)
     {
         _containerd = new ContainerdConnection(containerdSocket);
@@ -72,6 +74,11 @@ public sealed class PreloadedImages : IDisposable
         try
         {
             var imported = await new ArchiveImporter(_containerd).ImportAsync(path, ct);
+            // A name this archive now provides is no longer another archive's: without this, two archives naming
+            // the same image would each find "its" image changed and be imported again at every start.
+            var names = imported.Images.Select(i => i.Name).ToHashSet(StringComparer.Ordinal);
+            foreach (var other in record.Archives.Values)
+                other.Images.RemoveAll(i => names.Contains(i.Name));
             record.Archives[path] = new ImportRecord.Entry(sha, size, [.. imported.Images]);
             _logger.LogInformation("preloaded images: imported {Archive} ({Images}; {MiB:F1} MiB written, {Reused} blobs already present) in {Ms} ms",
                 path, string.Join(", ", imported.Images.Select(i => i.Name)), imported.BytesWritten / 1048576.0, imported.BlobsReused,

@@ -39,6 +39,7 @@ public sealed class PreloadedImages : IDisposable
     /// <exception cref="RpcException">containerd is unreachable (status Unavailable).</exception>
     public async Task<IReadOnlyList<ArchiveOutcome>> ImportAsync(IEnumerable<string> directories, CancellationToken ct)
     {
+        var clock = Stopwatch.StartNew();
         var record = ImportRecord.Load(_recordPath, m => _logger.LogWarning("{Message}", m));
         var outcomes = new List<ArchiveOutcome>();
         foreach (var dir in directories.Where(Directory.Exists))
@@ -48,6 +49,9 @@ public sealed class PreloadedImages : IDisposable
                 outcomes.Add(outcome);
                 record.Save(_recordPath);
             }
+        _logger.LogInformation("preloaded images: {Imported} archive(s) imported, {Skipped} unchanged, {Failed} failed, in {Ms} ms",
+            outcomes.Count(o => o.Status == ArchiveStatus.Imported), outcomes.Count(o => o.Status == ArchiveStatus.Skipped),
+            outcomes.Count(o => o.Status == ArchiveStatus.Failed), clock.ElapsedMilliseconds);
         return outcomes;
     }
 

@@ -43,14 +43,15 @@ internal sealed class ContainerdHost : IAsyncDisposable
         Supervisor = supervisor;
     }
 
-    /// <summary>Starts containerd and waits for CRI; imports the pause and busybox images.</summary>
-    public static async Task<ContainerdHost> StartAsync()
+    /// <summary>Starts containerd and waits for CRI; imports the pause and busybox images unless
+    /// <paramref name="importImages"/> is false (the image import tests bring their own).</summary>
+    public static async Task<ContainerdHost> StartAsync(bool importImages = true)
     {
         foreach (var tool in new[] { "/usr/bin/containerd", "/usr/bin/ctr", "/usr/bin/nsenter" })
             if (!File.Exists(tool)) Assert.Skip($"{tool} is not installed (.ci/packages.d/agent.txt)");
         if (!File.Exists("/usr/sbin/runc") && !File.Exists("/usr/bin/runc")) Assert.Skip("runc is not installed (.ci/packages.d/agent.txt)");
         if (Environment.UserName != "root") Assert.Skip("containerd needs root");
-        var images = new[] { PauseImage.Archive, Path.Combine(BusyboxFixtures.Dir, "busybox-multi.oci.tar") };
+        string[] images = importImages ? [PauseImage.Archive, Path.Combine(BusyboxFixtures.Dir, "busybox-multi.oci.tar")] : [];
 
         var ct = TestContext.Current.CancellationToken;
         var netns = "cri-" + Guid.NewGuid().ToString("n")[..8];

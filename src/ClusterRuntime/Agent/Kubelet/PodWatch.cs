@@ -26,7 +26,7 @@ internal sealed class PodWatch(ApiClient api, string nodeName, ILogger logger)
                 onList([.. Obj.Items(list, "items")]);
                 await WatchAsync(Obj.Str(list, "metadata", "resourceVersion") ?? "0", onEvent, ct);
             }
-            catch (Exception e) when (!ct.IsCancellationRequested && e is HttpRequestException or ApiStatusException or IOException or InvalidDataException or JsonException)
+            catch (Exception e) when (!ct.IsCancellationRequested && e is HttpRequestException or ApiStatusException or IOException or InvalidDataException or JsonException or TaskCanceledException)
             {
                 logger.LogWarning("kubelet: pod watch: {Error}; listing again", e.Message);
             }

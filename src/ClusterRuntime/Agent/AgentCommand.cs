@@ -66,7 +66,19 @@ public sealed class AgentCommand(AgentOptions options, TextWriter error)
             BaseAddress = servers.Current,
             Timeout = Timeout.InfiniteTimeSpan,
         });
-        var runtime = RuntimeStatusFactory.Create(options, logger);
+        Containerd.ContainerdSupervisor containerd;
+        try
+        {
+            containerd = ContainerRuntime.Start(options, line => logger.LogInformation("containerd: {Line}", line));
+        }
+        catch (ArgumentException e)
+        {
+            error.WriteLine($"appliance-runtime agent: {e.Message}");
+            return 2;
+        }
+        // Stopping the agent stops containerd alone (SIGTERM to its pid); shims and containers keep running.
+        await using var stopContainerd = containerd;
+        var runtime = new CriRuntimeStatus(containerd.Cri);
         var registration = new NodeRegistration(api, options.NodeName,
             NodeRegistration.StandardLabels(options.NodeName, MachineInfo.GoArch(RuntimeInformation.OSArchitecture), options.Labels), options.Taints);
         long tick = 0;

@@ -59,9 +59,14 @@ internal sealed partial class PodWorker
             {
                 await SyncAsync(ct);
             }
-            catch (Exception e) when (!ct.IsCancellationRequested && e is RpcException or HttpRequestException or ApiStatusException or IOException or InvalidDataException)
+            catch (Exception) when (ct.IsCancellationRequested)
             {
-                _logger.LogWarning("pod {Uid}: sync failed: {Error}", _uid, e.Message);
+                return;
+            }
+            catch (Exception e)
+            {
+                // A worker outlives any one failed sync (CRI or API down, a conflict): the next kick tries again.
+                _logger.LogWarning("pod {Uid}: sync failed: {Error}", _uid, e is RpcException r ? r.Status.Detail : e.Message);
             }
         }
     }

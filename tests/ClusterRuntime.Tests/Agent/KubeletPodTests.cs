@@ -143,4 +143,25 @@ public sealed class KubeletPodTests(KubeletPodTests.Fixture node) : IClassFixtur
         Assert.Equal(sandbox, Assert.Single(await Host.SandboxesAsync(uid)).Id);
         Assert.Equal("containerd://" + Assert.Single(await Host.ContainersAsync(uid)).Id, containerId);
     }
+
+    [Fact]
+    public async Task InitContainersRunInOrderFirst_AndHostNetworkPodsGetTheNodeIp()
+    {
+        await Host.StartAsync();
+        var spec = Busybox("main", "sleep 3600", restartPolicy: "OnFailure");
+        spec["hostNetwork"] = true;
+        spec["initContainers"] = new JsonArray(
+            new JsonObject { ["name"] = "first", ["image"] = ContainerdHost.Busybox, ["command"] = new JsonArray("sh", "-c", "sleep 1") },
+            new JsonObject { ["name"] = "second", ["image"] = ContainerdHost.Busybox, ["command"] = new JsonArray("sh", "-c", "true") });
+        await Host.CreatePodAsync("inits", spec);
+        var pod = await WaitPodAsync("inits", p => p["status"]?["phase"]?.GetValue<string>() == "Running", TimeSpan.FromSeconds(60), "pod inits Running");
+        var inits = pod["status"]!["initContainerStatuses"]!.AsArray();
+        Assert.Equal(["first", "second"], inits.Select(c => c!["name"]!.GetValue<string>()));
+        var firstDone = DateTimeOffset.Parse(inits[0]!["state"]!["terminated"]!["finishedAt"]!.GetValue<string>());
+        var secondStart = DateTimeOffset.Parse(inits[1]!["state"]!["terminated"]!["startedAt"]!.GetValue<string>());
+        var mainStart = DateTimeOffset.Parse(Status0(pod)!["state"]!["running"]!["startedAt"]!.GetValue<string>());
+        Assert.True(firstDone <= secondStart && secondStart <= mainStart, $"{firstDone:O} {secondStart:O} {mainStart:O}");
+        Assert.All(inits, c => Assert.Equal("Completed", c!["state"]!["terminated"]!["reason"]!.GetValue<string>()));
+        Assert.Equal("127.0.0.1", pod["status"]!["podIP"]!.GetValue<string>());
+    }
 }

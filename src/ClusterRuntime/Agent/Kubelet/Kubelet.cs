@@ -28,7 +28,8 @@ internal sealed class Kubelet(ApiClient api, CriConnection cri, KubeletOptions o
     {
         _stop = ct;
         _probes.Changed = uid => { if (_workers.TryGetValue(uid, out var w)) w.Worker.Kick(); };
-        await WriteCniConfigAsync(ct);
+        try { await WriteCniConfigAsync(ct); }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested) { return; }
         var watch = new PodWatch(api, options.NodeName, logger);
         var resync = ResyncLoopAsync(ct);
         try

@@ -114,17 +114,20 @@ internal sealed partial class PodWorker
         return new JsonObject { ["waiting"] = w };
     }
 
-    static JsonObject Terminated(ContainerStatus c) => new()
+    static JsonObject Terminated(ContainerStatus c)
     {
-        ["terminated"] = new JsonObject
+        var t = new JsonObject
         {
             ["exitCode"] = c.ExitCode,
             ["reason"] = c.Reason is { Length: > 0 } r ? r : c.ExitCode == 0 ? "Completed" : "Error",
-            ["startedAt"] = Time(c.StartedAt),
-            ["finishedAt"] = Time(c.FinishedAt),
-            ["containerID"] = "containerd://" + c.Id,
-        },
-    };
+        };
+        // A container that never ran (StartError) has the runtime's reason in the message, and no start time.
+        if (c.Message is { Length: > 0 } m) t["message"] = m;
+        if (Time(c.StartedAt) is { } started) t["startedAt"] = started;
+        t["finishedAt"] = Time(c.FinishedAt);
+        t["containerID"] = "containerd://" + c.Id;
+        return new JsonObject { ["terminated"] = t };
+    }
 
     static string? Time(long unixNanos) => unixNanos <= 0 ? null : Obj.Time(DateTimeOffset.FromUnixTimeMilliseconds(unixNanos / 1_000_000));
 }

@@ -54,22 +54,16 @@ public sealed class JoinNetnsTests
             TimeSpan.FromSeconds(60), "the node with its INTERNAL-IP", o => $"{o}\nagent: {agent.Out}{agent.Error}");
         Assert.Contains(" 10.77.0.2 ", row);
 
-        // The agent started containerd in its namespace; Ready follows CRI Status. Without a CNI config containerd
-        // reports NetworkReady=false, so the node is honestly NotReady with that reason.
-        static System.Text.Json.Nodes.JsonNode Status(string json) => System.Text.Json.Nodes.JsonNode.Parse(json)!["status"]!;
-        var notReady = await Poll.UntilAsync(async () => (await Kubectl("get", "node", "netns-node", "-o", "json")).Out,
-            o => o.Contains("NetworkReady=false"), TimeSpan.FromSeconds(60), "Ready=False for the network",
-            o => $"{o}\nagent: {agent.Out}{agent.Error}");
-        Assert.Equal("False", (string?)Status(notReady)["conditions"]!.AsArray().Single(c => (string?)c!["type"] == "Ready")!["status"]);
-        Assert.StartsWith("containerd://1.", (string?)Status(notReady)["nodeInfo"]!["containerRuntimeVersion"]);
-        File.WriteAllText(Path.Combine(dir["agent/cni/net.d"], "10-test.conflist"), """
-            {"cniVersion": "1.0.0", "name": "test", "plugins": [
-              {"type": "bridge", "bridge": "cni0", "isGateway": true, "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.42.0.0/24"}]]}},
-              {"type": "portmap", "capabilities": {"portMappings": true}}]}
-            """);
+        // The agent started containerd in its namespace; Ready follows CRI Status. containerd reports NetworkReady only
+        // once a CNI config is in its conf dir, which the agent's kubelet writes from the Node's podCIDR.
         row = await Poll.UntilAsync(async () => (await Kubectl("get", "nodes", "-o", "wide", "--no-headers")).Out, o => o.Contains("netns-node   Ready"),
             TimeSpan.FromSeconds(60), "the node Ready once containerd has a CNI config", o => $"{o}\nagent: {agent.Out}{agent.Error}");
         Assert.Matches(@"containerd://\d+\.\d+", row);
+        var node = System.Text.Json.Nodes.JsonNode.Parse((await Kubectl("get", "node", "netns-node", "-o", "json")).Ok().Out)!;
+        Assert.StartsWith("containerd://1.", (string?)node["status"]!["nodeInfo"]!["containerRuntimeVersion"]);
+        var cidr = (string)node["spec"]!["podCIDR"]!;
+        Assert.Contains($"\"subnet\": \"{cidr}\"", File.ReadAllText(Path.Combine(dir["agent/cni/net.d"], "10-appliance.conflist")));
+
         TestContext.Current.TestOutputHelper?.WriteLine(row);
     }
 

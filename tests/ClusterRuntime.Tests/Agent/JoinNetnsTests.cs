@@ -64,6 +64,18 @@ public sealed class JoinNetnsTests
         var cidr = (string)node["spec"]!["podCIDR"]!;
         Assert.Contains($"\"subnet\": \"{cidr}\"", File.ReadAllText(Path.Combine(dir["agent/cni/net.d"], "10-appliance.conflist")));
 
+
+        // The agent's kubelet takes pods bound to the node. This containerd has no images at all (not even pause), so
+        // the sandbox cannot be made: the pod stays ContainerCreating and says why.
+        var pod = Path.Combine(dir.Path, "pod.json");
+        File.WriteAllText(pod, """
+            {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "nopause", "namespace": "default"},
+             "spec": {"nodeName": "netns-node", "containers": [{"name": "app", "image": "example.local/absent:1"}]}}
+            """);
+        (await Kubectl("create", "-f", pod)).Ok();
+        await Poll.UntilAsync(async () => (await Kubectl("get", "pod", "nopause", "-o", "jsonpath={.status.containerStatuses[0].state.waiting}")).Out,
+            o => o.Contains("ContainerCreating") && o.Contains("failed to create the pod sandbox"), TimeSpan.FromSeconds(40), "the sandbox failure in the status",
+            o => $"{o}\nagent: {agent.Out}{agent.Error}");
         TestContext.Current.TestOutputHelper?.WriteLine(row);
     }
 

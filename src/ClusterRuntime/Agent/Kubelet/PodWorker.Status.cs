@@ -98,7 +98,7 @@ internal sealed partial class PodWorker
             {
                 ContainerState.ContainerRunning => new JsonObject { ["running"] = new JsonObject { ["startedAt"] = Time(latest.StartedAt) } },
                 ContainerState.ContainerExited => Terminated(latest),
-                _ => Waiting(!init && !progress.Initialized ? "PodInitializing" : "ContainerCreating", null),
+                _ => Waiting(!init && !progress.Initialized && _sandboxError is null ? "PodInitializing" : "ContainerCreating", _sandboxError),
             };
             if (previous is not null) last = Terminated(previous);
         }

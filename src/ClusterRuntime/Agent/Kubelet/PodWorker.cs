@@ -29,6 +29,7 @@ internal sealed partial class PodWorker
     volatile JsonObject? _pod;
     JsonObject? _lastPod;
     string? _lastStatus;
+    string? _sandboxError;
 
     public PodWorker(string uid, ApiClient api, CriConnection cri, KubeletOptions options, IContainerInputs inputs, IProbeResults probes, ILogger logger)
     {
@@ -81,7 +82,21 @@ internal sealed partial class PodWorker
             Finished = pod is null;
             return;
         }
-        var (sandboxId, sandboxConfig) = await EnsureSandboxAsync(pod, ct);
+        string sandboxId;
+        PodSandboxConfig sandboxConfig;
+        try
+        {
+            (sandboxId, sandboxConfig) = await EnsureSandboxAsync(pod, ct);
+            _sandboxError = null;
+        }
+        catch (RpcException e) when (e.StatusCode != StatusCode.Unavailable && !ct.IsCancellationRequested)
+        {
+            // kubectl shows ContainerCreating; the message says why (e.g. the pause image is not preloaded).
+            _sandboxError = $"failed to create the pod sandbox: {e.Status.Detail}";
+            await WriteStatusAsync(pod, new PodSandboxStatus { State = PodSandboxState.SandboxNotready }, [], new(false, false), ct);
+            _ = Task.Delay(TimeSpan.FromSeconds(5), ct).ContinueWith(_ => Kick(), TaskScheduler.Default);
+            return;
+        }
         var sandbox = (await _cri.Runtime.PodSandboxStatusAsync(new() { PodSandboxId = sandboxId }, cancellationToken: ct)).Status;
         var containers = await ContainersAsync(sandboxId, ct);
         var progress = await ActAsync(pod, sandboxId, sandboxConfig, containers, ct);

@@ -54,18 +54,28 @@ public sealed class JoinNetnsTests
             TimeSpan.FromSeconds(60), "the node with its INTERNAL-IP", o => $"{o}\nagent: {agent.Out}{agent.Error}");
         Assert.Contains(" 10.77.0.2 ", row);
 
-        // The agent started containerd in its namespace; Ready follows CRI Status. Without a CNI config containerd
-        // reports NetworkReady=false, so the node is honestly NotReady with that reason.
-        static System.Text.Json.Nodes.JsonNode Status(string json) => System.Text.Json.Nodes.JsonNode.Parse(json)!["status"]!;
-        var notReady = await Poll.UntilAsync(async () => (await Kubectl("get", "node", "netns-node", "-o", "json")).Out,
-            o => o.Contains("NetworkReady=false"), TimeSpan.FromSeconds(60), "Ready=False for the network",
-            o => $"{o}\nagent: {agent.Out}{agent.Error}");
-        Assert.Equal("False", (string?)Status(notReady)["conditions"]!.AsArray().Single(c => (string?)c!["type"] == "Ready")!["status"]);
-        Assert.StartsWith("containerd://1.", (string?)Status(notReady)["nodeInfo"]!["containerRuntimeVersion"]);
-        File.WriteAllText(Path.Combine(dir["agent/cni/net.d"], "10-test.conflist"), JoinAgent.CniConflist);
+        // The agent started containerd in its namespace; Ready follows CRI Status. containerd reports NetworkReady only
+        // once a CNI config is in its conf dir, which the agent's kubelet writes from the Node's podCIDR.
         row = await Poll.UntilAsync(async () => (await Kubectl("get", "nodes", "-o", "wide", "--no-headers")).Out, o => o.Contains("netns-node   Ready"),
             TimeSpan.FromSeconds(60), "the node Ready once containerd has a CNI config", o => $"{o}\nagent: {agent.Out}{agent.Error}");
         Assert.Matches(@"containerd://\d+\.\d+", row);
+        var node = System.Text.Json.Nodes.JsonNode.Parse((await Kubectl("get", "node", "netns-node", "-o", "json")).Ok().Out)!;
+        Assert.StartsWith("containerd://1.", (string?)node["status"]!["nodeInfo"]!["containerRuntimeVersion"]);
+        var cidr = (string)node["spec"]!["podCIDR"]!;
+        Assert.Contains($"\"subnet\": \"{cidr}\"", File.ReadAllText(Path.Combine(dir["agent/cni/net.d"], "10-appliance.conflist")));
+
+
+        // The agent's kubelet takes pods bound to the node. This containerd has no images at all (not even pause), so
+        // the sandbox cannot be made: the pod stays ContainerCreating and says why.
+        var pod = Path.Combine(dir.Path, "pod.json");
+        File.WriteAllText(pod, """
+            {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "nopause", "namespace": "default"},
+             "spec": {"nodeName": "netns-node", "containers": [{"name": "app", "image": "example.local/absent:1"}]}}
+            """);
+        (await Kubectl("create", "-f", pod)).Ok();
+        await Poll.UntilAsync(async () => (await Kubectl("get", "pod", "nopause", "-o", "jsonpath={.status.containerStatuses[0].state.waiting}")).Out,
+            o => o.Contains("ContainerCreating") && o.Contains("failed to create the pod sandbox"), TimeSpan.FromSeconds(40), "the sandbox failure in the status",
+            o => $"{o}\nagent: {agent.Out}{agent.Error}");
         TestContext.Current.TestOutputHelper?.WriteLine(row);
     }
 

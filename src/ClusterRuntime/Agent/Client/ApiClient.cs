@@ -42,6 +42,19 @@ public sealed class ApiClient(HttpClient http) : IDisposable
     /// <summary>Applies a JSON merge patch.</summary>
     public Task<JsonObject> MergePatchAsync(string path, JsonObject patch, CancellationToken ct) => SendAsync(HttpMethod.Patch, path, patch, "application/merge-patch+json", ct);
 
+    /// <summary>Deletes an object with DeleteOptions <paramref name="options"/>; false when it was already gone (404).</summary>
+    public async Task<bool> DeleteAsync(string path, JsonObject options, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Delete, path)
+        {
+            Content = new ByteArrayContent(Encoding.UTF8.GetBytes(options.ToJsonString())) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") } },
+        };
+        using var response = await http.SendAsync(request, ct);
+        if (response.StatusCode == HttpStatusCode.NotFound) return false;
+        await ReadAsync(response, ct);
+        return true;
+    }
+
     async Task<JsonObject> SendAsync(HttpMethod method, string path, JsonObject body, string contentType, CancellationToken ct)
     {
         using var request = new HttpRequestMessage(method, path)

@@ -1,0 +1,13 @@
+// What the kubelet needs to know about its node and where it keeps things.
+namespace Appliance.ClusterRuntime.Agent.Kubelet;
+
+/// <summary>The kubelet's settings.</summary>
+/// <param name="NodeName">The Node this kubelet runs pods for (pods with <c>spec.nodeName</c> equal to it).</param>
+/// <param name="NodeIp">The node's IP: status.hostIP, and podIP of hostNetwork pods.</param>
+/// <param name="PodLogRoot">Where pod log directories go (<c>/var/log/pods</c> on a real node).</param>
+/// <param name="CniConfDir">containerd's CNI conf dir (<see cref="Containerd.ContainerdConfig"/>'s).</param>
+public sealed record KubeletOptions(string NodeName, string NodeIp, string PodLogRoot, string CniConfDir)
+{
+    /// <summary>How often every pod is synced again, and CRI state read, without an event.</summary>
+    public TimeSpan Resync { get; init; } = TimeSpan.FromSeconds(10);
+}

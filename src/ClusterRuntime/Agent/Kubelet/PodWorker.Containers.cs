@@ -1,0 +1,123 @@
+// The pod worker's container steps: init containers in order, then the containers; restarts with back-off.
+using System.Text.Json.Nodes;
+using Appliance.ClusterRuntime.Agent.Cri.V1;
+using Appliance.ClusterRuntime.Controllers.Machinery;
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+
+namespace Appliance.ClusterRuntime.Agent.Kubelet;
+
+/// <summary>Where a sync left the pod: init containers all done, or one failed for good.</summary>
+internal readonly record struct PodProgress(bool Initialized, bool InitFailed);
+
+internal sealed partial class PodWorker
+{
+    async Task<PodProgress> ActAsync(JsonObject pod, string sandboxId, PodSandboxConfig sandbox, Dictionary<string, List<ContainerStatus>> running, CancellationToken ct)
+    {
+        var policy = Obj.Str(pod, "spec", "restartPolicy") ?? "Always";
+        foreach (var init in Obj.Items(pod, "spec", "initContainers"))
+        {
+            var latest = Latest(running, init);
+            if (latest is null)
+            {
+                await StartAsync(pod, init, sandboxId, sandbox, 0, running, ct);
+                return new(false, false);
+            }
+            if (latest.State == ContainerState.ContainerExited && latest.ExitCode == 0) continue;
+            if (latest.State == ContainerState.ContainerExited && policy == "Never") return new(false, true);
+            if (latest.State == ContainerState.ContainerExited) await RestartAsync(pod, init, sandboxId, sandbox, latest, running, ct);
+            return new(false, false);
+        }
+        foreach (var c in Obj.Items(pod, "spec", "containers"))
+        {
+            var latest = Latest(running, c);
+            if (latest is null) await StartAsync(pod, c, sandboxId, sandbox, 0, running, ct);
+            else if (latest.State == ContainerState.ContainerRunning && _probes.LivenessFailed(latest.Id))
+            {
+                _logger.LogInformation("pod {Uid}: container {Name} failed its liveness probe; killing it", _uid, latest.Metadata.Name);
+                await _cri.Runtime.StopContainerAsync(new() { ContainerId = latest.Id, Timeout = Obj.Long(pod, "spec", "terminationGracePeriodSeconds") ?? 30 }, cancellationToken: ct);
+                Kick();
+            }
+            else if (latest.State is ContainerState.ContainerExited or ContainerState.ContainerCreated
+                && (policy == "Always" || policy == "OnFailure" && latest.ExitCode != 0))
+                await RestartAsync(pod, c, sandboxId, sandbox, latest, running, ct);
+        }
+        return new(true, false);
+    }
+
+    static ContainerStatus? Latest(Dictionary<string, List<ContainerStatus>> running, JsonObject spec) =>
+        running.TryGetValue(Obj.Str(spec, "name") ?? "", out var l) ? l[0] : null;
+
+    /// <summary>Starts the next attempt once the back-off since the last exit has passed, else reports CrashLoopBackOff.</summary>
+    async Task RestartAsync(JsonObject pod, JsonObject spec, string sandboxId, PodSandboxConfig sandbox, ContainerStatus latest, Dictionary<string, List<ContainerStatus>> running, CancellationToken ct)
+    {
+        var name = Obj.Str(spec, "name")!;
+        var delay = BackOff.For(latest.Metadata.Attempt);
+        var finished = latest.FinishedAt > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(latest.FinishedAt / 1_000_000) : DateTimeOffset.UtcNow;
+        var wait = finished + delay - DateTimeOffset.UtcNow;
+        if (wait > TimeSpan.Zero)
+        {
+            _waiting[name] = ("CrashLoopBackOff",
+                $"back-off {BackOff.Go(delay)} restarting failed container={name} pod={Obj.Str(pod, "metadata", "name")}_{Obj.Str(pod, "metadata", "namespace")}({_uid})");
+            _ = Task.Delay(wait, ct).ContinueWith(_ => Kick(), TaskScheduler.Default);
+            return;
+        }
+        _probes.Stopped(latest.Id);
+        await StartAsync(pod, spec, sandboxId, sandbox, latest.Metadata.Attempt + 1, running, ct);
+    }
+
+    /// <summary>Image check, inputs, CreateContainer, StartContainer; a failure becomes the container's waiting reason.</summary>
+    async Task StartAsync(JsonObject pod, JsonObject spec, string sandboxId, PodSandboxConfig sandbox, uint attempt, Dictionary<string, List<ContainerStatus>> running, CancellationToken ct)
+    {
+        var name = Obj.Str(spec, "name")!;
+        var image = Obj.Str(spec, "image") ?? "";
+        // Present images are used whatever imagePullPolicy says: the node is offline, nothing is ever pulled.
+        var present = (await _cri.Images.ImageStatusAsync(new() { Image = new ImageSpec { Image = image } }, cancellationToken: ct)).Image;
+        if (present is null)
+        {
+            var failures = _pullFailures[name] = _pullFailures.GetValueOrDefault(name) + 1;
+            _waiting[name] = (failures == 1 ? "ErrImagePull" : "ImagePullBackOff",
+                $"image \"{image}\" is not present on node {_options.NodeName}, and the node is offline: images are never pulled; preload the image onto the node");
+            _ = Task.Delay(TimeSpan.FromSeconds(2), ct).ContinueWith(_ => Kick(), TaskScheduler.Default);
+            return;
+        }
+        _pullFailures.Remove(name);
+        ContainerInputs inputs;
+        try
+        {
+            inputs = await _inputs.ResolveAsync(pod, spec, ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            _waiting[name] = ("CreateContainerConfigError", e.Message);
+            return;
+        }
+        // The kubelet keeps one dead instance per container (for lastState and `kubectl logs --previous`).
+        if (running.TryGetValue(name, out var old))
+            foreach (var dead in old.Skip(1).Where(c => c.State != ContainerState.ContainerRunning))
+                await _cri.Runtime.RemoveContainerAsync(new() { ContainerId = dead.Id }, cancellationToken: ct);
+        var config = CriConfigs.Container(pod, spec, attempt, inputs);
+        string id;
+        try
+        {
+            id = (await _cri.Runtime.CreateContainerAsync(new() { PodSandboxId = sandboxId, Config = config, SandboxConfig = sandbox }, cancellationToken: ct)).ContainerId;
+        }
+        catch (RpcException e) when (e.StatusCode != StatusCode.Unavailable)
+        {
+            _waiting[name] = ("CreateContainerError", e.Status.Detail);
+            return;
+        }
+        try
+        {
+            await _cri.Runtime.StartContainerAsync(new() { ContainerId = id }, cancellationToken: ct);
+        }
+        catch (RpcException e) when (e.StatusCode != StatusCode.Unavailable)
+        {
+            _waiting[name] = ("RunContainerError", e.Status.Detail);
+            return;
+        }
+        _waiting.Remove(name);
+        _probes.Started(pod, name, id);
+        _logger.LogInformation("pod {Uid}: container {Name} started ({Id}, restart {Attempt})", _uid, name, id[..12], attempt);
+    }
+}

@@ -1,0 +1,115 @@
+// Test support: a real server process, containerd in a network namespace, a registered Node and our kubelet in-process.
+using System.Net;
+using System.Text.Json.Nodes;
+using Appliance.ClusterRuntime.Agent.Client;
+using Appliance.ClusterRuntime.Agent.Kubelet;
+using Appliance.ClusterRuntime.Agent.Node;
+using Appliance.ClusterRuntime.Agent.Cri.V1;
+using Appliance.ClusterRuntime.Tests.Support;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Appliance.ClusterRuntime.Tests.Agent;
+
+/// <summary>
+/// One node for the kubelet tests (an xunit class fixture, started by the first test that asks): a server, a
+/// <see cref="ContainerdHost"/>, the Node registered and heartbeating (Ready from CRI), and a <see cref="Kubelet"/>
+/// that <see cref="RestartKubeletAsync"/> replaces with a new one, as an agent restart does.
+/// </summary>
+public sealed class KubeletHost : IAsyncDisposable
+{
+    /// <summary>The node's name.</summary>
+    public const string NodeName = "kubelet-node";
+
+    readonly SemaphoreSlim _start = new(1, 1);
+    readonly TempDir _dir = new("kubelet-");
+    readonly CancellationTokenSource _stop = new();
+    CancellationTokenSource? _kubeletStop;
+    Task? _kubelet, _heartbeat;
+    ApiClient? _api;
+    ContainerdHost? _containerd;
+    RuntimeProcess? _server;
+
+    internal ContainerdHost Containerd => _containerd!;
+
+    /// <summary>kubectl bound to the server.</summary>
+    public Support.Kubectl Kubectl { get; private set; } = null!;
+
+    /// <summary>The Node's podCIDR.</summary>
+    public string PodCidr { get; private set; } = "";
+
+    /// <summary>Starts everything the first time; skips the test when containerd, runc or root is missing.</summary>
+    public async Task StartAsync()
+    {
+        await _start.WaitAsync(TestContext.Current.CancellationToken);
+        try
+        {
+            if (_server is not null) return;
+            Support.Kubectl.RequireInstalled();
+            _containerd = await ContainerdHost.StartAsync();
+            _server = await RuntimeProcess.StartAsync(_dir["server"], RuntimeProcess.FreePort());
+            Directory.CreateDirectory(_dir["cache"]);
+            Kubectl = new Support.Kubectl(_server.KubeconfigPath, _dir["cache"]);
+            var http = _server.CreateClient();
+            http.Timeout = Timeout.InfiniteTimeSpan;
+            _api = new ApiClient(http);
+            await new NodeRegistration(_api, NodeName, NodeRegistration.StandardLabels(NodeName, "amd64", new Dictionary<string, string>()), []).RegisterAsync(_stop.Token);
+            _heartbeat = new NodeHeartbeat(_api, NodeName, IPAddress.Loopback, _dir.Path, new CriRuntimeStatus(_containerd.Cri), NullLogger.Instance, TimeProvider.System).RunAsync(_stop.Token);
+            PodCidr = await Poll.UntilAsync(async () => (await _api.GetAsync($"/api/v1/nodes/{NodeName}", _stop.Token))?["spec"]?["podCIDR"]?.GetValue<string>() ?? "",
+                c => c.Length > 0, TimeSpan.FromSeconds(30), "the node's podCIDR");
+            StartKubelet();
+        }
+        finally
+        {
+            _start.Release();
+        }
+    }
+
+    void StartKubelet()
+    {
+        _kubeletStop = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+        var options = new KubeletOptions(NodeName, "127.0.0.1", _containerd!["pods"], _containerd["cni"]);
+        var kubelet = new Kubelet(_api!, _containerd.Cri, options, NullLogger.Instance);
+        _kubelet = Task.Run(() => kubelet.RunAsync(_kubeletStop.Token));
+    }
+
+    /// <summary>Stops the kubelet (its workers end; containers keep running) and starts a new one.</summary>
+    public async Task RestartKubeletAsync()
+    {
+        _kubeletStop!.Cancel();
+        try { await _kubelet!; } catch (OperationCanceledException) { }
+        StartKubelet();
+    }
+
+    /// <summary>A pod read through the API (null when gone).</summary>
+    public Task<JsonObject?> PodAsync(string ns, string name) => _api!.GetAsync($"/api/v1/namespaces/{ns}/pods/{name}", TestContext.Current.CancellationToken);
+
+    /// <summary>Creates a pod in <c>default</c> bound to this node from a spec.</summary>
+    public async Task<JsonObject> CreatePodAsync(string name, JsonObject spec)
+    {
+        spec["nodeName"] = NodeName;
+        var pod = new JsonObject { ["apiVersion"] = "v1", ["kind"] = "Pod", ["metadata"] = new JsonObject { ["name"] = name }, ["spec"] = spec };
+        return await _api!.CreateAsync("/api/v1/namespaces/default/pods", pod, TestContext.Current.CancellationToken);
+    }
+
+    /// <summary>The CRI sandboxes labelled with the pod UID.</summary>
+    internal async Task<List<PodSandbox>> SandboxesAsync(string uid) =>
+        [.. (await Containerd.Cri.Runtime.ListPodSandboxAsync(new() { Filter = new() { LabelSelector = { ["io.kubernetes.pod.uid"] = uid } } },
+            cancellationToken: TestContext.Current.CancellationToken)).Items];
+
+    /// <summary>The CRI containers labelled with the pod UID.</summary>
+    internal async Task<List<Container>> ContainersAsync(string uid) =>
+        [.. (await Containerd.Cri.Runtime.ListContainersAsync(new() { Filter = new() { LabelSelector = { ["io.kubernetes.pod.uid"] = uid } } },
+            cancellationToken: TestContext.Current.CancellationToken)).Containers];
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        _stop.Cancel();
+        foreach (var t in new[] { _kubelet, _heartbeat })
+            if (t is not null) try { await t; } catch (OperationCanceledException) { }
+        if (_containerd is not null) await _containerd.DisposeAsync();
+        if (_server is not null) await _server.DisposeAsync();
+        _api?.Dispose();
+        _dir.Dispose();
+    }
+}

@@ -1,5 +1,5 @@
 // A volume directory whose files change all at once: the kubelet's AtomicWriter (timestamped dir, ..data symlink swap).
-using Appliance.Common;
+using System.Runtime.InteropServices;
 
 namespace Appliance.ClusterRuntime.Agent.Kubelet.Volumes;
 
@@ -45,7 +45,8 @@ public sealed class AtomicWriter(string target)
         var tmpLink = Path.Combine(Target, DataLinkTmp);
         if (File.Exists(tmpLink) || new FileInfo(tmpLink).LinkTarget is not null) File.Delete(tmpLink);
         File.CreateSymbolicLink(tmpLink, name);
-        AtomicFile.Rename(tmpLink, dataLink, overwrite: true, durable: false);
+        // rename(2) directly: File.Move refuses a source that is a link to a directory.
+        if (rename(tmpLink, dataLink) != 0) throw new IOException($"rename {tmpLink} to {dataLink}: {Marshal.GetLastPInvokeErrorMessage()}");
 
         var wanted = payload.Keys.Select(p => p.Split('/')[0]).ToHashSet(StringComparer.Ordinal);
         foreach (var top in wanted)
@@ -59,6 +60,9 @@ public sealed class AtomicWriter(string target)
                 entry.Delete();
         return true;
     }
+
+    [DllImport("libc", SetLastError = true)]
+    static extern int rename(string from, string to);
 
     const UnixFileMode DirMode = (UnixFileMode)0b111_101_101;
 

@@ -33,13 +33,21 @@ public sealed class AtomicWriter(string target)
         var name = "." + "." + DateTime.UtcNow.ToString("yyyy_MM_dd_HH_mm_ss.", System.Globalization.CultureInfo.InvariantCulture) + Path.GetRandomFileName().Replace(".", "");
         var newDir = Path.Combine(Target, name);
         Directory.CreateDirectory(newDir, DirMode);
-        foreach (var (path, file) in payload)
+        try
         {
-            var full = Path.Combine(newDir, path);
-            Directory.CreateDirectory(Path.GetDirectoryName(full)!, DirMode);
-            using (var s = new FileStream(full, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite }))
-                s.Write(file.Data);
-            File.SetUnixFileMode(full, file.Mode);
+            foreach (var (path, file) in payload)
+            {
+                var full = Path.Combine(newDir, path);
+                Directory.CreateDirectory(Path.GetDirectoryName(full)!, DirMode);
+                using (var s = new FileStream(full, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite }))
+                    s.Write(file.Data);
+                File.SetUnixFileMode(full, file.Mode);
+            }
+        }
+        catch
+        {
+            Directory.Delete(newDir, recursive: true); // ..data still names the old, complete set
+            throw;
         }
 
         var tmpLink = Path.Combine(Target, DataLinkTmp);

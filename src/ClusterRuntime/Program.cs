@@ -1,10 +1,12 @@
-// Entry point of `appliance-runtime`: the server and datastore verbs (the agent verb arrives with its issue).
+// Entry point of `appliance-runtime`: the server, agent and datastore verbs.
 using System.CommandLine;
+using Appliance.ClusterRuntime.Agent;
 using Appliance.ClusterRuntime.Server;
 
 var root = new RootCommand("appliance-runtime: the bundled Kubernetes-compatible distribution")
 {
     ServerCommandDefinition.Create(),
+    AgentCommandDefinition.Create(),
     DatastoreCommandDefinition.Create(),
 };
 var parse = root.Parse(args);

@@ -21,6 +21,9 @@ public sealed partial class ApiHandler(ObjectStore store, Authenticator auth, Se
     /// <summary>How far one watch's client may fall behind, in bytes, before it is cut off.</summary>
     public long WatchBufferBytes { get; init; } = WatchStream.DefaultMaxBufferedBytes;
 
+    /// <summary>The node join endpoints (<c>/v1-appliance/…</c>), when the server issues node certificates.</summary>
+    public Join.NodeJoinEndpoint? Join { get; init; }
+
     volatile bool _ready;
 
     /// <summary>
@@ -47,6 +50,11 @@ public sealed partial class ApiHandler(ObjectStore store, Authenticator auth, Se
             if (!slot.Admitted)
             {
                 await InFlightLimit.RefuseAsync(ctx);
+                return;
+            }
+            if (Join is not null && Api.Join.NodeJoinEndpoint.Handles(ctx.Request.Path.Value ?? "/"))
+            {
+                await Join.HandleAsync(ctx, user);
                 return;
             }
             if (await TryDiscoveryAsync(ctx)) return;

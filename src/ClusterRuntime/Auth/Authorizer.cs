@@ -1,11 +1,13 @@
-// Until RBAC exists: what a join token may do (discovery only); every other authenticated user may do everything.
+// Until RBAC exists: what a join token may do (discovery and the join endpoints); every other authenticated user, nodes included, may do everything.
 namespace Appliance.ClusterRuntime.Auth;
 
 /// <summary>
 /// The interim authorization rule. The node join token's secret authenticates as <see cref="JoinUser"/> in group
 /// <see cref="Bootstrappers"/> (the group upstream gives bootstrap tokens). Joining needs only the CA bundle
-/// (<c>/cacerts</c>, public) and API discovery; there is no node-certificate endpoint yet, so members of the group
-/// may read discovery documents and nothing else.
+/// (<c>/cacerts</c>, public), API discovery and the node certificate endpoints (<c>Api/Join</c>), so members of the
+/// group may use those and nothing else. A joined node authenticates as <c>system:node:NAME</c> in <c>system:nodes</c>
+/// and, like every other certificate user until RBAC and NodeRestriction exist, may do what a kubelet must (its Node
+/// and Lease, pods and their status, events, Services and the <c>kubernetes</c> Endpoints) and more.
 /// </summary>
 public static class Authorizer
 {
@@ -20,5 +22,5 @@ public static class Authorizer
 
     /// <summary>The message of the 403 a join-token user gets for anything beyond discovery.</summary>
     public static string Refusal(UserInfo user, string method, string path) =>
-        $"forbidden: User \"{user.Name}\" cannot {method.ToLowerInvariant()} path \"{path}\": the node join token may only fetch the CA bundle and read discovery";
+        $"forbidden: User \"{user.Name}\" cannot {method.ToLowerInvariant()} path \"{path}\": the node join token may only fetch the CA bundle, read discovery and request node certificates";
 }

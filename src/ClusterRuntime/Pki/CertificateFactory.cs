@@ -53,9 +53,19 @@ public static class CertificateFactory
 
     static PemPair Issue(PemPair ca, string subject, DateTimeOffset now, bool serverAuth, X509Extension? san)
     {
-        using var caCert = ca.ToCertificate();
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest(new X500DistinguishedName(subject), key, HashAlgorithmName.SHA256);
+        var certificate = Sign(ca, subject, new CertificateRequest(new X500DistinguishedName(subject), key, HashAlgorithmName.SHA256).PublicKey, now, LeafValidity, serverAuth, san);
+        return new PemPair(certificate, key.ExportPkcs8PrivateKeyPem() + "\n");
+    }
+
+    /// <summary>
+    /// Signs a certificate for a public key whose private key stays with its owner (a node's signing request):
+    /// the subject, usage and names are the issuer's choice, never the requester's. Returns the certificate PEM.
+    /// </summary>
+    public static string Sign(PemPair ca, string subject, PublicKey publicKey, DateTimeOffset now, TimeSpan validity, bool serverAuth, X509Extension? san)
+    {
+        using var caCert = ca.ToCertificate();
+        var request = new CertificateRequest(new X500DistinguishedName(subject), publicKey, HashAlgorithmName.SHA256);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyEncipherment, true));
         var usage = new OidCollection { new Oid(serverAuth ? "1.3.6.1.5.5.7.3.1" : "1.3.6.1.5.5.7.3.2") };
@@ -64,9 +74,9 @@ public static class CertificateFactory
         if (san is not null) request.CertificateExtensions.Add(san);
         var serial = RandomNumberGenerator.GetBytes(16);
         serial[0] &= 0x7f;
-        var notAfter = now.Add(LeafValidity);
+        var notAfter = now.Add(validity);
         if (notAfter > caCert.NotAfter) notAfter = caCert.NotAfter;
         using var cert = request.Create(caCert, now.AddMinutes(-5), notAfter, serial);
-        return new PemPair(cert.ExportCertificatePem() + "\n", key.ExportPkcs8PrivateKeyPem() + "\n");
+        return cert.ExportCertificatePem() + "\n";
     }
 }

@@ -128,6 +128,7 @@ public sealed class ApiServer : IAsyncDisposable
             Limit = limit,
             WatchBufferBytes = options.WatchBufferBytes,
             DatastoreHealth = backend.Health,
+            Join = new Api.Join.NodeJoinEndpoint(new Api.Join.NodePasswordStore(store), pki.ClientCa, pki.ServerCa, TimeProvider.System),
         };
         app.Run(handler.HandleAsync);
         await app.StartAsync(ct);

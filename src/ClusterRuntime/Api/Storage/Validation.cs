@@ -84,7 +84,8 @@ public static class Validation
         return null;
     }
 
-    static string? QualifiedName(string key)
+    /// <summary>Null when <paramref name="key"/> is a label or taint key (optional DNS prefix, then a name), else why not.</summary>
+    internal static string? QualifiedName(string key)
     {
         var slash = key.IndexOf('/');
         var name = slash >= 0 ? key[(slash + 1)..] : key;
@@ -95,7 +96,8 @@ public static class Validation
         return null;
     }
 
-    static string? LabelValue(string v)
+    /// <summary>Null when <paramref name="v"/> is a valid label value, else why not.</summary>
+    internal static string? LabelValue(string v)
     {
         if (v.Length == 0) return null;
         if (v.Length > 63) return "must be no more than 63 characters";

@@ -1,0 +1,107 @@
+// Runs the agent until SIGTERM/SIGINT: join, register the node, heartbeat; refusals end in one line and exit 1.
+using System.Runtime.InteropServices;
+using Appliance.ClusterRuntime.Agent.Client;
+using Appliance.ClusterRuntime.Agent.Join;
+using Appliance.ClusterRuntime.Agent.Node;
+using Appliance.ClusterRuntime.Pki;
+using Microsoft.Extensions.Logging;
+
+namespace Appliance.ClusterRuntime.Agent;
+
+/// <summary>The agent verb's logic.</summary>
+public sealed class AgentCommand(AgentOptions options, TextWriter error)
+{
+    /// <summary>How often the learned servers are refreshed, in heartbeat ticks (10 s each).</summary>
+    const int DiscoveryTicks = 3;
+
+    /// <summary>How often certificates are checked for renewal, in heartbeat ticks (one hour).</summary>
+    const int RenewalTicks = 360;
+
+    /// <summary>Joins and runs until a signal. Returns the exit code.</summary>
+    public async Task<int> RunAsync(CancellationToken ct)
+    {
+        using var loggers = LoggerFactory.Create(b =>
+        {
+            b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
+            b.SetMinimumLevel(LogLevel.Information);
+        });
+        var logger = loggers.CreateLogger("Appliance.ClusterRuntime.Agent");
+        NodeToken.TryParse(options.Token, out var token);
+        var files = new NodeCredentials(options.DataDir);
+        var servers = new ServerList(options.Server, files.LoadServers());
+        servers.Switched += (from, to) => logger.LogWarning("API server {From} unreachable; now using {To}", from, to);
+        var nodeIp = NodeIp.Choose(options.NodeIp, options.Server);
+        var joiner = new NodeJoiner(files, servers, token, options.NodeName, nodeIp, logger, TimeProvider.System);
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        void OnSignal(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            stop.Cancel();
+        }
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        try
+        {
+            await joiner.JoinAsync(stop.Token);
+        }
+        catch (JoinException e)
+        {
+            error.WriteLine($"appliance-runtime agent: {e.Message}");
+            return 1;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or HttpRequestException)
+        {
+            error.WriteLine($"appliance-runtime agent: join failed: {e.Message}");
+            return 1;
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            return 0;
+        }
+        logger.LogInformation("node {Node} joined {Server} (node IP {Ip}, data dir {Dir})", options.NodeName, servers.Current, nodeIp, options.DataDir);
+
+        using var api = new ApiClient(new HttpClient(new FailoverHandler(servers, ClusterHttp.Create(joiner.CaPem, () => joiner.ClientCertificate)))
+        {
+            BaseAddress = servers.Current,
+            Timeout = Timeout.InfiniteTimeSpan,
+        });
+        var runtime = RuntimeStatusFactory.Create(options, logger);
+        var registration = new NodeRegistration(api, options.NodeName,
+            NodeRegistration.StandardLabels(options.NodeName, MachineInfo.GoArch(RuntimeInformation.OSArchitecture), options.Labels), options.Taints);
+        long tick = 0;
+        var heartbeat = new NodeHeartbeat(api, options.NodeName, nodeIp, options.DataDir, runtime, logger, TimeProvider.System)
+        {
+            EachTick = async ct2 =>
+            {
+                tick++;
+                if (tick % DiscoveryTicks == 1 && await ServerDiscovery.RefreshAsync(api, servers, ct2))
+                {
+                    files.SaveServers(servers.All.Skip(1));
+                    logger.LogInformation("API servers: {Servers}", string.Join(", ", servers.All));
+                }
+                if (tick % RenewalTicks == 0)
+                {
+                    try { await joiner.RenewIfDueAsync(ct2); }
+                    catch (JoinException e) { logger.LogWarning("node {Node} certificate renewal refused: {Error}", options.NodeName, e.Message); }
+                }
+            },
+        };
+        // Registration is retried until it works: a server restarting is no reason for the agent to exit.
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                await registration.RegisterAsync(stop.Token);
+                break;
+            }
+            catch (Exception e) when (!stop.IsCancellationRequested && e is HttpRequestException or ApiStatusException or InvalidDataException)
+            {
+                logger.LogWarning("node {Node} registration: {Error}", options.NodeName, e.Message);
+                try { await Task.Delay(TimeSpan.FromSeconds(2), stop.Token); } catch (OperationCanceledException) { }
+            }
+        }
+        await heartbeat.RunAsync(stop.Token);
+        return 0;
+    }
+}

@@ -1,0 +1,93 @@
+// The `appliance-runtime agent` verb: options, checked into AgentOptions (bad ones: one line, exit 2).
+using System.CommandLine;
+using System.Net;
+using Appliance.ClusterRuntime.Agent.Node;
+using Appliance.ClusterRuntime.Pki;
+
+namespace Appliance.ClusterRuntime.Agent;
+
+/// <summary>Defines the agent verb.</summary>
+public static class AgentCommandDefinition
+{
+    /// <summary>--server.</summary>
+    public static readonly Option<string> Server = new("--server", "-s") { Description = "API server to join, https://HOST:PORT", Required = true };
+    /// <summary>--token.</summary>
+    public static readonly Option<string?> Token = new("--token", "-t") { Description = "Node token K10<ca-hash>::server:<secret> (a server's DIR/token)" };
+    /// <summary>--token-file.</summary>
+    public static readonly Option<string?> TokenFile = new("--token-file") { Description = "File holding the node token" };
+    /// <summary>--data-dir.</summary>
+    public static readonly Option<string> DataDir = new("--data-dir", "-d")
+    {
+        Description = "Directory for the node password, certificates and container runtime state",
+        DefaultValueFactory = _ => "/var/lib/appliance-runtime/agent",
+    };
+    /// <summary>--node-name.</summary>
+    public static readonly Option<string?> NodeName = new("--node-name") { Description = "Node name (default: the host name)" };
+    /// <summary>--node-ip.</summary>
+    public static readonly Option<string?> NodeIp = new("--node-ip") { Description = "Node InternalIP (default: the source address of the route to the server)" };
+    /// <summary>--node-label (repeatable).</summary>
+    public static readonly Option<string[]> NodeLabel = new("--node-label") { Description = "Label key=value for the node (repeatable)", DefaultValueFactory = _ => [] };
+    /// <summary>--node-taint (repeatable).</summary>
+    public static readonly Option<string[]> NodeTaint = new("--node-taint") { Description = "Taint key=value:Effect for the node (repeatable)", DefaultValueFactory = _ => [] };
+    /// <summary>--container-runtime-endpoint.</summary>
+    public static readonly Option<string?> RuntimeEndpoint = new("--container-runtime-endpoint")
+    {
+        Description = "Attach to this containerd socket instead of starting containerd",
+    };
+
+    /// <summary>Builds the command.</summary>
+    public static Command Create()
+    {
+        var command = new Command("agent", "Join a server by token and run this machine as a node")
+        {
+            Server, Token, TokenFile, DataDir, NodeName, NodeIp, NodeLabel, NodeTaint, RuntimeEndpoint,
+        };
+        command.SetAction((parse, ct) =>
+        {
+            AgentOptions options;
+            try
+            {
+                options = Check(parse);
+            }
+            catch (ArgumentException e)
+            {
+                Console.Error.WriteLine($"appliance-runtime agent: {e.Message}");
+                return Task.FromResult(2);
+            }
+            return new AgentCommand(options, Console.Error).RunAsync(ct);
+        });
+        return command;
+    }
+
+    static AgentOptions Check(ParseResult parse)
+    {
+        var serverText = parse.GetValue(Server)!;
+        if (!Uri.TryCreate(serverText, UriKind.Absolute, out var server) || server.Scheme != "https" || server.PathAndQuery != "/")
+            throw new ArgumentException($"--server: \"{serverText}\" is not https://HOST:PORT");
+        var tokenText = parse.GetValue(Token);
+        var tokenFile = parse.GetValue(TokenFile);
+        if ((tokenText is null) == (tokenFile is null)) throw new ArgumentException("give exactly one of --token and --token-file");
+        if (tokenFile is not null)
+        {
+            try { tokenText = File.ReadAllText(tokenFile).Trim(); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new ArgumentException($"--token-file: cannot read {tokenFile}: {e.Message}"); }
+        }
+        if (!NodeToken.TryParse(tokenText!.Trim(), out _))
+            throw new ArgumentException($"{(tokenFile is null ? "--token" : $"--token-file {tokenFile}")}: not a node token (expected K10<64 hex digits>::server:<secret>)");
+        var name = parse.GetValue(NodeName) ?? System.Net.Dns.GetHostName().ToLowerInvariant();
+        if (Api.Storage.Validation.Dns1123Subdomain(name) is { } badName) throw new ArgumentException($"--node-name: \"{name}\": {badName}");
+        IPAddress? ip = null;
+        if (parse.GetValue(NodeIp) is { } ipText && !IPAddress.TryParse(ipText, out ip)) throw new ArgumentException($"--node-ip: \"{ipText}\" is not an IP address");
+        return new AgentOptions
+        {
+            Server = server,
+            Token = tokenText.Trim(),
+            DataDir = Path.GetFullPath(parse.GetValue(DataDir)!),
+            NodeName = name,
+            NodeIp = ip,
+            Labels = Node.NodeLabel.Parse(parse.GetValue(NodeLabel) ?? []),
+            Taints = [.. (parse.GetValue(NodeTaint) ?? []).Select(Taint.Parse)],
+            ContainerRuntimeEndpoint = parse.GetValue(RuntimeEndpoint),
+        };
+    }
+}

@@ -1,0 +1,26 @@
+// The agent verb's options after parsing.
+using System.Net;
+using Appliance.ClusterRuntime.Agent.Node;
+
+namespace Appliance.ClusterRuntime.Agent;
+
+/// <summary>What <c>appliance-runtime agent</c> was asked to do.</summary>
+public sealed record AgentOptions
+{
+    /// <summary>--server: the API server to join (https://HOST:PORT).</summary>
+    public required Uri Server { get; init; }
+    /// <summary>--token or the contents of --token-file.</summary>
+    public required string Token { get; init; }
+    /// <summary>--data-dir.</summary>
+    public required string DataDir { get; init; }
+    /// <summary>--node-name (default: the host name, lower case).</summary>
+    public required string NodeName { get; init; }
+    /// <summary>--node-ip, or null to choose one (Node/NodeIp.cs).</summary>
+    public IPAddress? NodeIp { get; init; }
+    /// <summary>--node-label values.</summary>
+    public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
+    /// <summary>--node-taint values.</summary>
+    public IReadOnlyList<Taint> Taints { get; init; } = [];
+    /// <summary>--container-runtime-endpoint: an existing containerd socket to attach to instead of starting one.</summary>
+    public string? ContainerRuntimeEndpoint { get; init; }
+}

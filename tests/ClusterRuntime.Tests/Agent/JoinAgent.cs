@@ -1,0 +1,34 @@
+// Starts the real `appliance-runtime agent` process against a test server (the join tests' only launcher).
+using Appliance.ClusterRuntime.Tests.Support;
+
+namespace Appliance.ClusterRuntime.Tests.Agent;
+
+/// <summary>Runs <c>appliance-runtime agent</c> from the built dll.</summary>
+public static class JoinAgent
+{
+    /// <summary>
+    /// The agent's arguments for <paramref name="server"/>, <paramref name="token"/> and <paramref name="dataDir"/>,
+    /// then <paramref name="extra"/>. These agents run on the host's own network, so they never start containerd: they
+    /// attach to a socket that does not exist, and their nodes are honestly NotReady (JoinNetnsTests runs one with
+    /// containerd, inside network namespaces).
+    /// </summary>
+    static string[] Args(string server, string token, string dataDir, string[] extra) =>
+        [RuntimeProcess.ServerDll, "agent", "--server", server, "--token", token, "--data-dir", dataDir,
+         "--container-runtime-endpoint", "unix:///run/appliance-test-no-runtime.sock", .. extra];
+
+    static string Dotnet => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h ? h : "dotnet";
+
+    /// <summary>Starts an agent that keeps running (dispose kills it).</summary>
+    public static ChildProcess Start(string server, string token, string dataDir, params string[] extra) =>
+        ProcessRunner.Start(Dotnet, Args(server, token, dataDir, extra));
+
+    /// <summary>Runs an agent expected to stop by itself (a refused join), for at most 60 s.</summary>
+    public static Task<ProcessResult> RunAsync(string server, string token, string dataDir, params string[] extra) =>
+        ProcessRunner.RunAsync(Dotnet, Args(server, token, dataDir, extra), new ProcessOptions { Timeout = TimeSpan.FromSeconds(60) });
+
+    /// <summary>The https URL of a test server.</summary>
+    public static string Url(RuntimeProcess server) => $"https://127.0.0.1:{server.Port}";
+
+    /// <summary>The server's node token.</summary>
+    public static string Token(RuntimeProcess server) => File.ReadAllText(Path.Combine(server.DataDir, "token")).Trim();
+}

@@ -1,0 +1,68 @@
+// The server's join endpoints answered directly: who may call them and what a bad request gets.
+using System.Net;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Appliance.ClusterRuntime.Tests.Support;
+
+namespace Appliance.ClusterRuntime.Tests.Agent;
+
+[Trait("Category", "External")]
+public sealed class JoinEndpointTests(ServerFixture fixture) : IClassFixture<ServerFixture>
+{
+    static CancellationToken Ct => TestContext.Current.CancellationToken;
+    const string Path = "/v1-appliance/client-kubelet.crt";
+
+    static string Csr(string subject = "CN=whatever, O=system:masters")
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        return new CertificateRequest(subject, key, HashAlgorithmName.SHA256).CreateSigningRequestPem();
+    }
+
+    HttpRequestMessage Request(string body, string? bearer, string node = "endpoint-node", string method = "POST")
+    {
+        var r = new HttpRequestMessage(new HttpMethod(method), Path) { Content = new StringContent(body) };
+        if (bearer is not null) r.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
+        r.Headers.Add("Appliance-Node-Name", node);
+        r.Headers.Add("Appliance-Node-Password", "0123456789abcdef0123456789abcdef");
+        return r;
+    }
+
+    string Secret => JoinAgent.Token(fixture.Server)[(JoinAgent.Token(fixture.Server).LastIndexOf(':') + 1)..];
+
+    [Fact]
+    public async Task TheSubjectIsTheServersChoice_NotTheRequesters()
+    {
+        using var http = fixture.Server.CreateClient(admin: false);
+        using var r = await http.SendAsync(Request(Csr(), Secret), Ct);
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        using var cert = X509Certificate2.CreateFromPem(await r.Content.ReadAsStringAsync(Ct));
+        Assert.Equal("CN=system:node:endpoint-node, O=system:nodes", cert.Subject);
+        Assert.True(cert.NotAfter < DateTime.Now.AddDays(366));
+    }
+
+    [Fact]
+    public async Task Refusals_AreStatusObjects_WithTheRightCode()
+    {
+        using var anonymous = fixture.Server.CreateClient(admin: false);
+        using var admin = fixture.Server.CreateClient();
+        async Task Expect(HttpClient http, HttpRequestMessage request, HttpStatusCode code, string says)
+        {
+            using var r = await http.SendAsync(request, Ct);
+            Assert.Equal(code, r.StatusCode);
+            var status = await Json.ReadAsync(r);
+            Assert.Equal("Status", (string?)status["kind"]);
+            Assert.Contains(says, (string?)status["message"]);
+        }
+        await Expect(anonymous, Request(Csr(), null), HttpStatusCode.Unauthorized, "Unauthorized");
+        await Expect(anonymous, Request(Csr(), "not-the-secret"), HttpStatusCode.Unauthorized, "Unauthorized");
+        await Expect(admin, Request(Csr(), null), HttpStatusCode.Forbidden, "node token only");
+        await Expect(anonymous, Request("not a csr", Secret), HttpStatusCode.BadRequest, "signing request");
+        await Expect(anonymous, Request(Csr(), Secret, node: "Not_A_Name"), HttpStatusCode.BadRequest, "not a valid node name");
+        await Expect(anonymous, Request(Csr(), Secret, method: "GET"), HttpStatusCode.MethodNotAllowed, "POST");
+        // The join token still reaches nothing else.
+        using var other = new HttpRequestMessage(HttpMethod.Get, "/api/v1/secrets");
+        other.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Secret);
+        await Expect(anonymous, other, HttpStatusCode.Forbidden, "request node certificates");
+    }
+}

@@ -1,0 +1,71 @@
+// A server and an agent in two network namespaces the test creates: no default route, no DNS, node IP from the route.
+using Appliance.ClusterRuntime.Tests.Support;
+
+namespace Appliance.ClusterRuntime.Tests.Agent;
+
+[Trait("Category", "External")]
+public sealed class JoinNetnsTests
+{
+    static CancellationToken Ct => TestContext.Current.CancellationToken;
+    static string Dotnet => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h ? h : "dotnet";
+
+    [Fact]
+    public async Task AgentWithoutDefaultRouteOrDns_TakesTheRoutesSourceAddress_AsItsInternalIp()
+    {
+        Support.Kubectl.RequireInstalled();
+        if (Environment.UserName != "root") Assert.Skip("network namespaces need root");
+        if (!File.Exists("/usr/bin/nsenter")) Assert.Skip("/usr/bin/nsenter is not installed (util-linux)");
+        using var dir = new TempDir("join-ns-");
+        var id = Guid.NewGuid().ToString("n")[..6];
+        string srv = "jsrv-" + id, agt = "jagt-" + id;
+        await using var net = new Namespaces(srv, agt);
+        await net.CreateAsync();
+        await Ip("-n", srv, "link", "set", "lo", "up");
+        await Ip("-n", agt, "link", "set", "lo", "up");
+        // In the agent's namespace the first interface holds another address (a veth pair kept inside it): the node IP
+        // must be the source of the route to the server, not merely the first address.
+        await Ip("-n", agt, "link", "add", "other0", "type", "veth", "peer", "name", "other1");
+        await Ip("-n", agt, "addr", "add", "10.88.0.5/24", "dev", "other0");
+        await Ip("-n", agt, "link", "set", "other0", "up");
+        await Ip("-n", agt, "link", "set", "other1", "up");
+        await Ip("-n", agt, "link", "add", "veth-a", "type", "veth", "peer", "name", "veth-s", "netns", srv);
+        await Ip("-n", agt, "addr", "add", "10.77.0.2/24", "dev", "veth-a");
+        await Ip("-n", srv, "addr", "add", "10.77.0.1/24", "dev", "veth-s");
+        await Ip("-n", agt, "link", "set", "veth-a", "up");
+        await Ip("-n", srv, "link", "set", "veth-s", "up");
+        Assert.DoesNotContain("default", (await ProcessRunner.RunAsync("ip", ["-n", agt, "route"], ct: Ct)).Ok().Out);
+
+        var port = RuntimeProcess.FreePort();
+        await using var server = ProcessRunner.Start("/usr/bin/nsenter", [$"--net=/run/netns/{srv}", Dotnet, RuntimeProcess.ServerDll, "server",
+            "--data-dir", dir["server"], "--https-listen-port", port.ToString(), "--bind-address", "0.0.0.0", "--disable-agent"]);
+        var cache = dir["cache"];
+        Directory.CreateDirectory(cache);
+        Task<ProcessResult> Kubectl(params string[] args) => ProcessRunner.RunAsync("/usr/bin/nsenter",
+            [$"--net=/run/netns/{srv}", Support.Kubectl.Path, "--kubeconfig", dir["server/kubeconfig.yaml"], "--cache-dir", cache, .. args],
+            new ProcessOptions { Environment = new Dictionary<string, string?> { ["HOME"] = cache }, Timeout = TimeSpan.FromSeconds(30) });
+        await Poll.UntilAsync(async () => File.Exists(dir["server/kubeconfig.yaml"]) ? (await Kubectl("get", "--raw", "/readyz")).Out : "",
+            o => o == "ok", TimeSpan.FromSeconds(60), "the server in its namespace", o => o + server.Error);
+
+        await using var agent = ProcessRunner.Start("/usr/bin/nsenter", [$"--net=/run/netns/{agt}", Dotnet, RuntimeProcess.ServerDll, "agent",
+            "--server", $"https://10.77.0.1:{port}", "--token-file", dir["server/token"], "--data-dir", dir["agent"], "--node-name", "netns-node"]);
+        var row = await Poll.UntilAsync(async () => (await Kubectl("get", "nodes", "-o", "wide", "--no-headers")).Out, o => o.Contains("netns-node"),
+            TimeSpan.FromSeconds(60), "the node", o => $"{o}\nagent: {agent.Out}{agent.Error}");
+        Assert.Contains(" 10.77.0.2 ", row);
+    }
+
+    static async Task Ip(params string[] args) => (await ProcessRunner.RunAsync("ip", args, ct: Ct)).Ok();
+
+    /// <summary>The test's namespaces, deleted on dispose (their veth pair goes with them).</summary>
+    sealed class Namespaces(params string[] names) : IAsyncDisposable
+    {
+        public async Task CreateAsync()
+        {
+            foreach (var n in names) (await ProcessRunner.RunAsync("ip", ["netns", "add", n], ct: Ct)).Ok();
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            foreach (var n in names) await ProcessRunner.RunAsync("ip", ["netns", "delete", n]);
+        }
+    }
+}

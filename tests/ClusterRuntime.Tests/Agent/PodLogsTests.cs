@@ -21,11 +21,11 @@ public sealed class PodLogsTests
     [Fact]
     public async Task KubectlLogsReadsTheKubeletsFilesThroughTheApiServer()
     {
-        Kubectl.RequireInstalled();
+        Support.Kubectl.RequireInstalled();
         var ct = TestContext.Current.CancellationToken;
         using var dir = new TempDir("podlogs-");
         await using var server = await RuntimeProcess.StartAsync(dir["server"], RuntimeProcess.FreePort());
-        var kubectl = new Kubectl(server.KubeconfigPath, dir["kube"]);
+        var kubectl = new Support.Kubectl(server.KubeconfigPath, dir["kube"]);
         var tls = Path.Combine(server.DataDir, "tls");
         var serverCa = new PemPair(File.ReadAllText(Path.Combine(tls, "server-ca.crt")), File.ReadAllText(Path.Combine(tls, "server-ca.key")));
         var clientCa = new PemPair(File.ReadAllText(Path.Combine(tls, "client-ca.crt")), File.ReadAllText(Path.Combine(tls, "client-ca.key")));
@@ -79,14 +79,14 @@ public sealed class PodLogsTests
         Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
     }
 
-    static async Task CreateNodeAsync(Kubectl kubectl, TempDir dir, string name, int port)
+    static async Task CreateNodeAsync(Support.Kubectl kubectl, TempDir dir, string name, int port)
     {
         (await kubectl.RunAsync("create", "-f", dir.Write(name + ".json", $$$"""{"apiVersion":"v1","kind":"Node","metadata":{"name":"{{{name}}}"}}"""))).Ok();
-        var status = $$$"""{"status":{"addresses":[{"type":"InternalIP","address":"127.0.0.1"}],"daemonEndpoints":{"kubeletEndpoint":{"Port":{{{port}}}}}}}""";
+        var status = """{"status":{"addresses":[{"type":"InternalIP","address":"127.0.0.1"}],"daemonEndpoints":{"kubeletEndpoint":{"Port":""" + port + "}}}}";
         (await kubectl.RunAsync("patch", "node", name, "--subresource=status", "--type=merge", "-p", status)).Ok();
     }
 
-    static async Task<string> CreatePodAsync(Kubectl kubectl, TempDir dir, string name, string node)
+    static async Task<string> CreatePodAsync(Support.Kubectl kubectl, TempDir dir, string name, string node)
     {
         var pod = $$$"""
             {"apiVersion":"v1","kind":"Pod","metadata":{"name":"{{{name}}}","namespace":"default"},

@@ -45,7 +45,11 @@ public sealed class PodLogsTests
         var b = Directory.CreateDirectory(Path.Combine(logRoot, $"default_web_{uid}", "b")).FullName;
         File.WriteAllText(Path.Combine(b, "0.log"), Record(t, "F", "from b"));
 
-        var several = await kubectl.RunAsync("logs", "web");
+        // kubectl picks the first container itself when none is named; the API refuses a request without one.
+        var defaulted = (await kubectl.RunAsync("logs", "web")).Ok();
+        Assert.Equal("second run 1\nrun 2\nrun 3\n", defaulted.Out);
+        Assert.Contains("Defaulted container \"a\" out of: a, b", defaulted.Error);
+        var several = await kubectl.RunAsync("get", "--raw", "/api/v1/namespaces/default/pods/web/log");
         Assert.NotEqual(0, several.ExitCode);
         Assert.Contains("a container name must be specified for pod web, choose one of: [a b]", several.Error);
         Assert.Equal("second run 1\nrun 2\nrun 3\n", (await kubectl.RunAsync("logs", "web", "-c", "a")).Ok().Out);

@@ -66,12 +66,25 @@ public sealed class AgentCommand(AgentOptions options, TextWriter error)
             BaseAddress = servers.Current,
             Timeout = Timeout.InfiniteTimeSpan,
         });
+        KubeletApi.KubeletServer kubelet;
+        try
+        {
+            kubelet = await StartKubeletAsync(files, stop.Token);
+        }
+        catch (Exception e) when (e is IOException or Microsoft.AspNetCore.Connections.AddressInUseException)
+        {
+            error.WriteLine($"appliance-runtime agent: the kubelet API cannot listen on port {options.KubeletPort}: {e.Message}");
+            return 1;
+        }
+        await using var kubeletLifetime = kubelet;
+        logger.LogInformation("kubelet API on port {Port}, pod logs in {Dir}", kubelet.Port, options.PodLogDir);
         var runtime = RuntimeStatusFactory.Create(options, logger);
         var registration = new NodeRegistration(api, options.NodeName,
             NodeRegistration.StandardLabels(options.NodeName, MachineInfo.GoArch(RuntimeInformation.OSArchitecture), options.Labels), options.Taints);
         long tick = 0;
         var heartbeat = new NodeHeartbeat(api, options.NodeName, nodeIp, options.DataDir, runtime, logger, TimeProvider.System)
         {
+            KubeletPort = kubelet.Port,
             EachTick = async ct2 =>
             {
                 tick++;
@@ -103,5 +116,22 @@ public sealed class AgentCommand(AgentOptions options, TextWriter error)
         }
         await heartbeat.RunAsync(stop.Token);
         return 0;
+    }
+
+    /// <summary>
+    /// Starts the kubelet API with the serving certificate from the join; callers must chain to the client CA, which
+    /// is the last certificate of client-kubelet.crt (the join answers the leaf followed by its CA).
+    /// </summary>
+    async Task<KubeletApi.KubeletServer> StartKubeletAsync(NodeCredentials files, CancellationToken ct)
+    {
+        var serving = files.Load("serving-kubelet") ?? throw new IOException("no serving-kubelet certificate after the join");
+        var client = files.Load("client-kubelet") ?? throw new IOException("no client-kubelet certificate after the join");
+        var chain = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection();
+        chain.ImportFromPem(client.CertificatePem);
+        if (chain.Count < 2) throw new IOException("client-kubelet.crt holds no client CA after the certificate");
+        var clientCa = chain[^1].ExportCertificatePem();
+        foreach (var c in chain) c.Dispose();
+        return await KubeletApi.KubeletServer.StartAsync(new KubeletApi.KubeletServerOptions(
+            System.Net.IPAddress.Any, options.KubeletPort, serving, clientCa, new Kubelet.Logs.PodLogLocator(options.PodLogDir)), ct);
     }
 }

@@ -14,7 +14,7 @@ public static class JoinAgent
     /// </summary>
     static string[] Args(string server, string token, string dataDir, string[] extra) =>
         [RuntimeProcess.ServerDll, "agent", "--server", server, "--token", token, "--data-dir", dataDir,
-         "--container-runtime-endpoint", "unix:///run/appliance-test-no-runtime.sock", .. extra];
+         "--container-runtime-endpoint", "unix:///run/appliance-test-no-runtime.sock", "--kubelet-port", "0", .. extra];
 
     static string Dotnet => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h ? h : "dotnet";
 

@@ -83,6 +83,32 @@ public sealed class PodLogsTests
         Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
     }
 
+    [Fact]
+    public async Task KubectlLogsReachesAJoinedAgentsKubeletWithTheJoinCertificates()
+    {
+        Support.Kubectl.RequireInstalled();
+        using var dir = new TempDir("agentlogs-");
+        await using var server = await RuntimeProcess.StartAsync(dir["server"], RuntimeProcess.FreePort());
+        var kubectl = new Support.Kubectl(server.KubeconfigPath, dir["kube"]);
+        var logRoot = dir["pods"];
+        await using var agent = JoinAgent.Start(JoinAgent.Url(server), JoinAgent.Token(server), dir["agent"],
+            "--node-name", "logs-a", "--node-ip", "127.0.0.1", "--pod-log-dir", logRoot);
+        await Poll.UntilAsync(async () => (await kubectl.RunAsync("get", "node", "logs-a", "-o", "jsonpath={.status.daemonEndpoints.kubeletEndpoint.Port}")).Out.Trim(),
+            port => port.Length > 0 && port != "0", TimeSpan.FromSeconds(30), "the agent's node with its kubelet port", port => $"'{port}'; agent: {agent.Out}{agent.Error}");
+        var pod = $$$"""
+            {"apiVersion":"v1","kind":"Pod","metadata":{"name":"solo","namespace":"default"},
+             "spec":{"nodeName":"logs-a","containers":[{"name":"main","image":"busybox"}]}}
+            """;
+        (await kubectl.RunAsync("create", "-f", dir.Write("solo.json", pod))).Ok();
+        var uid = (await kubectl.RunAsync("get", "pod", "solo", "-o", "jsonpath={.metadata.uid}")).Ok().Out.Trim();
+        var main = Directory.CreateDirectory(Path.Combine(logRoot, $"default_solo_{uid}", "main")).FullName;
+        var t = DateTimeOffset.UtcNow;
+        File.WriteAllText(Path.Combine(main, "0.log"), Record(t, "F", "hello from the agent") + Record(t, "F", "bye"));
+
+        Assert.Equal("hello from the agent\nbye\n", (await kubectl.RunAsync("logs", "solo")).Ok().Out);
+        Assert.Equal("bye\n", (await kubectl.RunAsync("logs", "solo", "--tail=1")).Ok().Out);
+    }
+
     static async Task CreateNodeAsync(Support.Kubectl kubectl, TempDir dir, string name, int port)
     {
         (await kubectl.RunAsync("create", "-f", dir.Write(name + ".json", $$$"""{"apiVersion":"v1","kind":"Node","metadata":{"name":"{{{name}}}"}}"""))).Ok();

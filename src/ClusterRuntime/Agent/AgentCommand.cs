@@ -76,6 +76,11 @@ public sealed class AgentCommand(AgentOptions options, TextWriter error)
             error.WriteLine($"appliance-runtime agent: the kubelet API cannot listen on port {options.KubeletPort}: {e.Message}");
             return 1;
         }
+        catch (InvalidDataException e)
+        {
+            error.WriteLine($"appliance-runtime agent: the kubelet API cannot start: {e.Message}");
+            return 1;
+        }
         await using var kubeletLifetime = kubelet;
         logger.LogInformation("kubelet API on port {Port}, pod logs in {Dir}", kubelet.Port, options.PodLogDir);
         var runtime = RuntimeStatusFactory.Create(options, logger);
@@ -124,11 +129,11 @@ public sealed class AgentCommand(AgentOptions options, TextWriter error)
     /// </summary>
     async Task<KubeletApi.KubeletServer> StartKubeletAsync(NodeCredentials files, CancellationToken ct)
     {
-        var serving = files.Load("serving-kubelet") ?? throw new IOException("no serving-kubelet certificate after the join");
-        var client = files.Load("client-kubelet") ?? throw new IOException("no client-kubelet certificate after the join");
+        var serving = files.Load("serving-kubelet") ?? throw new InvalidDataException("no serving-kubelet certificate after the join");
+        var client = files.Load("client-kubelet") ?? throw new InvalidDataException("no client-kubelet certificate after the join");
         var chain = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection();
         chain.ImportFromPem(client.CertificatePem);
-        if (chain.Count < 2) throw new IOException("client-kubelet.crt holds no client CA after the certificate");
+        if (chain.Count < 2) throw new InvalidDataException($"{Path.Combine(files.TlsDir, "client-kubelet.crt")} holds no client CA after the certificate (written by an older agent: delete it and restart to join again)");
         var clientCa = chain[^1].ExportCertificatePem();
         foreach (var c in chain) c.Dispose();
         return await KubeletApi.KubeletServer.StartAsync(new KubeletApi.KubeletServerOptions(

@@ -37,7 +37,9 @@ public sealed class AgentCommand(AgentOptions options, TextWriter error)
         void OnSignal(PosixSignalContext context)
         {
             context.Cancel = true;
-            stop.Cancel();
+            // System.CommandLine cancels ct on the same signal, so the run may have ended (and disposed stop) already.
+            try { stop.Cancel(); }
+            catch (ObjectDisposedException) { }
         }
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
@@ -66,6 +68,19 @@ public sealed class AgentCommand(AgentOptions options, TextWriter error)
             BaseAddress = servers.Current,
             Timeout = Timeout.InfiniteTimeSpan,
         });
+        Containerd.ContainerdSupervisor containerd;
+        try
+        {
+            containerd = ContainerRuntime.Start(options, line => logger.LogInformation("containerd: {Line}", line));
+        }
+        catch (ArgumentException e)
+        {
+            error.WriteLine($"appliance-runtime agent: {e.Message}");
+            return 2;
+        }
+        // Stopping the agent stops containerd alone (SIGTERM to its pid); shims and containers keep running.
+        await using var stopContainerd = containerd;
+        var runtime = new CriRuntimeStatus(containerd.Cri);
         KubeletApi.KubeletServer kubelet;
         try
         {
@@ -83,7 +98,6 @@ public sealed class AgentCommand(AgentOptions options, TextWriter error)
         }
         await using var kubeletLifetime = kubelet;
         logger.LogInformation("kubelet API on port {Port}, pod logs in {Dir}", kubelet.Port, options.PodLogDir);
-        var runtime = RuntimeStatusFactory.Create(options, logger);
         var registration = new NodeRegistration(api, options.NodeName,
             NodeRegistration.StandardLabels(options.NodeName, MachineInfo.GoArch(RuntimeInformation.OSArchitecture), options.Labels), options.Taints);
         long tick = 0;

@@ -91,18 +91,30 @@ public static class AgentCommandDefinition
         if (Api.Storage.Validation.Dns1123Subdomain(name) is { } badName) throw new ArgumentException($"--node-name: \"{name}\": {badName}");
         IPAddress? ip = null;
         if (parse.GetValue(NodeIp) is { } ipText && !IPAddress.TryParse(ipText, out ip)) throw new ArgumentException($"--node-ip: \"{ipText}\" is not an IP address");
+        var dataDir = Path.GetFullPath(parse.GetValue(DataDir)!);
+        var endpoint = parse.GetValue(RuntimeEndpoint);
+        // Checked now, not after the join: a socket path must be a unix path under 108 bytes.
+        try
+        {
+            if (endpoint is not null) Cri.CriConnection.ParseEndpoint(endpoint);
+            else _ = new Containerd.ContainerdConfig(ContainerRuntime.Directory(dataDir), ContainerRuntime.CniConfDir(dataDir));
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"{(endpoint is null ? "--data-dir" : "--container-runtime-endpoint")}: {e.Message}");
+        }
         var kubeletPort = parse.GetValue(KubeletPort);
         if (kubeletPort is < 0 or > 65535) throw new ArgumentException($"--kubelet-port: {kubeletPort} is not a port (0-65535)");
         return new AgentOptions
         {
             Server = server,
             Token = tokenText.Trim(),
-            DataDir = Path.GetFullPath(parse.GetValue(DataDir)!),
+            DataDir = dataDir,
             NodeName = name,
             NodeIp = ip,
             Labels = Node.NodeLabel.Parse(parse.GetValue(NodeLabel) ?? []),
             Taints = [.. (parse.GetValue(NodeTaint) ?? []).Select(Taint.Parse)],
-            ContainerRuntimeEndpoint = parse.GetValue(RuntimeEndpoint),
+            ContainerRuntimeEndpoint = endpoint,
             KubeletPort = kubeletPort,
             PodLogDir = Path.GetFullPath(parse.GetValue(PodLogDir)!),
         };

@@ -14,7 +14,15 @@ public static class JoinAgent
     /// </summary>
     static string[] Args(string server, string token, string dataDir, string[] extra) =>
         [RuntimeProcess.ServerDll, "agent", "--server", server, "--token", token, "--data-dir", dataDir,
-         "--container-runtime-endpoint", "unix:///run/appliance-test-no-runtime.sock", "--kubelet-port", "0", .. extra];
+         .. extra.Contains("--container-runtime-endpoint") ? [] : new[] { "--container-runtime-endpoint", "unix:///run/appliance-test-no-runtime.sock" },
+         "--kubelet-port", "0", .. extra];
+
+    /// <summary>A CNI conflist (bridge + host-local + portmap, Debian's plugins): with it containerd reports NetworkReady.</summary>
+    public const string CniConflist = """
+        {"cniVersion": "1.0.0", "name": "test", "plugins": [
+          {"type": "bridge", "bridge": "cni0", "isGateway": true, "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.42.0.0/24"}]]}},
+          {"type": "portmap", "capabilities": {"portMappings": true}}]}
+        """;
 
     static string Dotnet => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h ? h : "dotnet";
 

@@ -10,9 +10,11 @@ public sealed class JoinNetnsTests
     static string Dotnet => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h ? h : "dotnet";
 
     [Fact]
-    public async Task AgentWithoutDefaultRouteOrDns_TakesTheRoutesSourceAddress_AsItsInternalIp()
+    public async Task AgentWithoutDefaultRouteOrDns_TakesTheRoutesSourceAddress_AndIsReadyOnceContainerdHasACniConfig()
     {
         Support.Kubectl.RequireInstalled();
+        foreach (var tool in new[] { "/usr/bin/containerd", "/usr/sbin/runc" })
+            if (!File.Exists(tool)) Assert.Skip($"{tool} is not installed (.ci/packages.d/agent.txt)");
         if (Environment.UserName != "root") Assert.Skip("network namespaces need root");
         if (!File.Exists("/usr/bin/nsenter")) Assert.Skip("/usr/bin/nsenter is not installed (util-linux)");
         using var dir = new TempDir("join-ns-");
@@ -48,9 +50,23 @@ public sealed class JoinNetnsTests
 
         await using var agent = ProcessRunner.Start("/usr/bin/nsenter", [$"--net=/run/netns/{agt}", Dotnet, RuntimeProcess.ServerDll, "agent",
             "--server", $"https://10.77.0.1:{port}", "--token-file", dir["server/token"], "--data-dir", dir["agent"], "--node-name", "netns-node"]);
-        var row = await Poll.UntilAsync(async () => (await Kubectl("get", "nodes", "-o", "wide", "--no-headers")).Out, o => o.Contains("netns-node"),
-            TimeSpan.FromSeconds(60), "the node", o => $"{o}\nagent: {agent.Out}{agent.Error}");
+        var row = await Poll.UntilAsync(async () => (await Kubectl("get", "nodes", "-o", "wide", "--no-headers")).Out, o => o.Contains("netns-node") && (o.Contains(" 10.77.") || o.Contains(" 10.88.")),
+            TimeSpan.FromSeconds(60), "the node with its INTERNAL-IP", o => $"{o}\nagent: {agent.Out}{agent.Error}");
         Assert.Contains(" 10.77.0.2 ", row);
+
+        // The agent started containerd in its namespace; Ready follows CRI Status. Without a CNI config containerd
+        // reports NetworkReady=false, so the node is honestly NotReady with that reason.
+        static System.Text.Json.Nodes.JsonNode Status(string json) => System.Text.Json.Nodes.JsonNode.Parse(json)!["status"]!;
+        var notReady = await Poll.UntilAsync(async () => (await Kubectl("get", "node", "netns-node", "-o", "json")).Out,
+            o => o.Contains("NetworkReady=false"), TimeSpan.FromSeconds(60), "Ready=False for the network",
+            o => $"{o}\nagent: {agent.Out}{agent.Error}");
+        Assert.Equal("False", (string?)Status(notReady)["conditions"]!.AsArray().Single(c => (string?)c!["type"] == "Ready")!["status"]);
+        Assert.StartsWith("containerd://1.", (string?)Status(notReady)["nodeInfo"]!["containerRuntimeVersion"]);
+        File.WriteAllText(Path.Combine(dir["agent/cni/net.d"], "10-test.conflist"), JoinAgent.CniConflist);
+        row = await Poll.UntilAsync(async () => (await Kubectl("get", "nodes", "-o", "wide", "--no-headers")).Out, o => o.Contains("netns-node   Ready"),
+            TimeSpan.FromSeconds(60), "the node Ready once containerd has a CNI config", o => $"{o}\nagent: {agent.Out}{agent.Error}");
+        Assert.Matches(@"containerd://\d+\.\d+", row);
+        TestContext.Current.TestOutputHelper?.WriteLine(row);
     }
 
     static async Task Ip(params string[] args) => (await ProcessRunner.RunAsync("ip", args, ct: Ct)).Ok();

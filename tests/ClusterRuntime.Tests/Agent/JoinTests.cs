@@ -78,6 +78,11 @@ public sealed class JoinTests(ServerFixture fixture) : IClassFixture<ServerFixtu
         var sans = serving.Extensions.OfType<X509SubjectAlternativeNameExtension>().Single();
         Assert.Contains("join-a", sans.EnumerateDnsNames());
         Assert.Contains(IPAddress.Parse("192.0.2.10"), sans.EnumerateIPAddresses());
+
+        // SIGTERM stops it cleanly.
+        (await ProcessRunner.RunAsync("kill", ["-TERM", agent.Id.ToString()], ct: Ct)).Ok();
+        Assert.True(await agent.WaitUntilAsync(p => p.HasExited, TimeSpan.FromSeconds(15), Ct), "the agent did not stop on SIGTERM");
+        Assert.True(agent.ExitCode == 0, $"exit code {agent.ExitCode}: {agent.Error}");
     }
 
     [Fact]

@@ -1,0 +1,27 @@
+// The agent's container runtime: containerd started under DIR through the supervisor, or an existing one attached to.
+using Appliance.ClusterRuntime.Agent.Containerd;
+
+namespace Appliance.ClusterRuntime.Agent.Node;
+
+/// <summary>Where containerd lives for an agent, and how it is started.</summary>
+internal static class ContainerRuntime
+{
+    /// <summary>containerd's directory: DIR/containerd (root, state and its socket, config.toml, containerd.log).</summary>
+    public static string Directory(string dataDir) => Path.Combine(dataDir, "containerd");
+
+    /// <summary>The CNI configuration directory containerd reads (DIR/cni/net.d); the pod networking writes it.</summary>
+    public static string CniConfDir(string dataDir) => Path.Combine(dataDir, "cni", "net.d");
+
+    /// <summary>
+    /// Attaches to <see cref="AgentOptions.ContainerRuntimeEndpoint"/> when given, else writes containerd's config
+    /// under DIR and starts it as a supervised child. Throws <see cref="ArgumentException"/> for an endpoint that is
+    /// not a unix socket or a DIR too long for one.
+    /// </summary>
+    public static ContainerdSupervisor Start(AgentOptions options, Action<string> log)
+    {
+        if (options.ContainerRuntimeEndpoint is { } endpoint) return ContainerdSupervisor.Attach(endpoint, log);
+        var cni = CniConfDir(options.DataDir);
+        System.IO.Directory.CreateDirectory(cni);
+        return ContainerdSupervisor.Start(new ContainerdConfig(Directory(options.DataDir), cni), log: log);
+    }
+}

@@ -81,11 +81,29 @@ public sealed class AgentCommand(AgentOptions options, TextWriter error)
         // Stopping the agent stops containerd alone (SIGTERM to its pid); shims and containers keep running.
         await using var stopContainerd = containerd;
         var runtime = new CriRuntimeStatus(containerd.Cri);
+        KubeletApi.KubeletServer kubelet;
+        try
+        {
+            kubelet = await StartKubeletAsync(files, stop.Token);
+        }
+        catch (Exception e) when (e is IOException or Microsoft.AspNetCore.Connections.AddressInUseException)
+        {
+            error.WriteLine($"appliance-runtime agent: the kubelet API cannot listen on port {options.KubeletPort}: {e.Message}");
+            return 1;
+        }
+        catch (InvalidDataException e)
+        {
+            error.WriteLine($"appliance-runtime agent: the kubelet API cannot start: {e.Message}");
+            return 1;
+        }
+        await using var kubeletLifetime = kubelet;
+        logger.LogInformation("kubelet API on port {Port}, pod logs in {Dir}", kubelet.Port, options.PodLogDir);
         var registration = new NodeRegistration(api, options.NodeName,
             NodeRegistration.StandardLabels(options.NodeName, MachineInfo.GoArch(RuntimeInformation.OSArchitecture), options.Labels), options.Taints);
         long tick = 0;
         var heartbeat = new NodeHeartbeat(api, options.NodeName, nodeIp, options.DataDir, runtime, logger, TimeProvider.System)
         {
+            KubeletPort = kubelet.Port,
             EachTick = async ct2 =>
             {
                 tick++;
@@ -121,5 +139,22 @@ public sealed class AgentCommand(AgentOptions options, TextWriter error)
         await heartbeat.RunAsync(stop.Token);
         await pods;
         return 0;
+    }
+
+    /// <summary>
+    /// Starts the kubelet API with the serving certificate from the join; callers must chain to the client CA, which
+    /// is the last certificate of client-kubelet.crt (the join answers the leaf followed by its CA).
+    /// </summary>
+    async Task<KubeletApi.KubeletServer> StartKubeletAsync(NodeCredentials files, CancellationToken ct)
+    {
+        var serving = files.Load("serving-kubelet") ?? throw new InvalidDataException("no serving-kubelet certificate after the join");
+        var client = files.Load("client-kubelet") ?? throw new InvalidDataException("no client-kubelet certificate after the join");
+        var chain = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection();
+        chain.ImportFromPem(client.CertificatePem);
+        if (chain.Count < 2) throw new InvalidDataException($"{Path.Combine(files.TlsDir, "client-kubelet.crt")} holds no client CA after the certificate (written by an older agent: delete it and restart to join again)");
+        var clientCa = chain[^1].ExportCertificatePem();
+        foreach (var c in chain) c.Dispose();
+        return await KubeletApi.KubeletServer.StartAsync(new KubeletApi.KubeletServerOptions(
+            System.Net.IPAddress.Any, options.KubeletPort, serving, clientCa, new Kubelet.Logs.PodLogLocator(options.PodLogDir)), ct);
     }
 }

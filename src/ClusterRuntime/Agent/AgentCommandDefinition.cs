@@ -35,12 +35,25 @@ public static class AgentCommandDefinition
         Description = "Attach to this containerd socket instead of starting containerd",
     };
 
+    /// <summary>--kubelet-port.</summary>
+    public static readonly Option<int> KubeletPort = new("--kubelet-port")
+    {
+        Description = "Port of the kubelet API (container logs for the API server; 0 picks a free one)",
+        DefaultValueFactory = _ => KubeletApi.KubeletServer.DefaultPort,
+    };
+    /// <summary>--pod-log-dir.</summary>
+    public static readonly Option<string> PodLogDir = new("--pod-log-dir")
+    {
+        Description = "Directory of the pods' container log files",
+        DefaultValueFactory = _ => Kubelet.Logs.PodLogLocator.DefaultRoot,
+    };
+
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
         var command = new Command("agent", "Join a server by token and run this machine as a node")
         {
-            Server, Token, TokenFile, DataDir, NodeName, NodeIp, NodeLabel, NodeTaint, RuntimeEndpoint,
+            Server, Token, TokenFile, DataDir, NodeName, NodeIp, NodeLabel, NodeTaint, RuntimeEndpoint, KubeletPort, PodLogDir,
         };
         command.SetAction((parse, ct) =>
         {
@@ -90,6 +103,8 @@ public static class AgentCommandDefinition
         {
             throw new ArgumentException($"{(endpoint is null ? "--data-dir" : "--container-runtime-endpoint")}: {e.Message}");
         }
+        var kubeletPort = parse.GetValue(KubeletPort);
+        if (kubeletPort is < 0 or > 65535) throw new ArgumentException($"--kubelet-port: {kubeletPort} is not a port (0-65535)");
         return new AgentOptions
         {
             Server = server,
@@ -100,6 +115,8 @@ public static class AgentCommandDefinition
             Labels = Node.NodeLabel.Parse(parse.GetValue(NodeLabel) ?? []),
             Taints = [.. (parse.GetValue(NodeTaint) ?? []).Select(Taint.Parse)],
             ContainerRuntimeEndpoint = endpoint,
+            KubeletPort = kubeletPort,
+            PodLogDir = Path.GetFullPath(parse.GetValue(PodLogDir)!),
         };
     }
 }

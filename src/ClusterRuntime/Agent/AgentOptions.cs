@@ -23,4 +23,8 @@ public sealed record AgentOptions
     public IReadOnlyList<Taint> Taints { get; init; } = [];
     /// <summary>--container-runtime-endpoint: an existing containerd socket to attach to instead of starting one.</summary>
     public string? ContainerRuntimeEndpoint { get; init; }
+    /// <summary>--kubelet-port: the kubelet API port (10250; 0 picks a free one).</summary>
+    public int KubeletPort { get; init; } = KubeletApi.KubeletServer.DefaultPort;
+    /// <summary>--pod-log-dir: where the pods' container logs are (ROOT/&lt;ns&gt;_&lt;pod&gt;_&lt;uid&gt;/&lt;container&gt;/&lt;restart&gt;.log).</summary>
+    public string PodLogDir { get; init; } = Kubelet.Logs.PodLogLocator.DefaultRoot;
 }

@@ -24,6 +24,9 @@ public sealed partial class ApiHandler(ObjectStore store, Authenticator auth, Se
     /// <summary>The node join endpoints (<c>/v1-appliance/…</c>), when the server issues node certificates.</summary>
     public Join.NodeJoinEndpoint? Join { get; init; }
 
+    /// <summary>The pods/log subresource (proxied to the node's kubelet); 405 when absent.</summary>
+    public PodLogs.PodLogProxy? PodLogs { get; init; }
+
     volatile bool _ready;
 
     /// <summary>
@@ -210,6 +213,12 @@ public sealed partial class ApiHandler(ObjectStore store, Authenticator auth, Se
         {
             if (method != "POST") throw ApiException.MethodNotAllowed($"the server does not allow this method on the requested resource ({method})");
             await BindAsync(ctx, ri);
+            return;
+        }
+        if (ri.Subresource == "log")
+        {
+            if (method != "GET" || PodLogs is null) throw ApiException.MethodNotAllowed($"the server does not allow this method on the requested resource ({method})");
+            await PodLogs.ServeAsync(ctx, ri.Namespace!, ri.Name!);
             return;
         }
         switch (method)

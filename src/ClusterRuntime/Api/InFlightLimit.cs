@@ -33,7 +33,7 @@ public sealed class InFlightLimit(int maxReads, int maxWrites)
 
     /// <summary>True for requests that stay open by design and are never counted.</summary>
     /// <remarks>
-    /// Only a GET can be a watch, and only by <c>?watch=true</c> or the legacy <c>watch</c> segment right after the
+    /// Only a GET can be a watch or a pod log, and only by <c>?watch=true</c> or the legacy <c>watch</c> segment right after the
     /// group version (<c>/api/v1/watch/…</c>, <c>/apis/G/V/watch/…</c>): a namespace or object named "watch" is not.
     /// </remarks>
     public static bool IsLongRunning(HttpRequest request)
@@ -43,7 +43,9 @@ public sealed class InFlightLimit(int maxReads, int maxWrites)
         if (w == "1" || w == "true") return true;
         var parts = (request.Path.Value ?? "").Split('/', StringSplitOptions.RemoveEmptyEntries);
         return parts.Length > 2 && parts[0] == "api" && parts[2] == "watch"
-            || parts.Length > 3 && parts[0] == "apis" && parts[3] == "watch";
+            || parts.Length > 3 && parts[0] == "apis" && parts[3] == "watch"
+            // A pod's log (kube-apiserver counts the log subresource as long-running: kubectl logs -f can stay for days).
+            || parts is ["api", "v1", "namespaces", _, "pods", _, "log"];
     }
 
     /// <summary>Takes a slot for <paramref name="request"/>.</summary>

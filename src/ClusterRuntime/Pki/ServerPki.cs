@@ -19,6 +19,8 @@ public sealed class ServerPki
     public required PemPair Serving { get; init; }
     /// <summary>The admin client certificate (CN=system:admin, O=system:masters).</summary>
     public required PemPair Admin { get; init; }
+    /// <summary>The API server's client certificate for kubelets (CN=system:apiserver, O=system:masters; K3s's client-kube-apiserver).</summary>
+    public required PemPair KubeletClient { get; init; }
     /// <summary>The node join token, <c>K10&lt;ca hash&gt;::server:&lt;secret&gt;</c>.</summary>
     public required NodeToken Token { get; init; }
     /// <summary>The admin bearer token (DIR/admin-token).</summary>
@@ -31,7 +33,7 @@ public sealed class ServerPki
     /// <summary>The files under the data directory that hold secrets (private keys and tokens).</summary>
     public static IEnumerable<string> SecretFiles(string dataDir)
     {
-        foreach (var name in new[] { "server-ca", "client-ca", "serving", "client-admin" })
+        foreach (var name in new[] { "server-ca", "client-ca", "serving", "client-admin", "client-kube-apiserver" })
             yield return Path.Combine(dataDir, "tls", name + ".key");
         yield return Path.Combine(dataDir, "token");
         yield return Path.Combine(dataDir, "admin-token");
@@ -103,6 +105,9 @@ public sealed class ServerPki
         var admin = LoadOrMake("client-admin", () => CertificateFactory.CreateClient(clientCa, "system:admin", ["system:masters"], now),
             pair => !LeafStillGood(pair, clientCa, now));
 
+        var kubeletClient = LoadOrMake("client-kube-apiserver", () => CertificateFactory.CreateClient(clientCa, "system:apiserver", ["system:masters"], now),
+            pair => !LeafStillGood(pair, clientCa, now));
+
         var tokenPath = Path.Combine(dataDir, "token");
         NodeToken token;
         if (File.Exists(tokenPath) && NodeToken.TryParse(File.ReadAllText(tokenPath).Trim(), out var existing) && existing.CaHash == NodeToken.HashCa(serverCa.CertificatePem))
@@ -123,7 +128,7 @@ public sealed class ServerPki
             AtomicFile.WriteText(adminTokenPath, adminToken + "\n", Secret);
         }
 
-        return new ServerPki { ServerCa = serverCa, ClientCa = clientCa, Serving = serving, Admin = admin, Token = token, AdminToken = adminToken, Created = created, Tightened = tightened };
+        return new ServerPki { ServerCa = serverCa, ClientCa = clientCa, Serving = serving, Admin = admin, KubeletClient = kubeletClient, Token = token, AdminToken = adminToken, Created = created, Tightened = tightened };
     }
 
     static bool LeafStillGood(PemPair leaf, PemPair ca, DateTimeOffset now)

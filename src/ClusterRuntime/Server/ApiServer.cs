@@ -129,6 +129,7 @@ public sealed class ApiServer : IAsyncDisposable
             WatchBufferBytes = options.WatchBufferBytes,
             DatastoreHealth = backend.Health,
             Join = new Api.Join.NodeJoinEndpoint(new Api.Join.NodePasswordStore(store), pki.ClientCa, pki.ServerCa, TimeProvider.System),
+            PodLogs = new Api.PodLogs.PodLogProxy(store, pki.KubeletClient, pki.ServerCa.CertificatePem),
         };
         app.Run(handler.HandleAsync);
         await app.StartAsync(ct);

@@ -15,7 +15,7 @@ public static class JoinAgent
     static string[] Args(string server, string token, string dataDir, string[] extra) =>
         [RuntimeProcess.ServerDll, "agent", "--server", server, "--token", token, "--data-dir", dataDir,
          .. extra.Contains("--container-runtime-endpoint") ? [] : new[] { "--container-runtime-endpoint", "unix:///run/appliance-test-no-runtime.sock" },
-         .. extra];
+         "--kubelet-port", "0", .. extra];
 
     /// <summary>A CNI conflist (bridge + host-local + portmap, Debian's plugins): with it containerd reports NetworkReady.</summary>
     public const string CniConflist = """

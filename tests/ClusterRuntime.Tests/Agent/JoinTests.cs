@@ -45,7 +45,9 @@ public sealed class JoinTests(ServerFixture fixture) : IClassFixture<ServerFixtu
         Assert.Equal(Environment.ProcessorCount.ToString(), (string?)status["capacity"]!["cpu"]);
         Assert.EndsWith("Ki", (string?)status["capacity"]!["memory"]);
         Assert.EndsWith("Ki", (string?)status["allocatable"]!["ephemeral-storage"]);
-        Assert.Equal(10250, (int?)status["daemonEndpoints"]!["kubeletEndpoint"]!["Port"]);
+        // Test agents take a free kubelet port (JoinAgent); the one reported is the one the kubelet API listens on.
+        using (var probe = new System.Net.Sockets.TcpClient())
+            await probe.ConnectAsync(System.Net.IPAddress.Loopback, (int)status["daemonEndpoints"]!["kubeletEndpoint"]!["Port"]!, TestContext.Current.CancellationToken);
         Assert.Equal(File.ReadAllText("/proc/sys/kernel/osrelease").Trim(), (string?)status["nodeInfo"]!["kernelVersion"]);
         Assert.StartsWith("v1.", (string?)status["nodeInfo"]!["kubeletVersion"]);
         var conditions = status["conditions"]!.AsArray().ToDictionary(c => (string)c!["type"]!, c => c!.AsObject());

@@ -43,6 +43,7 @@ public sealed class JoinClient(HttpClient http, NodeToken token, string nodeName
         using var check = X509Certificate2.CreateFromPem(leaf);
         if (!check.PublicKey.EncodedKeyValue.RawData.AsSpan().SequenceEqual(new PublicKey(key).EncodedKeyValue.RawData))
             throw new JoinException($"the server's answer to {path} is a certificate for another key");
-        return new PemPair(leaf, key.ExportPkcs8PrivateKeyPem() + "\n");
+        // The issuing CA that follows the leaf is kept in the file too: the kubelet API trusts callers by the client CA.
+        return new PemPair(leaf + body[(end + "-----END CERTIFICATE-----".Length)..].Trim() + "\n", key.ExportPkcs8PrivateKeyPem() + "\n");
     }
 }

@@ -13,6 +13,9 @@ namespace Appliance.ClusterRuntime.Agent.Node;
 /// </summary>
 public sealed class NodeHeartbeat(ApiClient api, string nodeName, IPAddress nodeIp, string dataDir, IRuntimeStatus runtime, ILogger logger, TimeProvider clock)
 {
+    /// <summary>The kubelet API port reported in the Node status (the one actually bound).</summary>
+    public int KubeletPort { get; init; } = NodeStatus.KubeletPort;
+
     /// <summary>How often the Lease is renewed (the kubelet's 10 s).</summary>
     public TimeSpan LeaseInterval { get; init; } = TimeSpan.FromSeconds(10);
     /// <summary>The Lease duration written (the kubelet's 40 s).</summary>
@@ -55,7 +58,7 @@ public sealed class NodeHeartbeat(ApiClient api, string nodeName, IPAddress node
     {
         var now = clock.GetUtcNow();
         var report = await runtime.ReadAsync(ct);
-        var status = NodeStatus.Build(nodeName, nodeIp, MachineInfo.Read(dataDir), report, _lastStatus?["conditions"] as JsonArray, now);
+        var status = NodeStatus.Build(nodeName, nodeIp, MachineInfo.Read(dataDir), report, _lastStatus?["conditions"] as JsonArray, now, KubeletPort);
         if (!NodeStatus.Changed(_lastStatus, status) && now - _lastPush < StatusInterval) return;
         var stored = await api.MergePatchAsync($"/api/v1/nodes/{nodeName}/status", new JsonObject { ["status"] = status }, ct);
         _nodeUid = stored["metadata"]?["uid"]?.GetValue<string>();

@@ -21,7 +21,7 @@ public static class NodeStatus
     /// The status: addresses, capacity and allocatable, nodeInfo, daemonEndpoints and the four conditions. A
     /// condition keeps its <c>lastTransitionTime</c> from <paramref name="previous"/> while its status is unchanged.
     /// </summary>
-    public static JsonObject Build(string nodeName, IPAddress ip, MachineInfo m, RuntimeReport runtime, JsonArray? previous, DateTimeOffset now)
+    public static JsonObject Build(string nodeName, IPAddress ip, MachineInfo m, RuntimeReport runtime, JsonArray? previous, DateTimeOffset now, int kubeletPort = KubeletPort)
     {
         var resources = new JsonObject
         {
@@ -62,7 +62,7 @@ public static class NodeStatus
                 runtime.Ready
                     ? Condition("Ready", true, "KubeletReady", "kubelet is posting ready status")
                     : Condition("Ready", false, runtime.Reason, runtime.Message)),
-            ["daemonEndpoints"] = new JsonObject { ["kubeletEndpoint"] = new JsonObject { ["Port"] = KubeletPort } },
+            ["daemonEndpoints"] = new JsonObject { ["kubeletEndpoint"] = new JsonObject { ["Port"] = kubeletPort } },
             ["nodeInfo"] = new JsonObject
             {
                 ["architecture"] = m.Architecture,

@@ -1,0 +1,125 @@
+// The kubelet's HTTPS API (port 10250): mutual TLS, only the API server may call it; serves container logs.
+using System.Net;
+using Appliance.ClusterRuntime.Agent.Kubelet.Logs;
+using Appliance.ClusterRuntime.Auth;
+using Appliance.ClusterRuntime.Pki;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Appliance.ClusterRuntime.Agent.KubeletApi;
+
+/// <summary>Where and how the kubelet API listens.</summary>
+/// <param name="Address">Listen address.</param>
+/// <param name="Port">Listen port (10250; 0 picks a free one).</param>
+/// <param name="Serving">The kubelet serving certificate (signed by the server CA).</param>
+/// <param name="ClientCaPem">The cluster's client CA: callers must present a certificate it signed.</param>
+/// <param name="Logs">Where container logs are found.</param>
+public sealed record KubeletServerOptions(IPAddress Address, int Port, PemPair Serving, string ClientCaPem, PodLogLocator Logs);
+
+/// <summary>A running kubelet API server.</summary>
+public sealed class KubeletServer : IAsyncDisposable
+{
+    /// <summary>The default port, upstream's.</summary>
+    public const int DefaultPort = 10250;
+
+    /// <summary>The user name of the API server's kubelet client certificate.</summary>
+    public const string ApiServerUser = "system:apiserver";
+
+    readonly WebApplication _app;
+    readonly Authenticator _auth;
+
+    KubeletServer(WebApplication app, Authenticator auth, int port)
+    {
+        _app = app;
+        _auth = auth;
+        Port = port;
+    }
+
+    /// <summary>The port actually bound.</summary>
+    public int Port { get; }
+
+    /// <summary>Starts listening.</summary>
+    public static async Task<KubeletServer> StartAsync(KubeletServerOptions options, CancellationToken ct = default)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ApplicationName = "appliance-kubelet" });
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        var serving = options.Serving.ToCertificate();
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            k.Listen(options.Address, options.Port, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http1AndHttp2;
+                listen.UseHttps(new HttpsConnectionAdapterOptions
+                {
+                    ServerCertificate = serving,
+                    ClientCertificateMode = ClientCertificateMode.RequireCertificate,
+                    // The chain is checked against the client CA per request by the Authenticator (401 when it fails).
+                    ClientCertificateValidation = (_, _, _) => true,
+                    CheckCertificateRevocation = false,
+                    SslProtocols = Server.TlsPolicy.Protocols,
+                    HandshakeTimeout = TimeSpan.FromSeconds(10),
+                    OnAuthenticate = (_, ssl) => Server.TlsPolicy.Apply(ssl),
+                });
+            });
+        });
+        var app = builder.Build();
+        var auth = new Authenticator(options.ClientCaPem, new Dictionary<string, UserInfo>());
+        var logs = new ContainerLogsEndpoint(options.Logs, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Appliance.Kubelet"));
+        var server = (KubeletServer?)null;
+        app.Run(ctx => server!.HandleAsync(ctx, logs));
+        await app.StartAsync(ct);
+        var port = options.Port;
+        if (port == 0)
+            port = new Uri(app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()).Port;
+        server = new KubeletServer(app, auth, port);
+        return server;
+    }
+
+    async Task HandleAsync(HttpContext ctx, ContainerLogsEndpoint logs)
+    {
+        var user = _auth.Authenticate(ctx);
+        if (user is null)
+        {
+            await Text(ctx, 401, "Unauthorized: a client certificate signed by the cluster's client CA is required");
+            return;
+        }
+        if (user.Name != ApiServerUser && !user.Groups.Contains("system:masters"))
+        {
+            await Text(ctx, 403, $"Forbidden (user={user.Name}, verb={ctx.Request.Method.ToLowerInvariant()}, path={ctx.Request.Path})");
+            return;
+        }
+        var path = ctx.Request.Path.Value ?? "/";
+        if (path.StartsWith("/containerLogs/", StringComparison.Ordinal))
+        {
+            if (ctx.Request.Method != "GET") await Text(ctx, 405, "only GET is allowed");
+            else await logs.HandleAsync(ctx, path["/containerLogs/".Length..]);
+            return;
+        }
+        await Text(ctx, 404, "404 page not found");
+    }
+
+    /// <summary>Writes a plain-text answer, as upstream's kubelet does for errors.</summary>
+    internal static async Task Text(HttpContext ctx, int status, string message)
+    {
+        ctx.Response.StatusCode = status;
+        ctx.Response.ContentType = "text/plain; charset=utf-8";
+        await ctx.Response.WriteAsync(message + "\n");
+    }
+
+    /// <summary>Stops listening; open log streams end.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        _auth.Dispose();
+    }
+}

@@ -133,9 +133,9 @@ public sealed class AgentCommand(AgentOptions options, TextWriter error)
                 try { await Task.Delay(TimeSpan.FromSeconds(2), stop.Token); } catch (OperationCanceledException) { }
             }
         }
-        var kubelet = new Kubelet.Kubelet(api, containerd.Cri,
-            new Kubelet.KubeletOptions(options.NodeName, nodeIp.ToString(), Path.Combine(options.DataDir, "pods"), ContainerRuntime.CniConfDir(options.DataDir)), logger);
-        var pods = kubelet.RunAsync(stop.Token);
+        var podWorker = new Kubelet.Kubelet(api, containerd.Cri,
+            new Kubelet.KubeletOptions(options.NodeName, nodeIp.ToString(), options.PodLogDir, ContainerRuntime.CniConfDir(options.DataDir)), logger);
+        var pods = podWorker.RunAsync(stop.Token);
         await heartbeat.RunAsync(stop.Token);
         await pods;
         return 0;

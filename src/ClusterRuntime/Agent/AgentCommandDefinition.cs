@@ -44,8 +44,7 @@ public static class AgentCommandDefinition
     /// <summary>--pod-log-dir.</summary>
     public static readonly Option<string> PodLogDir = new("--pod-log-dir")
     {
-        Description = "Directory of the pods' container log files",
-        DefaultValueFactory = _ => Kubelet.Logs.PodLogLocator.DefaultRoot,
+        Description = "Directory of the pods' container log files (default DATA_DIR/pods)",
     };
 
     /// <summary>Builds the command.</summary>
@@ -116,7 +115,7 @@ public static class AgentCommandDefinition
             Taints = [.. (parse.GetValue(NodeTaint) ?? []).Select(Taint.Parse)],
             ContainerRuntimeEndpoint = endpoint,
             KubeletPort = kubeletPort,
-            PodLogDir = Path.GetFullPath(parse.GetValue(PodLogDir)!),
+            PodLogDir = parse.GetValue(PodLogDir) is { Length: > 0 } logDir ? Path.GetFullPath(logDir) : Path.Combine(dataDir, "pods"),
         };
     }
 }

@@ -12,7 +12,7 @@ namespace Appliance.ClusterRuntime.Tests.Agent;
 
 /// <summary>
 /// One node for the kubelet tests (an xunit class fixture, started by the first test that asks): a server, a
-/// <see cref="ContainerdHost"/>, the Node registered and heartbeating (Ready from CRI), and a <see cref="Kubelet"/>
+/// <see cref="ContainerdHost"/>, the Node registered and heartbeating (Ready from CRI), and a <see cref="Appliance.ClusterRuntime.Agent.Kubelet.Kubelet"/>
 /// that <see cref="RestartKubeletAsync"/> replaces with a new one, as an agent restart does.
 /// </summary>
 public sealed class KubeletHost : IAsyncDisposable
@@ -68,7 +68,7 @@ public sealed class KubeletHost : IAsyncDisposable
     {
         _kubeletStop = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
         var options = new KubeletOptions(NodeName, "127.0.0.1", _containerd!["pods"], _containerd["cni"]);
-        var kubelet = new Kubelet(_api!, _containerd.Cri, options, NullLogger.Instance);
+        var kubelet = new Appliance.ClusterRuntime.Agent.Kubelet.Kubelet(_api!, _containerd.Cri, options, NullLogger.Instance);
         _kubelet = Task.Run(() => kubelet.RunAsync(_kubeletStop.Token));
     }
 

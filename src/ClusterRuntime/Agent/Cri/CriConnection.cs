@@ -1,5 +1,4 @@
 // A CRI v1 client over containerd's unix socket: one HTTP/2 channel, the RuntimeService and ImageService stubs.
-using System.Net.Sockets;
 using Appliance.ClusterRuntime.Agent.Cri.V1;
 using Grpc.Core;
 using Grpc.Net.Client;
@@ -25,32 +24,7 @@ internal sealed class CriConnection : IDisposable
     {
         SocketPath = ParseEndpoint(endpoint);
         var path = SocketPath;
-        var handler = new SocketsHttpHandler
-        {
-            ConnectCallback = async (_, ct) =>
-            {
-                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                try
-                {
-                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), ct);
-                    return new NetworkStream(socket, ownsSocket: true);
-                }
-                catch (SocketException e)
-                {
-                    socket.Dispose();
-                    throw new CriUnavailableException(path, e);
-                }
-            },
-            PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
-            KeepAlivePingDelay = TimeSpan.FromSeconds(60),
-            EnableMultipleHttp2Connections = true,
-        };
-        // The authority is never sent anywhere: the handler dials the socket.
-        _channel = GrpcChannel.ForAddress("http://cri.local", new GrpcChannelOptions
-        {
-            HttpHandler = handler,
-            MaxReceiveMessageSize = 16 * 1024 * 1024,
-        });
+        _channel = UnixSocketChannel.Create(path, "cri.local", e => new CriUnavailableException(path, e));
         Runtime = new RuntimeService.RuntimeServiceClient(_channel);
         Images = new ImageService.ImageServiceClient(_channel);
     }

@@ -1,5 +1,4 @@
 // containerd's own gRPC API (content, images, leases) over its unix socket, every call in one containerd namespace.
-using System.Net.Sockets;
 using Appliance.ClusterRuntime.Agent.Images.Api;
 using Grpc.Core;
 using Grpc.Net.Client;
@@ -36,30 +35,7 @@ internal sealed class ContainerdConnection : IDisposable
         var socketPath = Cri.CriConnection.ParseEndpoint(endpoint);
         SocketPath = socketPath;
         Namespace = ns;
-        var handler = new SocketsHttpHandler
-        {
-            ConnectCallback = async (_, ct) =>
-            {
-                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                try
-                {
-                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), ct);
-                    return new NetworkStream(socket, ownsSocket: true);
-                }
-                catch (SocketException e)
-                {
-                    socket.Dispose();
-                    throw new IOException($"containerd socket {socketPath}: {e.Message}", e);
-                }
-            },
-            PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
-        };
-        // The authority is never used: the handler dials the socket.
-        _channel = GrpcChannel.ForAddress("http://containerd.local", new GrpcChannelOptions
-        {
-            HttpHandler = handler,
-            MaxReceiveMessageSize = 16 * 1024 * 1024,
-        });
+        _channel = Cri.UnixSocketChannel.Create(socketPath, "containerd.local", e => new IOException($"containerd socket {socketPath}: {e.Message}", e));
         Content = new Content.ContentClient(_channel);
         Images = new Api.Images.ImagesClient(_channel);
         Leases = new Leases.LeasesClient(_channel);

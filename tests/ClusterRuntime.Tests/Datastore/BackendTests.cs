@@ -145,11 +145,22 @@ public abstract class BackendTests : IAsyncLifetime
         var oldPage = await Store.ListAsync("/registry/pods/ns/", "/registry/pods/ns/p3", 1, mid, Ct);
         Assert.Equal(["p3"], oldPage.Items.Select(k => k.Key[^2..]));
         Assert.True(oldPage.More);
+        var lastOldPage = await Store.ListAsync("/registry/pods/ns/", "/registry/pods/ns/p3", 2, mid, Ct);
+        Assert.Equal(["p3", "p4"], lastOldPage.Items.Select(k => k.Key[^2..]));
+        Assert.False(lastOldPage.More);
 
-        Assert.Equal(6, (await Store.ListAsync("/registry/", ct: Ct)).Items.Count);
+        // A revision that is no longer the newest, after the delete: the deleted key is left out of a page and of "more".
+        var afterDelete = await Store.CurrentRevisionAsync(Ct);
+        await Store.CreateAsync("/registry/pods/nsx/r", V("later"), ct: Ct);
+        var pageAfterDelete = await Store.ListAsync("/registry/pods/ns/", "/registry/pods/ns/p2", 2, afterDelete, Ct);
+        Assert.Equal(["p2", "p3"], pageAfterDelete.Items.Select(k => k.Key[^2..]));
+        Assert.Equal("changed", S(pageAfterDelete.Items[0].Value));
+        Assert.False(pageAfterDelete.More);
+
+        Assert.Equal(7, (await Store.ListAsync("/registry/", ct: Ct)).Items.Count);
         Assert.Equal(4, (await Store.CountAsync("/registry/pods/ns/", Ct)).Count);
-        Assert.Equal(5, (await Store.CountAsync("/registry/pods/", Ct)).Count);
-        Assert.Equal(6, (await Store.CountAsync("", Ct)).Count);
+        Assert.Equal(6, (await Store.CountAsync("/registry/pods/", Ct)).Count);
+        Assert.Equal(7, (await Store.CountAsync("", Ct)).Count);
 
         var now = await Store.CurrentRevisionAsync(Ct);
         await Assert.ThrowsAsync<FutureRevisionException>(() => Store.ListAsync("/registry/", revision: now + 10, ct: Ct));

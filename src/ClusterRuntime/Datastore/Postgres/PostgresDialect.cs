@@ -222,8 +222,8 @@ internal sealed class PostgresDialect(PostgresBackendOptions options) : ISqlDial
         return (long)(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
     }
 
-    public string NewestRowPerKey(string where) =>
-        $"SELECT DISTINCT ON (key) key, kind, create_rev, rev, lease, value FROM log WHERE {where} ORDER BY key, rev DESC";
+    public string NewestLiveRevisionPerKey(string where) =>
+        $"SELECT key, rev FROM (SELECT DISTINCT ON (key) key, rev, kind FROM log WHERE {where} ORDER BY key, rev DESC) n WHERE kind <> 2";
 
     public async Task WaitForChangeAsync(CancellationToken ct)
     {

@@ -54,10 +54,11 @@ internal interface ISqlDialect : IAsyncDisposable
     Task<long?> StoredRevisionAsync(CancellationToken ct);
 
     /// <summary>
-    /// A query returning <c>key, kind, create_rev, rev, lease, value</c> of the newest <c>log</c> row per key at or below
-    /// <c>@at</c>, among rows matching <paramref name="where"/>.
+    /// A query returning <c>key, rev</c> of the newest <c>log</c> row per key among rows matching
+    /// <paramref name="where"/>, leaving out keys whose newest row is a deletion. It must not read <c>value</c>: it runs
+    /// over every key of a paged list's range. The caller may append <c>ORDER BY key</c> and <c>LIMIT</c>.
     /// </summary>
-    string NewestRowPerKey(string where);
+    string NewestLiveRevisionPerKey(string where);
 
     /// <summary>Waits until another server announces a write, or the poll interval passes (shared databases only).</summary>
     Task WaitForChangeAsync(CancellationToken ct);

@@ -171,9 +171,9 @@ internal sealed class SqliteDialect(SqliteBackendOptions options) : ISqlDialect
 
     public Task<long?> StoredRevisionAsync(CancellationToken ct) => Task.FromResult<long?>(null);
 
-    // SQLite takes the bare columns from the row that holds the MAX.
-    public string NewestRowPerKey(string where) =>
-        $"SELECT key, kind, create_rev, lease, value, MAX(rev) AS rev FROM log WHERE {where} GROUP BY key";
+    // SQLite takes a bare column (kind, in HAVING) from the row that holds the MAX; (key, rev) come from the index.
+    public string NewestLiveRevisionPerKey(string where) =>
+        $"SELECT key, MAX(rev) AS rev FROM log WHERE {where} GROUP BY key HAVING kind <> 2";
 
     public Task WaitForChangeAsync(CancellationToken ct) => throw new NotSupportedException("one process per SQLite file: there is nobody else to wait for");
 

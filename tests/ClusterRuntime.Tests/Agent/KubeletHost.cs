@@ -34,6 +34,12 @@ public sealed class KubeletHost : IAsyncDisposable
     /// <summary>kubectl bound to the server.</summary>
     public Support.Kubectl Kubectl { get; private set; } = null!;
 
+    /// <summary>Where the kubelet keeps pod volumes: <c>{this}/{uid}/volumes/kubernetes.io~{plugin}/{name}</c>.</summary>
+    public string PodVolumesDir => _containerd!["pods-volumes"];
+
+    /// <summary>The API as the kubelet uses it.</summary>
+    internal ApiClient Api => _api!;
+
     /// <summary>The Node's podCIDR.</summary>
     public string PodCidr { get; private set; } = "";
 
@@ -68,7 +74,8 @@ public sealed class KubeletHost : IAsyncDisposable
     {
         _kubeletStop = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
         var options = new KubeletOptions(NodeName, "127.0.0.1", _containerd!["pods"], _containerd["cni"]);
-        var kubelet = new Appliance.ClusterRuntime.Agent.Kubelet.Kubelet(_api!, _containerd.Cri, options, NullLogger.Instance);
+        var kubelet = new Appliance.ClusterRuntime.Agent.Kubelet.Kubelet(_api!, _containerd.Cri, options, NullLogger.Instance)
+        { Inputs = new PodInputs(_api!, PodVolumesDir) };
         _kubelet = Task.Run(() => kubelet.RunAsync(_kubeletStop.Token));
     }
 
@@ -84,10 +91,12 @@ public sealed class KubeletHost : IAsyncDisposable
     public Task<JsonObject?> PodAsync(string ns, string name) => _api!.GetAsync($"/api/v1/namespaces/{ns}/pods/{name}", TestContext.Current.CancellationToken);
 
     /// <summary>Creates a pod in <c>default</c> bound to this node from a spec.</summary>
-    public async Task<JsonObject> CreatePodAsync(string name, JsonObject spec)
+    public async Task<JsonObject> CreatePodAsync(string name, JsonObject spec, JsonObject? labels = null)
     {
         spec["nodeName"] = NodeName;
-        var pod = new JsonObject { ["apiVersion"] = "v1", ["kind"] = "Pod", ["metadata"] = new JsonObject { ["name"] = name }, ["spec"] = spec };
+        var meta = new JsonObject { ["name"] = name };
+        if (labels is not null) meta["labels"] = labels;
+        var pod = new JsonObject { ["apiVersion"] = "v1", ["kind"] = "Pod", ["metadata"] = meta, ["spec"] = spec };
         return await _api!.CreateAsync("/api/v1/namespaces/default/pods", pod, TestContext.Current.CancellationToken);
     }
 

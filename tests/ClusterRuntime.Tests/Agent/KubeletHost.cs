@@ -17,6 +17,19 @@ namespace Appliance.ClusterRuntime.Tests.Agent;
 /// </summary>
 public sealed class KubeletHost : IAsyncDisposable
 {
+    /// <summary>A test class's node (an xunit class fixture; started by the class's first test).</summary>
+    public sealed class Fixture : IAsyncLifetime
+    {
+        /// <summary>The node.</summary>
+        public KubeletHost Host { get; } = new();
+
+        /// <inheritdoc />
+        public ValueTask InitializeAsync() => ValueTask.CompletedTask;
+
+        /// <inheritdoc />
+        public ValueTask DisposeAsync() => Host.DisposeAsync();
+    }
+
     /// <summary>The node's name.</summary>
     public const string NodeName = "kubelet-node";
 
@@ -89,6 +102,10 @@ public sealed class KubeletHost : IAsyncDisposable
 
     /// <summary>A pod read through the API (null when gone).</summary>
     public Task<JsonObject?> PodAsync(string ns, string name) => _api!.GetAsync($"/api/v1/namespaces/{ns}/pods/{name}", TestContext.Current.CancellationToken);
+
+    /// <summary>Polls pod <c>default/NAME</c> (an empty object while it is missing) until <paramref name="done"/>.</summary>
+    public async Task<JsonObject> WaitPodAsync(string name, Func<JsonObject, bool> done, TimeSpan timeout, string what) =>
+        (await Poll.UntilAsync(async () => await PodAsync("default", name) ?? new JsonObject(), done, timeout, what))!;
 
     /// <summary>Creates a pod in <c>default</c> bound to this node from a spec.</summary>
     public async Task<JsonObject> CreatePodAsync(string name, JsonObject spec, JsonObject? labels = null)

@@ -7,16 +7,8 @@ using Appliance.ClusterRuntime.Tests.Support;
 namespace Appliance.ClusterRuntime.Tests.Agent;
 
 [Trait("Category", "External")]
-public sealed class KubeletInputsTests(KubeletInputsTests.Fixture node) : IClassFixture<KubeletInputsTests.Fixture>
+public sealed class KubeletInputsTests(KubeletHost.Fixture node) : IClassFixture<KubeletHost.Fixture>
 {
-    /// <summary>The class's node (started by the first test).</summary>
-    public sealed class Fixture : IAsyncLifetime
-    {
-        public KubeletHost Host { get; } = new();
-        public ValueTask InitializeAsync() => ValueTask.CompletedTask;
-        public ValueTask DisposeAsync() => Host.DisposeAsync();
-    }
-
     KubeletHost Host => node.Host;
     static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -38,8 +30,7 @@ public sealed class KubeletInputsTests(KubeletInputsTests.Fixture node) : IClass
     Task CreateConfigMapAsync(string name, string key, string value) => Host.Api.CreateAsync("/api/v1/namespaces/default/configmaps",
         new JsonObject { ["apiVersion"] = "v1", ["kind"] = "ConfigMap", ["metadata"] = new JsonObject { ["name"] = name }, ["data"] = new JsonObject { [key] = value } }, Ct);
 
-    async Task<JsonObject> WaitPodAsync(string name, Func<JsonObject, bool> done, TimeSpan timeout, string what) =>
-        (await Poll.UntilAsync(async () => await Host.PodAsync("default", name) ?? new JsonObject(), done, timeout, what))!;
+    Task<JsonObject> WaitPodAsync(string name, Func<JsonObject, bool> done, TimeSpan timeout, string what) => Host.WaitPodAsync(name, done, timeout, what);
 
     /// <summary>The container's log (CRI format, first attempt), as kubectl logs would read it.</summary>
     Task<string> LogAsync(JsonObject pod, string container, Func<string, bool> done, string what)

@@ -17,6 +17,19 @@ namespace Appliance.ClusterRuntime.Tests.Agent;
 /// </summary>
 public sealed class KubeletHost : IAsyncDisposable
 {
+    /// <summary>A test class's node (an xunit class fixture; started by the class's first test).</summary>
+    public sealed class Fixture : IAsyncLifetime
+    {
+        /// <summary>The node.</summary>
+        public KubeletHost Host { get; } = new();
+
+        /// <inheritdoc />
+        public ValueTask InitializeAsync() => ValueTask.CompletedTask;
+
+        /// <inheritdoc />
+        public ValueTask DisposeAsync() => Host.DisposeAsync();
+    }
+
     /// <summary>The node's name.</summary>
     public const string NodeName = "kubelet-node";
 
@@ -33,6 +46,12 @@ public sealed class KubeletHost : IAsyncDisposable
 
     /// <summary>kubectl bound to the server.</summary>
     public Support.Kubectl Kubectl { get; private set; } = null!;
+
+    /// <summary>Where the kubelet keeps pod volumes: <c>{this}/{uid}/volumes/kubernetes.io~{plugin}/{name}</c>.</summary>
+    public string PodVolumesDir => _containerd!["pods-volumes"];
+
+    /// <summary>The API as the kubelet uses it.</summary>
+    internal ApiClient Api => _api!;
 
     /// <summary>The Node's podCIDR.</summary>
     public string PodCidr { get; private set; } = "";
@@ -68,7 +87,8 @@ public sealed class KubeletHost : IAsyncDisposable
     {
         _kubeletStop = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
         var options = new KubeletOptions(NodeName, "127.0.0.1", _containerd!["pods"], _containerd["cni"]);
-        var kubelet = new Appliance.ClusterRuntime.Agent.Kubelet.Kubelet(_api!, _containerd.Cri, options, NullLogger.Instance);
+        var kubelet = new Appliance.ClusterRuntime.Agent.Kubelet.Kubelet(_api!, _containerd.Cri, options, NullLogger.Instance)
+        { Inputs = new PodInputs(_api!, PodVolumesDir) };
         _kubelet = Task.Run(() => kubelet.RunAsync(_kubeletStop.Token));
     }
 
@@ -83,11 +103,17 @@ public sealed class KubeletHost : IAsyncDisposable
     /// <summary>A pod read through the API (null when gone).</summary>
     public Task<JsonObject?> PodAsync(string ns, string name) => _api!.GetAsync($"/api/v1/namespaces/{ns}/pods/{name}", TestContext.Current.CancellationToken);
 
+    /// <summary>Polls pod <c>default/NAME</c> (an empty object while it is missing) until <paramref name="done"/>.</summary>
+    public async Task<JsonObject> WaitPodAsync(string name, Func<JsonObject, bool> done, TimeSpan timeout, string what) =>
+        (await Poll.UntilAsync(async () => await PodAsync("default", name) ?? new JsonObject(), done, timeout, what))!;
+
     /// <summary>Creates a pod in <c>default</c> bound to this node from a spec.</summary>
-    public async Task<JsonObject> CreatePodAsync(string name, JsonObject spec)
+    public async Task<JsonObject> CreatePodAsync(string name, JsonObject spec, JsonObject? labels = null)
     {
         spec["nodeName"] = NodeName;
-        var pod = new JsonObject { ["apiVersion"] = "v1", ["kind"] = "Pod", ["metadata"] = new JsonObject { ["name"] = name }, ["spec"] = spec };
+        var meta = new JsonObject { ["name"] = name };
+        if (labels is not null) meta["labels"] = labels;
+        var pod = new JsonObject { ["apiVersion"] = "v1", ["kind"] = "Pod", ["metadata"] = meta, ["spec"] = spec };
         return await _api!.CreateAsync("/api/v1/namespaces/default/pods", pod, TestContext.Current.CancellationToken);
     }
 

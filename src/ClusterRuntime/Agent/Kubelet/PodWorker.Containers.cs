@@ -85,11 +85,12 @@ internal sealed partial class PodWorker
         ContainerInputs inputs;
         try
         {
-            inputs = await _inputs.ResolveAsync(pod, spec, ct);
+            inputs = await _inputs.ResolveAsync(pod, spec, _facts, ct);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            _waiting[name] = ("CreateContainerConfigError", e.Message);
+            // As upstream: a volume that cannot be set up keeps the pod ContainerCreating (its FailedMount event's text).
+            _waiting[name] = (e is Volumes.VolumeSetupException ? "ContainerCreating" : "CreateContainerConfigError", e.Message);
             return;
         }
         // The kubelet keeps one dead instance per container (for lastState and `kubectl logs --previous`).

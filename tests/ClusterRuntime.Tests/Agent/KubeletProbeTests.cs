@@ -5,17 +5,9 @@ using Appliance.ClusterRuntime.Tests.Support;
 namespace Appliance.ClusterRuntime.Tests.Agent;
 
 [Trait("Category", "External")]
-public sealed class KubeletProbeTests(KubeletProbeTests.Fixture node) : IClassFixture<KubeletProbeTests.Fixture>
+public sealed class KubeletProbeTests(KubeletHost host) : IClassFixture<KubeletHost>
 {
-    /// <summary>The class's node (started by the first test).</summary>
-    public sealed class Fixture : IAsyncLifetime
-    {
-        public KubeletHost Host { get; } = new();
-        public ValueTask InitializeAsync() => ValueTask.CompletedTask;
-        public ValueTask DisposeAsync() => Host.DisposeAsync();
-    }
-
-    KubeletHost Host => node.Host;
+    KubeletHost Host => host;
 
     static JsonObject Pod(string script, params (string Field, JsonObject Probe)[] probes)
     {

@@ -5,9 +5,9 @@ using Appliance.ClusterRuntime.Tests.Support;
 namespace Appliance.ClusterRuntime.Tests.Agent;
 
 [Trait("Category", "External")]
-public sealed class KubeletProbeTests(KubeletHost host) : IClassFixture<KubeletHost>
+public sealed class KubeletProbeTests(KubeletHost.Fixture node) : IClassFixture<KubeletHost.Fixture>
 {
-    KubeletHost Host => host;
+    KubeletHost Host => node.Host;
 
     static JsonObject Pod(string script, params (string Field, JsonObject Probe)[] probes)
     {
@@ -29,9 +29,6 @@ public sealed class KubeletProbeTests(KubeletHost host) : IClassFixture<KubeletH
         ["failureThreshold"] = failureThreshold,
     };
 
-    async Task<JsonObject> WaitPodAsync(string name, Func<JsonObject, bool> done, TimeSpan timeout, string what) =>
-        (await Poll.UntilAsync(async () => await Host.PodAsync("default", name) ?? new JsonObject(), done, timeout, what, p => p["status"]?.ToJsonString() ?? "no status"))!;
-
     static JsonObject? Status0(JsonObject pod) => pod["status"]?["containerStatuses"]?[0] as JsonObject;
 
     static bool Running(JsonObject pod) => Status0(pod)?["state"]?["running"] is not null;
@@ -46,12 +43,17 @@ public sealed class KubeletProbeTests(KubeletHost host) : IClassFixture<KubeletH
         var created = await Host.CreatePodAsync("live", Pod("touch /tmp/healthy; sleep 2; rm /tmp/healthy; sleep 3600",
             ("livenessProbe", Exec("cat /tmp/healthy", failureThreshold: 2))));
         var uid = created["metadata"]!["uid"]!.GetValue<string>();
-        var pod = await WaitPodAsync("live", p => Status0(p)?["restartCount"]?.GetValue<int>() >= 1 && Running(p), TimeSpan.FromSeconds(60), "a restart after the liveness failure");
+        var pod = await Host.WaitPodAsync("live", p => Status0(p)?["restartCount"]?.GetValue<int>() >= 1 && Running(p), TimeSpan.FromSeconds(60), "a restart after the liveness failure");
         Assert.Equal(uid, pod["metadata"]!["uid"]!.GetValue<string>());
         Assert.NotNull(Status0(pod)!["lastState"]!["terminated"]);
         // The new instance passes its probe for 2 s, then fails again: the count keeps growing.
-        await WaitPodAsync("live", p => Status0(p)?["restartCount"]?.GetValue<int>() >= 2, TimeSpan.FromSeconds(60), "a second restart");
+        await Host.WaitPodAsync("live", p => Status0(p)?["restartCount"]?.GetValue<int>() >= 2, TimeSpan.FromSeconds(60), "a second restart");
         Assert.Single(await Host.SandboxesAsync(uid));
+        // Upstream's Events on the pod: Unhealthy with the probe's output, then Killing.
+        var events = JsonNode.Parse((await Host.Kubectl.RunAsync("get", "events", "-o", "json")).Ok().Out)!["items"]!.AsArray()
+            .Where(e => e!["involvedObject"]!["uid"]?.GetValue<string>() == uid).Select(e => (e!["reason"]!.GetValue<string>(), e["message"]!.GetValue<string>())).ToList();
+        Assert.Contains(events, e => e.Item1 == "Unhealthy" && e.Item2.StartsWith("Liveness probe failed: ") && e.Item2.Contains("/tmp/healthy"));
+        Assert.Contains(("Killing", "Container main failed liveness probe, will be restarted"), events);
     }
 
     [Fact]
@@ -59,7 +61,7 @@ public sealed class KubeletProbeTests(KubeletHost host) : IClassFixture<KubeletH
     {
         await Host.StartAsync();
         await Host.CreatePodAsync("ready", Pod("sleep 6; touch /tmp/ready; sleep 3600", ("readinessProbe", Exec("test -f /tmp/ready"))));
-        var pod = await WaitPodAsync("ready", Running, TimeSpan.FromSeconds(60), "container running");
+        var pod = await Host.WaitPodAsync("ready", Running, TimeSpan.FromSeconds(60), "container running");
         var started = DateTime.UtcNow;
         Assert.Equal("False", Condition(pod, "Ready"));
         Assert.Equal("False", Condition(pod, "ContainersReady"));
@@ -68,7 +70,7 @@ public sealed class KubeletProbeTests(KubeletHost host) : IClassFixture<KubeletH
         var row = (await Host.Kubectl.RunAsync("get", "pod", "ready", "--no-headers")).Ok().Out;
         Assert.Matches(@"^ready\s+0/1\s+Running\s", row);
 
-        pod = await WaitPodAsync("ready", p => Condition(p, "Ready") == "True", TimeSpan.FromSeconds(30), "Ready True once /tmp/ready exists");
+        pod = await Host.WaitPodAsync("ready", p => Condition(p, "Ready") == "True", TimeSpan.FromSeconds(30), "Ready True once /tmp/ready exists");
         Assert.True(DateTime.UtcNow - started > TimeSpan.FromSeconds(2), "ready before the file could exist");
         Assert.True(Status0(pod)!["ready"]!.GetValue<bool>());
         Assert.Equal(0, Status0(pod)!["restartCount"]!.GetValue<int>());
@@ -82,10 +84,10 @@ public sealed class KubeletProbeTests(KubeletHost host) : IClassFixture<KubeletH
         await Host.CreatePodAsync("slow", Pod("sleep 5; touch /tmp/started; sleep 3600",
             ("startupProbe", Exec("test -f /tmp/started", failureThreshold: 30)),
             ("livenessProbe", Exec("test -f /tmp/started", failureThreshold: 1))));
-        var pod = await WaitPodAsync("slow", Running, TimeSpan.FromSeconds(60), "container running");
+        var pod = await Host.WaitPodAsync("slow", Running, TimeSpan.FromSeconds(60), "container running");
         Assert.False(Status0(pod)!["started"]!.GetValue<bool>());
         Assert.False(Status0(pod)!["ready"]!.GetValue<bool>());
-        pod = await WaitPodAsync("slow", p => Status0(p)?["started"]?.GetValue<bool>() == true && Condition(p, "Ready") == "True",
+        pod = await Host.WaitPodAsync("slow", p => Status0(p)?["started"]?.GetValue<bool>() == true && Condition(p, "Ready") == "True",
             TimeSpan.FromSeconds(30), "started and ready");
         await Task.Delay(TimeSpan.FromSeconds(3), TestContext.Current.CancellationToken);
         pod = (await Host.PodAsync("default", "slow"))!;
@@ -101,10 +103,10 @@ public sealed class KubeletProbeTests(KubeletHost host) : IClassFixture<KubeletH
         var tcp = new JsonObject { ["tcpSocket"] = new JsonObject { ["port"] = 8080 }, ["periodSeconds"] = 1, ["initialDelaySeconds"] = 8, ["failureThreshold"] = 1 };
         await Host.CreatePodAsync("web", Pod("mkdir -p /tmp/www; echo ok > /tmp/www/index.html; sleep 4; exec httpd -f -p 8080 -h /tmp/www",
             ("readinessProbe", http), ("livenessProbe", tcp)));
-        var pod = await WaitPodAsync("web", Running, TimeSpan.FromSeconds(60), "container running");
+        var pod = await Host.WaitPodAsync("web", Running, TimeSpan.FromSeconds(60), "container running");
         var started = DateTime.UtcNow;
         Assert.Equal("False", Condition(pod, "Ready"));
-        pod = await WaitPodAsync("web", p => Condition(p, "Ready") == "True", TimeSpan.FromSeconds(30), "Ready once httpd answers 200");
+        pod = await Host.WaitPodAsync("web", p => Condition(p, "Ready") == "True", TimeSpan.FromSeconds(30), "Ready once httpd answers 200");
         Assert.True(DateTime.UtcNow - started > TimeSpan.FromSeconds(1), "ready before httpd listened");
         // The tcpSocket liveness probe starts after 8 s and finds the port open: no restart.
         await Task.Delay(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
@@ -117,7 +119,7 @@ public sealed class KubeletProbeTests(KubeletHost host) : IClassFixture<KubeletH
         await Host.StartAsync();
         var tcp = new JsonObject { ["tcpSocket"] = new JsonObject { ["port"] = 9999 }, ["periodSeconds"] = 1, ["failureThreshold"] = 2 };
         await Host.CreatePodAsync("closed", Pod("sleep 3600", ("livenessProbe", tcp)));
-        var pod = await WaitPodAsync("closed", p => Status0(p)?["restartCount"]?.GetValue<int>() >= 1, TimeSpan.FromSeconds(60), "a restart from the tcp liveness probe");
+        var pod = await Host.WaitPodAsync("closed", p => Status0(p)?["restartCount"]?.GetValue<int>() >= 1, TimeSpan.FromSeconds(60), "a restart from the tcp liveness probe");
         Assert.NotNull(Status0(pod)!["lastState"]!["terminated"]);
     }
 }

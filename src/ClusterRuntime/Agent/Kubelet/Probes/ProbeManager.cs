@@ -25,18 +25,27 @@ internal sealed class ProbeManager : IProbeResults, IDisposable
     readonly DateTimeOffset _since;
     readonly CancellationTokenSource _stop = new();
     readonly ConcurrentDictionary<string, Watched> _containers = new();
+    readonly EventRecorder? _events;
 
-    /// <summary>Probes through <paramref name="cri"/>; network probes connect from <paramref name="netnsPath"/> (null: this process's namespace).</summary>
-    public ProbeManager(CriConnection cri, ILogger logger, string? netnsPath = null, TimeProvider? time = null)
+    /// <summary>
+    /// Probes through <paramref name="cri"/>; failures become Events of the pod through <paramref name="events"/>
+    /// (reported by <paramref name="nodeName"/>'s kubelet; null: logged only); network probes connect from
+    /// <paramref name="netnsPath"/> (null: this process's namespace).
+    /// </summary>
+    public ProbeManager(CriConnection cri, ILogger logger, IEventSink? events = null, string nodeName = "", string? netnsPath = null, TimeProvider? time = null)
     {
         (_cri, _logger, _time) = (cri, logger, time ?? TimeProvider.System);
         _prober = new Prober(cri, new ProbeNetwork(netnsPath));
         _since = _time.GetUtcNow();
+        if (events is null) return;
+        _events = new EventRecorder(events, _time, nodeName, logger);
+        _ = _events.RunAsync(_stop.Token);
     }
 
-    sealed class Watched(string podUid, string label, JsonObject container)
+    sealed class Watched(JsonObject pod, string label, JsonObject container)
     {
-        public string PodUid { get; } = podUid;
+        public JsonObject Pod { get; } = pod;
+        public string PodUid { get; } = Obj.Uid(pod);
         public string Label { get; } = label;
         public JsonObject Container { get; } = container;
         public CancellationTokenSource Stop { get; } = new();
@@ -57,7 +66,9 @@ internal sealed class ProbeManager : IProbeResults, IDisposable
             .Select(k => ProbeSpec.Of(container, k)).OfType<ProbeSpec>().ToList();
         if (probes.Count == 0) return;
         var label = $"{Obj.Str(pod, "metadata", "namespace")}/{Obj.Str(pod, "metadata", "name")} container {containerName}";
-        var w = new Watched(Obj.Uid(pod), label, container);
+        // Pods from a list carry no kind: the Events' involvedObject gets it here.
+        var involved = new JsonObject { ["kind"] = "Pod", ["apiVersion"] = "v1", ["metadata"] = pod["metadata"]?.DeepClone() };
+        var w = new Watched(involved, label, container);
         foreach (var p in probes)
         {
             if (p.Kind == ProbeKind.Startup) w.Startup = new ProbeCounter(1, p.FailureThreshold, null);
@@ -137,13 +148,17 @@ internal sealed class ProbeManager : IProbeResults, IDisposable
             {
                 var outcome = await _prober.RunAsync(probe, w.Container, id, podIp, ct);
                 if (!outcome.Success)
-                    // The kubelet writes no Events yet: a failure is logged with upstream's wording instead.
+                {
                     _logger.LogWarning("{Container}: {Probe} probe failed: {Message}", w.Label, probe.Name, outcome.Message);
+                    _events?.Record(w.Pod, EventRecorder.Warning, "Unhealthy", $"{probe.Name} probe failed: {outcome.Message}", "kubelet");
+                }
                 if (counter.Record(outcome.Success))
                 {
                     if (probe.Kind != ProbeKind.Readiness && counter.Result == false)
                     {
                         _logger.LogWarning("{Container} failed {Probe} probe, will be restarted", w.Label, probe.Name.ToLowerInvariant());
+                        _events?.Record(w.Pod, EventRecorder.Normal, "Killing",
+                            $"Container {Obj.Str(w.Container, "name")} failed {probe.Name.ToLowerInvariant()} probe, will be restarted", "kubelet");
                         w.Kill = true;
                     }
                     Changed?.Invoke(w.PodUid);

@@ -134,7 +134,8 @@ public sealed class AgentCommand(AgentOptions options, TextWriter error)
             }
         }
         var podWorker = new Kubelet.Kubelet(api, containerd.Cri,
-            new Kubelet.KubeletOptions(options.NodeName, nodeIp.ToString(), options.PodLogDir, ContainerRuntime.CniConfDir(options.DataDir)), logger)
+            new Kubelet.KubeletOptions(options.NodeName, nodeIp.ToString(), options.PodLogDir, ContainerRuntime.CniConfDir(options.DataDir)), logger,
+            new Kubelet.Probes.ProbeManager(containerd.Cri, logger, new ApiEventSink(api), options.NodeName))
         { Inputs = new Kubelet.PodInputs(api, Path.Combine(options.DataDir, "pods-volumes")) };
         var pods = podWorker.RunAsync(stop.Token);
         await heartbeat.RunAsync(stop.Token);

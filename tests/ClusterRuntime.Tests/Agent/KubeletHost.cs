@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using Appliance.ClusterRuntime.Agent.Client;
 using Appliance.ClusterRuntime.Agent.Kubelet;
+using Appliance.ClusterRuntime.Agent.Kubelet.Probes;
 using Appliance.ClusterRuntime.Agent.Node;
 using Appliance.ClusterRuntime.Agent.Cri.V1;
 using Appliance.ClusterRuntime.Tests.Support;
@@ -41,6 +42,7 @@ public sealed class KubeletHost : IAsyncDisposable
     ApiClient? _api;
     ContainerdHost? _containerd;
     RuntimeProcess? _server;
+    ProbeManager? _probes;
 
     internal ContainerdHost Containerd => _containerd!;
 
@@ -87,7 +89,10 @@ public sealed class KubeletHost : IAsyncDisposable
     {
         _kubeletStop = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
         var options = new KubeletOptions(NodeName, "127.0.0.1", _containerd!["pods"], _containerd["cni"]);
-        var kubelet = new Appliance.ClusterRuntime.Agent.Kubelet.Kubelet(_api!, _containerd.Cri, options, NullLogger.Instance)
+        // Probes connect from containerd's network namespace, where the pods' CNI bridge is.
+        _probes?.Dispose();
+        _probes = new ProbeManager(_containerd.Cri, NullLogger.Instance, new ApiEventSink(_api!), NodeName, $"/run/netns/{_containerd.NetNs}");
+        var kubelet = new Appliance.ClusterRuntime.Agent.Kubelet.Kubelet(_api!, _containerd.Cri, options, NullLogger.Instance, _probes)
         { Inputs = new PodInputs(_api!, PodVolumesDir) };
         _kubelet = Task.Run(() => kubelet.RunAsync(_kubeletStop.Token));
     }
@@ -133,6 +138,7 @@ public sealed class KubeletHost : IAsyncDisposable
         _stop.Cancel();
         foreach (var t in new[] { _kubelet, _heartbeat })
             if (t is not null) try { await t; } catch (OperationCanceledException) { }
+        _probes?.Dispose();
         if (_containerd is not null) await _containerd.DisposeAsync();
         if (_server is not null) await _server.DisposeAsync();
         _api?.Dispose();

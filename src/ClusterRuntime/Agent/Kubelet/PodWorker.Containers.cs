@@ -31,6 +31,8 @@ internal sealed partial class PodWorker
         foreach (var c in Obj.Items(pod, "spec", "containers"))
         {
             var latest = Latest(running, c);
+            // Running containers are (re)announced to the probes: a new kubelet adopts them without starting them.
+            if (latest?.State == ContainerState.ContainerRunning) _probes.Started(pod, latest.Metadata.Name, latest.Id);
             if (latest is null) await StartAsync(pod, c, sandboxId, sandbox, 0, running, ct);
             else if (latest.State == ContainerState.ContainerRunning && _probes.LivenessFailed(latest.Id))
             {

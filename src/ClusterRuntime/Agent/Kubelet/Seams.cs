@@ -68,7 +68,7 @@ internal sealed class LiteralEnvOnly : IContainerInputs
 /// </summary>
 public interface IProbeResults
 {
-    /// <summary>A container of pod <paramref name="pod"/> started with this CRI id.</summary>
+    /// <summary>A container of pod <paramref name="pod"/> runs with this CRI id (called again on every sync: ignore repeats).</summary>
     void Started(JsonObject pod, string containerName, string containerId);
 
     /// <summary>The container is gone (exited or removed): stop probing it.</summary>

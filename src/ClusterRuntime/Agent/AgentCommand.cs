@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using Appliance.ClusterRuntime.Agent.Client;
 using Appliance.ClusterRuntime.Agent.Join;
 using Appliance.ClusterRuntime.Agent.Node;
+using Appliance.ClusterRuntime.Controllers.Machinery;
 using Appliance.ClusterRuntime.Pki;
 using Microsoft.Extensions.Logging;
 
@@ -133,10 +134,11 @@ public sealed class AgentCommand(AgentOptions options, TextWriter error)
                 try { await Task.Delay(TimeSpan.FromSeconds(2), stop.Token); } catch (OperationCanceledException) { }
             }
         }
+        var events = new EventRecorder(new ApiEventSink(api), TimeProvider.System, options.NodeName, logger);
         var podWorker = new Kubelet.Kubelet(api, containerd.Cri,
             new Kubelet.KubeletOptions(options.NodeName, nodeIp.ToString(), options.PodLogDir, ContainerRuntime.CniConfDir(options.DataDir)), logger,
-            new Kubelet.Probes.ProbeManager(containerd.Cri, logger, new ApiEventSink(api), options.NodeName))
-        { Inputs = new Kubelet.PodInputs(api, Path.Combine(options.DataDir, "pods-volumes")) };
+            new Kubelet.Probes.ProbeManager(containerd.Cri, logger, events))
+        { Inputs = new Kubelet.PodInputs(api, Path.Combine(options.DataDir, "pods-volumes")), Events = events };
         var pods = podWorker.RunAsync(stop.Token);
         await heartbeat.RunAsync(stop.Token);
         await pods;

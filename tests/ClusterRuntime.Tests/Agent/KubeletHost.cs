@@ -91,9 +91,10 @@ public sealed class KubeletHost : IAsyncDisposable
         var options = new KubeletOptions(NodeName, "127.0.0.1", _containerd!["pods"], _containerd["cni"]);
         // Probes connect from containerd's network namespace, where the pods' CNI bridge is.
         _probes?.Dispose();
-        _probes = new ProbeManager(_containerd.Cri, NullLogger.Instance, new ApiEventSink(_api!), NodeName, $"/run/netns/{_containerd.NetNs}");
+        var events = new Appliance.ClusterRuntime.Controllers.Machinery.EventRecorder(new ApiEventSink(_api!), TimeProvider.System, NodeName, NullLogger.Instance);
+        _probes = new ProbeManager(_containerd.Cri, NullLogger.Instance, events, $"/run/netns/{_containerd.NetNs}");
         var kubelet = new Appliance.ClusterRuntime.Agent.Kubelet.Kubelet(_api!, _containerd.Cri, options, NullLogger.Instance, _probes)
-        { Inputs = new PodInputs(_api!, PodVolumesDir) };
+        { Inputs = new PodInputs(_api!, PodVolumesDir), Events = events };
         _kubelet = Task.Run(() => kubelet.RunAsync(_kubeletStop.Token));
     }
 

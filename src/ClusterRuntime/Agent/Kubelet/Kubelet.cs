@@ -23,13 +23,17 @@ internal sealed class Kubelet(ApiClient api, CriConnection cri, KubeletOptions o
     /// <summary>Env, mounts and volumes of the pods (<see cref="PodInputs"/>; default: literal env only, no volumes).</summary>
     internal IContainerInputs Inputs { get; init; } = new LiteralEnvOnly();
 
+    /// <summary>Where the pods' Events go (run by <see cref="RunAsync"/>; shared with the probes); null: none.</summary>
+    internal EventRecorder? Events { get; init; }
+
     /// <summary>Waits for the Node's podCIDR, writes the CNI config, then syncs pods until <paramref name="ct"/> ends.</summary>
     public async Task RunAsync(CancellationToken ct)
     {
         _stop = ct;
         _probes.Changed = uid => { if (_workers.TryGetValue(uid, out var w)) w.Worker.Kick(); };
+        var events = Events?.RunAsync(ct) ?? Task.CompletedTask;
         try { await WriteCniConfigAsync(ct); }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested) { return; }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested) { await events; return; }
         var watch = new PodWatch(api, options.NodeName, logger);
         var resync = ResyncLoopAsync(ct);
         try
@@ -40,6 +44,7 @@ internal sealed class Kubelet(ApiClient api, CriConnection cri, KubeletOptions o
         try { await resync; } catch (OperationCanceledException) { }
         foreach (var (_, run) in _workers.Values)
             try { await run; } catch (OperationCanceledException) { }
+        await events;
     }
 
     async Task WriteCniConfigAsync(CancellationToken ct)
@@ -87,7 +92,7 @@ internal sealed class Kubelet(ApiClient api, CriConnection cri, KubeletOptions o
     {
         // A finished worker's entry is replaced: a later sandbox with that UID gets a fresh one.
         if (_workers.TryGetValue(uid, out var w) && !w.Run.IsCompleted) return w.Worker;
-        var worker = new PodWorker(uid, api, cri, options, Inputs, _probes, logger);
+        var worker = new PodWorker(uid, api, cri, options, Inputs, _probes, logger) { Events = Events };
         _workers[uid] = (worker, Task.Run(() => worker.RunAsync(_stop)));
         return worker;
     }

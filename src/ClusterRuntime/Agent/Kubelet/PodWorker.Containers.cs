@@ -59,8 +59,9 @@ internal sealed partial class PodWorker
         var wait = finished + delay - DateTimeOffset.UtcNow;
         if (wait > TimeSpan.Zero)
         {
-            _waiting[name] = ("CrashLoopBackOff",
-                $"back-off {BackOff.Go(delay)} restarting failed container={name} pod={Obj.Str(pod, "metadata", "name")}_{Obj.Str(pod, "metadata", "namespace")}({_uid})");
+            var podName = $"{Obj.Str(pod, "metadata", "name")}_{Obj.Str(pod, "metadata", "namespace")}({_uid})";
+            _waiting[name] = ("CrashLoopBackOff", $"back-off {BackOff.Go(delay)} restarting failed container={name} pod={podName}");
+            Event(pod, EventRecorder.Warning, "BackOff", $"Back-off restarting failed container {name} in pod {podName}");
             _ = Task.Delay(wait, ct).ContinueWith(_ => Kick(), TaskScheduler.Default);
             return;
         }
@@ -78,12 +79,17 @@ internal sealed partial class PodWorker
         if (present is null)
         {
             var failures = _pullFailures[name] = _pullFailures.GetValueOrDefault(name) + 1;
-            _waiting[name] = (failures == 1 ? "ErrImagePull" : "ImagePullBackOff",
-                $"image \"{image}\" is not present on node {_options.NodeName}, and the node is offline: images are never pulled; preload the image onto the node");
+            var message = $"image \"{image}\" is not present on node {_options.NodeName}, and the node is offline: images are never pulled; preload the image onto the node";
+            if (failures == 1) Event(pod, EventRecorder.Warning, "Failed", $"Failed to pull image \"{image}\": {message}");
+            else Event(pod, EventRecorder.Normal, "BackOff", $"Back-off pulling image \"{image}\"");
+            Fail(pod, name, failures == 1 ? "ErrImagePull" : "ImagePullBackOff", message, $"Error: {(failures == 1 ? "ErrImagePull" : "ImagePullBackOff")}");
             _ = Task.Delay(TimeSpan.FromSeconds(2), ct).ContinueWith(_ => Kick(), TaskScheduler.Default);
             return;
         }
         _pullFailures.Remove(name);
+        Event(pod, EventRecorder.Normal, "Pulled", PullsAlways(spec, image)
+            ? $"Container image \"{image}\" already present on machine; not pulled although imagePullPolicy is Always: node {_options.NodeName} is offline and never pulls"
+            : $"Container image \"{image}\" already present on machine");
         ContainerInputs inputs;
         try
         {
@@ -92,7 +98,12 @@ internal sealed partial class PodWorker
         catch (Exception e) when (e is not OperationCanceledException)
         {
             // As upstream: a volume that cannot be set up keeps the pod ContainerCreating (its FailedMount event's text).
-            _waiting[name] = (e is Volumes.VolumeSetupException ? "ContainerCreating" : "CreateContainerConfigError", e.Message);
+            if (e is Volumes.VolumeSetupException)
+            {
+                _waiting[name] = ("ContainerCreating", e.Message);
+                Event(pod, EventRecorder.Warning, "FailedMount", e.Message);
+            }
+            else Fail(pod, name, "CreateContainerConfigError", e.Message, $"Error: {e.Message}");
             return;
         }
         // The kubelet keeps one dead instance per container (for lastState and `kubectl logs --previous`).
@@ -107,20 +118,42 @@ internal sealed partial class PodWorker
         }
         catch (RpcException e) when (e.StatusCode != StatusCode.Unavailable)
         {
-            _waiting[name] = ("CreateContainerError", e.Status.Detail);
+            Fail(pod, name, "CreateContainerError", e.Status.Detail, $"Error: {e.Status.Detail}");
             return;
         }
+        Event(pod, EventRecorder.Normal, "Created", $"Created container {name}");
         try
         {
             await _cri.Runtime.StartContainerAsync(new() { ContainerId = id }, cancellationToken: ct);
         }
         catch (RpcException e) when (e.StatusCode != StatusCode.Unavailable)
         {
-            _waiting[name] = ("RunContainerError", e.Status.Detail);
+            Fail(pod, name, "RunContainerError", e.Status.Detail, $"Error: {e.Status.Detail}");
             return;
         }
         _waiting.Remove(name);
+        Event(pod, EventRecorder.Normal, "Started", $"Started container {name}");
         _probes.Started(pod, name, id);
         _logger.LogInformation("pod {Uid}: container {Name} started ({Id}, restart {Attempt})", _uid, name, id[..12], attempt);
+    }
+
+    /// <summary>Sets a container's waiting reason and records the Warning "Failed" Event upstream's kubelet records.</summary>
+    void Fail(JsonObject pod, string name, string reason, string message, string eventMessage)
+    {
+        _waiting[name] = (reason, message);
+        Event(pod, EventRecorder.Warning, "Failed", eventMessage);
+    }
+
+    /// <summary>
+    /// True when upstream would pull this image on every start: imagePullPolicy Always, or no policy and the tag
+    /// <c>latest</c> or none (an image by digest is IfNotPresent).
+    /// </summary>
+    static bool PullsAlways(JsonObject spec, string image)
+    {
+        if (Obj.Str(spec, "imagePullPolicy") is { Length: > 0 } policy) return policy == "Always";
+        if (image.Contains('@')) return false;
+        var lastSlash = image.LastIndexOf('/');
+        var colon = image.IndexOf(':', lastSlash + 1);
+        return colon < 0 || image[(colon + 1)..] == "latest";
     }
 }

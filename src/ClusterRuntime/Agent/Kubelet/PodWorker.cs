@@ -38,6 +38,12 @@ internal sealed partial class PodWorker
         (_uid, _api, _cri, _options, _inputs, _probes, _logger) = (uid, api, cri, options, inputs, probes, logger);
     }
 
+    /// <summary>Where this pod's Events go (the kubelet's recorder); null: none.</summary>
+    public EventRecorder? Events { get; init; }
+
+    /// <summary>An Event about <paramref name="pod"/> from the kubelet, worded as upstream's kubelet words it.</summary>
+    void Event(JsonObject pod, string type, string reason, string message) => Events?.Record(pod, type, reason, message, "kubelet");
+
     /// <summary>True once the pod is gone from the API and its sandboxes are removed.</summary>
     public bool Finished { get; private set; }
 
@@ -97,6 +103,7 @@ internal sealed partial class PodWorker
         {
             // kubectl shows ContainerCreating; the message says why (e.g. the pause image is not preloaded).
             _sandboxError = $"failed to create the pod sandbox: {e.Status.Detail}";
+            Event(pod, EventRecorder.Warning, "FailedCreatePodSandBox", $"Failed to create pod sandbox: {e.Status.Detail}");
             await WriteStatusAsync(pod, new PodSandboxStatus { State = PodSandboxState.SandboxNotready }, [], new(false, false), ct);
             _ = Task.Delay(TimeSpan.FromSeconds(5), ct).ContinueWith(_ => Kick(), TaskScheduler.Default);
             return;
@@ -189,6 +196,7 @@ internal sealed partial class PodWorker
             var list = await _cri.Runtime.ListContainersAsync(new() { Filter = new() { PodSandboxId = s.Id } }, cancellationToken: ct);
             await Task.WhenAll(list.Containers.Where(c => c.State == ContainerState.ContainerRunning).Select(async c =>
             {
+                if (pod is not null) Event(pod, EventRecorder.Normal, "Killing", $"Stopping container {c.Metadata.Name}");
                 await _cri.Runtime.StopContainerAsync(new() { ContainerId = c.Id, Timeout = grace }, cancellationToken: ct);
                 _probes.Stopped(c.Id);
             }));

@@ -28,18 +28,15 @@ internal sealed class ProbeManager : IProbeResults, IDisposable
     readonly EventRecorder? _events;
 
     /// <summary>
-    /// Probes through <paramref name="cri"/>; failures become Events of the pod through <paramref name="events"/>
-    /// (reported by <paramref name="nodeName"/>'s kubelet; null: logged only); network probes connect from
+    /// Probes through <paramref name="cri"/>; failures become Events of the pod through <paramref name="events"/> (the
+    /// kubelet's recorder, run by <see cref="Kubelet"/>; null: logged only); network probes connect from
     /// <paramref name="netnsPath"/> (null: this process's namespace).
     /// </summary>
-    public ProbeManager(CriConnection cri, ILogger logger, IEventSink? events = null, string nodeName = "", string? netnsPath = null, TimeProvider? time = null)
+    public ProbeManager(CriConnection cri, ILogger logger, EventRecorder? events = null, string? netnsPath = null, TimeProvider? time = null)
     {
-        (_cri, _logger, _time) = (cri, logger, time ?? TimeProvider.System);
+        (_cri, _logger, _time, _events) = (cri, logger, time ?? TimeProvider.System, events);
         _prober = new Prober(cri, new ProbeNetwork(netnsPath));
         _since = _time.GetUtcNow();
-        if (events is null) return;
-        _events = new EventRecorder(events, _time, nodeName, logger);
-        _ = _events.RunAsync(_stop.Token);
     }
 
     sealed class Watched(JsonObject pod, string label, JsonObject container)

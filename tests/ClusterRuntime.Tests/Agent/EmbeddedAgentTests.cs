@@ -9,7 +9,6 @@ namespace Appliance.ClusterRuntime.Tests.Agent;
 public sealed class EmbeddedAgentTests
 {
     static CancellationToken Ct => TestContext.Current.CancellationToken;
-    static string Dotnet => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h ? h : "dotnet";
 
     [Fact]
     public async Task Server_RunsItsOwnNode_ADeploymentsPodsServeFromPodIps_AreReplaced_AndLog()
@@ -37,7 +36,7 @@ public sealed class EmbeddedAgentTests
             await Ip("-n", netns, "addr", "add", "10.213.0.1/24", "dev", "eth0");
             await Ip("-n", netns, "link", "set", "eth0", "up");
             await Ip("-n", netns, "link", "set", "eth1", "up");
-            server = ProcessRunner.Start("/usr/bin/nsenter", [$"--net=/run/netns/{netns}", Dotnet, RuntimeProcess.ServerDll, "server",
+            server = ProcessRunner.Start("/usr/bin/nsenter", [$"--net=/run/netns/{netns}", RuntimeProcess.Dotnet, RuntimeProcess.ServerDll, "server",
                 "--data-dir", dir["srv"], "--https-listen-port", RuntimeProcess.FreePort().ToString()]);
             Directory.CreateDirectory(dir["cache"]);
             var kubectl = new Support.Kubectl(dir["srv/kubeconfig.yaml"], dir["cache"], netns);
@@ -73,8 +72,11 @@ public sealed class EmbeddedAgentTests
             var pods = await RunningAsync(kubectl, 2, [], Log);
             foreach (var (name, ip) in pods)
             {
-                var page = (await ProcessRunner.RunAsync("/usr/bin/nsenter", [$"--net=/run/netns/{netns}", "curl", "-sS", "--max-time", "5", $"http://{ip}:8080/"], ct: Ct)).Ok().Out;
-                Assert.Equal($"page of {name}\n", page);
+                // Running means started, not listening yet (no readiness probe): a refused connection is retried.
+                var page = await Poll.UntilAsync(async () => await ProcessRunner.RunAsync("/usr/bin/nsenter",
+                        [$"--net=/run/netns/{netns}", "curl", "-sS", "--max-time", "5", $"http://{ip}:8080/"], ct: Ct),
+                    r => r.ExitCode == 0, TimeSpan.FromSeconds(15), $"the page from {name} at {ip}", r => r.Error + Log());
+                Assert.Equal($"page of {name}\n", page.Out);
             }
 
             var (gone, _) = pods[0];
@@ -118,7 +120,7 @@ public sealed class EmbeddedAgentTests
         {
             if (!server.HasExited) await ProcessRunner.RunAsync("kill", ["-TERM", server.Id.ToString()]);
             if (!await server.WaitUntilAsync(p => p.HasExited, TimeSpan.FromSeconds(30))) server.Kill();
-            TestContext.Current.TestOutputHelper?.WriteLine($"server exit {server.ExitCode}: {server.Error}");
+            TestContext.Current.TestOutputHelper?.WriteLine($"server exit {server.ExitCode}; its log ends:\n{string.Join('\n', (server.Out + server.Error).Split('\n').TakeLast(40))}");
             await server.DisposeAsync();
         }
         var config = new ContainerdConfig(containerdDir, Path.Combine(Path.GetDirectoryName(containerdDir)!, "cni", "net.d"));

@@ -97,6 +97,37 @@ public sealed class EmbeddedAgentTests
         }
     }
 
+    [Fact]
+    public async Task Server_WithoutContainerd_SaysSoInOneLine_AndKeepsServingTheApi()
+    {
+        Support.Kubectl.RequireInstalled();
+        if (Environment.UserName != "root") Assert.Skip("hiding /usr/bin in a mount namespace needs root");
+        if (!File.Exists("/usr/bin/unshare")) Assert.Skip("/usr/bin/unshare is not installed (util-linux)");
+        // The dotnet host itself, not a /usr/bin link to it: /usr/bin is hidden (an empty tmpfs) for the server.
+        var host = RuntimeProcess.Dotnet;
+        if (!Path.IsPathRooted(host))
+            host = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, host)).FirstOrDefault(File.Exists) ?? host;
+        host = new FileInfo(host).ResolveLinkTarget(true)?.FullName ?? host;
+        if (host.StartsWith("/usr/bin/")) Assert.Skip($"the dotnet host {host} lives in /usr/bin");
+        using var dir = new TempDir("emb-");
+        var port = RuntimeProcess.FreePort();
+        await using var server = ProcessRunner.Start("/usr/bin/unshare", ["-m", "--propagation", "private", "sh", "-c",
+            "mount -t tmpfs none /usr/bin && exec \"$0\" \"$@\"", host, RuntimeProcess.ServerDll, "server",
+            "--data-dir", dir["srv"], "--bind-address", "127.0.0.1", "--https-listen-port", port.ToString(), "--kubelet-port", "0"]);
+        Assert.True(await server.WaitUntilAsync(p => p.Out.Contains("embedded agent not running") || p.HasExited, TimeSpan.FromSeconds(60), Ct),
+            $"no word about the agent:\n{server.Out}{server.Error}");
+        Assert.False(server.HasExited, $"the server exited {(server.HasExited ? server.ExitCode : 0)}:\n{server.Out}{server.Error}");
+        var lines = (server.Out + server.Error).Split('\n').Where(l => l.Contains("containerd")).ToList();
+        Assert.Equal(["embedded agent not running: containerd is not installed (/usr/bin/containerd is missing)"],
+            lines.Select(l => l[l.IndexOf("embedded agent", StringComparison.Ordinal)..l.IndexOf(';')]));
+        Directory.CreateDirectory(dir["cache"]);
+        Assert.Equal("ok", (await new Support.Kubectl(dir["srv/kubeconfig.yaml"], dir["cache"]).RunAsync("get", "--raw", "/readyz")).Ok().Out);
+        Assert.False(server.HasExited);
+        await ProcessRunner.RunAsync("kill", ["-TERM", server.Id.ToString()], ct: Ct);
+        Assert.True(await server.WaitUntilAsync(p => p.HasExited, TimeSpan.FromSeconds(30), Ct));
+        Assert.Equal(0, server.ExitCode);
+    }
+
     /// <summary>Waits (60 s) until exactly <paramref name="count"/> web pods run with an IP, none of them named in <paramref name="not"/>.</summary>
     static async Task<List<(string Name, string Ip)>> RunningAsync(Support.Kubectl kubectl, int count, string[] not, Func<string> log)
     {

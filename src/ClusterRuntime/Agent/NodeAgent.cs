@@ -94,7 +94,9 @@ public sealed class NodeAgent(AgentOptions options, ILogger logger)
         // Pods start once the preloaded images (the pause image among them) are in, so no sandbox fails for want of them.
         await images;
         var podWorker = new Kubelet.Kubelet(api, containerd.Cri,
-            new Kubelet.KubeletOptions(options.NodeName, nodeIp.ToString(), options.PodLogDir, ContainerRuntime.CniConfDir(options.DataDir)), logger);
+            new Kubelet.KubeletOptions(options.NodeName, nodeIp.ToString(), options.PodLogDir, ContainerRuntime.CniConfDir(options.DataDir)), logger,
+            new Kubelet.Probes.ProbeManager(containerd.Cri, logger, new ApiEventSink(api), options.NodeName))
+        { Inputs = new Kubelet.PodInputs(api, Path.Combine(options.DataDir, "pods-volumes")) };
         var pods = podWorker.RunAsync(stop);
         await beats;
         await pods;

@@ -12,7 +12,13 @@ internal static class ImageImportArchives
     public static string Fixture(string name) => Path.Combine(BusyboxFixtures.Dir, name);
 
     /// <summary>busybox.docker.tar with its RepoTags replaced by <paramref name="tags"/>.</summary>
-    public static string DockerSaveTagged(string path, params string[] tags)
+    public static string DockerSaveTagged(string path, params string[] tags) => DockerSaveVariant(path, null, tags);
+
+    /// <summary>
+    /// busybox.docker.tar with its RepoTags replaced by <paramref name="tags"/> and, when <paramref name="variant"/> is
+    /// given, one more field in its image config, so that it is a different image (another image ID) with the same layer.
+    /// </summary>
+    public static string DockerSaveVariant(string path, string? variant, params string[] tags)
     {
         using var src = File.OpenRead(Fixture("busybox.docker.tar"));
         using var reader = new TarReader(src);
@@ -27,6 +33,13 @@ internal static class ImageImportArchives
                     var from = json.IndexOf("\"RepoTags\":[", StringComparison.Ordinal) + "\"RepoTags\":[".Length;
                     var to = json.IndexOf(']', from);
                     json = json[..from] + string.Join(',', tags.Select(t => $"\"{t}\"")) + json[to..];
+                    e.DataStream = new MemoryStream(Encoding.UTF8.GetBytes(json));
+                }
+                else if (variant is not null && e.Name.EndsWith(".json", StringComparison.Ordinal) && !e.Name.Contains('/'))
+                {
+                    // The image config (<hex>.json): the importer hashes it as it streams, so its name may stay.
+                    var json = Encoding.UTF8.GetString(ReadAll(e.DataStream!));
+                    json = "{\"appliance_test_variant\":\"" + variant + "\"," + json[1..];
                     e.DataStream = new MemoryStream(Encoding.UTF8.GetBytes(json));
                 }
                 writer.WriteEntry(e);

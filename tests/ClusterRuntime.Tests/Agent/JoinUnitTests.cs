@@ -86,4 +86,21 @@ public sealed class JoinUnitTests
         Assert.Equal("NetworkPluginNotReady", (string?)Cond(first, "Ready")["reason"]);
         Assert.Equal("containerd://1.6.20", (string?)first["nodeInfo"]!["containerRuntimeVersion"]);
     }
+
+    [Fact]
+    public void NodeStatus_ListsImages_LargestFirst_AtMostFifty_AndANewImageIsAChange()
+    {
+        var m = new MachineInfo(2, 4L << 30, 2L << 30, 100L << 30, 50L << 30, 100, 32768, "6.1.0", "Debian", "amd64", "m", "b", "u");
+        var images = Enumerable.Range(1, 60).Select(i => new NodeImage([$"sha256:{i:x64}", $"example.local/img-{i}:1"], i * 1000L)).ToList();
+        var report = new RuntimeReport(true, "KubeletReady", "ready", "containerd://1.6.20") { Images = images };
+        var t0 = DateTimeOffset.Parse("2026-01-01T00:00:00Z");
+        var status = NodeStatus.Build("n", IPAddress.Parse("192.0.2.1"), m, report, null, t0);
+        var listed = status["images"]!.AsArray();
+        Assert.Equal(NodeStatus.MaxImages, listed.Count);
+        Assert.Equal(60_000, (long)listed[0]!["sizeBytes"]!);
+        Assert.Equal(["sha256:" + 60.ToString("x64"), "example.local/img-60:1"], listed[0]!["names"]!.AsArray().Select(n => (string)n!));
+        Assert.Equal(11_000, (long)listed[^1]!["sizeBytes"]!);
+        var fewer = NodeStatus.Build("n", IPAddress.Parse("192.0.2.1"), m, report with { Images = images.Take(3).ToList() }, status["conditions"]!.AsArray(), t0);
+        Assert.True(NodeStatus.Changed(status, fewer));
+    }
 }

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using Appliance.ClusterRuntime.Agent.Client;
 using Appliance.ClusterRuntime.Agent.Kubelet;
+using Appliance.ClusterRuntime.Agent.Kubelet.Probes;
 using Appliance.ClusterRuntime.Agent.Node;
 using Appliance.ClusterRuntime.Agent.Cri.V1;
 using Appliance.ClusterRuntime.Tests.Support;
@@ -17,6 +18,19 @@ namespace Appliance.ClusterRuntime.Tests.Agent;
 /// </summary>
 public sealed class KubeletHost : IAsyncDisposable
 {
+    /// <summary>A test class's node (an xunit class fixture; started by the class's first test).</summary>
+    public sealed class Fixture : IAsyncLifetime
+    {
+        /// <summary>The node.</summary>
+        public KubeletHost Host { get; } = new();
+
+        /// <inheritdoc />
+        public ValueTask InitializeAsync() => ValueTask.CompletedTask;
+
+        /// <inheritdoc />
+        public ValueTask DisposeAsync() => Host.DisposeAsync();
+    }
+
     /// <summary>The node's name.</summary>
     public const string NodeName = "kubelet-node";
 
@@ -28,11 +42,18 @@ public sealed class KubeletHost : IAsyncDisposable
     ApiClient? _api;
     ContainerdHost? _containerd;
     RuntimeProcess? _server;
+    ProbeManager? _probes;
 
     internal ContainerdHost Containerd => _containerd!;
 
     /// <summary>kubectl bound to the server.</summary>
     public Support.Kubectl Kubectl { get; private set; } = null!;
+
+    /// <summary>Where the kubelet keeps pod volumes: <c>{this}/{uid}/volumes/kubernetes.io~{plugin}/{name}</c>.</summary>
+    public string PodVolumesDir => _containerd!["pods-volumes"];
+
+    /// <summary>The API as the kubelet uses it.</summary>
+    internal ApiClient Api => _api!;
 
     /// <summary>The Node's podCIDR.</summary>
     public string PodCidr { get; private set; } = "";
@@ -68,7 +89,11 @@ public sealed class KubeletHost : IAsyncDisposable
     {
         _kubeletStop = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
         var options = new KubeletOptions(NodeName, "127.0.0.1", _containerd!["pods"], _containerd["cni"]);
-        var kubelet = new Appliance.ClusterRuntime.Agent.Kubelet.Kubelet(_api!, _containerd.Cri, options, NullLogger.Instance);
+        // Probes connect from containerd's network namespace, where the pods' CNI bridge is.
+        _probes?.Dispose();
+        _probes = new ProbeManager(_containerd.Cri, NullLogger.Instance, new ApiEventSink(_api!), NodeName, $"/run/netns/{_containerd.NetNs}");
+        var kubelet = new Appliance.ClusterRuntime.Agent.Kubelet.Kubelet(_api!, _containerd.Cri, options, NullLogger.Instance, _probes)
+        { Inputs = new PodInputs(_api!, PodVolumesDir) };
         _kubelet = Task.Run(() => kubelet.RunAsync(_kubeletStop.Token));
     }
 
@@ -83,11 +108,17 @@ public sealed class KubeletHost : IAsyncDisposable
     /// <summary>A pod read through the API (null when gone).</summary>
     public Task<JsonObject?> PodAsync(string ns, string name) => _api!.GetAsync($"/api/v1/namespaces/{ns}/pods/{name}", TestContext.Current.CancellationToken);
 
+    /// <summary>Polls pod <c>default/NAME</c> (an empty object while it is missing) until <paramref name="done"/>.</summary>
+    public async Task<JsonObject> WaitPodAsync(string name, Func<JsonObject, bool> done, TimeSpan timeout, string what) =>
+        (await Poll.UntilAsync(async () => await PodAsync("default", name) ?? new JsonObject(), done, timeout, what))!;
+
     /// <summary>Creates a pod in <c>default</c> bound to this node from a spec.</summary>
-    public async Task<JsonObject> CreatePodAsync(string name, JsonObject spec)
+    public async Task<JsonObject> CreatePodAsync(string name, JsonObject spec, JsonObject? labels = null)
     {
         spec["nodeName"] = NodeName;
-        var pod = new JsonObject { ["apiVersion"] = "v1", ["kind"] = "Pod", ["metadata"] = new JsonObject { ["name"] = name }, ["spec"] = spec };
+        var meta = new JsonObject { ["name"] = name };
+        if (labels is not null) meta["labels"] = labels;
+        var pod = new JsonObject { ["apiVersion"] = "v1", ["kind"] = "Pod", ["metadata"] = meta, ["spec"] = spec };
         return await _api!.CreateAsync("/api/v1/namespaces/default/pods", pod, TestContext.Current.CancellationToken);
     }
 
@@ -107,6 +138,7 @@ public sealed class KubeletHost : IAsyncDisposable
         _stop.Cancel();
         foreach (var t in new[] { _kubelet, _heartbeat })
             if (t is not null) try { await t; } catch (OperationCanceledException) { }
+        _probes?.Dispose();
         if (_containerd is not null) await _containerd.DisposeAsync();
         if (_server is not null) await _server.DisposeAsync();
         _api?.Dispose();

@@ -6,16 +6,8 @@ using Appliance.ClusterRuntime.Tests.Support;
 namespace Appliance.ClusterRuntime.Tests.Agent;
 
 [Trait("Category", "External")]
-public sealed class KubeletPodTests(KubeletPodTests.Fixture node) : IClassFixture<KubeletPodTests.Fixture>
+public sealed class KubeletPodTests(KubeletHost.Fixture node) : IClassFixture<KubeletHost.Fixture>
 {
-    /// <summary>The class's node (started by the first test).</summary>
-    public sealed class Fixture : IAsyncLifetime
-    {
-        public KubeletHost Host { get; } = new();
-        public ValueTask InitializeAsync() => ValueTask.CompletedTask;
-        public ValueTask DisposeAsync() => Host.DisposeAsync();
-    }
-
     KubeletHost Host => node.Host;
 
     static JsonObject Busybox(string name, string script, string restartPolicy = "Always", string? image = null) => new()
@@ -31,8 +23,7 @@ public sealed class KubeletPodTests(KubeletPodTests.Fixture node) : IClassFixtur
         }),
     };
 
-    async Task<JsonObject> WaitPodAsync(string name, Func<JsonObject, bool> done, TimeSpan timeout, string what) =>
-        (await Poll.UntilAsync(async () => await Host.PodAsync("default", name) ?? new JsonObject(), done, timeout, what))!;
+    Task<JsonObject> WaitPodAsync(string name, Func<JsonObject, bool> done, TimeSpan timeout, string what) => Host.WaitPodAsync(name, done, timeout, what);
 
     static JsonObject? Status0(JsonObject pod) => pod["status"]?["containerStatuses"]?[0] as JsonObject;
 

@@ -26,7 +26,7 @@ public sealed class EventTests(ServerFixture fx) : IClassFixture<ServerFixture>
         var store = new ObjectStore(backend, TimeProvider.System);
         await store.CreateAsync(ResourceTable.Namespaces, null, new JsonObject { ["metadata"] = new JsonObject { ["name"] = "default" } }, Ct);
         var cm = await store.CreateAsync(ResourceTable.Find("", "v1", "configmaps")!, "default", Json.ConfigMap("subject"), Ct);
-        var recorder = new EventRecorder(store, "test-instance", NullLogger.Instance);
+        var recorder = new EventRecorder(new StoreEventSink(store), store.Clock, "test-instance", NullLogger.Instance);
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(Ct);
         var running = recorder.RunAsync(cts.Token);
         for (int i = 0; i < 3; i++) recorder.Record(cm, EventRecorder.Warning, "Repeated", "the same thing again", "test-controller");
@@ -53,6 +53,35 @@ public sealed class EventTests(ServerFixture fx) : IClassFixture<ServerFixture>
         // Written with the TTL lease: the datastore expires it.
         var (_, kv) = await backend.GetAsync(events.Key("default", Meta.Name(repeated)!), 0, Ct);
         Assert.Equal(3600, kv!.Lease);
+    }
+
+    [Fact]
+    public async Task RepeatedEvents_WrittenOverTheApi_AreCounted_NotDuplicated()
+    {
+        // The kubelet's way: the same recorder, writing through the API with an ApiEventSink.
+        var (http, cm) = await SubjectAsync("events-api");
+        var api = new Appliance.ClusterRuntime.Agent.Client.ApiClient(http);
+        var recorder = new EventRecorder(new Appliance.ClusterRuntime.Agent.Client.ApiEventSink(api), TimeProvider.System, "node-1", NullLogger.Instance);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var running = recorder.RunAsync(cts.Token);
+        for (int i = 0; i < 3; i++) recorder.Record(cm, EventRecorder.Warning, "BackOff", "back-off restarting", "kubelet");
+        recorder.Record(cm, EventRecorder.Normal, "Pulled", "already present", "kubelet");
+
+        var watch = Stopwatch.StartNew();
+        JsonArray items = [];
+        while (watch.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            items = (await Json.ReadAsync(await http.GetAsync("/api/v1/namespaces/events-api/events", Ct)))["items"]!.AsArray();
+            if (items.Count == 2 && items.Any(e => e!["count"]?.GetValue<int>() == 3)) break;
+            await Task.Delay(50, Ct);
+        }
+        await cts.CancelAsync();
+        await running;
+        Assert.True(items.Count == 2, $"expected 2 events, got {items.Count}: {items.ToJsonString()}");
+        var backOff = Assert.Single(items, e => e!["reason"]!.GetValue<string>() == "BackOff")!;
+        Assert.Equal(3, backOff["count"]!.GetValue<int>());
+        Assert.Equal("node-1", backOff["reportingInstance"]!.GetValue<string>());
+        Assert.Equal(1, Assert.Single(items, e => e!["reason"]!.GetValue<string>() == "Pulled")!["count"]!.GetValue<int>());
     }
 
     static JsonObject CoreEvent(string name, JsonObject involved, int count) => new()

@@ -41,7 +41,7 @@ public sealed class ServiceAllocationRepairTests
         await backend.DeleteAsync(ipKey, 0, Ct);
 
         var logger = NullLogger.Instance;
-        var ctx = new ControllerContext(store, new SharedInformers(backend, logger), new EventRecorder(store, "test", logger), options, NullLoggerFactory.Instance);
+        var ctx = new ControllerContext(store, new SharedInformers(backend, logger), new EventRecorder(new StoreEventSink(store), store.Clock, "test", logger), options, NullLoggerFactory.Instance);
         await new ServiceAllocationRepair(ctx).RepairOnceAsync(Ct);
 
         Assert.Null((await backend.GetAsync(oldLeak, 0, Ct)).Kv);

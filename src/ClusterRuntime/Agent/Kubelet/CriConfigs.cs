@@ -57,7 +57,7 @@ internal static class CriConfigs
         return config;
     }
 
-    /// <summary>The container config for restart <paramref name="restartCount"/>, with <paramref name="inputs"/> (env, mounts).</summary>
+    /// <summary>The container config for restart <paramref name="restartCount"/>, with <paramref name="inputs"/> (env, mounts, expanded command and args).</summary>
     public static ContainerConfig Container(JsonObject pod, JsonObject container, uint restartCount, ContainerInputs inputs)
     {
         var name = Obj.Str(container, "name")!;
@@ -73,8 +73,8 @@ internal static class CriConfigs
             Labels = { [PodUidLabel] = Obj.Str(pod, "metadata", "uid")!, [ContainerNameLabel] = name },
             Linux = new LinuxContainerConfig { Resources = Resources(container), SecurityContext = Security(pod, container) },
         };
-        config.Command.AddRange(Strings(container, "command"));
-        config.Args.AddRange(Strings(container, "args"));
+        config.Command.AddRange(inputs.Command ?? Strings(container, "command"));
+        config.Args.AddRange(inputs.Args ?? Strings(container, "args"));
         config.Envs.AddRange(inputs.Env);
         config.Mounts.AddRange(inputs.Mounts);
         return config;

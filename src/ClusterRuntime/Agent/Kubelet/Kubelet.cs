@@ -20,7 +20,7 @@ internal sealed class Kubelet(ApiClient api, CriConnection cri, KubeletOptions o
     readonly IProbeResults _probes = probes ?? new NoProbes();
     volatile bool _listed;
 
-    /// <summary>The volumes seam: env/envFrom resolution and mounts (default: literal env only).</summary>
+    /// <summary>Env, mounts and volumes of the pods (<see cref="PodInputs"/>; default: literal env only, no volumes).</summary>
     internal IContainerInputs Inputs { get; init; } = new LiteralEnvOnly();
 
     /// <summary>Waits for the Node's podCIDR, writes the CNI config, then syncs pods until <paramref name="ct"/> ends.</summary>
@@ -94,7 +94,7 @@ internal sealed class Kubelet(ApiClient api, CriConnection cri, KubeletOptions o
 
     CancellationToken _stop;
 
-    /// <summary>Every resync: kick each worker; give sandboxes of pods the API lacks a worker that removes them.</summary>
+    /// <summary>Every resync: kick each worker; give sandboxes and volumes of pods the API lacks a worker that removes them.</summary>
     async Task ResyncLoopAsync(CancellationToken ct)
     {
         while (!ct.IsCancellationRequested)
@@ -113,6 +113,9 @@ internal sealed class Kubelet(ApiClient api, CriConnection cri, KubeletOptions o
             {
                 logger.LogWarning("kubelet: listing sandboxes: {Error}", e.Status.Detail);
             }
+            // Volumes left by pods that went while the agent was down (or whose sandboxes went before their volumes).
+            foreach (var uid in Inputs.Pods())
+                if (!_workers.ContainsKey(uid)) Worker(uid).Update(null);
             foreach (var (uid, w) in _workers)
                 if (w.Run.IsCompleted) _workers.TryRemove(uid, out _);
         }

@@ -31,6 +31,8 @@ internal sealed partial class PodWorker
         foreach (var c in Obj.Items(pod, "spec", "containers"))
         {
             var latest = Latest(running, c);
+            // Running containers are (re)announced to the probes: a new kubelet adopts them without starting them.
+            if (latest?.State == ContainerState.ContainerRunning) _probes.Started(pod, latest.Metadata.Name, latest.Id);
             if (latest is null) await StartAsync(pod, c, sandboxId, sandbox, 0, running, ct);
             else if (latest.State == ContainerState.ContainerRunning && _probes.LivenessFailed(latest.Id))
             {
@@ -85,11 +87,12 @@ internal sealed partial class PodWorker
         ContainerInputs inputs;
         try
         {
-            inputs = await _inputs.ResolveAsync(pod, spec, ct);
+            inputs = await _inputs.ResolveAsync(pod, spec, _facts, ct);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            _waiting[name] = ("CreateContainerConfigError", e.Message);
+            // As upstream: a volume that cannot be set up keeps the pod ContainerCreating (its FailedMount event's text).
+            _waiting[name] = (e is Volumes.VolumeSetupException ? "ContainerCreating" : "CreateContainerConfigError", e.Message);
             return;
         }
         // The kubelet keeps one dead instance per container (for lastState and `kubectl logs --previous`).

@@ -13,7 +13,7 @@ internal sealed partial class PodWorker
         var old = Obj.Object(pod, "status");
         var init = Obj.Items(pod, "spec", "initContainers").Select(c => ContainerStatusJson(c, containers, init: true, progress)).ToList();
         var main = Obj.Items(pod, "spec", "containers").Select(c => ContainerStatusJson(c, containers, init: false, progress)).ToList();
-        var podIp = CriConfigs.HostNetwork(pod) ? _options.NodeIp : sandbox.Network?.Ip ?? "";
+        var podIp = PodIp(pod, sandbox);
         bool allReady = main.Count > 0 && main.All(c => Obj.Bool(c, "ready") == true);
         var status = new JsonObject
         {

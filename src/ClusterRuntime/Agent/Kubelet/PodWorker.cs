@@ -4,6 +4,7 @@ using System.Threading.Channels;
 using Appliance.ClusterRuntime.Agent.Client;
 using Appliance.ClusterRuntime.Agent.Cri;
 using Appliance.ClusterRuntime.Agent.Cri.V1;
+using Appliance.ClusterRuntime.Agent.Kubelet.Env;
 using Appliance.ClusterRuntime.Controllers.Machinery;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
@@ -30,6 +31,7 @@ internal sealed partial class PodWorker
     JsonObject? _lastPod;
     string? _lastStatus;
     string? _sandboxError;
+    PodFacts _facts = PodFacts.None;
 
     public PodWorker(string uid, ApiClient api, CriConnection cri, KubeletOptions options, IContainerInputs inputs, IProbeResults probes, ILogger logger)
     {
@@ -78,8 +80,10 @@ internal sealed partial class PodWorker
         if (pod is null || Obj.IsDeleting(pod))
         {
             await TearDownAsync(pod ?? _lastPod, ct);
+            var removed = RemoveInputs();
             if (pod is not null) await DeletePodObjectAsync(pod, ct);
-            Finished = pod is null;
+            // A volume that would not unmount keeps the worker: the next resync tries again.
+            Finished = pod is null && removed;
             return;
         }
         string sandboxId;
@@ -98,10 +102,47 @@ internal sealed partial class PodWorker
             return;
         }
         var sandbox = (await _cri.Runtime.PodSandboxStatusAsync(new() { PodSandboxId = sandboxId }, cancellationToken: ct)).Status;
+        _facts = Facts(pod, sandbox);
+        await SyncInputsAsync(pod, ct);
         var containers = await ContainersAsync(sandboxId, ct);
         var progress = await ActAsync(pod, sandboxId, sandboxConfig, containers, ct);
         containers = await ContainersAsync(sandboxId, ct);
         await WriteStatusAsync(pod, sandbox, containers, progress, ct);
+    }
+
+    /// <summary>The pod and node IPs the downward API shows before the pod's status says them.</summary>
+    PodFacts Facts(JsonObject pod, PodSandboxStatus sandbox) => PodIp(pod, sandbox) is { Length: > 0 } ip ? new([ip], [_options.NodeIp]) : new([], [_options.NodeIp]);
+
+    /// <summary>The sandbox's IP, the node's for hostNetwork pods; empty while there is none.</summary>
+    string PodIp(JsonObject pod, PodSandboxStatus sandbox) => CriConfigs.HostNetwork(pod) ? _options.NodeIp : sandbox.Network?.Ip ?? "";
+
+    /// <summary>Volumes follow their ConfigMaps, Secrets and pod fields on every sync (subPath mounts do not, as upstream).</summary>
+    async Task SyncInputsAsync(JsonObject pod, CancellationToken ct)
+    {
+        try
+        {
+            await _inputs.SyncAsync(pod, _facts, ct);
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested)
+        {
+            // The old files stay; a container not yet created reports the same cause when it is.
+            _logger.LogWarning("pod {Uid}: updating volumes: {Error}", _uid, e.Message);
+        }
+    }
+
+    /// <summary>Removes the pod's volumes once its sandboxes are gone; false when one would not go.</summary>
+    bool RemoveInputs()
+    {
+        try
+        {
+            _inputs.Remove(_uid);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _logger.LogWarning("pod {Uid}: removing volumes: {Error}", _uid, e.Message);
+            return false;
+        }
     }
 
     /// <summary>The ready sandbox of this pod, or a new one (older, not-ready sandboxes are removed first).</summary>

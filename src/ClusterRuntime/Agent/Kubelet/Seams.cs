@@ -1,29 +1,47 @@
-// Where the volumes and probes work plugs into the pod worker: one interface each, with the default used until then.
+// Where a pod's inputs (env, volumes) and probes plug into the pod worker: one interface each, with a default.
 using System.Text.Json.Nodes;
 using Appliance.ClusterRuntime.Agent.Cri.V1;
+using Appliance.ClusterRuntime.Agent.Kubelet.Env;
 using Appliance.ClusterRuntime.Controllers.Machinery;
 
 namespace Appliance.ClusterRuntime.Agent.Kubelet;
 
-/// <summary>What a container gets besides its spec's literal fields: environment and mounts.</summary>
-internal sealed record ContainerInputs(IReadOnlyList<KeyValue> Env, IReadOnlyList<Mount> Mounts);
+/// <summary>
+/// What a container gets besides its spec's literal fields: environment, mounts, and its command and args with
+/// <c>$(VAR)</c> expanded (null: the spec's, unexpanded).
+/// </summary>
+internal sealed record ContainerInputs(IReadOnlyList<KeyValue> Env, IReadOnlyList<Mount> Mounts,
+    IReadOnlyList<string>? Command = null, IReadOnlyList<string>? Args = null);
 
 /// <summary>
-/// Resolves a container's environment (env, envFrom, valueFrom) and volume mounts before CreateContainer. The
-/// volumes work implements this; an exception fails that container's start with CreateContainerConfigError and the
-/// exception's message.
+/// A pod's inputs on this node: each container's environment (env, envFrom, valueFrom) and volume mounts, resolved
+/// before CreateContainer; the pod's volumes kept in step on every sync and removed with the pod. A
+/// <see cref="Volumes.VolumeSetupException"/> leaves the container waiting <c>ContainerCreating</c>, any other exception
+/// <c>CreateContainerConfigError</c>, with the exception's message.
 /// </summary>
 internal interface IContainerInputs
 {
-    /// <summary>Prepares the pod's volume directories (called before each container is created) and returns its inputs.</summary>
-    Task<ContainerInputs> ResolveAsync(JsonObject pod, JsonObject container, CancellationToken ct);
+    /// <summary>
+    /// Sets up the pod's volumes (idempotent) and returns the container's inputs. <paramref name="facts"/> is what the
+    /// node knows that the pod object may not say yet: the sandbox's IPs, the node's.
+    /// </summary>
+    Task<ContainerInputs> ResolveAsync(JsonObject pod, JsonObject container, PodFacts facts, CancellationToken ct);
+
+    /// <summary>Every sync of a live pod: rewrites volumes whose sources changed (nothing before the first set-up).</summary>
+    Task SyncAsync(JsonObject pod, PodFacts facts, CancellationToken ct);
+
+    /// <summary>The pod is gone and its sandboxes removed: its volumes go (tmpfs unmounted, directory deleted).</summary>
+    void Remove(string uid);
+
+    /// <summary>The UIDs of pods that have volumes on this node (for pods removed while the agent was down).</summary>
+    IReadOnlyCollection<string> Pods();
 }
 
-/// <summary>The default: literal <c>env[].value</c> entries only, no mounts.</summary>
+/// <summary>The fallback without an API: literal <c>env[].value</c> entries only, no volumes.</summary>
 internal sealed class LiteralEnvOnly : IContainerInputs
 {
     /// <inheritdoc />
-    public Task<ContainerInputs> ResolveAsync(JsonObject pod, JsonObject container, CancellationToken ct)
+    public Task<ContainerInputs> ResolveAsync(JsonObject pod, JsonObject container, PodFacts facts, CancellationToken ct)
     {
         var env = Obj.Items(container, "env")
             .Where(e => Obj.Str(e, "name") is not null && e["valueFrom"] is null)
@@ -31,6 +49,15 @@ internal sealed class LiteralEnvOnly : IContainerInputs
             .ToList();
         return Task.FromResult(new ContainerInputs(env, []));
     }
+
+    /// <inheritdoc />
+    public Task SyncAsync(JsonObject pod, PodFacts facts, CancellationToken ct) => Task.CompletedTask;
+
+    /// <inheritdoc />
+    public void Remove(string uid) { }
+
+    /// <inheritdoc />
+    public IReadOnlyCollection<string> Pods() => [];
 }
 
 /// <summary>
@@ -41,7 +68,7 @@ internal sealed class LiteralEnvOnly : IContainerInputs
 /// </summary>
 public interface IProbeResults
 {
-    /// <summary>A container of pod <paramref name="pod"/> started with this CRI id.</summary>
+    /// <summary>A container of pod <paramref name="pod"/> runs with this CRI id (called again on every sync: ignore repeats).</summary>
     void Started(JsonObject pod, string containerName, string containerId);
 
     /// <summary>The container is gone (exited or removed): stop probing it.</summary>

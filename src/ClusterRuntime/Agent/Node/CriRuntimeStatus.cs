@@ -8,7 +8,8 @@ namespace Appliance.ClusterRuntime.Agent.Node;
 /// <summary>
 /// Asks the runtime behind <paramref name="cri"/> as the kubelet does: Ready only when CRI Status reports both
 /// RuntimeReady and NetworkReady; otherwise Ready=False, reason <c>KubeletNotReady</c>, with the runtime's own reason
-/// and message (containerd keeps NetworkReady false until a CNI config file is in its conf dir).
+/// and message (containerd keeps NetworkReady false until a CNI config file is in its conf dir). A ready runtime's
+/// images are listed too, for the Node's <c>status.images</c>.
 /// </summary>
 internal sealed class CriRuntimeStatus(CriConnection cri) : IRuntimeStatus
 {
@@ -35,7 +36,10 @@ internal sealed class CriRuntimeStatus(CriConnection cri) : IRuntimeStatus
                 if (!c.Status)
                     return NotReady($"container runtime{(type == "NetworkReady" ? " network" : "")} not ready: {type}=false reason:{c.Reason} message:{c.Message}");
             }
-            return new RuntimeReport(true, "KubeletReady", "kubelet is posting ready status", _version);
+            var images = (await cri.Images.ListImagesAsync(new ListImagesRequest(), cancellationToken: timeout.Token)).Images
+                .Select(i => new NodeImage([.. i.RepoDigests, .. i.RepoTags], (long)i.Size))
+                .ToList();
+            return new RuntimeReport(true, "KubeletReady", "kubelet is posting ready status", _version) { Images = images };
         }
         catch (Exception e) when (!ct.IsCancellationRequested && e is CriUnavailableException or RpcException or OperationCanceledException)
         {

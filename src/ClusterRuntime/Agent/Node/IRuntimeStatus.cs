@@ -6,7 +6,14 @@ namespace Appliance.ClusterRuntime.Agent.Node;
 /// <param name="Reason">Why not ready (the runtime's reason), or <c>KubeletReady</c>.</param>
 /// <param name="Message">A sentence for <c>kubectl describe node</c>.</param>
 /// <param name="Version">nodeInfo.containerRuntimeVersion, e.g. <c>containerd://1.6.20~ds1</c>; empty when unknown.</param>
-public sealed record RuntimeReport(bool Ready, string Reason, string Message, string Version);
+public sealed record RuntimeReport(bool Ready, string Reason, string Message, string Version)
+{
+    /// <summary>The images the runtime holds, for the Node's <c>status.images</c>; empty when unknown.</summary>
+    public IReadOnlyList<NodeImage> Images { get; init; } = [];
+}
+
+/// <summary>One entry of the Node's <c>status.images</c>: every name of the image (digests and tags) and its size.</summary>
+public sealed record NodeImage(IReadOnlyList<string> Names, long SizeBytes);
 
 /// <summary>Asks the container runtime whether the node can run pods.</summary>
 public interface IRuntimeStatus

@@ -14,11 +14,14 @@ public static class NodeStatus
     /// <summary>The pods a node takes (the kubelet's default <c>--max-pods</c>).</summary>
     public const int MaxPods = 110;
 
+    /// <summary>At most this many images are listed in <c>status.images</c>, the largest first (the kubelet's default).</summary>
+    public const int MaxImages = 50;
+
     /// <summary>The kubelet API port (daemonEndpoints.kubeletEndpoint.Port).</summary>
     public const int KubeletPort = 10250;
 
     /// <summary>
-    /// The status: addresses, capacity and allocatable, nodeInfo, daemonEndpoints and the four conditions. A
+    /// The status: addresses, capacity and allocatable, nodeInfo, daemonEndpoints, images and the four conditions. A
     /// condition keeps its <c>lastTransitionTime</c> from <paramref name="previous"/> while its status is unchanged.
     /// </summary>
     public static JsonObject Build(string nodeName, IPAddress ip, MachineInfo m, RuntimeReport runtime, JsonArray? previous, DateTimeOffset now, int kubeletPort = KubeletPort)
@@ -63,6 +66,11 @@ public static class NodeStatus
                     ? Condition("Ready", true, "KubeletReady", "kubelet is posting ready status")
                     : Condition("Ready", false, runtime.Reason, runtime.Message)),
             ["daemonEndpoints"] = new JsonObject { ["kubeletEndpoint"] = new JsonObject { ["Port"] = kubeletPort } },
+            ["images"] = new JsonArray([.. runtime.Images
+                .Where(i => i.Names.Count > 0)
+                .OrderByDescending(i => i.SizeBytes).ThenBy(i => i.Names[0], StringComparer.Ordinal)
+                .Take(MaxImages)
+                .Select(i => new JsonObject { ["names"] = new JsonArray([.. i.Names.Select(n => (JsonNode)n)]), ["sizeBytes"] = i.SizeBytes })]),
             ["nodeInfo"] = new JsonObject
             {
                 ["architecture"] = m.Architecture,

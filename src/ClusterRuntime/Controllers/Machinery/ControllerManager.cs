@@ -32,7 +32,7 @@ public sealed class ControllerManager(ObjectStore store, ControllerOptions optio
     async Task RunTermAsync(CancellationToken ct)
     {
         var informers = new SharedInformers(store.Backend, _logger);
-        var events = new EventRecorder(store, Identity, _logger);
+        var events = new EventRecorder(new StoreEventSink(store), store.Clock, Identity, _logger);
         var context = new ControllerContext(store, informers, events, options, loggers);
         var controllers = Controllers.Select(make => make(context)).ToList();
         var background = new[]

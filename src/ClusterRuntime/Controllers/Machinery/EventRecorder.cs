@@ -1,4 +1,4 @@
-// Writes core/v1 Events for controllers, counting repeats instead of writing duplicates.
+// Writes core/v1 Events for controllers and the kubelet, counting repeats instead of writing duplicates.
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -15,12 +15,12 @@ namespace Appliance.ClusterRuntime.Controllers.Machinery;
 /// restart) updates <c>count</c> and <c>lastTimestamp</c> of the existing Event instead of adding one, as client-go's
 /// event correlator does. Events expire an hour after their last write (<see cref="ObjectStore.EventTtl"/>); a repeat
 /// after that starts a new Event. Cluster-scoped objects' Events go to <c>default</c>. When more than 1,000 events
-/// wait (a datastore that cannot keep up), new ones are dropped.
+/// wait (a datastore that cannot keep up), new ones are dropped. The controllers write through the server's own
+/// store (<see cref="StoreEventSink"/>), the kubelet through the API (<c>Agent/Client/ApiEventSink</c>).
 /// </summary>
-public sealed class EventRecorder(ObjectStore store, string instance, ILogger logger)
+public sealed class EventRecorder(IEventSink sink, TimeProvider clock, string instance, ILogger logger)
 {
     const int MaxQueued = 1000;
-    static readonly ApiResource Events = Obj.Resource("", "events");
 
     readonly Channel<(JsonObject Involved, string Type, string Reason, string Message, string Component, DateTimeOffset At)> _queue =
         Channel.CreateBounded<(JsonObject, string, string, string, string, DateTimeOffset)>(
@@ -34,7 +34,7 @@ public sealed class EventRecorder(ObjectStore store, string instance, ILogger lo
 
     /// <summary>Queues an event about <paramref name="involved"/> from <paramref name="component"/> (e.g. <c>deployment-controller</c>).</summary>
     public void Record(JsonObject involved, string type, string reason, string message, string component) =>
-        _queue.Writer.TryWrite((involved, type, reason, message, component, store.Clock.GetUtcNow()));
+        _queue.Writer.TryWrite((involved, type, reason, message, component, clock.GetUtcNow()));
 
     /// <summary>Writes queued events until <paramref name="ct"/> is cancelled.</summary>
     public async Task RunAsync(CancellationToken ct)
@@ -45,7 +45,6 @@ public sealed class EventRecorder(ObjectStore store, string instance, ILogger lo
             {
                 try { await WriteAsync(e.Involved, e.Type, e.Reason, e.Message, e.Component, e.At, ct); }
                 catch (OperationCanceledException) when (ct.IsCancellationRequested) { return; }
-                catch (ApiException ex) when (ex.Code is 403 or 404) { } // the namespace is going away
                 catch (Exception ex) { logger.LogWarning("recording event {Reason} for {Name} failed: {Error}", e.Reason, Meta.Name(e.Involved), ex.Message); }
             }
         }
@@ -70,29 +69,9 @@ public sealed class EventRecorder(ObjectStore store, string instance, ILogger lo
         // request for a repeat, and no window in which the Event expires between a read and the update.
         for (int attempt = 0; attempt < 3; attempt++)
         {
-            try
-            {
-                await store.UpdateAsync(Events, ns, name, cur =>
-                {
-                    cur["count"] = Obj.Int(cur, 1, "count") + 1;
-                    cur["lastTimestamp"] = now;
-                    Obj.Ensure(cur, "involvedObject")["resourceVersion"] = Meta.Str(involved, "resourceVersion");
-                    return cur;
-                }, false, ct);
-                return;
-            }
-            catch (ApiException e) when (e.Code == 404)
-            {
-            }
-            try
-            {
-                await store.CreateAsync(Events, ns, New(involved, type, reason, message, component, name, ns, now), ct);
-                return;
-            }
-            catch (ApiException e) when (e.Code == 409)
-            {
-                // another writer created it first: count this one on it
-            }
+            if (await sink.RepeatAsync(ns, name, now, Meta.Str(involved, "resourceVersion"), ct) == EventWrite.Done) return;
+            // Exists: another writer created it first; count this one on it.
+            if (await sink.CreateAsync(ns, New(involved, type, reason, message, component, name, ns, now), ct) == EventWrite.Done) return;
         }
     }
 
@@ -123,5 +102,80 @@ public sealed class EventRecorder(ObjectStore store, string instance, ILogger lo
             ["reportingInstance"] = instance,
         };
         return ev;
+    }
+}
+
+/// <summary>What an <see cref="IEventSink"/> call did.</summary>
+public enum EventWrite
+{
+    /// <summary>Written, or nothing to write (the namespace is going away).</summary>
+    Done,
+
+    /// <summary>A repeat found no Event to count on.</summary>
+    Missing,
+
+    /// <summary>A create found the Event there already.</summary>
+    Exists,
+}
+
+/// <summary>Where an <see cref="EventRecorder"/> writes Events.</summary>
+public interface IEventSink
+{
+    /// <summary>
+    /// Counts a repeat on Event <paramref name="ns"/>/<paramref name="name"/>: <c>count</c> + 1, <c>lastTimestamp</c>,
+    /// <c>involvedObject.resourceVersion</c>; <see cref="EventWrite.Missing"/> when there is no such Event.
+    /// </summary>
+    Task<EventWrite> RepeatAsync(string ns, string name, string now, string? involvedResourceVersion, CancellationToken ct);
+
+    /// <summary>Creates the Event; <see cref="EventWrite.Exists"/> when its name is taken.</summary>
+    Task<EventWrite> CreateAsync(string ns, JsonObject ev, CancellationToken ct);
+
+    /// <summary>The repeat's change to an Event, the same for every sink.</summary>
+    public static JsonObject CountRepeat(JsonObject ev, string now, string? involvedResourceVersion)
+    {
+        ev["count"] = Obj.Int(ev, 1, "count") + 1;
+        ev["lastTimestamp"] = now;
+        Obj.Ensure(ev, "involvedObject")["resourceVersion"] = involvedResourceVersion;
+        return ev;
+    }
+}
+
+/// <summary>Events written through the server's own store (the controllers).</summary>
+public sealed class StoreEventSink(ObjectStore store) : IEventSink
+{
+    static readonly ApiResource Events = Obj.Resource("", "events");
+
+    /// <inheritdoc />
+    public async Task<EventWrite> RepeatAsync(string ns, string name, string now, string? involvedResourceVersion, CancellationToken ct)
+    {
+        // The update is tried first: one request for a repeat, and no window in which the Event expires between a
+        // read and the update.
+        try
+        {
+            await store.UpdateAsync(Events, ns, name, cur => IEventSink.CountRepeat(cur, now, involvedResourceVersion), false, ct);
+            return EventWrite.Done;
+        }
+        catch (ApiException e) when (e.Code == 404)
+        {
+            return EventWrite.Missing;
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<EventWrite> CreateAsync(string ns, JsonObject ev, CancellationToken ct)
+    {
+        try
+        {
+            await store.CreateAsync(Events, ns, ev, ct);
+            return EventWrite.Done;
+        }
+        catch (ApiException e) when (e.Code == 409)
+        {
+            return EventWrite.Exists;
+        }
+        catch (ApiException e) when (e.Code is 403 or 404)
+        {
+            return EventWrite.Done; // the namespace is going away
+        }
     }
 }

@@ -1,4 +1,4 @@
-// A pod's volumes on this node: set up under <agent dir>/pods/<uid>/volumes, kept in step, torn down.
+// A pod's volumes on this node: set up under <pods dir>/<uid>/volumes, kept in step, torn down.
 using System.Text.Json.Nodes;
 using Appliance.ClusterRuntime.Agent.Kubelet.Env;
 using Appliance.ClusterRuntime.Api;
@@ -6,16 +6,18 @@ using Appliance.ClusterRuntime.Api;
 namespace Appliance.ClusterRuntime.Agent.Kubelet.Volumes;
 
 /// <summary>
-/// Materializes the volumes of pods under <c>{agentDir}/pods/{uid}/volumes/{plugin}/{name}</c> (plugin names as the
+/// Materializes the volumes of pods under <c>{podsDir}/{uid}/volumes/{plugin}/{name}</c> (plugin names as the
 /// kubelet's: <c>kubernetes.io~empty-dir</c>, <c>~configmap</c>, <c>~secret</c>, <c>~downward-api</c>,
 /// <c>~projected</c>; hostPath is used in place). The pod worker calls <see cref="SetUpAsync"/> before the sandbox,
 /// <see cref="MountsFor"/> per container, <see cref="SyncAsync"/> on each resync and <see cref="TearDown"/> when the pod
 /// is gone.
 /// </summary>
-public sealed partial class PodVolumes(string agentDir, IPodObjects objects)
+/// <param name="podsDir">Holds one directory per pod UID (upstream's <c>/var/lib/kubelet/pods</c>).</param>
+/// <param name="objects">Where ConfigMaps and Secrets are read.</param>
+public sealed partial class PodVolumes(string podsDir, IPodObjects objects)
 {
-    /// <summary>The pod's directory, <c>{agentDir}/pods/{uid}</c>.</summary>
-    public string PodDir(string uid) => Path.Combine(agentDir, "pods", uid);
+    /// <summary>The pod's directory, <c>{podsDir}/{uid}</c>.</summary>
+    public string PodDir(string uid) => Path.Combine(podsDir, uid);
 
     /// <summary>
     /// Sets up every volume of <paramref name="pod"/>: emptyDir directories (tmpfs for <c>medium: Memory</c>), hostPath

@@ -71,6 +71,48 @@ public static class AgentCommandDefinition
         return command;
     }
 
+    /// <summary>The node flags the server verb takes too, for its embedded agent (as K3s's server does).</summary>
+    public static IEnumerable<Option> NodeFlags => [NodeName, NodeIp, NodeLabel, NodeTaint, RuntimeEndpoint, KubeletPort];
+
+    /// <summary>
+    /// Checks <see cref="NodeFlags"/> for an agent joining <paramref name="server"/> with <paramref name="token"/> and
+    /// keeping its state in <paramref name="dataDir"/> (named <paramref name="dataDirFlag"/> in errors); pod logs go to
+    /// DATA_DIR/pods. Throws <see cref="ArgumentException"/> with the flag and what is wrong.
+    /// </summary>
+    public static AgentOptions CheckNode(ParseResult parse, Uri server, string token, string dataDir, string dataDirFlag)
+    {
+        var name = parse.GetValue(NodeName) ?? System.Net.Dns.GetHostName().ToLowerInvariant();
+        if (Api.Storage.Validation.Dns1123Subdomain(name) is { } badName) throw new ArgumentException($"--node-name: \"{name}\": {badName}");
+        IPAddress? ip = null;
+        if (parse.GetValue(NodeIp) is { } ipText && !IPAddress.TryParse(ipText, out ip)) throw new ArgumentException($"--node-ip: \"{ipText}\" is not an IP address");
+        var endpoint = parse.GetValue(RuntimeEndpoint);
+        // Checked now, not after the join: a socket path must be a unix path under 108 bytes.
+        try
+        {
+            if (endpoint is not null) Cri.CriConnection.ParseEndpoint(endpoint);
+            else _ = new Containerd.ContainerdConfig(ContainerRuntime.Directory(dataDir), ContainerRuntime.CniConfDir(dataDir));
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"{(endpoint is null ? dataDirFlag : "--container-runtime-endpoint")}: {e.Message}");
+        }
+        var kubeletPort = parse.GetValue(KubeletPort);
+        if (kubeletPort is < 0 or > 65535) throw new ArgumentException($"--kubelet-port: {kubeletPort} is not a port (0-65535)");
+        return new AgentOptions
+        {
+            Server = server,
+            Token = token,
+            DataDir = dataDir,
+            NodeName = name,
+            NodeIp = ip,
+            Labels = Node.NodeLabel.Parse(parse.GetValue(NodeLabel) ?? []),
+            Taints = [.. (parse.GetValue(NodeTaint) ?? []).Select(Taint.Parse)],
+            ContainerRuntimeEndpoint = endpoint,
+            KubeletPort = kubeletPort,
+            PodLogDir = Path.Combine(dataDir, "pods"),
+        };
+    }
+
     static AgentOptions Check(ParseResult parse)
     {
         var serverText = parse.GetValue(Server)!;
@@ -86,35 +128,9 @@ public static class AgentCommandDefinition
         }
         if (!NodeToken.TryParse(tokenText!.Trim(), out _))
             throw new ArgumentException($"{(tokenFile is null ? "--token" : $"--token-file {tokenFile}")}: not a node token (expected K10<64 hex digits>::server:<secret>)");
-        var name = parse.GetValue(NodeName) ?? System.Net.Dns.GetHostName().ToLowerInvariant();
-        if (Api.Storage.Validation.Dns1123Subdomain(name) is { } badName) throw new ArgumentException($"--node-name: \"{name}\": {badName}");
-        IPAddress? ip = null;
-        if (parse.GetValue(NodeIp) is { } ipText && !IPAddress.TryParse(ipText, out ip)) throw new ArgumentException($"--node-ip: \"{ipText}\" is not an IP address");
         var dataDir = Path.GetFullPath(parse.GetValue(DataDir)!);
-        var endpoint = parse.GetValue(RuntimeEndpoint);
-        // Checked now, not after the join: a socket path must be a unix path under 108 bytes.
-        try
+        return CheckNode(parse, server, tokenText.Trim(), dataDir, "--data-dir") with
         {
-            if (endpoint is not null) Cri.CriConnection.ParseEndpoint(endpoint);
-            else _ = new Containerd.ContainerdConfig(ContainerRuntime.Directory(dataDir), ContainerRuntime.CniConfDir(dataDir));
-        }
-        catch (ArgumentException e)
-        {
-            throw new ArgumentException($"{(endpoint is null ? "--data-dir" : "--container-runtime-endpoint")}: {e.Message}");
-        }
-        var kubeletPort = parse.GetValue(KubeletPort);
-        if (kubeletPort is < 0 or > 65535) throw new ArgumentException($"--kubelet-port: {kubeletPort} is not a port (0-65535)");
-        return new AgentOptions
-        {
-            Server = server,
-            Token = tokenText.Trim(),
-            DataDir = dataDir,
-            NodeName = name,
-            NodeIp = ip,
-            Labels = Node.NodeLabel.Parse(parse.GetValue(NodeLabel) ?? []),
-            Taints = [.. (parse.GetValue(NodeTaint) ?? []).Select(Taint.Parse)],
-            ContainerRuntimeEndpoint = endpoint,
-            KubeletPort = kubeletPort,
             PodLogDir = parse.GetValue(PodLogDir) is { Length: > 0 } logDir ? Path.GetFullPath(logDir) : Path.Combine(dataDir, "pods"),
         };
     }

@@ -103,7 +103,13 @@ public sealed class ServerCommand(ServerOptions options, TextWriter error)
                 ? Task.CompletedTask
                 : new SnapshotScheduler(new SnapshotStore(options.DataDir), options.SnapshotInterval, options.SnapshotRetention, sqlite.FlushAsync,
                     server.LoggerFactory.CreateLogger("Appliance.ClusterRuntime.Datastore"), TimeProvider.System).RunAsync(stopSnapshots.Token);
+            // The embedded agent stops before the API server, so its last calls still reach it; containerd gets SIGTERM
+            // alone and the containers keep running.
+            using var stopAgent = new CancellationTokenSource();
+            var agent = options.Agent is { } agentOptions ? EmbeddedAgent.RunAsync(agentOptions, options, server, stopAgent.Token) : Task.CompletedTask;
             await Task.WhenAny(stop.Task, server.WaitForShutdownAsync(), Task.Delay(Timeout.Infinite, ct));
+            await stopAgent.CancelAsync();
+            await agent;
             await stopSnapshots.CancelAsync();
             await snapshots;
         }

@@ -1,5 +1,6 @@
 // The `appliance-runtime server` verb: options and wiring.
 using System.CommandLine;
+using Appliance.ClusterRuntime.Agent;
 
 namespace Appliance.ClusterRuntime.Server;
 
@@ -44,7 +45,7 @@ public static class ServerCommandDefinition
     /// <summary>--disable-agent.</summary>
     public static readonly Option<bool> DisableAgent = new("--disable-agent")
     {
-        Description = "Do not run the embedded agent on this server",
+        Description = "Do not run the embedded agent (containerd, kubelet) on this server: it serves the API only",
     };
 
     /// <summary>--datastore-endpoint.</summary>
@@ -89,6 +90,7 @@ public static class ServerCommandDefinition
         {
             DataDir, BindAddress, AdvertiseAddress, HttpsPort, TlsSan, DisableAgent, DatastoreEndpoint, ResetDatastore, SnapshotInterval, SnapshotRetention, EventTtl,
         };
+        foreach (var flag in AgentCommandDefinition.NodeFlags) command.Options.Add(flag);
         LimitOptions.AddTo(command);
         ClusterOptions.AddTo(command);
         command.SetAction((parse, ct) =>
@@ -100,7 +102,6 @@ public static class ServerCommandDefinition
                 AdvertiseAddress = parse.GetValue(AdvertiseAddress),
                 HttpsPort = parse.GetValue(HttpsPort),
                 TlsSans = parse.GetValue(TlsSan) ?? [],
-                DisableAgent = parse.GetValue(DisableAgent),
                 DatastoreEndpoint = parse.GetValue(DatastoreEndpoint),
                 ResetDatastore = parse.GetValue(ResetDatastore),
                 SnapshotInterval = parse.GetValue(SnapshotInterval),
@@ -115,6 +116,7 @@ public static class ServerCommandDefinition
             try
             {
                 options = ClusterOptions.Apply(parse, options);
+                if (!parse.GetValue(DisableAgent)) options = options with { Agent = EmbeddedAgent.Options(parse, options) };
             }
             catch (ArgumentException e)
             {

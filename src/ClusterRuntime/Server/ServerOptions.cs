@@ -14,8 +14,11 @@ public sealed record ServerOptions
     public int HttpsPort { get; init; } = 6443;
     /// <summary>Extra names and addresses for the serving certificate.</summary>
     public IReadOnlyList<string> TlsSans { get; init; } = [];
-    /// <summary>When true, no embedded agent runs (the agent arrives with its issue; accepted now).</summary>
-    public bool DisableAgent { get; init; }
+    /// <summary>
+    /// The embedded agent's options (node flags, data dir DIR/agent), or null with <c>--disable-agent</c>. Its server
+    /// URL and token are placeholders until the server is up: <see cref="ServerCommand"/> fills them in.
+    /// </summary>
+    public Agent.AgentOptions? Agent { get; init; }
     /// <summary>How often history is compacted (kube-apiserver's default is 5 minutes).</summary>
     public TimeSpan CompactInterval { get; init; } = TimeSpan.FromMinutes(5);
     /// <summary>postgres://… to use PostgreSQL instead of SQLite.</summary>

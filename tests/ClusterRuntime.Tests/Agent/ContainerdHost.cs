@@ -106,23 +106,29 @@ internal sealed class ContainerdHost : IAsyncDisposable
     public static string Tail(string path) =>
         File.Exists(path) ? string.Join('\n', File.ReadLines(path).TakeLast(30)) : "(no log)";
 
-    /// <summary>Removes every pod sandbox (and so its containers), stops containerd, deletes the namespace and dir.</summary>
-    public async ValueTask DisposeAsync()
+    /// <summary>Stops and removes every pod sandbox (and so its containers) of <paramref name="cri"/>; best effort.</summary>
+    public static async Task RemoveSandboxesAsync(CriConnection cri)
     {
         try
         {
             using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            var pods = await Cri.Runtime.ListPodSandboxAsync(new ListPodSandboxRequest(), cancellationToken: cts.Token);
+            var pods = await cri.Runtime.ListPodSandboxAsync(new ListPodSandboxRequest(), cancellationToken: cts.Token);
             foreach (var pod in pods.Items)
             {
-                await Cri.Runtime.StopPodSandboxAsync(new() { PodSandboxId = pod.Id }, cancellationToken: cts.Token);
-                await Cri.Runtime.RemovePodSandboxAsync(new() { PodSandboxId = pod.Id }, cancellationToken: cts.Token);
+                await cri.Runtime.StopPodSandboxAsync(new() { PodSandboxId = pod.Id }, cancellationToken: cts.Token);
+                await cri.Runtime.RemovePodSandboxAsync(new() { PodSandboxId = pod.Id }, cancellationToken: cts.Token);
             }
         }
         catch (Exception)
         {
             // Best effort: containerd may be the thing that failed.
         }
+    }
+
+    /// <summary>Removes every pod sandbox (and so its containers), stops containerd, deletes the namespace and dir.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await RemoveSandboxesAsync(Cri);
         await Supervisor.DisposeAsync();
         await ProcessRunner.RunAsync("ip", ["netns", "delete", NetNs]);
         _dir.Dispose();

@@ -24,15 +24,14 @@ public static class JoinAgent
           {"type": "portmap", "capabilities": {"portMappings": true}}]}
         """;
 
-    static string Dotnet => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h ? h : "dotnet";
 
     /// <summary>Starts an agent that keeps running (dispose kills it).</summary>
     public static ChildProcess Start(string server, string token, string dataDir, params string[] extra) =>
-        ProcessRunner.Start(Dotnet, Args(server, token, dataDir, extra));
+        ProcessRunner.Start(RuntimeProcess.Dotnet, Args(server, token, dataDir, extra));
 
     /// <summary>Runs an agent expected to stop by itself (a refused join), for at most 60 s.</summary>
     public static Task<ProcessResult> RunAsync(string server, string token, string dataDir, params string[] extra) =>
-        ProcessRunner.RunAsync(Dotnet, Args(server, token, dataDir, extra), new ProcessOptions { Timeout = TimeSpan.FromSeconds(60) });
+        ProcessRunner.RunAsync(RuntimeProcess.Dotnet, Args(server, token, dataDir, extra), new ProcessOptions { Timeout = TimeSpan.FromSeconds(60) });
 
     /// <summary>The https URL of a test server.</summary>
     public static string Url(RuntimeProcess server) => $"https://127.0.0.1:{server.Port}";

@@ -1,8 +1,8 @@
 // Runs /usr/bin/kubectl against a server's generated kubeconfig, with a private discovery cache.
 namespace Appliance.ClusterRuntime.Tests.Support;
 
-/// <summary>Runs kubectl.</summary>
-public sealed class Kubectl(string kubeconfig, string cacheDir)
+/// <summary>Runs kubectl; inside network namespace <paramref name="netns"/> (through nsenter) when one is given.</summary>
+public sealed class Kubectl(string kubeconfig, string cacheDir, string? netns = null)
 {
     /// <summary>The kubectl the tests use.</summary>
     public const string Path = "/usr/bin/kubectl";
@@ -15,12 +15,16 @@ public sealed class Kubectl(string kubeconfig, string cacheDir)
 
     /// <summary>Runs kubectl with <paramref name="args"/> and waits (30 s at most); <see cref="ProcessResult.Ok"/> requires success.</summary>
     public Task<ProcessResult> RunAsync(params string[] args) =>
-        ProcessRunner.RunAsync(Path, Args(args), Options(TimeSpan.FromSeconds(30)));
+        ProcessRunner.RunAsync(Executable, Args(args), Options(TimeSpan.FromSeconds(30)));
 
     /// <summary>Starts kubectl without waiting (for watches); disposing the result kills it.</summary>
-    public ChildProcess Start(params string[] args) => ProcessRunner.Start(Path, Args(args), Options(TimeSpan.FromSeconds(30)));
+    public ChildProcess Start(params string[] args) => ProcessRunner.Start(Executable, Args(args), Options(TimeSpan.FromSeconds(30)));
 
-    private string[] Args(string[] args) => ["--kubeconfig", kubeconfig, "--cache-dir", cacheDir, .. args];
+    private string Executable => netns is null ? Path : "/usr/bin/nsenter";
+
+    private string[] Args(string[] args) => netns is null
+        ? ["--kubeconfig", kubeconfig, "--cache-dir", cacheDir, .. args]
+        : [$"--net=/run/netns/{netns}", Path, "--kubeconfig", kubeconfig, "--cache-dir", cacheDir, .. args];
 
     private ProcessOptions Options(TimeSpan timeout) =>
         new() { Environment = new Dictionary<string, string?> { ["HOME"] = cacheDir }, Timeout = timeout };

@@ -19,7 +19,7 @@ public static class RuntimeCli
     /// <remarks>Here a run that does not end is an outcome (a server that started when it should have refused), not a failure.</remarks>
     public static async Task<CliResult> RunAsync(TimeSpan timeout, params string[] args)
     {
-        using var p = ProcessRunner.Start(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h ? h : "dotnet",
+        using var p = ProcessRunner.Start(RuntimeProcess.Dotnet,
             [RuntimeProcess.ServerDll, .. args]);
         if (!await p.WaitUntilAsync(c => c.HasExited, timeout))
         {

@@ -33,6 +33,9 @@ public sealed class RuntimeProcess : IAsyncDisposable
     /// <summary>Everything the process printed so far: stdout, then stderr.</summary>
     public string Log => _process.Out + _process.Error;
 
+    /// <summary>The dotnet host running the tests (DOTNET_HOST_PATH), else dotnet from PATH.</summary>
+    public static string Dotnet => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h ? h : "dotnet";
+
     /// <summary>The built server: appliance-runtime.dll next to the test assembly (copied by the project reference).</summary>
     public static string ServerDll => Path.Combine(AppContext.BaseDirectory, "appliance-runtime.dll");
 
@@ -47,7 +50,7 @@ public sealed class RuntimeProcess : IAsyncDisposable
     /// <summary>Starts the server and waits until /readyz answers ok.</summary>
     public static async Task<RuntimeProcess> StartAsync(string dataDir, int port, params string[] extra)
     {
-        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h ? h : "dotnet";
+        var dotnet = Dotnet;
         string[] args = [ServerDll, "server", "--data-dir", dataDir, "--https-listen-port", port.ToString(), "--bind-address", "127.0.0.1", "--disable-agent", .. extra];
         var p = new RuntimeProcess(ProcessRunner.Start(dotnet, args), dataDir, port);
         try

@@ -14,6 +14,9 @@ namespace Appliance.ClusterRuntime.Agent.Containerd;
 /// </summary>
 internal sealed class ContainerdSupervisor : IAsyncDisposable
 {
+    /// <summary>Where containerd is installed (Debian's containerd package).</summary>
+    public const string DefaultBinary = "/usr/bin/containerd";
+
     static readonly TimeSpan FirstBackOff = TimeSpan.FromSeconds(1), MaxBackOff = TimeSpan.FromSeconds(30);
     static readonly TimeSpan StableAfter = TimeSpan.FromMinutes(1), StopGrace = TimeSpan.FromSeconds(10);
 
@@ -58,7 +61,7 @@ internal sealed class ContainerdSupervisor : IAsyncDisposable
     /// <summary>Writes <paramref name="config"/> and starts containerd. <paramref name="commandPrefix"/> runs it
     /// through another command, e.g. <c>ip netns exec NS</c> (it must exec containerd, so signals reach it).</summary>
     public static ContainerdSupervisor Start(ContainerdConfig config, IReadOnlyList<string>? commandPrefix = null,
-        string binary = "/usr/bin/containerd", Action<string>? log = null)
+        string binary = DefaultBinary, Action<string>? log = null)
     {
         config.Write();
         return new ContainerdSupervisor(config, config.SocketPath, binary, commandPrefix ?? []) { Log = log };

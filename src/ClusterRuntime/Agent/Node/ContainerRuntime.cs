@@ -12,6 +12,16 @@ internal static class ContainerRuntime
     /// <summary>The CNI configuration directory containerd reads (DIR/cni/net.d); the pod networking writes it.</summary>
     public static string CniConfDir(string dataDir) => Path.Combine(dataDir, "cni", "net.d");
 
+    /// <summary>Where preloaded image archives are read from at start: DIR/images, then the image's system directory.</summary>
+    public static IReadOnlyList<string> ImageDirectories(string dataDir) => [Path.Combine(dataDir, "images"), "/var/lib/appliance/images"];
+
+    /// <summary>Throws <see cref="AgentStartException"/> when containerd is to be started but is not installed.</summary>
+    public static void CheckInstalled(AgentOptions options)
+    {
+        if (options.ContainerRuntimeEndpoint is null && !File.Exists(ContainerdSupervisor.DefaultBinary))
+            throw new AgentStartException($"containerd is not installed ({ContainerdSupervisor.DefaultBinary} is missing); install it or give --container-runtime-endpoint");
+    }
+
     /// <summary>
     /// Attaches to <see cref="AgentOptions.ContainerRuntimeEndpoint"/> when given, else writes containerd's config
     /// under DIR and starts it as a supervised child. Throws <see cref="ArgumentException"/> for an endpoint that is

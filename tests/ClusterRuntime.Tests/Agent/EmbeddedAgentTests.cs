@@ -1,0 +1,177 @@
+// `appliance-runtime server` without --disable-agent is a node too: a Deployment runs on it, served, replaced and logged.
+using System.Text.Json.Nodes;
+using Appliance.ClusterRuntime.Agent.Containerd;
+using Appliance.ClusterRuntime.Tests.Support;
+
+namespace Appliance.ClusterRuntime.Tests.Agent;
+
+[Trait("Category", "External")]
+public sealed class EmbeddedAgentTests
+{
+    static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Server_RunsItsOwnNode_ADeploymentsPodsServeFromPodIps_AreReplaced_AndLog()
+    {
+        Support.Kubectl.RequireInstalled();
+        foreach (var tool in new[] { "/usr/bin/containerd", "/usr/bin/nsenter", "/usr/bin/curl" })
+            if (!File.Exists(tool)) Assert.Skip($"{tool} is not installed (.ci/packages.d/agent.txt)");
+        if (!File.Exists("/usr/sbin/runc") && !File.Exists("/usr/bin/runc")) Assert.Skip("runc is not installed (.ci/packages.d/agent.txt)");
+        if (Environment.UserName != "root") Assert.Skip("network namespaces and containers need root");
+        string[] archives = [PauseImage.Archive, Path.Combine(BusyboxFixtures.Dir, "busybox-multi.oci.tar")];
+
+        using var dir = new TempDir("emb-");
+        var netns = "emb-" + Guid.NewGuid().ToString("n")[..6];
+        var images = dir["srv/agent/images"];
+        Directory.CreateDirectory(images);
+        foreach (var a in archives) File.Copy(a, Path.Combine(images, Path.GetFileName(a)));
+        (await ProcessRunner.RunAsync("ip", ["netns", "add", netns], ct: Ct)).Ok();
+        ChildProcess? server = null;
+        try
+        {
+            await Ip("-n", netns, "link", "set", "lo", "up");
+            // An address besides loopback, as a machine has: the server advertises it and the node takes it as its IP.
+            // (a veth pair kept inside the namespace: the dummy link type may not be in the kernel).
+            await Ip("-n", netns, "link", "add", "eth0", "type", "veth", "peer", "name", "eth1");
+            await Ip("-n", netns, "addr", "add", "10.213.0.1/24", "dev", "eth0");
+            await Ip("-n", netns, "link", "set", "eth0", "up");
+            await Ip("-n", netns, "link", "set", "eth1", "up");
+            server = ProcessRunner.Start("/usr/bin/nsenter", [$"--net=/run/netns/{netns}", RuntimeProcess.Dotnet, RuntimeProcess.ServerDll, "server",
+                "--data-dir", dir["srv"], "--https-listen-port", RuntimeProcess.FreePort().ToString()]);
+            Directory.CreateDirectory(dir["cache"]);
+            var kubectl = new Support.Kubectl(dir["srv/kubeconfig.yaml"], dir["cache"], netns);
+            string Log() => $"\nserver: {server.Out}{server.Error}";
+            await Poll.UntilAsync(async () => File.Exists(dir["srv/kubeconfig.yaml"]) ? (await kubectl.RunAsync("get", "--raw", "/readyz")).Out : "",
+                o => o == "ok", TimeSpan.FromSeconds(60), "the server in its namespace", o => o + Log());
+
+            // The node is the host name, Ready once containerd runs and the kubelet wrote the CNI config.
+            var node = System.Net.Dns.GetHostName().ToLowerInvariant();
+            var row = await Poll.UntilAsync(async () => (await kubectl.RunAsync("get", "nodes", "-o", "wide", "--no-headers")).Out,
+                o => System.Text.RegularExpressions.Regex.IsMatch(o, $@"^{System.Text.RegularExpressions.Regex.Escape(node)}\s+Ready\s"), TimeSpan.FromSeconds(90), "the server's own node Ready", o => o + Log());
+            Assert.Matches(@"containerd://\d+\.\d+", row);
+            Assert.Contains(" 10.213.0.1 ", row);
+            Assert.Contains("control-plane", row);
+
+            var manifest = Path.Combine(dir.Path, "web.yaml");
+            File.WriteAllText(manifest, $$$"""
+                apiVersion: apps/v1
+                kind: Deployment
+                metadata: {name: web, namespace: default}
+                spec:
+                  replicas: 2
+                  selector: {matchLabels: {app: web}}
+                  template:
+                    metadata: {labels: {app: web}}
+                    spec:
+                      containers:
+                      - name: httpd
+                        image: {{{ContainerdHost.Busybox}}}
+                        command: ["/bin/busybox", "sh", "-c", "/bin/busybox mkdir -p /www && echo \"page of $(/bin/busybox hostname)\" > /www/index.html && echo \"serving $(/bin/busybox hostname)\" && exec /bin/busybox httpd -f -p 8080 -h /www"]
+                """);
+            (await kubectl.RunAsync("apply", "-f", manifest)).Ok();
+            var pods = await RunningAsync(kubectl, 2, [], Log);
+            foreach (var (name, ip) in pods)
+            {
+                // Running means started, not listening yet (no readiness probe): a refused connection is retried.
+                var page = await Poll.UntilAsync(async () => await ProcessRunner.RunAsync("/usr/bin/nsenter",
+                        [$"--net=/run/netns/{netns}", "curl", "-sS", "--max-time", "5", $"http://{ip}:8080/"], ct: Ct),
+                    r => r.ExitCode == 0, TimeSpan.FromSeconds(15), $"the page from {name} at {ip}", r => r.Error + Log());
+                Assert.Equal($"page of {name}\n", page.Out);
+            }
+
+            var (gone, _) = pods[0];
+            (await kubectl.RunAsync("delete", "pod", gone, "--wait=false")).Ok();
+            var after = await RunningAsync(kubectl, 2, [gone], Log);
+            Assert.DoesNotContain(after, p => p.Name == gone);
+            Assert.Contains(after, p => p.Name == pods[1].Name);
+
+            var replacement = after.First(p => p.Name != pods[1].Name).Name;
+            var logs = await Poll.UntilAsync(async () => (await kubectl.RunAsync("logs", replacement)).Out, o => o.Contains($"serving {replacement}"),
+                TimeSpan.FromSeconds(30), "kubectl logs of the replacement", o => o + Log());
+            TestContext.Current.TestOutputHelper?.WriteLine($"{row}\n{logs}");
+        }
+        finally
+        {
+            await StopAsync(server, dir["srv/agent/containerd"], netns);
+            await ProcessRunner.RunAsync("ip", ["netns", "delete", netns], ct: CancellationToken.None);
+        }
+    }
+
+    [Fact]
+    public async Task Server_WithoutContainerd_SaysSoInOneLine_AndKeepsServingTheApi()
+    {
+        Support.Kubectl.RequireInstalled();
+        if (Environment.UserName != "root") Assert.Skip("hiding /usr/bin in a mount namespace needs root");
+        if (!File.Exists("/usr/bin/unshare")) Assert.Skip("/usr/bin/unshare is not installed (util-linux)");
+        // The dotnet host itself, not a /usr/bin link to it: /usr/bin is hidden (an empty tmpfs) for the server.
+        var host = RuntimeProcess.Dotnet;
+        if (!Path.IsPathRooted(host))
+            host = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, host)).FirstOrDefault(File.Exists) ?? host;
+        host = new FileInfo(host).ResolveLinkTarget(true)?.FullName ?? host;
+        if (host.StartsWith("/usr/bin/")) Assert.Skip($"the dotnet host {host} lives in /usr/bin");
+        using var dir = new TempDir("emb-");
+        var port = RuntimeProcess.FreePort();
+        await using var server = ProcessRunner.Start("/usr/bin/unshare", ["-m", "--propagation", "private", "sh", "-c",
+            "mount -t tmpfs none /usr/bin && exec \"$0\" \"$@\"", host, RuntimeProcess.ServerDll, "server",
+            "--data-dir", dir["srv"], "--bind-address", "127.0.0.1", "--https-listen-port", port.ToString(), "--kubelet-port", "0"]);
+        Assert.True(await server.WaitUntilAsync(p => p.Out.Contains("embedded agent not running") || p.HasExited, TimeSpan.FromSeconds(60), Ct),
+            $"no word about the agent:\n{server.Out}{server.Error}");
+        Assert.False(server.HasExited, $"the server exited {(server.HasExited ? server.ExitCode : 0)}:\n{server.Out}{server.Error}");
+        var lines = (server.Out + server.Error).Split('\n').Where(l => l.Contains("containerd")).ToList();
+        Assert.Equal(["embedded agent not running: containerd is not installed (/usr/bin/containerd is missing)"],
+            lines.Select(l => l[l.IndexOf("embedded agent", StringComparison.Ordinal)..l.IndexOf(';')]));
+        Directory.CreateDirectory(dir["cache"]);
+        Assert.Equal("ok", (await new Support.Kubectl(dir["srv/kubeconfig.yaml"], dir["cache"]).RunAsync("get", "--raw", "/readyz")).Ok().Out);
+        Assert.False(server.HasExited);
+        await ProcessRunner.RunAsync("kill", ["-TERM", server.Id.ToString()], ct: Ct);
+        Assert.True(await server.WaitUntilAsync(p => p.HasExited, TimeSpan.FromSeconds(30), Ct));
+        Assert.Equal(0, server.ExitCode);
+    }
+
+    /// <summary>Waits (60 s) until exactly <paramref name="count"/> web pods run with an IP, none of them named in <paramref name="not"/>.</summary>
+    static async Task<List<(string Name, string Ip)>> RunningAsync(Support.Kubectl kubectl, int count, string[] not, Func<string> log)
+    {
+        List<(string, string)> Running(string json) =>
+            [.. JsonNode.Parse(json)!["items"]!.AsArray()
+                .Where(p => (string?)p!["status"]?["phase"] == "Running" && p["status"]?["podIP"] is not null && p["metadata"]?["deletionTimestamp"] is null)
+                .Select(p => ((string)p!["metadata"]!["name"]!, (string)p["status"]!["podIP"]!))];
+        var json = await Poll.UntilAsync(async () => (await kubectl.RunAsync("get", "pods", "-l", "app=web", "-o", "json")).Out,
+            o => o.Length > 0 && Running(o) is var r && r.Count == count && !r.Any(p => not.Contains(p.Item1)) && JsonNode.Parse(o)!["items"]!.AsArray().Count == count,
+            TimeSpan.FromSeconds(60), $"{count} web pods Running", o => o + log());
+        return Running(json);
+    }
+
+    /// <summary>
+    /// SIGTERM to the server (its agent stops containerd alone, so the containers live on), then a containerd of the
+    /// test's own on the agent's directory removes every sandbox, and mounts left under the directory are undone.
+    /// </summary>
+    static async Task StopAsync(ChildProcess? server, string containerdDir, string netns)
+    {
+        if (server is not null)
+        {
+            if (!server.HasExited) await ProcessRunner.RunAsync("kill", ["-TERM", server.Id.ToString()]);
+            if (!await server.WaitUntilAsync(p => p.HasExited, TimeSpan.FromSeconds(30))) server.Kill();
+            TestContext.Current.TestOutputHelper?.WriteLine($"server exit {server.ExitCode}; its log ends:\n{string.Join('\n', (server.Out + server.Error).Split('\n').TakeLast(40))}");
+            await server.DisposeAsync();
+        }
+        var config = new ContainerdConfig(containerdDir, Path.Combine(Path.GetDirectoryName(containerdDir)!, "cni", "net.d"));
+        if (File.Exists(config.ConfigPath))
+        {
+            await using var containerd = ContainerdSupervisor.Start(config, ["/usr/bin/nsenter", $"--net=/run/netns/{netns}"]);
+            try
+            {
+                await containerd.Ready.WaitAsync(TimeSpan.FromSeconds(60));
+                await ContainerdHost.RemoveSandboxesAsync(containerd.Cri);
+            }
+            catch (Exception e) when (e is TimeoutException or InvalidOperationException)
+            {
+                TestContext.Current.TestOutputHelper?.WriteLine($"cleanup containerd: {e.Message}");
+            }
+        }
+        var root = Path.GetDirectoryName(Path.GetDirectoryName(containerdDir))!;
+        foreach (var mount in File.ReadAllLines("/proc/mounts").Select(l => l.Split(' ')[1]).Where(m => m.StartsWith(root + "/")).Reverse())
+            await ProcessRunner.RunAsync("umount", ["-l", mount]);
+    }
+
+    static async Task Ip(params string[] args) => (await ProcessRunner.RunAsync("ip", args, ct: Ct)).Ok();
+}

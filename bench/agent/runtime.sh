@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The agent's runtime figures: RSS idle and with 30 pods, start to node Ready (join, restart), pod creation to Running.
-# Usage (root): bash bench/agent/runtime.sh [--rounds 3] [--pods 30] RUNTIME_DLL   (run.sh builds and calls it)
+# Usage (root): bash bench/agent/run.sh runtime [--rounds 3] [--pods 30]   (builds appliance-runtime, passes its dll last)
 set -euo pipefail
 rounds=3 pods=30 dll=
 while [ $# -gt 0 ]; do

@@ -52,8 +52,9 @@ internal sealed class ImageGc(CriConnection cri, ContainerdConnection containerd
             }
             while (await timer.WaitForNextTickAsync(ct));
         }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        catch (Exception) when (ct.IsCancellationRequested)
         {
+            // Stopping: a call cut short ends as OperationCanceledException or as RpcException(Cancelled).
         }
     }
 

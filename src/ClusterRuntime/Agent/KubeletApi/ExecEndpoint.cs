@@ -1,7 +1,5 @@
 // GET /exec/{ns}/{pod}/{container}?command=…&input&output&error&tty, upgraded to WebSocket v5/v4.channel.k8s.io.
 using System.Net.WebSockets;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using Appliance.ClusterRuntime.Agent.Cri;
 using Appliance.ClusterRuntime.Agent.Cri.V1;
 using Appliance.ClusterRuntime.Agent.Images;

@@ -1,6 +1,4 @@
-// GET /api/v1/namespaces/{ns}/pods/{name}/log: finds the pod's node and streams its kubelet's /containerLogs answer.
-using System.Net;
-using System.Text.Json.Nodes;
+// GET /api/v1/namespaces/{ns}/pods/{name}/log: finds the pod's node (KubeletTarget) and streams its kubelet's /containerLogs answer.
 using Appliance.ClusterRuntime.Agent.Client;
 using Appliance.ClusterRuntime.Agent.Kubelet.Logs;
 using Appliance.ClusterRuntime.Api.Storage;

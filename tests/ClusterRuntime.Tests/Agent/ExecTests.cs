@@ -88,11 +88,12 @@ public sealed class ExecTests(ExecTests.Fixture node) : IClassFixture<ExecTests.
     {
         await RunningPodAsync();
         if (!File.Exists("/usr/bin/script")) Assert.Skip("script (util-linux) is not installed: kubectl -it needs a terminal");
-        var command = string.Join(' ', KubectlArgs().Select(a => $"'{a}'")) + " exec -it shell -- sh -c 'tty; stty size'";
+        var command = string.Join(' ', KubectlArgs().Select(a => $"'{a}'")) + " exec -it shell -- sh -c 'tty; sleep 1; stty size'";
         var r = await ProcessRunner.RunAsync("/usr/bin/script", ["-qec", $"COLUMNS=100 LINES=30 stty cols 100 rows 30; {Support.Kubectl.Path} {command}", "/dev/null"],
             new ProcessOptions { Timeout = TimeSpan.FromSeconds(60), Environment = new Dictionary<string, string?> { ["HOME"] = Path.GetTempPath() } }, TestContext.Current.CancellationToken);
         Assert.True(r.ExitCode == 0, r.Out + r.Error);
         Assert.Matches(@"/dev/pts/\d+", r.Out);
+        // kubectl sends the size as the stream opens, racing the process's start (as upstream): it is read a moment later.
         Assert.Contains("30 100", r.Out);
     }
 
@@ -120,5 +121,34 @@ public sealed class ExecTests(ExecTests.Fixture node) : IClassFixture<ExecTests.
         Assert.Equal("copied up\n", (await kubectl.RunAsync("exec", "shell", "--", "cat", "/tmp/up.txt")).Ok().Out);
         (await kubectl.RunAsync("cp", "default/shell:/tmp/up.txt", dir["down.txt"])).Ok();
         Assert.Equal("copied up\n", File.ReadAllText(dir["down.txt"]));
+    }
+
+    [Fact]
+    public async Task AContainerThatIsNotRunningIsNamedByTheKubelet()
+    {
+        var kubectl = await RunningPodAsync();
+        // The image is never there (no pulls): the sandbox is ready, the container never starts.
+        await Host.CreatePodAsync("waiting", new JsonObject
+        {
+            ["terminationGracePeriodSeconds"] = 1,
+            ["containers"] = new JsonArray(new JsonObject { ["name"] = "main", ["image"] = "example.local/never-imported:1" }),
+        });
+        await Poll.UntilAsync(async () => (await Host.PodAsync("default", "waiting"))?["status"]?["containerStatuses"]?[0]?["state"]?["waiting"]?["reason"]?.GetValue<string>() ?? "",
+            r => r.Length > 0, TimeSpan.FromSeconds(60), "pod waiting for its image");
+        var r = await kubectl.RunAsync("exec", "waiting", "--", "true");
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.Contains("container not found (\"main\") running in pod default/waiting", r.Error);
+    }
+
+    [Fact]
+    public async Task AKubectlThatGoesAwayTakesItsProcessWithIt()
+    {
+        var kubectl = await RunningPodAsync();
+        var ct = TestContext.Current.CancellationToken;
+        await using (var exec = kubectl.Start("exec", "shell", "--", "sh", "-c", "echo started; exec sleep 777"))
+            Assert.True(await exec.WaitUntilAsync(p => p.Out.Contains("started"), TimeSpan.FromSeconds(30), ct), exec.Out + exec.Error);
+        // Disposing killed kubectl: the kubelet kills the process it was attached to.
+        await Poll.UntilAsync(async () => (await kubectl.RunAsync("exec", "shell", "--", "ps")).Ok().Out,
+            ps => !ps.Contains("sleep 777"), TimeSpan.FromSeconds(20), "sleep 777 killed");
     }
 }

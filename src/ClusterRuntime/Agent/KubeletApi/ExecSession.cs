@@ -45,7 +45,8 @@ sealed class ExecSession(WebSocket socket, bool canCloseStreams, IReadOnlyList<s
         Volatile.Write(ref exited, true);
         await Task.WhenAll(pumps);
         await FinishAsync(RemoteCommand.ExitStatus(code, command), ct);
-        await receive.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ContinueWith(_ => { }, TaskScheduler.Default);
+        // The client answers the close; one that does not is left after a few seconds (the socket is then disposed).
+        try { await receive.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None); } catch (TimeoutException) { }
     }
 
     /// <summary>Sends the Status on the error channel and closes the WebSocket normally.</summary>

@@ -18,7 +18,8 @@ namespace Appliance.ClusterRuntime.Api.PodExec;
 /// </summary>
 public sealed class PodExecProxy : IDisposable
 {
-    static readonly string[] Forwarded = ["command", "stdin", "stdout", "stderr", "tty"];
+    static readonly string[] Streams = ["stdin", "stdout", "stderr"];
+    static readonly string[] Forwarded = ["command", .. Streams, "tty"];
     readonly ObjectStore _store;
     readonly X509Certificate2 _clientCert;
     readonly HttpMessageInvoker _http;
@@ -36,7 +37,7 @@ public sealed class PodExecProxy : IDisposable
     {
         var q = ctx.Request.Query;
         if (q["command"].Count == 0) throw ApiException.BadRequest("you must specify at least one command for the container");
-        if (!Forwarded[1..4].Any(k => q[k].ToString() is "1" or "true"))
+        if (!Streams.Any(k => q[k].ToString() is "1" or "true"))
             throw ApiException.BadRequest("you must specify at least one of stdin, stdout, stderr");
         var target = await KubeletTarget.FindAsync(_store, ns, name, q["container"].ToString(), ctx.RequestAborted);
         // After the checks: kubectl retries a failed WebSocket upgrade with SPDY, and should see the first refusal again.
@@ -70,9 +71,9 @@ public sealed class PodExecProxy : IDisposable
         // The kubelet ends an exec (Status, then close); kubectl answers the close, or is given a few seconds to.
         var first = await Task.WhenAny(up, down);
         var other = first == up ? down : up;
-        try { await other.WaitAsync(TimeSpan.FromSeconds(5)); } catch (Exception) { }
+        try { await other.WaitAsync(TimeSpan.FromSeconds(5)); } catch (TimeoutException) { }
         stop.Cancel();
-        try { await Task.WhenAll(up, down); } catch (Exception) { }
+        await Task.WhenAll(up, down); // each relay ends on cancellation without throwing
     }
 
     /// <summary>Copies messages from one WebSocket to the other until a close, which is passed on.</summary>

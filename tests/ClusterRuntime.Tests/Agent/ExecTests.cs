@@ -6,16 +6,8 @@ using Appliance.ClusterRuntime.Tests.Support;
 namespace Appliance.ClusterRuntime.Tests.Agent;
 
 [Trait("Category", "External")]
-public sealed class ExecTests(ExecTests.Fixture node) : IClassFixture<ExecTests.Fixture>
+public sealed class ExecTests(KubeletHost.Fixture node) : IClassFixture<KubeletHost.Fixture>
 {
-    /// <summary>One node with one running busybox pod, shared by the tests.</summary>
-    public sealed class Fixture : IAsyncLifetime
-    {
-        public KubeletHost Host { get; } = new();
-        public ValueTask InitializeAsync() => ValueTask.CompletedTask;
-        public ValueTask DisposeAsync() => Host.DisposeAsync();
-    }
-
     KubeletHost Host => node.Host;
 
     async Task<Support.Kubectl> RunningPodAsync()
@@ -34,8 +26,7 @@ public sealed class ExecTests(ExecTests.Fixture node) : IClassFixture<ExecTests.
                     ["env"] = new JsonArray(new JsonObject { ["name"] = "GREETING", ["value"] = "from the pod spec" }),
                 }),
             });
-        await Poll.UntilAsync(async () => (await Host.PodAsync("default", "shell"))?["status"]?["phase"]?.GetValue<string>() ?? "",
-            p => p == "Running", TimeSpan.FromSeconds(60), "pod shell running");
+        await Host.WaitPodAsync("shell", p => p["status"]?["phase"]?.GetValue<string>() == "Running", TimeSpan.FromSeconds(60), "pod shell running");
         await Poll.UntilAsync(async () => (await Host.Kubectl.RunAsync("exec", "shell", "--", "sh", "-c", "test -e /tmp/ready && echo ready")).Out,
             o => o.Contains("ready"), TimeSpan.FromSeconds(30), "busybox applets installed");
         return Host.Kubectl;
@@ -133,8 +124,8 @@ public sealed class ExecTests(ExecTests.Fixture node) : IClassFixture<ExecTests.
             ["terminationGracePeriodSeconds"] = 1,
             ["containers"] = new JsonArray(new JsonObject { ["name"] = "main", ["image"] = "example.local/never-imported:1" }),
         });
-        await Poll.UntilAsync(async () => (await Host.PodAsync("default", "waiting"))?["status"]?["containerStatuses"]?[0]?["state"]?["waiting"]?["reason"]?.GetValue<string>() ?? "",
-            r => r.Length > 0, TimeSpan.FromSeconds(60), "pod waiting for its image");
+        await Host.WaitPodAsync("waiting", p => p["status"]?["containerStatuses"]?[0]?["state"]?["waiting"]?["reason"] is not null,
+            TimeSpan.FromSeconds(60), "pod waiting for its image");
         var r = await kubectl.RunAsync("exec", "waiting", "--", "true");
         Assert.NotEqual(0, r.ExitCode);
         Assert.Contains("container not found (\"main\") running in pod default/waiting", r.Error);

@@ -160,6 +160,6 @@ public sealed class NodeAgent(AgentOptions options, ILogger logger)
         var clientCa = chain[^1].ExportCertificatePem();
         foreach (var c in chain) c.Dispose();
         return await KubeletApi.KubeletServer.StartAsync(new KubeletApi.KubeletServerOptions(
-            System.Net.IPAddress.Any, options.KubeletPort, serving, clientCa, new Kubelet.Logs.PodLogLocator(options.PodLogDir)), ct);
+            System.Net.IPAddress.Any, options.KubeletPort, serving, clientCa, new Kubelet.Logs.PodLogLocator(options.PodLogDir), new KubeletApi.ExecOptions(ContainerRuntime.Socket(options), Path.Combine(options.DataDir, "exec"))), ct);
     }
 }

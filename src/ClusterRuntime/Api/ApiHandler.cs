@@ -27,6 +27,9 @@ public sealed partial class ApiHandler(ObjectStore store, Authenticator auth, Se
     /// <summary>The pods/log subresource (proxied to the node's kubelet); 405 when absent.</summary>
     public PodLogs.PodLogProxy? PodLogs { get; init; }
 
+    /// <summary>The pods/exec subresource (a WebSocket relayed to the node's kubelet); 405 when absent.</summary>
+    public PodExec.PodExecProxy? PodExec { get; init; }
+
     volatile bool _ready;
 
     /// <summary>
@@ -219,6 +222,12 @@ public sealed partial class ApiHandler(ObjectStore store, Authenticator auth, Se
         {
             if (method != "GET" || PodLogs is null) throw ApiException.MethodNotAllowed($"the server does not allow this method on the requested resource ({method})");
             await PodLogs.ServeAsync(ctx, ri.Namespace!, ri.Name!);
+            return;
+        }
+        if (ri.Subresource == "exec")
+        {
+            if (method is not ("GET" or "POST") || PodExec is null) throw ApiException.MethodNotAllowed($"the server does not allow this method on the requested resource ({method})");
+            await PodExec.ServeAsync(ctx, ri.Namespace!, ri.Name!);
             return;
         }
         switch (method)

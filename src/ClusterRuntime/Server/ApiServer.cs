@@ -130,6 +130,7 @@ public sealed class ApiServer : IAsyncDisposable
             DatastoreHealth = backend.Health,
             Join = new Api.Join.NodeJoinEndpoint(new Api.Join.NodePasswordStore(store), pki.ClientCa, pki.ServerCa, TimeProvider.System),
             PodLogs = new Api.PodLogs.PodLogProxy(store, pki.KubeletClient, pki.ServerCa.CertificatePem),
+            PodExec = new Api.PodExec.PodExecProxy(store, pki.KubeletClient, pki.ServerCa.CertificatePem),
         };
         app.Run(handler.HandleAsync);
         await app.StartAsync(ct);

@@ -1,4 +1,4 @@
-// Test support: a real server process, containerd in a network namespace, a registered Node and our kubelet in-process.
+// Test support: a real server process, containerd in a network namespace, a registered Node and our kubelet (and its API) in-process.
 using System.Net;
 using System.Text.Json.Nodes;
 using Appliance.ClusterRuntime.Agent.Client;
@@ -43,6 +43,7 @@ public sealed class KubeletHost : IAsyncDisposable
     ContainerdHost? _containerd;
     RuntimeProcess? _server;
     ProbeManager? _probes;
+    Appliance.ClusterRuntime.Agent.KubeletApi.KubeletServer? _kubeletApi;
 
     internal ContainerdHost Containerd => _containerd!;
 
@@ -54,6 +55,9 @@ public sealed class KubeletHost : IAsyncDisposable
 
     /// <summary>The API as the kubelet uses it.</summary>
     internal ApiClient Api => _api!;
+
+    /// <summary>The server's admin kubeconfig (for kubectl run with stdin or under a terminal).</summary>
+    public string KubeconfigPath => _server!.KubeconfigPath;
 
     /// <summary>The Node's podCIDR.</summary>
     public string PodCidr { get; private set; } = "";
@@ -74,7 +78,9 @@ public sealed class KubeletHost : IAsyncDisposable
             http.Timeout = Timeout.InfiniteTimeSpan;
             _api = new ApiClient(http);
             await new NodeRegistration(_api, NodeName, NodeRegistration.StandardLabels(NodeName, "amd64", new Dictionary<string, string>()), []).RegisterAsync(_stop.Token);
-            _heartbeat = new NodeHeartbeat(_api, NodeName, IPAddress.Loopback, _dir.Path, new CriRuntimeStatus(_containerd.Cri), NullLogger.Instance, TimeProvider.System).RunAsync(_stop.Token);
+            _kubeletApi = await StartKubeletApiAsync();
+            _heartbeat = new NodeHeartbeat(_api, NodeName, IPAddress.Loopback, _dir.Path, new CriRuntimeStatus(_containerd.Cri), NullLogger.Instance, TimeProvider.System)
+                { KubeletPort = _kubeletApi.Port }.RunAsync(_stop.Token);
             PodCidr = await Poll.UntilAsync(async () => (await _api.GetAsync($"/api/v1/nodes/{NodeName}", _stop.Token))?["spec"]?["podCIDR"]?.GetValue<string>() ?? "",
                 c => c.Length > 0, TimeSpan.FromSeconds(30), "the node's podCIDR");
             StartKubelet();
@@ -83,6 +89,17 @@ public sealed class KubeletHost : IAsyncDisposable
         {
             _start.Release();
         }
+    }
+
+    /// <summary>The kubelet API on loopback (a free port, reported in the Node's status), serving logs and exec.</summary>
+    async Task<Appliance.ClusterRuntime.Agent.KubeletApi.KubeletServer> StartKubeletApiAsync()
+    {
+        var tls = Path.Combine(_server!.DataDir, "tls");
+        var serverCa = new Appliance.ClusterRuntime.Pki.PemPair(File.ReadAllText(Path.Combine(tls, "server-ca.crt")), File.ReadAllText(Path.Combine(tls, "server-ca.key")));
+        var serving = Appliance.ClusterRuntime.Pki.CertificateFactory.CreateServing(serverCa, NodeName, [NodeName], [IPAddress.Loopback], DateTimeOffset.UtcNow);
+        return await Appliance.ClusterRuntime.Agent.KubeletApi.KubeletServer.StartAsync(new Appliance.ClusterRuntime.Agent.KubeletApi.KubeletServerOptions(
+            IPAddress.Loopback, 0, serving, File.ReadAllText(Path.Combine(tls, "client-ca.crt")), new Appliance.ClusterRuntime.Agent.Kubelet.Logs.PodLogLocator(_containerd!["pods"]),
+            new Appliance.ClusterRuntime.Agent.KubeletApi.ExecOptions(_containerd.Supervisor.SocketPath, _dir["exec"])), _stop.Token);
     }
 
     void StartKubelet()
@@ -140,6 +157,7 @@ public sealed class KubeletHost : IAsyncDisposable
         foreach (var t in new[] { _kubelet, _heartbeat })
             if (t is not null) try { await t; } catch (OperationCanceledException) { }
         _probes?.Dispose();
+        if (_kubeletApi is not null) await _kubeletApi.DisposeAsync();
         if (_containerd is not null) await _containerd.DisposeAsync();
         if (_server is not null) await _server.DisposeAsync();
         _api?.Dispose();

@@ -1,4 +1,4 @@
-// containerd's own gRPC API (content, images, leases) over its unix socket, every call in one containerd namespace.
+// containerd's own gRPC API (content, images, leases, containers, tasks) over its unix socket, every call in one containerd namespace.
 using Appliance.ClusterRuntime.Agent.Images.Api;
 using Grpc.Core;
 using Grpc.Net.Client;
@@ -29,6 +29,12 @@ internal sealed class ContainerdConnection : IDisposable
     /// <summary>Leases.</summary>
     public Leases.LeasesClient Leases { get; }
 
+    /// <summary>Container records (the exec reads a container's OCI spec).</summary>
+    public Containers.ContainersClient Containers { get; }
+
+    /// <summary>Tasks: extra processes in running containers (kubectl exec).</summary>
+    public Tasks.TasksClient Tasks { get; }
+
     /// <summary>Connects lazily to <paramref name="endpoint"/> (a socket path or <c>unix://</c> URI, as for CRI).</summary>
     public ContainerdConnection(string endpoint, string ns = "k8s.io")
     {
@@ -39,6 +45,8 @@ internal sealed class ContainerdConnection : IDisposable
         Content = new Content.ContentClient(_channel);
         Images = new Api.Images.ImagesClient(_channel);
         Leases = new Leases.LeasesClient(_channel);
+        Containers = new Containers.ContainersClient(_channel);
+        Tasks = new Tasks.TasksClient(_channel);
     }
 
     /// <summary>Call options with the namespace header (and the lease header, when one is given).</summary>

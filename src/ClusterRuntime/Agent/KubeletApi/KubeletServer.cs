@@ -1,4 +1,4 @@
-// The kubelet's HTTPS API (port 10250): mutual TLS, only the API server may call it; serves container logs.
+// The kubelet's HTTPS API (port 10250): mutual TLS, only the API server may call it; serves container logs and exec.
 using System.Net;
 using Appliance.ClusterRuntime.Agent.Kubelet.Logs;
 using Appliance.ClusterRuntime.Auth;
@@ -20,7 +20,8 @@ namespace Appliance.ClusterRuntime.Agent.KubeletApi;
 /// <param name="Serving">The kubelet serving certificate (signed by the server CA).</param>
 /// <param name="ClientCaPem">The cluster's client CA: callers must present a certificate it signed.</param>
 /// <param name="Logs">Where container logs are found.</param>
-public sealed record KubeletServerOptions(IPAddress Address, int Port, PemPair Serving, string ClientCaPem, PodLogLocator Logs);
+/// <param name="Exec">How exec reaches containerd; null answers exec with 501.</param>
+public sealed record KubeletServerOptions(IPAddress Address, int Port, PemPair Serving, string ClientCaPem, PodLogLocator Logs, ExecOptions? Exec = null);
 
 /// <summary>A running kubelet API server.</summary>
 public sealed class KubeletServer : IAsyncDisposable
@@ -33,12 +34,16 @@ public sealed class KubeletServer : IAsyncDisposable
 
     readonly WebApplication _app;
     readonly Authenticator _auth;
+    readonly ContainerLogsEndpoint _logs;
+    readonly ExecEndpoint? _exec;
 
-    KubeletServer(WebApplication app, Authenticator auth, int port)
+    KubeletServer(WebApplication app, Authenticator auth, int port, ContainerLogsEndpoint logs, ExecEndpoint? exec)
     {
         _app = app;
         _auth = auth;
         Port = port;
+        _logs = logs;
+        _exec = exec;
     }
 
     /// <summary>The port actually bound.</summary>
@@ -73,18 +78,20 @@ public sealed class KubeletServer : IAsyncDisposable
         });
         var app = builder.Build();
         var auth = new Authenticator(options.ClientCaPem, new Dictionary<string, UserInfo>());
-        var logs = new ContainerLogsEndpoint(options.Logs, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Appliance.Kubelet"));
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Appliance.Kubelet");
+        var logs = new ContainerLogsEndpoint(options.Logs, logger);
+        var exec = options.Exec is null ? null : new ExecEndpoint(options.Exec, logger);
         var server = (KubeletServer?)null;
-        app.Run(ctx => server!.HandleAsync(ctx, logs));
+        app.Run(ctx => server!.HandleAsync(ctx));
         await app.StartAsync(ct);
         var port = options.Port;
         if (port == 0)
             port = new Uri(app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()).Port;
-        server = new KubeletServer(app, auth, port);
+        server = new KubeletServer(app, auth, port, logs, exec);
         return server;
     }
 
-    async Task HandleAsync(HttpContext ctx, ContainerLogsEndpoint logs)
+    async Task HandleAsync(HttpContext ctx)
     {
         var user = _auth.Authenticate(ctx);
         if (user is null)
@@ -101,7 +108,14 @@ public sealed class KubeletServer : IAsyncDisposable
         if (path.StartsWith("/containerLogs/", StringComparison.Ordinal))
         {
             if (ctx.Request.Method != "GET") await Text(ctx, 405, "only GET is allowed");
-            else await logs.HandleAsync(ctx, path["/containerLogs/".Length..]);
+            else await _logs.HandleAsync(ctx, path["/containerLogs/".Length..]);
+            return;
+        }
+        if (path.StartsWith("/exec/", StringComparison.Ordinal))
+        {
+            if (_exec is null) await Text(ctx, 501, "exec is not enabled on this kubelet");
+            else if (ctx.Request.Method is not ("GET" or "POST")) await Text(ctx, 405, "only GET and POST are allowed");
+            else await _exec.HandleAsync(ctx, path["/exec/".Length..]);
             return;
         }
         await Text(ctx, 404, "404 page not found");
@@ -121,5 +135,6 @@ public sealed class KubeletServer : IAsyncDisposable
         await _app.StopAsync();
         await _app.DisposeAsync();
         _auth.Dispose();
+        _exec?.Dispose();
     }
 }

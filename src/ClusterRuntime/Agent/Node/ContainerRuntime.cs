@@ -22,6 +22,10 @@ internal static class ContainerRuntime
             throw new AgentStartException($"containerd is not installed ({ContainerdSupervisor.DefaultBinary} is missing); install it or give --container-runtime-endpoint");
     }
 
+    /// <summary>The socket of the agent's containerd (CRI and containerd's own API): the endpoint given, or DIR's.</summary>
+    public static string Socket(AgentOptions options) =>
+        options.ContainerRuntimeEndpoint ?? new ContainerdConfig(Directory(options.DataDir), CniConfDir(options.DataDir)).SocketPath;
+
     /// <summary>
     /// Attaches to <see cref="AgentOptions.ContainerRuntimeEndpoint"/> when given, else writes containerd's config
     /// under DIR and starts it as a supervised child. Throws <see cref="ArgumentException"/> for an endpoint that is

@@ -1,6 +1,4 @@
-// GET /api/v1/namespaces/{ns}/pods/{name}/log: finds the pod's node and streams its kubelet's /containerLogs answer.
-using System.Net;
-using System.Text.Json.Nodes;
+// GET /api/v1/namespaces/{ns}/pods/{name}/log: finds the pod's node (KubeletTarget) and streams its kubelet's /containerLogs answer.
 using Appliance.ClusterRuntime.Agent.Client;
 using Appliance.ClusterRuntime.Agent.Kubelet.Logs;
 using Appliance.ClusterRuntime.Api.Storage;
@@ -41,14 +39,8 @@ public sealed class PodLogProxy : IDisposable
         {
             throw ApiException.BadRequest(e.Message);
         }
-        var pods = ResourceTable.Find("", "v1", "pods")!;
-        var pod = await _store.GetAsync(pods, ns, name, null, ctx.RequestAborted);
-        var container = ContainerOf(pod, name, q["container"].ToString());
-        var nodeName = pod["spec"]?["nodeName"]?.GetValue<string>();
-        if (string.IsNullOrEmpty(nodeName)) throw ApiException.BadRequest($"pod {name} does not have a host assigned");
-        var nodes = ResourceTable.Find("", "v1", "nodes")!;
-        var node = await _store.GetAsync(nodes, null, nodeName, null, ctx.RequestAborted);
-        var url = KubeletUrl(node, nodeName, ns, name, container, q);
+        var target = await KubeletTarget.FindAsync(_store, ns, name, q["container"].ToString(), ctx.RequestAborted);
+        var url = target.Url("containerLogs", ns, name, KubeletTarget.Query(q, Forwarded));
 
         using var request = new HttpRequestMessage(HttpMethod.Get, url);
         HttpResponseMessage response;
@@ -84,39 +76,8 @@ public sealed class PodLogProxy : IDisposable
         }
     }
 
-    /// <summary>The container to read: the one named, or the only one; upstream's messages otherwise.</summary>
-    static string ContainerOf(JsonObject pod, string name, string asked)
-    {
-        var names = new List<string>();
-        foreach (var key in new[] { "initContainers", "containers", "ephemeralContainers" })
-            if (pod["spec"]?[key] is JsonArray list)
-                foreach (var c in list)
-                    if (c?["name"]?.GetValue<string>() is { } n) names.Add(n);
-        var regular = (pod["spec"]?["containers"] as JsonArray)?.Select(c => c?["name"]?.GetValue<string>()).OfType<string>().ToList() ?? [];
-        if (string.IsNullOrEmpty(asked))
-        {
-            if (regular.Count == 1) return regular[0];
-            throw ApiException.BadRequest($"a container name must be specified for pod {name}, choose one of: [{string.Join(' ', regular)}]");
-        }
-        if (!names.Contains(asked)) throw ApiException.BadRequest($"container {asked} is not valid for pod {name}");
-        return asked;
-    }
-
-    static Uri KubeletUrl(JsonObject node, string nodeName, string ns, string pod, string container, IQueryCollection q)
-    {
-        var address = (node["status"]?["addresses"] as JsonArray)?
-            .FirstOrDefault(a => a?["type"]?.GetValue<string>() == "InternalIP")?["address"]?.GetValue<string>();
-        if (address is null || !IPAddress.TryParse(address, out var ip))
-            throw new ApiException(500, "InternalError", $"node \"{nodeName}\" has no InternalIP address in its status: its kubelet cannot be reached");
-        var port = node["status"]?["daemonEndpoints"]?["kubeletEndpoint"]?["Port"]?.GetValue<int>() ?? 0;
-        if (port is <= 0 or > 65535) throw new ApiException(500, "InternalError", $"node \"{nodeName}\" reports no kubelet port (status.daemonEndpoints.kubeletEndpoint.Port)");
-        var query = string.Join('&', Forwarded.Where(q.ContainsKey).Select(k => $"{k}={Uri.EscapeDataString(q[k].ToString())}"));
-        var host = ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{ip}]" : ip.ToString();
-        return new Uri($"https://{host}:{port}/containerLogs/{Uri.EscapeDataString(ns)}/{Uri.EscapeDataString(pod)}/{Uri.EscapeDataString(container)}"
-            + (query.Length > 0 ? "?" + query : ""));
-    }
-
-    static string Reason(HttpRequestException e)
+    /// <summary>The innermost reason a kubelet could not be reached.</summary>
+    internal static string Reason(HttpRequestException e)
     {
         var inner = e.InnerException;
         while (inner?.InnerException is not null && inner is not System.Net.Sockets.SocketException) inner = inner.InnerException;

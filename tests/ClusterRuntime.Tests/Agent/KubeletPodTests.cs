@@ -52,9 +52,27 @@ public sealed class KubeletPodTests(KubeletHost.Fixture node) : IClassFixture<Ku
         var uid = created["metadata"]!["uid"]!.GetValue<string>();
         var log = Path.Combine(Host.Containerd["pods"], $"default_web_{uid}", "main", "0.log");
         await Poll.UntilAsync(() => Task.FromResult(File.Exists(log) ? File.ReadAllText(log) : ""), t => t.Contains("stdout F hello"), TimeSpan.FromSeconds(10), log);
+
+        // The kubelet's Events, in upstream's words; imagePullPolicy Always is not obeyed offline, and the Event says so.
+        var events = await WaitEventsAsync("web",
+            ("Pulled", $"Container image \"{ContainerdHost.Busybox}\" already present on machine; not pulled although imagePullPolicy is Always: node {KubeletHost.NodeName} is offline"),
+            ("Created", "Created container main"), ("Started", "Started container main"));
+        Assert.All(events, e => Assert.Equal(uid, e["involvedObject"]!["uid"]!.GetValue<string>()));
     }
 
     static string Regex(string s) => System.Text.RegularExpressions.Regex.Escape(s);
+
+    /// <summary>Waits until the kubelet's Events of pod <paramref name="name"/> include every (reason, message part) given.</summary>
+    async Task<List<JsonObject>> WaitEventsAsync(string name, params (string Reason, string Says)[] wanted)
+    {
+        List<JsonObject> Kubelet(string json) => [.. JsonNode.Parse(json)!["items"]!.AsArray().OfType<JsonObject>()
+            .Where(e => e["source"]?["component"]?.GetValue<string>() == "kubelet" && e["reportingInstance"]?.GetValue<string>() == KubeletHost.NodeName)];
+        var json = await Poll.UntilAsync(
+            async () => (await Host.Kubectl.RunAsync("get", "events", "--field-selector", $"involvedObject.name={name}", "-o", "json")).Ok().Out,
+            o => wanted.All(w => Kubelet(o).Any(e => e["reason"]!.GetValue<string>() == w.Reason && e["message"]!.GetValue<string>().Contains(w.Says))),
+            TimeSpan.FromSeconds(20), $"the kubelet's events of {name}");
+        return Kubelet(json);
+    }
 
     [Fact]
     public async Task ContainerExitingOne_GoesIntoCrashLoopBackOff_WithAGrowingRestartCount()
@@ -78,6 +96,7 @@ public sealed class KubeletPodTests(KubeletHost.Fixture node) : IClassFixture<Ku
         Assert.Matches(@"^crash\s+0/1\s+CrashLoopBackOff\s+2 ", row);
         // The kubelet keeps the latest instance and the one before it, no more.
         Assert.InRange((await Host.ContainersAsync(uid)).Count, 1, 2);
+        await WaitEventsAsync("crash", ("BackOff", $"Back-off restarting failed container crasher in pod crash_default({uid})"));
     }
 
     [Fact]
@@ -99,6 +118,8 @@ public sealed class KubeletPodTests(KubeletHost.Fixture node) : IClassFixture<Ku
         var row = (await Host.Kubectl.RunAsync("get", "pod", "nopull", "--no-headers")).Ok().Out;
         Assert.Matches(@"^nopull\s+0/1\s+(ImagePullBackOff|ErrImagePull)\s+0\s", row);
         Assert.Equal("Pending", pod["status"]!["phase"]!.GetValue<string>());
+        await WaitEventsAsync("nopull", ("Failed", $"Failed to pull image \"{image}\": image \"{image}\" is not present on node"),
+            ("Failed", "Error: ErrImagePull"), ("BackOff", $"Back-off pulling image \"{image}\""));
     }
 
     [Fact]
@@ -154,5 +175,8 @@ public sealed class KubeletPodTests(KubeletHost.Fixture node) : IClassFixture<Ku
         Assert.True(firstDone <= secondStart && secondStart <= mainStart, $"{firstDone:O} {secondStart:O} {mainStart:O}");
         Assert.All(inits, c => Assert.Equal("Completed", c!["state"]!["terminated"]!["reason"]!.GetValue<string>()));
         Assert.Equal("127.0.0.1", pod["status"]!["podIP"]!.GetValue<string>());
+        // The init containers' image has a tag and no policy (IfNotPresent): a plain Pulled Event, nothing about pulling.
+        var events = await WaitEventsAsync("inits", ("Pulled", $"Container image \"{ContainerdHost.Busybox}\" already present on machine"), ("Started", "Started container second"));
+        Assert.Contains(events, e => e["reason"]!.GetValue<string>() == "Pulled" && e["message"]!.GetValue<string>() == $"Container image \"{ContainerdHost.Busybox}\" already present on machine");
     }
 }

@@ -95,9 +95,9 @@ public sealed class NodeAgent(AgentOptions options, ILogger logger)
         // Pods start once the preloaded images (the pause image among them) are in, so no sandbox fails for want of them.
         await images;
         var events = new EventRecorder(new ApiEventSink(api), TimeProvider.System, options.NodeName, logger);
+        using var probes = new Kubelet.Probes.ProbeManager(containerd.Cri, logger, nodeIp.ToString(), events);
         var podWorker = new Kubelet.Kubelet(api, containerd.Cri,
-            new Kubelet.KubeletOptions(options.NodeName, nodeIp.ToString(), options.PodLogDir, ContainerRuntime.CniConfDir(options.DataDir)), logger,
-            new Kubelet.Probes.ProbeManager(containerd.Cri, logger, events))
+            new Kubelet.KubeletOptions(options.NodeName, nodeIp.ToString(), options.PodLogDir, ContainerRuntime.CniConfDir(options.DataDir)), logger, probes)
         { Inputs = new Kubelet.PodInputs(api, Path.Combine(options.DataDir, "pods-volumes")), Events = events };
         var pods = podWorker.RunAsync(stop);
         // Preloaded images are never collected: an offline node could not get them back.

@@ -42,7 +42,12 @@ public static class EmbeddedAgent
         {
             logger.LogError("embedded agent not running: {Error}; the server keeps serving the API (--disable-agent turns the agent off)", e.Message);
         }
-        catch (Exception e) when (!stop.IsCancellationRequested)
+        catch (Exception e) when (stop.IsCancellationRequested)
+        {
+            // Stopping: whatever the agent was doing when it was cut short does not hold up the server's own stop.
+            logger.LogDebug("embedded agent stopped: {Error}", e.Message);
+        }
+        catch (Exception e)
         {
             logger.LogError(e, "embedded agent failed; the server keeps serving the API");
         }

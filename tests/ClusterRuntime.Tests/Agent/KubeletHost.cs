@@ -109,7 +109,7 @@ public sealed class KubeletHost : IAsyncDisposable
         // Probes connect from containerd's network namespace, where the pods' CNI bridge is.
         _probes?.Dispose();
         var events = new Appliance.ClusterRuntime.Controllers.Machinery.EventRecorder(new ApiEventSink(_api!), TimeProvider.System, NodeName, NullLogger.Instance);
-        _probes = new ProbeManager(_containerd.Cri, NullLogger.Instance, events, $"/run/netns/{_containerd.NetNs}");
+        _probes = new ProbeManager(_containerd.Cri, NullLogger.Instance, options.NodeIp, events, $"/run/netns/{_containerd.NetNs}");
         var kubelet = new Appliance.ClusterRuntime.Agent.Kubelet.Kubelet(_api!, _containerd.Cri, options, NullLogger.Instance, _probes)
         { Inputs = new PodInputs(_api!, PodVolumesDir), Events = events };
         _kubelet = Task.Run(() => kubelet.RunAsync(_kubeletStop.Token));

@@ -93,7 +93,16 @@ internal sealed class ImageGc(CriConnection cri, ContainerdConnection containerd
         foreach (var image in candidates)
         {
             if (freed >= toFree) break;
-            await cri.Images.RemoveImageAsync(new RemoveImageRequest { Image = new ImageSpec { Image = image.Id } }, cancellationToken: ct);
+            try
+            {
+                await cri.Images.RemoveImageAsync(new RemoveImageRequest { Image = new ImageSpec { Image = image.Id } }, cancellationToken: ct);
+            }
+            catch (RpcException e) when (e.StatusCode != StatusCode.Unavailable && !ct.IsCancellationRequested)
+            {
+                // E.g. a container was created from it since the list: the next image may still go.
+                logger.LogWarning("image garbage collection could not remove {Image}: {Error}", image.Id, e.Status.Detail);
+                continue;
+            }
             _lastUsed.Remove(image.Id);
             freed += (long)image.Size;
             removed.Add(image.Id);

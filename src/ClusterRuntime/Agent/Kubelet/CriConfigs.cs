@@ -25,6 +25,9 @@ internal static class CriConfigs
     /// <summary>True for <c>spec.hostNetwork</c>.</summary>
     public static bool HostNetwork(JsonObject pod) => Obj.Bool(pod, "spec", "hostNetwork") == true;
 
+    /// <summary>The pod's IP: its sandbox's, the node's for a hostNetwork pod; empty while there is none.</summary>
+    public static string PodIp(JsonObject pod, PodSandboxStatus sandbox, string nodeIp) => HostNetwork(pod) ? nodeIp : sandbox.Network?.Ip ?? "";
+
     /// <summary>The sandbox config for attempt <paramref name="attempt"/>.</summary>
     public static PodSandboxConfig Sandbox(JsonObject pod, string logRoot, uint attempt)
     {

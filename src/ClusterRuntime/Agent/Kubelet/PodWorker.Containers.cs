@@ -1,4 +1,5 @@
 // The pod worker's container steps: init containers in order, then the containers; restarts with back-off.
+using System.Numerics;
 using System.Text.Json.Nodes;
 using Appliance.ClusterRuntime.Agent.Cri.V1;
 using Appliance.ClusterRuntime.Controllers.Machinery;
@@ -38,6 +39,7 @@ internal sealed partial class PodWorker
             {
                 _logger.LogInformation("pod {Uid}: container {Name} failed its liveness probe; killing it", _uid, latest.Metadata.Name);
                 await _cri.Runtime.StopContainerAsync(new() { ContainerId = latest.Id, Timeout = Obj.Long(pod, "spec", "terminationGracePeriodSeconds") ?? 30 }, cancellationToken: ct);
+                _probes.Stopped(latest.Id);
                 Kick();
             }
             else if (latest.State is ContainerState.ContainerExited or ContainerState.ContainerCreated
@@ -80,9 +82,16 @@ internal sealed partial class PodWorker
         {
             var failures = _pullFailures[name] = _pullFailures.GetValueOrDefault(name) + 1;
             var message = $"image \"{image}\" is not present on node {_options.NodeName}, and the node is offline: images are never pulled; preload the image onto the node";
-            if (failures == 1) Event(pod, EventRecorder.Warning, "Failed", $"Failed to pull image \"{image}\": {message}");
-            else Event(pod, EventRecorder.Normal, "BackOff", $"Back-off pulling image \"{image}\"");
-            Fail(pod, name, failures == 1 ? "ErrImagePull" : "ImagePullBackOff", message, $"Error: {(failures == 1 ? "ErrImagePull" : "ImagePullBackOff")}");
+            var reason = failures == 1 ? "ErrImagePull" : "ImagePullBackOff";
+            _waiting[name] = (reason, message);
+            // The check is retried every 2 s (an image imported meanwhile starts at once), but Events are written on
+            // failures 1, 2, 4, 8, ...: a pod waiting for days costs a few dozen writes, not one every 2 s.
+            if (BitOperations.IsPow2(failures))
+            {
+                if (failures == 1) Event(pod, EventRecorder.Warning, "Failed", $"Failed to pull image \"{image}\": {message}");
+                else Event(pod, EventRecorder.Normal, "BackOff", $"Back-off pulling image \"{image}\"");
+                Event(pod, EventRecorder.Warning, "Failed", $"Error: {reason}");
+            }
             _ = Task.Delay(TimeSpan.FromSeconds(2), ct).ContinueWith(_ => Kick(), TaskScheduler.Default);
             return;
         }

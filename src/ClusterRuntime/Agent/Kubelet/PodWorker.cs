@@ -121,7 +121,7 @@ internal sealed partial class PodWorker
     PodFacts Facts(JsonObject pod, PodSandboxStatus sandbox) => PodIp(pod, sandbox) is { Length: > 0 } ip ? new([ip], [_options.NodeIp]) : new([], [_options.NodeIp]);
 
     /// <summary>The sandbox's IP, the node's for hostNetwork pods; empty while there is none.</summary>
-    string PodIp(JsonObject pod, PodSandboxStatus sandbox) => CriConfigs.HostNetwork(pod) ? _options.NodeIp : sandbox.Network?.Ip ?? "";
+    string PodIp(JsonObject pod, PodSandboxStatus sandbox) => CriConfigs.PodIp(pod, sandbox, _options.NodeIp);
 
     /// <summary>Volumes follow their ConfigMaps, Secrets and pod fields on every sync (subPath mounts do not, as upstream).</summary>
     async Task SyncInputsAsync(JsonObject pod, CancellationToken ct)

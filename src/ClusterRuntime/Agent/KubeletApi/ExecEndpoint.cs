@@ -73,13 +73,20 @@ sealed class ExecEndpoint(ExecOptions options, ILogger logger) : IDisposable
             {
                 exec = await TaskExec.StartAsync(_containerd, id, options.FifoDir, command, stdin, stdout, stderr, tty, ct);
             }
-            catch (Grpc.Core.RpcException e)
+            catch (Exception e) when (e is Grpc.Core.RpcException or IOException or InvalidDataException)
             {
-                await session.FinishAsync(RemoteCommand.Failure($"failed to exec in container {container}: {e.Status.Detail}"), ct);
+                // containerd refused, or the FIFOs or the container's spec could not be had.
+                await session.FinishAsync(RemoteCommand.Failure($"failed to exec in container {container}: {(e is Grpc.Core.RpcException r ? r.Status.Detail : e.Message)}"), ct);
                 return;
             }
             await using (exec)
                 await session.RunAsync(exec, ct);
+        }
+        catch (Grpc.Core.RpcException e) when (e.StatusCode != Grpc.Core.StatusCode.Cancelled && !ct.IsCancellationRequested)
+        {
+            // CRI or containerd went away before or during the exec: the client still gets a Status, not a cut socket.
+            try { await session.FinishAsync(RemoteCommand.Failure($"exec in container {container} failed: {e.Status.Detail}"), ct); }
+            catch (Exception f) when (f is WebSocketException or OperationCanceledException or IOException) { }
         }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException)
         {

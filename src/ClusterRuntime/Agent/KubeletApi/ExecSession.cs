@@ -14,6 +14,12 @@ sealed class ExecSession(WebSocket socket, bool canCloseStreams, IReadOnlyList<s
 {
     readonly SemaphoreSlim _write = new(1, 1);
 
+    /// <summary>
+    /// How long output may still come after the process exited. A child it left in the background can hold the output
+    /// pipes open for ever; the Status goes out after this anyway, as containerd bounds its own IO drain.
+    /// </summary>
+    static readonly TimeSpan OutputDrain = TimeSpan.FromSeconds(5);
+
     /// <summary>Runs until the process exited, its output is sent, and the Status went out.</summary>
     public async Task RunAsync(TaskExec exec, CancellationToken ct)
     {
@@ -39,11 +45,19 @@ sealed class ExecSession(WebSocket socket, bool canCloseStreams, IReadOnlyList<s
         catch (Exception e) when (e is OperationCanceledException || e is Grpc.Core.RpcException { StatusCode: Grpc.Core.StatusCode.Cancelled })
         {
             using var kill = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            try { await exec.KillAsync(kill.Token); } catch (Grpc.Core.RpcException) { }
+            try
+            {
+                await exec.KillAsync(kill.Token);
+                // The shim deletes only a process that has exited: wait for it, so the disposal can delete it.
+                await exec.WaitAsync(kill.Token);
+            }
+            catch (Exception k) when (k is Grpc.Core.RpcException or OperationCanceledException) { }
             throw new OperationCanceledException("the client went away before the process ended");
         }
         Volatile.Write(ref exited, true);
-        await Task.WhenAll(pumps);
+        try { await Task.WhenAll(pumps).WaitAsync(OutputDrain, ct); }
+        catch (TimeoutException) { } // output still held open by a background child: what came is sent
+
         await FinishAsync(RemoteCommand.ExitStatus(code, command), ct);
         // The client answers the close; one that does not is left after a few seconds (the socket is then disposed).
         try { await receive.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None); } catch (TimeoutException) { }

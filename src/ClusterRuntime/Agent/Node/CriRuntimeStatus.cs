@@ -14,6 +14,7 @@ namespace Appliance.ClusterRuntime.Agent.Node;
 internal sealed class CriRuntimeStatus(CriConnection cri) : IRuntimeStatus
 {
     string _version = "";
+    IReadOnlyList<NodeImage> _images = [];
 
     /// <inheritdoc />
     public async Task<RuntimeReport> ReadAsync(CancellationToken ct)
@@ -36,10 +37,7 @@ internal sealed class CriRuntimeStatus(CriConnection cri) : IRuntimeStatus
                 if (!c.Status)
                     return NotReady($"container runtime{(type == "NetworkReady" ? " network" : "")} not ready: {type}=false reason:{c.Reason} message:{c.Message}");
             }
-            var images = (await cri.Images.ListImagesAsync(new ListImagesRequest(), cancellationToken: timeout.Token)).Images
-                .Select(i => new NodeImage([.. i.RepoDigests, .. i.RepoTags], (long)i.Size))
-                .ToList();
-            return new RuntimeReport(true, "KubeletReady", "kubelet is posting ready status", _version) { Images = images };
+            return new RuntimeReport(true, "KubeletReady", "kubelet is posting ready status", _version) { Images = await ImagesAsync(ct) };
         }
         catch (Exception e) when (!ct.IsCancellationRequested && e is CriUnavailableException or RpcException or OperationCanceledException)
         {
@@ -49,5 +47,21 @@ internal sealed class CriRuntimeStatus(CriConnection cri) : IRuntimeStatus
         }
     }
 
-    RuntimeReport NotReady(string message) => new(false, "KubeletNotReady", message, _version);
+    RuntimeReport NotReady(string message) => new(false, "KubeletNotReady", message, _version) { Images = _images };
+
+    /// <summary>The runtime's images; a list that fails or is slow keeps the last one (it never decides readiness).</summary>
+    async Task<IReadOnlyList<NodeImage>> ImagesAsync(CancellationToken ct)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(5));
+        try
+        {
+            _images = [.. (await cri.Images.ListImagesAsync(new ListImagesRequest(), cancellationToken: timeout.Token)).Images
+                .Select(i => new NodeImage([.. i.RepoDigests, .. i.RepoTags], (long)i.Size))];
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested && e is RpcException or OperationCanceledException)
+        {
+        }
+        return _images;
+    }
 }

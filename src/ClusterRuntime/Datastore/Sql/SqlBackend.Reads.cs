@@ -2,7 +2,6 @@
 using System.Collections.Immutable;
 using System.Data.Common;
 using System.Globalization;
-using System.Text;
 
 namespace Appliance.ClusterRuntime.Datastore.Sql;
 

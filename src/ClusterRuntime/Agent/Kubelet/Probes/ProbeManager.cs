@@ -26,22 +26,25 @@ internal sealed class ProbeManager : IProbeResults, IDisposable
     readonly CancellationTokenSource _stop = new();
     readonly ConcurrentDictionary<string, Watched> _containers = new();
     readonly EventRecorder? _events;
+    readonly string _nodeIp;
 
     /// <summary>
     /// Probes through <paramref name="cri"/>; failures become Events of the pod through <paramref name="events"/> (the
     /// kubelet's recorder, run by <see cref="Kubelet"/>; null: logged only); network probes connect from
-    /// <paramref name="netnsPath"/> (null: this process's namespace).
+    /// <paramref name="netnsPath"/> (null: this process's namespace); a hostNetwork pod is probed on
+    /// <paramref name="nodeIp"/>.
     /// </summary>
-    public ProbeManager(CriConnection cri, ILogger logger, EventRecorder? events = null, string? netnsPath = null, TimeProvider? time = null)
+    public ProbeManager(CriConnection cri, ILogger logger, string nodeIp, EventRecorder? events = null, string? netnsPath = null, TimeProvider? time = null)
     {
-        (_cri, _logger, _time, _events) = (cri, logger, time ?? TimeProvider.System, events);
+        (_cri, _logger, _nodeIp, _time, _events) = (cri, logger, nodeIp, time ?? TimeProvider.System, events);
         _prober = new Prober(cri, new ProbeNetwork(netnsPath));
         _since = _time.GetUtcNow();
     }
 
-    sealed class Watched(JsonObject pod, string label, JsonObject container)
+    sealed class Watched(JsonObject pod, string label, JsonObject container, JsonObject source)
     {
         public JsonObject Pod { get; } = pod;
+        public JsonObject Source { get; } = source;
         public string PodUid { get; } = Obj.Uid(pod);
         public string Label { get; } = label;
         public JsonObject Container { get; } = container;
@@ -65,15 +68,14 @@ internal sealed class ProbeManager : IProbeResults, IDisposable
         var label = $"{Obj.Str(pod, "metadata", "namespace")}/{Obj.Str(pod, "metadata", "name")} container {containerName}";
         // Pods from a list carry no kind: the Events' involvedObject gets it here.
         var involved = new JsonObject { ["kind"] = "Pod", ["apiVersion"] = "v1", ["metadata"] = pod["metadata"]?.DeepClone() };
-        var w = new Watched(involved, label, container);
+        var w = new Watched(involved, label, container, pod);
         foreach (var p in probes)
         {
             if (p.Kind == ProbeKind.Startup) w.Startup = new ProbeCounter(1, p.FailureThreshold, null);
             if (p.Kind == ProbeKind.Readiness) w.Readiness = new ProbeCounter(p.SuccessThreshold, p.FailureThreshold, false);
         }
         if (!_containers.TryAdd(containerId, w)) return;
-        var ct = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, w.Stop.Token).Token;
-        _ = Task.Run(() => WatchAsync(containerId, w, probes, ct), ct);
+        _ = Task.Run(() => WatchAsync(containerId, w, probes), CancellationToken.None);
     }
 
     /// <inheritdoc />
@@ -96,11 +98,14 @@ internal sealed class ProbeManager : IProbeResults, IDisposable
         return true;
     }
 
-    async Task WatchAsync(string id, Watched w, List<ProbeSpec> probes, CancellationToken ct)
+    async Task WatchAsync(string id, Watched w, List<ProbeSpec> probes)
     {
+        // Disposed when the loops end, so a container's probes leave no registration on the manager's token.
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, w.Stop.Token);
+        var ct = linked.Token;
         try
         {
-            var (startedAt, podIp) = await TargetAsync(id, ct);
+            var (startedAt, podIp) = await TargetAsync(id, w, ct);
             // A container already running when this kubelet started (adopted) counts as started, as upstream does.
             if (startedAt < _since && w.Startup is { } s && s.Record(true)) Changed?.Invoke(w.PodUid);
             await Task.WhenAll(probes.Select(p => LoopAsync(id, w, p, startedAt, podIp, ct)));
@@ -119,12 +124,12 @@ internal sealed class ProbeManager : IProbeResults, IDisposable
     }
 
     /// <summary>When the container started, and its pod's IP (from the sandbox's CRI status).</summary>
-    async Task<(DateTimeOffset StartedAt, string PodIp)> TargetAsync(string id, CancellationToken ct)
+    async Task<(DateTimeOffset StartedAt, string PodIp)> TargetAsync(string id, Watched w, CancellationToken ct)
     {
         var status = (await _cri.Runtime.ContainerStatusAsync(new() { ContainerId = id }, cancellationToken: ct)).Status;
         var container = (await _cri.Runtime.ListContainersAsync(new() { Filter = new() { Id = id } }, cancellationToken: ct)).Containers.Single();
         var sandbox = (await _cri.Runtime.PodSandboxStatusAsync(new() { PodSandboxId = container.PodSandboxId }, cancellationToken: ct)).Status;
-        var ip = sandbox.Network?.Ip is { Length: > 0 } a ? a : "127.0.0.1";
+        var ip = CriConfigs.PodIp(w.Source, sandbox, _nodeIp);
         return (DateTimeOffset.FromUnixTimeMilliseconds(status.StartedAt / 1_000_000), ip);
     }
 

@@ -108,11 +108,24 @@ public sealed partial class GarbageCollectorController
             if (!IsDeletingDependents(dep)) Enqueue(dr, dep);
     }
 
-    /// <summary>An owner in an orphaning deletion: its dependents lose their references to it, then its finalizer goes.</summary>
+    /// <summary>
+    /// An owner in an orphaning deletion: its dependents lose their references to it, then its finalizer goes. The
+    /// dependents are read from the store, not the informers: a dependent created just before the owner was deleted
+    /// (a Job's pod) may not be in its informer yet, and once the owner is gone it would be collected as dangling.
+    /// </summary>
     async Task OrphanDependentsAsync(ApiResource r, JsonObject owner, CancellationToken ct)
     {
         var uid = Obj.Uid(owner);
-        foreach (var (dr, dep) in DependentsOf(r, owner))
+        var all = new ListOptions(Api.Selectors.LabelSelector.Everything, Api.Selectors.FieldSelector.Everything, 0, null, null, null);
+        var dependents = new List<(ApiResource, JsonObject)>();
+        foreach (var (dr, _) in _byGroupResource.Values)
+        {
+            // A namespaced owner's dependents are in its namespace (a cluster-scoped object cannot name it).
+            if (r.Namespaced && !dr.Namespaced) continue;
+            foreach (var item in (await _ctx.Store.ListAsync(dr, r.Namespaced ? Meta.Namespace(owner) : null, all, ct)).Items)
+                if (Obj.Items(item, "metadata", "ownerReferences").Any(o => Obj.Str(o, "uid") == uid)) dependents.Add((dr, item));
+        }
+        foreach (var (dr, dep) in dependents)
         {
             try { await UpdateIfSameAsync(dr, dep, cur => RemoveRefs(cur, [uid]), ct); }
             catch (ApiException e) when (e.Code == 404) { }

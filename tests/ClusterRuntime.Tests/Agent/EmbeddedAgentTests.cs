@@ -1,4 +1,4 @@
-// `appliance-runtime server` without --disable-agent is a node too: a Deployment runs on it, served, replaced and logged.
+// `appliance-runtime server` without --disable-agent is a node too: a Deployment runs on it, served, logged, exec'd into, copied to and from, and replaced.
 using System.Text.Json.Nodes;
 using Appliance.ClusterRuntime.Agent.Containerd;
 using Appliance.ClusterRuntime.Tests.Support;
@@ -11,7 +11,7 @@ public sealed class EmbeddedAgentTests
     static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
-    public async Task Server_RunsItsOwnNode_ADeploymentsPodsServeFromPodIps_AreReplaced_AndLog()
+    public async Task Server_RunsItsOwnNode_ItsPodsServeFromPodIps_FollowLogs_ExecAndCp_AndAreReplaced()
     {
         Support.Kubectl.RequireInstalled();
         foreach (var tool in new[] { "/usr/bin/containerd", "/usr/bin/nsenter", "/usr/bin/curl" })
@@ -66,7 +66,7 @@ public sealed class EmbeddedAgentTests
                       containers:
                       - name: httpd
                         image: {{{ContainerdHost.Busybox}}}
-                        command: ["/bin/busybox", "sh", "-c", "/bin/busybox mkdir -p /www && echo \"page of $(/bin/busybox hostname)\" > /www/index.html && echo \"serving $(/bin/busybox hostname)\" && exec /bin/busybox httpd -f -p 8080 -h /www"]
+                        command: ["/bin/busybox", "sh", "-c", "/bin/busybox --install -s /bin && mkdir -p /www && echo \"page of $(hostname)\" > /www/index.html && echo \"serving $(hostname)\" && exec httpd -f -p 8080 -h /www"]
                 """);
             (await kubectl.RunAsync("apply", "-f", manifest)).Ok();
             var pods = await RunningAsync(kubectl, 2, [], Log);
@@ -78,6 +78,8 @@ public sealed class EmbeddedAgentTests
                     r => r.ExitCode == 0, TimeSpan.FromSeconds(15), $"the page from {name} at {ip}", r => r.Error + Log());
                 Assert.Equal($"page of {name}\n", page.Out);
             }
+
+            await StreamsAsync(kubectl, pods[1].Name, dir, Log);
 
             var (gone, _) = pods[0];
             (await kubectl.RunAsync("delete", "pod", gone, "--wait=false")).Ok();
@@ -126,6 +128,35 @@ public sealed class EmbeddedAgentTests
         await ProcessRunner.RunAsync("kill", ["-TERM", server.Id.ToString()], ct: Ct);
         Assert.True(await server.WaitUntilAsync(p => p.HasExited, TimeSpan.FromSeconds(30), Ct));
         Assert.Equal(0, server.ExitCode);
+    }
+
+    /// <summary>
+    /// `kubectl logs -f`, `exec` (stdin to its end, exit code) and `cp` both ways, through the API server to the
+    /// embedded agent's kubelet API: a line the container writes to its own stdout while the log is followed shows up.
+    /// </summary>
+    static async Task StreamsAsync(Support.Kubectl kubectl, string pod, TempDir dir, Func<string> log)
+    {
+        await using (var follow = kubectl.Start("logs", "-f", pod))
+        {
+            Assert.True(await follow.WaitUntilAsync(p => p.Out.Contains($"serving {pod}") || p.HasExited, TimeSpan.FromSeconds(30), Ct),
+                $"kubectl logs -f printed no log: {follow.Out}{follow.Error}{log()}");
+            (await kubectl.RunAsync("exec", pod, "--", "sh", "-c", "echo streamed while followed > /proc/1/fd/1")).Ok();
+            Assert.True(await follow.WaitUntilAsync(p => p.Out.Contains("streamed while followed") || p.HasExited, TimeSpan.FromSeconds(30), Ct),
+                $"the followed log did not show the new line: {follow.Out}{follow.Error}{log()}");
+            Assert.False(follow.HasExited, "kubectl logs -f ended while the container runs");
+        }
+
+        var echoed = (await kubectl.RunAsync(System.Text.Encoding.UTF8.GetBytes("hi\n"), "exec", "-i", pod, "--", "cat")).Ok();
+        Assert.Equal("hi\n", echoed.Out);
+        var failed = await kubectl.RunAsync("exec", pod, "--", "sh", "-c", "echo to stderr >&2; exit 3");
+        Assert.Equal(3, failed.ExitCode);
+        Assert.Contains("to stderr", failed.Error);
+
+        var local = dir.Write("up.txt", "copied up\n");
+        (await kubectl.RunAsync("cp", local, $"default/{pod}:/tmp/up.txt")).Ok();
+        Assert.Equal("copied up\n", (await kubectl.RunAsync("exec", pod, "--", "cat", "/tmp/up.txt")).Ok().Out);
+        (await kubectl.RunAsync("cp", $"default/{pod}:/tmp/up.txt", dir["down.txt"])).Ok();
+        Assert.Equal("copied up\n", File.ReadAllText(dir["down.txt"]));
     }
 
     /// <summary>Waits (60 s) until exactly <paramref name="count"/> web pods run with an IP, none of them named in <paramref name="not"/>.</summary>

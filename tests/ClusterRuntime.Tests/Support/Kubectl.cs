@@ -17,6 +17,10 @@ public sealed class Kubectl(string kubeconfig, string cacheDir, string? netns = 
     public Task<ProcessResult> RunAsync(params string[] args) =>
         ProcessRunner.RunAsync(Executable, Args(args), Options(TimeSpan.FromSeconds(30)));
 
+    /// <summary>Runs kubectl with <paramref name="stdin"/> as its input (then closed), waiting 30 s at most.</summary>
+    public Task<ProcessResult> RunAsync(byte[] stdin, params string[] args) =>
+        ProcessRunner.RunAsync(Executable, Args(args), Options(TimeSpan.FromSeconds(30)) with { Stdin = stdin });
+
     /// <summary>Starts kubectl without waiting (for watches); disposing the result kills it.</summary>
     public ChildProcess Start(params string[] args) => ProcessRunner.Start(Executable, Args(args), Options(TimeSpan.FromSeconds(30)));
 

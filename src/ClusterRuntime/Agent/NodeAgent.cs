@@ -86,7 +86,10 @@ public sealed class NodeAgent(AgentOptions options, ILogger logger)
                 }
                 if (tick % RenewalTicks == 0)
                 {
-                    try { await joiner.RenewIfDueAsync(ct); }
+                    try
+                    {
+                        if (await joiner.RenewIfDueAsync(ct) is { } serving) kubeletApi.UseServingCertificate(serving);
+                    }
                     catch (JoinException e) { logger.LogWarning("node {Node} certificate renewal refused: {Error}", options.NodeName, e.Message); }
                 }
             },

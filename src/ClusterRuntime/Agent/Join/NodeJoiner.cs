@@ -51,8 +51,12 @@ public sealed class NodeJoiner(NodeCredentials files, ServerList servers, NodeTo
         throw unreachable!;
     }
 
-    /// <summary>Obtains a new client or serving certificate when the stored one is missing, due, or (serving) lacks the node IP.</summary>
-    public async Task RenewIfDueAsync(CancellationToken ct)
+    /// <summary>
+    /// Obtains a new client or serving certificate when the stored one is missing, due (a third of its lifetime left),
+    /// or (serving) lacks the node IP. The client certificate is swapped for new connections here; the new serving
+    /// certificate is returned (null when it did not change) for the kubelet API to take up.
+    /// </summary>
+    public async Task<PemPair?> RenewIfDueAsync(CancellationToken ct)
     {
         var now = clock.GetUtcNow();
         var join = new JoinClient(_joinHttp!, token, nodeName, files.LoadOrCreatePassword());
@@ -71,7 +75,9 @@ public sealed class NodeJoiner(NodeCredentials files, ServerList servers, NodeTo
             serving = await join.RequestAsync(JoinClient.ServingPath, [nodeIp], ct);
             files.Save(Serving, serving);
             logger.LogInformation("node {Node}: new kubelet serving certificate for {Ip} valid until {Until:u}", nodeName, nodeIp, NotAfter(serving));
+            return serving;
         }
+        return null;
     }
 
     static DateTime NotAfter(PemPair pair)

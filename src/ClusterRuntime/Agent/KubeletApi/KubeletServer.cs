@@ -36,9 +36,11 @@ public sealed class KubeletServer : IAsyncDisposable
     readonly Authenticator _auth;
     readonly ContainerLogsEndpoint _logs;
     readonly ExecEndpoint? _exec;
+    volatile System.Security.Cryptography.X509Certificates.X509Certificate2 _serving;
 
-    KubeletServer(WebApplication app, Authenticator auth, int port, ContainerLogsEndpoint logs, ExecEndpoint? exec)
+    KubeletServer(WebApplication app, Authenticator auth, int port, ContainerLogsEndpoint logs, ExecEndpoint? exec, System.Security.Cryptography.X509Certificates.X509Certificate2 serving)
     {
+        _serving = serving;
         _app = app;
         _auth = auth;
         Port = port;
@@ -49,6 +51,9 @@ public sealed class KubeletServer : IAsyncDisposable
     /// <summary>The port actually bound.</summary>
     public int Port { get; }
 
+    /// <summary>Serves <paramref name="serving"/> to every new connection from now on (a renewed certificate; no restart).</summary>
+    public void UseServingCertificate(PemPair serving) => _serving = serving.ToCertificate();
+
     /// <summary>Starts listening.</summary>
     public static async Task<KubeletServer> StartAsync(KubeletServerOptions options, CancellationToken ct = default)
     {
@@ -56,6 +61,7 @@ public sealed class KubeletServer : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        var server = (KubeletServer?)null;
         var serving = options.Serving.ToCertificate();
         builder.WebHost.ConfigureKestrel(k =>
         {
@@ -65,7 +71,8 @@ public sealed class KubeletServer : IAsyncDisposable
                 listen.Protocols = HttpProtocols.Http1AndHttp2;
                 listen.UseHttps(new HttpsConnectionAdapterOptions
                 {
-                    ServerCertificate = serving,
+                    // Read per connection: a renewed certificate is served without a restart.
+                    ServerCertificateSelector = (_, _) => server?._serving ?? serving,
                     ClientCertificateMode = ClientCertificateMode.RequireCertificate,
                     // The chain is checked against the client CA per request by the Authenticator (401 when it fails).
                     ClientCertificateValidation = (_, _, _) => true,
@@ -81,13 +88,12 @@ public sealed class KubeletServer : IAsyncDisposable
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Appliance.Kubelet");
         var logs = new ContainerLogsEndpoint(options.Logs, logger);
         var exec = options.Exec is null ? null : new ExecEndpoint(options.Exec, logger);
-        var server = (KubeletServer?)null;
         app.Run(ctx => server!.HandleAsync(ctx));
         await app.StartAsync(ct);
         var port = options.Port;
         if (port == 0)
             port = new Uri(app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()).Port;
-        server = new KubeletServer(app, auth, port, logs, exec);
+        server = new KubeletServer(app, auth, port, logs, exec, serving);
         return server;
     }
 

@@ -34,7 +34,7 @@ internal sealed class Kubelet(ApiClient api, CriConnection cri, KubeletOptions o
         var events = Events?.RunAsync(ct) ?? Task.CompletedTask;
         try { await WriteCniConfigAsync(ct); }
         catch (OperationCanceledException) when (ct.IsCancellationRequested) { await events; return; }
-        var watch = new PodWatch(api, options.NodeName, logger);
+        var watch = new ListWatch(api, "/api/v1/pods", "fieldSelector=" + Uri.EscapeDataString("spec.nodeName=" + options.NodeName), "kubelet: pod watch", logger);
         var resync = ResyncLoopAsync(ct);
         try
         {

@@ -1,19 +1,18 @@
-// List+watch of the pods bound to one node, relisting whenever the watch ends or fails.
+// List+watch of one collection of the API (the agent's informer), listing again whenever the watch ends or fails.
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Appliance.ClusterRuntime.Agent.Client;
 using Appliance.ClusterRuntime.Controllers.Machinery;
 using Microsoft.Extensions.Logging;
 
-namespace Appliance.ClusterRuntime.Agent.Kubelet;
+namespace Appliance.ClusterRuntime.Agent.Client;
 
 /// <summary>
-/// Lists <c>/api/v1/pods?fieldSelector=spec.nodeName=NODE</c>, then watches from the list's resourceVersion. A watch
-/// that ends, an ERROR event (410 Gone) or a connection failure leads to a new list after a second.
+/// Lists <paramref name="collection"/> (e.g. <c>/api/v1/pods</c>, with <paramref name="query"/> such as a field
+/// selector), then watches from the list's resourceVersion. A watch that ends, an ERROR event (410 Gone) or a
+/// connection failure leads to a new list after a second; <paramref name="what"/> names it in the log.
 /// </summary>
-internal sealed class PodWatch(ApiClient api, string nodeName, ILogger logger)
+internal sealed class ListWatch(ApiClient api, string collection, string? query, string what, ILogger logger)
 {
-    string Query => "fieldSelector=" + Uri.EscapeDataString("spec.nodeName=" + nodeName);
 
     /// <summary>Calls <paramref name="onList"/> with every full list and <paramref name="onEvent"/> per watch event.</summary>
     public async Task RunAsync(Action<IReadOnlyList<JsonObject>> onList, Action<string, JsonObject> onEvent, CancellationToken ct)
@@ -22,13 +21,13 @@ internal sealed class PodWatch(ApiClient api, string nodeName, ILogger logger)
         {
             try
             {
-                var list = await api.GetAsync("/api/v1/pods?" + Query, ct) ?? throw new InvalidDataException("the pod list answered 404");
+                var list = await api.GetAsync(query is null ? collection : $"{collection}?{query}", ct) ?? throw new InvalidDataException($"the list of {collection} answered 404");
                 onList([.. Obj.Items(list, "items")]);
                 await WatchAsync(Obj.Str(list, "metadata", "resourceVersion") ?? "0", onEvent, ct);
             }
             catch (Exception e) when (!ct.IsCancellationRequested && e is HttpRequestException or ApiStatusException or IOException or InvalidDataException or JsonException or TaskCanceledException)
             {
-                logger.LogWarning("kubelet: pod watch: {Error}; listing again", e.Message);
+                logger.LogWarning("{What}: {Error}; listing again", what, e.Message);
             }
             await Task.Delay(TimeSpan.FromSeconds(1), ct);
         }
@@ -36,7 +35,7 @@ internal sealed class PodWatch(ApiClient api, string nodeName, ILogger logger)
 
     async Task WatchAsync(string resourceVersion, Action<string, JsonObject> onEvent, CancellationToken ct)
     {
-        var path = $"/api/v1/pods?{Query}&watch=true&resourceVersion={resourceVersion}&timeoutSeconds=300";
+        var path = $"{collection}?watch=true&resourceVersion={resourceVersion}&timeoutSeconds=300{(query is null ? "" : "&" + query)}";
         using var response = await api.Http.GetAsync(path, HttpCompletionOption.ResponseHeadersRead, ct);
         if (!response.IsSuccessStatusCode)
             throw new ApiStatusException(response.StatusCode, ApiClient.StatusMessage(response, await response.Content.ReadAsStringAsync(ct)));
@@ -47,8 +46,8 @@ internal sealed class PodWatch(ApiClient api, string nodeName, ILogger logger)
             var e = JsonNode.Parse(line) as JsonObject ?? throw new InvalidDataException("a watch event is not a JSON object");
             var type = Obj.Str(e, "type");
             if (type == "ERROR") throw new InvalidDataException($"watch error: {Obj.Str(e, "object", "message")}");
-            if (type == "BOOKMARK" || Obj.Object(e, "object") is not { } pod) continue;
-            onEvent(type ?? "", pod);
+            if (type == "BOOKMARK" || Obj.Object(e, "object") is not { } obj) continue;
+            onEvent(type ?? "", obj);
         }
     }
 }

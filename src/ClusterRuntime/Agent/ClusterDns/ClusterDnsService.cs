@@ -1,0 +1,66 @@
+// The agent's cluster DNS: watches Services, EndpointSlices and Nodes, rebuilds the zone on change, and serves it.
+using System.Diagnostics;
+using System.Net;
+using Appliance.ClusterRuntime.Agent.Client;
+using Microsoft.Extensions.Logging;
+
+namespace Appliance.ClusterRuntime.Agent.ClusterDns;
+
+/// <summary>
+/// Runs a <see cref="ClusterDnsServer"/> on <paramref name="listen"/> whose zone follows the cluster: each burst of
+/// watch events (folded over 50 ms) gives one rebuild, so a new endpoint answers within a fraction of a second.
+/// </summary>
+internal sealed class ClusterDnsService(ApiClient api, IPEndPoint listen, string domain, IReadOnlyList<IPEndPoint> upstreams, ILogger logger)
+{
+    static readonly TimeSpan Settle = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>The server, once the first lists are in (null before).</summary>
+    public ClusterDnsServer? Server { get; private set; }
+
+    /// <summary>Serves until <paramref name="ct"/> ends; throws when the address cannot be bound.</summary>
+    public async Task RunAsync(CancellationToken ct)
+    {
+        var services = new WatchedCollection(api, "/api/v1/services", logger);
+        var slices = new WatchedCollection(api, "/apis/discovery.k8s.io/v1/endpointslices", logger);
+        var nodes = new WatchedCollection(api, "/api/v1/nodes", logger);
+        var changed = new ChangeSignal();
+        foreach (var c in new[] { services, slices, nodes }) c.Changed += changed.Set;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var watches = Task.WhenAll(services.RunAsync(stop.Token), slices.RunAsync(stop.Token), nodes.RunAsync(stop.Token));
+        try
+        {
+            await Task.WhenAll(services.Listed, slices.Listed, nodes.Listed).WaitAsync(ct);
+            uint serial = 1;
+            ClusterZone Build() => ClusterZone.Build(domain, 5, serial++, services.Items(), slices.Items(), nodes.Items());
+            await using var server = ClusterDnsServer.Start(listen, Build(), upstreams, logger);
+            Server = server;
+            logger.LogInformation("cluster DNS on {Endpoint} for {Domain} ({Names} names); upstream {Upstreams}", server.Endpoint, domain, server.Zone.Count,
+                upstreams.Count == 0 ? "none (names outside the cluster get SERVFAIL)" : string.Join(", ", upstreams));
+            while (true)
+            {
+                await changed.WaitAsync(Settle, ct);
+                var clock = Stopwatch.StartNew();
+                server.Zone = Build();
+                logger.LogDebug("cluster DNS: zone rebuilt, {Names} names in {Ms:F1} ms", server.Zone.Count, clock.Elapsed.TotalMilliseconds);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
+        finally
+        {
+            Server = null;
+            stop.Cancel();
+            try { await watches; } catch (OperationCanceledException) { }
+        }
+    }
+
+    /// <summary>
+    /// The node's resolvers from a resolv.conf (<c>nameserver</c> lines, port 53); none when the file is missing, as
+    /// on a site with no network configured. Loopback resolvers are kept: the agent runs on the node itself.
+    /// </summary>
+    public static IReadOnlyList<IPEndPoint> Upstreams(string resolvConf) => !File.Exists(resolvConf) ? [] :
+        [.. File.ReadLines(resolvConf)
+            .Select(l => l.Split((char[])[' ', '\t'], StringSplitOptions.RemoveEmptyEntries))
+            .Where(w => w.Length >= 2 && w[0] == "nameserver" && IPAddress.TryParse(w[1].Split('%')[0], out _))
+            .Select(w => new IPEndPoint(IPAddress.Parse(w[1].Split('%')[0]), 53))
+            .Distinct()];
+}

@@ -49,6 +49,10 @@ public sealed class NodeIpamTests
             first = await WaitForCidrsAsync(k, "n1", "n2", "n3");
             Assert.Equal(3, first.Values.Distinct().Count());
             Assert.All(first.Values, c => Assert.Contains(c, new[] { "10.42.0.0/24", "10.42.1.0/24", "10.42.2.0/24", "10.42.3.0/24" }));
+            // The flags agents need are published for them.
+            Assert.Equal("10.42.0.0/22 10.43.0.0/16 10.43.0.10 cluster.local 30000-32767",
+                (await k.RunAsync("get", "configmap", "-n", "kube-system", "appliance-cluster", "-o",
+                    "jsonpath={.data.clusterCIDR} {.data.serviceCIDR} {.data.clusterDNS} {.data.clusterDomain} {.data.nodePortRange}")).Ok().Out);
             Assert.Equal(0, await server.StopAsync(TimeSpan.FromSeconds(10)));
         }
 

@@ -55,6 +55,35 @@ internal sealed class WatchedCollection(ApiClient api, string collection, ILogge
 }
 
 /// <summary>
+/// The cluster-wide objects a node's networking follows (Services, EndpointSlices, Nodes), each a
+/// <see cref="WatchedCollection"/>, run together and shared by the DNS server, the routes and the Service proxy.
+/// </summary>
+internal sealed class WatchedObjects(ApiClient api, ILogger logger)
+{
+    /// <summary>All Services.</summary>
+    public WatchedCollection Services { get; } = new(api, "/api/v1/services", logger);
+
+    /// <summary>All EndpointSlices.</summary>
+    public WatchedCollection EndpointSlices { get; } = new(api, "/apis/discovery.k8s.io/v1/endpointslices", logger);
+
+    /// <summary>All Nodes.</summary>
+    public WatchedCollection Nodes { get; } = new(api, "/api/v1/nodes", logger);
+
+    /// <summary>Raised after any of them changed.</summary>
+    public event Action? Changed
+    {
+        add { Services.Changed += value; EndpointSlices.Changed += value; Nodes.Changed += value; }
+        remove { Services.Changed -= value; EndpointSlices.Changed -= value; Nodes.Changed -= value; }
+    }
+
+    /// <summary>Completes once each has been listed.</summary>
+    public Task Listed => Task.WhenAll(Services.Listed, EndpointSlices.Listed, Nodes.Listed);
+
+    /// <summary>Keeps all three until <paramref name="ct"/> ends.</summary>
+    public Task RunAsync(CancellationToken ct) => Task.WhenAll(Services.RunAsync(ct), EndpointSlices.RunAsync(ct), Nodes.RunAsync(ct));
+}
+
+/// <summary>
 /// Coalesces change signals: <see cref="WaitAsync"/> returns once after any number of <see cref="Set"/> calls, so a
 /// rebuild runs at most once per burst of watch events.
 /// </summary>

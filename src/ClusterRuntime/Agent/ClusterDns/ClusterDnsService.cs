@@ -8,9 +8,10 @@ namespace Appliance.ClusterRuntime.Agent.ClusterDns;
 
 /// <summary>
 /// Runs a <see cref="ClusterDnsServer"/> on <paramref name="listen"/> whose zone follows the cluster: each burst of
-/// watch events (folded over 50 ms) gives one rebuild, so a new endpoint answers within a fraction of a second.
+/// changes to the watched collections (folded over 50 ms) gives one rebuild, so a new endpoint answers within a
+/// fraction of a second. The collections are run by the owner (they are shared with the node's other networking).
 /// </summary>
-internal sealed class ClusterDnsService(ApiClient api, IPEndPoint listen, string domain, IReadOnlyList<IPEndPoint> upstreams, ILogger logger)
+internal sealed class ClusterDnsService(WatchedObjects cluster, IPEndPoint listen, string domain, IReadOnlyList<IPEndPoint> upstreams, ILogger logger)
 {
     static readonly TimeSpan Settle = TimeSpan.FromMilliseconds(50);
 
@@ -20,18 +21,13 @@ internal sealed class ClusterDnsService(ApiClient api, IPEndPoint listen, string
     /// <summary>Serves until <paramref name="ct"/> ends; throws when the address cannot be bound.</summary>
     public async Task RunAsync(CancellationToken ct)
     {
-        var services = new WatchedCollection(api, "/api/v1/services", logger);
-        var slices = new WatchedCollection(api, "/apis/discovery.k8s.io/v1/endpointslices", logger);
-        var nodes = new WatchedCollection(api, "/api/v1/nodes", logger);
         var changed = new ChangeSignal();
-        foreach (var c in new[] { services, slices, nodes }) c.Changed += changed.Set;
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var watches = Task.WhenAll(services.RunAsync(stop.Token), slices.RunAsync(stop.Token), nodes.RunAsync(stop.Token));
+        cluster.Changed += changed.Set;
         try
         {
-            await Task.WhenAll(services.Listed, slices.Listed, nodes.Listed).WaitAsync(ct);
+            await cluster.Listed.WaitAsync(ct);
             uint serial = 1;
-            ClusterZone Build() => ClusterZone.Build(domain, 5, serial++, services.Items(), slices.Items(), nodes.Items());
+            ClusterZone Build() => ClusterZone.Build(domain, 5, serial++, cluster.Services.Items(), cluster.EndpointSlices.Items(), cluster.Nodes.Items());
             await using var server = ClusterDnsServer.Start(listen, Build(), upstreams, logger);
             Server = server;
             logger.LogInformation("cluster DNS on {Endpoint} for {Domain} ({Names} names); upstream {Upstreams}", server.Endpoint, domain, server.Zone.Count,
@@ -48,8 +44,7 @@ internal sealed class ClusterDnsService(ApiClient api, IPEndPoint listen, string
         finally
         {
             Server = null;
-            stop.Cancel();
-            try { await watches; } catch (OperationCanceledException) { }
+            cluster.Changed -= changed.Set;
         }
     }
 

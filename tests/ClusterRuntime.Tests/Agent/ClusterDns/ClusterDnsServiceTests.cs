@@ -21,8 +21,10 @@ public sealed class ClusterDnsServiceTests(ServerFixture fixture) : IClassFixtur
         const string ns = "dns-follow";
         using var http = await fixture.NamespaceClientAsync(ns, Ct);
         using var api = new ApiClient(fixture.Server.CreateClient());
-        var service = new ClusterDnsService(api, new IPEndPoint(IPAddress.Loopback, 0), "cluster.local", [], NullLogger.Instance);
+        var cluster = new WatchedObjects(api, NullLogger.Instance);
+        var service = new ClusterDnsService(cluster, new IPEndPoint(IPAddress.Loopback, 0), "cluster.local", [], NullLogger.Instance);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var watches = cluster.RunAsync(stop.Token);
         var running = service.RunAsync(stop.Token);
         try
         {
@@ -70,6 +72,7 @@ public sealed class ClusterDnsServiceTests(ServerFixture fixture) : IClassFixtur
         {
             stop.Cancel();
             await running;
+            try { await watches; } catch (OperationCanceledException) { }
         }
     }
 

@@ -63,6 +63,26 @@ public sealed class KubeletLifecycleTests(KubeletHost.Fixture node) : IClassFixt
     }
 
     [Fact]
+    public async Task DeletingANamespace_WaitsForItsRunningPodsToBeStopped()
+    {
+        await Host.StartAsync();
+        (await Host.Kubectl.RunAsync("create", "namespace", "doomed-ns")).Ok();
+        var manifest = _dir.Write("pod.json", new JsonObject
+        {
+            ["apiVersion"] = "v1", ["kind"] = "Pod",
+            ["metadata"] = new JsonObject { ["name"] = "inside", ["namespace"] = "doomed-ns" },
+            ["spec"] = Spec("trap 'sleep 1; exit 0' TERM; while true; do sleep 0.2; done", 30),
+        }.ToJsonString());
+        (await Host.Kubectl.RunAsync("apply", "-f", manifest)).Ok();
+        await Poll.UntilAsync(async () => (await Host.Kubectl.RunAsync("-n", "doomed-ns", "get", "pod", "inside")).Out, o => o.Contains("Running"),
+            TimeSpan.FromSeconds(60), "pod inside running (scheduled onto the node)");
+        var delete = await Host.Kubectl.RunAsync("delete", "namespace", "doomed-ns", "--timeout=90s");
+        Assert.True(delete.ExitCode == 0, delete.Out + delete.Error);
+        Assert.Null(await Host.PodAsync("doomed-ns", "inside"));
+        Assert.NotEqual(0, (await Host.Kubectl.RunAsync("get", "namespace", "doomed-ns")).ExitCode);
+    }
+
+    [Fact]
     public async Task PreStop_RunsBeforeSigterm_WithinTheGracePeriod_AndItsTimeCounts()
     {
         await Host.StartAsync();

@@ -101,6 +101,30 @@ public sealed class KubeletLifecycleTests(KubeletHost.Fixture node) : IClassFixt
     }
 
     [Fact]
+    public async Task HttpGetPreStop_ReachesThePod_AndAFailingHttpGetPostStartSaysWhy()
+    {
+        await Host.StartAsync();
+        var shared = _dir["http-shared"];
+        Directory.CreateDirectory(shared);
+        // busybox httpd runs a CGI script for the hook's request, which leaves a file in a hostPath directory.
+        var script = "mkdir -p /tmp/www/cgi-bin; printf '#!/bin/sh\\necho Content-Type: text/plain\\necho\\necho \"$REQUEST_METHOD $REQUEST_URI\" > /shared/hook\\necho done\\n' > /tmp/www/cgi-bin/stop; "
+            + "chmod 755 /tmp/www/cgi-bin/stop; exec httpd -f -p 8080 -h /tmp/www";
+        var preStop = new JsonObject { ["httpGet"] = new JsonObject { ["path"] = "/cgi-bin/stop?why=prestop", ["port"] = 8080 } };
+        var spec = Spec(script, 3, new JsonObject { ["preStop"] = preStop });
+        spec["containers"]![0]!["volumeMounts"] = new JsonArray(new JsonObject { ["name"] = "shared", ["mountPath"] = "/shared" });
+        spec["volumes"] = new JsonArray(new JsonObject { ["name"] = "shared", ["hostPath"] = new JsonObject { ["path"] = shared, ["type"] = "Directory" } });
+        await Host.CreatePodAsync("httpstop", spec);
+        await RunningAsync("httpstop");
+        await Task.Delay(1000, TestContext.Current.CancellationToken); // httpd listening
+        await DeleteAndWaitAsync("httpstop", expectTerminating: false);
+        Assert.Equal("GET /cgi-bin/stop?why=prestop\n", File.ReadAllText(Path.Combine(shared, "hook")));
+
+        await Host.CreatePodAsync("httpfail", Spec("sleep 3600", 1, new JsonObject { ["postStart"] = new JsonObject { ["httpGet"] = new JsonObject { ["path"] = "/hook", ["port"] = 9 } } }));
+        await WaitEventsAsync("httpfail", ("FailedPostStartHook", "HTTP lifecycle hook (/hook) for Container \"main\" in Pod \"httpfail_default("));
+        await Host.Kubectl.RunAsync("delete", "pod", "httpfail", "--wait=false");
+    }
+
+    [Fact]
     public async Task PostStart_RunsRightAfterTheStart_AndItsFileIsSeenByTheContainer()
     {
         await Host.StartAsync();

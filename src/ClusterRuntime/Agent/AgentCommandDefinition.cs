@@ -47,12 +47,19 @@ public static class AgentCommandDefinition
         Description = "Directory of the pods' container log files (default DATA_DIR/pods)",
     };
 
+    /// <summary>--cluster-dns (agent verb only: the server verb has its own, which its embedded agent follows).</summary>
+    public static readonly Option<string> ClusterDns = new("--cluster-dns")
+    {
+        Description = "Cluster DNS Service IP written into pods' resolv.conf (default 10.43.0.10, the 10th address of K3s's service CIDR)",
+        DefaultValueFactory = _ => "10.43.0.10",
+    };
+
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
         var command = new Command("agent", "Join a server by token and run this machine as a node")
         {
-            Server, Token, TokenFile, DataDir, NodeName, NodeIp, NodeLabel, NodeTaint, RuntimeEndpoint, KubeletPort, PodLogDir,
+            Server, Token, TokenFile, DataDir, NodeName, NodeIp, NodeLabel, NodeTaint, RuntimeEndpoint, KubeletPort, PodLogDir, ClusterDns,
         };
         command.SetAction((parse, ct) =>
         {
@@ -129,8 +136,11 @@ public static class AgentCommandDefinition
         if (!NodeToken.TryParse(tokenText!.Trim(), out _))
             throw new ArgumentException($"{(tokenFile is null ? "--token" : $"--token-file {tokenFile}")}: not a node token (expected K10<64 hex digits>::server:<secret>)");
         var dataDir = Path.GetFullPath(parse.GetValue(DataDir)!);
+        var dnsText = parse.GetValue(ClusterDns)!;
+        if (!IPAddress.TryParse(dnsText, out var dns)) throw new ArgumentException($"--cluster-dns: \"{dnsText}\" is not an IP address");
         return CheckNode(parse, server, tokenText.Trim(), dataDir, "--data-dir") with
         {
+            ClusterDns = dns,
             PodLogDir = parse.GetValue(PodLogDir) is { Length: > 0 } logDir ? Path.GetFullPath(logDir) : Path.Combine(dataDir, "pods"),
         };
     }

@@ -27,4 +27,6 @@ public sealed record AgentOptions
     public int KubeletPort { get; init; } = KubeletApi.KubeletServer.DefaultPort;
     /// <summary>--pod-log-dir: where the pods' container logs are (ROOT/&lt;ns&gt;_&lt;pod&gt;_&lt;uid&gt;/&lt;container&gt;/&lt;restart&gt;.log).</summary>
     public string PodLogDir { get; init; } = Kubelet.Logs.PodLogLocator.DefaultRoot;
+    /// <summary>--cluster-dns: the nameserver of pods with dnsPolicy ClusterFirst (the server's embedded agent takes the server's).</summary>
+    public IPAddress ClusterDns { get; init; } = IPAddress.Parse("10.43.0.10");
 }

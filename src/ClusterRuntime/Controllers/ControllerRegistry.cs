@@ -13,6 +13,7 @@ public static class ControllerRegistry
         ctx => new Scheduler.Scheduler(ctx),
         ctx => new NodeLifecycle.NodeLifecycleController(ctx),
         ctx => new NodeLifecycle.TaintEvictionController(ctx),
+        ctx => new PodGc.PodGcController(ctx),
         ctx => new ReplicaSet.ReplicaSetController(ctx),
         ctx => new Deployment.DeploymentController(ctx),
         ctx => new Endpoints.EndpointSliceController(ctx),

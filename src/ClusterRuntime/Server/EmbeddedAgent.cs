@@ -23,7 +23,7 @@ public static class EmbeddedAgent
         var options = AgentCommandDefinition.CheckNode(parse, Url(server, server.HttpsPort), "", Path.Combine(server.DataDir, "agent"), "--data-dir");
         var labels = new Dictionary<string, string>(RoleLabels);
         foreach (var (key, value) in options.Labels) labels[key] = value;
-        return options with { Labels = labels };
+        return options with { Labels = labels, ClusterDns = server.Controllers.ClusterDns };
     }
 
     /// <summary>

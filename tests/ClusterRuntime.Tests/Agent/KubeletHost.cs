@@ -34,6 +34,9 @@ public sealed class KubeletHost : IAsyncDisposable
     /// <summary>The node's name.</summary>
     public const string NodeName = "kubelet-node";
 
+    /// <summary>The node's resolv.conf as this kubelet reads it (dnsPolicy Default, and the searches ClusterFirst appends).</summary>
+    public const string NodeResolvConf = "# the test node's\nnameserver 192.0.2.53\nsearch node.example\noptions timeout:2\n";
+
     readonly SemaphoreSlim _start = new(1, 1);
     readonly TempDir _dir = new("kubelet-");
     readonly CancellationTokenSource _stop = new();
@@ -105,7 +108,7 @@ public sealed class KubeletHost : IAsyncDisposable
     void StartKubelet()
     {
         _kubeletStop = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-        var options = new KubeletOptions(NodeName, "127.0.0.1", _containerd!["pods"], _containerd["cni"]);
+        var options = new KubeletOptions(NodeName, "127.0.0.1", _containerd!["pods"], _containerd["cni"]) { ResolvConf = _dir.Write("resolv.conf", NodeResolvConf) };
         // Probes connect from containerd's network namespace, where the pods' CNI bridge is.
         _probes?.Dispose();
         var events = new Appliance.ClusterRuntime.Controllers.Machinery.EventRecorder(new ApiEventSink(_api!), TimeProvider.System, NodeName, NullLogger.Instance);

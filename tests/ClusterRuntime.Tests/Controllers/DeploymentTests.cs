@@ -424,8 +424,11 @@ public sealed class DeploymentTests(ServerFixture fx) : IClassFixture<ServerFixt
 
         void Check(V1Pod? added)
         {
-            _maxPods = Math.Max(_maxPods, _pods.Count);
-            _minReady = Math.Min(_minReady, _pods.Values.Count(p => p.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true));
+            // Surge and availability count active pods, as upstream's: a pod being deleted (Terminating until its
+            // kubelet finishes it) is neither one of the replicas nor available.
+            var active = _pods.Values.Where(p => p.Metadata.DeletionTimestamp is null).ToList();
+            _maxPods = Math.Max(_maxPods, active.Count);
+            _minReady = Math.Min(_minReady, active.Count(p => p.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true));
             if (added is null) return;
             var image = added.Spec.Containers[0].Image;
             var others = _pods.Values.Where(p => p.Spec.Containers[0].Image != image).Select(p => p.Metadata.Name).ToList();

@@ -142,7 +142,14 @@ public sealed class EndpointSliceTests(ServerFixture fx) : IClassFixture<ServerF
             "Endpoints with 2 ready and 1 not ready");
         Assert.Equal("""[{"name":"web","port":8080,"protocol":"TCP"}]""", ep["subsets"]![0]!["ports"]!.ToJsonString());
 
-        // web-3 turns Ready, web-1 stops being Ready, web-2 is deleted.
+        // Deleting web-2 (bound, no kubelet here to finish it) leaves it Terminating: the slice keeps it as serving but
+        // terminating and not ready, the Endpoints drop it.
+        (await K.RunAsync("-n", ns, "delete", "pod", "web-2", "--wait=false")).Ok();
+        await WaitAsync(ns, slices, l => Conditions(l, "web-2") == "false/true/true", "web-2 terminating in the slice");
+        await WaitAsync(ns, ["endpoints", "web"], e => Addresses(e, "addresses") == "10.42.0.1" && Addresses(e, "notReadyAddresses") == "10.42.0.3",
+            "Endpoints without the terminating web-2");
+
+        // web-3 turns Ready, web-1 stops being Ready, web-2 is force-deleted.
         await SetStatusAsync(ns, "web-3", "10.42.0.3", ready: true);
         await SetStatusAsync(ns, "web-1", "10.42.0.1", ready: false);
         (await K.RunAsync("-n", ns, "delete", "pod", "web-2", "--grace-period=0", "--force")).Ok();

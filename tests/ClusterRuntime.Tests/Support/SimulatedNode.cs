@@ -8,8 +8,9 @@ namespace Appliance.ClusterRuntime.Tests.Support;
 /// Registers a Ready Node (4 CPUs, 8 GiB, 110 pods unless given), renews its Lease in <c>kube-node-lease</c> every
 /// <see cref="LeaseInterval"/> (10 s, or shorter for tests with a short grace period), and, like a kubelet, watches the pods bound to it: each gets phase Running, an IP and
 /// Ready conditions (unless <see cref="AutoReady"/> is off), or, when <see cref="Outcome"/> gives an exit code for it,
-/// phase Succeeded/Failed; a pod with a deletionTimestamp is deleted for good. <see cref="StopHeartbeat"/> makes the
-/// node silent, as a powered-off machine.
+/// phase Succeeded/Failed; a pod with a deletionTimestamp (the API server's graceful deletion of a bound pod) is deleted
+/// for good with grace 0, as a kubelet does once the containers stopped. <see cref="StopHeartbeat"/> makes the node's
+/// Lease silent (its pods are still finished when deleted, so evictions complete).
 /// </summary>
 public sealed class SimulatedNode : IAsyncDisposable
 {
@@ -146,7 +147,9 @@ public sealed class SimulatedNode : IAsyncDisposable
         {
             if (pod.Metadata.DeletionTimestamp is not null)
             {
-                await _client.CoreV1.DeleteNamespacedPodAsync(name, ns, new V1DeleteOptions { GracePeriodSeconds = 0 }, cancellationToken: ct);
+                // As a kubelet ends a graceful deletion once the containers stopped: grace 0, for this very pod only.
+                await _client.CoreV1.DeleteNamespacedPodAsync(name, ns,
+                    new V1DeleteOptions { GracePeriodSeconds = 0, Preconditions = new V1Preconditions { Uid = pod.Metadata.Uid } }, cancellationToken: ct);
                 return;
             }
             if (pod.Status?.Phase is "Succeeded" or "Failed") return;

@@ -22,15 +22,25 @@ internal static class CriConfigs
     public static string LogDirectory(string logRoot, JsonObject pod) =>
         Path.Combine(logRoot, $"{Obj.Str(pod, "metadata", "namespace")}_{Obj.Str(pod, "metadata", "name")}_{Obj.Str(pod, "metadata", "uid")}");
 
+    /// <summary>
+    /// The Events' <c>involvedObject.fieldPath</c> for container <paramref name="name"/> of <paramref name="pod"/>:
+    /// <c>spec.initContainers{NAME}</c> or <c>spec.containers{NAME}</c>, as upstream's kubelet; null for no container.
+    /// </summary>
+    public static string? FieldPath(JsonObject pod, string? name) =>
+        name is null ? null
+        : Obj.Items(pod, "spec", "initContainers").Any(c => Obj.Str(c, "name") == name) ? $"spec.initContainers{{{name}}}"
+        : $"spec.containers{{{name}}}";
+
     /// <summary>True for <c>spec.hostNetwork</c>.</summary>
     public static bool HostNetwork(JsonObject pod) => Obj.Bool(pod, "spec", "hostNetwork") == true;
 
     /// <summary>The pod's IP: its sandbox's, the node's for a hostNetwork pod; empty while there is none.</summary>
     public static string PodIp(JsonObject pod, PodSandboxStatus sandbox, string nodeIp) => HostNetwork(pod) ? nodeIp : sandbox.Network?.Ip ?? "";
 
-    /// <summary>The sandbox config for attempt <paramref name="attempt"/>.</summary>
-    public static PodSandboxConfig Sandbox(JsonObject pod, string logRoot, uint attempt)
+    /// <summary>The sandbox config for attempt <paramref name="attempt"/> (log directory under <see cref="KubeletOptions.PodLogRoot"/>, DNS from <see cref="PodDns"/>).</summary>
+    public static PodSandboxConfig Sandbox(JsonObject pod, KubeletOptions options, uint attempt)
     {
+        var logRoot = options.PodLogRoot;
         string name = Obj.Str(pod, "metadata", "name")!, ns = Obj.Str(pod, "metadata", "namespace")!, uid = Obj.Str(pod, "metadata", "uid")!;
         var config = new PodSandboxConfig
         {
@@ -43,6 +53,7 @@ internal static class CriConfigs
                 ["io.kubernetes.pod.namespace"] = ns,
             },
             Linux = new LinuxPodSandboxConfig { SecurityContext = new LinuxSandboxSecurityContext { NamespaceOptions = new NamespaceOption() } },
+            DnsConfig = PodDns.For(pod, options),
         };
         // runc refuses a hostname in the host's UTS namespace, which hostNetwork pods share.
         if (HostNetwork(pod)) config.Linux.SecurityContext.NamespaceOptions.Network = NamespaceMode.Node;

@@ -10,4 +10,13 @@ public sealed record KubeletOptions(string NodeName, string NodeIp, string PodLo
 {
     /// <summary>How often every pod is synced again, and CRI state read, without an event.</summary>
     public TimeSpan Resync { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The cluster DNS Service IP pods with dnsPolicy ClusterFirst use (K3s's 10.43.0.10); null: none known.</summary>
+    public string? ClusterDns { get; init; } = "10.43.0.10";
+
+    /// <summary>The cluster's DNS domain.</summary>
+    public string ClusterDomain { get; init; } = "cluster.local";
+
+    /// <summary>The node's resolv.conf, for dnsPolicy Default (and hostNetwork pods); null or a missing file: none.</summary>
+    public string? ResolvConf { get; init; } = "/etc/resolv.conf";
 }

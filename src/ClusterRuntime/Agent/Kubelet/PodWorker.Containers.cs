@@ -38,8 +38,8 @@ internal sealed partial class PodWorker
             else if (latest.State == ContainerState.ContainerRunning && _probes.LivenessFailed(latest.Id))
             {
                 _logger.LogInformation("pod {Uid}: container {Name} failed its liveness probe; killing it", _uid, latest.Metadata.Name);
-                await _cri.Runtime.StopContainerAsync(new() { ContainerId = latest.Id, Timeout = Obj.Long(pod, "spec", "terminationGracePeriodSeconds") ?? 30 }, cancellationToken: ct);
-                _probes.Stopped(latest.Id);
+                // The probe manager recorded the Killing Event; preStop runs within terminationGracePeriodSeconds.
+                await KillAsync(pod, latest.Metadata.Name, latest.Id, _facts.PodIPs.FirstOrDefault() ?? "", Obj.Long(pod, "spec", "terminationGracePeriodSeconds") ?? 30, null, ct);
                 Kick();
             }
             else if (latest.State is ContainerState.ContainerExited or ContainerState.ContainerCreated
@@ -63,7 +63,7 @@ internal sealed partial class PodWorker
         {
             var podName = $"{Obj.Str(pod, "metadata", "name")}_{Obj.Str(pod, "metadata", "namespace")}({_uid})";
             _waiting[name] = ("CrashLoopBackOff", $"back-off {BackOff.Go(delay)} restarting failed container={name} pod={podName}");
-            Event(pod, EventRecorder.Warning, "BackOff", $"Back-off restarting failed container {name} in pod {podName}");
+            Event(pod, EventRecorder.Warning, "BackOff", $"Back-off restarting failed container {name} in pod {podName}", name);
             _ = Task.Delay(wait, ct).ContinueWith(_ => Kick(), TaskScheduler.Default);
             return;
         }
@@ -88,9 +88,9 @@ internal sealed partial class PodWorker
             // failures 1, 2, 4, 8, ...: a pod waiting for days costs a few dozen writes, not one every 2 s.
             if (BitOperations.IsPow2(failures))
             {
-                if (failures == 1) Event(pod, EventRecorder.Warning, "Failed", $"Failed to pull image \"{image}\": {message}");
-                else Event(pod, EventRecorder.Normal, "BackOff", $"Back-off pulling image \"{image}\"");
-                Event(pod, EventRecorder.Warning, "Failed", $"Error: {reason}");
+                if (failures == 1) Event(pod, EventRecorder.Warning, "Failed", $"Failed to pull image \"{image}\": {message}", name);
+                else Event(pod, EventRecorder.Normal, "BackOff", $"Back-off pulling image \"{image}\"", name);
+                Event(pod, EventRecorder.Warning, "Failed", $"Error: {reason}", name);
             }
             _ = Task.Delay(TimeSpan.FromSeconds(2), ct).ContinueWith(_ => Kick(), TaskScheduler.Default);
             return;
@@ -98,7 +98,7 @@ internal sealed partial class PodWorker
         _pullFailures.Remove(name);
         Event(pod, EventRecorder.Normal, "Pulled", PullsAlways(spec, image)
             ? $"Container image \"{image}\" already present on machine; not pulled although imagePullPolicy is Always: node {_options.NodeName} is offline and never pulls"
-            : $"Container image \"{image}\" already present on machine");
+            : $"Container image \"{image}\" already present on machine", name);
         ContainerInputs inputs;
         try
         {
@@ -130,7 +130,7 @@ internal sealed partial class PodWorker
             Fail(pod, name, "CreateContainerError", e.Status.Detail, $"Error: {e.Status.Detail}");
             return;
         }
-        Event(pod, EventRecorder.Normal, "Created", $"Created container {name}");
+        Event(pod, EventRecorder.Normal, "Created", $"Created container {name}", name);
         try
         {
             await _cri.Runtime.StartContainerAsync(new() { ContainerId = id }, cancellationToken: ct);
@@ -141,7 +141,8 @@ internal sealed partial class PodWorker
             return;
         }
         _waiting.Remove(name);
-        Event(pod, EventRecorder.Normal, "Started", $"Started container {name}");
+        Event(pod, EventRecorder.Normal, "Started", $"Started container {name}", name);
+        if (!await PostStartAsync(pod, spec, id, ct)) return;
         _probes.Started(pod, name, id);
         _logger.LogInformation("pod {Uid}: container {Name} started ({Id}, restart {Attempt})", _uid, name, id[..12], attempt);
     }
@@ -150,7 +151,7 @@ internal sealed partial class PodWorker
     void Fail(JsonObject pod, string name, string reason, string message, string eventMessage)
     {
         _waiting[name] = (reason, message);
-        Event(pod, EventRecorder.Warning, "Failed", eventMessage);
+        Event(pod, EventRecorder.Warning, "Failed", eventMessage, name);
     }
 
     /// <summary>

@@ -41,8 +41,12 @@ internal sealed partial class PodWorker
     /// <summary>Where this pod's Events go (the kubelet's recorder); null: none.</summary>
     public EventRecorder? Events { get; init; }
 
-    /// <summary>An Event about <paramref name="pod"/> from the kubelet, worded as upstream's kubelet words it.</summary>
-    void Event(JsonObject pod, string type, string reason, string message) => Events?.Record(pod, type, reason, message, "kubelet");
+    /// <summary>
+    /// An Event about <paramref name="pod"/> from the kubelet, worded as upstream's kubelet words it; about one of its
+    /// containers when <paramref name="container"/> is given (<c>involvedObject.fieldPath</c>).
+    /// </summary>
+    void Event(JsonObject pod, string type, string reason, string message, string? container = null) =>
+        Events?.Record(pod, type, reason, message, "kubelet", CriConfigs.FieldPath(pod, container));
 
     /// <summary>True once the pod is gone from the API and its sandboxes are removed.</summary>
     public bool Finished { get; private set; }
@@ -157,10 +161,10 @@ internal sealed partial class PodWorker
     {
         var sandboxes = await SandboxesAsync(ct);
         var ready = sandboxes.Where(s => s.State == PodSandboxState.SandboxReady).MaxBy(s => s.CreatedAt);
-        if (ready is not null) return (ready.Id, CriConfigs.Sandbox(pod, _options.PodLogRoot, ready.Metadata.Attempt));
+        if (ready is not null) return (ready.Id, CriConfigs.Sandbox(pod, _options, ready.Metadata.Attempt));
         foreach (var old in sandboxes) await RemoveSandboxAsync(old.Id, ct);
         var attempt = sandboxes.Count == 0 ? 0 : sandboxes.Max(s => s.Metadata.Attempt) + 1;
-        var config = CriConfigs.Sandbox(pod, _options.PodLogRoot, attempt);
+        var config = CriConfigs.Sandbox(pod, _options, attempt);
         Directory.CreateDirectory(config.LogDirectory);
         var id = (await _cri.Runtime.RunPodSandboxAsync(new() { Config = config }, cancellationToken: ct)).PodSandboxId;
         _logger.LogInformation("pod {Ns}/{Name}: sandbox {Id} (attempt {Attempt})", config.Metadata.Namespace, config.Metadata.Name, id[..12], attempt);
@@ -186,20 +190,22 @@ internal sealed partial class PodWorker
         return result;
     }
 
-    /// <summary>Stops containers with the pod's grace period, then stops and removes every sandbox of the pod.</summary>
+    /// <summary>
+    /// Stops the running containers together, each with its preStop hook and the pod's grace period, then stops and
+    /// removes every sandbox of the pod.
+    /// </summary>
     async Task TearDownAsync(JsonObject? pod, CancellationToken ct)
     {
-        var grace = pod is null ? 30 : Obj.Long(pod, "metadata", "deletionGracePeriodSeconds") ?? Obj.Long(pod, "spec", "terminationGracePeriodSeconds") ?? 30;
+        var grace = GracePeriod(pod);
         var sandboxes = await SandboxesAsync(ct);
         foreach (var s in sandboxes)
         {
             var list = await _cri.Runtime.ListContainersAsync(new() { Filter = new() { PodSandboxId = s.Id } }, cancellationToken: ct);
-            await Task.WhenAll(list.Containers.Where(c => c.State == ContainerState.ContainerRunning).Select(async c =>
-            {
-                if (pod is not null) Event(pod, EventRecorder.Normal, "Killing", $"Stopping container {c.Metadata.Name}");
-                await _cri.Runtime.StopContainerAsync(new() { ContainerId = c.Id, Timeout = grace }, cancellationToken: ct);
-                _probes.Stopped(c.Id);
-            }));
+            var running = list.Containers.Where(c => c.State == ContainerState.ContainerRunning).ToList();
+            var podIp = pod is null || running.Count == 0 ? ""
+                : PodIp(pod, (await _cri.Runtime.PodSandboxStatusAsync(new() { PodSandboxId = s.Id }, cancellationToken: ct)).Status);
+            await Task.WhenAll(running.Select(c =>
+                KillAsync(pod, c.Metadata.Name, c.Id, podIp, grace, $"Stopping container {c.Metadata.Name}", ct)));
             await RemoveSandboxAsync(s.Id, ct);
         }
         if (sandboxes.Count > 0) _logger.LogInformation("pod {Uid}: {Count} sandbox(es) removed", _uid, sandboxes.Count);

@@ -85,6 +85,13 @@ public interface IProbeResults
 
     /// <summary>Set by the kubelet: call with a pod UID when a result changed, to sync that pod now.</summary>
     Action<string>? Changed { get; set; }
+
+    /// <summary>
+    /// Runs a lifecycle handler (postStart, preStop: exec, httpGet or sleep) of <paramref name="container"/> the way
+    /// probes run (exec through CRI, HTTP from the probes' network) within <paramref name="limit"/>
+    /// (<see cref="Timeout.InfiniteTimeSpan"/>: none). Returns null when it succeeded, else why it failed.
+    /// </summary>
+    Task<string?> RunHookAsync(JsonObject container, JsonObject handler, string containerId, string podIp, TimeSpan limit, CancellationToken ct);
 }
 
 /// <summary>The default: no probes; running containers are started and ready.</summary>
@@ -107,4 +114,8 @@ public sealed class NoProbes : IProbeResults
 
     /// <inheritdoc />
     public Action<string>? Changed { get; set; }
+
+    /// <inheritdoc />
+    public Task<string?> RunHookAsync(JsonObject container, JsonObject handler, string containerId, string podIp, TimeSpan limit, CancellationToken ct) =>
+        Task.FromResult<string?>("lifecycle hooks are run by the probe manager, and this kubelet has none");
 }

@@ -30,7 +30,7 @@ public sealed record DeleteOptions(string? Uid, string? ResourceVersion, string?
     /// <summary>The legacy <c>orphanDependents</c> (true is Orphan, false Background); never set with a policy.</summary>
     public bool? OrphanDependents { get; init; }
 
-    /// <summary>The grace period asked for; accepted, and immediate (no kubelet here waits on pod termination).</summary>
+    /// <summary>The grace period asked for (pods only, see <see cref="GracefulDeletion"/>); null: the object's default.</summary>
     public long? GracePeriodSeconds { get; init; }
 }
 
@@ -189,7 +189,9 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
             var currentStored = Stored(current.DeepClone().AsObject());
             if (stored.AsSpan().SequenceEqual(currentStored)) return current;
 
-            if (Meta.Str(prepared, "deletionTimestamp") is not null && PendingFinalizers(r, prepared) == 0)
+            // An object being deleted goes once its finalizers are done, unless a grace period still runs (a pod whose
+            // kubelet is stopping it: the kubelet's delete with grace 0 removes it).
+            if (Meta.Str(prepared, "deletionTimestamp") is not null && PendingFinalizers(r, prepared) == 0 && !GracefulDeletion.InGracePeriod(prepared))
             {
                 var (delRev, _, deleted) = await backend.DeleteAsync(key, kv.ModRevision, ct);
                 if (!deleted) continue;
@@ -221,7 +223,10 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
         throw ApiException.Conflict(r, name, "too many concurrent writers; try again");
     }
 
-    /// <summary>Deletes an object; with finalizers (its own, or those <see cref="DeletePropagation"/> adds) it only gets a deletionTimestamp. Returns the object and whether it is gone.</summary>
+    /// <summary>
+    /// Deletes an object; with finalizers (its own, or those <see cref="DeletePropagation"/> adds) or a grace period
+    /// (a running pod, <see cref="GracefulDeletion"/>) it only gets a deletionTimestamp. Returns the object and whether it is gone.
+    /// </summary>
     public async Task<(JsonObject Obj, bool Deleted)> DeleteAsync(ApiResource r, string? ns, string name, DeleteOptions options, CancellationToken ct)
     {
         if (r.StoredAs is { } storage)
@@ -241,19 +246,27 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
             if (options.ResourceVersion is not null && options.ResourceVersion != Meta.Str(current, "resourceVersion"))
                 throw ApiException.Conflict(r, name, $"Precondition failed: ResourceVersion in precondition: {options.ResourceVersion}, ResourceVersion in object meta: {Meta.Str(current, "resourceVersion")}");
 
+            // A graceful deletion under way is not changed by a delete that does not shorten it (not even its finalizers).
+            var grace = GracefulDeletion.Decide(r, current, options, clock.GetUtcNow());
+            if (grace.Pending) return (current, false);
             bool isNamespace = r.Kind == "Namespace";
             var finalizers = DeletePropagation.FinalizersAfterDelete(r, current, options);
-            if (isNamespace || finalizers.Count > 0)
+            if (isNamespace || finalizers.Count > 0 || grace.Keeps)
             {
                 bool deleting = Meta.Str(current, "deletionTimestamp") is not null;
-                if (deleting && finalizers.SequenceEqual(Meta.Finalizers(current)))
+                if (deleting && grace.At is null && finalizers.SequenceEqual(Meta.Finalizers(current)))
                 {
                     if (isNamespace) NamespaceTerminating?.Invoke(name);
                     return (current, false);
                 }
                 var marked = current.DeepClone().AsObject();
                 DeletePropagation.SetFinalizers(marked, finalizers);
-                if (!deleting)
+                if (grace.At is { } at)
+                {
+                    Meta.Of(marked)["deletionTimestamp"] = Meta.Time(at);
+                    Meta.Of(marked)["deletionGracePeriodSeconds"] = grace.Grace;
+                }
+                else if (!deleting)
                 {
                     Meta.Of(marked)["deletionTimestamp"] = Meta.Time(clock.GetUtcNow());
                     Meta.Of(marked)["deletionGracePeriodSeconds"] = 0;

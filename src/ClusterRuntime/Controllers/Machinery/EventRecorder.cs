@@ -22,8 +22,8 @@ public sealed class EventRecorder(IEventSink sink, TimeProvider clock, string in
 {
     const int MaxQueued = 1000;
 
-    readonly Channel<(JsonObject Involved, string Type, string Reason, string Message, string Component, DateTimeOffset At)> _queue =
-        Channel.CreateBounded<(JsonObject, string, string, string, string, DateTimeOffset)>(
+    readonly Channel<(JsonObject Involved, string Type, string Reason, string Message, string Component, string? FieldPath, DateTimeOffset At)> _queue =
+        Channel.CreateBounded<(JsonObject, string, string, string, string, string?, DateTimeOffset)>(
             new BoundedChannelOptions(MaxQueued) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
 
     /// <summary>Normal events.</summary>
@@ -32,9 +32,12 @@ public sealed class EventRecorder(IEventSink sink, TimeProvider clock, string in
     /// <summary>Warning events.</summary>
     public const string Warning = "Warning";
 
-    /// <summary>Queues an event about <paramref name="involved"/> from <paramref name="component"/> (e.g. <c>deployment-controller</c>).</summary>
-    public void Record(JsonObject involved, string type, string reason, string message, string component) =>
-        _queue.Writer.TryWrite((involved, type, reason, message, component, clock.GetUtcNow()));
+    /// <summary>
+    /// Queues an event about <paramref name="involved"/> from <paramref name="component"/> (e.g. <c>deployment-controller</c>);
+    /// <paramref name="fieldPath"/> names a part of it (the kubelet's <c>spec.containers{NAME}</c>).
+    /// </summary>
+    public void Record(JsonObject involved, string type, string reason, string message, string component, string? fieldPath = null) =>
+        _queue.Writer.TryWrite((involved, type, reason, message, component, fieldPath, clock.GetUtcNow()));
 
     /// <summary>Writes queued events until <paramref name="ct"/> is cancelled.</summary>
     public async Task RunAsync(CancellationToken ct)
@@ -43,7 +46,7 @@ public sealed class EventRecorder(IEventSink sink, TimeProvider clock, string in
         {
             await foreach (var e in _queue.Reader.ReadAllAsync(ct))
             {
-                try { await WriteAsync(e.Involved, e.Type, e.Reason, e.Message, e.Component, e.At, ct); }
+                try { await WriteAsync(e.Involved, e.Type, e.Reason, e.Message, e.Component, e.FieldPath, e.At, ct); }
                 catch (OperationCanceledException) when (ct.IsCancellationRequested) { return; }
                 catch (Exception ex) { logger.LogWarning("recording event {Reason} for {Name} failed: {Error}", e.Reason, Meta.Name(e.Involved), ex.Message); }
             }
@@ -54,16 +57,17 @@ public sealed class EventRecorder(IEventSink sink, TimeProvider clock, string in
     }
 
     /// <summary>The Event name for one (object, type, reason, message, component).</summary>
-    public static string NameFor(JsonObject involved, string type, string reason, string message, string component)
+    public static string NameFor(JsonObject involved, string type, string reason, string message, string component, string? fieldPath = null)
     {
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"{Obj.Uid(involved)}\n{type}\n{reason}\n{message}\n{component}"));
+        var key = $"{Obj.Uid(involved)}\n{type}\n{reason}\n{message}\n{component}" + (fieldPath is null ? "" : "\n" + fieldPath);
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(key));
         return $"{Meta.Name(involved)}.{Convert.ToHexStringLower(hash, 0, 8)}";
     }
 
-    async Task WriteAsync(JsonObject involved, string type, string reason, string message, string component, DateTimeOffset at, CancellationToken ct)
+    async Task WriteAsync(JsonObject involved, string type, string reason, string message, string component, string? fieldPath, DateTimeOffset at, CancellationToken ct)
     {
         var ns = Meta.Namespace(involved) is { Length: > 0 } n ? n : "default"; // cluster-scoped objects: default, as client-go
-        var name = NameFor(involved, type, reason, message, component);
+        var name = NameFor(involved, type, reason, message, component, fieldPath);
         var now = Obj.Time(at);
         // A repeat is an update of the existing Event (which also renews its TTL). The update is tried first: one
         // request for a repeat, and no window in which the Event expires between a read and the update.
@@ -71,11 +75,11 @@ public sealed class EventRecorder(IEventSink sink, TimeProvider clock, string in
         {
             if (await sink.RepeatAsync(ns, name, now, Meta.Str(involved, "resourceVersion"), ct) == EventWrite.Done) return;
             // Exists: another writer created it first; count this one on it.
-            if (await sink.CreateAsync(ns, New(involved, type, reason, message, component, name, ns, now), ct) == EventWrite.Done) return;
+            if (await sink.CreateAsync(ns, New(involved, type, reason, message, component, fieldPath, name, ns, now), ct) == EventWrite.Done) return;
         }
     }
 
-    JsonObject New(JsonObject involved, string type, string reason, string message, string component, string name, string ns, string now)
+    JsonObject New(JsonObject involved, string type, string reason, string message, string component, string? fieldPath, string name, string ns, string now)
     {
         var ev = new JsonObject
         {
@@ -101,6 +105,7 @@ public sealed class EventRecorder(IEventSink sink, TimeProvider clock, string in
             ["reportingComponent"] = component,
             ["reportingInstance"] = instance,
         };
+        if (fieldPath is not null) ev["involvedObject"]!["fieldPath"] = fieldPath;
         return ev;
     }
 }

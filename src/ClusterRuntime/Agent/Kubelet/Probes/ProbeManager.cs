@@ -48,6 +48,7 @@ internal sealed class ProbeManager : IProbeResults, IDisposable
         public string PodUid { get; } = Obj.Uid(pod);
         public string Label { get; } = label;
         public JsonObject Container { get; } = container;
+        public string? FieldPath { get; } = CriConfigs.FieldPath(source, Obj.Str(container, "name"));
         public CancellationTokenSource Stop { get; } = new();
         public ProbeCounter? Startup { get; set; }
         public ProbeCounter? Readiness { get; set; }
@@ -152,7 +153,7 @@ internal sealed class ProbeManager : IProbeResults, IDisposable
                 if (!outcome.Success)
                 {
                     _logger.LogWarning("{Container}: {Probe} probe failed: {Message}", w.Label, probe.Name, outcome.Message);
-                    _events?.Record(w.Pod, EventRecorder.Warning, "Unhealthy", $"{probe.Name} probe failed: {outcome.Message}", "kubelet");
+                    _events?.Record(w.Pod, EventRecorder.Warning, "Unhealthy", $"{probe.Name} probe failed: {outcome.Message}", "kubelet", w.FieldPath);
                 }
                 if (counter.Record(outcome.Success))
                 {
@@ -160,7 +161,7 @@ internal sealed class ProbeManager : IProbeResults, IDisposable
                     {
                         _logger.LogWarning("{Container} failed {Probe} probe, will be restarted", w.Label, probe.Name.ToLowerInvariant());
                         _events?.Record(w.Pod, EventRecorder.Normal, "Killing",
-                            $"Container {Obj.Str(w.Container, "name")} failed {probe.Name.ToLowerInvariant()} probe, will be restarted", "kubelet");
+                            $"Container {Obj.Str(w.Container, "name")} failed {probe.Name.ToLowerInvariant()} probe, will be restarted", "kubelet", w.FieldPath);
                         w.Kill = true;
                     }
                     Changed?.Invoke(w.PodUid);
@@ -170,6 +171,13 @@ internal sealed class ProbeManager : IProbeResults, IDisposable
             }
             await Task.Delay(probe.Period, _time, ct);
         }
+    }
+
+    /// <inheritdoc />
+    public async Task<string?> RunHookAsync(JsonObject container, JsonObject handler, string containerId, string podIp, TimeSpan limit, CancellationToken ct)
+    {
+        var outcome = await _prober.RunActionAsync(handler, container, containerId, podIp, limit, ct, hook: true);
+        return outcome.Success ? null : outcome.Message;
     }
 
     /// <inheritdoc />

@@ -1,4 +1,4 @@
-// Runs one probe once: exec through CRI ExecSync, httpGet (200-399), tcpSocket connect; each bounded by timeoutSeconds.
+// Runs one probe or lifecycle handler once: exec through CRI ExecSync, httpGet (200-399), tcpSocket connect, sleep; each bounded by a time limit.
 using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
@@ -35,15 +35,27 @@ internal sealed class Prober : IDisposable
     }
 
     /// <summary>Runs <paramref name="probe"/> once for container <paramref name="containerId"/> of a pod at <paramref name="podIp"/>.</summary>
-    public async Task<ProbeOutcome> RunAsync(ProbeSpec probe, JsonObject container, string containerId, string podIp, CancellationToken ct)
+    public Task<ProbeOutcome> RunAsync(ProbeSpec probe, JsonObject container, string containerId, string podIp, CancellationToken ct) =>
+        RunActionAsync(probe.Action, container, containerId, podIp, probe.Timeout, ct);
+
+    /// <summary>
+    /// Runs one action (a probe's, or a lifecycle handler's: exec, httpGet, tcpSocket, sleep) within
+    /// <paramref name="limit"/>. Lifecycle handlers take no tcpSocket (upstream keeps the field but fails the hook).
+    /// </summary>
+    public async Task<ProbeOutcome> RunActionAsync(JsonObject action, JsonObject container, string containerId, string podIp, TimeSpan limit, CancellationToken ct, bool hook = false)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(probe.Timeout);
+        timeout.CancelAfter(limit);
         try
         {
-            if (Obj.Object(probe.Action, "exec") is { } exec) return await ExecAsync(exec, containerId, probe.Timeout, ct);
-            if (Obj.Object(probe.Action, "httpGet") is { } get) return await HttpGetAsync(get, container, podIp, timeout.Token);
-            var tcp = Obj.Object(probe.Action, "tcpSocket")!;
+            if (Obj.Object(action, "exec") is { } exec) return await ExecAsync(exec, containerId, limit, ct);
+            if (Obj.Object(action, "httpGet") is { } get) return await HttpGetAsync(get, container, podIp, timeout.Token);
+            if (Obj.Object(action, "sleep") is { } sleep)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(Math.Max(0, Obj.Long(sleep, "seconds") ?? 0)), timeout.Token);
+                return new(true, "");
+            }
+            if (hook || Obj.Object(action, "tcpSocket") is not { } tcp) return new(false, "invalid handler: a lifecycle hook takes exec, httpGet or sleep");
             var host = Obj.Str(tcp, "host") is { Length: > 0 } h ? h : podIp;
             var port = ProbeSpec.Port(tcp["port"], container);
             using var socket = await _network.ConnectAsync(host, port, timeout.Token);
@@ -51,7 +63,7 @@ internal sealed class Prober : IDisposable
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
-            return new(false, $"timeout: no answer within {probe.Timeout.TotalSeconds:0}s");
+            return new(false, $"timeout: no answer within {limit.TotalSeconds:0}s");
         }
         catch (Exception e) when (e is SocketException or HttpRequestException or IOException or InvalidOperationException)
         {
@@ -61,12 +73,14 @@ internal sealed class Prober : IDisposable
 
     async Task<ProbeOutcome> ExecAsync(JsonObject exec, string containerId, TimeSpan timeout, CancellationToken ct)
     {
-        var request = new Cri.V1.ExecSyncRequest { ContainerId = containerId, Timeout = (long)timeout.TotalSeconds };
+        var request = new Cri.V1.ExecSyncRequest { ContainerId = containerId, Timeout = timeout > TimeSpan.Zero ? (long)Math.Ceiling(timeout.TotalSeconds) : 0 };
         request.Cmd.AddRange((exec["command"] as JsonArray ?? []).Select(c => c?.GetValue<string>() ?? ""));
         try
         {
             // containerd ends the command at the timeout; the call's own deadline only guards against a stuck runtime.
-            var reply = await _cri.Runtime.ExecSyncAsync(request, deadline: DateTime.UtcNow + timeout + TimeSpan.FromSeconds(5), cancellationToken: ct);
+            // No limit (a postStart hook, as upstream) is no deadline either.
+            DateTime? deadline = timeout > TimeSpan.Zero ? DateTime.UtcNow + timeout + TimeSpan.FromSeconds(5) : null;
+            var reply = await _cri.Runtime.ExecSyncAsync(request, deadline: deadline, cancellationToken: ct);
             if (reply.ExitCode == 0) return new(true, "");
             var output = (reply.Stdout.ToStringUtf8() + reply.Stderr.ToStringUtf8()).Trim();
             return new(false, output.Length > 0 ? output : $"command exited with {reply.ExitCode}");

@@ -49,7 +49,8 @@ public static class RemoteCommand
         ctx.Response.Headers.SecWebSocketAccept = accept;
         ctx.Response.Headers.SecWebSocketProtocol = protocol;
         var stream = await ctx.Features.Get<IHttpUpgradeFeature>()!.UpgradeAsync();
-        return WebSocket.CreateFromStream(stream, new WebSocketCreationOptions { IsServer = true, SubProtocol = protocol, KeepAliveInterval = TimeSpan.Zero });
+        // The subprotocol is only answered in the header: .NET's validation refuses the "/" of SPDY/3.1+portforward.k8s.io.
+        return WebSocket.CreateFromStream(stream, new WebSocketCreationOptions { IsServer = true, KeepAliveInterval = TimeSpan.Zero });
     }
 
     /// <summary>The error channel's Status for an exit code: Success for 0, else NonZeroExitCode with an ExitCode cause.</summary>
@@ -87,6 +88,59 @@ public static class RemoteCommand
         finally
         {
             writeLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Relays messages both ways between a client and a backend WebSocket (<paramref name="up"/> decides which client
+    /// messages pass, all by default). The backend ends a stream (Status, then close); the client answers the close,
+    /// or is given a few seconds to.
+    /// </summary>
+    public static async Task BridgeAsync(WebSocket client, WebSocket backend, Func<ReadOnlyMemory<byte>, bool>? up, CancellationToken ct)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var toBackend = RelayAsync(client, backend, up, stop.Token);
+        var toClient = RelayAsync(backend, client, null, stop.Token);
+        var first = await Task.WhenAny(toBackend, toClient);
+        var other = first == toBackend ? toClient : toBackend;
+        try { await other.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None); } catch (TimeoutException) { }
+        stop.Cancel();
+        await Task.WhenAll(toBackend, toClient); // each relay ends on cancellation without throwing
+    }
+
+    /// <summary>Copies messages from one WebSocket to the other until a close, which is passed on.</summary>
+    static async Task RelayAsync(WebSocket from, WebSocket to, Func<ReadOnlyMemory<byte>, bool>? pass, CancellationToken ct)
+    {
+        var buffer = new byte[64 * 1024];
+        using var message = new MemoryStream();
+        try
+        {
+            while (true)
+            {
+                var r = await from.ReceiveAsync(buffer, ct);
+                if (r.MessageType == WebSocketMessageType.Close)
+                {
+                    if (to.State is WebSocketState.Open or WebSocketState.CloseReceived)
+                        await to.CloseOutputAsync(r.CloseStatus ?? WebSocketCloseStatus.NormalClosure, r.CloseStatusDescription, ct);
+                    return;
+                }
+                if (pass is null)
+                {
+                    await to.SendAsync(buffer.AsMemory(0, r.Count), r.MessageType, r.EndOfMessage, ct);
+                    continue;
+                }
+                // A filter sees whole messages.
+                message.Write(buffer, 0, r.Count);
+                if (!r.EndOfMessage) continue;
+                var whole = message.GetBuffer().AsMemory(0, (int)message.Length);
+                if (pass(whole)) await to.SendAsync(whole, r.MessageType, true, ct);
+                message.SetLength(0);
+            }
+        }
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException)
+        {
+            // One side went away without a close: the other is cut too.
+            to.Abort();
         }
     }
 }

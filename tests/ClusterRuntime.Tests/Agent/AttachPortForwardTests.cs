@@ -96,7 +96,7 @@ public sealed class AttachPortForwardTests(KubeletHost.Fixture node) : IClassFix
     public async Task PortForwardServesPagesOverConcurrentConnections_AndThePodsLoopback()
     {
         await WebAsync();
-        await using var forward = Kubectl(null, "port-forward", "-v=6", "pod/web", "0:8080", "0:8081");
+        await using var forward = Kubectl(null, "port-forward", "pod/web", "0:8080", "0:8081");
         var web = await ForwardedPortAsync(forward, 8080);
         var local = await ForwardedPortAsync(forward, 8081);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };

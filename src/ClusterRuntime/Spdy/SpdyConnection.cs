@@ -52,9 +52,9 @@ public sealed class SpdyConnection : IAsyncDisposable
                 await ControlAsync(frame, payload, ct);
             }
         }
-        catch (Exception e) when (e is IOException or OperationCanceledException or System.Net.WebSockets.WebSocketException)
+        catch (Exception e) when (e is IOException or OperationCanceledException or System.Net.WebSockets.WebSocketException or InvalidDataException)
         {
-            // The transport went away: the streams end below.
+            // The transport went away, or the peer broke the framing (its GOAWAY comes with the disposal): the streams end below.
         }
         foreach (var s in _streams.Values) s.Ended();
         Task[] handlers;

@@ -142,12 +142,29 @@ public sealed class AttachPortForwardTests(KubeletHost.Fixture node) : IClassFix
         await WebAsync();
         var raw = await Host.Kubectl.RunAsync("get", "--raw", "/api/v1/namespaces/default/pods/web/portforward");
         Assert.NotEqual(0, raw.ExitCode);
+        Assert.Contains("(BadRequest)", raw.Error);
         Assert.Contains("SPDY/3.1+portforward.k8s.io", raw.Error);
         var badPort = await Host.Kubectl.RunAsync("get", "--raw", "/api/v1/namespaces/default/pods/web/portforward?ports=0");
+        Assert.Contains("(BadRequest)", badPort.Error);
         Assert.Contains("invalid port", badPort.Error);
         var noPod = await Host.Kubectl.RunAsync("get", "--raw", "/api/v1/namespaces/default/pods/nopod/portforward");
-        Assert.Contains("NotFound", noPod.Error + noPod.Out);
+        Assert.Contains("(NotFound)", noPod.Error);
         var attachNoStream = await Host.Kubectl.RunAsync("get", "--raw", "/api/v1/namespaces/default/pods/web/attach");
+        Assert.Contains("(BadRequest)", attachNoStream.Error);
         Assert.Contains("you must specify at least one of stdin, stdout, stderr", attachNoStream.Error);
+        // A pod that no node will take (its selector matches none) has no kubelet to forward to.
+        if (await Host.PodAsync("default", "nowhere") is null)
+            await Host.Api.CreateAsync("/api/v1/namespaces/default/pods", new JsonObject
+            {
+                ["apiVersion"] = "v1", ["kind"] = "Pod", ["metadata"] = new JsonObject { ["name"] = "nowhere" },
+                ["spec"] = new JsonObject
+                {
+                    ["nodeSelector"] = new JsonObject { ["example.local/no-such-node"] = "true" },
+                    ["containers"] = new JsonArray(new JsonObject { ["name"] = "c", ["image"] = ContainerdHost.Busybox }),
+                },
+            }, TestContext.Current.CancellationToken);
+        var unscheduled = await Host.Kubectl.RunAsync("get", "--raw", "/api/v1/namespaces/default/pods/nowhere/portforward");
+        Assert.Contains("(BadRequest)", unscheduled.Error);
+        Assert.Contains("pod nowhere does not have a host assigned", unscheduled.Error);
     }
 }

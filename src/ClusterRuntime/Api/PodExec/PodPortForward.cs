@@ -62,7 +62,11 @@ public sealed class PodPortForward
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stream.Reset, ctx.RequestAborted);
                 timeout.CancelAfter(TimeSpan.FromSeconds(30));
                 try { await ready.Task.WaitAsync(timeout.Token); }
-                catch (OperationCanceledException) { await stream.CloseAsync(CancellationToken.None).ContinueWith(_ => { }); }
+                catch (OperationCanceledException)
+                {
+                    // No data stream came (or the session ended): the pair is dropped.
+                    lock (pairs) pairs.Remove(id);
+                }
                 return;
             }
             if (type != "data")

@@ -73,12 +73,14 @@ public sealed class AttachPortForwardTests(KubeletHost.Fixture node) : IClassFix
             ["name"] = "main",
             ["image"] = ContainerdHost.Busybox,
             ["stdin"] = true,
+            // stdinOnce, as kubectl run -i sets it: the end of the attached input is the end of the container's.
+            ["stdinOnce"] = true,
             ["command"] = new JsonArray("/bin/busybox", "sh", "-c", "while read line; do echo \"got $line\"; done; echo 'input ended'"),
         });
         await using var attach = Kubectl(Encoding.UTF8.GetBytes("hello\nworld\n"), "attach", "-i", "reader");
-        Assert.True(await attach.WaitUntilAsync(p => p.Out.Contains("got world"), TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken),
-            attach.Out + attach.Error);
-        Assert.Contains("got hello", attach.Out);
+        // kubectl's stdin ends after two lines: the loop reads EOF, prints its last line, and the attach ends with it.
+        Assert.True(await attach.WaitUntilAsync(p => p.HasExited, TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken), attach.Out + attach.Error);
+        Assert.Contains("got hello\ngot world\ninput ended\n", attach.Out);
     }
 
     [Fact]

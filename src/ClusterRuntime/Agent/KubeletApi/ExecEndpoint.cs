@@ -107,8 +107,7 @@ sealed class ExecEndpoint(ExecOptions options, ILogger logger) : IDisposable
 
     /// <summary>
     /// Attach: CRI <c>Attach</c> gives a URL of containerd's stream server (the main process's stdio belongs to
-    /// containerd's CRI plugin), reached over WebSocket v4 and bridged to the client. v4 cannot end stdin, so the
-    /// client's v5 close of stdin is not passed on: the attach ends when the container exits or the client leaves.
+    /// containerd's CRI plugin), spoken to over SPDY (<see cref="AttachStream"/>) and bridged to the client's WebSocket.
     /// </summary>
     async Task AttachAsync(System.Net.WebSockets.WebSocket socket, bool v5, string ns, string pod, string container,
         bool stdin, bool stdout, bool stderr, bool tty, CancellationToken ct)
@@ -124,16 +123,15 @@ sealed class ExecEndpoint(ExecOptions options, ILogger logger) : IDisposable
             }
             var url = (await _cri.Runtime.AttachAsync(new AttachRequest { ContainerId = id, Stdin = stdin, Stdout = stdout, Stderr = stderr && !tty, Tty = tty },
                 cancellationToken: ct)).Url;
-            using var runtime = await AttachStream.ConnectAsync(new Uri(url), options.RuntimeNetns, ct);
-            // [255, channel] is v5 only: containerd's v4 stream server would take it for stdin data.
-            await RemoteCommand.BridgeAsync(socket, runtime, m => m.Length == 0 || m.Span[0] != RemoteCommand.Close, ct);
+            await using var runtime = await AttachStream.ConnectAsync(new Uri(url), options.RuntimeNetns, stdin, stdout, stderr, tty, ct);
+            await AttachSession.RunAsync(socket, session, runtime, ct);
         }
         catch (Grpc.Core.RpcException e) when (e.StatusCode != Grpc.Core.StatusCode.Cancelled && !ct.IsCancellationRequested)
         {
             try { await session.FinishAsync(RemoteCommand.Failure($"attach to container {container} failed: {e.Status.Detail}"), ct); }
             catch (Exception f) when (f is System.Net.WebSockets.WebSocketException or OperationCanceledException or IOException) { }
         }
-        catch (Exception e) when (e is System.Net.WebSockets.WebSocketException or HttpRequestException or IOException)
+        catch (Exception e) when (e is System.Net.WebSockets.WebSocketException or IOException or InvalidDataException)
         {
             logger.LogInformation("attach to {Ns}/{Pod}/{Container} failed: {Error}", ns, pod, container, e.Message);
             try { await session.FinishAsync(RemoteCommand.Failure($"attach to container {container} failed: {e.Message}"), ct); }

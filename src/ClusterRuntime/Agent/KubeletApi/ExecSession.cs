@@ -63,6 +63,9 @@ sealed class ExecSession(WebSocket socket, bool canCloseStreams, IReadOnlyList<s
         try { await receive.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None); } catch (TimeoutException) { }
     }
 
+    /// <summary>Sends one message on <paramref name="channel"/>.</summary>
+    public Task SendAsync(byte channel, ReadOnlyMemory<byte> data, CancellationToken ct) => RemoteCommand.SendAsync(socket, _write, channel, data, ct);
+
     /// <summary>Sends the Status on the error channel and closes the WebSocket normally.</summary>
     public async Task FinishAsync(JsonObject status, CancellationToken ct)
     {

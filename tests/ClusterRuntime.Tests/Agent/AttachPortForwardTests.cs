@@ -84,6 +84,20 @@ public sealed class AttachPortForwardTests(KubeletHost.Fixture node) : IClassFix
     }
 
     [Fact]
+    public async Task KubectlRunWithPipedInputEndsAndRemovesThePod()
+    {
+        await Host.StartAsync();
+        // kubectl run -i sets stdin and stdinOnce, waits for the pod (scheduled onto this node), attaches, and with
+        // --rm deletes the pod after the attach ended.
+        await using var kubectl = Kubectl(Encoding.UTF8.GetBytes("piped line\n"), "run", "once", "-i", "--rm", "--restart=Never",
+            $"--image={ContainerdHost.Busybox}", "--command", "--", "/bin/busybox", "sh", "-c", "read l; echo \"got $l\"");
+        var run = await kubectl.WaitAsync(TimeSpan.FromSeconds(120), TestContext.Current.CancellationToken);
+        Assert.True(run.ExitCode == 0, run.Out + run.Error);
+        Assert.Contains("got piped line", run.Out);
+        Assert.Contains("pod \"once\" deleted", run.Out + run.Error);
+    }
+
+    [Fact]
     public async Task AttachToAMissingContainerOrPodIsAClearError()
     {
         await WebAsync();

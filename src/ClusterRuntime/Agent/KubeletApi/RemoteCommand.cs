@@ -92,15 +92,14 @@ public static class RemoteCommand
     }
 
     /// <summary>
-    /// Relays messages both ways between a client and a backend WebSocket (<paramref name="up"/> decides which client
-    /// messages pass, all by default). The backend ends a stream (Status, then close); the client answers the close,
-    /// or is given a few seconds to.
+    /// Relays messages unchanged both ways between a client and a backend WebSocket (the API server's exec and attach).
+    /// The backend ends a stream (Status, then close); the client answers the close, or is given a few seconds to.
     /// </summary>
-    public static async Task BridgeAsync(WebSocket client, WebSocket backend, Func<ReadOnlyMemory<byte>, bool>? up, CancellationToken ct)
+    public static async Task BridgeAsync(WebSocket client, WebSocket backend, CancellationToken ct)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var toBackend = RelayAsync(client, backend, up, stop.Token);
-        var toClient = RelayAsync(backend, client, null, stop.Token);
+        var toBackend = RelayAsync(client, backend, stop.Token);
+        var toClient = RelayAsync(backend, client, stop.Token);
         var first = await Task.WhenAny(toBackend, toClient);
         var other = first == toBackend ? toClient : toBackend;
         try { await other.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None); } catch (TimeoutException) { }
@@ -109,10 +108,9 @@ public static class RemoteCommand
     }
 
     /// <summary>Copies messages from one WebSocket to the other until a close, which is passed on.</summary>
-    static async Task RelayAsync(WebSocket from, WebSocket to, Func<ReadOnlyMemory<byte>, bool>? pass, CancellationToken ct)
+    static async Task RelayAsync(WebSocket from, WebSocket to, CancellationToken ct)
     {
         var buffer = new byte[64 * 1024];
-        using var message = new MemoryStream();
         try
         {
             while (true)
@@ -124,17 +122,7 @@ public static class RemoteCommand
                         await to.CloseOutputAsync(r.CloseStatus ?? WebSocketCloseStatus.NormalClosure, r.CloseStatusDescription, ct);
                     return;
                 }
-                if (pass is null)
-                {
-                    await to.SendAsync(buffer.AsMemory(0, r.Count), r.MessageType, r.EndOfMessage, ct);
-                    continue;
-                }
-                // A filter sees whole messages.
-                message.Write(buffer, 0, r.Count);
-                if (!r.EndOfMessage) continue;
-                var whole = message.GetBuffer().AsMemory(0, (int)message.Length);
-                if (pass(whole)) await to.SendAsync(whole, r.MessageType, true, ct);
-                message.SetLength(0);
+                await to.SendAsync(buffer.AsMemory(0, r.Count), r.MessageType, r.EndOfMessage, ct);
             }
         }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException)

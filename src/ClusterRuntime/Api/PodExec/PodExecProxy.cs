@@ -51,7 +51,7 @@ public sealed class PodExecProxy : IDisposable
             k => k switch { "stdin" => "input", "stdout" => "output", "stderr" => "error", _ => k });
         using var kubelet = await DialAsync(target.Url(verb, ns, name, query), RemoteCommand.Offered(ctx.Request), verb, ctx.RequestAborted);
         using var client = await RemoteCommand.AcceptAsync(ctx, kubelet.SubProtocol ?? "");
-        await RemoteCommand.BridgeAsync(client, kubelet, null, ctx.RequestAborted);
+        await RemoteCommand.BridgeAsync(client, kubelet, ctx.RequestAborted);
     }
 
     /// <summary>

@@ -56,31 +56,19 @@ internal static class AttachSession
         return Encoding.UTF8.GetString(text.ToArray());
     }
 
-    static async Task ReceiveAsync(WebSocket socket, AttachStream runtime, CancellationToken ct)
+    static Task ReceiveAsync(WebSocket socket, AttachStream runtime, CancellationToken ct) => RemoteCommand.ReceiveMessagesAsync(socket, async data =>
     {
-        var buffer = new byte[64 * 1024];
-        using var message = new MemoryStream();
-        while (true)
+        switch (data[0])
         {
-            var r = await socket.ReceiveAsync(buffer, ct);
-            if (r.MessageType == WebSocketMessageType.Close) return;
-            message.Write(buffer, 0, r.Count);
-            if (!r.EndOfMessage) continue;
-            var data = message.ToArray();
-            message.SetLength(0);
-            if (data.Length == 0) continue;
-            switch (data[0])
-            {
-                case RemoteCommand.Stdin when runtime.Stdin is { } stdin && data.Length > 1:
-                    await stdin.WriteAsync(data.AsMemory(1), ct);
-                    break;
-                case RemoteCommand.Resize when runtime.Resize is { } resize && data.Length > 1:
-                    await resize.WriteAsync(data.AsMemory(1), ct);
-                    break;
-                case RemoteCommand.Close when data.Length > 1 && data[1] == RemoteCommand.Stdin && runtime.Stdin is { } closed:
-                    await closed.CloseAsync(ct);
-                    break;
-            }
+            case RemoteCommand.Stdin when runtime.Stdin is { } stdin && data.Length > 1:
+                await stdin.WriteAsync(data.AsMemory(1), ct);
+                break;
+            case RemoteCommand.Resize when runtime.Resize is { } resize && data.Length > 1:
+                await resize.WriteAsync(data.AsMemory(1), ct);
+                break;
+            case RemoteCommand.Close when data.Length > 1 && data[1] == RemoteCommand.Stdin && runtime.Stdin is { } closed:
+                await closed.CloseAsync(ct);
+                break;
         }
-    }
+    }, ct);
 }

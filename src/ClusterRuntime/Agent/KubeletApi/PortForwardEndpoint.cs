@@ -114,22 +114,12 @@ sealed class PortForwardEndpoint(CriConnection cri, ILogger logger)
         }, CancellationToken.None);
         var up = Task.Run(async () =>
         {
-            var buffer = new byte[64 * 1024];
-            using var message = new MemoryStream();
-            while (true)
+            await RemoteCommand.ReceiveMessagesAsync(socket, async m =>
             {
-                var r = await socket.ReceiveAsync(buffer, stop.Token);
-                if (r.MessageType == WebSocketMessageType.Close) break;
-                message.Write(buffer, 0, r.Count);
-                if (!r.EndOfMessage) continue;
-                var m = message.GetBuffer().AsMemory(0, (int)message.Length);
-                if (m.Length > 1 && m.Span[0] == 0)
-                {
-                    var data = m[1..];
-                    while (data.Length > 0) data = data[await target.SendAsync(data, SocketFlags.None, stop.Token)..];
-                }
-                message.SetLength(0);
-            }
+                if (m.Length < 2 || m[0] != 0) return;
+                var data = m.AsMemory(1);
+                while (data.Length > 0) data = data[await target.SendAsync(data, SocketFlags.None, stop.Token)..];
+            }, stop.Token);
             target.Shutdown(SocketShutdown.Send);
         }, CancellationToken.None);
         var first = await Task.WhenAny(down, up);

@@ -91,6 +91,23 @@ public static class RemoteCommand
         }
     }
 
+    /// <summary>Calls <paramref name="onMessage"/> with each whole, non-empty message until the peer's close.</summary>
+    public static async Task ReceiveMessagesAsync(WebSocket socket, Func<byte[], Task> onMessage, CancellationToken ct)
+    {
+        var buffer = new byte[64 * 1024];
+        using var message = new MemoryStream();
+        while (true)
+        {
+            var r = await socket.ReceiveAsync(buffer, ct);
+            if (r.MessageType == WebSocketMessageType.Close) return;
+            message.Write(buffer, 0, r.Count);
+            if (!r.EndOfMessage) continue;
+            var data = message.ToArray();
+            message.SetLength(0);
+            if (data.Length > 0) await onMessage(data);
+        }
+    }
+
     /// <summary>
     /// Relays messages unchanged both ways between a client and a backend WebSocket (the API server's exec and attach).
     /// The backend ends a stream (Status, then close); the client answers the close, or is given a few seconds to.

@@ -140,31 +140,23 @@ public sealed class PodPortForward
         }, CancellationToken.None);
         // pod → kubectl: the first message of each channel is the port (2 bytes, little-endian); then data or error text.
         var seen = new bool[2];
-        var buffer = new byte[64 * 1024];
-        using var message = new MemoryStream();
         try
         {
-            while (true)
+            await RemoteCommand.ReceiveMessagesAsync(kubelet, async m =>
             {
-                var r = await kubelet.ReceiveAsync(buffer, stop.Token);
-                if (r.MessageType == WebSocketMessageType.Close) break;
-                message.Write(buffer, 0, r.Count);
-                if (!r.EndOfMessage) continue;
-                var m = message.GetBuffer().AsMemory(0, (int)message.Length);
-                message.SetLength(0);
-                if (m.Length == 0 || m.Span[0] > 1) continue;
-                var channel = m.Span[0];
-                var body = m[1..];
+                var channel = m[0];
+                if (channel > 1) return;
+                var body = m.AsMemory(1);
                 if (!seen[channel])
                 {
                     seen[channel] = true;
-                    if (body.Length >= 2) body = body[2..];
-                    else continue;
+                    if (body.Length < 2) return;
+                    body = body[2..];
                 }
-                if (body.Length == 0) continue;
+                if (body.Length == 0) return;
                 if (channel == 0) await data.WriteAsync(body, stop.Token);
                 else errors.Append(Encoding.UTF8.GetString(body.Span));
-            }
+            }, stop.Token);
         }
         catch (Exception e) when (e is OperationCanceledException or WebSocketException && data.Reset.IsCancellationRequested)
         {

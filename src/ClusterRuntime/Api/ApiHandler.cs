@@ -27,7 +27,7 @@ public sealed partial class ApiHandler(ObjectStore store, Authenticator auth, Se
     /// <summary>The pods/log subresource (proxied to the node's kubelet); 405 when absent.</summary>
     public PodLogs.PodLogProxy? PodLogs { get; init; }
 
-    /// <summary>The pods/exec subresource (a WebSocket relayed to the node's kubelet); 405 when absent.</summary>
+    /// <summary>The pods/exec, attach and portforward subresources (relayed to the node's kubelet); 405 when absent.</summary>
     public PodExec.PodExecProxy? PodExec { get; init; }
 
     volatile bool _ready;
@@ -224,10 +224,11 @@ public sealed partial class ApiHandler(ObjectStore store, Authenticator auth, Se
             await PodLogs.ServeAsync(ctx, ri.Namespace!, ri.Name!);
             return;
         }
-        if (ri.Subresource == "exec")
+        if (ri.Subresource is "exec" or "attach" or "portforward")
         {
             if (method is not ("GET" or "POST") || PodExec is null) throw ApiException.MethodNotAllowed($"the server does not allow this method on the requested resource ({method})");
-            await PodExec.ServeAsync(ctx, ri.Namespace!, ri.Name!);
+            if (ri.Subresource == "portforward") await PodExec.PortForward.ServeAsync(ctx, ri.Namespace!, ri.Name!);
+            else await PodExec.ServeAsync(ctx, ri.Namespace!, ri.Name!, ri.Subresource);
             return;
         }
         switch (method)

@@ -44,8 +44,8 @@ public sealed class InFlightLimit(int maxReads, int maxWrites)
         var parts = (request.Path.Value ?? "").Split('/', StringSplitOptions.RemoveEmptyEntries);
         return parts.Length > 2 && parts[0] == "api" && parts[2] == "watch"
             || parts.Length > 3 && parts[0] == "apis" && parts[3] == "watch"
-            // A pod's log or exec (kube-apiserver counts both as long-running: kubectl logs -f or an exec shell can stay for days).
-            || parts is ["api", "v1", "namespaces", _, "pods", _, "log" or "exec"];
+            // A pod's log, exec, attach or port-forward (kube-apiserver counts them as long-running: they can stay for days).
+            || parts is ["api", "v1", "namespaces", _, "pods", _, "log" or "exec" or "attach" or "portforward"];
     }
 
     /// <summary>Takes a slot for <paramref name="request"/>.</summary>

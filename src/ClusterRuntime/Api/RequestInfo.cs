@@ -37,7 +37,7 @@ public sealed record RequestInfo(ApiResource Resource, string? Namespace, string
         var sub = rest.Length > 2 ? rest[2] : null;
         if (rest.Length > 3) throw new ApiException(404, "NotFound", "the server could not find the requested resource");
         if (sub is not null && !(sub == "status" && r.HasStatus) && !(sub == "scale" && r.HasScale) && !(sub == "finalize" && r.Kind == "Namespace")
-            && !(sub is "binding" or "log" or "exec" && r.Kind == "Pod" && r.Group.Length == 0))
+            && !(sub is "binding" or "log" or "exec" or "attach" or "portforward" && r.Kind == "Pod" && r.Group.Length == 0))
             throw new ApiException(404, "NotFound", "the server could not find the requested resource");
         return new RequestInfo(r, ns, name is null ? null : Uri.UnescapeDataString(name), sub, watch);
     }

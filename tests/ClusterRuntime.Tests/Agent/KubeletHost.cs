@@ -62,6 +62,9 @@ public sealed class KubeletHost : IAsyncDisposable
     /// <summary>The server's admin kubeconfig (for kubectl run with stdin or under a terminal).</summary>
     public string KubeconfigPath => _server!.KubeconfigPath;
 
+    /// <summary>The server's output so far (for failure messages).</summary>
+    public string ServerLog => _server?.Log ?? "";
+
     /// <summary>The Node's podCIDR.</summary>
     public string PodCidr { get; private set; } = "";
 
@@ -94,7 +97,8 @@ public sealed class KubeletHost : IAsyncDisposable
         }
     }
 
-    /// <summary>The kubelet API on loopback (a free port, reported in the Node's status), serving logs and exec.</summary>
+    /// <summary>The kubelet API on loopback (a free port, reported in the Node's status), serving logs, exec, attach and port-forward
+    /// (containerd's stream server, for attach, is on loopback in containerd's namespace).</summary>
     async Task<Appliance.ClusterRuntime.Agent.KubeletApi.KubeletServer> StartKubeletApiAsync()
     {
         var tls = Path.Combine(_server!.DataDir, "tls");
@@ -102,7 +106,7 @@ public sealed class KubeletHost : IAsyncDisposable
         var serving = Appliance.ClusterRuntime.Pki.CertificateFactory.CreateServing(serverCa, NodeName, [NodeName], [IPAddress.Loopback], DateTimeOffset.UtcNow);
         return await Appliance.ClusterRuntime.Agent.KubeletApi.KubeletServer.StartAsync(new Appliance.ClusterRuntime.Agent.KubeletApi.KubeletServerOptions(
             IPAddress.Loopback, 0, serving, File.ReadAllText(Path.Combine(tls, "client-ca.crt")), new Appliance.ClusterRuntime.Agent.Kubelet.Logs.PodLogLocator(_containerd!["pods"]),
-            new Appliance.ClusterRuntime.Agent.KubeletApi.ExecOptions(_containerd.Supervisor.SocketPath, _dir["exec"])), _stop.Token);
+            new Appliance.ClusterRuntime.Agent.KubeletApi.ExecOptions(_containerd.Supervisor.SocketPath, _dir["exec"], $"/run/netns/{_containerd.NetNs}")), _stop.Token);
     }
 
     void StartKubelet()

@@ -1,4 +1,4 @@
-// GET /exec/{ns}/{pod}/{container}?command=…&input&output&error&tty, upgraded to WebSocket v5/v4.channel.k8s.io.
+// GET /exec|attach/{ns}/{pod}/{container}?command=…&input&output&error&tty, upgraded to WebSocket v5/v4.channel.k8s.io.
 using System.Net.WebSockets;
 using Appliance.ClusterRuntime.Agent.Cri;
 using Appliance.ClusterRuntime.Agent.Cri.V1;
@@ -11,30 +11,36 @@ namespace Appliance.ClusterRuntime.Agent.KubeletApi;
 /// <summary>Where exec finds containers and keeps its FIFOs.</summary>
 /// <param name="ContainerdSocket">containerd's socket (CRI and its own API are served on the same one).</param>
 /// <param name="FifoDir">A directory for the stdio FIFOs of running execs (DATA_DIR/exec).</param>
-public sealed record ExecOptions(string ContainerdSocket, string FifoDir);
+/// <param name="RuntimeNetns">The network namespace containerd runs in, when it is not this process's (its stream
+/// server, which serves attach, listens on loopback there); null for the agent's own.</param>
+public sealed record ExecOptions(string ContainerdSocket, string FifoDir, string? RuntimeNetns = null);
 
 /// <summary>
-/// Runs a command in a running container and streams its stdio over the remote command WebSocket protocol. Errors
-/// found after the upgrade (no such running container, no such executable) go to the error channel as a Status.
+/// Runs a command in a running container (exec), or joins its main process's stdio (attach), and streams it over the
+/// remote command WebSocket protocol. Errors found after the upgrade (no such running container, no such executable)
+/// go to the error channel as a Status.
 /// </summary>
 sealed class ExecEndpoint(ExecOptions options, ILogger logger) : IDisposable
 {
     readonly CriConnection _cri = new(options.ContainerdSocket);
     readonly ContainerdConnection _containerd = new(options.ContainerdSocket);
 
-    public async Task HandleAsync(HttpContext ctx, string rest)
+    /// <summary>The CRI connection (shared with port-forward).</summary>
+    internal CriConnection Cri => _cri;
+
+    public async Task HandleAsync(HttpContext ctx, string rest, string verb = "exec")
     {
         var parts = rest.Split('/');
         if (parts.Length != 3 || parts.Any(p => p.Length == 0))
         {
-            await KubeletServer.Text(ctx, 400, "expected /exec/{namespace}/{pod}/{container}");
+            await KubeletServer.Text(ctx, 400, $"expected /{verb}/{{namespace}}/{{pod}}/{{container}}");
             return;
         }
         var q = ctx.Request.Query;
         var command = q["command"].Select(c => c ?? "").ToList();
         bool Flag(string name) => q[name].ToString() is "1" or "true";
         bool stdin = Flag("input"), stdout = Flag("output"), stderr = Flag("error"), tty = Flag("tty");
-        if (command.Count == 0)
+        if (verb == "exec" && command.Count == 0)
         {
             await KubeletServer.Text(ctx, 400, "you must specify at least one command for the container");
             return;
@@ -46,7 +52,7 @@ sealed class ExecEndpoint(ExecOptions options, ILogger logger) : IDisposable
         }
         if (!RemoteCommand.IsUpgrade(ctx))
         {
-            await KubeletServer.Text(ctx, 400, "exec needs a WebSocket upgrade (SPDY is not supported)");
+            await KubeletServer.Text(ctx, 400, $"{verb} needs a WebSocket upgrade (SPDY is not supported)");
             return;
         }
         var offered = RemoteCommand.Offered(ctx.Request);
@@ -58,6 +64,11 @@ sealed class ExecEndpoint(ExecOptions options, ILogger logger) : IDisposable
         }
         string ns = Uri.UnescapeDataString(parts[0]), pod = Uri.UnescapeDataString(parts[1]), container = Uri.UnescapeDataString(parts[2]);
         using var socket = await RemoteCommand.AcceptAsync(ctx, protocol);
+        if (verb == "attach")
+        {
+            await AttachAsync(socket, protocol == RemoteCommand.V5, ns, pod, container, stdin, stdout, stderr, tty, ctx.RequestAborted);
+            return;
+        }
         var session = new ExecSession(socket, protocol == RemoteCommand.V5, command);
         var ct = ctx.RequestAborted;
         try
@@ -92,6 +103,41 @@ sealed class ExecEndpoint(ExecOptions options, ILogger logger) : IDisposable
         {
             logger.LogInformation("exec in {Ns}/{Pod}/{Container} ended early: {Error}", ns, pod, container, e.Message);
         }
+    }
+
+    /// <summary>
+    /// Attach: CRI <c>Attach</c> gives a URL of containerd's stream server (the main process's stdio belongs to
+    /// containerd's CRI plugin), spoken to over SPDY (<see cref="AttachStream"/>) and bridged to the client's WebSocket.
+    /// </summary>
+    async Task AttachAsync(System.Net.WebSockets.WebSocket socket, bool v5, string ns, string pod, string container,
+        bool stdin, bool stdout, bool stderr, bool tty, CancellationToken ct)
+    {
+        var session = new ExecSession(socket, v5, []);
+        try
+        {
+            var id = await RunningContainerAsync(ns, pod, container, ct);
+            if (id is null)
+            {
+                await session.FinishAsync(RemoteCommand.Failure($"container not found (\"{container}\") running in pod {ns}/{pod}", "NotFound"), ct);
+                return;
+            }
+            var url = (await _cri.Runtime.AttachAsync(new AttachRequest { ContainerId = id, Stdin = stdin, Stdout = stdout, Stderr = stderr && !tty, Tty = tty },
+                cancellationToken: ct)).Url;
+            await using var runtime = await AttachStream.ConnectAsync(new Uri(url), options.RuntimeNetns, stdin, stdout, stderr, tty, ct);
+            await AttachSession.RunAsync(socket, session, runtime, ct);
+        }
+        catch (Grpc.Core.RpcException e) when (e.StatusCode != Grpc.Core.StatusCode.Cancelled && !ct.IsCancellationRequested)
+        {
+            try { await session.FinishAsync(RemoteCommand.Failure($"attach to container {container} failed: {e.Status.Detail}"), ct); }
+            catch (Exception f) when (f is System.Net.WebSockets.WebSocketException or OperationCanceledException or IOException) { }
+        }
+        catch (Exception e) when (e is System.Net.WebSockets.WebSocketException or IOException or InvalidDataException)
+        {
+            logger.LogInformation("attach to {Ns}/{Pod}/{Container} failed: {Error}", ns, pod, container, e.Message);
+            try { await session.FinishAsync(RemoteCommand.Failure($"attach to container {container} failed: {e.Message}"), ct); }
+            catch (Exception f) when (f is System.Net.WebSockets.WebSocketException or OperationCanceledException or IOException) { }
+        }
+        catch (OperationCanceledException) { }
     }
 
     /// <summary>The running container's id: the pod's ready sandbox, then its running container of that name.</summary>

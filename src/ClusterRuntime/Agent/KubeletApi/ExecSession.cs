@@ -63,6 +63,9 @@ sealed class ExecSession(WebSocket socket, bool canCloseStreams, IReadOnlyList<s
         try { await receive.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None); } catch (TimeoutException) { }
     }
 
+    /// <summary>Sends one message on <paramref name="channel"/>.</summary>
+    public Task SendAsync(byte channel, ReadOnlyMemory<byte> data, CancellationToken ct) => RemoteCommand.SendAsync(socket, _write, channel, data, ct);
+
     /// <summary>Sends the Status on the error channel and closes the WebSocket normally.</summary>
     public async Task FinishAsync(JsonObject status, CancellationToken ct)
     {
@@ -87,49 +90,37 @@ sealed class ExecSession(WebSocket socket, bool canCloseStreams, IReadOnlyList<s
             await RemoteCommand.SendAsync(socket, _write, channel, buffer.AsMemory(0, n), ct);
     }
 
-    async Task ReceiveAsync(TaskExec exec, CancellationToken ct)
+    Task ReceiveAsync(TaskExec exec, CancellationToken ct) => RemoteCommand.ReceiveMessagesAsync(socket, async data =>
     {
-        var buffer = new byte[64 * 1024];
-        using var message = new MemoryStream();
-        while (true)
+        switch (data[0])
         {
-            var r = await socket.ReceiveAsync(buffer, ct);
-            if (r.MessageType == WebSocketMessageType.Close) return;
-            message.Write(buffer, 0, r.Count);
-            if (!r.EndOfMessage) continue;
-            var data = message.ToArray();
-            message.SetLength(0);
-            if (data.Length == 0) continue;
-            switch (data[0])
-            {
-                case RemoteCommand.Stdin when exec.Stdin is { } open && data.Length > 1:
-                    try
-                    {
-                        var stdin = await open;
-                        await stdin.WriteAsync(data.AsMemory(1), ct);
-                        await stdin.FlushAsync(ct);
-                    }
-                    catch (Exception e) when (e is IOException or ObjectDisposedException)
-                    {
-                        // The process closed its stdin or exited: the rest is dropped, as a pipe would.
-                    }
-                    break;
-                case RemoteCommand.Resize:
-                    try
-                    {
-                        var size = JsonNode.Parse(data.AsMemory(1).Span.ToArray());
-                        if (size?["Width"]?.GetValue<uint>() is uint w && size["Height"]?.GetValue<uint>() is uint h)
-                            await exec.ResizeAsync(w, h, ct);
-                    }
-                    catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or Grpc.Core.RpcException)
-                    {
-                        // A malformed size, or no terminal: the size stays as it was.
-                    }
-                    break;
-                case RemoteCommand.Close when canCloseStreams && data.Length > 1 && data[1] == RemoteCommand.Stdin:
-                    try { await exec.CloseStdinAsync(ct); } catch (Exception e) when (e is Grpc.Core.RpcException or IOException) { }
-                    break;
-            }
+            case RemoteCommand.Stdin when exec.Stdin is { } open && data.Length > 1:
+                try
+                {
+                    var stdin = await open;
+                    await stdin.WriteAsync(data.AsMemory(1), ct);
+                    await stdin.FlushAsync(ct);
+                }
+                catch (Exception e) when (e is IOException or ObjectDisposedException)
+                {
+                    // The process closed its stdin or exited: the rest is dropped, as a pipe would.
+                }
+                break;
+            case RemoteCommand.Resize:
+                try
+                {
+                    var size = JsonNode.Parse(data.AsMemory(1).Span.ToArray());
+                    if (size?["Width"]?.GetValue<uint>() is uint w && size["Height"]?.GetValue<uint>() is uint h)
+                        await exec.ResizeAsync(w, h, ct);
+                }
+                catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or Grpc.Core.RpcException)
+                {
+                    // A malformed size, or no terminal: the size stays as it was.
+                }
+                break;
+            case RemoteCommand.Close when canCloseStreams && data.Length > 1 && data[1] == RemoteCommand.Stdin:
+                try { await exec.CloseStdinAsync(ct); } catch (Exception e) when (e is Grpc.Core.RpcException or IOException) { }
+                break;
         }
-    }
+    }, ct);
 }

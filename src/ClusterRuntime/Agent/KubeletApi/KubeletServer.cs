@@ -1,4 +1,4 @@
-// The kubelet's HTTPS API (port 10250): mutual TLS, only the API server may call it; serves container logs and exec.
+// The kubelet's HTTPS API (port 10250): mutual TLS, only the API server may call it; serves container logs, exec, attach and port-forward.
 using System.Net;
 using Appliance.ClusterRuntime.Agent.Kubelet.Logs;
 using Appliance.ClusterRuntime.Auth;
@@ -20,7 +20,7 @@ namespace Appliance.ClusterRuntime.Agent.KubeletApi;
 /// <param name="Serving">The kubelet serving certificate (signed by the server CA).</param>
 /// <param name="ClientCaPem">The cluster's client CA: callers must present a certificate it signed.</param>
 /// <param name="Logs">Where container logs are found.</param>
-/// <param name="Exec">How exec reaches containerd; null answers exec with 501.</param>
+/// <param name="Exec">How exec, attach and port-forward reach containerd; null answers them with 501.</param>
 public sealed record KubeletServerOptions(IPAddress Address, int Port, PemPair Serving, string ClientCaPem, PodLogLocator Logs, ExecOptions? Exec = null);
 
 /// <summary>A running kubelet API server.</summary>
@@ -36,9 +36,10 @@ public sealed class KubeletServer : IAsyncDisposable
     readonly Authenticator _auth;
     readonly ContainerLogsEndpoint _logs;
     readonly ExecEndpoint? _exec;
+    readonly PortForwardEndpoint? _portForward;
     volatile System.Security.Cryptography.X509Certificates.X509Certificate2 _serving;
 
-    KubeletServer(WebApplication app, Authenticator auth, int port, ContainerLogsEndpoint logs, ExecEndpoint? exec, System.Security.Cryptography.X509Certificates.X509Certificate2 serving)
+    KubeletServer(WebApplication app, Authenticator auth, int port, ContainerLogsEndpoint logs, ExecEndpoint? exec, PortForwardEndpoint? portForward, System.Security.Cryptography.X509Certificates.X509Certificate2 serving)
     {
         _serving = serving;
         _app = app;
@@ -46,6 +47,7 @@ public sealed class KubeletServer : IAsyncDisposable
         Port = port;
         _logs = logs;
         _exec = exec;
+        _portForward = portForward;
     }
 
     /// <summary>The port actually bound.</summary>
@@ -93,7 +95,7 @@ public sealed class KubeletServer : IAsyncDisposable
         var port = options.Port;
         if (port == 0)
             port = new Uri(app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()).Port;
-        server = new KubeletServer(app, auth, port, logs, exec, serving);
+        server = new KubeletServer(app, auth, port, logs, exec, exec is null ? null : new PortForwardEndpoint(exec.Cri, logger), serving);
         return server;
     }
 
@@ -117,11 +119,14 @@ public sealed class KubeletServer : IAsyncDisposable
             else await _logs.HandleAsync(ctx, path["/containerLogs/".Length..]);
             return;
         }
-        if (path.StartsWith("/exec/", StringComparison.Ordinal))
+        foreach (var verb in new[] { "exec", "attach", "portForward" })
         {
-            if (_exec is null) await Text(ctx, 501, "exec is not enabled on this kubelet");
+            var prefix = $"/{verb}/";
+            if (!path.StartsWith(prefix, StringComparison.Ordinal)) continue;
+            if (_exec is null || _portForward is null) await Text(ctx, 501, $"{verb} is not enabled on this kubelet");
             else if (ctx.Request.Method is not ("GET" or "POST")) await Text(ctx, 405, "only GET and POST are allowed");
-            else await _exec.HandleAsync(ctx, path["/exec/".Length..]);
+            else if (verb == "portForward") await _portForward.HandleAsync(ctx, path[prefix.Length..]);
+            else await _exec.HandleAsync(ctx, path[prefix.Length..], verb);
             return;
         }
         await Text(ctx, 404, "404 page not found");

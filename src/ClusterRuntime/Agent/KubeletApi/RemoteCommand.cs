@@ -49,7 +49,8 @@ public static class RemoteCommand
         ctx.Response.Headers.SecWebSocketAccept = accept;
         ctx.Response.Headers.SecWebSocketProtocol = protocol;
         var stream = await ctx.Features.Get<IHttpUpgradeFeature>()!.UpgradeAsync();
-        return WebSocket.CreateFromStream(stream, new WebSocketCreationOptions { IsServer = true, SubProtocol = protocol, KeepAliveInterval = TimeSpan.Zero });
+        // The subprotocol is only answered in the header: .NET's validation refuses the "/" of SPDY/3.1+portforward.k8s.io.
+        return WebSocket.CreateFromStream(stream, new WebSocketCreationOptions { IsServer = true, KeepAliveInterval = TimeSpan.Zero });
     }
 
     /// <summary>The error channel's Status for an exit code: Success for 0, else NonZeroExitCode with an ExitCode cause.</summary>
@@ -87,6 +88,64 @@ public static class RemoteCommand
         finally
         {
             writeLock.Release();
+        }
+    }
+
+    /// <summary>Calls <paramref name="onMessage"/> with each whole, non-empty message until the peer's close.</summary>
+    public static async Task ReceiveMessagesAsync(WebSocket socket, Func<byte[], Task> onMessage, CancellationToken ct)
+    {
+        var buffer = new byte[64 * 1024];
+        using var message = new MemoryStream();
+        while (true)
+        {
+            var r = await socket.ReceiveAsync(buffer, ct);
+            if (r.MessageType == WebSocketMessageType.Close) return;
+            message.Write(buffer, 0, r.Count);
+            if (!r.EndOfMessage) continue;
+            var data = message.ToArray();
+            message.SetLength(0);
+            if (data.Length > 0) await onMessage(data);
+        }
+    }
+
+    /// <summary>
+    /// Relays messages unchanged both ways between a client and a backend WebSocket (the API server's exec and attach).
+    /// The backend ends a stream (Status, then close); the client answers the close, or is given a few seconds to.
+    /// </summary>
+    public static async Task BridgeAsync(WebSocket client, WebSocket backend, CancellationToken ct)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var toBackend = RelayAsync(client, backend, stop.Token);
+        var toClient = RelayAsync(backend, client, stop.Token);
+        var first = await Task.WhenAny(toBackend, toClient);
+        var other = first == toBackend ? toClient : toBackend;
+        try { await other.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None); } catch (TimeoutException) { }
+        stop.Cancel();
+        await Task.WhenAll(toBackend, toClient); // each relay ends on cancellation without throwing
+    }
+
+    /// <summary>Copies messages from one WebSocket to the other until a close, which is passed on.</summary>
+    static async Task RelayAsync(WebSocket from, WebSocket to, CancellationToken ct)
+    {
+        var buffer = new byte[64 * 1024];
+        try
+        {
+            while (true)
+            {
+                var r = await from.ReceiveAsync(buffer, ct);
+                if (r.MessageType == WebSocketMessageType.Close)
+                {
+                    if (to.State is WebSocketState.Open or WebSocketState.CloseReceived)
+                        await to.CloseOutputAsync(r.CloseStatus ?? WebSocketCloseStatus.NormalClosure, r.CloseStatusDescription, ct);
+                    return;
+                }
+                await to.SendAsync(buffer.AsMemory(0, r.Count), r.MessageType, r.EndOfMessage, ct);
+            }
+        }
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException)
+        {
+            // One side went away without a close: the other is cut too.
+            to.Abort();
         }
     }
 }

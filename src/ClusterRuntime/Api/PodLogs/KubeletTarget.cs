@@ -1,4 +1,4 @@
-// The kubelet that serves a pod's subresources (pods/log, pods/exec): the pod's node, its address and port, the container.
+// The kubelet that serves a pod's subresources (pods/log, exec, attach, portforward): the pod's node, its address and port, the container.
 using System.Net;
 using System.Text.Json.Nodes;
 using Appliance.ClusterRuntime.Api.Storage;
@@ -13,13 +13,14 @@ public sealed record KubeletTarget(Uri Kubelet, string Container)
 {
     /// <summary>
     /// Reads the pod and its node; throws <see cref="ApiException"/> with upstream's messages for a missing pod, an
-    /// unscheduled one, an unknown or unnamed container, or a node whose kubelet cannot be addressed.
+    /// unscheduled one, an unknown or unnamed container, or a node whose kubelet cannot be addressed. A null
+    /// <paramref name="container"/> asks for none (pods/portforward is for the whole pod).
     /// </summary>
     public static async Task<KubeletTarget> FindAsync(ObjectStore store, string ns, string name, string? container, CancellationToken ct)
     {
         var pods = ResourceTable.Find("", "v1", "pods")!;
         var pod = await store.GetAsync(pods, ns, name, null, ct);
-        var chosen = ContainerOf(pod, name, container ?? "");
+        var chosen = container is null ? "" : ContainerOf(pod, name, container);
         var nodeName = pod["spec"]?["nodeName"]?.GetValue<string>();
         if (string.IsNullOrEmpty(nodeName)) throw ApiException.BadRequest($"pod {name} does not have a host assigned");
         var nodes = ResourceTable.Find("", "v1", "nodes")!;
@@ -27,9 +28,10 @@ public sealed record KubeletTarget(Uri Kubelet, string Container)
         return new KubeletTarget(KubeletAddress(node, nodeName), chosen);
     }
 
-    /// <summary>The kubelet path for <paramref name="endpoint"/> (containerLogs, exec) with this pod and container.</summary>
+    /// <summary>The kubelet path for <paramref name="endpoint"/> (containerLogs, exec, attach, portForward) with this pod and container.</summary>
     public Uri Url(string endpoint, string ns, string pod, string query) =>
-        new(Kubelet, $"/{endpoint}/{Uri.EscapeDataString(ns)}/{Uri.EscapeDataString(pod)}/{Uri.EscapeDataString(Container)}" + (query.Length > 0 ? "?" + query : ""));
+        new(Kubelet, $"/{endpoint}/{Uri.EscapeDataString(ns)}/{Uri.EscapeDataString(pod)}"
+            + (Container.Length > 0 ? "/" + Uri.EscapeDataString(Container) : "") + (query.Length > 0 ? "?" + query : ""));
 
     /// <summary>The container to use: the one named, or the only one; upstream's messages otherwise.</summary>
     static string ContainerOf(JsonObject pod, string name, string asked)

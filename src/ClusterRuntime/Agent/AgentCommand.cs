@@ -42,4 +42,20 @@ public sealed class AgentCommand(AgentOptions options, TextWriter error)
             return 2;
         }
     }
+
+    /// <summary><c>--cleanup</c>: removes the agent's routes and cluster DNS address from this machine's network.</summary>
+    public static async Task<int> CleanupAsync(TextWriter error, CancellationToken ct)
+    {
+        using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true));
+        try
+        {
+            await Network.NodeNetwork.CleanupAsync(new Network.HostCommand(), loggers.CreateLogger("Appliance.ClusterRuntime.Agent"), ct);
+            return 0;
+        }
+        catch (Network.HostCommandException e)
+        {
+            error.WriteLine($"appliance-runtime agent --cleanup: {e.Message}");
+            return 1;
+        }
+    }
 }

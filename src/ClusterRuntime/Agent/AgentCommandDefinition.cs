@@ -10,7 +10,7 @@ namespace Appliance.ClusterRuntime.Agent;
 public static class AgentCommandDefinition
 {
     /// <summary>--server.</summary>
-    public static readonly Option<string> Server = new("--server", "-s") { Description = "API server to join, https://HOST:PORT", Required = true };
+    public static readonly Option<string?> Server = new("--server", "-s") { Description = "API server to join, https://HOST:PORT (required unless --cleanup)" };
     /// <summary>--token.</summary>
     public static readonly Option<string?> Token = new("--token", "-t") { Description = "Node token K10<ca-hash>::server:<secret> (a server's DIR/token)" };
     /// <summary>--token-file.</summary>
@@ -48,10 +48,24 @@ public static class AgentCommandDefinition
     };
 
     /// <summary>--cluster-dns (agent verb only: the server verb has its own, which its embedded agent follows).</summary>
-    public static readonly Option<string> ClusterDns = new("--cluster-dns")
+    public static readonly Option<string?> ClusterDns = new("--cluster-dns")
     {
-        Description = "Cluster DNS Service IP written into pods' resolv.conf (default 10.43.0.10, the 10th address of K3s's service CIDR)",
-        DefaultValueFactory = _ => "10.43.0.10",
+        Description = "Cluster DNS address written into pods' resolv.conf and served by the agent (default: the server's --cluster-dns)",
+    };
+    /// <summary>--disable-network.</summary>
+    public static readonly Option<bool> DisableNetwork = new("--disable-network")
+    {
+        Description = "Keep no routes to other nodes' pods and serve no cluster DNS (pods still get addresses on this node)",
+    };
+    /// <summary>--node-iface.</summary>
+    public static readonly Option<string?> NodeIface = new("--node-iface")
+    {
+        Description = "Interface the routes to other nodes' pods use (machines with several)",
+    };
+    /// <summary>--cleanup.</summary>
+    public static readonly Option<bool> Cleanup = new("--cleanup")
+    {
+        Description = "Remove the routes and the cluster DNS address this agent added to the machine's network, then exit",
     };
 
     /// <summary>Builds the command.</summary>
@@ -60,9 +74,11 @@ public static class AgentCommandDefinition
         var command = new Command("agent", "Join a server by token and run this machine as a node")
         {
             Server, Token, TokenFile, DataDir, NodeName, NodeIp, NodeLabel, NodeTaint, RuntimeEndpoint, KubeletPort, PodLogDir, ClusterDns,
+            DisableNetwork, NodeIface, Cleanup,
         };
         command.SetAction((parse, ct) =>
         {
+            if (parse.GetValue(Cleanup)) return AgentCommand.CleanupAsync(Console.Error, ct);
             AgentOptions options;
             try
             {
@@ -79,7 +95,7 @@ public static class AgentCommandDefinition
     }
 
     /// <summary>The node flags the server verb takes too, for its embedded agent (as K3s's server does).</summary>
-    public static IEnumerable<Option> NodeFlags => [NodeName, NodeIp, NodeLabel, NodeTaint, RuntimeEndpoint, KubeletPort];
+    public static IEnumerable<Option> NodeFlags => [NodeName, NodeIp, NodeLabel, NodeTaint, RuntimeEndpoint, KubeletPort, DisableNetwork, NodeIface];
 
     /// <summary>
     /// Checks <see cref="NodeFlags"/> for an agent joining <paramref name="server"/> with <paramref name="token"/> and
@@ -117,12 +133,14 @@ public static class AgentCommandDefinition
             ContainerRuntimeEndpoint = endpoint,
             KubeletPort = kubeletPort,
             PodLogDir = Path.Combine(dataDir, "pods"),
+            Network = !parse.GetValue(DisableNetwork),
+            NodeIface = parse.GetValue(NodeIface),
         };
     }
 
     static AgentOptions Check(ParseResult parse)
     {
-        var serverText = parse.GetValue(Server)!;
+        var serverText = parse.GetValue(Server) ?? throw new ArgumentException("--server is required: the API server to join, https://HOST:PORT");
         if (!Uri.TryCreate(serverText, UriKind.Absolute, out var server) || server.Scheme != "https" || server.PathAndQuery != "/")
             throw new ArgumentException($"--server: \"{serverText}\" is not https://HOST:PORT");
         var tokenText = parse.GetValue(Token);
@@ -136,8 +154,8 @@ public static class AgentCommandDefinition
         if (!NodeToken.TryParse(tokenText!.Trim(), out _))
             throw new ArgumentException($"{(tokenFile is null ? "--token" : $"--token-file {tokenFile}")}: not a node token (expected K10<64 hex digits>::server:<secret>)");
         var dataDir = Path.GetFullPath(parse.GetValue(DataDir)!);
-        var dnsText = parse.GetValue(ClusterDns)!;
-        if (!IPAddress.TryParse(dnsText, out var dns)) throw new ArgumentException($"--cluster-dns: \"{dnsText}\" is not an IP address");
+        IPAddress? dns = null;
+        if (parse.GetValue(ClusterDns) is { } dnsText && !IPAddress.TryParse(dnsText, out dns)) throw new ArgumentException($"--cluster-dns: \"{dnsText}\" is not an IP address");
         return CheckNode(parse, server, tokenText.Trim(), dataDir, "--data-dir") with
         {
             ClusterDns = dns,

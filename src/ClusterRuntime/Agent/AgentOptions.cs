@@ -27,6 +27,12 @@ public sealed record AgentOptions
     public int KubeletPort { get; init; } = KubeletApi.KubeletServer.DefaultPort;
     /// <summary>--pod-log-dir: where the pods' container logs are (ROOT/&lt;ns&gt;_&lt;pod&gt;_&lt;uid&gt;/&lt;container&gt;/&lt;restart&gt;.log).</summary>
     public string PodLogDir { get; init; } = Kubelet.Logs.PodLogLocator.DefaultRoot;
-    /// <summary>--cluster-dns: the nameserver of pods with dnsPolicy ClusterFirst (the server's embedded agent takes the server's).</summary>
-    public IPAddress ClusterDns { get; init; } = IPAddress.Parse("10.43.0.10");
+    /// <summary>--cluster-dns: the nameserver of pods with dnsPolicy ClusterFirst; null: the server's published one.</summary>
+    public IPAddress? ClusterDns { get; init; }
+    /// <summary>Not --disable-network: the agent keeps routes to the other nodes' pods and serves cluster DNS.</summary>
+    public bool Network { get; init; } = true;
+    /// <summary>--node-iface: the interface the routes to other nodes use (multi-NIC machines); null: the kernel's choice.</summary>
+    public string? NodeIface { get; init; }
+    /// <summary>The node's resolver configuration: cluster DNS forwards other names to its nameservers.</summary>
+    public string ResolvConf { get; init; } = "/etc/resolv.conf";
 }

@@ -95,12 +95,26 @@ public sealed class NodeAgent(AgentOptions options, ILogger logger)
             },
         };
         var beats = heartbeat.RunAsync(stop);
+        Network.ClusterSettings settings;
+        try
+        {
+            settings = await Network.ClusterSettings.LoadAsync(api, logger, stop);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            await beats;
+            return;
+        }
+        settings = settings with { ClusterDns = options.ClusterDns ?? settings.ClusterDns };
+        var network = options.Network
+            ? new Network.NodeNetwork(api, new Network.HostCommand(), settings, options.NodeName, options.NodeIface, options.ResolvConf, logger).RunAsync(stop)
+            : Task.CompletedTask;
         // Pods start once the preloaded images (the pause image among them) are in, so no sandbox fails for want of them.
         await images;
         var events = new EventRecorder(new ApiEventSink(api), TimeProvider.System, options.NodeName, logger);
         using var probes = new Kubelet.Probes.ProbeManager(containerd.Cri, logger, nodeIp.ToString(), events);
         var podWorker = new Kubelet.Kubelet(api, containerd.Cri,
-            new Kubelet.KubeletOptions(options.NodeName, nodeIp.ToString(), options.PodLogDir, ContainerRuntime.CniConfDir(options.DataDir)) { ClusterDns = options.ClusterDns.ToString() }, logger, probes)
+            new Kubelet.KubeletOptions(options.NodeName, nodeIp.ToString(), options.PodLogDir, ContainerRuntime.CniConfDir(options.DataDir)) { ClusterDns = settings.ClusterDns.ToString() }, logger, probes)
         { Inputs = new Kubelet.PodInputs(api, Path.Combine(options.DataDir, "pods-volumes")), Events = events };
         var pods = podWorker.RunAsync(stop);
         // Preloaded images are never collected: an offline node could not get them back.
@@ -109,6 +123,7 @@ public sealed class NodeAgent(AgentOptions options, ILogger logger)
         await beats;
         await pods;
         await imageGc;
+        await network;
     }
 
     /// <summary>Registration is retried until it works: a server restarting is no reason for the agent to exit.</summary>

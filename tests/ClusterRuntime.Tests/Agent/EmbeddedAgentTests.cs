@@ -14,7 +14,7 @@ public sealed class EmbeddedAgentTests
     public async Task Server_RunsItsOwnNode_ItsPodsServeFromPodIps_FollowLogs_ExecAndCp_AndAreReplaced()
     {
         Support.Kubectl.RequireInstalled();
-        foreach (var tool in new[] { "/usr/bin/containerd", "/usr/bin/nsenter", "/usr/bin/curl" })
+        foreach (var tool in new[] { "/usr/bin/containerd", "/usr/bin/nsenter", "/usr/bin/curl", "/usr/bin/dig" })
             if (!File.Exists(tool)) Assert.Skip($"{tool} is not installed (.ci/packages.d/agent.txt)");
         if (!File.Exists("/usr/sbin/runc") && !File.Exists("/usr/bin/runc")) Assert.Skip("runc is not installed (.ci/packages.d/agent.txt)");
         if (Environment.UserName != "root") Assert.Skip("network namespaces and containers need root");
@@ -80,6 +80,7 @@ public sealed class EmbeddedAgentTests
             }
 
             await StreamsAsync(kubectl, pods[1].Name, dir, Log);
+            await ClusterDnsAsync(kubectl, netns, pods[1].Name, Log);
 
             var (gone, _) = pods[0];
             (await kubectl.RunAsync("delete", "pod", gone, "--wait=false")).Ok();
@@ -157,6 +158,25 @@ public sealed class EmbeddedAgentTests
         Assert.Equal("copied up\n", (await kubectl.RunAsync("exec", pod, "--", "cat", "/tmp/up.txt")).Ok().Out);
         (await kubectl.RunAsync("cp", $"default/{pod}:/tmp/up.txt", dir["down.txt"])).Ok();
         Assert.Equal("copied up\n", File.ReadAllText(dir["down.txt"]));
+    }
+
+    /// <summary>
+    /// The agent serves cluster DNS on the cluster DNS address (10.43.0.10 on the node's lo): dig on the node, and a
+    /// pod through its gateway with the resolv.conf the kubelet gave it (search path, ndots:5), find a new Service.
+    /// </summary>
+    static async Task ClusterDnsAsync(Support.Kubectl kubectl, string netns, string pod, Func<string> log)
+    {
+        var ip = (await kubectl.RunAsync("create", "service", "clusterip", "web", "--tcp=80:8080", "-o", "jsonpath={.spec.clusterIP}")).Ok().Out;
+        await Poll.UntilAsync(() => ProcessRunner.RunAsync("/usr/bin/nsenter", [$"--net=/run/netns/{netns}", "dig", "@10.43.0.10", "+short", "+tries=1", "+time=2", "web.default.svc.cluster.local"], ct: Ct),
+            r => r.Out == ip + "\n", TimeSpan.FromSeconds(20), "dig on the node for the new Service", r => r.Out + r.Error + log());
+        var resolv = (await kubectl.RunAsync("exec", pod, "--", "cat", "/etc/resolv.conf")).Ok().Out;
+        Assert.Contains("nameserver 10.43.0.10", resolv);
+        Assert.Contains("search default.svc.cluster.local svc.cluster.local cluster.local", resolv);
+        // busybox's nslookup asks every search domain at once and exits 1 because the other two are (rightly) NXDOMAIN.
+        var lookup = await Poll.UntilAsync(() => kubectl.RunAsync("exec", pod, "--", "nslookup", "web"), r => r.Out.Contains(ip),
+            TimeSpan.FromSeconds(20), "nslookup web inside the pod", r => r.Out + r.Error + log());
+        Assert.Matches($@"Name:\s+web\.default\.svc\.cluster\.local\nAddress:\s+{System.Text.RegularExpressions.Regex.Escape(ip)}\n", lookup.Out);
+        Assert.Contains("can't find web.svc.cluster.local: NXDOMAIN", lookup.Out);
     }
 
     /// <summary>Waits (60 s) until exactly <paramref name="count"/> web pods run with an IP, none of them named in <paramref name="not"/>.</summary>

@@ -10,12 +10,12 @@ public static class JoinAgent
     /// The agent's arguments for <paramref name="server"/>, <paramref name="token"/> and <paramref name="dataDir"/>,
     /// then <paramref name="extra"/>. These agents run on the host's own network, so they never start containerd: they
     /// attach to a socket that does not exist, and their nodes are honestly NotReady (JoinNetnsTests runs one with
-    /// containerd, inside network namespaces).
+    /// containerd, inside network namespaces); nor do they touch the network (--disable-network).
     /// </summary>
     static string[] Args(string server, string token, string dataDir, string[] extra) =>
         [RuntimeProcess.ServerDll, "agent", "--server", server, "--token", token, "--data-dir", dataDir,
          .. extra.Contains("--container-runtime-endpoint") ? [] : new[] { "--container-runtime-endpoint", "unix:///run/appliance-test-no-runtime.sock" },
-         "--kubelet-port", "0", .. extra];
+         "--kubelet-port", "0", "--disable-network", .. extra];
 
     /// <summary>A CNI conflist (bridge + host-local + portmap, Debian's plugins): with it containerd reports NetworkReady.</summary>
     public const string CniConflist = """

@@ -80,4 +80,34 @@ public sealed class NodeRoutesTests
             await ProcessRunner.RunAsync("ip", ["netns", "delete", b], ct: CancellationToken.None);
         }
     }
+
+    [Fact]
+    public async Task AgentCleanup_RemovesOurRoutesAndTheDnsAddress_AndNothingElse()
+    {
+        if (Environment.UserName != "root") Assert.Skip("network namespaces need root");
+        var ns = $"rtc-{Guid.NewGuid().ToString("n")[..6]}";
+        await Ip("netns", "add", ns);
+        try
+        {
+            await Ip("-n", ns, "link", "add", "eth0", "type", "veth", "peer", "name", "eth1");
+            await Ip("-n", ns, "addr", "add", "10.213.6.1/24", "dev", "eth0");
+            await Ip("-n", ns, "link", "set", "eth0", "up");
+            await Ip("-n", ns, "link", "set", "lo", "up");
+            await Ip("-n", ns, "route", "add", "10.42.1.0/24", "via", "10.213.6.2", "proto", NodeRoutes.Proto);
+            await Ip("-n", ns, "route", "add", "10.99.0.0/16", "via", "10.213.6.2");
+            await Ip("-n", ns, "addr", "add", "10.43.0.10/32", "dev", "lo", "label", "lo:appliance");
+            await Ip("-n", ns, "addr", "add", "10.50.0.1/32", "dev", "lo");
+            var r = await ProcessRunner.RunAsync("/usr/bin/nsenter", [$"--net=/run/netns/{ns}", RuntimeProcess.Dotnet, RuntimeProcess.ServerDll, "agent", "--cleanup"], ct: Ct);
+            Assert.True(r.ExitCode == 0, r.Out + r.Error);
+            Assert.Equal("", await Ip("-n", ns, "route", "show", "proto", NodeRoutes.Proto));
+            Assert.Contains("10.99.0.0/16 via 10.213.6.2", await Ip("-n", ns, "route", "show"));
+            var lo = await Ip("-n", ns, "addr", "show", "dev", "lo");
+            Assert.DoesNotContain("10.43.0.10", lo);
+            Assert.Contains("10.50.0.1/32", lo);
+        }
+        finally
+        {
+            await ProcessRunner.RunAsync("ip", ["netns", "delete", ns], ct: CancellationToken.None);
+        }
+    }
 }

@@ -67,37 +67,48 @@ public sealed class NftTable
 
     /// <summary>
     /// One nft transaction that turns the table from <paramref name="previous"/> (what the last apply left, or null
-    /// when unknown) into this one. Unknown: the table is deleted and written anew. Known: rules and the elements of
-    /// static sets and maps are flushed and written again, objects that went away are deleted, and dynamic sets
-    /// (session affinity) keep their elements unless their declaration changed.
+    /// when unknown) into this one. Unknown: the table is deleted and written whole. Known: only the difference (new
+    /// chains and sets, changed chains flushed and written again, map and set elements deleted and added, objects
+    /// that went away deleted), so one endpoint's change costs nft a few lines, not the whole table; dynamic sets
+    /// (session affinity) keep their elements. A changed set declaration or base chain hook, rare, rewrites the whole.
     /// </summary>
     public string UpdateScript(NftTable? previous)
     {
+        if (previous is null || previous.Name != Name
+            || Sets.Values.Any(s => previous.Sets.TryGetValue(s.Name, out var old) && (old.Declaration != s.Declaration || old.IsMap != s.IsMap || old.Dynamic != s.Dynamic))
+            || Chains.Values.Any(c => previous.Chains.TryGetValue(c.Name, out var old) && old.Hook != c.Hook))
+            return $"add table ip {Name}\ndelete table ip {Name}\n{Text}";
         var w = new StringBuilder();
-        w.Append("add table ip ").Append(Name).Append('\n');
-        if (previous is null) w.Append("delete table ip ").Append(Name).Append('\n');
-        else
+        var table = $"ip {Name}";
+        foreach (var s in Sets.Values.Where(s => !previous.Sets.ContainsKey(s.Name)))
+            w.Append("add ").Append(Kind(s)).Append(' ').Append(table).Append(' ').Append(s.Name).Append(" { ").Append(s.Declaration).Append(" }\n");
+        foreach (var c in Chains.Values.Where(c => !previous.Chains.ContainsKey(c.Name)))
+            w.Append("add chain ").Append(table).Append(' ').Append(c.Name).Append(c.Hook is null ? "" : $" {{ {c.Hook} }}").Append('\n');
+        foreach (var c in Chains.Values)
         {
-            w.Append("flush table ip ").Append(Name).Append('\n');
-            foreach (var old in previous.Sets.Values)
-            {
-                var kind = old.IsMap ? "map" : "set";
-                if (!Sets.TryGetValue(old.Name, out var now) || now.Declaration != old.Declaration || now.IsMap != old.IsMap || now.Dynamic != old.Dynamic)
-                    continue; // deleted below, or deleted before being declared again
-                if (!old.Dynamic) w.Append("flush ").Append(kind).Append(" ip ").Append(Name).Append(' ').Append(old.Name).Append('\n');
-            }
-            foreach (var old in previous.Sets.Values.Where(o => Sets.TryGetValue(o.Name, out var now) && (now.Declaration != o.Declaration || now.IsMap != o.IsMap || now.Dynamic != o.Dynamic)))
-                w.Append("delete ").Append(old.IsMap ? "map" : "set").Append(" ip ").Append(Name).Append(' ').Append(old.Name).Append('\n');
+            var old = previous.Chains.GetValueOrDefault(c.Name);
+            if (old is not null && old.Rules.SequenceEqual(c.Rules)) continue;
+            if (old is not null) w.Append("flush chain ").Append(table).Append(' ').Append(c.Name).Append('\n');
+            foreach (var r in c.Rules) w.Append("add rule ").Append(table).Append(' ').Append(c.Name).Append(' ').Append(r).Append('\n');
         }
-        w.Append(Text);
-        if (previous is not null)
+        foreach (var s in Sets.Values.Where(s => !s.Dynamic))
         {
-            // Nothing refers to these any more: their rules were flushed and the maps that named them rewritten.
-            foreach (var old in previous.Chains.Keys.Where(n => !Chains.ContainsKey(n)))
-                w.Append("delete chain ip ").Append(Name).Append(' ').Append(old).Append('\n');
-            foreach (var old in previous.Sets.Values.Where(o => !Sets.ContainsKey(o.Name)))
-                w.Append("delete ").Append(old.IsMap ? "map" : "set").Append(" ip ").Append(Name).Append(' ').Append(old.Name).Append('\n');
+            var before = previous.Sets.GetValueOrDefault(s.Name)?.Elements ?? [];
+            // A map element is deleted by its key; a changed verdict is a deletion then an addition.
+            var gone = before.Where(e => !s.Elements.Contains(e)).Select(e => e.Split(" : ")[0]).ToList();
+            var added = s.Elements.Where(e => !before.Contains(e)).ToList();
+            if (gone.Count > 0) w.Append("delete element ").Append(table).Append(' ').Append(s.Name).Append(" { ").Append(string.Join(", ", gone)).Append(" }\n");
+            if (added.Count > 0) w.Append("add element ").Append(table).Append(' ').Append(s.Name).Append(" { ").Append(string.Join(", ", added)).Append(" }\n");
         }
+        // Stale chains may still jump to each other, so all are emptied before any is deleted; nothing else refers to
+        // them now (the rules that named them were flushed, the map elements deleted).
+        var stale = previous.Chains.Keys.Where(n => !Chains.ContainsKey(n)).ToList();
+        foreach (var old in stale) w.Append("flush chain ").Append(table).Append(' ').Append(old).Append('\n');
+        foreach (var old in stale) w.Append("delete chain ").Append(table).Append(' ').Append(old).Append('\n');
+        foreach (var old in previous.Sets.Values.Where(o => !Sets.ContainsKey(o.Name)))
+            w.Append("delete ").Append(Kind(old)).Append(' ').Append(table).Append(' ').Append(old.Name).Append('\n');
         return w.ToString();
     }
+
+    static string Kind(NftSet s) => s.IsMap ? "map" : "set";
 }

@@ -119,7 +119,7 @@ public static class ProxyRules
             // node's addresses (only when this node can serve it), the NodePort on this node's addresses.
             var external = new List<string>(sp.ExternalIps);
             if (sp.LoadBalancer && externalEps.Count > 0) external.AddRange(nodeIps.Where(ip => !external.Contains(ip)));
-            if (externalEps.Count > 0)
+            if (externalEps.Count > 0 && (external.Count > 0 || sp.NodePort > 0))
             {
                 var ext = t.Chain($"ext-{sp.Id}").Rules;
                 if (sp.ExternalLocal)
@@ -134,7 +134,7 @@ public static class ProxyRules
                 foreach (var ip in external) Claim(serviceIps, $"{ip} . {proto} . {sp.Port}", $"goto ext-{sp.Id}", sp);
                 if (sp.NodePort > 0) Claim(nodePorts, $"{proto} . {sp.NodePort}", $"goto ext-{sp.Id}", sp);
             }
-            else
+            else if (externalEps.Count == 0)
             {
                 foreach (var ip in sp.ExternalIps.Where(_ => unusable != "drop")) Claim(noEndpoints, $"{ip} . {proto} . {sp.Port}", unusable, sp);
                 if (sp.NodePort > 0) Claim(noEndpointNodePorts, $"{proto} . {sp.NodePort}", unusable, sp);

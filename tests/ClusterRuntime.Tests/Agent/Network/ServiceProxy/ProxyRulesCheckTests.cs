@@ -28,11 +28,13 @@ public sealed class ProxyRulesCheckTests
     }
 
     [Fact]
-    public async Task TheRenderedTable_AndAnUpdateScriptOverIt_PassNftsCheck()
+    public async Task TheRenderedTable_AndAnUpdateScriptOverIt_PassNftsCheck_AndTheUpdateLeavesWhatAFreshTableHolds()
     {
         ProxyLab.RequireTools();
         var ns = "pxc-" + Guid.NewGuid().ToString("n")[..6];
+        var fresh = "pxf-" + Guid.NewGuid().ToString("n")[..6];
         (await ProcessRunner.RunAsync("ip", ["netns", "add", ns], ct: Ct)).Ok();
+        (await ProcessRunner.RunAsync("ip", ["netns", "add", fresh], ct: Ct)).Ok();
         try
         {
             var (services, slices) = Cluster(100, 10);
@@ -44,8 +46,42 @@ public sealed class ProxyRulesCheckTests
             var second = ProxyRules.Render("appliance", services2, slices2, NodeA).Table;
             check = await Nft(ns, "-c", second.UpdateScript(first));
             Assert.True(check.ExitCode == 0, check.Error);
+
+            // Applied for real, the difference leaves the kernel holding exactly what the whole text gives.
+            (await Nft(ns, "", second.UpdateScript(first))).Ok();
+            (await Nft(fresh, "", second.UpdateScript(null))).Ok();
+            Assert.Equal(await List(fresh), await List(ns));
         }
-        finally { await ProcessRunner.RunAsync("ip", ["netns", "delete", ns], ct: CancellationToken.None); }
+        finally
+        {
+            await ProcessRunner.RunAsync("ip", ["netns", "delete", ns], ct: CancellationToken.None);
+            await ProcessRunner.RunAsync("ip", ["netns", "delete", fresh], ct: CancellationToken.None);
+        }
+    }
+
+    // The table as nft lists it, in an order of its own: objects appear in creation order and elements in hash order,
+    // so each line becomes "object#position: line" (rules keep their position; elements are taken one by one), sorted.
+    static async Task<string> List(string ns)
+    {
+        var listing = (await ProcessRunner.RunAsync("ip", ["netns", "exec", ns, "nft", "list", "table", "ip", "appliance"], ct: Ct)).Ok().Out;
+        var entries = new List<string>();
+        string obj = "";
+        var position = 0;
+        var inElements = false;
+        foreach (var raw in listing.Split('\n'))
+        {
+            var line = raw.Trim();
+            if (raw.StartsWith("\t", StringComparison.Ordinal) && !raw.StartsWith("\t\t", StringComparison.Ordinal) && line.EndsWith('{')) { obj = line; position = 0; continue; }
+            if (line.StartsWith("elements = {", StringComparison.Ordinal)) { inElements = true; line = line["elements = {".Length..]; }
+            if (inElements)
+            {
+                if (line.EndsWith('}')) { inElements = false; line = line[..^1]; }
+                entries.AddRange(line.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(e => $"{obj}: element {e}"));
+                continue;
+            }
+            if (line is not ("" or "}")) entries.Add($"{obj}#{position++}: {line}");
+        }
+        return string.Join('\n', entries.Order(StringComparer.Ordinal));
     }
 
     static Task<ProcessResult> Nft(string ns, string mode, string text) =>

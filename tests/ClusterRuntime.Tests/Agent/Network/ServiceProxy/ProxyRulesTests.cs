@@ -103,18 +103,26 @@ public sealed class ProxyRulesTests
     }
 
     [Fact]
-    public void UpdateScript_FlushesAndRewrites_DeletesWhatWentAway_AndKeepsAffinitySets()
+    public void UpdateScript_WritesOnlyTheDifference_DeletesWhatWentAway_AndKeepsAffinitySets()
     {
-        var before = ProxyRules.Render("appliance", [Service("gone", "10.43.0.60"), Service("sticky", "10.43.0.61", affinity: true)],
-            [Slice("gone", 8080, Tcp, new Ep("10.42.0.11")), Slice("sticky", 8080, Tcp, new Ep("10.42.0.12"))], NodeA).Table;
-        var after = ProxyRules.Render("appliance", [Service("sticky", "10.43.0.61", affinity: true)], [Slice("sticky", 8080, Tcp, new Ep("10.42.0.12"))], NodeA).Table;
+        var before = ProxyRules.Render("appliance", [Service("gone", "10.43.0.60"), Service("sticky", "10.43.0.61", affinity: true), Service("web", "10.43.0.62")],
+            [Slice("gone", 8080, Tcp, new Ep("10.42.0.11")), Slice("sticky", 8080, Tcp, new Ep("10.42.0.12")), Slice("web", 8080, Tcp, new Ep("10.42.0.13"))], NodeA).Table;
+        var after = ProxyRules.Render("appliance", [Service("sticky", "10.43.0.61", affinity: true), Service("web", "10.43.0.62")],
+            [Slice("sticky", 8080, Tcp, new Ep("10.42.0.12")), Slice("web", 8080, Tcp, new Ep("10.42.0.13"), new Ep("10.42.0.14"))], NodeA).Table;
         var script = after.UpdateScript(before);
-        Assert.StartsWith("add table ip appliance\nflush table ip appliance\n", script);
-        Assert.Contains("flush map ip appliance service-ips\n", script);
-        Assert.DoesNotContain("flush set ip appliance aff-", script);
-        Assert.DoesNotContain("delete set ip appliance aff-", script);
-        Assert.EndsWith("delete chain ip appliance svc-default/gone/tcp/80\n", script);
-        Assert.Contains("delete chain ip appliance ep-default/gone/tcp/80__10.42.0.11/8080\n", script);
+        var lines = script.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Contains("add chain ip appliance ep-default/web/tcp/80__10.42.0.14/8080", lines);
+        Assert.Contains("flush chain ip appliance cluster-default/web/tcp/80", lines);
+        Assert.Contains("add rule ip appliance cluster-default/web/tcp/80 numgen random mod 2 vmap { 0 : goto ep-default/web/tcp/80__10.42.0.13/8080, 1 : goto ep-default/web/tcp/80__10.42.0.14/8080 }", lines);
+        Assert.Contains("delete element ip appliance service-ips { 10.43.0.60 . tcp . 80 }", lines);
+        Assert.Contains("delete element ip appliance cluster-ips { 10.43.0.60 }", lines);
+        string[] gone = ["cluster-default/gone/tcp/80", "ep-default/gone/tcp/80__10.42.0.11/8080", "svc-default/gone/tcp/80"];
+        Assert.Equal([.. gone.Select(c => "flush chain ip appliance " + c), .. gone.Select(c => "delete chain ip appliance " + c)],
+            lines.SkipWhile(l => !l.StartsWith("flush chain ip appliance cluster-default/gone", StringComparison.Ordinal)));
+        // Untouched: the sticky Service's chains and its affinity set (with the clients it holds).
+        Assert.DoesNotContain(lines, l => l.Contains("sticky"));
+        Assert.DoesNotContain(lines, l => l.Contains("flush table") || l.Contains("delete table"));
+        Assert.Equal("", after.UpdateScript(after));
         // Unknown previous state: the table is replaced whole.
         Assert.StartsWith("add table ip appliance\ndelete table ip appliance\ntable ip appliance {\n", after.UpdateScript(null));
     }

@@ -95,6 +95,18 @@ public sealed class ServiceProxyNetnsTests
     }
 
     [Fact]
+    public async Task TheNodeItself_ReachesAClusterIpOnceTheServiceCidrHasARoute_AndANodePortOnItsOwnAddress()
+    {
+        await using var lab = await ProxyLab.StartAsync(pods: 1);
+        await lab.Proxy.SyncAsync([Service("web", "10.43.0.70", type: "NodePort", nodePort: 30070)], [Slice("web", 8080, Tcp, new Ep(ProxyLab.PodIp(1)))], NodeA, Ct);
+        // No default route: the socket finds no route to the ClusterIP before any hook sees the packet (ENETUNREACH).
+        Assert.Equal("error:101", Assert.Single(await lab.ClientAsync(lab.Node, "tcp", "10.43.0.70", 80)).Answer);
+        (await ProcessRunner.RunAsync("ip", ["-n", lab.Node, "route", "add", "10.43.0.0/16", "dev", "br0"], ct: Ct)).Ok();
+        Assert.Equal("p1", Assert.Single(await lab.ClientAsync(lab.Node, "tcp", "10.43.0.70", 80)).Answer);
+        Assert.Equal("p1", Assert.Single(await lab.ClientAsync(lab.Node, "tcp", "10.0.0.10", 30070)).Answer);
+    }
+
+    [Fact]
     public async Task Udp_AClientReusingItsSourcePort_ReachesTheNewEndpoint_AfterTheOldOneWentAway()
     {
         await using var lab = await ProxyLab.StartAsync(pods: 3);

@@ -27,10 +27,19 @@ public sealed class HostCommand(IReadOnlyList<string>? prefix = null)
         {
             var output = process.StandardOutput.ReadToEndAsync(ct);
             var error = process.StandardError.ReadToEndAsync(ct);
-            if (stdin is not null) await process.StandardInput.WriteAsync(stdin.AsMemory(), ct);
-            process.StandardInput.Close();
+            // A tool that stops reading early (nft on a syntax error) closes the pipe: its exit code and message tell why.
+            try
+            {
+                if (stdin is not null) await process.StandardInput.WriteAsync(stdin.AsMemory(), ct);
+                process.StandardInput.Close();
+            }
+            catch (IOException) { }
             try { await process.WaitForExitAsync(ct); }
-            catch (OperationCanceledException) { process.Kill(); throw; }
+            catch (OperationCanceledException)
+            {
+                try { process.Kill(); } catch (InvalidOperationException) { }
+                throw;
+            }
             return new HostCommandResult(process.ExitCode, await output, await error);
         }
     }

@@ -41,8 +41,8 @@ internal sealed record ServicePort(
             if (type == "ExternalName" || Obj.Str(svc, "spec", "clusterIP") == "None") continue;
             var ns = Meta.Namespace(svc) ?? "default";
             var name = Meta.Name(svc) ?? "";
-            var clusterIps = Ipv4s(Obj.At(svc, "spec", "clusterIPs") is JsonArray a ? a.Select(n => n?.GetValue<string>()) : [Obj.Str(svc, "spec", "clusterIP")]);
-            var external = Ipv4s(Obj.At(svc, "spec", "externalIPs") is JsonArray e ? e.Select(n => n?.GetValue<string>()) : []);
+            var clusterIps = Ipv4s(Obj.At(svc, "spec", "clusterIPs") is JsonArray a ? Strings(a) : [Obj.Str(svc, "spec", "clusterIP")]);
+            var external = Ipv4s(Strings(Obj.At(svc, "spec", "externalIPs") as JsonArray));
             var lb = type == "LoadBalancer";
             var ingress = lb ? Ipv4s(Obj.Items(svc, "status", "loadBalancer", "ingress").Select(i => Obj.Str(i, "ip"))) : [];
             var affinity = Obj.Str(svc, "spec", "sessionAffinity") == "ClientIP"
@@ -79,7 +79,7 @@ internal sealed record ServicePort(
                 var ready = Obj.Bool(ep, "conditions", "ready") ?? true;
                 var serving = Obj.Bool(ep, "conditions", "serving") ?? ready;
                 var terminating = Obj.Bool(ep, "conditions", "terminating") ?? false;
-                foreach (var ip in Ipv4s(Obj.At(ep, "addresses") is JsonArray addrs ? addrs.Select(n => n?.GetValue<string>()) : []))
+                foreach (var ip in Ipv4s(Strings(Obj.At(ep, "addresses") as JsonArray)))
                 {
                     var e = new ServiceEndpoint(ip, number, Obj.Str(ep, "nodeName"), ready, serving, terminating);
                     if (!byKey.TryGetValue(e.Key, out var seen) || (!seen.Ready && e.Ready)) byKey[e.Key] = e;
@@ -88,6 +88,9 @@ internal sealed record ServicePort(
         }
         return [.. byKey.Values.OrderBy(e => IPAddress.Parse(e.Ip).GetAddressBytes(), ByteOrder.Instance).ThenBy(e => e.Port)];
     }
+
+    static IEnumerable<string?> Strings(JsonArray? array) =>
+        array is null ? [] : array.Select(n => n is JsonValue v && v.TryGetValue<string>(out var s) ? s : null);
 
     static List<string> Ipv4s(IEnumerable<string?> values) =>
         [.. values.Select(v => IPAddress.TryParse(v, out var ip) && ip.AddressFamily == AddressFamily.InterNetwork ? ip.ToString() : null).OfType<string>().Distinct()];

@@ -11,9 +11,11 @@ public sealed record ProxySyncResult(bool Changed, TimeSpan Render, TimeSpan App
 /// <summary>
 /// kube-proxy's job in nftables: call <see cref="SyncAsync"/> with the current Services and EndpointSlices after any
 /// change (calls are serialized); <see cref="CleanupAsync"/> deletes the table (<c>agent --cleanup</c>). The table is
-/// ours alone (<c>table ip appliance</c>): nothing else in the ruleset is read or touched.
+/// ours alone (<c>table ip appliance</c>): nothing else in the ruleset is read or touched. A sync with nothing new
+/// checks, at most every <paramref name="checkInterval"/> (30 s by default), that the table is still there (a
+/// firewall service's <c>flush ruleset</c> removes it) and writes it again if not.
 /// </summary>
-public sealed class NftProxy(ILogger logger, string table = NftProxy.DefaultTable, HostCommand? command = null)
+public sealed class NftProxy(ILogger logger, string table = NftProxy.DefaultTable, HostCommand? command = null, TimeSpan? checkInterval = null)
 {
     /// <summary>The table's name in family <c>ip</c>.</summary>
     public const string DefaultTable = "appliance";
@@ -23,6 +25,7 @@ public sealed class NftProxy(ILogger logger, string table = NftProxy.DefaultTabl
     NftTable? _applied;
     IReadOnlyDictionary<UdpTarget, IReadOnlySet<string>> _udp = new Dictionary<UdpTarget, IReadOnlySet<string>>();
     bool _conntrackMissing;
+    long _checkedAt;
 
     /// <summary>The table's name.</summary>
     public string Table => table;
@@ -41,14 +44,27 @@ public sealed class NftProxy(ILogger logger, string table = NftProxy.DefaultTabl
             var rules = ProxyRules.Render(table, services, slices, node);
             var render = clock.Elapsed;
             foreach (var c in rules.Conflicts) logger.LogWarning("service proxy: {Conflict}", c);
-            if (_applied is not null && _applied.Text == rules.Table.Text) return new ProxySyncResult(false, render, TimeSpan.Zero, 0, rules.Conflicts);
+            if (_applied is not null && _applied.Text == rules.Table.Text)
+            {
+                if (Stopwatch.GetElapsedTime(_checkedAt) < (checkInterval ?? TimeSpan.FromSeconds(30)) || await TablePresentAsync(ct))
+                    return new ProxySyncResult(false, render, TimeSpan.Zero, 0, rules.Conflicts);
+                logger.LogWarning("service proxy: table ip {Table} is gone or emptied (a ruleset flush?); writing it again", table);
+                _applied = null;
+            }
 
             clock.Restart();
-            var script = rules.Table.UpdateScript(_applied);
+            var previous = _applied;
             _applied = null;
-            var r = await _command.RunAsync("nft", ["-f", "-"], script, ct);
+            var r = await _command.RunAsync("nft", ["-f", "-"], rules.Table.UpdateScript(previous), ct);
+            if (r.ExitCode != 0 && previous is not null)
+            {
+                // The table is not what the last apply left (changed by hand, flushed): replace it whole.
+                logger.LogWarning("service proxy: the update of table ip {Table} was refused ({Error}); replacing the table", table, r.Error.Trim());
+                r = await _command.RunAsync("nft", ["-f", "-"], rules.Table.UpdateScript(null), ct);
+            }
             if (r.ExitCode != 0) throw new InvalidOperationException($"nft -f - refused table ip {table} (exit {r.ExitCode}): {r.Error.Trim()}");
             _applied = rules.Table;
+            _checkedAt = Stopwatch.GetTimestamp();
             var apply = clock.Elapsed;
             var flushed = await FlushUdpAsync(rules.UdpTargets, ct);
             logger.LogInformation("service proxy: table ip {Table} applied ({Chains} chains) in {Apply:F1} ms, rendered in {Render:F1} ms, {Flushed} UDP endpoints flushed",
@@ -56,6 +72,14 @@ public sealed class NftProxy(ILogger logger, string table = NftProxy.DefaultTabl
             return new ProxySyncResult(true, render, apply, flushed, rules.Conflicts);
         }
         finally { _gate.Release(); }
+    }
+
+    // The small chain every table has, with its rule: absent after a flush of the ruleset or of the table.
+    async Task<bool> TablePresentAsync(CancellationToken ct)
+    {
+        _checkedAt = Stopwatch.GetTimestamp();
+        var r = await _command.RunAsync("nft", ["list", "chain", "ip", table, "mark-for-masquerade"], null, ct);
+        return r.ExitCode == 0 && r.Out.Contains(ProxyRules.MasqueradeMark, StringComparison.Ordinal);
     }
 
     /// <summary>Deletes the table (nothing happens when it is absent).</summary>

@@ -135,6 +135,18 @@ public sealed class ServiceProxyNetnsTests
         Assert.True((await again.SyncAsync(services, [], NodeA, Ct)).Changed);
         Assert.Equal("refused", Assert.Single(await lab.ClientAsync(lab.Pod(1), "tcp", "10.43.0.60", 80)).Answer);
 
+        // Someone flushes the whole ruleset (a firewall service starting): the next sync, though nothing changed, notices
+        // and writes the table again.
+        var watchful = new NftProxy(lab.Log, command: new(["ip", "netns", "exec", lab.Node]), checkInterval: TimeSpan.Zero);
+        Assert.True((await watchful.SyncAsync(services, slices, NodeA, Ct)).Changed);
+        (await ProcessRunner.RunAsync("ip", ["netns", "exec", lab.Node, "nft", "flush", "ruleset"], ct: Ct)).Ok();
+        Assert.True((await watchful.SyncAsync(services, slices, NodeA, Ct)).Changed);
+        Assert.Equal("p1", Assert.Single(await lab.ClientAsync(lab.Pod(1), "tcp", "10.43.0.60", 80)).Answer);
+        // Flushed again, then a change: the refused difference is replaced by the whole table.
+        (await ProcessRunner.RunAsync("ip", ["netns", "exec", lab.Node, "nft", "flush", "ruleset"], ct: Ct)).Ok();
+        Assert.True((await watchful.SyncAsync(services, [], NodeA, Ct)).Changed);
+        Assert.Equal("refused", Assert.Single(await lab.ClientAsync(lab.Pod(1), "tcp", "10.43.0.60", 80)).Answer);
+
         await again.CleanupAsync(Ct);
         Assert.Equal("", (await lab.RulesetAsync()).Trim());
         await again.CleanupAsync(Ct); // nothing left: still fine

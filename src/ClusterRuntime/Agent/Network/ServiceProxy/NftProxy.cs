@@ -42,6 +42,7 @@ public sealed class NftProxy(ILogger logger, string table = NftProxy.DefaultTabl
         {
             var clock = Stopwatch.StartNew();
             var rules = ProxyRules.Render(table, services, slices, node);
+            _ = rules.Table.Text; // written once, here: the render time includes it
             var render = clock.Elapsed;
             foreach (var c in rules.Conflicts) logger.LogWarning("service proxy: {Conflict}", c);
             if (_applied is not null && _applied.Text == rules.Table.Text)

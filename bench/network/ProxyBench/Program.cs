@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
+using Appliance.ClusterRuntime.Agent.Network;
 using Appliance.ClusterRuntime.Agent.Network.ServiceProxy;
 using Microsoft.Extensions.Logging.Abstractions;
 

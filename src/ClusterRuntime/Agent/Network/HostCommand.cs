@@ -13,8 +13,12 @@ public sealed record HostCommandResult(int ExitCode, string Out, string Error)
     public bool Ok => ExitCode == 0;
 }
 
-/// <summary>A command failed; the message names it, its exit code and what it said.</summary>
-public sealed class HostCommandException(string message) : Exception(message);
+/// <summary>A command failed, or could not run; the message names it, its exit code and what it said.</summary>
+public sealed class HostCommandException(string message) : Exception(message)
+{
+    /// <summary>The tool is not installed (it could not be started at all).</summary>
+    public bool ToolMissing { get; init; }
+}
 
 /// <summary>
 /// Starts tools with arguments (never through a shell), feeds optional stdin, and waits with a time limit (the tree is
@@ -45,13 +49,18 @@ public sealed class HostCommand(IReadOnlyList<string>? prefix = null)
         }
         catch (System.ComponentModel.Win32Exception e)
         {
-            throw new HostCommandException($"{argv[0]} cannot be run ({e.Message}); is it installed?");
+            throw new HostCommandException($"{argv[0]} cannot be run ({e.Message}); is it installed?") { ToolMissing = true };
         }
         using var _ = process;
         var output = process.StandardOutput.ReadToEndAsync(ct);
         var error = process.StandardError.ReadToEndAsync(ct);
-        if (stdin is not null) await process.StandardInput.WriteAsync(stdin.AsMemory(), ct);
-        process.StandardInput.Close();
+        // A tool that stops reading early (nft on a syntax error) closes the pipe: its exit code and message tell why.
+        try
+        {
+            if (stdin is not null) await process.StandardInput.WriteAsync(stdin.AsMemory(), ct);
+            process.StandardInput.Close();
+        }
+        catch (IOException) { }
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
         limit.CancelAfter(Timeout);
         try

@@ -121,7 +121,7 @@ public sealed class NftProxy(ILogger logger, string table = NftProxy.DefaultTabl
         if (_conntrackMissing) return false;
         HostCommandResult r;
         try { r = await _command.RunAsync("conntrack", ["-D", .. filter], null, ct); }
-        catch (FileNotFoundException e)
+        catch (HostCommandException e) when (e.ToolMissing)
         {
             _conntrackMissing = true;
             logger.LogWarning("service proxy: conntrack is not installed, so UDP flows to removed endpoints are not flushed ({Error})", e.Message);

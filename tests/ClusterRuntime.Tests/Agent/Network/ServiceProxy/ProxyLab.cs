@@ -1,4 +1,5 @@
 // A node, its pods and a LAN host in network namespaces the test creates, for the Service proxy's real-packet tests.
+using Appliance.ClusterRuntime.Agent.Network;
 using Appliance.ClusterRuntime.Agent.Network.ServiceProxy;
 using Appliance.ClusterRuntime.Tests.Agent;
 

@@ -107,7 +107,7 @@ public sealed class NodeAgent(AgentOptions options, ILogger logger)
         }
         settings = settings with { ClusterDns = options.ClusterDns ?? settings.ClusterDns };
         var network = options.Network
-            ? new Network.NodeNetwork(api, new Network.HostCommand(), settings, options.NodeName, options.NodeIface, options.ResolvConf, logger).RunAsync(stop)
+            ? new Network.NodeNetwork(api, new Network.HostCommand(), settings, options.NodeName, nodeIp, options.NodeIface, options.ResolvConf, logger).RunAsync(stop)
             : Task.CompletedTask;
         // Pods start once the preloaded images (the pause image among them) are in, so no sandbox fails for want of them.
         await images;

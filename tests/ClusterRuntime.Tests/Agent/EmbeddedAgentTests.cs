@@ -14,7 +14,7 @@ public sealed class EmbeddedAgentTests
     public async Task Server_RunsItsOwnNode_ItsPodsServeFromPodIps_FollowLogs_ExecAndCp_AndAreReplaced()
     {
         Support.Kubectl.RequireInstalled();
-        foreach (var tool in new[] { "/usr/bin/containerd", "/usr/bin/nsenter", "/usr/bin/curl", "/usr/bin/dig" })
+        foreach (var tool in new[] { "/usr/bin/containerd", "/usr/bin/nsenter", "/usr/bin/curl", "/usr/bin/dig", "/usr/sbin/nft" })
             if (!File.Exists(tool)) Assert.Skip($"{tool} is not installed (.ci/packages.d/agent.txt)");
         if (!File.Exists("/usr/sbin/runc") && !File.Exists("/usr/bin/runc")) Assert.Skip("runc is not installed (.ci/packages.d/agent.txt)");
         if (Environment.UserName != "root") Assert.Skip("network namespaces and containers need root");
@@ -162,7 +162,8 @@ public sealed class EmbeddedAgentTests
 
     /// <summary>
     /// The agent serves cluster DNS on the cluster DNS address (10.43.0.10 on the node's lo): dig on the node, and a
-    /// pod through its gateway with the resolv.conf the kubelet gave it (search path, ndots:5), find a new Service.
+    /// pod through its gateway with the resolv.conf the kubelet gave it (search path, ndots:5), find a new Service,
+    /// whose ClusterIP then takes the pod to both of the Deployment's pods.
     /// </summary>
     static async Task ClusterDnsAsync(Support.Kubectl kubectl, string netns, string pod, Func<string> log)
     {
@@ -177,6 +178,18 @@ public sealed class EmbeddedAgentTests
             TimeSpan.FromSeconds(20), "nslookup web inside the pod", r => r.Out + r.Error + log());
         Assert.Matches($@"Name:\s+web\.default\.svc\.cluster\.local\nAddress:\s+{System.Text.RegularExpressions.Regex.Escape(ip)}\n", lookup.Out);
         Assert.Contains("can't find web.svc.cluster.local: NXDOMAIN", lookup.Out);
+
+        // The Service proxy: the ClusterIP's port 80 takes the pod to either pod's 8080, itself included (hairpin). By
+        // address with nc: the fixture's busybox is static and its wget crashes (glibc cannot load NSS in it).
+        var pages = new HashSet<string>();
+        for (int i = 0; i < 20 && pages.Count < 2; i++)
+        {
+            var r = await kubectl.RunAsync("exec", pod, "--", "sh", "-c", $"printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 {ip} 80");
+            Assert.True(r.ExitCode == 0 && r.Out.Contains("\r\n\r\n"), $"nc {ip} 80 from {pod}: {r.Out}{r.Error}{log()}");
+            pages.Add(r.Out[(r.Out.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)..]);
+        }
+        Assert.Equal(2, pages.Count);
+        Assert.All(pages, p => Assert.StartsWith("page of web-", p));
     }
 
     /// <summary>Waits (60 s) until exactly <paramref name="count"/> web pods run with an IP, none of them named in <paramref name="not"/>.</summary>

@@ -2,22 +2,27 @@
 using System.Net;
 using Appliance.ClusterRuntime.Agent.Client;
 using Appliance.ClusterRuntime.Agent.ClusterDns;
+using Appliance.ClusterRuntime.Agent.Network.ServiceProxy;
 using Microsoft.Extensions.Logging;
 
 namespace Appliance.ClusterRuntime.Agent.Network;
 
 /// <summary>
-/// Runs on every agent (unless <c>--disable-network</c>): IPv4 forwarding on, one route per other node's pod range
-/// (<see cref="NodeRoutes"/>) kept in step with the Nodes, and the cluster DNS (<see cref="ClusterDnsService"/>) on the
-/// cluster DNS address, which is added to <c>lo</c> with the label <see cref="DnsLabel"/> so that pods reach it through
-/// their gateway (this node) and <c>--cleanup</c> finds it again.
+/// Runs on every agent (unless <c>--disable-network</c>): IPv4 forwarding and bridge netfilter on, one route per other
+/// node's pod range (<see cref="NodeRoutes"/>) kept in step with the Nodes, the Service proxy (<see cref="NftProxy"/>)
+/// synced on every change of Services, EndpointSlices or Nodes and every 30 s (a flushed table comes back), and the
+/// cluster DNS (<see cref="ClusterDnsService"/>) on the cluster DNS address, which is added to <c>lo</c> with the label
+/// <see cref="DnsLabel"/> so that pods reach it through their gateway (this node) and <c>--cleanup</c> finds it again.
 /// </summary>
-internal sealed class NodeNetwork(ApiClient api, HostCommand host, ClusterSettings settings, string nodeName, string? iface, string resolvConf, ILogger logger)
+internal sealed class NodeNetwork(ApiClient api, HostCommand host, ClusterSettings settings, string nodeName, IPAddress nodeIp, string? iface, string resolvConf, ILogger logger)
 {
     /// <summary>The label of the cluster DNS address on <c>lo</c>.</summary>
     public const string DnsLabel = "lo:appliance";
 
     static readonly TimeSpan Settle = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>How often the proxy's table is checked even without a change.</summary>
+    static readonly TimeSpan Recheck = TimeSpan.FromSeconds(30);
 
     /// <summary>The DNS service (for its server's bound address).</summary>
     public ClusterDnsService? Dns { get; private set; }
@@ -26,29 +31,45 @@ internal sealed class NodeNetwork(ApiClient api, HostCommand host, ClusterSettin
     public async Task RunAsync(CancellationToken ct)
     {
         var routes = new NodeRoutes(host, nodeName, iface, logger);
+        var proxy = new NftProxy(logger, command: host);
+        var node = new ProxyNode(nodeName, [nodeIp], settings.ClusterCidr, settings.ServiceCidr, [settings.ClusterDns]);
         try
         {
             await routes.EnableForwardingAsync(ct);
+            await EnableBridgeNetfilterAsync(ct);
             await host.RunCheckedAsync("ip", ["addr", "replace", $"{settings.ClusterDns}/32", "dev", "lo", "label", DnsLabel], ct: ct);
         }
         catch (HostCommandException e)
         {
-            logger.LogError("network: {Error}; pods on other nodes and the cluster DNS may be unreachable", e.Message);
+            logger.LogError("network: {Error}; pods on other nodes, Services and the cluster DNS may be unreachable", e.Message);
         }
         var cluster = new WatchedObjects(api, logger);
         var changed = new ChangeSignal();
-        cluster.Nodes.Changed += changed.Set;
+        cluster.Changed += changed.Set;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var watches = cluster.RunAsync(stop.Token);
         Dns = new ClusterDnsService(cluster, new IPEndPoint(settings.ClusterDns, 53), settings.Domain, ClusterDnsService.Upstreams(resolvConf), logger);
         var dns = ServeDnsAsync(Dns, stop.Token);
         try
         {
+            await cluster.Listed.WaitAsync(ct);
             while (true)
             {
-                await changed.WaitAsync(Settle, ct);
                 try { await routes.SyncAsync(cluster.Nodes.Items(), ct); }
                 catch (HostCommandException e) { logger.LogWarning("network: routes: {Error}", e.Message); }
+                try
+                {
+                    var r = await proxy.SyncAsync(cluster.Services.Items(), cluster.EndpointSlices.Items(), node, ct);
+                    if (r.Changed) logger.LogDebug("service proxy: applied in {Ms:F1} ms (render {Render:F1} ms)", r.Apply.TotalMilliseconds, r.Render.TotalMilliseconds);
+                }
+                catch (Exception e) when (e is HostCommandException or InvalidOperationException)
+                {
+                    logger.LogWarning("service proxy: {Error}", e.Message);
+                }
+                using var tick = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                tick.CancelAfter(Recheck);
+                try { await changed.WaitAsync(Settle, tick.Token); }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested) { }
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
@@ -57,6 +78,19 @@ internal sealed class NodeNetwork(ApiClient api, HostCommand host, ClusterSettin
             stop.Cancel();
             await Quietly(dns);
             await Quietly(watches);
+        }
+    }
+
+    /// <summary>
+    /// Bridged traffic through netfilter: a pod's reply to another pod on the same bridge must pass the node's
+    /// conntrack to be un-DNATed from a ClusterIP. Loads br_netfilter when the sysctl is not there yet.
+    /// </summary>
+    async Task EnableBridgeNetfilterAsync(CancellationToken ct)
+    {
+        if (!(await host.RunAsync("sysctl", ["-q", "-w", "net.bridge.bridge-nf-call-iptables=1"], ct: ct)).Ok)
+        {
+            await host.RunAsync("modprobe", ["br_netfilter"], ct: ct);
+            await host.RunCheckedAsync("sysctl", ["-q", "-w", "net.bridge.bridge-nf-call-iptables=1"], ct: ct);
         }
     }
 
@@ -75,9 +109,10 @@ internal sealed class NodeNetwork(ApiClient api, HostCommand host, ClusterSettin
         catch (OperationCanceledException) { }
     }
 
-    /// <summary>Removes what the agent added to the node's network: its routes and the cluster DNS address.</summary>
+    /// <summary>Removes what the agent added to the node's network: its nftables table, routes and the cluster DNS address.</summary>
     public static async Task CleanupAsync(HostCommand host, ILogger logger, CancellationToken ct)
     {
+        await new NftProxy(logger, command: host).CleanupAsync(ct);
         await new NodeRoutes(host, "", null, logger).CleanupAsync(ct);
         await host.RunAsync("ip", ["addr", "flush", "dev", "lo", "label", DnsLabel], ct: ct);
     }

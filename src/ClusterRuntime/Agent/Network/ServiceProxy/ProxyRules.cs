@@ -67,6 +67,8 @@ public static class ProxyRules
             "ip daddr . meta l4proto . th dport vmap @no-endpoint-services",
             "ip daddr @node-ips meta l4proto . th dport vmap @no-endpoint-nodeports",
             "ip daddr @cluster-ips goto reject-chain",
+            .. (node.LocalServiceAddresses ?? []).Where(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
+                .Select(a => a.ToString()).Order(StringComparer.Ordinal).Select(a => $"ip daddr {a} return"),
             $"ip daddr {node.ServiceCidr} drop"]);
         var serviceIps = t.Set("service-ips", true, ServiceKey);
         var nodePorts = t.Set("service-nodeports", true, NodePortKey);

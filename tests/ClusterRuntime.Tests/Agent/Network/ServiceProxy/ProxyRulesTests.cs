@@ -1,3 +1,4 @@
+using System.Net;
 // The renderer's text for a few Services: what each feature puts in the table, and that equal input gives equal text.
 using System.Text.Json.Nodes;
 using Appliance.ClusterRuntime.Agent.Network.ServiceProxy;
@@ -25,6 +26,16 @@ public sealed class ProxyRulesTests
         Assert.Contains("ip saddr != 10.42.0.0/16 jump mark-for-masquerade", text);
         Assert.DoesNotContain("10.42.0.12", text);
         Assert.Contains("ip saddr 10.42.0.0/16 ip daddr != 10.42.0.0/16 masquerade fully-random", text);
+    }
+
+    [Fact]
+    public void AddressesTheNodeServesItself_AreNotDroppedWithTheRestOfTheServiceRange()
+    {
+        var text = Render([], [], NodeA with { LocalServiceAddresses = [IPAddress.Parse("10.43.0.10")] });
+        var exempt = text.IndexOf("ip daddr 10.43.0.10 return", StringComparison.Ordinal);
+        Assert.True(exempt > 0, text);
+        Assert.True(exempt < text.IndexOf("ip daddr 10.43.0.0/16 drop", StringComparison.Ordinal), text);
+        Assert.DoesNotContain("10.43.0.10 return", Render([], []));
     }
 
     [Fact]

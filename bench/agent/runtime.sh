@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # The agent's runtime figures: RSS idle and with 30 pods, start to node Ready (join, restart), pod creation to Running.
-# Usage (root): bash bench/agent/run.sh runtime [--rounds 3] [--pods 30] [--keep DIR] [--agent-arg ARG]...
+# Usage (root): bash bench/agent/run.sh runtime [--rounds 3] [--pods 30] [--keep DIR] [--agent-arg ARG]... [--agent-env K=V]...
 #   (builds appliance-runtime, passes its dll last). --keep copies the logs (server, agents, containerd, pod watch)
-#   into DIR before the clean-up; --agent-arg adds an argument to every agent start (e.g. --debug).
+#   into DIR before the clean-up; --agent-arg adds an argument to every agent start (e.g. --debug), --agent-env an
+#   environment variable (e.g. DOTNET_PerfMapEnabled=1 for perf).
 set -euo pipefail
-rounds=3 pods=30 dll= keep= agent_args=()
+rounds=3 pods=30 dll= keep= agent_args=() agent_env=()
 while [ $# -gt 0 ]; do
   case $1 in
     --rounds) rounds=$2; shift 2 ;;
     --pods) pods=$2; shift 2 ;;
     --keep) keep=$2; shift 2 ;;
     --agent-arg) agent_args+=("$2"); shift 2 ;;
+    --agent-env) agent_env+=("$2"); shift 2 ;;
     -*) echo "runtime.sh: unknown option $1" >&2; exit 2 ;;
     *) dll=$1; shift ;;
   esac
@@ -97,7 +99,7 @@ done
 kc create namespace bench >/dev/null
 
 start_agent() { # $1 data dir, $2 node name; sets agent_pid
-  "${in_ns[@]}" dotnet "$dll" agent --server "https://127.0.0.1:$port" --token-file "$server_dir/token" \
+  env "${agent_env[@]}" "${in_ns[@]}" dotnet "$dll" agent --server "https://127.0.0.1:$port" --token-file "$server_dir/token" \
     --data-dir "$1" --node-name "$2" "${agent_args[@]}" >>"$1.log" 2>&1 &
   agent_pid=$!
 }

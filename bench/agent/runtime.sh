@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # The agent's runtime figures: RSS idle and with 30 pods, start to node Ready (join, restart), pod creation to Running.
-# Usage (root): bash bench/agent/run.sh runtime [--rounds 3] [--pods 30]   (builds appliance-runtime, passes its dll last)
+# Usage (root): bash bench/agent/run.sh runtime [--rounds 3] [--pods 30] [--keep DIR] [--agent-arg ARG]... [--agent-env K=V]...
+#   (builds appliance-runtime, passes its dll last). --keep copies the logs (server, agents, containerd, pod watch)
+#   into DIR before the clean-up; --agent-arg adds an argument to every agent start (e.g. --debug), --agent-env an
+#   environment variable (e.g. DOTNET_PerfMapEnabled=1 for perf).
 set -euo pipefail
-rounds=3 pods=30 dll=
+rounds=3 pods=30 dll= keep= agent_args=() agent_env=()
 while [ $# -gt 0 ]; do
   case $1 in
     --rounds) rounds=$2; shift 2 ;;
     --pods) pods=$2; shift 2 ;;
+    --keep) keep=$2; shift 2 ;;
+    --agent-arg) agent_args+=("$2"); shift 2 ;;
+    --agent-env) agent_env+=("$2"); shift 2 ;;
     -*) echo "runtime.sh: unknown option $1" >&2; exit 2 ;;
     *) dll=$1; shift ;;
   esac
@@ -33,6 +39,8 @@ kubectl=(env HOME="$base/kc" "${in_ns[@]}" /usr/bin/kubectl --kubeconfig "$serve
 kc() { "${kubectl[@]}" --request-timeout 30s "$@"; }
 now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+# CPU time (user + system, and that of reaped children: containerd's CNI plugins, the shims' runc) in 1/100 s
+cpu_cs() { local s; s=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }; s=${s##*) }; set -- $s; echo $((${12} + ${13} + ${14} + ${15})); }
 median() { sort -n | awk '{v[NR] = $1} END {if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 # pids whose command line mentions $1 (this run's paths only, so other users' containerd and shims are never touched)
 pids_with() { local p c; for p in /proc/[0-9]*; do c=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") && [[ $c == *"$1"* ]] && echo "${p#/proc/}"; done; true; }
@@ -51,6 +59,11 @@ stop_pid() { # SIGTERM, then SIGKILL after $2 seconds (default 15)
 cleanup() {
   set +e
   [ -n "$watch_pid" ] && kill "$watch_pid" 2>/dev/null
+  if [ -n "$keep" ]; then
+    mkdir -p "$keep"
+    cp "$base"/*.log "$base/podwatch" "$base/pods.json" "$keep/" 2>/dev/null
+    for d in "${agent_dirs[@]}"; do cp "$d/containerd/containerd.log" "$keep/$(basename "$d").containerd.log" 2>/dev/null; done
+  fi
   if [ -n "$agent_pid" ] && kill -0 "$agent_pid" 2>/dev/null; then
     kc delete pods --all -n bench --wait=false >/dev/null 2>&1
     # pods are removed from the API at once; the agent's kubelet then stops and removes their sandboxes
@@ -86,8 +99,8 @@ done
 kc create namespace bench >/dev/null
 
 start_agent() { # $1 data dir, $2 node name; sets agent_pid
-  "${in_ns[@]}" dotnet "$dll" agent --server "https://127.0.0.1:$port" --token-file "$server_dir/token" \
-    --data-dir "$1" --node-name "$2" >>"$1.log" 2>&1 &
+  env "${agent_env[@]}" "${in_ns[@]}" dotnet "$dll" agent --server "https://127.0.0.1:$port" --token-file "$server_dir/token" \
+    --data-dir "$1" --node-name "$2" "${agent_args[@]}" >>"$1.log" 2>&1 &
   agent_pid=$!
 }
 
@@ -194,6 +207,7 @@ containerd_pid=$(pids_with "$agent_dir/containerd/config.toml" | head -1)
 } >"$base/pods.json"
 watch_to "$base/podwatch" get pods -n bench -o 'jsonpath={.metadata.name} {.status.phase}{"\n"}'
 sleep 1
+cpu0_agent=$(cpu_cs "$agent_pid") cpu0_server=$(cpu_cs "$server_pid") cpu0_containerd=$(cpu_cs "$containerd_pid")
 t_create=$(now_ms)
 kc create --validate=false -f "$base/pods.json" >/dev/null
 t_created=$(now_ms)
@@ -202,6 +216,10 @@ for ((i = 0; i < 600; i++)); do
   kill -0 "$agent_pid" 2>/dev/null || { echo "runtime.sh: the agent exited" >&2; tail -20 "$agent_dir.log" >&2; exit 1; }
   sleep 0.1
 done
+t_running=$(now_ms)
+cpu_agent=$(( $(cpu_cs "$agent_pid") - cpu0_agent )) cpu_server=$(( $(cpu_cs "$server_pid") - cpu0_server ))
+cpu_containerd=$(( $(cpu_cs "$containerd_pid") - cpu0_containerd )) cpu_shims=0
+for p in $(shims); do cpu_shims=$((cpu_shims + $(cpu_cs "$p"))); done
 kill "$watch_pid" 2>/dev/null; watch_pid=
 running=$(awk '$3 == "Running" {print $2}' "$base/podwatch" | sort -u | wc -l)
 if [ "$running" -lt "$pods" ]; then
@@ -235,5 +253,6 @@ echo "| shims' total RSS idle / with pods ($nshims shims) | $(mb "$idle_shims") 
 echo "| pods Running / created | $running / $pods (kubectl create of the list took $((t_created - t_create)) ms) |"
 echo "| creation to Running, watch-observed (ADDED to first Running event), p50 / p99 | $(echo "$watch_lat" | pct 0.5) / $(echo "$watch_lat" | pct 0.99) ms |"
 echo "| creation to Running, API timestamps (Ready lastTransitionTime - creationTimestamp, 1 s resolution), p50 / p99 | $(echo "$api_lat" | pct 0.5) / $(echo "$api_lat" | pct 0.99) s |"
+echo "| CPU from creation to all Running ($(( (t_running - t_create) / 1000 )) s wall, 2 cores): agent / server / containerd (with CNI plugins) / shims (with runc) | $(awk -v a=$cpu_agent -v b=$cpu_server -v c=$cpu_containerd -v d=$cpu_shims 'BEGIN {printf "%.1f / %.1f / %.1f / %.1f s", a / 100, b / 100, c / 100, d / 100}') |"
 echo "| reference: upstream pod startup SLO (no pulls) | p99 <= 5 s |"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -6,13 +6,20 @@ using System.Text.Json.Nodes;
 
 namespace Appliance.Bench.Agent;
 
-/// <summary>A deterministic OCI image archive of about <c>layers × layerMiB</c> MiB.</summary>
+/// <summary>
+/// A deterministic OCI image archive of about <c>layers × layerMiB</c> MiB. Also compiled into
+/// tests/ClusterRuntime.Tests (AgentRestartTests), which replaces it by one of the same size with another seed.
+/// </summary>
 static class BigArchive
 {
     public const string ImageName = "bench.local/agent/big:1";
     static readonly DateTimeOffset Epoch = DateTimeOffset.FromUnixTimeSeconds(1700000000);
 
-    public static void Write(string path, int layers, int layerMiB)
+    /// <summary>
+    /// Writes the archive; layer <c>i</c> holds <c>Random(seed + i)</c> bytes. Archives with the same layers and sizes
+    /// are the same size whatever the seed (ustar, fixed-length digests), but their bytes differ.
+    /// </summary>
+    public static void Write(string path, int layers, int layerMiB, int seed = 1000)
     {
         var blobs = new List<(string Digest, string File)>();
         var dir = Path.GetDirectoryName(path)!;
@@ -21,7 +28,7 @@ static class BigArchive
         for (int i = 0; i < layers; i++)
         {
             var file = Path.Combine(dir, $"layer{i}.tar");
-            WriteLayer(file, seed: 1000 + i, layerMiB);
+            WriteLayer(file, seed + i, layerMiB);
             var digest = "sha256:" + Convert.ToHexStringLower(Appliance.Common.FileSha256.Hash(file));
             blobs.Add((digest, file));
             layerDescs.Add(new JsonObject { ["mediaType"] = "application/vnd.oci.image.layer.v1.tar", ["digest"] = digest, ["size"] = new FileInfo(file).Length });

@@ -6,6 +6,10 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 if (args.Length > 0 && args[0] == "import")
     return await ImportChild(args[1], args[2], args[3]);
+// sandboxes PAUSE.tar BUSYBOX.tar [--pods 30] [--parallel 30] [--ip-masq true|false]: the containerd + runc + CNI floor.
+if (args.Length > 0 && args[0] == "sandboxes")
+    return await Sandboxes.RunAsync(args[1], args[2], Option("--pods", 30), Option("--parallel", Option("--pods", 30)),
+        Array.IndexOf(args, "--ip-masq") is var m && (m < 0 || args[m + 1] != "false"));
 
 int rounds = Option("--rounds", 5), layers = Option("--layers", 4), layerMiB = Option("--layer-mib", 50);
 var work = Directory.CreateTempSubdirectory("agent-bench-").FullName;

@@ -61,10 +61,7 @@ public sealed class ApiServer : IAsyncDisposable
         var now = DateTimeOffset.UtcNow;
         var pki = ServerPki.LoadOrCreate(options.DataDir, options.TlsSans, options.BindAddress, now);
 
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ApplicationName = "appliance-runtime" });
-        builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        var builder = KestrelHost.CreateBuilder("appliance-runtime", LogLevel.Warning);
         builder.Logging.AddFilter("Appliance", LogLevel.Information);
         var serving = pki.Serving.ToCertificate();
         builder.WebHost.ConfigureKestrel(k =>

@@ -106,6 +106,40 @@ internal sealed class ContainerdHost : IAsyncDisposable
     public static string Tail(string path) =>
         File.Exists(path) ? string.Join('\n', File.ReadLines(path).TakeLast(30)) : "(no log)";
 
+    /// <summary>
+    /// Stops a node process (a server with its embedded agent, or an agent) that ran containerd under
+    /// <paramref name="containerdDir"/> in <paramref name="netns"/>: SIGTERM (its agent stops containerd alone, so the
+    /// containers live on), then a containerd of the test's own on that directory removes every sandbox, and mounts
+    /// left under the node's data dir (the parent of DIR/containerd's parent) are undone.
+    /// </summary>
+    public static async Task StopNodeAsync(ChildProcess? node, string containerdDir, string netns)
+    {
+        if (node is not null)
+        {
+            if (!node.HasExited) await ProcessRunner.RunAsync("kill", ["-TERM", node.Id.ToString()]);
+            if (!await node.WaitUntilAsync(p => p.HasExited, TimeSpan.FromSeconds(30))) node.Kill();
+            TestContext.Current.TestOutputHelper?.WriteLine($"exit {node.ExitCode}; the log ends:\n{string.Join('\n', (node.Out + node.Error).Split('\n').TakeLast(40))}");
+            await node.DisposeAsync();
+        }
+        var config = new ContainerdConfig(containerdDir, Path.Combine(Path.GetDirectoryName(containerdDir)!, "cni", "net.d"));
+        if (File.Exists(config.ConfigPath))
+        {
+            await using var containerd = ContainerdSupervisor.Start(config, ["/usr/bin/nsenter", $"--net=/run/netns/{netns}"]);
+            try
+            {
+                await containerd.Ready.WaitAsync(TimeSpan.FromSeconds(60));
+                await RemoveSandboxesAsync(containerd.Cri);
+            }
+            catch (Exception e) when (e is TimeoutException or InvalidOperationException)
+            {
+                TestContext.Current.TestOutputHelper?.WriteLine($"cleanup containerd: {e.Message}");
+            }
+        }
+        var root = Path.GetDirectoryName(Path.GetDirectoryName(containerdDir))!;
+        foreach (var mount in File.ReadAllLines("/proc/mounts").Select(l => l.Split(' ')[1]).Where(m => m.StartsWith(root + "/")).Reverse())
+            await ProcessRunner.RunAsync("umount", ["-l", mount]);
+    }
+
     /// <summary>Stops and removes every pod sandbox (and so its containers) of <paramref name="cri"/>; best effort.</summary>
     public static async Task RemoveSandboxesAsync(CriConnection cri)
     {

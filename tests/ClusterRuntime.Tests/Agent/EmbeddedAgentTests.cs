@@ -1,6 +1,5 @@
 // `appliance-runtime server` without --disable-agent is a node too: a Deployment runs on it, served, logged, exec'd into, copied to and from, and replaced.
 using System.Text.Json.Nodes;
-using Appliance.ClusterRuntime.Agent.Containerd;
 using Appliance.ClusterRuntime.Tests.Support;
 
 namespace Appliance.ClusterRuntime.Tests.Agent;
@@ -95,7 +94,7 @@ public sealed class EmbeddedAgentTests
         }
         finally
         {
-            await StopAsync(server, dir["srv/agent/containerd"], netns);
+            await ContainerdHost.StopNodeAsync(server, dir["srv/agent/containerd"], netns);
             await ProcessRunner.RunAsync("ip", ["netns", "delete", netns], ct: CancellationToken.None);
         }
     }
@@ -203,38 +202,6 @@ public sealed class EmbeddedAgentTests
             o => o.Length > 0 && Running(o) is var r && r.Count == count && !r.Any(p => not.Contains(p.Item1)) && JsonNode.Parse(o)!["items"]!.AsArray().Count == count,
             TimeSpan.FromSeconds(60), $"{count} web pods Running", o => o + log());
         return Running(json);
-    }
-
-    /// <summary>
-    /// SIGTERM to the server (its agent stops containerd alone, so the containers live on), then a containerd of the
-    /// test's own on the agent's directory removes every sandbox, and mounts left under the directory are undone.
-    /// </summary>
-    static async Task StopAsync(ChildProcess? server, string containerdDir, string netns)
-    {
-        if (server is not null)
-        {
-            if (!server.HasExited) await ProcessRunner.RunAsync("kill", ["-TERM", server.Id.ToString()]);
-            if (!await server.WaitUntilAsync(p => p.HasExited, TimeSpan.FromSeconds(30))) server.Kill();
-            TestContext.Current.TestOutputHelper?.WriteLine($"server exit {server.ExitCode}; its log ends:\n{string.Join('\n', (server.Out + server.Error).Split('\n').TakeLast(40))}");
-            await server.DisposeAsync();
-        }
-        var config = new ContainerdConfig(containerdDir, Path.Combine(Path.GetDirectoryName(containerdDir)!, "cni", "net.d"));
-        if (File.Exists(config.ConfigPath))
-        {
-            await using var containerd = ContainerdSupervisor.Start(config, ["/usr/bin/nsenter", $"--net=/run/netns/{netns}"]);
-            try
-            {
-                await containerd.Ready.WaitAsync(TimeSpan.FromSeconds(60));
-                await ContainerdHost.RemoveSandboxesAsync(containerd.Cri);
-            }
-            catch (Exception e) when (e is TimeoutException or InvalidOperationException)
-            {
-                TestContext.Current.TestOutputHelper?.WriteLine($"cleanup containerd: {e.Message}");
-            }
-        }
-        var root = Path.GetDirectoryName(Path.GetDirectoryName(containerdDir))!;
-        foreach (var mount in File.ReadAllLines("/proc/mounts").Select(l => l.Split(' ')[1]).Where(m => m.StartsWith(root + "/")).Reverse())
-            await ProcessRunner.RunAsync("umount", ["-l", mount]);
     }
 
     static async Task Ip(params string[] args) => (await ProcessRunner.RunAsync("ip", args, ct: Ct)).Ok();

@@ -15,13 +15,17 @@ internal static class UnixSocketChannel
     {
         var handler = new SocketsHttpHandler
         {
-            ConnectCallback = async (_, ct) =>
+            ConnectCallback = (_, _) =>
             {
                 var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
                 try
                 {
-                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), ct);
-                    return new NetworkStream(socket, ownsSocket: true);
+                    // A unix socket connects or is refused at once, so the synchronous call costs no waiting. It is
+                    // used because a failed ConnectAsync records its stack trace with file and line numbers, which
+                    // loads the PDB reader (System.Reflection.Metadata and the pdb itself, 2.5 MB of RSS for good),
+                    // and containerd's socket refuses connections every time the agent starts it.
+                    socket.Connect(new UnixDomainSocketEndPoint(socketPath));
+                    return ValueTask.FromResult<Stream>(new NetworkStream(socket, ownsSocket: true));
                 }
                 catch (SocketException e)
                 {

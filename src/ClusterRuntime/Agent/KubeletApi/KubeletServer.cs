@@ -59,10 +59,7 @@ public sealed class KubeletServer : IAsyncDisposable
     /// <summary>Starts listening.</summary>
     public static async Task<KubeletServer> StartAsync(KubeletServerOptions options, CancellationToken ct = default)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ApplicationName = "appliance-kubelet" });
-        builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        var builder = Server.KestrelHost.CreateBuilder("appliance-kubelet", LogLevel.Warning);
         var server = (KubeletServer?)null;
         var serving = options.Serving.ToCertificate();
         builder.WebHost.ConfigureKestrel(k =>

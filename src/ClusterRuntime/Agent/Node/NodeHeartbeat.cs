@@ -22,6 +22,11 @@ public sealed class NodeHeartbeat(ApiClient api, string nodeName, IPAddress node
     public int LeaseDurationSeconds { get; init; } = 40;
     /// <summary>How often an unchanged status is pushed anyway (the kubelet's 5 minutes).</summary>
     public TimeSpan StatusInterval { get; init; } = TimeSpan.FromMinutes(5);
+    /// <summary>
+    /// How often the runtime is asked between ticks while the node is not Ready (the kubelet's fast status update at
+    /// start): the CNI config written, the node turns Ready within this, not up to a lease interval later.
+    /// </summary>
+    public TimeSpan NotReadyPoll { get; init; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>Called once per tick after the Lease (server discovery, certificate renewal); errors are logged.</summary>
     public Func<CancellationToken, Task>? EachTick { get; init; }
@@ -29,17 +34,30 @@ public sealed class NodeHeartbeat(ApiClient api, string nodeName, IPAddress node
     const string LeaseNamespace = "kube-node-lease";
     JsonObject? _lastStatus;
     DateTimeOffset _lastPush;
+    bool _ready;
     string? _nodeUid;
 
-    /// <summary>Pushes the status and renews the Lease now, then every <see cref="LeaseInterval"/> until cancelled.</summary>
+    /// <summary>
+    /// Pushes the status and renews the Lease now, then every <see cref="LeaseInterval"/> until cancelled; while the
+    /// node is not Ready the status is also checked every <see cref="NotReadyPoll"/> in between.
+    /// </summary>
     public async Task RunAsync(CancellationToken ct)
     {
         while (!ct.IsCancellationRequested)
         {
+            var next = clock.GetUtcNow() + LeaseInterval;
             await Step("status", PushStatusAsync, ct);
             await Step("lease", RenewLeaseAsync, ct);
             if (EachTick is not null) await Step("maintenance", EachTick, ct);
-            try { await Task.Delay(LeaseInterval, clock, ct); }
+            try
+            {
+                while (!_ready && clock.GetUtcNow() + NotReadyPoll < next)
+                {
+                    await Task.Delay(NotReadyPoll, clock, ct);
+                    await Step("status", PushStatusAsync, ct);
+                }
+                if (next - clock.GetUtcNow() is { Ticks: > 0 } rest) await Task.Delay(rest, clock, ct);
+            }
             catch (OperationCanceledException) { return; }
         }
     }
@@ -59,7 +77,11 @@ public sealed class NodeHeartbeat(ApiClient api, string nodeName, IPAddress node
         var now = clock.GetUtcNow();
         var report = await runtime.ReadAsync(ct);
         var status = NodeStatus.Build(nodeName, nodeIp, MachineInfo.Read(dataDir), report, _lastStatus?["conditions"] as JsonArray, now, KubeletPort);
-        if (!NodeStatus.Changed(_lastStatus, status) && now - _lastPush < StatusInterval) return;
+        if (!NodeStatus.Changed(_lastStatus, status) && now - _lastPush < StatusInterval)
+        {
+            _ready = report.Ready;
+            return;
+        }
         var stored = await api.MergePatchAsync($"/api/v1/nodes/{nodeName}/status", new JsonObject { ["status"] = status }, ct);
         _nodeUid = stored["metadata"]?["uid"]?.GetValue<string>();
         if (_lastStatus?["conditions"]?.AsArray().OfType<JsonObject>().FirstOrDefault(c => c["type"]?.GetValue<string>() == "Ready")?["status"]?.GetValue<string>()
@@ -67,6 +89,7 @@ public sealed class NodeHeartbeat(ApiClient api, string nodeName, IPAddress node
             logger.LogInformation("node {Node} Ready={Ready} ({Reason}: {Message})", nodeName, report.Ready, report.Reason, report.Message);
         _lastStatus = status;
         _lastPush = now;
+        _ready = report.Ready;
     }
 
     /// <summary>Renews the node's Lease in kube-node-lease, creating it when missing.</summary>

@@ -66,6 +66,8 @@ public sealed partial class AgentRestartTests
                 """);
             (await kubectl.RunAsync("create", "-f", pod)).Ok();
             var before = await RunningAsync(kubectl, agent);
+            var nodeIp = (await kubectl.RunAsync("get", "node", "restart-node", "-o", InternalIp)).Ok().Out;
+            Assert.DoesNotContain("10.42.", nodeIp);
             var socket = dir["agent/containerd/state/c.sock"];
             var pid = await TaskPidAsync(socket, before.Id);
             var log = dir[$"agent/pods/default_counter_{before.Uid}/count/0.log"];
@@ -87,6 +89,8 @@ public sealed partial class AgentRestartTests
                 "the restarted kubelet did not start:\n" + agent.Out + agent.Error);
             await Task.Delay(TimeSpan.FromSeconds(3), Ct);
             var after = await RunningAsync(kubectl, agent);
+            // The node keeps its address: the pods' bridge (cni0 holds 10.42.0.1 now) is never taken for the node IP.
+            Assert.Equal(nodeIp, (await kubectl.RunAsync("get", "node", "restart-node", "-o", InternalIp)).Ok().Out);
             Assert.Equal(before.Id, after.Id);
             Assert.Equal(before.StartedAt, after.StartedAt);
             Assert.Equal(0, after.Restarts);
@@ -129,6 +133,8 @@ public sealed partial class AgentRestartTests
     }
 
     /// <summary>The agent's "N archive(s) imported, M unchanged, 0 failed, in T ms" line of this start.</summary>
+    const string InternalIp = "jsonpath={.status.addresses[?(@.type==\"InternalIP\")].address}";
+
     static async Task<(int Imported, int Unchanged, int Ms)> ImportSummaryAsync(ChildProcess agent)
     {
         Assert.True(await agent.WaitUntilAsync(p => Summary().IsMatch(p.Out) || p.HasExited, TimeSpan.FromSeconds(120), Ct),

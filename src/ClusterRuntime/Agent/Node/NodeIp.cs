@@ -37,11 +37,16 @@ public static class NodeIp
         }
     }
 
-    /// <summary>The first IPv4 (else IPv6, not link-local) address of an interface that is up and not loopback.</summary>
+    /// <summary>
+    /// The first IPv4 (else IPv6, not link-local) address of an interface that is up, not loopback, and not one the
+    /// node's own pods make: the CNI bridge (<c>cni0</c>, which holds the pod gateway once a pod ran) and the pods'
+    /// veth ends. Without that rule a restarted agent whose server is on loopback took 10.42.0.1 as its node IP.
+    /// </summary>
     public static IPAddress? FirstNonLoopback()
     {
         var addresses = NetworkInterface.GetAllNetworkInterfaces()
             .Where(n => n.OperationalStatus is OperationalStatus.Up or OperationalStatus.Unknown && n.NetworkInterfaceType != NetworkInterfaceType.Loopback)
+            .Where(n => n.Name != Kubelet.CniConfig.Bridge && !n.Name.StartsWith("veth", StringComparison.Ordinal))
             .SelectMany(n => n.GetIPProperties().UnicastAddresses.Select(u => u.Address))
             .Where(a => !IPAddress.IsLoopback(a) && !a.IsIPv6LinkLocal)
             .ToList();

@@ -150,16 +150,6 @@ public sealed class ApiServer : IAsyncDisposable
         {
             logger.LogWarning("the kubernetes Service: {Error}", e.Message);
         }
-        try
-        {
-            if (await Controllers.KubernetesService.ClusterNetworkConfig.PublishAsync(store, options.Controllers, ct))
-                logger.LogWarning("{Ns}/{Name} held other network settings (another server started with other flags); now this server's",
-                    Controllers.KubernetesService.ClusterNetworkConfig.Namespace, Controllers.KubernetesService.ClusterNetworkConfig.Name);
-        }
-        catch (Exception e) when (e is ApiException or Datastore.KeyExistsException)
-        {
-            logger.LogWarning("publishing the cluster's network settings: {Error}", e.Message);
-        }
         var stop = new CancellationTokenSource();
         var compactor = new Compactor(backend, options.CompactInterval, logger);
         // Servers sharing a PostgreSQL datastore elect one of them to run the controllers; SQLite has one server.

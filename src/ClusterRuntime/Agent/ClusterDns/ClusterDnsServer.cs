@@ -25,6 +25,10 @@ public sealed class ClusterDnsServer : IAsyncDisposable
     readonly IReadOnlyList<IPEndPoint> _upstreams;
     readonly ILogger _logger;
     readonly CancellationTokenSource _stop = new();
+    readonly SemaphoreSlim _forwards = new(MaxForwards, MaxForwards);
+
+    /// <summary>Forwarded queries in flight at most; more get SERVFAIL at once.</summary>
+    public const int MaxForwards = 1000;
     readonly Task _udpLoop, _tcpLoop;
 
     /// <summary>The zone answered from; replace it to publish a change.</summary>
@@ -80,7 +84,16 @@ public sealed class ClusterDnsServer : IAsyncDisposable
         int limit = overTcp ? ushort.MaxValue : DnsResponse.UdpLimit(query);
         if (query.Header.Opcode != 0) return DnsResponse.Write(query, DnsAnswer.Empty(DnsRcode.NotImp), limit);
         if (query.Class != DnsQuery.ClassIn) return DnsResponse.Write(query, DnsAnswer.Empty(DnsRcode.Refused), limit);
-        if (Zone.Answer(query.Name, query.Type) is { } answer) return DnsResponse.Write(query, answer, limit);
+        try
+        {
+            if (Zone.Answer(query.Name, query.Type) is { } answer) return DnsResponse.Write(query, answer, limit);
+        }
+        catch (ArgumentException e)
+        {
+            // A record the wire cannot carry (an ExternalName that is not a domain name): the client hears of it.
+            _logger.LogWarning("DNS: cannot answer {Name} {Type}: {Error}", query.Name, query.Type, e.Message);
+            return DnsResponse.Write(query, DnsAnswer.Empty(DnsRcode.ServFail), limit);
+        }
         return await ForwardAsync(message, ct) ?? DnsResponse.Write(query, DnsAnswer.Empty(DnsRcode.ServFail), limit);
     }
 
@@ -88,17 +101,25 @@ public sealed class ClusterDnsServer : IAsyncDisposable
     async Task<byte[]?> ForwardAsync(ReadOnlyMemory<byte> message, CancellationToken ct)
     {
         if (_upstreams.Count == 0) return null;
+        // Bounded, as CoreDNS's forward plugin is: a dead upstream under a query storm must not use up the agent's files.
+        if (!_forwards.Wait(0)) return null;
+        try { return await ForwardOnceAsync(message, ct); }
+        finally { _forwards.Release(); }
+    }
+
+    async Task<byte[]?> ForwardOnceAsync(ReadOnlyMemory<byte> message, CancellationToken ct)
+    {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
         deadline.CancelAfter(ForwardTimeout);
         var id = BinaryPrimitives.ReadUInt16BigEndian(message.Span);
         var buffer = new byte[ushort.MaxValue];
         foreach (var upstream in _upstreams)
         {
-            using var socket = new Socket(upstream.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
             using var each = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token);
             each.CancelAfter(ForwardTimeout / _upstreams.Count);
             try
             {
+                using var socket = new Socket(upstream.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
                 await socket.ConnectAsync(upstream, each.Token);
                 await socket.SendAsync(message, SocketFlags.None, each.Token);
                 while (true)

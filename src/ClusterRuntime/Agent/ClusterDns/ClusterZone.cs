@@ -51,8 +51,13 @@ public sealed class ClusterZone
         name = name.TrimEnd('.');
         if (_records.TryGetValue(name, out var all))
         {
-            // A CNAME owner has no other data: it answers every type (RFC 1034 §3.6.2).
+            // A CNAME owner has no other data: it answers every type (RFC 1034 §3.6.2); a target in the zone is
+            // followed here, as stub resolvers expect of the server (RFC 1034 §4.3.2), at most 8 deep.
             var matching = all.Where(r => type == DnsType.ANY || r.Type == type || r.Type == DnsType.CNAME).ToList();
+            for (int depth = 0; depth < 8 && type is not (DnsType.CNAME or DnsType.ANY) && matching.Count > 0
+                && matching[^1].Data is DnsRecordData.DomainName alias && matching[^1].Type == DnsType.CNAME
+                && _records.TryGetValue(alias.Name, out var next); depth++)
+                matching.AddRange(next.Where(r => r.Type == type || r.Type == DnsType.CNAME));
             return matching.Count > 0 ? new DnsAnswer(DnsRcode.NoError, matching, [], true) : new DnsAnswer(DnsRcode.NoError, [], [_soa], true);
         }
         if (_names.Contains(name)) return new DnsAnswer(DnsRcode.NoError, type == DnsType.SOA && name.Equals(Domain, StringComparison.OrdinalIgnoreCase) ? [_soa] : [], type == DnsType.SOA ? [] : [_soa], true);

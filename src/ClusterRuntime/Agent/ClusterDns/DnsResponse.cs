@@ -25,8 +25,10 @@ internal static class DnsResponse
     /// </summary>
     public static byte[] Write(DnsQuery query, DnsAnswer answer, int maxSize)
     {
-        var full = Write(query, answer, truncated: false);
-        return full.Length <= maxSize ? full : Write(query, answer with { Answers = [], Authority = [] }, truncated: true);
+        byte[]? full = null;
+        try { full = Write(query, answer, truncated: false); }
+        catch (InvalidOperationException) { } // over 65535 bytes: only the truncated form can be sent
+        return full is not null && full.Length <= maxSize ? full : Write(query, answer with { Answers = [], Authority = [] }, truncated: true);
     }
 
     /// <summary>The largest response the client of <paramref name="query"/> takes over UDP.</summary>

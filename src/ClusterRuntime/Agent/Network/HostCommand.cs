@@ -54,17 +54,17 @@ public sealed class HostCommand(IReadOnlyList<string>? prefix = null)
         using var _ = process;
         var output = process.StandardOutput.ReadToEndAsync(ct);
         var error = process.StandardError.ReadToEndAsync(ct);
-        // A tool that stops reading early (nft on a syntax error) closes the pipe: its exit code and message tell why.
-        try
-        {
-            if (stdin is not null) await process.StandardInput.WriteAsync(stdin.AsMemory(), ct);
-            process.StandardInput.Close();
-        }
-        catch (IOException) { }
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
         limit.CancelAfter(Timeout);
         try
         {
+            // A tool that stops reading early (nft on a syntax error) closes the pipe: its exit code and message tell why.
+            try
+            {
+                if (stdin is not null) await process.StandardInput.WriteAsync(stdin.AsMemory(), limit.Token);
+                process.StandardInput.Close();
+            }
+            catch (IOException) { }
             await process.WaitForExitAsync(limit.Token);
         }
         catch (OperationCanceledException)

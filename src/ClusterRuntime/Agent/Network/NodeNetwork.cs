@@ -33,16 +33,11 @@ internal sealed class NodeNetwork(ApiClient api, HostCommand host, ClusterSettin
         var routes = new NodeRoutes(host, nodeName, iface, logger);
         var proxy = new NftProxy(logger, command: host);
         var node = new ProxyNode(nodeName, [nodeIp], settings.ClusterCidr, settings.ServiceCidr, [settings.ClusterDns]);
-        try
-        {
-            await routes.EnableForwardingAsync(ct);
-            await EnableBridgeNetfilterAsync(ct);
-            await host.RunCheckedAsync("ip", ["addr", "replace", $"{settings.ClusterDns}/32", "dev", "lo", "label", DnsLabel], ct: ct);
-        }
-        catch (HostCommandException e)
-        {
-            logger.LogError("network: {Error}; pods on other nodes, Services and the cluster DNS may be unreachable", e.Message);
-        }
+        // Each step on its own: a missing br_netfilter must not also cost the cluster DNS its address.
+        await Step(() => routes.EnableForwardingAsync(ct), "pods on other nodes and Services may be unreachable");
+        await Step(() => EnableBridgeNetfilterAsync(ct), "pods may not reach Services whose endpoints are on this node");
+        await Step(() => host.RunCheckedAsync("ip", ["addr", "replace", $"{settings.ClusterDns}/32", "dev", "lo", "label", DnsLabel], ct: ct),
+            "the cluster DNS cannot be served");
         var cluster = new WatchedObjects(api, logger);
         var changed = new ChangeSignal();
         cluster.Changed += changed.Set;
@@ -92,6 +87,12 @@ internal sealed class NodeNetwork(ApiClient api, HostCommand host, ClusterSettin
             await host.RunAsync("modprobe", ["br_netfilter"], ct: ct);
             await host.RunCheckedAsync("sysctl", ["-q", "-w", "net.bridge.bridge-nf-call-iptables=1"], ct: ct);
         }
+    }
+
+    async Task Step(Func<Task> step, string consequence)
+    {
+        try { await step(); }
+        catch (HostCommandException e) { logger.LogError("network: {Error}; {Consequence}", e.Message, consequence); }
     }
 
     async Task ServeDnsAsync(ClusterDnsService service, CancellationToken ct)

@@ -8,8 +8,9 @@ namespace Appliance.ClusterRuntime.Controllers.KubernetesService;
 /// <summary>
 /// What an agent must know of the cluster's flags to do its networking (K3s hands these to agents from its
 /// <c>/v1-k3s/config</c>; kubeadm keeps them in ConfigMaps): the pod and service ranges, the cluster DNS address and
-/// domain, the NodePort range. Each server writes its own flags at start; servers sharing a datastore must agree,
-/// and one that finds other values overwrites them with a warning (the flags it was started with win).
+/// domain, the NodePort range. Each server checks it on every pass of its kubernetes Service reconciler (at start
+/// and every 10 s), so a deleted ConfigMap comes back; servers sharing a datastore must agree, and one that finds
+/// other values overwrites them with a warning (the flags it was started with win).
 /// </summary>
 public static class ClusterNetworkConfig
 {
@@ -47,9 +48,13 @@ public static class ClusterNetworkConfig
                 }, ct);
                 return false;
             }
-            catch (ApiException e) when (e.Code == 409) { }
+            catch (ApiException e) when (e.Code == 409)
+            {
+                // Another server created it just now: only a difference is a change.
+                (_, current) = await store.TryGetAsync(ConfigMaps, Namespace, Name, ct);
+            }
         }
-        else if (JsonNode.DeepEquals(current["data"], data)) return false;
+        if (current is not null && JsonNode.DeepEquals(current["data"], data)) return false;
         await store.UpdateAsync(ConfigMaps, Namespace, Name, cm =>
         {
             cm["data"] = data.DeepClone();

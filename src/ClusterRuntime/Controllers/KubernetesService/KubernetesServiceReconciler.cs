@@ -15,7 +15,7 @@ namespace Appliance.ClusterRuntime.Controllers.KubernetesService;
 /// <see cref="LeaseSeconds"/>), then makes the <c>kubernetes</c> Endpoints and EndpointSlice list exactly the servers
 /// whose keys are alive. A server that stops cleanly removes its key and itself at once; one that dies drops out when
 /// its key expires. The Service itself (first address of the service range, port 443 <c>https</c>) is created when
-/// missing.
+/// missing, and so is the ConfigMap of the cluster's network settings (<see cref="ClusterNetworkConfig"/>).
 /// </summary>
 public sealed class KubernetesServiceReconciler(ObjectStore store, IPAddress address, int port, ControllerOptions options, ILogger logger)
 {
@@ -71,6 +71,9 @@ public sealed class KubernetesServiceReconciler(ObjectStore store, IPAddress add
     public async Task ReconcileAsync(CancellationToken ct)
     {
         await EnsureServiceAsync(ct);
+        if (await ClusterNetworkConfig.PublishAsync(store, options, ct))
+            logger.LogWarning("{Ns}/{Name} held other network settings (another server started with other flags?); now this server's",
+                ClusterNetworkConfig.Namespace, ClusterNetworkConfig.Name);
         await RenewAsync(ct);
         await WriteEndpointsAsync(await LiveServersAsync(ct), ct);
     }

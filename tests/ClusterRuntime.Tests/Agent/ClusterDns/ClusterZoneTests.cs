@@ -92,6 +92,17 @@ public sealed class ClusterZoneTests
     }
 
     [Fact]
+    public void ExternalName_ToANameInTheZone_IsFollowedByTheServer()
+    {
+        var zone = ClusterZone.Build("cluster.local", 5, 1,
+            [Service("web", "default", "10.43.0.20"), Service("alias", "shop", "", "ExternalName", "web.default.svc.cluster.local")], [], []);
+        var a = zone.Answer("alias.shop.svc.cluster.local", DnsType.A)!;
+        Assert.Equal([DnsType.CNAME, DnsType.A], a.Answers.Select(r => r.Type));
+        Assert.Equal("10.43.0.20", ((DnsRecordData.Address)a.Answers[1].Data).Value.ToString());
+        Assert.Equal([DnsType.CNAME], zone.Answer("alias.shop.svc.cluster.local", DnsType.CNAME)!.Answers.Select(r => r.Type));
+    }
+
+    [Fact]
     public void UnknownNamesInTheDomain_AreNxDomainWithTheSoa_ExistingParentsAreNoData_OthersAreNotOurs()
     {
         var zone = Zone();

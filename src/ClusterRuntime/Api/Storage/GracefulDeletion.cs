@@ -38,18 +38,23 @@ internal static class GracefulDeletion
             var existing = Long(meta["deletionGracePeriodSeconds"]);
             if (existing is null or <= 0) return GraceDecision.Now;
             if (requested is null || requested >= existing) return new(true, null, existing.Value);
-            var at = DateTimeOffset.Parse(stamp, System.Globalization.CultureInfo.InvariantCulture).AddSeconds(requested.Value - existing.Value);
-            return new(false, at, requested.Value);
+            if (!DateTimeOffset.TryParse(stamp, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var started))
+                return GraceDecision.Now;
+            return new(false, started.AddSeconds(requested.Value - existing.Value), requested.Value);
         }
-        var grace = requested ?? Long(current["spec"]?["terminationGracePeriodSeconds"]) ?? 0;
-        if (string.IsNullOrEmpty(current["spec"]?["nodeName"]?.GetValue<string>())) grace = 0;
-        if (current["status"]?["phase"]?.GetValue<string>() is "Succeeded" or "Failed") grace = 0;
+        // Read defensively: a stored object of the wrong shape must still be deletable.
+        var spec = current["spec"] as JsonObject;
+        var grace = requested ?? Long(spec?["terminationGracePeriodSeconds"]) ?? 0;
+        if (string.IsNullOrEmpty(Str(spec?["nodeName"]))) grace = 0;
+        if (Str((current["status"] as JsonObject)?["phase"]) is "Succeeded" or "Failed") grace = 0;
         if (grace < 0) grace = 1;
         return grace == 0 ? GraceDecision.Now : new(false, now.AddSeconds(grace), grace);
     }
 
     /// <summary>True when <paramref name="obj"/> is being deleted with a grace period that its kubelet ends.</summary>
     public static bool InGracePeriod(JsonObject obj) => Long(Meta.Of(obj)["deletionGracePeriodSeconds"]) > 0;
+
+    static string? Str(JsonNode? n) => n is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
 
     static long? Long(JsonNode? n) => n is JsonValue v && v.TryGetValue<long>(out var l) ? l : n is JsonValue i && i.TryGetValue<int>(out var x) ? x : null;
 }

@@ -21,6 +21,8 @@ internal sealed class NodeNetwork(ApiClient api, HostCommand host, ClusterSettin
 
     static readonly TimeSpan Settle = TimeSpan.FromMilliseconds(50);
 
+    int _nodesChanged = 1;
+
     /// <summary>How often the proxy's table is checked even without a change.</summary>
     static readonly TimeSpan Recheck = TimeSpan.FromSeconds(30);
 
@@ -41,6 +43,7 @@ internal sealed class NodeNetwork(ApiClient api, HostCommand host, ClusterSettin
         var cluster = new WatchedObjects(api, logger);
         var changed = new ChangeSignal();
         cluster.Changed += changed.Set;
+        cluster.Nodes.Changed += () => Interlocked.Exchange(ref _nodesChanged, 1);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var watches = cluster.RunAsync(stop.Token);
         Dns = new ClusterDnsService(cluster, new IPEndPoint(settings.ClusterDns, 53), settings.Domain, ClusterDnsService.Upstreams(resolvConf), logger);
@@ -48,10 +51,15 @@ internal sealed class NodeNetwork(ApiClient api, HostCommand host, ClusterSettin
         try
         {
             await cluster.Listed.WaitAsync(ct);
+            var recheck = true;
             while (true)
             {
-                try { await routes.SyncAsync(cluster.Nodes.Items(), ct); }
-                catch (HostCommandException e) { logger.LogWarning("network: routes: {Error}", e.Message); }
+                // Routes follow the Nodes only (an endpoint change spawns no `ip`), and are checked again every 30 s.
+                if (Interlocked.Exchange(ref _nodesChanged, 0) == 1 || recheck)
+                {
+                    try { await routes.SyncAsync(cluster.Nodes.Items(), ct); }
+                    catch (HostCommandException e) { logger.LogWarning("network: routes: {Error}", e.Message); }
+                }
                 try
                 {
                     var r = await proxy.SyncAsync(cluster.Services.Items(), cluster.EndpointSlices.Items(), node, ct);
@@ -63,8 +71,9 @@ internal sealed class NodeNetwork(ApiClient api, HostCommand host, ClusterSettin
                 }
                 using var tick = CancellationTokenSource.CreateLinkedTokenSource(ct);
                 tick.CancelAfter(Recheck);
+                recheck = false;
                 try { await changed.WaitAsync(Settle, tick.Token); }
-                catch (OperationCanceledException) when (!ct.IsCancellationRequested) { }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested) { recheck = true; }
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested) { }

@@ -49,13 +49,13 @@ internal sealed class ClusterDnsService(WatchedObjects cluster, IPEndPoint liste
     }
 
     /// <summary>
-    /// The node's resolvers from a resolv.conf (<c>nameserver</c> lines, port 53); none when the file is missing, as
-    /// on a site with no network configured. Loopback resolvers are kept: the agent runs on the node itself.
+    /// The node's resolvers (the <c>nameserver</c> lines of its resolv.conf, read as the kubelet reads it for pods,
+    /// port 53); none when the file is missing, as on a site with no network configured. Loopback resolvers are kept:
+    /// the agent runs on the node itself.
     /// </summary>
-    public static IReadOnlyList<IPEndPoint> Upstreams(string resolvConf) => !File.Exists(resolvConf) ? [] :
-        [.. File.ReadLines(resolvConf)
-            .Select(l => l.Split((char[])[' ', '\t'], StringSplitOptions.RemoveEmptyEntries))
-            .Where(w => w.Length >= 2 && w[0] == "nameserver" && IPAddress.TryParse(w[1].Split('%')[0], out _))
-            .Select(w => new IPEndPoint(IPAddress.Parse(w[1].Split('%')[0]), 53))
+    public static IReadOnlyList<IPEndPoint> Upstreams(string resolvConf) =>
+        [.. (Kubelet.ResolvConf.Read(resolvConf)?.Servers ?? [])
+            .Select(s => IPAddress.TryParse(s.Split('%')[0], out var ip) ? new IPEndPoint(ip, 53) : null)
+            .OfType<IPEndPoint>()
             .Distinct()];
 }

@@ -11,6 +11,14 @@ bash kits/debian/make-os-image.sh amd64 >/dev/null 2>&1 || echo "tests/run.sh: k
 results="$root/TestResults"
 rm -rf "$results"
 dotnet build Appliance.sln -c Release -nologo -clp:ErrorsOnly || { echo "0 passed, 1 failed"; exit 1; }
+# A whole run (no arguments) tests appliance-runtime as a device runs it: the black-box tests start the published
+# NativeAOT program (kits/runtime/publish.sh; APPLIANCE_RUNTIME, tests/ClusterRuntime.Tests/Support/RuntimeProcess.cs).
+# A filtered run starts the built dll, unless APPLIANCE_RUNTIME is set already.
+if [ $# -eq 0 ] && [ -z "${APPLIANCE_RUNTIME:-}" ]; then
+  APPLIANCE_RUNTIME=$(bash kits/runtime/publish.sh) || { echo "tests/run.sh: kits/runtime/publish.sh failed"; echo "0 passed, 1 failed"; exit 1; }
+  export APPLIANCE_RUNTIME
+  echo "tests/run.sh: the runtime under test is $APPLIANCE_RUNTIME (NativeAOT)"
+fi
 dotnet test Appliance.sln -c Release --no-build --nologo \
   --logger "trx" --logger "console;verbosity=normal" --results-directory "$results" "$@" 2>&1 | tee "$results.log"
 status=${PIPESTATUS[0]}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The agent benchmarks (as root: they start containerd). Usage: bench/agent/run.sh [import|runtime] [options]
 #   import  [--rounds 5] [--layers 4] [--layer-mib 50]   preloaded-image import against ctr (AgentBench)
-#   runtime [--rounds 3] [--pods 30]                      the agent's RSS, start to Ready, pods to Running (runtime.sh)
+#   runtime [--rounds 3] [--pods 30] [--jit]              the agent's RSS, start to Ready, pods to Running (runtime.sh)
+#           of the published program a device runs (kits/runtime/publish.sh, NativeAOT); --jit: of the built dll instead
 # With no verb both run, each with its defaults.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -13,6 +14,13 @@ if [ $mode != runtime ]; then
   dotnet "$here/AgentBench/bin/Release/net10.0/AgentBench.dll" "$@"
 fi
 if [ $mode != import ]; then
-  dotnet build "$repo/src/ClusterRuntime/ClusterRuntime.csproj" -c Release -nologo -clp:ErrorsOnly >/dev/null
-  bash "$here/runtime.sh" "$@" "$repo/src/ClusterRuntime/bin/Release/net10.0/appliance-runtime.dll"
+  args=() jit=
+  for a in "$@"; do if [ "$a" = --jit ]; then jit=1; else args+=("$a"); fi; done
+  if [ -n "$jit" ]; then
+    dotnet build "$repo/src/ClusterRuntime/ClusterRuntime.csproj" -c Release -nologo -clp:ErrorsOnly >/dev/null
+    program=$repo/src/ClusterRuntime/bin/Release/net10.0/appliance-runtime.dll
+  else
+    program=$(bash "$repo/kits/runtime/publish.sh")
+  fi
+  bash "$here/runtime.sh" "${args[@]}" "$program"
 fi

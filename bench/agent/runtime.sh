@@ -17,7 +17,9 @@ while [ $# -gt 0 ]; do
     *) dll=$1; shift ;;
   esac
 done
-if [ -z "$dll" ] || [ ! -f "$dll" ]; then echo "runtime.sh: give the built appliance-runtime.dll" >&2; exit 2; fi
+if [ -z "$dll" ] || [ ! -f "$dll" ]; then echo "runtime.sh: give the built appliance-runtime.dll or the published appliance-runtime" >&2; exit 2; fi
+# a .dll runs on the shared runtime (JIT); the published program (NativeAOT) runs by itself
+if [[ $dll == *.dll ]]; then runtime=(dotnet "$dll"); else runtime=("$dll"); fi
 [ "$(id -u)" = 0 ] || { echo "runtime.sh: needs root (network namespace, containerd)" >&2; exit 2; }
 for tool in /usr/bin/containerd /usr/sbin/runc /usr/bin/nsenter /usr/bin/kubectl; do
   [ -x "$tool" ] || { echo "runtime.sh: $tool is not installed" >&2; exit 2; }
@@ -88,7 +90,7 @@ ip -n "$ns" link set lo up
 
 # The server, in the namespace, on loopback.
 port=6443
-"${in_ns[@]}" dotnet "$dll" server --data-dir "$server_dir" --https-listen-port $port --bind-address 127.0.0.1 --disable-agent \
+"${in_ns[@]}" "${runtime[@]}" server --data-dir "$server_dir" --https-listen-port $port --bind-address 127.0.0.1 --disable-agent \
   >"$base/server.log" 2>&1 &
 server_pid=$!
 for ((i = 0; i < 600; i++)); do
@@ -99,7 +101,7 @@ done
 kc create namespace bench >/dev/null
 
 start_agent() { # $1 data dir, $2 node name; sets agent_pid
-  env "${agent_env[@]}" "${in_ns[@]}" dotnet "$dll" agent --server "https://127.0.0.1:$port" --token-file "$server_dir/token" \
+  env "${agent_env[@]}" "${in_ns[@]}" "${runtime[@]}" agent --server "https://127.0.0.1:$port" --token-file "$server_dir/token" \
     --data-dir "$1" --node-name "$2" "${agent_args[@]}" >>"$1.log" 2>&1 &
   agent_pid=$!
 }

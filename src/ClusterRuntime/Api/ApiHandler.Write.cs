@@ -123,7 +123,7 @@ public sealed partial class ApiHandler
             try
             {
                 var (obj, _) = await store.DeleteAsync(ri.Resource, Meta.Namespace(item), Meta.Name(item)!, options with { ResourceVersion = null }, ctx.RequestAborted);
-                items.Add(obj);
+                items.Add((JsonNode)obj);
             }
             catch (ApiException e) when (e.Code == 404)
             {

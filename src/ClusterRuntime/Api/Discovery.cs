@@ -86,11 +86,11 @@ public static class Discovery
             };
             if (r.ShortNames.Length > 0) entry["shortNames"] = Strings(r.ShortNames);
             if (r.Categories.Length > 0) entry["categories"] = Strings(r.Categories);
-            resources.Add(entry);
+            resources.Add((JsonNode)entry);
             if (r.HasStatus)
-                resources.Add(new JsonObject { ["name"] = r.Plural + "/status", ["singularName"] = "", ["namespaced"] = r.Namespaced, ["kind"] = r.Kind, ["verbs"] = Strings(["get", "patch", "update"]) });
+                resources.Add((JsonNode)new JsonObject { ["name"] = r.Plural + "/status", ["singularName"] = "", ["namespaced"] = r.Namespaced, ["kind"] = r.Kind, ["verbs"] = Strings(["get", "patch", "update"]) });
             if (r.HasScale)
-                resources.Add(new JsonObject { ["name"] = r.Plural + "/scale", ["singularName"] = "", ["namespaced"] = r.Namespaced, ["group"] = "autoscaling", ["version"] = "v1", ["kind"] = "Scale", ["verbs"] = Strings(["get", "patch", "update"]) });
+                resources.Add((JsonNode)new JsonObject { ["name"] = r.Plural + "/scale", ["singularName"] = "", ["namespaced"] = r.Namespaced, ["group"] = "autoscaling", ["version"] = "v1", ["kind"] = "Scale", ["verbs"] = Strings(["get", "patch", "update"]) });
         }
         return new JsonObject
         {
@@ -125,16 +125,16 @@ public static class Discovery
                     if (r.ShortNames.Length > 0) entry["shortNames"] = Strings(r.ShortNames);
                     if (r.Categories.Length > 0) entry["categories"] = Strings(r.Categories);
                     var subs = new JsonArray();
-                    if (r.HasStatus) subs.Add(new JsonObject { ["subresource"] = "status", ["responseKind"] = Gvk(r.Group, r.Version, r.Kind), ["verbs"] = Strings(["get", "patch", "update"]) });
-                    if (r.HasScale) subs.Add(new JsonObject { ["subresource"] = "scale", ["responseKind"] = Gvk("autoscaling", "v1", "Scale"), ["verbs"] = Strings(["get", "patch", "update"]) });
+                    if (r.HasStatus) subs.Add((JsonNode)new JsonObject { ["subresource"] = "status", ["responseKind"] = Gvk(r.Group, r.Version, r.Kind), ["verbs"] = Strings(["get", "patch", "update"]) });
+                    if (r.HasScale) subs.Add((JsonNode)new JsonObject { ["subresource"] = "scale", ["responseKind"] = Gvk("autoscaling", "v1", "Scale"), ["verbs"] = Strings(["get", "patch", "update"]) });
                     if (subs.Count > 0) entry["subresources"] = subs;
-                    resources.Add(entry);
+                    resources.Add((JsonNode)entry);
                 }
-                versions.Add(new JsonObject { ["version"] = v, ["resources"] = resources, ["freshness"] = "Current" });
+                versions.Add((JsonNode)new JsonObject { ["version"] = v, ["resources"] = resources, ["freshness"] = "Current" });
             }
             var metadata = new JsonObject { ["creationTimestamp"] = null };
             if (group.Length > 0) metadata["name"] = group;
-            items.Add(new JsonObject { ["metadata"] = metadata, ["versions"] = versions });
+            items.Add((JsonNode)new JsonObject { ["metadata"] = metadata, ["versions"] = versions });
         }
         return new JsonObject
         {

@@ -42,13 +42,13 @@ public sealed partial class AgentRestartTests
         {
             (await ProcessRunner.RunAsync("ip", ["-n", netns, "link", "set", "lo", "up"], ct: Ct)).Ok();
             var port = RuntimeProcess.FreePort();
-            server = ProcessRunner.Start("/usr/bin/nsenter", [$"--net=/run/netns/{netns}", RuntimeProcess.Dotnet, RuntimeProcess.ServerDll, "server",
+            server = ProcessRunner.Start("/usr/bin/nsenter", [$"--net=/run/netns/{netns}", .. RuntimeProcess.CommandLine("server"),
                 "--data-dir", dir["server"], "--https-listen-port", port.ToString(), "--bind-address", "127.0.0.1", "--disable-agent"]);
             Directory.CreateDirectory(dir["cache"]);
             var kubectl = new Support.Kubectl(dir["server/kubeconfig.yaml"], dir["cache"], netns);
             await Poll.UntilAsync(async () => File.Exists(dir["server/kubeconfig.yaml"]) ? (await kubectl.RunAsync("get", "--raw", "/readyz")).Out : "",
                 o => o == "ok", TimeSpan.FromSeconds(60), "the server in its namespace", o => o + server.Out + server.Error);
-            ChildProcess StartAgent() => ProcessRunner.Start("/usr/bin/nsenter", [$"--net=/run/netns/{netns}", RuntimeProcess.Dotnet, RuntimeProcess.ServerDll, "agent",
+            ChildProcess StartAgent() => ProcessRunner.Start("/usr/bin/nsenter", [$"--net=/run/netns/{netns}", .. RuntimeProcess.CommandLine("agent"),
                 "--server", $"https://127.0.0.1:{port}", "--token-file", dir["server/token"], "--data-dir", dir["agent"], "--node-name", "restart-node", "--kubelet-port", "0"]);
 
             // First start: the three archives are imported, the node turns Ready, a pod counts in its log.

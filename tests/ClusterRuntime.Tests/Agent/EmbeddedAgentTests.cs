@@ -35,7 +35,7 @@ public sealed class EmbeddedAgentTests
             await Ip("-n", netns, "addr", "add", "10.213.0.1/24", "dev", "eth0");
             await Ip("-n", netns, "link", "set", "eth0", "up");
             await Ip("-n", netns, "link", "set", "eth1", "up");
-            server = ProcessRunner.Start("/usr/bin/nsenter", [$"--net=/run/netns/{netns}", RuntimeProcess.Dotnet, RuntimeProcess.ServerDll, "server",
+            server = ProcessRunner.Start("/usr/bin/nsenter", [$"--net=/run/netns/{netns}", .. RuntimeProcess.CommandLine("server"),
                 "--data-dir", dir["srv"], "--https-listen-port", RuntimeProcess.FreePort().ToString()]);
             Directory.CreateDirectory(dir["cache"]);
             var kubectl = new Support.Kubectl(dir["srv/kubeconfig.yaml"], dir["cache"], netns);
@@ -105,8 +105,8 @@ public sealed class EmbeddedAgentTests
         Support.Kubectl.RequireInstalled();
         if (Environment.UserName != "root") Assert.Skip("hiding /usr/bin in a mount namespace needs root");
         if (!File.Exists("/usr/bin/unshare")) Assert.Skip("/usr/bin/unshare is not installed (util-linux)");
-        // The dotnet host itself, not a /usr/bin link to it: /usr/bin is hidden (an empty tmpfs) for the server.
-        var host = RuntimeProcess.Dotnet;
+        // The program itself (the dotnet host or the published binary), not a /usr/bin link to it: /usr/bin is hidden (an empty tmpfs) for the server.
+        var host = RuntimeProcess.Program;
         if (!Path.IsPathRooted(host))
             host = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, host)).FirstOrDefault(File.Exists) ?? host;
         host = new FileInfo(host).ResolveLinkTarget(true)?.FullName ?? host;
@@ -114,7 +114,7 @@ public sealed class EmbeddedAgentTests
         using var dir = new TempDir("emb-");
         var port = RuntimeProcess.FreePort();
         await using var server = ProcessRunner.Start("/usr/bin/unshare", ["-m", "--propagation", "private", "sh", "-c",
-            "mount -t tmpfs none /usr/bin && exec \"$0\" \"$@\"", host, RuntimeProcess.ServerDll, "server",
+            "mount -t tmpfs none /usr/bin && exec \"$0\" \"$@\"", host, .. RuntimeProcess.Arguments("server"),
             "--data-dir", dir["srv"], "--bind-address", "127.0.0.1", "--https-listen-port", port.ToString(), "--kubelet-port", "0"]);
         Assert.True(await server.WaitUntilAsync(p => p.Out.Contains("embedded agent not running") || p.HasExited, TimeSpan.FromSeconds(60), Ct),
             $"no word about the agent:\n{server.Out}{server.Error}");

@@ -3,7 +3,7 @@ using Appliance.ClusterRuntime.Tests.Support;
 
 namespace Appliance.ClusterRuntime.Tests.Agent;
 
-/// <summary>Runs <c>appliance-runtime agent</c> from the built dll.</summary>
+/// <summary>Runs <c>appliance-runtime agent</c> (<see cref="RuntimeProcess.Program"/>).</summary>
 public static class JoinAgent
 {
     /// <summary>
@@ -13,9 +13,9 @@ public static class JoinAgent
     /// containerd, inside network namespaces); nor do they touch the network (--disable-network).
     /// </summary>
     static string[] Args(string server, string token, string dataDir, string[] extra) =>
-        [RuntimeProcess.ServerDll, "agent", "--server", server, "--token", token, "--data-dir", dataDir,
+        RuntimeProcess.Arguments(["agent", "--server", server, "--token", token, "--data-dir", dataDir,
          .. extra.Contains("--container-runtime-endpoint") ? [] : new[] { "--container-runtime-endpoint", "unix:///run/appliance-test-no-runtime.sock" },
-         "--kubelet-port", "0", "--disable-network", .. extra];
+         "--kubelet-port", "0", "--disable-network", .. extra]);
 
     /// <summary>A CNI conflist (bridge + host-local + portmap, Debian's plugins): with it containerd reports NetworkReady.</summary>
     public const string CniConflist = """
@@ -27,11 +27,11 @@ public static class JoinAgent
 
     /// <summary>Starts an agent that keeps running (dispose kills it).</summary>
     public static ChildProcess Start(string server, string token, string dataDir, params string[] extra) =>
-        ProcessRunner.Start(RuntimeProcess.Dotnet, Args(server, token, dataDir, extra));
+        ProcessRunner.Start(RuntimeProcess.Program, Args(server, token, dataDir, extra));
 
     /// <summary>Runs an agent expected to stop by itself (a refused join), for at most 60 s.</summary>
     public static Task<ProcessResult> RunAsync(string server, string token, string dataDir, params string[] extra) =>
-        ProcessRunner.RunAsync(RuntimeProcess.Dotnet, Args(server, token, dataDir, extra), new ProcessOptions { Timeout = TimeSpan.FromSeconds(60) });
+        ProcessRunner.RunAsync(RuntimeProcess.Program, Args(server, token, dataDir, extra), new ProcessOptions { Timeout = TimeSpan.FromSeconds(60) });
 
     /// <summary>The https URL of a test server.</summary>
     public static string Url(RuntimeProcess server) => $"https://127.0.0.1:{server.Port}";

@@ -37,7 +37,7 @@ public sealed class JoinNetnsTests
         Assert.DoesNotContain("default", (await ProcessRunner.RunAsync("ip", ["-n", agt, "route"], ct: Ct)).Ok().Out);
 
         var port = RuntimeProcess.FreePort();
-        await using var server = ProcessRunner.Start("/usr/bin/nsenter", [$"--net=/run/netns/{srv}", RuntimeProcess.Dotnet, RuntimeProcess.ServerDll, "server",
+        await using var server = ProcessRunner.Start("/usr/bin/nsenter", [$"--net=/run/netns/{srv}", .. RuntimeProcess.CommandLine("server"),
             "--data-dir", dir["server"], "--https-listen-port", port.ToString(), "--bind-address", "0.0.0.0", "--disable-agent"]);
         var cache = dir["cache"];
         Directory.CreateDirectory(cache);
@@ -45,7 +45,7 @@ public sealed class JoinNetnsTests
         await Poll.UntilAsync(async () => File.Exists(dir["server/kubeconfig.yaml"]) ? (await Kubectl("get", "--raw", "/readyz")).Out : "",
             o => o == "ok", TimeSpan.FromSeconds(60), "the server in its namespace", o => o + server.Error);
 
-        await using var agent = ProcessRunner.Start("/usr/bin/nsenter", [$"--net=/run/netns/{agt}", RuntimeProcess.Dotnet, RuntimeProcess.ServerDll, "agent",
+        await using var agent = ProcessRunner.Start("/usr/bin/nsenter", [$"--net=/run/netns/{agt}", .. RuntimeProcess.CommandLine("agent"),
             "--server", $"https://10.77.0.1:{port}", "--token-file", dir["server/token"], "--data-dir", dir["agent"], "--node-name", "netns-node"]);
         var row = await Poll.UntilAsync(async () => (await Kubectl("get", "nodes", "-o", "wide", "--no-headers")).Out, o => o.Contains("netns-node") && (o.Contains(" 10.77.") || o.Contains(" 10.88.")),
             TimeSpan.FromSeconds(60), "the node with its INTERNAL-IP", o => $"{o}\nagent: {agent.Out}{agent.Error}");

@@ -10,7 +10,7 @@ public sealed class ServerCommandTests
 {
     static async Task<(int Code, string Stderr)> RunAsync(params string[] args)
     {
-        var r = await ProcessRunner.RunAsync("dotnet", [RuntimeProcess.ServerDll, .. args], new ProcessOptions { Timeout = TimeSpan.FromSeconds(30) },
+        var r = await ProcessRunner.RunAsync(RuntimeProcess.Program, RuntimeProcess.Arguments(args), new ProcessOptions { Timeout = TimeSpan.FromSeconds(30) },
             TestContext.Current.CancellationToken);
         return (r.ExitCode, r.Error);
     }

@@ -12,15 +12,14 @@ public sealed record CliResult(int Code, string Stdout, string Stderr)
         Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.StartsWith(prefix, StringComparison.Ordinal)).ToList();
 }
 
-/// <summary>Starts <c>dotnet appliance-runtime.dll ARGS</c> and waits for it.</summary>
+/// <summary>Starts <c>appliance-runtime ARGS</c> (<see cref="RuntimeProcess.Program"/>) and waits for it.</summary>
 public static class RuntimeCli
 {
     /// <summary>Runs the verb; a process still running after <paramref name="timeout"/> is killed and reported with code -1.</summary>
     /// <remarks>Here a run that does not end is an outcome (a server that started when it should have refused), not a failure.</remarks>
     public static async Task<CliResult> RunAsync(TimeSpan timeout, params string[] args)
     {
-        using var p = ProcessRunner.Start(RuntimeProcess.Dotnet,
-            [RuntimeProcess.ServerDll, .. args]);
+        using var p = ProcessRunner.Start(RuntimeProcess.Program, RuntimeProcess.Arguments(args));
         if (!await p.WaitUntilAsync(c => c.HasExited, timeout))
         {
             p.Kill();

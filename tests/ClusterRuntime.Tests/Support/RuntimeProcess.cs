@@ -39,6 +39,21 @@ public sealed class RuntimeProcess : IAsyncDisposable
     /// <summary>The built server: appliance-runtime.dll next to the test assembly (copied by the project reference).</summary>
     public static string ServerDll => Path.Combine(AppContext.BaseDirectory, "appliance-runtime.dll");
 
+    /// <summary>
+    /// The published program under test when <c>APPLIANCE_RUNTIME</c> names it (tests/run.sh sets it to the NativeAOT
+    /// build of kits/runtime/publish.sh, the form a device runs); else null, and the tests run the built dll.
+    /// </summary>
+    public static string? Published => Environment.GetEnvironmentVariable("APPLIANCE_RUNTIME") is { Length: > 0 } p ? Path.GetFullPath(p) : null;
+
+    /// <summary>The program to start for appliance-runtime: the published one, else the dotnet host.</summary>
+    public static string Program => Published ?? Dotnet;
+
+    /// <summary>The arguments that run <paramref name="args"/> with <see cref="Program"/> (the dll first for the host).</summary>
+    public static string[] Arguments(params string[] args) => Published is null ? [ServerDll, .. args] : args;
+
+    /// <summary>The whole command line, for a launcher such as nsenter: <see cref="Program"/>, then <see cref="Arguments"/>.</summary>
+    public static string[] CommandLine(params string[] args) => [Program, .. Arguments(args)];
+
     /// <summary>A TCP port that was free a moment ago.</summary>
     public static int FreePort()
     {
@@ -50,9 +65,8 @@ public sealed class RuntimeProcess : IAsyncDisposable
     /// <summary>Starts the server and waits until /readyz answers ok.</summary>
     public static async Task<RuntimeProcess> StartAsync(string dataDir, int port, params string[] extra)
     {
-        var dotnet = Dotnet;
-        string[] args = [ServerDll, "server", "--data-dir", dataDir, "--https-listen-port", port.ToString(), "--bind-address", "127.0.0.1", "--disable-agent", .. extra];
-        var p = new RuntimeProcess(ProcessRunner.Start(dotnet, args), dataDir, port);
+        var args = Arguments(["server", "--data-dir", dataDir, "--https-listen-port", port.ToString(), "--bind-address", "127.0.0.1", "--disable-agent", .. extra]);
+        var p = new RuntimeProcess(ProcessRunner.Start(Program, args), dataDir, port);
         try
         {
             await p.WaitReadyAsync(TimeSpan.FromSeconds(30));

@@ -1,5 +1,6 @@
 // docker save (manifest.json): synthesizes the Docker v2.2 manifest containerd expects for each image in the archive.
 using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Appliance.ClusterRuntime.Agent.Images.Api;
@@ -43,7 +44,7 @@ internal static class DockerSaveImages
                     "zstd" => MediaTypes.OciLayerZstd,
                     _ => MediaTypes.DockerLayer,
                 };
-                layers.Add(new JsonObject { ["mediaType"] = mediaType, ["size"] = layer.Size, ["digest"] = layer.Digest });
+                layers.Add((JsonNode)new JsonObject { ["mediaType"] = mediaType, ["size"] = layer.Size, ["digest"] = layer.Digest });
                 own[$"{MediaTypes.GcRefContent}.l.{n++}"] = layer.Digest;
             }
             var manifest = new JsonObject
@@ -53,7 +54,7 @@ internal static class DockerSaveImages
                 ["config"] = new JsonObject { ["mediaType"] = MediaTypes.DockerConfig, ["size"] = config.Size, ["digest"] = config.Digest },
                 ["layers"] = layers,
             };
-            var bytes = JsonSerializer.SerializeToUtf8Bytes(manifest);
+            var bytes = Encoding.UTF8.GetBytes(manifest.ToJsonString());
             var digest = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(bytes));
             manifests.Add((digest, bytes));
             labels[digest] = own;

@@ -14,8 +14,6 @@ internal sealed class ImportRecord
     /// <summary>The record's file name inside the agent's data directory.</summary>
     public const string FileName = "preloaded-images.json";
 
-    static readonly JsonSerializerOptions Options = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
-
     /// <summary>Archives by full path.</summary>
     [JsonPropertyName("archives")]
     public SortedDictionary<string, Entry> Archives { get; init; } = new(StringComparer.Ordinal);
@@ -31,7 +29,7 @@ internal sealed class ImportRecord
             return new ImportRecord();
         try
         {
-            return JsonSerializer.Deserialize<ImportRecord>(File.ReadAllBytes(path), Options) ?? new ImportRecord();
+            return JsonSerializer.Deserialize(File.ReadAllBytes(path), ImportRecordJson.Default.ImportRecord) ?? new ImportRecord();
         }
         catch (JsonException e)
         {
@@ -41,5 +39,10 @@ internal sealed class ImportRecord
     }
 
     /// <summary>Writes the record atomically.</summary>
-    public void Save(string path) => AtomicFile.Write(path, JsonSerializer.SerializeToUtf8Bytes(this, Options));
+    public void Save(string path) => AtomicFile.Write(path, JsonSerializer.SerializeToUtf8Bytes(this, ImportRecordJson.Default.ImportRecord));
 }
+
+/// <summary>The record's JSON shape, generated at build time (no reflection: trimmed and AOT builds read it too).</summary>
+[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+[JsonSerializable(typeof(ImportRecord))]
+internal sealed partial class ImportRecordJson : JsonSerializerContext;

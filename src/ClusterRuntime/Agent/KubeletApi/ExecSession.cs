@@ -1,5 +1,6 @@
 // One exec's WebSocket: output FIFOs to channels 1 and 2, channel 0 to stdin, resize and close, then the exit Status.
 using System.Net.WebSockets;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -69,7 +70,7 @@ sealed class ExecSession(WebSocket socket, bool canCloseStreams, IReadOnlyList<s
     /// <summary>Sends the Status on the error channel and closes the WebSocket normally.</summary>
     public async Task FinishAsync(JsonObject status, CancellationToken ct)
     {
-        await RemoteCommand.SendAsync(socket, _write, RemoteCommand.Error, JsonSerializer.SerializeToUtf8Bytes(status), ct);
+        await RemoteCommand.SendAsync(socket, _write, RemoteCommand.Error, Encoding.UTF8.GetBytes(status.ToJsonString()), ct);
         await _write.WaitAsync(ct);
         try
         {

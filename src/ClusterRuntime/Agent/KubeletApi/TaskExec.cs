@@ -68,7 +68,7 @@ internal sealed class TaskExec : IAsyncDisposable
             {
                 // As containerd's CRI exec does for a TTY.
                 var env = process["env"] as JsonArray ?? [];
-                if (!env.Any(e => e?.GetValue<string>().StartsWith("TERM=", StringComparison.Ordinal) == true)) env.Add("TERM=xterm");
+                if (!env.Any(e => e?.GetValue<string>().StartsWith("TERM=", StringComparison.Ordinal) == true)) env.Add((JsonNode)"TERM=xterm");
                 process["env"] = env;
             }
             var request = new ExecProcessRequest

@@ -80,7 +80,7 @@ public sealed class NodeRegistration(ApiClient api, string nodeName, IReadOnlyDi
         foreach (var t in taints)
         {
             if (haveTaints.OfType<JsonObject>().Any(o => o["key"]?.GetValue<string>() == t.Key && o["effect"]?.GetValue<string>() == t.Effect)) continue;
-            haveTaints.Add(t.ToJson());
+            haveTaints.Add((JsonNode)t.ToJson());
             changed = true;
         }
         return changed;

@@ -78,7 +78,7 @@ public static class StrategicMergePatch
             {
                 var added = po.DeepClone().AsObject();
                 added.Remove("$patch");
-                result.Add(added);
+                result.Add((JsonNode)added);
             }
             else result[index] = Apply(result[index]?.DeepClone(), po, elementType);
         }

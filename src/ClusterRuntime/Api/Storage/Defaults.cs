@@ -86,8 +86,8 @@ public static class Defaults
             notReady |= key is "" or NotReadyTaint;
             unreachable |= key is "" or UnreachableTaint;
         }
-        if (!notReady) tolerations.Add(Toleration(NotReadyTaint, seconds));
-        if (!unreachable) tolerations.Add(Toleration(UnreachableTaint, seconds));
+        if (!notReady) tolerations.Add((JsonNode)Toleration(NotReadyTaint, seconds));
+        if (!unreachable) tolerations.Add((JsonNode)Toleration(UnreachableTaint, seconds));
     }
 
     static JsonObject Toleration(string key, int seconds) => new()

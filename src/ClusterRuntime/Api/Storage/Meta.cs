@@ -96,6 +96,12 @@ public static class Meta
     /// <summary>RFC 3339 time in seconds, as Kubernetes writes timestamps.</summary>
     public static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
 
-    /// <summary>Serializes without indentation.</summary>
-    public static byte[] ToBytes(JsonNode node) => JsonSerializer.SerializeToUtf8Bytes(node, Json);
+    /// <summary>Serializes without indentation (the node writes itself: no reflection, so trimmed and AOT builds keep it).</summary>
+    public static byte[] ToBytes(JsonNode node)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = Json.Encoder }))
+            node.WriteTo(writer, Json);
+        return buffer.WrittenSpan.ToArray();
+    }
 }

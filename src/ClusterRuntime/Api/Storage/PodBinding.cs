@@ -79,7 +79,7 @@ public static class PodBinding
         if (pod["status"] is not JsonObject status) pod["status"] = status = new JsonObject();
         if (status["conditions"] is not JsonArray conditions) status["conditions"] = conditions = [];
         var cond = conditions.OfType<JsonObject>().FirstOrDefault(c => c["type"]?.GetValue<string>() == "PodScheduled");
-        if (cond is null) conditions.Add(cond = new JsonObject { ["type"] = "PodScheduled" });
+        if (cond is null) conditions.Add((JsonNode)(cond = new JsonObject { ["type"] = "PodScheduled" }));
         if (cond["status"]?.GetValue<string>() != "True") cond["lastTransitionTime"] = now;
         cond["status"] = "True";
         cond["lastProbeTime"] = null;

@@ -164,7 +164,7 @@ public sealed partial class CronJobController : IController
         if (!InActive(status, Obj.Uid(created)))
         {
             if (status["active"] is not JsonArray active) status["active"] = active = [];
-            active.Add(Reference(created));
+            active.Add((JsonNode)Reference(created));
         }
         status["lastScheduleTime"] = Obj.Time(scheduled);
         return ScheduleTimes.UntilNext(cronJob, now, schedule);

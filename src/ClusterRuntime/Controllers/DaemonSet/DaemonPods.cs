@@ -46,7 +46,7 @@ public static class DaemonPods
             var same = result.OfType<JsonObject>().FirstOrDefault(t => Obj.Str(t, "key") == key && Obj.Str(t, "operator") == "Exists"
                 && (Obj.Str(t, "value") ?? "") == "" && Obj.Str(t, "effect") == effect);
             if (same is not null) result[result.IndexOf(same)] = toleration;
-            else result.Add(toleration);
+            else result.Add((JsonNode)toleration);
         }
         return result;
     }

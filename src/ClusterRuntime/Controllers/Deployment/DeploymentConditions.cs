@@ -46,7 +46,7 @@ public static class DeploymentConditions
             condition["lastTransitionTime"] = current["lastTransitionTime"]?.DeepClone();
         Remove(status, type);
         if (status["conditions"] is not JsonArray list) status["conditions"] = list = [];
-        list.Add(condition);
+        list.Add((JsonNode)condition);
     }
 
     /// <summary>Removes the condition of <paramref name="type"/>.</summary>

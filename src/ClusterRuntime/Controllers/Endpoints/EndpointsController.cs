@@ -100,7 +100,7 @@ public sealed class EndpointsController : IController
             if (subset.Ready.Count > 0) s["addresses"] = Sorted(subset.Ready);
             if (subset.NotReady.Count > 0) s["notReadyAddresses"] = Sorted(subset.NotReady);
             if (subset.Ports.Count > 0) s["ports"] = subset.Ports;
-            array.Add(s);
+            array.Add((JsonNode)s);
         }
         var endpoints = new JsonObject
         {

@@ -107,7 +107,7 @@ public sealed class ControllerHistory(ControllerContext ctx, ApiResource parentR
                     if (Obj.Uid(cur) != Obj.Uid(revision) || Obj.ControllerRef(cur) is not null)
                         throw ApiException.Conflict(Resource, Meta.Name(revision)!, "the revision was replaced or adopted meanwhile");
                     var refs = Obj.At(cur, "metadata", "ownerReferences") as JsonArray ?? [];
-                    refs.Add(Obj.OwnerRef(parent, parentResource));
+                    refs.Add((JsonNode)Obj.OwnerRef(parent, parentResource));
                     Obj.Ensure(cur, "metadata")["ownerReferences"] = refs.DeepClone();
                     return cur;
                 }, false, ct);

@@ -61,7 +61,7 @@ static class JobConditions
     {
         if (status["conditions"] is not JsonArray conditions) status["conditions"] = conditions = [];
         var condition = conditions.OfType<JsonObject>().FirstOrDefault(c => Obj.Str(c, "type") == type);
-        if (condition is null) conditions.Add(condition = new JsonObject { ["type"] = type });
+        if (condition is null) conditions.Add((JsonNode)(condition = new JsonObject { ["type"] = type }));
         if (Obj.Str(condition, "status") != value) condition["lastTransitionTime"] = Obj.Time(now);
         condition["status"] = value;
         condition["lastProbeTime"] = Obj.Time(now);

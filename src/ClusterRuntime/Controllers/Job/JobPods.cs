@@ -43,7 +43,7 @@ static class JobPods
             {
                 if (container["env"] is not JsonArray env) container["env"] = env = [];
                 if (env.OfType<JsonObject>().Any(e => Obj.Str(e, "name") == "JOB_COMPLETION_INDEX")) continue;
-                env.Add(new JsonObject
+                env.Add((JsonNode)new JsonObject
                 {
                     ["name"] = "JOB_COMPLETION_INDEX",
                     ["valueFrom"] = new JsonObject

@@ -68,7 +68,7 @@ public sealed class ControllerRefs(ObjectStore store, JsonObject owner, ApiResou
                 if (Obj.ControllerRef(cur) is not null || Obj.IsDeleting(cur) || Obj.Uid(cur) != Obj.Uid(child)) return cur;
                 if (Meta.Of(cur)["ownerReferences"] is not JsonArray refs) Meta.Of(cur)["ownerReferences"] = refs = [];
                 RemoveRefs(refs, Obj.Uid(owner)); // a non-controller reference to the owner is replaced, as upstream's patch merges by uid
-                refs.Add(Obj.OwnerRef(owner, ownerResource));
+                refs.Add((JsonNode)Obj.OwnerRef(owner, ownerResource));
                 adopted = true;
                 return cur;
             }, false, ct);

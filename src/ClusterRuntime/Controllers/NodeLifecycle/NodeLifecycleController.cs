@@ -169,7 +169,7 @@ public sealed class NodeLifecycleController : IController
                 var c = conditions.OfType<JsonObject>().FirstOrDefault(x => Obj.Str(x, "type") == type);
                 if (c is null)
                 {
-                    conditions.Add(new JsonObject
+                    conditions.Add((JsonNode)new JsonObject
                     {
                         ["type"] = type, ["status"] = "Unknown", ["lastHeartbeatTime"] = Obj.Str(node, "metadata", "creationTimestamp"),
                         ["lastTransitionTime"] = now, ["reason"] = "NodeStatusNeverUpdated", ["message"] = "Kubelet never posted node status.",

@@ -115,7 +115,7 @@ public sealed class TaintEvictionController : IController
                 var status = Obj.Ensure(cur, "status");
                 if (status["conditions"] is not JsonArray conditions) status["conditions"] = conditions = [];
                 if (conditions.OfType<JsonObject>().Any(c => Obj.Str(c, "type") == "DisruptionTarget")) return cur;
-                conditions.Add(new JsonObject
+                conditions.Add((JsonNode)new JsonObject
                 {
                     ["type"] = "DisruptionTarget", ["status"] = "True", ["lastTransitionTime"] = now,
                     ["reason"] = "DeletionByTaintManager", ["message"] = "Taint manager: deleting due to NoExecute taint",

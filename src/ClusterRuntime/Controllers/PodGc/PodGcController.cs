@@ -105,7 +105,7 @@ public sealed class PodGcController : IController
                     status["phase"] = "Failed";
                     if (status["conditions"] is not JsonArray conditions) status["conditions"] = conditions = [];
                     if (!conditions.OfType<JsonObject>().Any(c => Obj.Str(c, "type") == "DisruptionTarget"))
-                        conditions.Add(new JsonObject
+                        conditions.Add((JsonNode)new JsonObject
                         {
                             ["type"] = "DisruptionTarget", ["status"] = "True", ["lastTransitionTime"] = now,
                             ["reason"] = "DeletionByPodGC", ["message"] = message,

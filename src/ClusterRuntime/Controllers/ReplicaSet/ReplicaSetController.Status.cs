@@ -44,7 +44,7 @@ public sealed partial class ReplicaSetController
         var conditions = new JsonArray(Obj.Items(rs, "status", "conditions").Select(c => (JsonNode)c.DeepClone()).ToArray());
         var existing = conditions.OfType<JsonObject>().FirstOrDefault(c => Obj.Str(c, "type") == "ReplicaFailure");
         if (failure is not null && existing is null)
-            conditions.Add(new JsonObject
+            conditions.Add((JsonNode)new JsonObject
             {
                 ["type"] = "ReplicaFailure",
                 ["status"] = "True",

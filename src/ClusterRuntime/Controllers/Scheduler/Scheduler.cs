@@ -212,7 +212,7 @@ public sealed class Scheduler : IController
                 var status = Obj.Ensure(cur, "status");
                 if (status["conditions"] is not JsonArray conditions) status["conditions"] = conditions = [];
                 var c = conditions.OfType<JsonObject>().FirstOrDefault(x => Obj.Str(x, "type") == "PodScheduled");
-                if (c is null) conditions.Add(c = new JsonObject { ["type"] = "PodScheduled" });
+                if (c is null) conditions.Add((JsonNode)(c = new JsonObject { ["type"] = "PodScheduled" }));
                 if (Obj.Str(c, "status") != "False") c["lastTransitionTime"] = now;
                 c["status"] = "False";
                 c["lastProbeTime"] = null;

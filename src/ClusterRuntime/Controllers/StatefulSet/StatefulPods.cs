@@ -102,7 +102,7 @@ public static class StatefulPods
         {
             var volume = Meta.Name(claim) ?? "";
             names.Add(volume);
-            volumes.Add(new JsonObject
+            volumes.Add((JsonNode)new JsonObject
             {
                 ["name"] = volume,
                 ["persistentVolumeClaim"] = new JsonObject { ["claimName"] = ClaimName(claim, podName) },

@@ -242,7 +242,7 @@ public sealed class StatefulSetController : IController
                 await c._ctx.Store.UpdateAsync(Claims, _ns, name, cur =>
                 {
                     var refs = Obj.At(cur, "metadata", "ownerReferences") as JsonArray ?? [];
-                    refs.Add(StatefulPods.NonControllerRef(pod, Pods));
+                    refs.Add((JsonNode)StatefulPods.NonControllerRef(pod, Pods));
                     cur["metadata"]!["ownerReferences"] = refs.DeepClone();
                     return cur;
                 }, false, ct);

@@ -97,7 +97,7 @@ public sealed class NodeRoutesTests
             await Ip("-n", ns, "route", "add", "10.99.0.0/16", "via", "10.213.6.2");
             await Ip("-n", ns, "addr", "add", "10.43.0.10/32", "dev", "lo", "label", "lo:appliance");
             await Ip("-n", ns, "addr", "add", "10.50.0.1/32", "dev", "lo");
-            var r = await ProcessRunner.RunAsync("/usr/bin/nsenter", [$"--net=/run/netns/{ns}", RuntimeProcess.Dotnet, RuntimeProcess.ServerDll, "agent", "--cleanup"], ct: Ct);
+            var r = await ProcessRunner.RunAsync("/usr/bin/nsenter", [$"--net=/run/netns/{ns}", .. RuntimeProcess.CommandLine("agent"), "--cleanup"], ct: Ct);
             Assert.True(r.ExitCode == 0, r.Out + r.Error);
             Assert.Equal("", await Ip("-n", ns, "route", "show", "proto", NodeRoutes.Proto));
             Assert.Contains("10.99.0.0/16 via 10.213.6.2", await Ip("-n", ns, "route", "show"));

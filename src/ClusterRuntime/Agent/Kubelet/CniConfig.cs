@@ -8,7 +8,9 @@ namespace Appliance.ClusterRuntime.Agent.Kubelet;
 
 /// <summary>
 /// Writes <c>10-appliance.conflist</c> into containerd's CNI conf dir. containerd reports NetworkReady once a conflist
-/// is there, so this is written only when the Node has a podCIDR.
+/// is there, so this is written only when the Node has a podCIDR. The bridge plugin masquerades only when asked
+/// (<c>ipMasq</c>): its rule hides a pod's address from pods on other nodes too, so when the agent's own network runs
+/// (which masquerades only traffic leaving the cluster range) it is off.
 /// </summary>
 public static class CniConfig
 {
@@ -19,17 +21,18 @@ public static class CniConfig
     public const string Bridge = "cni0";
 
     /// <summary>Writes the conflist for <paramref name="podCidr"/> (unchanged content is not rewritten). Returns its path.</summary>
-    public static string Write(string confDir, string podCidr)
+    public static string Write(string confDir, string podCidr, bool ipMasq)
     {
-        var text = Render(podCidr);
+        var text = Render(podCidr, ipMasq);
         var path = Path.Combine(confDir, FileName);
         Directory.CreateDirectory(confDir);
         if (!File.Exists(path) || File.ReadAllText(path) != text) AtomicFile.WriteText(path, text);
         return path;
     }
 
-    /// <summary>The conflist for <paramref name="podCidr"/>; the gateway is the range's first address.</summary>
-    public static string Render(string podCidr)
+    /// <summary>The conflist for <paramref name="podCidr"/>; the gateway is the range's first address. With
+    /// <paramref name="ipMasq"/> the bridge plugin masquerades whatever pods send outside their node's range.</summary>
+    public static string Render(string podCidr, bool ipMasq)
     {
         if (!IPNetwork.TryParse(podCidr, out var net) || net.BaseAddress.AddressFamily != AddressFamily.InterNetwork)
             throw new InvalidDataException($"podCIDR \"{podCidr}\" is not an IPv4 CIDR");
@@ -44,7 +47,7 @@ public static class CniConfig
                     ["type"] = "bridge",
                     ["bridge"] = Bridge,
                     ["isGateway"] = true,
-                    ["ipMasq"] = true,
+                    ["ipMasq"] = ipMasq,
                     ["hairpinMode"] = true,
                     ["ipam"] = new JsonObject
                     {

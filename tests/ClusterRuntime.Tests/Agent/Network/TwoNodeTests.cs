@@ -134,6 +134,21 @@ public sealed class TwoNodeTests
             Assert.Equal($"page of {onlyB.Name}\n", page.Out);
         }
 
+        // A pod reaching a host of the site's LAN, which has no route to the pods: masqueraded to its node's address
+        // (the only masquerade the agent's table does for pod traffic), or no answer could come back.
+        var www = dir["lan-www"];
+        Directory.CreateDirectory(www);
+        File.WriteAllText(Path.Combine(www, "index.html"), "lan host\n");
+        await using (var lanHost = ProcessRunner.Start("/usr/bin/nsenter", [$"--net=/run/netns/{lan}", "python3", "-u", "-m", "http.server", "8000", "--bind", IpLan, "--directory", www]))
+        {
+            foreach (var (pod, nodeIp) in new[] { (webA, IpA), (webB, IpB) })
+            {
+                Assert.Equal("lan host\n", await HttpFromPodAsync(kubectl, pod.Name, IpLan, 8000, "/", () => lanHost.Error + Log()));
+                Assert.True(await lanHost.WaitUntilAsync(p => p.Error.Contains($"{nodeIp} - - "), TimeSpan.FromSeconds(10), Ct), $"the LAN host's log: {lanHost.Error}");
+                Assert.DoesNotContain(pod.Ip, lanHost.Error);
+            }
+        }
+
         // Cluster DNS on each node, asked with dig inside the node's namespace: the Service, the headless Service's
         // endpoints on both nodes, and SRV.
         foreach (var ns in new[] { nsA, nsB })
@@ -209,6 +224,7 @@ public sealed class TwoNodeTests
         Output?.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"scale 3→0: slice without serving endpoints {empty - scaled:F2} s after the command, refused from {refusedFrom.At - scaled:F2} s: {refuseLatency:F2} s after the slice change\n" +
             $"scale 0→2: first ready endpoint {filled - upAt:F2} s after the command, answered at {answered.At - upAt:F2} s: {answerLatency:F2} s after the slice change"));
+        Output?.WriteLine($"probe tries after the scale to 0:\n{Since(down, scaled, upAt)}\nafter the scale to 2:\n{Since(up, upAt)}");
         Assert.True(refuseLatency <= 2.0, $"refused {refuseLatency:F2} s after the slice lost its endpoints:\n{Since(down, scaled)}");
         Assert.True(answerLatency <= 2.0, $"answered {answerLatency:F2} s after the slice had an endpoint:\n{Since(up, upAt)}");
     }
@@ -237,7 +253,8 @@ public sealed class TwoNodeTests
         [.. output.Split('\n').SkipLast(1).Select(l => l.Split(' ', 2)).Where(p => p.Length == 2 && double.TryParse(p[0], CultureInfo.InvariantCulture, out _))
             .Select(p => new Try(double.Parse(p[0], CultureInfo.InvariantCulture), p[1].StartsWith("HTTP/1.", StringComparison.Ordinal), p[1].Contains("Connection refused"), string.Join(' ', p)))];
 
-    static string Since(List<Try> tries, double from) => string.Join('\n', tries.Where(t => t.At >= from - 0.5).Select(t => t.Line));
+    static string Since(List<Try> tries, double from, double to = double.MaxValue) =>
+        string.Join('\n', tries.Where(t => t.At >= from - 0.5 && t.At <= to).Select(t => t.Line));
 
     /// <summary>Seconds since boot, the clock the probe in the pod reads (/proc/uptime is not namespaced).</summary>
     static double Uptime() => double.Parse(File.ReadAllText("/proc/uptime").Split(' ')[0], CultureInfo.InvariantCulture);

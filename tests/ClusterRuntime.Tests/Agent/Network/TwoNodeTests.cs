@@ -158,6 +158,11 @@ public sealed class TwoNodeTests
                 TimeSpan.FromSeconds(20), "both DaemonSet pods in the headless Service's answer", r => r.Out + r.Error + Log());
             Assert.Equal(new[] { webA.Ip, webB.Ip }.Order(), headless.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Order());
             Assert.Equal("0 100 80 only-b.default.svc.cluster.local.\n", (await Dig(ns, "_http._tcp.only-b.default.svc.cluster.local", "SRV")).Out);
+            // A name outside the cluster: the node's upstream (the host's resolv.conf) is unreachable here, so a fast failure.
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var outside = await ProcessRunner.RunAsync("/usr/bin/nsenter", [$"--net=/run/netns/{ns}", "dig", "@10.43.0.10", "+tries=1", "+time=5", "appliance-test.example.com", "A"], ct: Ct);
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"an outside name took {clock.Elapsed.TotalSeconds:F2} s: {outside.Out}");
+            Assert.Matches("status: (SERVFAIL|NXDOMAIN)", outside.Out);
         }
 
         await ScaleAsync(kubectl, webA.Name, Log);

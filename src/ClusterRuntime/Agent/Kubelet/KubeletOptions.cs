@@ -22,6 +22,9 @@ public sealed record KubeletOptions(string NodeName, string NodeIp, string PodLo
     /// so pods on other nodes see a pod's own address.</summary>
     public bool CniMasquerade { get; init; } = true;
 
+    /// <summary>The host-local IPAM plugin's data directory; null: the plugin's default (/var/lib/cni/networks).</summary>
+    public string? CniIpamDir { get; init; }
+
     /// <summary>The node's resolv.conf, for dnsPolicy Default (and hostNetwork pods); null or a missing file: none.</summary>
     public string? ResolvConf { get; init; } = "/etc/resolv.conf";
 }

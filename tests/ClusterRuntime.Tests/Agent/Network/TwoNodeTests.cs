@@ -41,7 +41,7 @@ public sealed class TwoNodeTests
     public async Task TwoNodes_PodsServicesNodePortsAndDnsWorkAcrossNodes_ScalingFollowsWithin2s_AndCleanupLeavesNothing()
     {
         Support.Kubectl.RequireInstalled();
-        foreach (var tool in new[] { "/usr/bin/containerd", "/usr/bin/nsenter", "/usr/bin/curl", "/usr/bin/dig", "/usr/sbin/nft" })
+        foreach (var tool in new[] { "/usr/bin/containerd", "/usr/bin/nsenter", "/usr/bin/curl", "/usr/bin/dig", "/usr/sbin/nft", "/usr/bin/python3" })
             if (!File.Exists(tool)) Assert.Skip($"{tool} is not installed (.ci/packages.d/agent.txt, network.txt)");
         if (!File.Exists("/usr/sbin/runc") && !File.Exists("/usr/bin/runc")) Assert.Skip("runc is not installed (.ci/packages.d/agent.txt)");
         if (Environment.UserName != "root") Assert.Skip("network namespaces and containers need root");

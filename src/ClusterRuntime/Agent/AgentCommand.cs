@@ -43,7 +43,7 @@ public sealed class AgentCommand(AgentOptions options, TextWriter error)
         }
     }
 
-    /// <summary><c>--cleanup</c>: removes the agent's routes and cluster DNS address from this machine's network.</summary>
+    /// <summary><c>--cleanup</c>: removes the agent's nftables table, routes, cluster DNS address and pods' bridge from this machine's network.</summary>
     public static async Task<int> CleanupAsync(TextWriter error, CancellationToken ct)
     {
         using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true));

@@ -65,7 +65,7 @@ public static class AgentCommandDefinition
     /// <summary>--cleanup.</summary>
     public static readonly Option<bool> Cleanup = new("--cleanup")
     {
-        Description = "Remove the routes and the cluster DNS address this agent added to the machine's network, then exit",
+        Description = "Remove the nftables table, routes, cluster DNS address and pods' bridge this agent added to the machine's network, then exit",
     };
 
     /// <summary>Builds the command.</summary>

@@ -19,10 +19,8 @@ public sealed class JoinNetnsTests
         using var dir = new TempDir("join-ns-");
         var id = Guid.NewGuid().ToString("n")[..6];
         string srv = "jsrv-" + id, agt = "jagt-" + id;
-        await using var net = new Namespaces(srv, agt);
+        await using var net = new NetworkNamespaces(srv, agt);
         await net.CreateAsync();
-        await Ip("-n", srv, "link", "set", "lo", "up");
-        await Ip("-n", agt, "link", "set", "lo", "up");
         // In the agent's namespace the first interface holds another address (a veth pair kept inside it): the node IP
         // must be the source of the route to the server, not merely the first address.
         await Ip("-n", agt, "link", "add", "other0", "type", "veth", "peer", "name", "other1");
@@ -77,18 +75,4 @@ public sealed class JoinNetnsTests
     }
 
     static async Task Ip(params string[] args) => (await ProcessRunner.RunAsync("ip", args, ct: Ct)).Ok();
-
-    /// <summary>The test's namespaces, deleted on dispose (their veth pair goes with them).</summary>
-    sealed class Namespaces(params string[] names) : IAsyncDisposable
-    {
-        public async Task CreateAsync()
-        {
-            foreach (var n in names) (await ProcessRunner.RunAsync("ip", ["netns", "add", n], ct: Ct)).Ok();
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            foreach (var n in names) await ProcessRunner.RunAsync("ip", ["netns", "delete", n]);
-        }
-    }
 }

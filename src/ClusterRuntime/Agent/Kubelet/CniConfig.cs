@@ -8,7 +8,9 @@ namespace Appliance.ClusterRuntime.Agent.Kubelet;
 
 /// <summary>
 /// Writes <c>10-appliance.conflist</c> into containerd's CNI conf dir. containerd reports NetworkReady once a conflist
-/// is there, so this is written only when the Node has a podCIDR.
+/// is there, so this is written only when the Node has a podCIDR. The bridge plugin masquerades only when asked
+/// (<c>ipMasq</c>): its rule hides a pod's address from pods on other nodes too, so when the agent's own network runs
+/// (which masquerades only traffic leaving the cluster range) it is off.
 /// </summary>
 public static class CniConfig
 {
@@ -19,21 +21,30 @@ public static class CniConfig
     public const string Bridge = "cni0";
 
     /// <summary>Writes the conflist for <paramref name="podCidr"/> (unchanged content is not rewritten). Returns its path.</summary>
-    public static string Write(string confDir, string podCidr)
+    public static string Write(string confDir, string podCidr, bool ipMasq, string? ipamDir = null)
     {
-        var text = Render(podCidr);
+        var text = Render(podCidr, ipMasq, ipamDir);
         var path = Path.Combine(confDir, FileName);
         Directory.CreateDirectory(confDir);
         if (!File.Exists(path) || File.ReadAllText(path) != text) AtomicFile.WriteText(path, text);
         return path;
     }
 
-    /// <summary>The conflist for <paramref name="podCidr"/>; the gateway is the range's first address.</summary>
-    public static string Render(string podCidr)
+    /// <summary>The conflist for <paramref name="podCidr"/>; the gateway is the range's first address. With
+    /// <paramref name="ipMasq"/> the bridge plugin masquerades whatever pods send outside their node's range;
+    /// <paramref name="ipamDir"/> is where host-local keeps its allocations (null: its default).</summary>
+    public static string Render(string podCidr, bool ipMasq, string? ipamDir = null)
     {
         if (!IPNetwork.TryParse(podCidr, out var net) || net.BaseAddress.AddressFamily != AddressFamily.InterNetwork)
             throw new InvalidDataException($"podCIDR \"{podCidr}\" is not an IPv4 CIDR");
         var gateway = FirstAddress(net);
+        var ipam = new JsonObject
+        {
+            ["type"] = "host-local",
+            ["ranges"] = new JsonArray(new JsonArray(new JsonObject { ["subnet"] = net.ToString(), ["gateway"] = gateway.ToString() })),
+            ["routes"] = new JsonArray(new JsonObject { ["dst"] = "0.0.0.0/0" }),
+        };
+        if (ipamDir is not null) ipam["dataDir"] = ipamDir;
         var config = new JsonObject
         {
             ["cniVersion"] = "0.4.0",
@@ -44,14 +55,9 @@ public static class CniConfig
                     ["type"] = "bridge",
                     ["bridge"] = Bridge,
                     ["isGateway"] = true,
-                    ["ipMasq"] = true,
+                    ["ipMasq"] = ipMasq,
                     ["hairpinMode"] = true,
-                    ["ipam"] = new JsonObject
-                    {
-                        ["type"] = "host-local",
-                        ["ranges"] = new JsonArray(new JsonArray(new JsonObject { ["subnet"] = net.ToString(), ["gateway"] = gateway.ToString() })),
-                        ["routes"] = new JsonArray(new JsonObject { ["dst"] = "0.0.0.0/0" }),
-                    },
+                    ["ipam"] = ipam,
                 },
                 new JsonObject { ["type"] = "portmap", ["capabilities"] = new JsonObject { ["portMappings"] = true } }),
         };

@@ -56,7 +56,7 @@ internal sealed class Kubelet(ApiClient api, CriConnection cri, KubeletOptions o
                 var node = await api.GetAsync($"/api/v1/nodes/{options.NodeName}", ct);
                 if (Obj.Str(node, "spec", "podCIDR") is { Length: > 0 } cidr)
                 {
-                    var path = CniConfig.Write(options.CniConfDir, cidr);
+                    var path = CniConfig.Write(options.CniConfDir, cidr, options.CniMasquerade, options.CniIpamDir);
                     logger.LogInformation("CNI: pods get addresses from {Cidr} ({Path})", cidr, path);
                     return;
                 }

@@ -17,6 +17,14 @@ public sealed record KubeletOptions(string NodeName, string NodeIp, string PodLo
     /// <summary>The cluster's DNS domain.</summary>
     public string ClusterDomain { get; init; } = "cluster.local";
 
+    /// <summary>Whether the CNI bridge masquerades pod traffic leaving the node's pod range: only when nothing else
+    /// does (<c>--disable-network</c>); the agent's Service proxy table masquerades just what leaves the cluster range,
+    /// so pods on other nodes see a pod's own address.</summary>
+    public bool CniMasquerade { get; init; } = true;
+
+    /// <summary>The host-local IPAM plugin's data directory; null: the plugin's default (/var/lib/cni/networks).</summary>
+    public string? CniIpamDir { get; init; }
+
     /// <summary>The node's resolv.conf, for dnsPolicy Default (and hostNetwork pods); null or a missing file: none.</summary>
     public string? ResolvConf { get; init; } = "/etc/resolv.conf";
 }

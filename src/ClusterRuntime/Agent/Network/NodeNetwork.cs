@@ -119,11 +119,13 @@ internal sealed class NodeNetwork(ApiClient api, HostCommand host, ClusterSettin
         catch (OperationCanceledException) { }
     }
 
-    /// <summary>Removes what the agent added to the node's network: its nftables table, routes and the cluster DNS address.</summary>
+    /// <summary>Removes what the agent added to the node's network: its nftables table, routes, the cluster DNS address
+    /// and the pods' bridge.</summary>
     public static async Task CleanupAsync(HostCommand host, ILogger logger, CancellationToken ct)
     {
         await new NftProxy(logger, command: host).CleanupAsync(ct);
         await new NodeRoutes(host, "", null, logger).CleanupAsync(ct);
         await host.RunAsync("ip", ["addr", "flush", "dev", "lo", "label", DnsLabel], ct: ct);
+        await PodBridge.RemoveAsync(host, ct);
     }
 }

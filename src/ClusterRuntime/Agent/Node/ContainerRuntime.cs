@@ -12,6 +12,11 @@ internal static class ContainerRuntime
     /// <summary>The CNI configuration directory containerd reads (DIR/cni/net.d); the pod networking writes it.</summary>
     public static string CniConfDir(string dataDir) => Path.Combine(dataDir, "cni", "net.d");
 
+    /// <summary>The pod address allocations of the CNI host-local plugin (DIR/cni/networks), this agent's alone: in the
+    /// plugin's default /var/lib/cni/networks every agent of a machine shared one last-reserved address, so a node
+    /// handed out a just-freed pod IP again at once, while the neighbour caches still held the old pod's MAC.</summary>
+    public static string CniIpamDir(string dataDir) => Path.Combine(dataDir, "cni", "networks");
+
     /// <summary>Where preloaded image archives are read from at start: DIR/images, then the image's system directory.</summary>
     public static IReadOnlyList<string> ImageDirectories(string dataDir) => [Path.Combine(dataDir, "images"), "/var/lib/appliance/images"];
 

@@ -82,7 +82,7 @@ public sealed class NodeRoutesTests
     }
 
     [Fact]
-    public async Task AgentCleanup_RemovesOurRoutesAndTheDnsAddress_AndNothingElse()
+    public async Task AgentCleanup_RemovesOurRoutesTheDnsAddressAndThePodsBridge_AndNothingElse()
     {
         if (Environment.UserName != "root") Assert.Skip("network namespaces need root");
         var ns = $"rtc-{Guid.NewGuid().ToString("n")[..6]}";
@@ -97,6 +97,11 @@ public sealed class NodeRoutesTests
             await Ip("-n", ns, "route", "add", "10.99.0.0/16", "via", "10.213.6.2");
             await Ip("-n", ns, "addr", "add", "10.43.0.10/32", "dev", "lo", "label", "lo:appliance");
             await Ip("-n", ns, "addr", "add", "10.50.0.1/32", "dev", "lo");
+            // The pods' bridge as the CNI plugin leaves it, with one pod's veth still on it; another bridge is not ours.
+            await Ip("-n", ns, "link", "add", "cni0", "type", "bridge");
+            await Ip("-n", ns, "link", "add", "vethpod1", "type", "veth", "peer", "name", "podeth0");
+            await Ip("-n", ns, "link", "set", "vethpod1", "master", "cni0");
+            await Ip("-n", ns, "link", "add", "br-site", "type", "bridge");
             var r = await ProcessRunner.RunAsync("/usr/bin/nsenter", [$"--net=/run/netns/{ns}", .. RuntimeProcess.CommandLine("agent"), "--cleanup"], ct: Ct);
             Assert.True(r.ExitCode == 0, r.Out + r.Error);
             Assert.Equal("", await Ip("-n", ns, "route", "show", "proto", NodeRoutes.Proto));
@@ -104,6 +109,11 @@ public sealed class NodeRoutesTests
             var lo = await Ip("-n", ns, "addr", "show", "dev", "lo");
             Assert.DoesNotContain("10.43.0.10", lo);
             Assert.Contains("10.50.0.1/32", lo);
+            var links = await Ip("-n", ns, "-o", "link", "show");
+            Assert.DoesNotContain("cni0", links);
+            Assert.DoesNotContain("vethpod1", links);
+            Assert.Contains("br-site", links);
+            Assert.Contains("eth0", links);
         }
         finally
         {

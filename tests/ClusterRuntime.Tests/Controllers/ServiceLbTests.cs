@@ -96,7 +96,7 @@ public sealed class ServiceLbTests(ServerFixture fx) : IClassFixture<ServerFixtu
             (await K.RunAsync("-n", ns, "delete", "svc", "zz-old")).Ok();
             var clock = Stopwatch.StartNew();
             await WaitIngressAsync(ns, "aa-new", both);
-            TestContext.Current.SendDiagnosticMessage($"ingress {clock.Elapsed.TotalSeconds:F1} s after the holder was deleted");
+            TestContext.Current.TestOutputHelper?.WriteLine($"ingress {clock.Elapsed.TotalSeconds:F1} s after the holder was deleted");
             Assert.Contains("UpdatedIngressIP", (await K.RunAsync("-n", ns, "describe", "svc", "aa-new")).Ok().Out);
 
             // No longer a LoadBalancer: the status is cleared.

@@ -105,6 +105,22 @@ public sealed class ServiceProxyNetnsTests
     }
 
     [Fact]
+    public async Task AHostProcessOnTheLoadBalancerPort_AnswersUntilTheNodeIsListed_ThenOnlyOnLoopback()
+    {
+        await using var lab = await ProxyLab.StartAsync(pods: 1, nodeServer: true);
+        JsonObject[] slices = [Slice("web", 8080, Tcp, new Ep(ProxyLab.PodIp(1)))];
+        JsonObject Web(params string[] ingress) => Service("web", "10.43.0.90", port: 8080, type: "LoadBalancer", nodePort: 30090, ingress: ingress);
+        // Not placed on this node: the node's own listener (sshd, a web UI) keeps its port on the node's address.
+        await lab.Proxy.SyncAsync([Web()], slices, NodeA, Ct);
+        Assert.Equal("node", Assert.Single(await lab.ClientAsync(lab.Lan, "tcp", "10.0.0.10", 8080)).Answer);
+        // Placed: the Service's DNAT comes before any socket, from the LAN and from the node itself; loopback stays the host's.
+        await lab.Proxy.SyncAsync([Web("10.0.0.10")], slices, NodeA, Ct);
+        Assert.Equal("p1", Assert.Single(await lab.ClientAsync(lab.Lan, "tcp", "10.0.0.10", 8080)).Answer);
+        Assert.Equal("p1", Assert.Single(await lab.ClientAsync(lab.Node, "tcp", "10.0.0.10", 8080)).Answer);
+        Assert.Equal("node", Assert.Single(await lab.ClientAsync(lab.Node, "tcp", "127.0.0.1", 8080)).Answer);
+    }
+
+    [Fact]
     public async Task Hairpin_APodReachingItsOwnServiceLandsOnItself_AndPodTrafficLeavingTheClusterIsMasqueraded()
     {
         await using var lab = await ProxyLab.StartAsync(pods: 1, lanServer: true);

@@ -1,13 +1,16 @@
 // Benchmark: Service rule update latency (one endpoint changes among 100 Services x 10 endpoints), ours against anchors.
 // Runs inside the network namespace run.sh made: nft and iptables-restore act on that namespace only.
+// `dns` as the first argument runs the DNS benchmark instead (DnsBench.cs).
 using System.Diagnostics;
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
 using Appliance.ClusterRuntime.Agent.Network;
 using Appliance.ClusterRuntime.Agent.Network.ServiceProxy;
+using Appliance.Bench.Network;
 using Microsoft.Extensions.Logging.Abstractions;
 
+if (args.Length > 0 && args[0] == "dns") return await DnsBench.RunAsync(args);
 int rounds = Option("--rounds", 30), serviceCount = Option("--services", 100), endpointCount = Option("--endpoints", 10);
 var node = new ProxyNode("node-a", [IPAddress.Parse("10.0.0.10")], IPNetwork.Parse("10.42.0.0/16"), IPNetwork.Parse("10.43.0.0/16"));
 var command = new HostCommand();
@@ -124,15 +127,6 @@ static void Ok(HostCommandResult r, string what)
     if (r.ExitCode != 0) throw new InvalidOperationException($"{what} failed: {r.Error}");
 }
 
-static double Median(List<double> xs) => Percentile(xs, 0.5);
-static double Percentile(List<double> xs, double p)
-{
-    var s = xs.Order().ToList();
-    return s[(int)Math.Min(s.Count - 1, Math.Round(p * (s.Count - 1)))];
-}
-
-int Option(string name, int fallback)
-{
-    var i = Array.IndexOf(args, name);
-    return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1]) : fallback;
-}
+static double Median(List<double> xs) => Stats.Median(xs);
+static double Percentile(List<double> xs, double p) => Stats.Percentile(xs, p);
+int Option(string name, int fallback) => Stats.Option(args, name, fallback);

@@ -18,6 +18,7 @@ public static class ControllerRegistry
         ctx => new Deployment.DeploymentController(ctx),
         ctx => new Endpoints.EndpointSliceController(ctx),
         ctx => new Endpoints.EndpointsController(ctx),
+        ctx => new ServiceLb.ServiceLbController(ctx),
         ctx => new NodeIpam.NodeIpamController(ctx),
         ctx => new ServiceAllocation.ServiceAllocationRepair(ctx),
         ctx => new GarbageCollector.GarbageCollectorController(ctx),

@@ -1,4 +1,4 @@
-// `appliance-runtime server` without --disable-agent is a node too: a Deployment runs on it, served, logged, exec'd into, copied to and from, and replaced.
+// `appliance-runtime server` without --disable-agent is a node too: a Deployment runs on it, served (also through a LoadBalancer from the LAN), logged, exec'd into, copied to and from, and replaced.
 using System.Text.Json.Nodes;
 using Appliance.ClusterRuntime.Tests.Support;
 
@@ -21,20 +21,23 @@ public sealed class EmbeddedAgentTests
 
         using var dir = new TempDir("emb-");
         var netns = "emb-" + Guid.NewGuid().ToString("n")[..6];
+        var lan = netns + "-lan";
         var images = dir["srv/agent/images"];
         Directory.CreateDirectory(images);
         foreach (var a in archives) File.Copy(a, Path.Combine(images, Path.GetFileName(a)));
         (await ProcessRunner.RunAsync("ip", ["netns", "add", netns], ct: Ct)).Ok();
+        (await ProcessRunner.RunAsync("ip", ["netns", "add", lan], ct: Ct)).Ok();
         ChildProcess? server = null;
         try
         {
             await Ip("-n", netns, "link", "set", "lo", "up");
             // An address besides loopback, as a machine has: the server advertises it and the node takes it as its IP.
-            // (a veth pair kept inside the namespace: the dummy link type may not be in the kernel).
-            await Ip("-n", netns, "link", "add", "eth0", "type", "veth", "peer", "name", "eth1");
+            // The other end of the veth pair is a host of the site's LAN (10.213.0.2), in a namespace of its own.
+            await Ip("-n", netns, "link", "add", "eth0", "type", "veth", "peer", "name", "eth1", "netns", lan);
             await Ip("-n", netns, "addr", "add", "10.213.0.1/24", "dev", "eth0");
+            await Ip("-n", lan, "addr", "add", "10.213.0.2/24", "dev", "eth1");
             await Ip("-n", netns, "link", "set", "eth0", "up");
-            await Ip("-n", netns, "link", "set", "eth1", "up");
+            await Ip("-n", lan, "link", "set", "eth1", "up");
             server = ProcessRunner.Start("/usr/bin/nsenter", [$"--net=/run/netns/{netns}", .. RuntimeProcess.CommandLine("server"),
                 "--data-dir", dir["srv"], "--https-listen-port", RuntimeProcess.FreePort().ToString()]);
             Directory.CreateDirectory(dir["cache"]);
@@ -80,6 +83,7 @@ public sealed class EmbeddedAgentTests
 
             await StreamsAsync(kubectl, pods[1].Name, dir, Log);
             await ClusterDnsAsync(kubectl, netns, pods[1].Name, Log);
+            await LoadBalancerAsync(kubectl, lan, Log);
 
             var (gone, _) = pods[0];
             (await kubectl.RunAsync("delete", "pod", gone, "--wait=false")).Ok();
@@ -96,6 +100,7 @@ public sealed class EmbeddedAgentTests
         {
             await ContainerdHost.StopNodeAsync(server, dir["srv/agent/containerd"], netns);
             await ProcessRunner.RunAsync("ip", ["netns", "delete", netns], ct: CancellationToken.None);
+            await ProcessRunner.RunAsync("ip", ["netns", "delete", lan], ct: CancellationToken.None);
         }
     }
 
@@ -189,6 +194,21 @@ public sealed class EmbeddedAgentTests
         }
         Assert.Equal(2, pages.Count);
         Assert.All(pages, p => Assert.StartsWith("page of web-", p));
+    }
+
+    /// <summary>
+    /// A LoadBalancer Service (ServiceLB): its ingress is the node's address, shown by kubectl as EXTERNAL-IP, and its
+    /// port answers on that address from the LAN namespace with a page of one of the Deployment's pods.
+    /// </summary>
+    static async Task LoadBalancerAsync(Support.Kubectl kubectl, string lan, Func<string> log)
+    {
+        (await kubectl.RunAsync("expose", "deployment", "web", "--type=LoadBalancer", "--name=web-lb", "--port=8088", "--target-port=8080")).Ok();
+        await Poll.UntilAsync(async () => (await kubectl.RunAsync("get", "svc", "web-lb", "-o", "jsonpath={.status.loadBalancer.ingress}")).Out,
+            o => o == """[{"ip":"10.213.0.1","ipMode":"VIP"}]""", TimeSpan.FromSeconds(30), "the LoadBalancer's ingress", o => o + log());
+        Assert.Matches(@"web-lb\s+LoadBalancer\s+\S+\s+10\.213\.0\.1\s+8088:3\d+/TCP", (await kubectl.RunAsync("get", "svc", "web-lb")).Ok().Out);
+        var page = await Poll.UntilAsync(() => ProcessRunner.RunAsync("ip", ["netns", "exec", lan, "curl", "-sS", "--max-time", "5", "http://10.213.0.1:8088/"], ct: Ct),
+            r => r.ExitCode == 0, TimeSpan.FromSeconds(20), "the LoadBalancer port from the LAN", r => r.Out + r.Error + log());
+        Assert.StartsWith("page of web-", page.Out);
     }
 
     /// <summary>Waits (60 s) until exactly <paramref name="count"/> web pods run with an IP, none of them named in <paramref name="not"/>.</summary>

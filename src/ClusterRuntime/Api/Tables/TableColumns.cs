@@ -43,7 +43,7 @@ public static class TableColumns
         "Service" =>
         [
             NameCol, Col("Type", o => S(o, "spec", "type")), Col("Cluster-IP", o => S(o, "spec", "clusterIP")),
-            Col("External-IP", o => Join(o["spec"]?["externalIPs"])), Col("Port(s)", ServicePorts), AgeCol,
+            Col("External-IP", ServiceExternalIp), Col("Port(s)", ServicePorts), AgeCol,
             Col("Selector", o => Pairs(o["spec"]?["selector"]), 1),
         ],
         "Endpoints" => [NameCol, Col("Endpoints", EndpointAddresses), AgeCol],
@@ -187,6 +187,25 @@ public static class TableColumns
     static int Count(JsonNode? n) => n is JsonObject o ? o.Count : 0;
 
     static string Join(JsonNode? n) => n is JsonArray a && a.Count > 0 ? string.Join(",", a.Select(x => x?.GetValue<string>())) : "<none>";
+
+    // Upstream's printer: a LoadBalancer shows its ingress addresses (sorted) and external IPs, or <pending>; an
+    // ExternalName its name; the other types their external IPs.
+    static JsonNode? ServiceExternalIp(JsonObject o)
+    {
+        var external = o["spec"]?["externalIPs"] is JsonArray a ? a.Select(x => x?.GetValue<string>() ?? "").ToList() : [];
+        switch (S(o, "spec", "type"))
+        {
+            case "ExternalName":
+                return S(o, "spec", "externalName") ?? "";
+            case "LoadBalancer":
+                var ingress = o["status"]?["loadBalancer"]?["ingress"] is JsonArray i
+                    ? i.OfType<JsonObject>().Select(x => S(x, "ip") is { Length: > 0 } ip ? ip : S(x, "hostname") ?? "").Where(s => s.Length > 0).Distinct().Order(StringComparer.Ordinal).ToList()
+                    : [];
+                return ingress.Count + external.Count == 0 ? "<pending>" : string.Join(",", ingress.Concat(external));
+            default:
+                return external.Count > 0 ? string.Join(",", external) : "<none>";
+        }
+    }
 
     static string Pairs(JsonNode? n) => n is JsonObject o && o.Count > 0 ? string.Join(",", o.Select(kv => $"{kv.Key}={kv.Value?.GetValue<string>()}")) : "<none>";
 

@@ -117,10 +117,10 @@ public static class ProxyRules
                 svc.Add($"goto {Select(t, sp, sp.InternalLocal ? "local" : "cluster", internalEps)}");
             }
 
-            // External destinations: externalIPs and LoadBalancer ingress addresses, the LoadBalancer port on this
-            // node's addresses (only when this node can serve it), the NodePort on this node's addresses.
-            var external = new List<string>(sp.ExternalIps);
-            if (sp.LoadBalancer && externalEps.Count > 0) external.AddRange(nodeIps.Where(ip => !external.Contains(ip)));
+            // External destinations: externalIPs and LoadBalancer ingress addresses, the NodePort on this node's
+            // addresses. A LoadBalancer port is opened on a node's address only when the ServiceLB controller listed
+            // it in the ingress: a node where the port is another Service's does not open it for this one.
+            var external = sp.ExternalIps;
             if (externalEps.Count > 0 && (external.Count > 0 || sp.NodePort > 0))
             {
                 var ext = t.Chain($"ext-{sp.Id}").Rules;

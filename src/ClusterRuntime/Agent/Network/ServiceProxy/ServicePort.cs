@@ -20,7 +20,7 @@ internal sealed record ServiceEndpoint(string Ip, int Port, string? NodeName, bo
 /// </summary>
 internal sealed record ServicePort(
     string Namespace, string Name, string Protocol, int Port, int NodePort,
-    IReadOnlyList<string> ClusterIps, IReadOnlyList<string> ExternalIps, bool LoadBalancer,
+    IReadOnlyList<string> ClusterIps, IReadOnlyList<string> ExternalIps,
     bool ExternalLocal, bool InternalLocal, int? AffinitySeconds, IReadOnlyList<ServiceEndpoint> Endpoints)
 {
     public string Id => $"{Namespace}/{Name}/{Protocol}/{Port}";
@@ -53,7 +53,7 @@ internal sealed record ServicePort(
                 if (protocol is not ("tcp" or "udp" or "sctp")) continue;
                 var portName = Obj.Str(p, "name") ?? "";
                 ports.Add(new ServicePort(ns, name, protocol, Obj.Int(p, 0, "port"), type is "NodePort" or "LoadBalancer" ? Obj.Int(p, 0, "nodePort") : 0,
-                    clusterIps, [.. external.Concat(ingress).Distinct()], lb && Obj.Str(svc, "spec", "loadBalancerClass") is null,
+                    clusterIps, [.. external.Concat(ingress).Distinct()],
                     Obj.Str(svc, "spec", "externalTrafficPolicy") == "Local", Obj.Str(svc, "spec", "internalTrafficPolicy") == "Local",
                     affinity, ReadEndpoints(slices[(ns, name)], portName, protocol)));
             }

@@ -81,16 +81,17 @@ internal sealed class ProxyLab : IAsyncDisposable
                 Assert.Skip($"{tool} is not installed (.ci/packages.d/network.txt)");
     }
 
-    public static async Task<ProxyLab> StartAsync(int pods = 4, bool lanServer = false)
+    /// <summary>Builds the lab; <paramref name="lanServer"/> runs the server (answering the peer's address) on the LAN host, <paramref name="nodeServer"/> one (answering "node") on the node itself, as a host process.</summary>
+    public static async Task<ProxyLab> StartAsync(int pods = 4, bool lanServer = false, bool nodeServer = false)
     {
         RequireTools();
         var lab = new ProxyLab();
-        try { await lab.BuildAsync(pods, lanServer); }
+        try { await lab.BuildAsync(pods, lanServer, nodeServer); }
         catch { await lab.DisposeAsync(); throw; }
         return lab;
     }
 
-    async Task BuildAsync(int pods, bool lanServer)
+    async Task BuildAsync(int pods, bool lanServer, bool nodeServer)
     {
         foreach (var ns in new[] { Node, Lan }.Concat(Enumerable.Range(1, pods).Select(Pod)))
         {
@@ -120,6 +121,7 @@ internal sealed class ProxyLab : IAsyncDisposable
             await StartServerAsync(Pod(i), $"p{i}", "name");
         }
         if (lanServer) await StartServerAsync(Lan, "lan", "peer");
+        if (nodeServer) await StartServerAsync(Node, "node", "name");
     }
 
     async Task StartServerAsync(string ns, string name, string mode)

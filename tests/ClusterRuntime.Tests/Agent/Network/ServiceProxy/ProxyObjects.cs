@@ -12,9 +12,10 @@ internal static class ProxyObjects
 {
     public static readonly ProxyNode NodeA = new("node-a", [IPAddress.Parse("10.0.0.10")], IPNetwork.Parse("10.42.0.0/16"), IPNetwork.Parse("10.43.0.0/16"));
 
-    /// <summary>A Service with one port <paramref name="port"/> (named "p") on <paramref name="clusterIp"/>.</summary>
+    /// <summary>A Service with one port <paramref name="port"/> (named "p") on <paramref name="clusterIp"/>, and the given LoadBalancer ingress addresses.</summary>
     public static JsonObject Service(string name, string clusterIp, int port = 80, string protocol = "TCP", string type = "ClusterIP", int nodePort = 0,
-        string ns = "default", bool affinity = false, string? externalPolicy = null, string? internalPolicy = null, int affinityTimeout = 10800)
+        string ns = "default", bool affinity = false, string? externalPolicy = null, string? internalPolicy = null, int affinityTimeout = 10800,
+        string[]? ingress = null)
     {
         var spec = new JsonObject
         {
@@ -26,7 +27,11 @@ internal static class ProxyObjects
         if (affinity && affinityTimeout != 10800) spec["sessionAffinityConfig"] = new JsonObject { ["clientIP"] = new JsonObject { ["timeoutSeconds"] = affinityTimeout } };
         if (externalPolicy is not null) spec["externalTrafficPolicy"] = externalPolicy;
         if (internalPolicy is not null) spec["internalTrafficPolicy"] = internalPolicy;
-        return new JsonObject { ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = ns }, ["spec"] = spec };
+        var svc = new JsonObject { ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = ns }, ["spec"] = spec };
+        // A LoadBalancer's addresses, as the ServiceLB controller writes them.
+        if (ingress is not null)
+            svc["status"] = new JsonObject { ["loadBalancer"] = new JsonObject { ["ingress"] = new JsonArray([.. ingress.Select(ip => (JsonNode)new JsonObject { ["ip"] = ip, ["ipMode"] = "VIP" })]) } };
+        return svc;
     }
 
     /// <summary>The EndpointSlice of <paramref name="service"/>: port "p" is <paramref name="port"/> on each endpoint.</summary>

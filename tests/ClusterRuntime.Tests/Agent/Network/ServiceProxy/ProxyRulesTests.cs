@@ -67,7 +67,7 @@ public sealed class ProxyRulesTests
     [Fact]
     public void LocalPolicies_UseOnlyThisNodesEndpoints_AndDropWhenThereAreNone()
     {
-        JsonObject[] services = [Service("ext", "10.43.0.30", type: "LoadBalancer", port: 8081, nodePort: 30030, externalPolicy: "Local"), Service("int", "10.43.0.31", internalPolicy: "Local")];
+        JsonObject[] services = [Service("ext", "10.43.0.30", type: "LoadBalancer", port: 8081, nodePort: 30030, externalPolicy: "Local", ingress: ["10.0.0.10"]), Service("int", "10.43.0.31", internalPolicy: "Local")];
         JsonObject[] slices = [Slice("ext", 8080, Tcp, new Ep("10.42.0.11", Node: "node-a"), new Ep("10.42.1.11", Node: "node-b")), Slice("int", 8080, Tcp, new Ep("10.42.1.12", Node: "node-b"))];
         var onA = Render(services, slices);
         Assert.Contains("10.0.0.10 . tcp . 8081 : goto ext-default/ext/tcp/8081", onA); // the LB port on the node address
@@ -95,9 +95,28 @@ public sealed class ProxyRulesTests
     }
 
     [Fact]
+    public void ALoadBalancerPort_IsOpenedOnlyOnTheAddressesOfItsIngress()
+    {
+        // "held" was placed on this node; "pending" (same port) was not: the node's address carries only "held".
+        JsonObject[] slices = [Slice("held", 8080, Tcp, new Ep("10.42.0.11")), Slice("pending", 8080, Tcp, new Ep("10.42.0.12")), Slice("unplaced", 8080, Tcp, new Ep("10.42.0.13"))];
+        var r = ProxyRules.Render("appliance", [Service("pending", "10.43.0.52", port: 8081, type: "LoadBalancer", nodePort: 30052, ingress: []),
+            Service("held", "10.43.0.53", port: 8081, type: "LoadBalancer", nodePort: 30053, ingress: ["10.0.0.10", "10.0.0.11"]),
+            Service("unplaced", "10.43.0.54", port: 8082, type: "LoadBalancer", nodePort: 30054)], slices, NodeA);
+        Assert.Contains("10.0.0.10 . tcp . 8081 : goto ext-default/held/tcp/8081", r.Table.Text);
+        Assert.Contains("10.0.0.11 . tcp . 8081 : goto ext-default/held/tcp/8081", r.Table.Text); // another node's address, reached through this one
+        Assert.DoesNotContain("10.0.0.10 . tcp . 8082", r.Table.Text); // no ingress yet (no controller): nothing on the node's address
+        Assert.Empty(r.Conflicts);
+        // Their NodePorts and ClusterIPs are theirs whatever the placement.
+        Assert.Contains("tcp . 30052 : goto ext-default/pending/tcp/8081", r.Table.Text);
+        Assert.Contains("10.43.0.52 . tcp . 8081 : goto svc-default/pending/tcp/8081", r.Table.Text);
+        Assert.Contains("tcp . 30054 : goto ext-default/unplaced/tcp/8082", r.Table.Text);
+    }
+
+    [Fact]
     public void ADestinationClaimedTwice_GoesToTheFirstServiceByName_AndIsReported()
     {
-        var r = ProxyRules.Render("appliance", [Service("b", "10.43.0.51", port: 8081, type: "LoadBalancer", nodePort: 30051), Service("a", "10.43.0.50", port: 8081, type: "LoadBalancer", nodePort: 30050)],
+        // Two Services listing one address (a stale status while the controller moves a port): one wins, by name.
+        var r = ProxyRules.Render("appliance", [Service("b", "10.43.0.51", port: 8081, type: "LoadBalancer", nodePort: 30051, ingress: ["10.0.0.10"]), Service("a", "10.43.0.50", port: 8081, type: "LoadBalancer", nodePort: 30050, ingress: ["10.0.0.10"])],
             [Slice("a", 8080, Tcp, new Ep("10.42.0.11")), Slice("b", 8080, Tcp, new Ep("10.42.0.12"))], NodeA);
         Assert.Contains("10.0.0.10 . tcp . 8081 : goto ext-default/a/tcp/8081", r.Table.Text);
         Assert.DoesNotContain("10.0.0.10 . tcp . 8081 : goto ext-default/b", r.Table.Text);

@@ -66,7 +66,7 @@ public sealed class ServiceProxyNetnsTests
     public async Task NodePortAndLoadBalancer_AnswerFromTheLan_AndExternalPolicyLocal_OnlyOnANodeWithALocalEndpoint()
     {
         await using var lab = await ProxyLab.StartAsync(pods: 2);
-        JsonObject[] services = [Service("np", "10.43.0.30", type: "NodePort", nodePort: 30030), Service("lb", "10.43.0.31", port: 8081, type: "LoadBalancer", nodePort: 30031),
+        JsonObject[] services = [Service("np", "10.43.0.30", type: "NodePort", nodePort: 30030), Service("lb", "10.43.0.31", port: 8081, type: "LoadBalancer", nodePort: 30031, ingress: ["10.0.0.10"]),
             Service("local", "10.43.0.32", type: "NodePort", nodePort: 30032, externalPolicy: "Local")];
         JsonObject[] slices = [Slice("np", 8080, Tcp, new Ep(ProxyLab.PodIp(1))), Slice("lb", 8080, Tcp, new Ep(ProxyLab.PodIp(2))), Slice("local", 8080, Tcp, new Ep(ProxyLab.PodIp(1), Node: "node-a"))];
         await lab.Proxy.SyncAsync(services, slices, NodeA, Ct);
@@ -82,6 +82,42 @@ public sealed class ServiceProxyNetnsTests
         Assert.NotEqual("p1", Assert.Single(await lab.ClientAsync(lab.Lan, "tcp", "10.0.0.10", 30032)).Answer);
         Assert.Equal("p1", Assert.Single(await lab.ClientAsync(lab.Pod(2), "tcp", "10.43.0.32", 80)).Answer);
         Assert.Equal("p1", Assert.Single(await lab.ClientAsync(lab.Lan, "tcp", "10.0.0.10", 30030)).Answer);
+    }
+
+    [Fact]
+    public async Task ALoadBalancerPort_ReachesOnlyTheServiceWhoseIngressListsTheNode()
+    {
+        await using var lab = await ProxyLab.StartAsync(pods: 2);
+        JsonObject[] slices = [Slice("a-pending", 8080, Tcp, new Ep(ProxyLab.PodIp(2))), Slice("b-held", 8080, Tcp, new Ep(ProxyLab.PodIp(1)))];
+        JsonObject Pending(params string[] ingress) => Service("a-pending", "10.43.0.80", port: 8090, type: "LoadBalancer", nodePort: 30080, ingress: ingress);
+        // The controller placed b-held on this node; a-pending (same port, first by name) waits with no ingress.
+        await lab.Proxy.SyncAsync([Pending(), Service("b-held", "10.43.0.81", port: 8090, type: "LoadBalancer", nodePort: 30081, ingress: ["10.0.0.10"])], slices, NodeA, Ct);
+        Assert.All(await lab.ClientAsync(lab.Lan, "tcp", "10.0.0.10", 8090, 10), a => Assert.Equal("p1", a.Answer));
+
+        // The holder is deleted and the controller lists this node for the other one: the port reaches its pod.
+        await lab.Proxy.SyncAsync([Pending("10.0.0.10")], slices, NodeA, Ct);
+        Assert.All(await lab.ClientAsync(lab.Lan, "tcp", "10.0.0.10", 8090, 10), a => Assert.Equal("p2", a.Answer));
+
+        // Not listed (no controller, or the port is taken here): the node's address does not answer on the port.
+        await lab.Proxy.SyncAsync([Pending()], slices, NodeA, Ct);
+        Assert.Equal("refused", Assert.Single(await lab.ClientAsync(lab.Lan, "tcp", "10.0.0.10", 8090)).Answer);
+        Assert.Equal("p2", Assert.Single(await lab.ClientAsync(lab.Lan, "tcp", "10.0.0.10", 30080)).Answer); // its NodePort still answers
+    }
+
+    [Fact]
+    public async Task AHostProcessOnTheLoadBalancerPort_AnswersUntilTheNodeIsListed_ThenOnlyOnLoopback()
+    {
+        await using var lab = await ProxyLab.StartAsync(pods: 1, nodeServer: true);
+        JsonObject[] slices = [Slice("web", 8080, Tcp, new Ep(ProxyLab.PodIp(1)))];
+        JsonObject Web(params string[] ingress) => Service("web", "10.43.0.90", port: 8080, type: "LoadBalancer", nodePort: 30090, ingress: ingress);
+        // Not placed on this node: the node's own listener (sshd, a web UI) keeps its port on the node's address.
+        await lab.Proxy.SyncAsync([Web()], slices, NodeA, Ct);
+        Assert.Equal("node", Assert.Single(await lab.ClientAsync(lab.Lan, "tcp", "10.0.0.10", 8080)).Answer);
+        // Placed: the Service's DNAT comes before any socket, from the LAN and from the node itself; loopback stays the host's.
+        await lab.Proxy.SyncAsync([Web("10.0.0.10")], slices, NodeA, Ct);
+        Assert.Equal("p1", Assert.Single(await lab.ClientAsync(lab.Lan, "tcp", "10.0.0.10", 8080)).Answer);
+        Assert.Equal("p1", Assert.Single(await lab.ClientAsync(lab.Node, "tcp", "10.0.0.10", 8080)).Answer);
+        Assert.Equal("node", Assert.Single(await lab.ClientAsync(lab.Node, "tcp", "127.0.0.1", 8080)).Answer);
     }
 
     [Fact]

@@ -82,7 +82,7 @@ public sealed class NodeRoutesTests
     }
 
     [Fact]
-    public async Task AgentCleanup_RemovesOurRoutesAndTheDnsAddress_AndNothingElse()
+    public async Task AgentCleanup_RemovesOurRoutesTablesAndTheDnsAddress_AndNothingElse()
     {
         if (Environment.UserName != "root") Assert.Skip("network namespaces need root");
         var ns = $"rtc-{Guid.NewGuid().ToString("n")[..6]}";
@@ -97,6 +97,8 @@ public sealed class NodeRoutesTests
             await Ip("-n", ns, "route", "add", "10.99.0.0/16", "via", "10.213.6.2");
             await Ip("-n", ns, "addr", "add", "10.43.0.10/32", "dev", "lo", "label", "lo:appliance");
             await Ip("-n", ns, "addr", "add", "10.50.0.1/32", "dev", "lo");
+            foreach (var table in new[] { "appliance", "appliance-policy", "someone-else" })
+                (await ProcessRunner.RunAsync("ip", ["netns", "exec", ns, "nft", "add", "table", "ip", table], ct: Ct)).Ok();
             var r = await ProcessRunner.RunAsync("/usr/bin/nsenter", [$"--net=/run/netns/{ns}", RuntimeProcess.Dotnet, RuntimeProcess.ServerDll, "agent", "--cleanup"], ct: Ct);
             Assert.True(r.ExitCode == 0, r.Out + r.Error);
             Assert.Equal("", await Ip("-n", ns, "route", "show", "proto", NodeRoutes.Proto));
@@ -104,6 +106,9 @@ public sealed class NodeRoutesTests
             var lo = await Ip("-n", ns, "addr", "show", "dev", "lo");
             Assert.DoesNotContain("10.43.0.10", lo);
             Assert.Contains("10.50.0.1/32", lo);
+            var tables = (await ProcessRunner.RunAsync("ip", ["netns", "exec", ns, "nft", "list", "tables"], ct: Ct)).Ok().Out;
+            Assert.Equal("table ip someone-else", tables.Trim()); // the proxy's and the policy's tables are gone
+
         }
         finally
         {

@@ -12,7 +12,7 @@ namespace Appliance.ClusterRuntime.Api.Storage;
 public static class NetworkPolicyValidation
 {
     static readonly string[] Protocols = ["SCTP", "TCP", "UDP"];
-    static readonly string[] PolicyTypes = ["Egress", "Ingress"];
+    static readonly string[] PolicyTypes = ["Ingress", "Egress"];
 
     /// <summary>Fills the defaults upstream's SetDefaults_NetworkPolicy and SetDefaults_NetworkPolicyPort fill.</summary>
     public static void ApplyDefaults(JsonObject policy)
@@ -50,9 +50,8 @@ public static class NetworkPolicyValidation
         var types = (spec["policyTypes"] as JsonArray ?? []).Select(t => t?.ToString() ?? "").ToList();
         for (var i = 0; i < types.Count; i++)
             if (!PolicyTypes.Contains(types[i]))
-                problems.Add(($"spec.policyTypes[{i}]", $"Unsupported value: \"{types[i]}\": supported values: \"Egress\", \"Ingress\""));
+                problems.Add(($"spec.policyTypes[{i}]", $"Unsupported value: \"{types[i]}\": supported values: \"Ingress\", \"Egress\""));
         if (types.Count > 2) problems.Add(("spec.policyTypes", $"Invalid value: \"{string.Join(",", types)}\": may not specify more than two policyTypes"));
-        else if (types.Count == 2 && types[0] == types[1]) problems.Add(("spec.policyTypes[1]", $"Duplicate value: \"{types[1]}\""));
         if (problems.Count > 0) throw ApiException.Invalid(r.Group, r.Kind, Meta.Name(policy) ?? "", problems);
     }
 
@@ -98,11 +97,11 @@ public static class NetworkPolicyValidation
         switch (port["port"])
         {
             case null:
-                if (endPort is not null) problems.Add(($"{path}.endPort", "Required value: may not be specified when `port` is not specified"));
+                if (endPort is not null) problems.Add(($"{path}.port", "Required value: must be specified when `endPort` is specified"));
                 break;
             case JsonValue v when v.TryGetValue<string>(out var name):
                 if (IanaServiceName(name) is { } why) problems.Add(($"{path}.port", $"Invalid value: \"{name}\": {why}"));
-                if (endPort is not null) problems.Add(($"{path}.endPort", "Required value: may not be specified when `port` is non-numeric"));
+                if (endPort is not null) problems.Add(($"{path}.endPort", "Forbidden: may not be specified when `port` is non-numeric"));
                 break;
             case JsonValue v when v.TryGetValue<int>(out var number):
                 if (number is < 1 or > 65535) problems.Add(($"{path}.port", $"Invalid value: {number}: must be between 1 and 65535, inclusive"));

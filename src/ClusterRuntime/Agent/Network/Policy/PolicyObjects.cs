@@ -64,6 +64,7 @@ internal sealed class PolicyNamespaces
 
     readonly Dictionary<string, Dictionary<string, string>> _labels = new(StringComparer.Ordinal);
 
+    /// <summary>Reads the names and labels of <paramref name="namespaces"/>.</summary>
     public PolicyNamespaces(IEnumerable<JsonObject> namespaces)
     {
         foreach (var ns in namespaces)

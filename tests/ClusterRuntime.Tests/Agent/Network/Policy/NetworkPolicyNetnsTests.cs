@@ -139,6 +139,11 @@ public sealed class NetworkPolicyNetnsTests
         Assert.Equal(Refused, await Tcp(lab, 1, 3));
         Assert.Equal(Refused, await Tcp(lab, 1, 4)); // role=api in another namespace
         Assert.Equal(Unreachable, Assert.Single(await lab.ClientAsync(lab.Pod(1), "udp", "10.42.0.1", 5353)).Answer);
+        // Through Services, egress too is judged on the endpoint the proxy chose: api's is allowed, plain's is not.
+        await lab.Proxy.SyncAsync([ProxyObjects.Service("api", "10.43.0.12"), ProxyObjects.Service("plain", "10.43.0.13")],
+            [ProxyObjects.Slice("api", 8080, "TCP", new Ep(ProxyLab.PodIp(2))), ProxyObjects.Slice("plain", 8080, "TCP", new Ep(ProxyLab.PodIp(3)))], ProxyObjects.NodeA, Ct);
+        Assert.Equal("p2", await Tcp(lab, 1, "10.43.0.12", 80));
+        Assert.Equal(Unreachable, await Tcp(lab, 1, "10.43.0.13", 80));
 
         // DNS only when a rule allows it: here a port rule to any destination.
         var dns = NetPol("shop", "db-dns", """{"podSelector":{},"policyTypes":["Egress"],"egress":[{"ports":[{"port":5353,"protocol":"UDP"}]}]}""");

@@ -50,7 +50,7 @@ internal sealed class NodeNetwork(ApiClient api, HostCommand host, ClusterSettin
         var watches = cluster.RunAsync(stop.Token);
         Dns = new ClusterDnsService(cluster, new IPEndPoint(settings.ClusterDns, 53), settings.Domain, ClusterDnsService.Upstreams(resolvConf), logger);
         var dns = ServeDnsAsync(Dns, stop.Token);
-        var policy = new NftPolicy(logger, command: host).RunAsync(api, nodeName, stop.Token);
+        var policy = new NftPolicy(logger, command: host).RunAsync(api, nodeName, [settings.ClusterDns], stop.Token);
         try
         {
             await cluster.Listed.WaitAsync(ct);

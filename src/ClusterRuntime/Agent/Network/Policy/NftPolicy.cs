@@ -1,5 +1,6 @@
 // The agent's NetworkPolicy enforcement: watches policies, pods and namespaces and keeps the policy table for this node's pods.
 using System.Diagnostics;
+using System.Net;
 using System.Text.Json.Nodes;
 using Appliance.ClusterRuntime.Agent.Client;
 using Appliance.ClusterRuntime.Agent.Network.ServiceProxy;
@@ -24,14 +25,18 @@ public sealed class NftPolicy(ILogger logger, string table = NftPolicy.DefaultTa
     readonly SemaphoreSlim _gate = new(1, 1);
     readonly NftTableWriter _writer = new(command ?? new HostCommand(), w => logger.LogWarning("network policy: {Warning}", w), "refuse", PolicyRules.RefuseProbe, checkInterval);
 
-    /// <summary>Renders the table for node <paramref name="nodeName"/> and applies it if it changed; true when nft ran. Throws <see cref="InvalidOperationException"/> with nft's message.</summary>
-    public async Task<bool> SyncAsync(IReadOnlyList<JsonObject> policies, IReadOnlyList<JsonObject> pods, IReadOnlyList<JsonObject> namespaces, string nodeName, CancellationToken ct)
+    /// <summary>
+    /// Renders the table for node <paramref name="nodeName"/> and applies it if it changed; true when nft ran. Throws
+    /// <see cref="InvalidOperationException"/> with nft's message. <paramref name="serviceAddresses"/>: see <see cref="PolicyRules.Render"/>.
+    /// </summary>
+    public async Task<bool> SyncAsync(IReadOnlyList<JsonObject> policies, IReadOnlyList<JsonObject> pods, IReadOnlyList<JsonObject> namespaces, string nodeName,
+        CancellationToken ct, IReadOnlyList<IPAddress>? serviceAddresses = null)
     {
         await _gate.WaitAsync(ct);
         try
         {
             var clock = Stopwatch.StartNew();
-            var rendered = PolicyRules.Render(table, policies, pods, namespaces, nodeName);
+            var rendered = PolicyRules.Render(table, policies, pods, namespaces, nodeName, serviceAddresses);
             if (!await _writer.WriteAsync(rendered, ct)) return false;
             logger.LogInformation("network policy: table ip {Table} applied ({Chains} chains, {Policies} policies) in {Ms:F1} ms",
                 table, rendered.Chains.Count, policies.Count, clock.Elapsed.TotalMilliseconds);
@@ -41,7 +46,7 @@ public sealed class NftPolicy(ILogger logger, string table = NftPolicy.DefaultTa
     }
 
     /// <summary>Watches NetworkPolicies, Pods and Namespaces through <paramref name="api"/> and syncs until <paramref name="ct"/> ends; failures are logged and retried.</summary>
-    internal async Task RunAsync(ApiClient api, string nodeName, CancellationToken ct)
+    internal async Task RunAsync(ApiClient api, string nodeName, IReadOnlyList<IPAddress> serviceAddresses, CancellationToken ct)
     {
         var policies = new WatchedCollection(api, "/apis/networking.k8s.io/v1/networkpolicies", logger);
         var pods = new WatchedCollection(api, "/api/v1/pods", logger);
@@ -54,7 +59,7 @@ public sealed class NftPolicy(ILogger logger, string table = NftPolicy.DefaultTa
             await Task.WhenAll(policies.Listed, pods.Listed, namespaces.Listed).WaitAsync(ct);
             while (true)
             {
-                try { await SyncAsync(policies.Items(), pods.Items(), namespaces.Items(), nodeName, ct); }
+                try { await SyncAsync(policies.Items(), pods.Items(), namespaces.Items(), nodeName, ct, serviceAddresses); }
                 catch (Exception e) when (e is HostCommandException or InvalidOperationException) { logger.LogWarning("network policy: {Error}", e.Message); }
                 using var tick = CancellationTokenSource.CreateLinkedTokenSource(ct);
                 tick.CancelAfter(Recheck);

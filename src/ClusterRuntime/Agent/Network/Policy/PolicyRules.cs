@@ -11,13 +11,14 @@ namespace Appliance.ClusterRuntime.Agent.Network.Policy;
 /// <list type="bullet">
 /// <item><c>forward</c> (filter hook, after the proxy's DNAT, also bridged pod-to-pod traffic through br_netfilter):
 /// replies of allowed flows pass (<c>ct state established,related accept</c>); then the source through
-/// <c>@egress-pods</c>, the destination through <c>@ingress-pods</c>. <c>input</c>: the source through
-/// <c>@egress-pods</c> (a pod reaching the node itself: the cluster DNS, the API server behind a ClusterIP).</item>
+/// <c>@egress-pods</c>, the destination through <c>@ingress-pods</c>. <c>input</c>: traffic from a pod to the node
+/// passes (upstream: traffic to and from the pod's node is always allowed), except to the addresses the node serves
+/// for a Service (the cluster DNS), which go through <c>@egress-pods</c> as a DNS pod's traffic would.</item>
 /// <item>Maps <c>egress-pods</c>/<c>ingress-pods</c>: the address of each pod of this node that a policy isolates in
 /// that direction → <c>jump egress-IP</c>/<c>jump ingress-IP</c>. A pod no policy selects is not in the map: all open.</item>
 /// <item><c>ingress-IP</c>, <c>egress-IP</c>: one line per (rule, peer, port) of every policy that selects the pod, the
-/// union of what they allow; a match accepts (ingress) or returns to the ingress check (egress); the last line is
-/// <c>goto refuse</c>: TCP reset, else ICMP admin-prohibited.</item>
+/// union of what they allow, after the pod's own address (a pod cannot block itself); a match accepts (ingress) or
+/// returns to the ingress check (egress); the last line is <c>goto refuse</c>: TCP reset, else ICMP admin-prohibited.</item>
 /// </list>
 /// The node's own traffic (kubelet probes, host-network pods) leaves through the output hook, which is not filtered.
 /// </summary>
@@ -28,14 +29,21 @@ public static class PolicyRules
 
     const string AddressMap = "type ipv4_addr : verdict;";
 
-    /// <summary>Renders table <paramref name="tableName"/> for the pods of node <paramref name="nodeName"/>.</summary>
-    public static NftTable Render(string tableName, IEnumerable<JsonObject> policies, IEnumerable<JsonObject> pods, IEnumerable<JsonObject> namespaces, string nodeName)
+    /// <summary>
+    /// Renders table <paramref name="tableName"/> for the pods of node <paramref name="nodeName"/>.
+    /// <paramref name="serviceAddresses"/> are the addresses this node serves on behalf of a Service (the cluster
+    /// DNS): a pod reaches the node itself freely, as upstream allows, but these only when a rule allows them.
+    /// </summary>
+    public static NftTable Render(string tableName, IEnumerable<JsonObject> policies, IEnumerable<JsonObject> pods, IEnumerable<JsonObject> namespaces, string nodeName,
+        IReadOnlyList<System.Net.IPAddress>? serviceAddresses = null)
     {
         var t = new NftTable(tableName);
         t.Chain("forward", "type filter hook forward priority filter; policy accept;").Rules.AddRange([
             "ct state established,related accept", "ip saddr vmap @egress-pods", "ip daddr vmap @ingress-pods"]);
-        t.Chain("input", "type filter hook input priority filter; policy accept;").Rules.AddRange([
-            "ct state established,related accept", "ip saddr vmap @egress-pods"]);
+        var served = (serviceAddresses ?? []).Where(a => a.AddressFamily == AddressFamily.InterNetwork).Select(a => a.ToString()).Distinct().Order(StringComparer.Ordinal).ToList();
+        if (served.Count > 0)
+            t.Chain("input", "type filter hook input priority filter; policy accept;").Rules.AddRange([
+                "ct state established,related accept", $"ip daddr != {Set(served)} accept", "ip saddr vmap @egress-pods"]);
         // A TCP reset is not rate-limited as ICMP errors are (net.ipv4.icmp_ratelimit: after a burst, one a second
         // per client), but the reset of a bridged packet leaves without passing NAT again, so a client of a Service
         // would see it come from the pod and ignore it: DNATed flows get the ICMP error, which conntrack translates.
@@ -55,7 +63,9 @@ public static class PolicyRules
                 if (selecting.Count == 0) continue;
                 var chain = $"{direction}-{pod.Ip}";
                 maps[ingress].Elements.Add($"{pod.Ip} : jump {chain}");
+                // A pod cannot block its own traffic (upstream), e.g. to itself through a Service.
                 var rules = t.Chain(chain).Rules;
+                rules.Add(ingress ? $"ip saddr {pod.Ip} accept" : $"ip daddr {pod.Ip} return");
                 foreach (var policy in selecting)
                     foreach (var rule in (policy["spec"]?[direction] as JsonArray ?? []).OfType<JsonObject>())
                         rules.AddRange(RuleLines(rule, ingress, pod, Meta.Namespace(policy) ?? "", all, ns).Where(l => !rules.Contains(l)));

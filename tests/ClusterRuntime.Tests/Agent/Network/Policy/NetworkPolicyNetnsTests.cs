@@ -33,6 +33,8 @@ public sealed class NetworkPolicyNetnsTests
         Pod("other", "x", ProxyLab.PodIp(4), "role=api"),
     ];
 
+    const string ClusterDns = "10.43.0.53";
+
     static NftPolicy PolicyFor(ProxyLab lab) => new(lab.Log, command: new HostCommand(["ip", "netns", "exec", lab.Node]));
 
     static async Task<string> Tcp(ProxyLab lab, int from, string host, int port = 8080)
@@ -80,6 +82,7 @@ public sealed class NetworkPolicyNetnsTests
         await lab.Proxy.SyncAsync([ProxyObjects.Service("db", "10.43.0.10")], [ProxyObjects.Slice("db", 8080, "TCP", new Ep(ProxyLab.PodIp(1)))], ProxyObjects.NodeA, Ct);
         Assert.Equal("p1", await Tcp(lab, 2, "10.43.0.10", 80));
         Assert.Equal(Unreachable, await Tcp(lab, 3, "10.43.0.10", 80));
+        Assert.Equal("p1", await Tcp(lab, 1, "10.43.0.10", 80)); // to itself through the Service: a pod cannot block itself
 
         // Both selectors in one peer: role=api pods of the namespaces labelled team=blue; a named port of the target.
         var both = NetPol("shop", "db-from-blue", """
@@ -116,39 +119,47 @@ public sealed class NetworkPolicyNetnsTests
     }
 
     [Fact]
-    public async Task DefaultDenyEgress_RefusesEvenTheNodesDns_UntilARuleAllowsIt()
+    public async Task DefaultDenyEgress_RefusesTheClusterDns_UntilARuleAllowsIt_ButNotTheNodeItself()
     {
-        // The node's server on UDP 5353 stands for the cluster DNS, which the agent serves on the node itself.
+        // The node's server on TCP 9090 stands for the cluster DNS, which the agent serves on the node itself, on the
+        // cluster DNS address added to the node's lo (TCP: the lab's UDP server answers from the node's first address).
         await using var lab = await ProxyLab.StartAsync(nodeServer: true);
+        (await ProcessRunner.RunAsync("ip", ["-n", lab.Node, "addr", "add", $"{ClusterDns}/32", "dev", "lo"], ct: Ct)).Ok();
         var policy = PolicyFor(lab);
-        Assert.Equal("node", Assert.Single(await lab.ClientAsync(lab.Pod(1), "udp", "10.42.0.1", 5353)).Answer);
+        Task<bool> Sync(params JsonObject[] policies) => policy.SyncAsync(policies, Pods, Namespaces, "node-a", Ct, [System.Net.IPAddress.Parse(ClusterDns)]);
+        Task<string> Dns() => Tcp(lab, 1, ClusterDns, 9090);
+        Task<string> Node() => Tcp(lab, 1, "10.42.0.1", 9090);
+        Assert.Equal("node", await Dns());
 
         var deny = NetPol("shop", "db-egress-deny", """{"podSelector":{"matchLabels":{"app":"db"}},"policyTypes":["Egress"]}""");
-        await policy.SyncAsync([deny], Pods, Namespaces, "node-a", Ct);
+        await Sync(deny);
         Assert.Equal(Refused, await Tcp(lab, 1, 2));
         Assert.Equal(Refused, await Tcp(lab, 1, 4));
-        Assert.Equal(Unreachable, Assert.Single(await lab.ClientAsync(lab.Pod(1), "udp", "10.42.0.1", 5353)).Answer);
+        Assert.Equal(Refused, await Dns());
+        Assert.Equal("node", await Node()); // upstream: traffic to the pod's own node is always allowed
+        Assert.Equal(Unreachable, Assert.Single(await lab.ClientAsync(lab.Pod(1), "udp", ProxyLab.PodIp(2), 5353)).Answer);
         Assert.Equal("p1", await Tcp(lab, 2, 1)); // ingress to db is not isolated, and its replies pass
 
         var allow = NetPol("shop", "db-to-api", """
             {"podSelector":{"matchLabels":{"app":"db"}},"policyTypes":["Egress"],"egress":[{"to":[{"podSelector":{"matchLabels":{"role":"api"}}}],"ports":[{"port":8080}]}]}
             """);
-        await policy.SyncAsync([deny, allow], Pods, Namespaces, "node-a", Ct);
+        await Sync(deny, allow);
         Assert.Equal("p2", await Tcp(lab, 1, 2));
         Assert.Equal(Refused, await Tcp(lab, 1, 2, 9090));
         Assert.Equal(Refused, await Tcp(lab, 1, 3));
         Assert.Equal(Refused, await Tcp(lab, 1, 4)); // role=api in another namespace
-        Assert.Equal(Unreachable, Assert.Single(await lab.ClientAsync(lab.Pod(1), "udp", "10.42.0.1", 5353)).Answer);
+        Assert.Equal(Refused, await Dns());
         // Through Services, egress too is judged on the endpoint the proxy chose: api's is allowed, plain's is not.
         await lab.Proxy.SyncAsync([ProxyObjects.Service("api", "10.43.0.12"), ProxyObjects.Service("plain", "10.43.0.13")],
-            [ProxyObjects.Slice("api", 8080, "TCP", new Ep(ProxyLab.PodIp(2))), ProxyObjects.Slice("plain", 8080, "TCP", new Ep(ProxyLab.PodIp(3)))], ProxyObjects.NodeA, Ct);
+            [ProxyObjects.Slice("api", 8080, "TCP", new Ep(ProxyLab.PodIp(2))), ProxyObjects.Slice("plain", 8080, "TCP", new Ep(ProxyLab.PodIp(3)))],
+            ProxyObjects.NodeA with { LocalServiceAddresses = [System.Net.IPAddress.Parse(ClusterDns)] }, Ct);
         Assert.Equal("p2", await Tcp(lab, 1, "10.43.0.12", 80));
         Assert.Equal(Unreachable, await Tcp(lab, 1, "10.43.0.13", 80));
 
         // DNS only when a rule allows it: here a port rule to any destination.
-        var dns = NetPol("shop", "db-dns", """{"podSelector":{},"policyTypes":["Egress"],"egress":[{"ports":[{"port":5353,"protocol":"UDP"}]}]}""");
-        await policy.SyncAsync([deny, allow, dns], Pods, Namespaces, "node-a", Ct);
-        Assert.Equal("node", Assert.Single(await lab.ClientAsync(lab.Pod(1), "udp", "10.42.0.1", 5353)).Answer);
+        var dns = NetPol("shop", "db-dns", """{"podSelector":{},"policyTypes":["Egress"],"egress":[{"ports":[{"port":9090,"protocol":"TCP"}]}]}""");
+        await Sync(deny, allow, dns);
+        Assert.Equal("node", await Dns());
         Assert.Equal("p2", await Tcp(lab, 1, 2));
         Assert.Equal(Refused, await Tcp(lab, 1, 3));
     }

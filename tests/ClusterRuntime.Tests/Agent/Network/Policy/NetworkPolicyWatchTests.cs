@@ -29,7 +29,7 @@ public sealed class NetworkPolicyWatchTests(ServerFixture fixture) : IClassFixtu
         using var api = new ApiClient(fixture.Server.CreateClient());
         var policy = new NftPolicy(lab.Log, command: new HostCommand(["ip", "netns", "exec", lab.Node]));
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        var running = policy.RunAsync(api, Node, stop.Token);
+        var running = policy.RunAsync(api, Node, [], stop.Token);
         try
         {
             async Task<string> Tcp(int from) => Assert.Single(await lab.ClientAsync(lab.Pod(from), "tcp", ProxyLab.PodIp(1), 8080)).Answer;

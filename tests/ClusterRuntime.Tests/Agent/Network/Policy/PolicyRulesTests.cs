@@ -18,14 +18,21 @@ public sealed class PolicyRulesTests
         Pod("other", "x", "10.42.0.14", "role=api"),
     ];
 
-    static string Render(params JsonObject[] policies) => PolicyRules.Render("appliance-policy", policies, Pods, Namespaces, "node-a").Text;
+    static readonly System.Net.IPAddress[] ClusterDns = [System.Net.IPAddress.Parse("10.43.0.10")];
 
+    static string Render(params JsonObject[] policies) => PolicyRules.Render("appliance-policy", policies, Pods, Namespaces, "node-a", ClusterDns).Text;
+
+    /// <summary>The rules of a chain; a pod's chain starts with its own address (a pod cannot block itself), checked and left out.</summary>
     static List<string> Chain(string text, string name)
     {
         var lines = text.Split('\n').Select(l => l.Trim()).ToList();
         var start = lines.IndexOf($"chain {name} {{");
         Assert.True(start >= 0, $"no chain {name} in\n{text}");
-        return [.. lines.Skip(start + 1).TakeWhile(l => l != "}")];
+        var rules = lines.Skip(start + 1).TakeWhile(l => l != "}").ToList();
+        if (name.StartsWith("ingress-", StringComparison.Ordinal)) Assert.Equal($"ip saddr {name["ingress-".Length..]} accept", rules[0]);
+        else if (name.StartsWith("egress-", StringComparison.Ordinal)) Assert.Equal($"ip daddr {name["egress-".Length..]} return", rules[0]);
+        else return rules;
+        return rules[1..];
     }
 
     [Fact]
@@ -33,7 +40,9 @@ public sealed class PolicyRulesTests
     {
         var text = Render();
         Assert.Equal(["type filter hook forward priority filter; policy accept;", "ct state established,related accept", "ip saddr vmap @egress-pods", "ip daddr vmap @ingress-pods"], Chain(text, "forward"));
-        Assert.Equal(["type filter hook input priority filter; policy accept;", "ct state established,related accept", "ip saddr vmap @egress-pods"], Chain(text, "input"));
+        // Pods reach their node freely (upstream), except the addresses it serves for a Service: the cluster DNS.
+        Assert.Equal(["type filter hook input priority filter; policy accept;", "ct state established,related accept", "ip daddr != 10.43.0.10 accept", "ip saddr vmap @egress-pods"], Chain(text, "input"));
+        Assert.DoesNotContain("hook input", PolicyRules.Render("appliance-policy", [], Pods, Namespaces, "node-a").Text);
         Assert.DoesNotContain("jump ingress-", text);
         Assert.DoesNotContain("jump egress-", text);
         Assert.Equal(text, Render()); // same input, same text

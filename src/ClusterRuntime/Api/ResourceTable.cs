@@ -32,6 +32,7 @@ public static class ResourceTable
         new("batch", "v1", "CronJob", "cronjobs", "cronjob", true, ["cj"], All, HasStatus: true),
         new("coordination.k8s.io", "v1", "Lease", "leases", "lease", true, None, None),
         new("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", "endpointslice", true, None, None),
+        new("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", "networkpolicy", true, ["netpol"], None),
         // events.k8s.io/v1 Events are the core/v1 Events seen through a conversion (Storage/EventConversion.cs).
         new("events.k8s.io", "v1", "Event", "events", "event", true, ["ev"], None) { StoredAs = CoreEvents },
     ];

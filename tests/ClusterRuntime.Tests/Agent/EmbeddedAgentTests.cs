@@ -1,4 +1,4 @@
-// `appliance-runtime server` without --disable-agent is a node too: a Deployment runs on it, served (also through a LoadBalancer from the LAN), logged, exec'd into, copied to and from, and replaced.
+// `appliance-runtime server` without --disable-agent is a node too: a Deployment runs on it, served (also through a LoadBalancer from the LAN), logged, exec'd into, copied to and from, replaced, and fenced by NetworkPolicies.
 using System.Text.Json.Nodes;
 using Appliance.ClusterRuntime.Tests.Support;
 
@@ -95,6 +95,9 @@ public sealed class EmbeddedAgentTests
             var logs = await Poll.UntilAsync(async () => (await kubectl.RunAsync("logs", replacement)).Out, o => o.Contains($"serving {replacement}"),
                 TimeSpan.FromSeconds(30), "kubectl logs of the replacement", o => o + Log());
             TestContext.Current.TestOutputHelper?.WriteLine($"{row}\n{logs}");
+
+            var target = after.First(p => p.Name == replacement);
+            await NetworkPolicyAsync(kubectl, netns, pods[1].Name, target, dir, Log);
         }
         finally
         {
@@ -222,6 +225,55 @@ public sealed class EmbeddedAgentTests
             o => o.Length > 0 && Running(o) is var r && r.Count == count && !r.Any(p => not.Contains(p.Item1)) && JsonNode.Parse(o)!["items"]!.AsArray().Count == count,
             TimeSpan.FromSeconds(60), $"{count} web pods Running", o => o + log());
         return Running(json);
+    }
+
+    /// <summary>
+    /// NetworkPolicy enforced by the node's agent on real pods: a default deny for the web pods refuses
+    /// <paramref name="client"/>'s connection to <paramref name="target"/> (the node itself still gets through, as
+    /// kubelet probes must); an allow from pods labelled role=client opens that path once the client has the label, and
+    /// only that path: the target still cannot reach the client.
+    /// </summary>
+    static async Task NetworkPolicyAsync(Support.Kubectl kubectl, string netns, string client, (string Name, string Ip) target, TempDir dir, Func<string> log)
+    {
+        var clientIp = (await kubectl.RunAsync("get", "pod", client, "-o", "jsonpath={.status.podIP}")).Ok().Out;
+        Task<ProcessResult> Get(string from, string ip) => kubectl.RunAsync("exec", from, "--", "sh", "-c", $"printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 {ip} 8080");
+        async Task Until(string from, string ip, bool open, string what)
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            await Poll.UntilAsync(() => Get(from, ip), r => (r.ExitCode == 0 && r.Out.Contains("page of")) == open, TimeSpan.FromSeconds(20), what, r => r.Out + r.Error + log());
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"{what} took {clock.Elapsed}");
+        }
+        await Until(client, target.Ip, true, "the target open before any policy");
+
+        (await kubectl.RunAsync("apply", "-f", dir.Write("deny.yaml", """
+            apiVersion: networking.k8s.io/v1
+            kind: NetworkPolicy
+            metadata: {name: web-deny, namespace: default}
+            spec: {podSelector: {matchLabels: {app: web}}, policyTypes: [Ingress]}
+            """))).Ok();
+        await Until(client, target.Ip, false, "the default deny refusing the client");
+        var refused = await Get(client, target.Ip);
+        Assert.Contains("refused", refused.Error + refused.Out, StringComparison.OrdinalIgnoreCase);
+        var fromNode = await ProcessRunner.RunAsync("/usr/bin/nsenter", [$"--net=/run/netns/{netns}", "curl", "-sS", "--max-time", "5", $"http://{target.Ip}:8080/"], ct: Ct);
+        Assert.True(fromNode.ExitCode == 0 && fromNode.Out.StartsWith("page of"), $"the node itself was refused: {fromNode.Error}{log()}");
+
+        (await kubectl.RunAsync("apply", "-f", dir.Write("allow.yaml", """
+            apiVersion: networking.k8s.io/v1
+            kind: NetworkPolicy
+            metadata: {name: web-from-clients, namespace: default}
+            spec:
+              podSelector: {matchLabels: {app: web}}
+              ingress:
+              - from: [{podSelector: {matchLabels: {role: client}}}]
+                ports: [{port: 8080}]
+            """))).Ok();
+        await Task.Delay(TimeSpan.FromSeconds(1), Ct);
+        Assert.NotEqual(0, (await Get(client, target.Ip)).ExitCode); // no role=client label yet
+        (await kubectl.RunAsync("label", "pod", client, "role=client")).Ok();
+        await Until(client, target.Ip, true, "the allow by label opening the client's path");
+        Assert.NotEqual(0, (await Get(target.Name, clientIp)).ExitCode); // the target has no role=client: still refused
+        (await kubectl.RunAsync("delete", "netpol", "--all")).Ok();
+        await Until(target.Name, clientIp, true, "everything open again without policies");
     }
 
     static async Task Ip(params string[] args) => (await ProcessRunner.RunAsync("ip", args, ct: Ct)).Ok();

@@ -26,13 +26,13 @@ public sealed class KubectlScenarioTests(ServerFixture fx) : IClassFixture<Serve
 
         var resources = (await K.RunAsync("api-resources")).Ok().Out;
         foreach (var expected in new[] { "configmaps", "namespaces", "nodes", "pods", "services", "endpoints", "secrets", "serviceaccounts", "events",
-                     "deployments", "replicasets", "daemonsets", "statefulsets", "jobs", "leases", "endpointslices" })
+                     "deployments", "replicasets", "daemonsets", "statefulsets", "jobs", "leases", "endpointslices", "networkpolicies" })
             Assert.Matches($@"(?m)^{expected}\s", resources);
         Assert.Matches(@"(?m)^deployments\s+deploy\s+apps/v1\s+true\s+Deployment", resources);
         Assert.Matches(@"(?m)^nodes\s+no\s+v1\s+false\s+Node", resources);
 
         var versions = (await K.RunAsync("api-versions")).Ok().Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(["apps/v1", "batch/v1", "coordination.k8s.io/v1", "discovery.k8s.io/v1", "events.k8s.io/v1", "v1"], versions);
+        Assert.Equal(["apps/v1", "batch/v1", "coordination.k8s.io/v1", "discovery.k8s.io/v1", "events.k8s.io/v1", "networking.k8s.io/v1", "v1"], versions);
     }
 
     [Fact]

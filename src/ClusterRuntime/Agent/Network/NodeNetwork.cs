@@ -2,6 +2,7 @@
 using System.Net;
 using Appliance.ClusterRuntime.Agent.Client;
 using Appliance.ClusterRuntime.Agent.ClusterDns;
+using Appliance.ClusterRuntime.Agent.Network.Policy;
 using Appliance.ClusterRuntime.Agent.Network.ServiceProxy;
 using Microsoft.Extensions.Logging;
 
@@ -10,7 +11,8 @@ namespace Appliance.ClusterRuntime.Agent.Network;
 /// <summary>
 /// Runs on every agent (unless <c>--disable-network</c>): IPv4 forwarding and bridge netfilter on, one route per other
 /// node's pod range (<see cref="NodeRoutes"/>) kept in step with the Nodes, the Service proxy (<see cref="NftProxy"/>)
-/// synced on every change of Services, EndpointSlices or Nodes and every 30 s (a flushed table comes back), and the
+/// synced on every change of Services, EndpointSlices or Nodes and every 30 s (a flushed table comes back), NetworkPolicy
+/// enforcement (<see cref="NftPolicy"/>, its own watches and table), and the
 /// cluster DNS (<see cref="ClusterDnsService"/>) on the cluster DNS address, which is added to <c>lo</c> with the label
 /// <see cref="DnsLabel"/> so that pods reach it through their gateway (this node) and <c>--cleanup</c> finds it again.
 /// </summary>
@@ -48,6 +50,7 @@ internal sealed class NodeNetwork(ApiClient api, HostCommand host, ClusterSettin
         var watches = cluster.RunAsync(stop.Token);
         Dns = new ClusterDnsService(cluster, new IPEndPoint(settings.ClusterDns, 53), settings.Domain, ClusterDnsService.Upstreams(resolvConf), logger);
         var dns = ServeDnsAsync(Dns, stop.Token);
+        var policy = new NftPolicy(logger, command: host).RunAsync(api, nodeName, [settings.ClusterDns], stop.Token);
         try
         {
             await cluster.Listed.WaitAsync(ct);
@@ -81,6 +84,7 @@ internal sealed class NodeNetwork(ApiClient api, HostCommand host, ClusterSettin
         {
             stop.Cancel();
             await Quietly(dns);
+            await Quietly(policy);
             await Quietly(watches);
         }
     }
@@ -119,11 +123,12 @@ internal sealed class NodeNetwork(ApiClient api, HostCommand host, ClusterSettin
         catch (OperationCanceledException) { }
     }
 
-    /// <summary>Removes what the agent added to the node's network: its nftables table, routes, the cluster DNS address
-    /// and the pods' bridge.</summary>
+    /// <summary>Removes what the agent added to the node's network: its nftables tables (proxy and policy), routes, the
+    /// cluster DNS address and the pods' bridge.</summary>
     public static async Task CleanupAsync(HostCommand host, ILogger logger, CancellationToken ct)
     {
         await new NftProxy(logger, command: host).CleanupAsync(ct);
+        await new NftPolicy(logger, command: host).CleanupAsync(ct);
         await new NodeRoutes(host, "", null, logger).CleanupAsync(ct);
         await host.RunAsync("ip", ["addr", "flush", "dev", "lo", "label", DnsLabel], ct: ct);
         await PodBridge.RemoveAsync(host, ct);

@@ -19,6 +19,7 @@ static partial class BuiltinTypes
         ("io.k8s.api.discovery.v1", Discovery),
         ("io.k8s.api.autoscaling.v1", Autoscaling),
         ("io.k8s.api.events.v1", Events),
+        ("io.k8s.api.networking.v1", Networking),
     ];
 
     static readonly IReadOnlyDictionary<string, string> Meta = new Dictionary<string, string>
@@ -153,5 +154,16 @@ static partial class BuiltinTypes
             deprecatedSource:EventSource deprecatedFirstTimestamp:time deprecatedLastTimestamp:time deprecatedCount:int32
             """,
         ["EventSeries"] = "count:int32 lastObservedTime:time",
+    };
+
+    static readonly IReadOnlyDictionary<string, string> Networking = new Dictionary<string, string>
+    {
+        ["NetworkPolicy"] = "...TypeMeta metadata:ObjectMeta spec:NetworkPolicySpec",
+        ["NetworkPolicySpec"] = "podSelector:LabelSelector ingress:[]NetworkPolicyIngressRule egress:[]NetworkPolicyEgressRule policyTypes:[]string",
+        ["NetworkPolicyIngressRule"] = "ports:[]NetworkPolicyPort from:[]NetworkPolicyPeer",
+        ["NetworkPolicyEgressRule"] = "ports:[]NetworkPolicyPort to:[]NetworkPolicyPeer",
+        ["NetworkPolicyPort"] = "protocol:string port:int-or-string endPort:int32",
+        ["NetworkPolicyPeer"] = "podSelector:LabelSelector namespaceSelector:LabelSelector ipBlock:IPBlock",
+        ["IPBlock"] = "cidr:string except:[]string",
     };
 }

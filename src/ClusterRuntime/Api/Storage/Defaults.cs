@@ -59,6 +59,9 @@ public static class Defaults
             case "CronJob":
                 BatchDefaults.ApplyCronJob(obj);
                 break;
+            case "NetworkPolicy":
+                NetworkPolicyValidation.ApplyDefaults(obj);
+                break;
         }
     }
 

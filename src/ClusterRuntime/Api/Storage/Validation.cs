@@ -63,6 +63,7 @@ public static class Validation
             throw ApiException.Invalid(r, name, "metadata.finalizers",
                 $"Invalid value: []string{{{string.Join(", ", finalizers.Select(f => $"\"{f}\""))}}}: finalizer orphan and foregroundDeletion cannot be both set");
         if (r.Group == "batch") BatchValidation.Check(r, obj);
+        if (r.Kind == "NetworkPolicy") NetworkPolicyValidation.Check(r, obj);
     }
 
     /// <summary>Null when <paramref name="s"/> is a DNS-1123 label, else why not.</summary>

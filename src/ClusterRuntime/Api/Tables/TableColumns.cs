@@ -121,6 +121,7 @@ public static class TableColumns
             Col("Containers", o => JobTemplateContainers(o, "name"), 1), Col("Images", o => JobTemplateContainers(o, "image"), 1),
             Col("Selector", o => Selector(o["spec"]?["jobTemplate"]?["spec"]?["selector"]), 1),
         ],
+        "NetworkPolicy" => [NameCol, Col("Pod-Selector", o => Selector(o["spec"]?["podSelector"]) is { Length: > 0 } s ? s : "<none>"), AgeCol],
         "Lease" => [NameCol, Col("Holder", o => S(o, "spec", "holderIdentity")), AgeCol],
         "EndpointSlice" =>
         [

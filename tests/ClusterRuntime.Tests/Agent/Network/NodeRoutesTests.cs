@@ -82,7 +82,7 @@ public sealed class NodeRoutesTests
     }
 
     [Fact]
-    public async Task AgentCleanup_RemovesOurRoutesTheDnsAddressAndThePodsBridge_AndNothingElse()
+    public async Task AgentCleanup_RemovesOurRoutesTablesTheDnsAddressAndThePodsBridge_AndNothingElse()
     {
         if (Environment.UserName != "root") Assert.Skip("network namespaces need root");
         var ns = $"rtc-{Guid.NewGuid().ToString("n")[..6]}";
@@ -102,6 +102,8 @@ public sealed class NodeRoutesTests
             await Ip("-n", ns, "link", "add", "vethpod1", "type", "veth", "peer", "name", "podeth0");
             await Ip("-n", ns, "link", "set", "vethpod1", "master", "cni0");
             await Ip("-n", ns, "link", "add", "br-site", "type", "bridge");
+            foreach (var table in new[] { "appliance", "appliance-policy", "someone-else" })
+                (await ProcessRunner.RunAsync("ip", ["netns", "exec", ns, "nft", "add", "table", "ip", table], ct: Ct)).Ok();
             var r = await ProcessRunner.RunAsync("/usr/bin/nsenter", [$"--net=/run/netns/{ns}", .. RuntimeProcess.CommandLine("agent"), "--cleanup"], ct: Ct);
             Assert.True(r.ExitCode == 0, r.Out + r.Error);
             Assert.Equal("", await Ip("-n", ns, "route", "show", "proto", NodeRoutes.Proto));
@@ -114,6 +116,8 @@ public sealed class NodeRoutesTests
             Assert.DoesNotContain("vethpod1", links);
             Assert.Contains("br-site", links);
             Assert.Contains("eth0", links);
+            var tables = (await ProcessRunner.RunAsync("ip", ["netns", "exec", ns, "nft", "list", "tables"], ct: Ct)).Ok().Out;
+            Assert.Equal("table ip someone-else", tables.Trim()); // the proxy's and the policy's tables are gone
         }
         finally
         {

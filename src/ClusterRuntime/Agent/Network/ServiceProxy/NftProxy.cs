@@ -22,10 +22,11 @@ public sealed class NftProxy(ILogger logger, string table = NftProxy.DefaultTabl
 
     readonly HostCommand _command = command ?? new HostCommand();
     readonly SemaphoreSlim _gate = new(1, 1);
-    NftTable? _applied;
+    NftTableWriter? _writer;
     IReadOnlyDictionary<UdpTarget, IReadOnlySet<string>> _udp = new Dictionary<UdpTarget, IReadOnlySet<string>>();
     bool _conntrackMissing;
-    long _checkedAt;
+
+    NftTableWriter Writer => _writer ??= new NftTableWriter(_command, w => logger.LogWarning("service proxy: {Warning}", w), "mark-for-masquerade", ProxyRules.MasqueradeMark, checkInterval);
 
     /// <summary>The table's name.</summary>
     public string Table => table;
@@ -45,27 +46,8 @@ public sealed class NftProxy(ILogger logger, string table = NftProxy.DefaultTabl
             _ = rules.Table.Text; // written once, here: the render time includes it
             var render = clock.Elapsed;
             foreach (var c in rules.Conflicts) logger.LogWarning("service proxy: {Conflict}", c);
-            if (_applied is not null && _applied.Text == rules.Table.Text)
-            {
-                if (Stopwatch.GetElapsedTime(_checkedAt) < (checkInterval ?? TimeSpan.FromSeconds(30)) || await TablePresentAsync(ct))
-                    return new ProxySyncResult(false, render, TimeSpan.Zero, 0, rules.Conflicts);
-                logger.LogWarning("service proxy: table ip {Table} is gone or emptied (a ruleset flush?); writing it again", table);
-                _applied = null;
-            }
-
             clock.Restart();
-            var previous = _applied;
-            _applied = null;
-            var r = await _command.RunAsync("nft", ["-f", "-"], rules.Table.UpdateScript(previous), ct);
-            if (r.ExitCode != 0 && previous is not null)
-            {
-                // The table is not what the last apply left (changed by hand, flushed): replace it whole.
-                logger.LogWarning("service proxy: the update of table ip {Table} was refused ({Error}); replacing the table", table, r.Error.Trim());
-                r = await _command.RunAsync("nft", ["-f", "-"], rules.Table.UpdateScript(null), ct);
-            }
-            if (r.ExitCode != 0) throw new InvalidOperationException($"nft -f - refused table ip {table} (exit {r.ExitCode}): {r.Error.Trim()}");
-            _applied = rules.Table;
-            _checkedAt = Stopwatch.GetTimestamp();
+            if (!await Writer.WriteAsync(rules.Table, ct)) return new ProxySyncResult(false, render, TimeSpan.Zero, 0, rules.Conflicts);
             var apply = clock.Elapsed;
             var flushed = await FlushUdpAsync(rules.UdpTargets, ct);
             logger.LogInformation("service proxy: table ip {Table} applied ({Chains} chains) in {Apply:F1} ms, rendered in {Render:F1} ms, {Flushed} UDP endpoints flushed",
@@ -75,23 +57,13 @@ public sealed class NftProxy(ILogger logger, string table = NftProxy.DefaultTabl
         finally { _gate.Release(); }
     }
 
-    // The small chain every table has, with its rule: absent after a flush of the ruleset or of the table.
-    async Task<bool> TablePresentAsync(CancellationToken ct)
-    {
-        _checkedAt = Stopwatch.GetTimestamp();
-        var r = await _command.RunAsync("nft", ["list", "chain", "ip", table, "mark-for-masquerade"], null, ct);
-        return r.ExitCode == 0 && r.Out.Contains(ProxyRules.MasqueradeMark, StringComparison.Ordinal);
-    }
-
     /// <summary>Deletes the table (nothing happens when it is absent).</summary>
     public async Task CleanupAsync(CancellationToken ct = default)
     {
         await _gate.WaitAsync(ct);
         try
         {
-            var r = await _command.RunAsync("nft", ["-f", "-"], $"add table ip {table}\ndelete table ip {table}\n", ct);
-            if (r.ExitCode != 0) throw new InvalidOperationException($"nft could not delete table ip {table}: {r.Error.Trim()}");
-            _applied = null;
+            await Writer.DeleteAsync(table, ct);
             _udp = new Dictionary<UdpTarget, IReadOnlySet<string>>();
         }
         finally { _gate.Release(); }

@@ -8,7 +8,7 @@ namespace Appliance.ClusterRuntime.Tests.Agent.Network.ServiceProxy;
 /// <summary>
 /// "node" holds bridge br0 (10.42.0.1/24, the pod gateway, hairpin on every port, as the CNI bridge plugin sets it)
 /// and eth0 (10.0.0.10/24) towards "lan" (10.0.0.20/24); pods p1..p4 are 10.42.0.11..14 behind br0, each running a
-/// server that answers its name on TCP 8080 and UDP 5353. No namespace has a default route except the pods (to their
+/// server that answers its name on TCP 8080 and 9090 and UDP 5353 (the node too, as "node", when asked). No namespace has a default route except the pods (to their
 /// gateway). Dispose stops the servers and deletes the namespaces, so nothing of the host is touched.
 /// </summary>
 internal sealed class ProxyLab : IAsyncDisposable
@@ -20,18 +20,24 @@ internal sealed class ProxyLab : IAsyncDisposable
         name, mode = sys.argv[1], sys.argv[2]
         def answer(peer):
             return (peer[0] if mode == "peer" else name).encode()
-        t = socket.socket(); t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); t.bind(("0.0.0.0", 8080)); t.listen(256)
+        def listen(port):
+            t = socket.socket(); t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); t.bind(("0.0.0.0", port)); t.listen(256)
+            return t
+        def tcp(t):
+            while True:
+                c, a = t.accept()
+                try: c.sendall(answer(a) + b"\n")
+                except OSError: pass
+                c.close()
         u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("0.0.0.0", 5353))
         def udp():
             while True:
                 d, a = u.recvfrom(2048); u.sendto(answer(a), a)
+        main, other = listen(8080), listen(9090)
         threading.Thread(target=udp, daemon=True).start()
+        threading.Thread(target=tcp, args=(other,), daemon=True).start()
         print("ready", flush=True)
-        while True:
-            c, a = t.accept()
-            try: c.sendall(answer(a) + b"\n")
-            except OSError: pass
-            c.close()
+        tcp(main)
         """;
 
     // One line per attempt: the answer, or refused/timeout/error:ERRNO, then the seconds it took.

@@ -16,11 +16,6 @@ fi
 if [ $mode != import ]; then
   args=() jit=
   for a in "$@"; do if [ "$a" = --jit ]; then jit=1; else args+=("$a"); fi; done
-  if [ -n "$jit" ]; then
-    dotnet build "$repo/src/ClusterRuntime/ClusterRuntime.csproj" -c Release -nologo -clp:ErrorsOnly >/dev/null
-    program=$repo/src/ClusterRuntime/bin/Release/net10.0/appliance-runtime.dll
-  else
-    program=$(bash "$repo/kits/runtime/publish.sh")
-  fi
+  program=$(bash "$repo/bench/runtime-program.sh" ${jit:+--jit})
   bash "$here/runtime.sh" "${args[@]}" "$program"
 fi

@@ -13,7 +13,9 @@ while [ $# -gt 0 ]; do
     *) dll=$1; shift ;;
   esac
 done
-[ -f "$dll" ] || { echo "agent.sh: give the built appliance-runtime.dll" >&2; exit 2; }
+[ -f "$dll" ] || { echo "agent.sh: give the built appliance-runtime.dll or the published appliance-runtime" >&2; exit 2; }
+# a .dll runs on the shared runtime (JIT); the published program (NativeAOT) runs by itself
+if [[ $dll == *.dll ]]; then runtime=(dotnet "$dll"); else runtime=("$dll"); fi
 [ "$(id -u)" = 0 ] || { echo "agent.sh: needs root (network namespaces)" >&2; exit 2; }
 
 ns=agnet-$$ pod=agnet-$$-pod
@@ -30,7 +32,7 @@ cleanup() {
   set +e
   stop_pid "$agent_pid"
   # What the agent left in the namespace goes with it; --cleanup is what a real node runs.
-  "${in_ns[@]}" dotnet "$dll" agent --cleanup --data-dir "$base/a" >/dev/null 2>&1
+  "${in_ns[@]}" "${runtime[@]}" agent --cleanup --data-dir "$base/a" >/dev/null 2>&1
   stop_pid "$server_pid"
   ip netns delete $pod 2>/dev/null; ip netns delete $ns 2>/dev/null
   rm -rf "$base"
@@ -47,11 +49,11 @@ ip -n $ns addr add 10.99.0.1/24 dev eth0; ip -n $pod addr add 10.99.0.2/24 dev e
 ip -n $ns link set eth0 up; ip -n $pod link set eth0 up
 ip -n $pod route add 10.43.0.0/16 via 10.99.0.1
 
-"${in_ns[@]}" dotnet "$dll" server --data-dir "$base/s" --https-listen-port 6443 --bind-address 10.99.0.1 --disable-agent >"$base/server.log" 2>&1 &
+"${in_ns[@]}" "${runtime[@]}" server --data-dir "$base/s" --https-listen-port 6443 --bind-address 10.99.0.1 --disable-agent >"$base/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 600); do [ -f "$base/s/kubeconfig.yaml" ] && [ "$(kc get --raw /readyz 2>/dev/null)" = ok ] && break; sleep 0.2; done
 # No containerd (a socket that does not exist): the node stays NotReady, the network part runs as on any node.
-env ${AGENT_ENV:-} "${in_ns[@]}" dotnet "$dll" agent --server https://10.99.0.1:6443 --token-file "$base/s/token" --data-dir "$base/a" --node-name bench-node \
+env ${AGENT_ENV:-} "${in_ns[@]}" "${runtime[@]}" agent --server https://10.99.0.1:6443 --token-file "$base/s/token" --data-dir "$base/a" --node-name bench-node \
   --container-runtime-endpoint unix:///run/agnet-no-runtime.sock --kubelet-port 0 >"$base/agent.log" 2>&1 &
 agent_pid=$!
 for _ in $(seq 600); do

@@ -2,14 +2,17 @@
 # The network benchmarks (as root), inside network namespaces of their own: nothing of the host's network is touched.
 # Usage: bench/network/run.sh [--rounds 30] [--services 100] [--endpoints 10]           (Service proxy rule updates)
 #        bench/network/run.sh dns [--rounds 5] [--seconds 5] [--outstanding 100]         (cluster DNS against dnsmasq)
-#        bench/network/run.sh agent [--services 100] [--endpoints 10] [--seconds 5]    (the real agent: RSS, DNS; agent.sh)
+#        bench/network/run.sh agent [--services 100] [--endpoints 10] [--seconds 5] [--jit]
+#            (the real agent, as published with NativeAOT, or with --jit the built dll: RSS, DNS; agent.sh)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 if [ "${1:-}" = agent ]; then
   shift
   for tool in ip nft dig dnsperf python3 kubectl; do command -v $tool >/dev/null || { echo "$tool is missing"; exit 1; }; done
-  dotnet build "$here/../../src/ClusterRuntime/ClusterRuntime.csproj" -c Release -nologo -clp:ErrorsOnly | { grep -E "error|FAILED" && exit 1 || true; }
-  exec bash "$here/agent.sh" "$@" "$here/../../src/ClusterRuntime/bin/Release/net10.0/appliance-runtime.dll"
+  args=() jit=
+  for a in "$@"; do if [ "$a" = --jit ]; then jit=1; else args+=("$a"); fi; done
+  program=$(bash "$here/../runtime-program.sh" ${jit:+--jit})
+  exec bash "$here/agent.sh" "${args[@]}" "$program"
 fi
 tools="nft iptables-restore ip"
 [ "${1:-}" = dns ] && tools="ip dnsperf dnsmasq dig"

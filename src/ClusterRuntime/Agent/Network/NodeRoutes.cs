@@ -2,6 +2,7 @@
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Appliance.ClusterRuntime.Agent.Node;
 using Appliance.ClusterRuntime.Api.Storage;
 using Appliance.ClusterRuntime.Controllers.Machinery;
 using Microsoft.Extensions.Logging;
@@ -30,9 +31,7 @@ public sealed class NodeRoutes(HostCommand host, string nodeName, string? iface,
         var wanted = new SortedDictionary<string, IPAddress>(StringComparer.Ordinal);
         foreach (var node in nodes.Where(n => Meta.Name(n) != nodeName))
         {
-            var ip = Obj.Items(node, "status", "addresses").Where(a => Obj.Str(a, "type") == "InternalIP")
-                .Select(a => IPAddress.TryParse(Obj.Str(a, "address"), out var x) ? x : null)
-                .FirstOrDefault(x => x?.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork);
+            var ip = NodeStatus.InternalIpv4(node);
             var cidrs = (Obj.At(node, "spec", "podCIDRs") as JsonArray)?.Select(c => (string?)c) ?? [Obj.Str(node, "spec", "podCIDR")];
             if (ip is null) continue;
             foreach (var cidr in cidrs.OfType<string>().Where(c => !c.Contains(':')))

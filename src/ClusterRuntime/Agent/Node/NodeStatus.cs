@@ -2,6 +2,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text.Json.Nodes;
+using Appliance.ClusterRuntime.Controllers.Machinery;
 
 namespace Appliance.ClusterRuntime.Agent.Node;
 
@@ -100,4 +101,10 @@ public static class NodeStatus
         }
         return Strip(last) != Strip(next);
     }
+
+    /// <summary>A Node's first IPv4 <c>InternalIP</c> (the address routes, proxies and load balancers use), or null.</summary>
+    public static IPAddress? InternalIpv4(JsonObject node) =>
+        Obj.Items(node, "status", "addresses").Where(a => Obj.Str(a, "type") == "InternalIP")
+            .Select(a => IPAddress.TryParse(Obj.Str(a, "address"), out var ip) ? ip : null)
+            .FirstOrDefault(ip => ip?.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork);
 }

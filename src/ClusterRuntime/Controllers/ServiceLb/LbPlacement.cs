@@ -1,8 +1,8 @@
 // Which nodes serve each LoadBalancer Service: ServiceLB's per-node port rule, as a pure function of the objects.
 using System.Net;
-using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using Appliance.ClusterRuntime.Agent.Network.ServiceProxy;
+using Appliance.ClusterRuntime.Agent.Node;
 using Appliance.ClusterRuntime.Api.Storage;
 using Appliance.ClusterRuntime.Controllers.Machinery;
 
@@ -81,8 +81,5 @@ public static class LbPlacements
         && (!selective || Meta.Label(node, EnableLabel) == "true")
         && Meta.Name(node) is not null && InternalIpv4(node) is not null;
 
-    static string? InternalIpv4(JsonObject node) =>
-        Obj.Items(node, "status", "addresses").Where(a => Obj.Str(a, "type") == "InternalIP")
-            .Select(a => IPAddress.TryParse(Obj.Str(a, "address"), out var ip) && ip.AddressFamily == AddressFamily.InterNetwork ? ip.ToString() : null)
-            .FirstOrDefault(ip => ip is not null);
+    static string? InternalIpv4(JsonObject node) => NodeStatus.InternalIpv4(node)?.ToString();
 }

@@ -84,7 +84,7 @@ internal sealed class WatchedObjects(ApiClient api, ILogger logger)
 }
 
 /// <summary>
-/// Coalesces change signals: <see cref="WaitAsync"/> returns once after any number of <see cref="Set"/> calls, so a
+/// Coalesces change signals: <see cref="WaitAsync(TimeSpan, CancellationToken)"/> returns once after any number of <see cref="Set"/> calls, so a
 /// rebuild runs at most once per burst of watch events.
 /// </summary>
 internal sealed class ChangeSignal
@@ -105,5 +105,21 @@ internal sealed class ChangeSignal
         if (settle > TimeSpan.Zero) await Task.Delay(settle, ct);
         // Changes during the settle time are part of this rebuild.
         _pending.Wait(0);
+    }
+
+    /// <summary>
+    /// <see cref="WaitAsync(TimeSpan, CancellationToken)"/> for a loop that also checks again periodically: true after a
+    /// change (and <paramref name="settle"/>), false when <paramref name="recheck"/> passed with none.
+    /// </summary>
+    public async Task<bool> WaitAsync(TimeSpan settle, TimeSpan recheck, CancellationToken ct)
+    {
+        using var tick = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        tick.CancelAfter(recheck);
+        try
+        {
+            await WaitAsync(settle, tick.Token);
+            return true;
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested) { return false; }
     }
 }

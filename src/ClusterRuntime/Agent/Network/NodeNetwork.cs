@@ -72,11 +72,7 @@ internal sealed class NodeNetwork(ApiClient api, HostCommand host, ClusterSettin
                 {
                     logger.LogWarning("service proxy: {Error}", e.Message);
                 }
-                using var tick = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                tick.CancelAfter(Recheck);
-                recheck = false;
-                try { await changed.WaitAsync(Settle, tick.Token); }
-                catch (OperationCanceledException) when (!ct.IsCancellationRequested) { recheck = true; }
+                recheck = !await changed.WaitAsync(Settle, Recheck, ct);
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested) { }

@@ -61,10 +61,7 @@ public sealed class NftPolicy(ILogger logger, string table = NftPolicy.DefaultTa
             {
                 try { await SyncAsync(policies.Items(), pods.Items(), namespaces.Items(), nodeName, ct, serviceAddresses); }
                 catch (Exception e) when (e is HostCommandException or InvalidOperationException) { logger.LogWarning("network policy: {Error}", e.Message); }
-                using var tick = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                tick.CancelAfter(Recheck);
-                try { await changed.WaitAsync(Settle, tick.Token); }
-                catch (OperationCanceledException) when (!ct.IsCancellationRequested) { }
+                await changed.WaitAsync(Settle, Recheck, ct);
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested) { }

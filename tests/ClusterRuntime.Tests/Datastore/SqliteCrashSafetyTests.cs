@@ -1,6 +1,7 @@
 // Crash safety: a child process writes under load and is SIGKILLed; every write it acknowledged must be there on reopen.
 using System.Globalization;
 using Appliance.ClusterRuntime.Datastore.Sqlite;
+using Appliance.ClusterRuntime.Tests.Support;
 
 namespace Appliance.ClusterRuntime.Tests.Datastore;
 
@@ -51,7 +52,7 @@ public sealed class SqliteCrashSafetyTests : IDisposable
     {
         // bench/runtime-datastore's stress writer, built and copied here through the project reference.
         var dll = Path.Combine(AppContext.BaseDirectory, "RuntimeDatastoreBench.dll");
-        using var p = ProcessRunner.Start(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet",
+        using var p = ProcessRunner.Start(RuntimeProcess.Dotnet,
             [dll, "stress", "--data-dir", _dir.Path, "--writers", "8"]);
         // More than minAcks complete lines (the first is "ready <rev>").
         var enough = await p.WaitUntilAsync(w => w.Out.Count(c => c == '\n') > minAcks, TimeSpan.FromSeconds(60), ct);

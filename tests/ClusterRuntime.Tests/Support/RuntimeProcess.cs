@@ -37,7 +37,7 @@ public sealed class RuntimeProcess : IAsyncDisposable
     public static string Dotnet => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h ? h : "dotnet";
 
     /// <summary>The built server: appliance-runtime.dll next to the test assembly (copied by the project reference).</summary>
-    public static string ServerDll => Path.Combine(AppContext.BaseDirectory, "appliance-runtime.dll");
+    static string ServerDll => Path.Combine(AppContext.BaseDirectory, "appliance-runtime.dll");
 
     /// <summary>
     /// The published program under test when <c>APPLIANCE_RUNTIME</c> names it (tests/run.sh sets it to the NativeAOT

@@ -17,27 +17,6 @@ public sealed class SchedulerTests(ServerFixture fx) : IClassFixture<ServerFixtu
 
     Kubernetes Client() => new(KubernetesClientConfiguration.BuildConfigFromConfigFile(fx.Server.KubeconfigPath));
 
-    /// <summary>Nodes of one test; each test removes its nodes, so every test sees only its own.</summary>
-    sealed class Nodes(IKubernetes client) : IAsyncDisposable
-    {
-        public List<SimulatedNode> All { get; } = [];
-
-        public async Task<SimulatedNode> AddAsync(string name, string cpu = "4", Dictionary<string, string>? labels = null, List<V1Taint>? taints = null)
-        {
-            var node = await SimulatedNode.StartAsync(client, name, Interlocked.Increment(ref _nodeIndex), cpu, labels: labels, taints: taints, ct: Ct);
-            All.Add(node);
-            return node;
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            foreach (var node in All)
-            {
-                await node.DisposeAsync();
-                try { await client.CoreV1.DeleteNodeAsync(node.Name); } catch (k8s.Autorest.HttpOperationException) { }
-            }
-        }
-    }
 
     static V1Pod Pod(string name, string? cpu = null, Dictionary<string, string>? nodeSelector = null)
     {
@@ -79,7 +58,7 @@ public sealed class SchedulerTests(ServerFixture fx) : IClassFixture<ServerFixtu
     {
         using var client = Client();
         var ns = await NamespaceAsync(client, "sched-spread");
-        await using var nodes = new Nodes(client);
+        await using var nodes = new SimulatedNodes(client, () => Interlocked.Increment(ref _nodeIndex));
         foreach (var name in new[] { "spread-1", "spread-2", "spread-3" }) await nodes.AddAsync(name);
 
         // Six replicas of one owner (a ConfigMap stands in for the controller: no workload controller acts on it).
@@ -120,7 +99,7 @@ public sealed class SchedulerTests(ServerFixture fx) : IClassFixture<ServerFixtu
     {
         using var client = Client();
         var ns = await NamespaceAsync(client, "sched-filters");
-        await using var nodes = new Nodes(client);
+        await using var nodes = new SimulatedNodes(client, () => Interlocked.Increment(ref _nodeIndex));
         await nodes.AddAsync("filter-ssd", labels: new() { ["disk"] = "ssd" });
         await nodes.AddAsync("filter-tainted", taints: [new V1Taint { Key = "dedicated", Value = "x", Effect = "NoSchedule" }]);
         await nodes.AddAsync("filter-plain");
@@ -186,7 +165,7 @@ public sealed class SchedulerTests(ServerFixture fx) : IClassFixture<ServerFixtu
     {
         using var client = Client();
         var ns = await NamespaceAsync(client, "sched-unfit");
-        await using var nodes = new Nodes(client);
+        await using var nodes = new SimulatedNodes(client, () => Interlocked.Increment(ref _nodeIndex));
         await nodes.AddAsync("unfit-tainted", taints: [new V1Taint { Key = "key", Value = "value", Effect = "NoSchedule" }]);
         await nodes.AddAsync("unfit-small-1", cpu: "1");
         await nodes.AddAsync("unfit-small-2", cpu: "1");

@@ -16,23 +16,19 @@ public sealed class ServiceLbTests(ServerFixture fx) : IClassFixture<ServerFixtu
 
     Support.Kubectl K => fx.Kubectl;
 
-    async Task<(Kubernetes Client, List<SimulatedNode> Nodes)> StartAsync(string ns, params string[] nodes)
+    async Task<(Kubernetes Client, SimulatedNodes Nodes)> StartAsync(string ns, params string[] nodes)
     {
         Support.Kubectl.RequireInstalled();
         var client = new Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(fx.Server.KubeconfigPath));
         await client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = ns } }, cancellationToken: Ct);
-        var started = new List<SimulatedNode>();
-        foreach (var name in nodes) started.Add(await SimulatedNode.StartAsync(client, name, Interlocked.Increment(ref _nodeIndex), ct: Ct));
+        var started = new SimulatedNodes(client, () => Interlocked.Increment(ref _nodeIndex));
+        foreach (var name in nodes) await started.AddAsync(name);
         return (client, started);
     }
 
-    static async Task StopAsync(Kubernetes client, List<SimulatedNode> nodes)
+    static async Task StopAsync(Kubernetes client, SimulatedNodes nodes)
     {
-        foreach (var node in nodes)
-        {
-            await node.DisposeAsync();
-            try { await client.CoreV1.DeleteNodeAsync(node.Name); } catch (k8s.Autorest.HttpOperationException) { }
-        }
+        await nodes.DisposeAsync();
         client.Dispose();
     }
 
@@ -62,7 +58,8 @@ public sealed class ServiceLbTests(ServerFixture fx) : IClassFixture<ServerFixtu
     public async Task TwoServicesOnOnePort_TheOlderGetsTheNodes_TheNewerWaitsWithOneWarning_AndTakesOverWhenTheOlderGoes()
     {
         const string ns = "lb-conflict";
-        var (client, nodes) = await StartAsync(ns, "lb-1", "lb-2");
+        var (client, started) = await StartAsync(ns, "lb-1", "lb-2");
+        var nodes = started.All;
         try
         {
             var both = string.Join(" ", nodes.Select(n => Ip(n) + "/VIP"));
@@ -107,7 +104,7 @@ public sealed class ServiceLbTests(ServerFixture fx) : IClassFixture<ServerFixtu
         }
         finally
         {
-            await StopAsync(client, nodes);
+            await StopAsync(client, started);
         }
     }
 
@@ -115,7 +112,8 @@ public sealed class ServiceLbTests(ServerFixture fx) : IClassFixture<ServerFixtu
     public async Task LocalPolicy_ListsOnlyNodesWithAReadyEndpoint_AndACordonedNodeIsLeftOut()
     {
         const string ns = "lb-local";
-        var (client, nodes) = await StartAsync(ns, "lbl-1", "lbl-2", "lbl-3");
+        var (client, started) = await StartAsync(ns, "lbl-1", "lbl-2", "lbl-3");
+        var nodes = started.All;
         try
         {
             var pod = new V1Pod
@@ -147,7 +145,7 @@ public sealed class ServiceLbTests(ServerFixture fx) : IClassFixture<ServerFixtu
         }
         finally
         {
-            await StopAsync(client, nodes);
+            await StopAsync(client, started);
         }
     }
 }

@@ -244,3 +244,29 @@ public sealed class SimulatedNode : IAsyncDisposable
         _heartbeat.Dispose();
     }
 }
+
+/// <summary>The simulated nodes of one test, each numbered by <paramref name="nextIndex"/>; disposing stops them and
+/// deletes their Node objects, so every test sees only its own.</summary>
+public sealed class SimulatedNodes(IKubernetes client, Func<int> nextIndex) : IAsyncDisposable
+{
+    /// <summary>The nodes started so far, in order.</summary>
+    public List<SimulatedNode> All { get; } = [];
+
+    /// <summary>Starts one more node (see <see cref="SimulatedNode.StartAsync"/>).</summary>
+    public async Task<SimulatedNode> AddAsync(string name, string cpu = "4", Dictionary<string, string>? labels = null, List<V1Taint>? taints = null)
+    {
+        var node = await SimulatedNode.StartAsync(client, name, nextIndex(), cpu, labels: labels, taints: taints, ct: TestContext.Current.CancellationToken);
+        All.Add(node);
+        return node;
+    }
+
+    /// <summary>Stops every node and deletes its Node object (one already gone is fine).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var node in All)
+        {
+            await node.DisposeAsync();
+            try { await client.CoreV1.DeleteNodeAsync(node.Name); } catch (k8s.Autorest.HttpOperationException) { }
+        }
+    }
+}

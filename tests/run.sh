@@ -48,6 +48,19 @@ if skips:
     print("Skipped tests and why:")
     print("\n".join(skips))
 PY2
+# Each failed test with the head of its message, last, so that a log cut to its tail still names them.
+python3 - "$results" <<'PY3'
+import sys, glob, xml.etree.ElementTree as ET
+fails = []
+for path in sorted(glob.glob(sys.argv[1] + "/*.trx")):
+    for r in ET.parse(path).getroot().iter():
+        if r.tag.endswith("UnitTestResult") and r.get("outcome") not in ("Passed", "NotExecuted"):
+            msg = next((e.text.strip() for e in r.iter() if e.tag.endswith("Message") and e.text), "no message")
+            fails.append(f"  {r.get('testName')} ({r.get('outcome')}, {r.get('duration')}): " + " | ".join(msg.splitlines())[:700])
+if fails:
+    print("Failed tests:")
+    print("\n".join(fails))
+PY3
 echo "${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"
 if [ "$status" -ne 0 ] || [ "${failed:-0}" -ne 0 ]; then exit 1; fi
 if [ "${passed:-0}" -eq 0 ]; then echo "tests/run.sh: no test ran" >&2; exit 1; fi

@@ -65,7 +65,7 @@ public sealed class ClusterDnsServerTests
         await using (var server = Start([upstream.Endpoint]))
             Assert.Equal("192.168.7.50\n", await DigAsync(server, "+short", "printer.shop.lan"));
 
-        // Offline: no upstream at all answers at once; one that never answers gives SERVFAIL within 2 s.
+        // Offline: no upstream at all answers at once; one that never answers gives SERVFAIL before dig's own 4 s timeout.
         await using (var offline = Start())
             Assert.Contains("status: SERVFAIL", await DigAsync(offline, "example.org"));
         using var silent = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
@@ -73,7 +73,7 @@ public sealed class ClusterDnsServerTests
         await using var unreachable = Start([(IPEndPoint)silent.LocalEndPoint!]);
         var clock = Stopwatch.StartNew();
         Assert.Contains("status: SERVFAIL", await DigAsync(unreachable, "example.org"));
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"SERVFAIL took {clock.Elapsed}");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3.5), $"SERVFAIL took {clock.Elapsed}");
     }
 
     [Fact]

@@ -62,7 +62,7 @@ public static class NodeRestriction
                     throw Refuse(a, current is null
                         ? $"node \"{node}\" is not allowed to set the following labels: {string.Join(", ", forbidden)}"
                         : $"is not allowed to modify labels: {string.Join(", ", forbidden)}");
-                if (current is not null && !JsonNode.DeepEquals(Obj.At(next, "spec", "taints"), Obj.At(current, "spec", "taints")))
+                if (current is not null && !JsonNode.DeepEquals(Taints(next), Taints(current)))
                     throw Refuse(a, $"node \"{node}\" is not allowed to modify taints");
                 break;
             case ("", "pods") when current is null && a.Subresource.Length == 0:
@@ -76,6 +76,9 @@ public static class NodeRestriction
                 break;
         }
     }
+
+    /// <summary>The taints, with absent and empty alike (upstream's semantic equality treats a nil and an empty list as equal).</summary>
+    static JsonNode Taints(JsonObject node) => Obj.At(node, "spec", "taints") is JsonArray { Count: > 0 } a ? a : new JsonArray();
 
     static Dictionary<string, string> Labels(JsonObject o) =>
         Obj.Object(o, "metadata", "labels") is { } l ? l.ToDictionary(kv => kv.Key, kv => kv.Value?.ToString() ?? "") : [];

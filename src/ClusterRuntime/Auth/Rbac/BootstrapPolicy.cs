@@ -107,6 +107,9 @@ public static class BootstrapPolicy
         PolicyRule.For(Read, Core, "bindings", "events", "limitranges", "namespaces/status", "pods/log", "pods/status",
             "replicationcontrollers/status", "resourcequotas", "resourcequotas/status"),
         PolicyRule.For(Read, Core, "namespaces"),
+        // The agent's event sink reads an Event to count a repeat on it (Agent/Client/ApiEventSink.cs); upstream's
+        // kubelet keeps the count in memory and patches.
+        PolicyRule.For(["get"], Core, "events"),
         PolicyRule.For(Read, ["discovery.k8s.io"], "endpointslices"),
         PolicyRule.For(Read, ["apps"], "controllerrevisions", "daemonsets", "daemonsets/status", "deployments", "deployments/scale",
             "deployments/status", "replicasets", "replicasets/scale", "replicasets/status", "statefulsets", "statefulsets/scale", "statefulsets/status"),
@@ -120,12 +123,15 @@ public static class BootstrapPolicy
     /// <summary>
     /// What our agent reads beyond a kubelet (<see cref="NodeRules"/> already allow every pod, Service and Node):
     /// namespaces and NetworkPolicies (the network policy controller, which K3s runs in the agent under its own
-    /// identity) and EndpointSlices (the service proxy, upstream's kube-proxy identity). The cluster settings
+    /// identity), EndpointSlices (the service proxy, upstream's kube-proxy identity) and get on Events (repeats). The cluster settings
     /// ConfigMap is a Role of its own in kube-system (<see cref="Roles"/>).
     /// </summary>
     static readonly PolicyRule[] NodeAgent =
     [
         PolicyRule.For(Read, Core, "namespaces"),
+        // The agent's event sink reads an Event to count a repeat on it (Agent/Client/ApiEventSink.cs); upstream's
+        // kubelet keeps the count in memory and patches.
+        PolicyRule.For(["get"], Core, "events"),
         PolicyRule.For(Read, ["discovery.k8s.io"], "endpointslices"),
         PolicyRule.For(Read, ["networking.k8s.io"], "networkpolicies"),
     ];

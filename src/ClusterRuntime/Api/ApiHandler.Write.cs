@@ -13,6 +13,7 @@ public sealed partial class ApiHandler
         if (ri.Resource.Namespaced && ri.Namespace is null)
             throw ApiException.MethodNotAllowed("create of a namespaced resource needs a namespace in the path");
         var body = await HttpIo.ReadObjectAsync(ctx);
+        await AdmitCreateAsync(ctx, ri, body);
         var created = await store.CreateAsync(ri.Resource, ri.Namespace, body, ctx.RequestAborted);
         await HttpIo.WriteAsync(ctx, 201, created);
     }
@@ -48,7 +49,7 @@ public sealed partial class ApiHandler
                 }, false, ctx.RequestAborted);
                 break;
             default:
-                result = await store.UpdateAsync(ri.Resource, ri.Namespace, ri.Name!, _ => body.DeepClone().AsObject(), false, ctx.RequestAborted);
+                result = await store.UpdateAsync(ri.Resource, ri.Namespace, ri.Name!, Admitted(ctx, ri, _ => body.DeepClone().AsObject()), false, ctx.RequestAborted);
                 break;
         }
         await HttpIo.WriteAsync(ctx, 200, result);
@@ -77,6 +78,7 @@ public sealed partial class ApiHandler
             return cur => JsonPatch.Apply(cur, ops) as JsonObject ?? throw new ApiException(422, "Invalid", "the patch result is not an object");
         }
 
+        apply = Admitted(ctx, ri, apply);
         JsonObject result = ri.Subresource switch
         {
             "scale" => Scale.From(await store.UpdateAsync(ri.Resource, ri.Namespace, ri.Name!,

@@ -63,12 +63,15 @@ public sealed partial class ApiHandler(ObjectStore store, Authenticator auth, Se
                 await Join.HandleAsync(ctx, user);
                 return;
             }
-            if (await TryDiscoveryAsync(ctx)) return;
-            if (Authorizer.IsJoinOnly(user))
-                throw new ApiException(403, "Forbidden", Authorizer.Refusal(user, ctx.Request.Method, ctx.Request.Path.Value ?? "/"));
-            var ri = RequestInfo.Parse(ctx.Request.Path.Value ?? "/")
-                ?? throw new ApiException(404, "NotFound", "the server could not find the requested resource");
-            await ServeResourceAsync(ctx, ri, user);
+            if (AccessReviews.Handles(ctx.Request.Path.Value ?? "/"))
+            {
+                await new AccessReviews(Authorizer).HandleAsync(ctx, await Impersonation.ApplyAsync(ctx, user, Authorizer));
+                return;
+            }
+            var ri = RequestInfo.Parse(ctx.Request.Path.Value ?? "/");
+            user = await AuthorizeAsync(ctx, user, ri);
+            if (ri is null && await TryDiscoveryAsync(ctx)) return;
+            await ServeResourceAsync(ctx, ri ?? throw new ApiException(404, "NotFound", "the server could not find the requested resource"), user);
         }
         // Once a streamed response (a list, a watch) has started, its status line is gone: a failure then resets the
         // connection or stream, so the client sees a broken response and retries, never a clean but short one.

@@ -35,6 +35,10 @@ public static class ResourceTable
         new("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", "networkpolicy", true, ["netpol"], None),
         // events.k8s.io/v1 Events are the core/v1 Events seen through a conversion (Storage/EventConversion.cs).
         new("events.k8s.io", "v1", "Event", "events", "event", true, ["ev"], None) { StoredAs = CoreEvents },
+        new("rbac.authorization.k8s.io", "v1", "Role", "roles", "role", true, None, None),
+        new("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", "clusterrole", false, None, None),
+        new("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", "rolebinding", true, None, None),
+        new("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", "clusterrolebinding", false, None, None),
     ];
 
 

@@ -12,7 +12,7 @@ namespace Appliance.ClusterRuntime.Auth;
 /// <param name="Groups">Groups (certificate O values).</param>
 public sealed record UserInfo(string Name, IReadOnlyList<string> Groups);
 
-/// <summary>Checks credentials. Every authenticated user is allowed everything (no RBAC yet; see README).</summary>
+/// <summary>Checks credentials; what the user may then do is the <see cref="Authorizer"/>'s to decide.</summary>
 public sealed class Authenticator : IDisposable
 {
     readonly X509Certificate2 _clientCa;
@@ -29,8 +29,15 @@ public sealed class Authenticator : IDisposable
         _tokens = new Dictionary<string, UserInfo>(tokens, StringComparer.Ordinal);
     }
 
-    /// <summary>The user of the request, or null when it carries no valid credential.</summary>
-    public UserInfo? Authenticate(HttpContext context)
+    /// <summary>The user of the request, in <c>system:authenticated</c>, or null when it carries no valid credential.</summary>
+    public UserInfo? Authenticate(HttpContext context) => Find(context) is { } user
+        ? user.Groups.Contains(AuthenticatedGroup) ? user : user with { Groups = [.. user.Groups, AuthenticatedGroup] }
+        : null;
+
+    /// <summary>The group every authenticated user is in, whatever its credential says.</summary>
+    public const string AuthenticatedGroup = "system:authenticated";
+
+    UserInfo? Find(HttpContext context)
     {
         var cert = context.Connection.ClientCertificate;
         if (cert is not null)

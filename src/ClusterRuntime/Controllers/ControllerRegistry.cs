@@ -26,5 +26,6 @@ public static class ControllerRegistry
         ctx => new CronJob.CronJobController(ctx),
         ctx => new DaemonSet.DaemonSetController(ctx),
         ctx => new StatefulSet.StatefulSetController(ctx),
+        ctx => new ClusterRoleAggregation.ClusterRoleAggregationController(ctx),
     ];
 }

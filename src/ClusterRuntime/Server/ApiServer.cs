@@ -42,6 +42,9 @@ public sealed class ApiServer : IAsyncDisposable
     /// <summary>Certificates and tokens.</summary>
     public ServerPki Pki { get; }
 
+    /// <summary>The server's own storage (for the server's work on its embedded node).</summary>
+    public ObjectStore Store { get; private init; } = null!;
+
     /// <summary>The server's loggers (for work that runs beside it, such as datastore snapshots).</summary>
     public ILoggerFactory LoggerFactory => _app.Services.GetRequiredService<ILoggerFactory>();
 
@@ -119,8 +122,13 @@ public sealed class ApiServer : IAsyncDisposable
         var limit = new InFlightLimit(options.MaxRequestsInflight, options.MaxMutatingRequestsInflight);
         var trimmer = new MemoryTrimmer();
         limit.Drained += trimmer.Schedule;
+        var stop = new CancellationTokenSource();
+        // The authorizer's caches follow the datastore from before the first request; requests wait for their first lists.
+        var authorizer = new Authorizer(new Auth.Rbac.RbacAuthorizer(backend, logger), new Auth.Node.NodeAuthorizer(backend, logger));
+        var authorizing = Task.Run(() => authorizer.RunAsync(stop.Token), CancellationToken.None);
         var handler = new ApiHandler(store, auth, new ServerInfo(pki.ServerCa.CertificatePem, version), logger)
         {
+            Authorizer = authorizer,
             Stopping = app.Lifetime.ApplicationStopping,
             Limit = limit,
             WatchBufferBytes = options.WatchBufferBytes,
@@ -142,6 +150,7 @@ public sealed class ApiServer : IAsyncDisposable
 
         var lifecycle = new NamespaceLifecycle(store, logger);
         await lifecycle.BootstrapAsync(ct);
+        await Auth.Rbac.BootstrapReconciler.ReconcileAsync(store, logger, ct);
         // Every server (not only the leader) keeps itself in the kubernetes Service's endpoints, from before it is ready.
         var kubernetesService = new Controllers.KubernetesService.KubernetesServiceReconciler(store,
             AdvertiseAddress.Resolve(options.AdvertiseAddress, options.BindAddress), port, options.Controllers, logger);
@@ -150,7 +159,6 @@ public sealed class ApiServer : IAsyncDisposable
         {
             logger.LogWarning("the kubernetes Service: {Error}", e.Message);
         }
-        var stop = new CancellationTokenSource();
         var compactor = new Compactor(backend, options.CompactInterval, logger);
         // Servers sharing a PostgreSQL datastore elect one of them to run the controllers; SQLite has one server.
         // K3s applies DATA_DIR/server/manifests; our --data-dir is K3s's DATA_DIR/server, so this is DIR/manifests.
@@ -160,10 +168,11 @@ public sealed class ApiServer : IAsyncDisposable
             Task.Run(() => lifecycle.RunAsync(stop.Token), CancellationToken.None),
             Task.Run(() => compactor.RunAsync(stop.Token), CancellationToken.None),
             Task.Run(() => kubernetesService.RunAsync(stop.Token), CancellationToken.None),
-            Task.Run(() => controllers.RunAsync(stop.Token), CancellationToken.None));
+            Task.Run(() => controllers.RunAsync(stop.Token), CancellationToken.None),
+            authorizing);
         handler.Ready = true;
         logger.LogInformation("appliance-runtime server ready on https://{Bind}:{Port} in {Ms} ms (data dir {Dir})", options.BindAddress, port, started.ElapsedMilliseconds, options.DataDir);
-        return new ApiServer(app, backend, stop, loop, port, pki);
+        return new ApiServer(app, backend, stop, loop, port, pki) { Store = store };
     }
 
     /// <inheritdoc />

@@ -10,7 +10,10 @@ namespace Appliance.ClusterRuntime.Server;
 /// <summary>Options and run of the agent the server starts unless <c>--disable-agent</c> is given.</summary>
 public static class EmbeddedAgent
 {
-    /// <summary>The labels K3s gives a server's node, so <c>kubectl get nodes</c> shows its role.</summary>
+    /// <summary>
+    /// The labels K3s gives a server's node, so <c>kubectl get nodes</c> shows its role. The server sets them, not the
+    /// agent: NodeRestriction forbids a node to set <c>node-role.kubernetes.io/*</c> labels on itself.
+    /// </summary>
     static readonly KeyValuePair<string, string>[] RoleLabels =
         [new("node-role.kubernetes.io/control-plane", "true"), new("node-role.kubernetes.io/master", "true")];
 
@@ -21,9 +24,7 @@ public static class EmbeddedAgent
     public static AgentOptions Options(ParseResult parse, ServerOptions server)
     {
         var options = AgentCommandDefinition.CheckNode(parse, Url(server, server.HttpsPort), "", Path.Combine(server.DataDir, "agent"), "--data-dir");
-        var labels = new Dictionary<string, string>(RoleLabels);
-        foreach (var (key, value) in options.Labels) labels[key] = value;
-        return options with { Labels = labels, ClusterDns = server.Controllers.ClusterDns };
+        return options with { ClusterDns = server.Controllers.ClusterDns };
     }
 
     /// <summary>
@@ -34,6 +35,7 @@ public static class EmbeddedAgent
     {
         var logger = server.LoggerFactory.CreateLogger("Appliance.ClusterRuntime.Agent");
         options = options with { Server = Url(serverOptions, server.Port), Token = server.Pki.Token.ToString() };
+        _ = Task.Run(() => LabelRoleAsync(server.Store, options.NodeName, logger, stop), CancellationToken.None);
         try
         {
             await new NodeAgent(options, logger).RunAsync(stop);
@@ -50,6 +52,35 @@ public static class EmbeddedAgent
         catch (Exception e)
         {
             logger.LogError(e, "embedded agent failed; the server keeps serving the API");
+        }
+    }
+
+    /// <summary>Adds <see cref="RoleLabels"/> to the server's Node once the agent has registered it (as K3s's server does).</summary>
+    static async Task LabelRoleAsync(Api.Storage.ObjectStore store, string nodeName, ILogger logger, CancellationToken stop)
+    {
+        var nodes = Api.ResourceTable.Find("", "v1", "nodes")!;
+        try
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                if ((await store.TryGetAsync(nodes, null, nodeName, stop)).Obj is { } node)
+                {
+                    if (RoleLabels.All(l => Controllers.Machinery.Obj.Str(node, "metadata", "labels", l.Key) == l.Value)) return;
+                    await store.UpdateAsync(nodes, null, nodeName, cur =>
+                    {
+                        var labels = Controllers.Machinery.Obj.Ensure(cur, "metadata", "labels");
+                        foreach (var (k, v) in RoleLabels) labels[k] = v;
+                        return cur;
+                    }, false, stop);
+                    return;
+                }
+                await Task.Delay(TimeSpan.FromMilliseconds(500), stop);
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested) { }
+        catch (Exception e) when (e is Api.ApiException or Datastore.KeyExistsException)
+        {
+            logger.LogWarning("could not label the server's node {Node} with its role: {Error}", nodeName, e.Message);
         }
     }
 

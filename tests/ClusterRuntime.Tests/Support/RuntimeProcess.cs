@@ -99,8 +99,11 @@ public sealed class RuntimeProcess : IAsyncDisposable
         throw new TimeoutException($"appliance-runtime not ready after {timeout}:\n{Log}");
     }
 
-    /// <summary>An HttpClient that trusts the server CA; with <paramref name="admin"/> it presents the admin client certificate.</summary>
-    public HttpClient CreateClient(bool admin = true)
+    /// <summary>
+    /// An HttpClient that trusts the server CA; with <paramref name="admin"/> it presents the admin client certificate,
+    /// or <paramref name="certificate"/> when one is given.
+    /// </summary>
+    public HttpClient CreateClient(bool admin = true, X509Certificate2? certificate = null)
     {
         var ca = X509Certificate2.CreateFromPem(File.ReadAllText(Path.Combine(DataDir, "tls", "server-ca.crt")));
         var handler = new SocketsHttpHandler();
@@ -113,7 +116,8 @@ public sealed class RuntimeProcess : IAsyncDisposable
             chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
             return chain.Build(new X509Certificate2(cert)) && (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) == SslPolicyErrors.None;
         };
-        if (admin)
+        if (certificate is not null) handler.SslOptions.ClientCertificates = [certificate];
+        else if (admin)
         {
             var tls = Path.Combine(DataDir, "tls");
             var cert = X509Certificate2.CreateFromPem(File.ReadAllText(Path.Combine(tls, "client-admin.crt")), File.ReadAllText(Path.Combine(tls, "client-admin.key")));

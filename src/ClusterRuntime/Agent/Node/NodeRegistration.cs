@@ -7,8 +7,9 @@ namespace Appliance.ClusterRuntime.Agent.Node;
 
 /// <summary>
 /// Registers the node as the kubelet does: a new Node gets the standard labels, <c>--node-label</c>s and
-/// <c>--node-taint</c>s; an existing one (a rejoin) gets missing or changed labels and missing taints added, and
-/// keeps everything else (labels set with kubectl, taints the node controller manages).
+/// <c>--node-taint</c>s; an existing one (a rejoin) gets missing or changed labels and keeps everything else (labels
+/// set with kubectl, its taints: as upstream's kubelet, taints are set at registration only, and NodeRestriction
+/// refuses a node's change of its own taints).
 /// </summary>
 public sealed class NodeRegistration(ApiClient api, string nodeName, IReadOnlyDictionary<string, string> labels, IReadOnlyList<Taint> taints)
 {
@@ -73,16 +74,6 @@ public sealed class NodeRegistration(ApiClient api, string nodeName, IReadOnlyDi
         var changed = false;
         foreach (var (k, v) in labels)
             if (have[k]?.GetValue<string>() != v) { have[k] = v; changed = true; }
-        var spec = node["spec"] as JsonObject ?? [];
-        node["spec"] = spec;
-        var haveTaints = spec["taints"] as JsonArray ?? [];
-        spec["taints"] = haveTaints;
-        foreach (var t in taints)
-        {
-            if (haveTaints.OfType<JsonObject>().Any(o => o["key"]?.GetValue<string>() == t.Key && o["effect"]?.GetValue<string>() == t.Effect)) continue;
-            haveTaints.Add((JsonNode)t.ToJson());
-            changed = true;
-        }
         return changed;
     }
 }

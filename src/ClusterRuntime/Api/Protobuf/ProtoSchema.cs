@@ -102,5 +102,26 @@ public static class ProtoSchema
         ["EnvVar"] = new() { [1] = S("name"), [2] = S("value") },
         ["DeleteOptions"] = new() { [1] = Pi("gracePeriodSeconds"), [2] = M("preconditions", "Preconditions"), [3] = Pb("orphanDependents"), [4] = S("propagationPolicy"), [5] = Rs("dryRun") },
         ["Preconditions"] = new() { [1] = S("uid"), [2] = S("resourceVersion") },
+        ["Role"] = new() { [1] = M("metadata", "ObjectMeta"), [2] = M("rules", "PolicyRule", true) },
+        ["ClusterRole"] = new() { [1] = M("metadata", "ObjectMeta"), [2] = M("rules", "PolicyRule", true), [3] = M("aggregationRule", "AggregationRule") },
+        ["PolicyRule"] = new() { [1] = Rs("verbs"), [2] = Rs("apiGroups"), [3] = Rs("resources"), [4] = Rs("resourceNames"), [5] = Rs("nonResourceURLs") },
+        ["AggregationRule"] = new() { [1] = M("clusterRoleSelectors", "LabelSelector", true) },
+        ["RoleBinding"] = new() { [1] = M("metadata", "ObjectMeta"), [2] = M("subjects", "Subject", true), [3] = M("roleRef", "RoleRef") },
+        ["ClusterRoleBinding"] = new() { [1] = M("metadata", "ObjectMeta"), [2] = M("subjects", "Subject", true), [3] = M("roleRef", "RoleRef") },
+        ["Subject"] = new() { [1] = S("kind"), [2] = S("apiGroup"), [3] = S("name"), [4] = S("namespace") },
+        ["RoleRef"] = new() { [1] = S("apiGroup"), [2] = S("kind"), [3] = S("name") },
+        ["SelfSubjectAccessReview"] = new() { [1] = M("metadata", "ObjectMeta"), [2] = M("spec", "SelfSubjectAccessReviewSpec") },
+        ["SelfSubjectAccessReviewSpec"] = new() { [1] = M("resourceAttributes", "ResourceAttributes"), [2] = M("nonResourceAttributes", "NonResourceAttributes") },
+        ["SubjectAccessReview"] = new() { [1] = M("metadata", "ObjectMeta"), [2] = M("spec", "SubjectAccessReviewSpec") },
+        ["LocalSubjectAccessReview"] = new() { [1] = M("metadata", "ObjectMeta"), [2] = M("spec", "SubjectAccessReviewSpec") },
+        ["SubjectAccessReviewSpec"] = new()
+        {
+            [1] = M("resourceAttributes", "ResourceAttributes"), [2] = M("nonResourceAttributes", "NonResourceAttributes"), [3] = S("user"),
+            [4] = Rs("groups"), [6] = S("uid"),
+        },
+        ["ResourceAttributes"] = new() { [1] = S("namespace"), [2] = S("verb"), [3] = S("group"), [4] = S("version"), [5] = S("resource"), [6] = S("subresource"), [7] = S("name") },
+        ["NonResourceAttributes"] = new() { [1] = S("path"), [2] = S("verb") },
+        ["SelfSubjectRulesReview"] = new() { [1] = M("metadata", "ObjectMeta"), [2] = M("spec", "SelfSubjectRulesReviewSpec") },
+        ["SelfSubjectRulesReviewSpec"] = new() { [1] = S("namespace") },
     };
 }

@@ -10,6 +10,12 @@ public static class Validation
     /// <summary>Resources whose names must be DNS-1123 labels rather than subdomains.</summary>
     static readonly HashSet<string> LabelNamed = ["Namespace", "Service"];
 
+    // RBAC objects are named by path segment (upstream's ValidateRBACName), so "system:node" is a valid name.
+    static readonly HashSet<string> PathSegmentNamed = ["Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"];
+
+    static string? PathSegment(string name) =>
+        name is "." or ".." ? $"may not be '{name}'" : name.Contains('/') ? "may not contain '/'" : name.Contains('%') ? "may not contain '%'" : null;
+
     /// <summary>The top-level fields a status write takes from the body (the rest comes from the stored object).</summary>
     static readonly string[] StatusWriteFields = ["kind", "apiVersion", "metadata", "status"];
 
@@ -34,7 +40,7 @@ public static class Validation
         var name = Meta.Name(obj) ?? "";
         if (name.Length == 0) throw ApiException.Invalid(r, name, "metadata.name", "Required value: name or generateName is required");
         var labelOnly = LabelNamed.Contains(r.Kind);
-        var problem = labelOnly ? Dns1123Label(name) : Dns1123Subdomain(name);
+        var problem = PathSegmentNamed.Contains(r.Kind) ? PathSegment(name) : labelOnly ? Dns1123Label(name) : Dns1123Subdomain(name);
         if (problem is not null) throw ApiException.Invalid(r, name, "metadata.name", $"Invalid value: \"{name}\": {problem}");
         if (Meta.Of(obj)["labels"] is JsonObject labels)
         {

@@ -9,7 +9,8 @@ namespace Appliance.ClusterRuntime.Api.Schema;
 public sealed record SchemaProblem(string Field, string Message);
 
 /// <summary>
-/// Walks an object along its <see cref="TypeDef"/>. Undeclared fields are tolerated (only their depth counts); null is
+/// Walks an object along its <see cref="TypeDef"/>. Check tolerates undeclared fields (only their depth counts; field
+/// validation drops them first through <see cref="PruneUnknown"/>); null is
 /// accepted anywhere, as Go decoding treats it as unset. Messages use upstream's schema wording
 /// (<c>Invalid value: "array": data in body must be of type object: "array"</c>).
 /// </summary>

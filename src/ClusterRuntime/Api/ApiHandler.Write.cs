@@ -1,5 +1,6 @@
-// POST (create, pods/binding), PUT (update, status, scale), PATCH (merge, strategic merge, JSON patch), DELETE and deletecollection.
+// POST (create, pods/binding), PUT (update, status, scale), PATCH (merge, strategic merge, JSON patch, apply), DELETE and deletecollection.
 using System.Text.Json.Nodes;
+using Appliance.ClusterRuntime.Api.Apply;
 using Appliance.ClusterRuntime.Api.Patch;
 using Appliance.ClusterRuntime.Api.Storage;
 using Microsoft.AspNetCore.Http;
@@ -12,17 +13,33 @@ public sealed partial class ApiHandler
     {
         if (ri.Resource.Namespaced && ri.Namespace is null)
             throw ApiException.MethodNotAllowed("create of a namespaced resource needs a namespace in the path");
-        var body = await HttpIo.ReadObjectAsync(ctx);
+        var o = WriteOptions.From(ctx, "CreateOptions");
+        var duplicates = new List<string>();
+        var body = await HttpIo.ReadObjectAsync(ctx, duplicates);
+        FieldChecks.Enforce(ctx, o.Validation, ri.Resource, Schema.TypeCatalog.For(ri.Resource), body, duplicates);
         await AdmitCreateAsync(ctx, ri, body);
-        var created = await store.CreateAsync(ri.Resource, ri.Namespace, body, ctx.RequestAborted);
+        // The store drops managedFields from a new object; those the request gives are the start, as upstream allows.
+        var requested = Meta.Of(body)["managedFields"]?.DeepClone();
+        var manager = FieldManagerOf(ri, o);
+        var created = await store.CreateAsync(ri.Resource, ri.Namespace, body, ctx.RequestAborted, new WriteHooks(o.DryRun, (_, obj) =>
+        {
+            if (requested is not null) Meta.Of(obj)["managedFields"] = requested.DeepClone();
+            manager.RecordUpdate(null, obj);
+        }));
         await HttpIo.WriteAsync(ctx, 201, created);
     }
+
+    FieldManager FieldManagerOf(RequestInfo ri, WriteOptions o) => new(ri.Resource, o.Manager, ri.Subresource, Now);
+
+    /// <summary>The store hooks of a create, update or patch: dry run, and the manager's Update entry.</summary>
+    WriteHooks UpdateHooks(RequestInfo ri, WriteOptions o) => new(o.DryRun, FieldManagerOf(ri, o).RecordUpdate);
 
     /// <summary>POST pods/NAME/binding: 201 with a Success Status, as kube-apiserver answers.</summary>
     async Task BindAsync(HttpContext ctx, RequestInfo ri)
     {
+        var o = WriteOptions.From(ctx, "CreateOptions");
         var body = await HttpIo.ReadObjectAsync(ctx);
-        await PodBinding.BindAsync(store, ri.Namespace!, ri.Name!, body, ctx.RequestAborted);
+        await PodBinding.BindAsync(store, ri.Namespace!, ri.Name!, body, ctx.RequestAborted, UpdateHooks(ri, o));
         var status = Status.Success();
         status["code"] = 201;
         await HttpIo.WriteAsync(ctx, 201, status);
@@ -30,26 +47,30 @@ public sealed partial class ApiHandler
 
     async Task ReplaceAsync(HttpContext ctx, RequestInfo ri)
     {
-        var body = await HttpIo.ReadObjectAsync(ctx);
+        var o = WriteOptions.From(ctx, "UpdateOptions");
+        var duplicates = new List<string>();
+        var body = await HttpIo.ReadObjectAsync(ctx, duplicates);
+        FieldChecks.Enforce(ctx, o.Validation, ri.Resource, ri.Subresource == "scale" ? ScaleType : Schema.TypeCatalog.For(ri.Resource), body, duplicates);
+        var hooks = UpdateHooks(ri, o);
         JsonObject result;
         switch (ri.Subresource)
         {
             case "scale":
                 Validation.CheckTypes(ScaleType, body, "autoscaling");
-                result = Scale.From(await store.UpdateAsync(ri.Resource, ri.Namespace, ri.Name!, cur => Scale.Apply(cur, body), false, ctx.RequestAborted));
+                result = Scale.From(await store.UpdateAsync(ri.Resource, ri.Namespace, ri.Name!, cur => Scale.Apply(cur, body), false, ctx.RequestAborted, hooks));
                 break;
             case "status":
-                result = await store.UpdateAsync(ri.Resource, ri.Namespace, ri.Name!, _ => body.DeepClone().AsObject(), statusOnly: true, ctx.RequestAborted);
+                result = await store.UpdateAsync(ri.Resource, ri.Namespace, ri.Name!, _ => body.DeepClone().AsObject(), statusOnly: true, ctx.RequestAborted, hooks);
                 break;
             case "finalize":
                 result = await store.UpdateAsync(ri.Resource, ri.Namespace, ri.Name!, cur =>
                 {
                     cur["spec"] = body["spec"]?.DeepClone() ?? new JsonObject();
                     return cur;
-                }, false, ctx.RequestAborted);
+                }, false, ctx.RequestAborted, hooks);
                 break;
             default:
-                result = await store.UpdateAsync(ri.Resource, ri.Namespace, ri.Name!, Admitted(ctx, ri, _ => body.DeepClone().AsObject()), false, ctx.RequestAborted);
+                result = await store.UpdateAsync(ri.Resource, ri.Namespace, ri.Name!, Admitted(ctx, ri, _ => body.DeepClone().AsObject()), false, ctx.RequestAborted, hooks);
                 break;
         }
         await HttpIo.WriteAsync(ctx, 200, result);
@@ -58,33 +79,55 @@ public sealed partial class ApiHandler
     async Task PatchAsync(HttpContext ctx, RequestInfo ri)
     {
         var type = ctx.Request.ContentType?.Split(';')[0].Trim();
+        bool apply = type == ServerSideApply.ContentType;
+        var o = WriteOptions.From(ctx, "PatchOptions", apply);
         var raw = await HttpIo.ReadBodyAsync(ctx);
-        Func<JsonObject, JsonObject> apply = type switch
+        if (apply)
+        {
+            await ServerSideApply.ServeAsync(ctx, store, ri, raw, o, FieldManagerOf(ri, o),
+                transform => Admitted(ctx, ri, transform), created => AdmitCreateAsync(ctx, ri, created));
+            return;
+        }
+        var schema = ri.Subresource == "scale" ? ScaleType : Schema.TypeCatalog.For(ri.Resource);
+        Func<JsonObject, JsonObject> patch = type switch
         {
             "application/merge-patch+json" => AsObject(p => cur => (JsonObject)JsonMergePatch.Apply(cur, p)!),
-            "application/strategic-merge-patch+json" => AsObject(p => cur => StrategicMergePatch.Apply(cur, p, ri.Subresource == "scale" ? ScaleType : Schema.TypeCatalog.For(ri.Resource)) as JsonObject
+            "application/strategic-merge-patch+json" => AsObject(p => cur => StrategicMergePatch.Apply(cur, p, schema) as JsonObject
                 ?? throw new ApiException(422, "Invalid", "the strategic merge patch deletes the whole object ($patch: delete at the top level); use DELETE to delete it")),
             "application/json-patch+json" => JsonPatchOps(),
             _ => throw new ApiException(415, "UnsupportedMediaType",
-                $"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got {type})"),
+                $"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, {ServerSideApply.ContentType} (got {type})"),
         };
 
-        Func<JsonObject, JsonObject> AsObject(Func<JsonObject, Func<JsonObject, JsonObject>> make) =>
-            make(Meta.ParseObject(raw, "patch"));
+        Func<JsonObject, JsonObject> AsObject(Func<JsonObject, Func<JsonObject, JsonObject>> make)
+        {
+            var duplicates = new List<string>();
+            var p = Meta.ParseObject(raw, "patch", duplicates);
+            FieldChecks.Enforce(ctx, o.Validation, ri.Resource, schema, p, duplicates, patch: true);
+            return make(p);
+        }
 
+        // A JSON patch names no fields up front: the fields it adds that the type does not declare are found in its result.
         Func<JsonObject, JsonObject> JsonPatchOps()
         {
             var ops = Meta.ParseNode(raw, "patch") as JsonArray ?? throw ApiException.BadRequest("a JSON patch must be an array of operations");
-            return cur => JsonPatch.Apply(cur, ops) as JsonObject ?? throw new ApiException(422, "Invalid", "the patch result is not an object");
+            return cur =>
+            {
+                var result = JsonPatch.Apply(cur, ops) as JsonObject ?? throw new ApiException(422, "Invalid", "the patch result is not an object");
+                var before = Schema.SchemaValidator.PruneUnknown(schema, cur.DeepClone().AsObject());
+                FieldChecks.Enforce(ctx, o.Validation, ri.Resource, schema, result, [], known: before);
+                return result;
+            };
         }
 
-        apply = Admitted(ctx, ri, apply);
+        patch = Admitted(ctx, ri, patch);
+        var hooks = UpdateHooks(ri, o);
         JsonObject result = ri.Subresource switch
         {
             "scale" => Scale.From(await store.UpdateAsync(ri.Resource, ri.Namespace, ri.Name!,
-                cur => Scale.Apply(cur, CheckedScale(apply(Scale.From(cur)))), false, ctx.RequestAborted)),
-            "status" => await store.UpdateAsync(ri.Resource, ri.Namespace, ri.Name!, apply, statusOnly: true, ctx.RequestAborted),
-            _ => await store.UpdateAsync(ri.Resource, ri.Namespace, ri.Name!, apply, false, ctx.RequestAborted),
+                cur => Scale.Apply(cur, CheckedScale(patch(Scale.From(cur)))), false, ctx.RequestAborted, hooks)),
+            "status" => await store.UpdateAsync(ri.Resource, ri.Namespace, ri.Name!, patch, statusOnly: true, ctx.RequestAborted, hooks),
+            _ => await store.UpdateAsync(ri.Resource, ri.Namespace, ri.Name!, patch, false, ctx.RequestAborted, hooks),
         };
         await HttpIo.WriteAsync(ctx, 200, result);
     }
@@ -148,7 +191,7 @@ public sealed partial class ApiHandler
     static void WarnOfOrphaning(HttpContext ctx, ApiResource r, DeleteOptions options)
     {
         if (DeletePropagation.OrphansByDefault(r) && DeletePropagation.Unspecified(options))
-            ctx.Response.Headers.Append("Warning", $"299 - \"{DeletePropagation.JobOrphanWarning}\"");
+            FieldChecks.Warn(ctx, DeletePropagation.JobOrphanWarning);
     }
 
     static async Task<DeleteOptions> DeleteOptionsFromAsync(HttpContext ctx)
@@ -169,8 +212,10 @@ public sealed partial class ApiHandler
             throw InvalidDeleteOptions("FieldValueInvalid", $"Invalid value: \"{policy}\": orphanDependents and deletionPropagation cannot be both set");
         if (policy is not (null or DeletePropagation.Orphan or DeletePropagation.Background or DeletePropagation.Foreground))
             throw InvalidDeleteOptions("FieldValueNotSupported", $"Unsupported value: \"{policy}\": supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\"");
+        var dryRun = body["dryRun"] is JsonArray d ? d.Select(v => v?.GetValue<string>() ?? "").ToList() : null;
         return new DeleteOptions(body["preconditions"]?["uid"]?.GetValue<string>(), body["preconditions"]?["resourceVersion"]?.GetValue<string>(), policy)
         {
+            DryRun = WriteOptions.From(ctx, "DeleteOptions", bodyDryRun: dryRun).DryRun,
             OrphanDependents = orphan,
             GracePeriodSeconds = body["gracePeriodSeconds"] is not JsonValue g ? null : g.TryGetValue<long>(out var l) ? l : g.TryGetValue<int>(out var i) ? i : null,
         };
@@ -189,10 +234,5 @@ public sealed partial class ApiHandler
     }
 
     static ApiException InvalidDeleteOptions(string reason, string message) =>
-        new(422, "Invalid", $"DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: {message}", new JsonObject
-        {
-            ["group"] = "meta.k8s.io",
-            ["kind"] = "DeleteOptions",
-            ["causes"] = new JsonArray(new JsonObject { ["reason"] = reason, ["message"] = message, ["field"] = "propagationPolicy" }),
-        });
+        WriteOptions.Invalid("DeleteOptions", "propagationPolicy", reason, message);
 }

@@ -211,8 +211,6 @@ public sealed partial class ApiHandler(ObjectStore store, Authenticator auth, Se
     async Task ServeResourceAsync(HttpContext ctx, RequestInfo ri, UserInfo user)
     {
         var q = ctx.Request.Query;
-        if (q.TryGetValue("dryRun", out var dry) && dry.Count > 0 && !string.IsNullOrEmpty(dry[0]))
-            throw ApiException.BadRequest("dryRun is not supported by this server");
         var method = ctx.Request.Method;
         bool isWatch = ri.LegacyWatch || q["watch"] is var w && (w == "1" || w == "true");
         if (ri.Subresource == "binding")

@@ -69,15 +69,18 @@ public static class HttpIo
         return seconds == 0 ? null : TimeSpan.FromSeconds(Math.Min(seconds, MaxTimeoutSeconds));
     }
 
-    /// <summary>Reads the body as a JSON object, refusing media types other than JSON.</summary>
-    public static async Task<JsonObject> ReadObjectAsync(HttpContext ctx)
+    /// <summary>
+    /// Reads the body as a JSON object, refusing media types other than JSON; with <paramref name="duplicates"/>, keys
+    /// given twice are listed there (the last wins) instead of being a 400.
+    /// </summary>
+    public static async Task<JsonObject> ReadObjectAsync(HttpContext ctx, List<string>? duplicates = null)
     {
         var type = ctx.Request.ContentType?.Split(';')[0].Trim();
         if (type == "application/vnd.kubernetes.protobuf")
             return Protobuf.ProtobufDecoder.Decode(await ReadBodyAsync(ctx));
         if (type is not (null or "" or "application/json"))
             throw new ApiException(415, "UnsupportedMediaType", $"the body of the request was in an unknown format - accepted media types include: application/json (got {type})");
-        return Meta.ParseObject(await ReadBodyAsync(ctx), "request body");
+        return Meta.ParseObject(await ReadBodyAsync(ctx), "request body", duplicates);
     }
 
     /// <summary>True when the client asked for a meta.k8s.io Table.</summary>

@@ -89,7 +89,7 @@ public sealed class ApiBehaviourTests(ServerFixture fx) : IClassFixture<ServerFi
         await Expect(await http.PostAsync("/api/v1/namespaces/no-such-ns/configmaps", Json.Body(Json.ConfigMap("x")), Ct), 404, "NotFound");
         await Expect(await http.GetAsync("/api/v1/namespaces/api-errors/configmaps?labelSelector=a%20in%20(", Ct), 400, "BadRequest");
         await Expect(await http.DeleteAsync("/api/v1/namespaces/kube-system", Ct), 403, "Forbidden");
-        await Expect(await http.PatchAsync("/api/v1/namespaces/api-errors/configmaps/dup", Json.Body(new JsonObject(), "application/apply-patch+yaml"), Ct), 415, "UnsupportedMediaType");
+        await Expect(await http.PatchAsync("/api/v1/namespaces/api-errors/configmaps/dup", Json.Body(new JsonObject(), "application/yaml"), Ct), 415, "UnsupportedMediaType");
     }
 
     [Fact]

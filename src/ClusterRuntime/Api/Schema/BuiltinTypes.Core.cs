@@ -131,6 +131,7 @@ static partial class BuiltinTypes
             nfs:NFSVolumeSource persistentVolumeClaim:PersistentVolumeClaimVolumeSource configMap:ConfigMapVolumeSource
             downwardAPI:DownwardAPIVolumeSource projected:ProjectedVolumeSource csi:CSIVolumeSource ephemeral:object
             image:ImageVolumeSource iscsi:object
+            gcePersistentDisk:object awsElasticBlockStore:object gitRepo:object glusterfs:object rbd:object flexVolume:object cinder:object cephfs:object flocker:object fc:object azureFile:object azureDisk:object vsphereVolume:object quobyte:object photonPersistentDisk:object portworxVolume:object scaleIO:object storageos:object
             """,
         ["HostPathVolumeSource"] = "path:string type:string",
         ["EmptyDirVolumeSource"] = "medium:string sizeLimit:quantity",

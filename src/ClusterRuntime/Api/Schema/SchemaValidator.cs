@@ -9,7 +9,8 @@ namespace Appliance.ClusterRuntime.Api.Schema;
 public sealed record SchemaProblem(string Field, string Message);
 
 /// <summary>
-/// Walks an object along its <see cref="TypeDef"/>. Undeclared fields are tolerated (only their depth counts); null is
+/// Walks an object along its <see cref="TypeDef"/>. Check tolerates undeclared fields (only their depth counts; field
+/// validation drops them first through <see cref="PruneUnknown"/>); null is
 /// accepted anywhere, as Go decoding treats it as unset. Messages use upstream's schema wording
 /// (<c>Invalid value: "array": data in body must be of type object: "array"</c>).
 /// </summary>
@@ -110,6 +111,48 @@ public static partial class SchemaValidator
         {
             var a = node.AsArray();
             for (int i = 0; i < a.Count; i++) Free(a[i], $"{path}[{i}]", depth + 1, problems);
+        }
+    }
+
+    /// <summary>
+    /// Removes the fields the table does not declare for <paramref name="type"/>, at any depth, and returns their paths
+    /// as upstream's strict decoding names them (<c>spec.template.spec.containers[0].imagee</c>). With
+    /// <paramref name="patch"/>, keys starting with <c>$</c> (strategic merge patch directives) are kept.
+    /// </summary>
+    public static List<string> PruneUnknown(TypeDef type, JsonObject obj, bool patch = false)
+    {
+        var unknown = new List<string>();
+        Prune(obj, type, "", patch, unknown);
+        return unknown;
+    }
+
+    static void Prune(JsonObject obj, TypeDef type, string path, bool patch, List<string> unknown)
+    {
+        foreach (var (name, value) in obj.ToList())
+        {
+            var at = path.Length == 0 ? name : $"{path}.{name}";
+            if (type.Field(name) is { } field) PruneValue(value, field.Type, at, patch, unknown);
+            else if (!(patch && name.StartsWith('$')))
+            {
+                unknown.Add(at);
+                obj.Remove(name);
+            }
+        }
+    }
+
+    static void PruneValue(JsonNode? node, FieldType t, string path, bool patch, List<string> unknown)
+    {
+        switch (t.Kind)
+        {
+            case ValueKind.Object when node is JsonObject o:
+                Prune(o, t.Type!, path, patch, unknown);
+                break;
+            case ValueKind.Map when node is JsonObject m:
+                foreach (var (key, value) in m) PruneValue(value, t.Element!, $"{path}.{key}", patch, unknown);
+                break;
+            case ValueKind.Array when node is JsonArray a:
+                for (int i = 0; i < a.Count; i++) PruneValue(a[i], t.Element!, $"{path}[{i}]", patch, unknown);
+                break;
         }
     }
 

@@ -44,14 +44,15 @@ public static class Meta
             : [];
 
     /// <summary>Parses bytes into a JsonObject or throws 400.</summary>
-    public static JsonObject ParseObject(ReadOnlySpan<byte> body, string what) =>
-        ParseNode(body, what) as JsonObject ?? throw ApiException.BadRequest($"{what}: expected a JSON object");
+    public static JsonObject ParseObject(ReadOnlySpan<byte> body, string what, List<string>? duplicates = null) =>
+        ParseNode(body, what, duplicates) as JsonObject ?? throw ApiException.BadRequest($"{what}: expected a JSON object");
 
     /// <summary>
     /// Parses a request body or throws 400 naming where it is wrong: invalid UTF-8 (which the JSON reader would
-    /// otherwise turn into U+FFFD), a key given twice in one object, or malformed JSON.
+    /// otherwise turn into U+FFFD), a key given twice in one object, or malformed JSON. With
+    /// <paramref name="duplicates"/>, keys given twice are listed there instead (the last one wins, as in Go).
     /// </summary>
-    public static JsonNode? ParseNode(ReadOnlySpan<byte> body, string what)
+    public static JsonNode? ParseNode(ReadOnlySpan<byte> body, string what, List<string>? duplicates = null)
     {
         if (!System.Text.Unicode.Utf8.IsValid(body))
         {
@@ -61,8 +62,10 @@ public static class Meta
         }
         try
         {
-            CheckDuplicateKeys(body, what);
-            return JsonNode.Parse(body);
+            var found = DuplicateKeys(body);
+            if (duplicates is not null) duplicates.AddRange(found.Select(d => d.Path));
+            else if (found.Count > 0) throw ApiException.BadRequest($"{what}: duplicate field \"{found[0].Path}\" at byte {found[0].Offset + 1}");
+            return found.Count > 0 ? LastWins(body) : JsonNode.Parse(body);
         }
         catch (JsonException e)
         {
@@ -71,25 +74,83 @@ public static class Meta
         }
     }
 
-    /// <summary>400 when an object has a key twice (Go's decoder would keep the last silently; strict decoding refuses it).</summary>
-    static void CheckDuplicateKeys(ReadOnlySpan<byte> body, string what)
+    /// <summary>Parses JSON whose objects may repeat a key; the last value wins (JsonNode.Parse refuses repeats).</summary>
+    static JsonNode? LastWins(ReadOnlySpan<byte> body)
     {
         var reader = new Utf8JsonReader(body);
-        var open = new Stack<HashSet<string>?>();
+        reader.Read();
+        return ReadValue(ref reader);
+
+        static JsonNode? ReadValue(ref Utf8JsonReader reader)
+        {
+            switch (reader.TokenType)
+            {
+                case JsonTokenType.StartObject:
+                    var obj = new JsonObject();
+                    while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                    {
+                        var key = reader.GetString()!;
+                        reader.Read();
+                        obj[key] = ReadValue(ref reader);
+                    }
+                    return obj;
+                case JsonTokenType.StartArray:
+                    var array = new JsonArray();
+                    while (reader.Read() && reader.TokenType != JsonTokenType.EndArray) array.Add(ReadValue(ref reader));
+                    return array;
+                case JsonTokenType.String:
+                    return JsonValue.Create(reader.GetString());
+                case JsonTokenType.True or JsonTokenType.False:
+                    return JsonValue.Create(reader.GetBoolean());
+                case JsonTokenType.Number:
+                    return JsonNode.Parse(reader.ValueSpan);
+                default:
+                    return null;
+            }
+        }
+    }
+
+    /// <summary>Keys given twice in one object: their paths as strict decoding names them (<c>spec.containers[0].name</c>) and where.</summary>
+    public static List<(string Path, long Offset)> DuplicateKeys(ReadOnlySpan<byte> body)
+    {
+        var found = new List<(string, long)>();
+        var reader = new Utf8JsonReader(body);
+        // Per open container: its path, the keys seen (objects) or the next index (arrays).
+        var open = new Stack<(string Path, HashSet<string>? Keys, int Index)>();
+        string? pending = null;
         while (reader.Read())
         {
             switch (reader.TokenType)
             {
-                case JsonTokenType.StartObject: open.Push(null); break;
-                case JsonTokenType.StartArray: open.Push(null); break;
-                case JsonTokenType.EndObject or JsonTokenType.EndArray: open.Pop(); break;
+                case JsonTokenType.StartObject or JsonTokenType.StartArray:
+                    var path = Next(open, ref pending);
+                    open.Push((path, reader.TokenType == JsonTokenType.StartObject ? new HashSet<string>(StringComparer.Ordinal) : null, 0));
+                    break;
+                case JsonTokenType.EndObject or JsonTokenType.EndArray:
+                    open.Pop();
+                    break;
                 case JsonTokenType.PropertyName:
-                    var keys = open.Pop() ?? new HashSet<string>(StringComparer.Ordinal);
+                    var top = open.Peek();
                     var key = reader.GetString()!;
-                    if (!keys.Add(key)) throw ApiException.BadRequest($"{what}: duplicate field \"{key}\" at byte {reader.TokenStartIndex + 1}");
-                    open.Push(keys);
+                    pending = top.Path.Length == 0 ? key : $"{top.Path}.{key}";
+                    if (!top.Keys!.Add(key)) found.Add((pending, reader.TokenStartIndex));
+                    break;
+                default:
+                    Next(open, ref pending);
                     break;
             }
+        }
+        return found;
+
+        // The path of the value starting now: the pending key's, or the next index of the enclosing array.
+        static string Next(Stack<(string Path, HashSet<string>? Keys, int Index)> open, ref string? pending)
+        {
+            if (open.Count == 0) return "";
+            var top = open.Peek();
+            if (top.Keys is not null) { var p = pending ?? ""; pending = null; return p; }
+            open.Pop();
+            open.Push(top with { Index = top.Index + 1 });
+            return $"{top.Path}[{top.Index}]";
         }
     }
 

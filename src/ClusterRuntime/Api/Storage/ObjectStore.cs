@@ -32,7 +32,18 @@ public sealed record DeleteOptions(string? Uid, string? ResourceVersion, string?
 
     /// <summary>The grace period asked for (pods only, see <see cref="GracefulDeletion"/>); null: the object's default.</summary>
     public long? GracePeriodSeconds { get; init; }
+
+    /// <summary>dryRun=All: the delete is decided and answered, nothing is stored.</summary>
+    public bool DryRun { get; init; }
 }
+
+/// <summary>What a write through the API asks of the store beyond the object.</summary>
+/// <param name="DryRun">dryRun=All: every check and default runs and the result is returned, nothing is stored.</param>
+/// <param name="BeforeStore">
+/// Called with the stored object (null on create) and the object about to be stored, after defaults and validation,
+/// to finish it (its managedFields); a write that then changes nothing is not stored.
+/// </param>
+public sealed record WriteHooks(bool DryRun, Action<JsonObject?, JsonObject>? BeforeStore);
 
 /// <summary>Stores API objects as JSON under <c>/registry/...</c> keys; the key's ModRevision is the resourceVersion.</summary>
 public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
@@ -83,11 +94,11 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
     }
 
     /// <summary>Creates an object: fills name (generateName), uid, creationTimestamp, generation and defaults.</summary>
-    public async Task<JsonObject> CreateAsync(ApiResource r, string? ns, JsonObject obj, CancellationToken ct)
+    public async Task<JsonObject> CreateAsync(ApiResource r, string? ns, JsonObject obj, CancellationToken ct, WriteHooks? hooks = null)
     {
         Validation.CheckTypes(r, obj);
         CheckTypeMeta(r, obj);
-        if (r.StoredAs is { } storage) return View(r, await CreateAsync(storage, ns, ToStorage(r, obj), ct));
+        if (r.StoredAs is { } storage) return View(r, await CreateAsync(storage, ns, ToStorage(r, obj), ct, hooks));
         var meta = Meta.Of(obj);
         if (r.Namespaced)
         {
@@ -113,6 +124,8 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
         {
             if (generated) meta["name"] = generateName + RandomSuffix();
             Validation.Check(r, obj);
+            hooks?.BeforeStore?.Invoke(null, obj);
+            if (hooks?.DryRun == true) return obj;
             var name = Meta.Name(obj)!;
             var claim = IsService(r) ? await Services!.CreateAsync(obj, ct) : null;
             try
@@ -138,8 +151,8 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
     /// Replaces an object with what <paramref name="transform"/> makes of the current one. Retries when another write
     /// slipped in; a resourceVersion in the result that is not the current one is a 409 Conflict.
     /// </summary>
-    public Task<JsonObject> UpdateAsync(ApiResource r, string? ns, string name, Func<JsonObject, JsonObject> transform, bool statusOnly, CancellationToken ct) =>
-        UpdateAsync(r, ns, name, transform, statusOnly ? WriteScope.Status : WriteScope.Spec, ct);
+    public Task<JsonObject> UpdateAsync(ApiResource r, string? ns, string name, Func<JsonObject, JsonObject> transform, bool statusOnly, CancellationToken ct, WriteHooks? hooks = null) =>
+        UpdateAsync(r, ns, name, transform, statusOnly ? WriteScope.Status : WriteScope.Spec, ct, hooks);
 
     /// <summary>What an update may change: the object without its status, only the status, or both (pods/binding).</summary>
     enum WriteScope { Spec, Status, Both }
@@ -149,10 +162,10 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
     /// <c>spec.nodeName</c> and the PodScheduled condition together; checks of plain updates (the pod's immutable
     /// node name) do not apply.
     /// </summary>
-    public Task<JsonObject> UpdateWithStatusAsync(ApiResource r, string? ns, string name, Func<JsonObject, JsonObject> transform, CancellationToken ct) =>
-        UpdateAsync(r, ns, name, transform, WriteScope.Both, ct);
+    public Task<JsonObject> UpdateWithStatusAsync(ApiResource r, string? ns, string name, Func<JsonObject, JsonObject> transform, CancellationToken ct, WriteHooks? hooks = null) =>
+        UpdateAsync(r, ns, name, transform, WriteScope.Both, ct, hooks);
 
-    async Task<JsonObject> UpdateAsync(ApiResource r, string? ns, string name, Func<JsonObject, JsonObject> transform, WriteScope scope, CancellationToken ct)
+    async Task<JsonObject> UpdateAsync(ApiResource r, string? ns, string name, Func<JsonObject, JsonObject> transform, WriteScope scope, CancellationToken ct, WriteHooks? hooks)
     {
         var statusOnly = scope == WriteScope.Status;
         if (r.StoredAs is { } storage)
@@ -162,7 +175,7 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
                 Validation.CheckTypes(r, updated, statusOnly);
                 CheckTypeMeta(r, updated);
                 return ToStorage(r, updated);
-            }, scope, ct));
+            }, scope, ct, hooks));
         var key = r.Key(ns, name);
         for (int attempt = 0; attempt < MaxRetries; attempt++)
         {
@@ -185,9 +198,15 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
 
             var prepared = statusOnly ? MergeStatusOnly(current, updated) : PrepareUpdate(r, current, updated, scope == WriteScope.Both);
             if (statusOnly) NamespaceStatus.Check(r, prepared);
+            hooks?.BeforeStore?.Invoke(current, prepared);
             var stored = Stored(prepared);
             var currentStored = Stored(current.DeepClone().AsObject());
             if (stored.AsSpan().SequenceEqual(currentStored)) return current;
+            if (hooks?.DryRun == true)
+            {
+                Meta.Of(prepared)["resourceVersion"] = kv.ModRevision.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                return prepared;
+            }
 
             // An object being deleted goes once its finalizers are done, unless a grace period still runs (a pod whose
             // kubelet is stopping it: the kubelet's delete with grace 0 removes it).
@@ -272,12 +291,14 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
                     Meta.Of(marked)["deletionGracePeriodSeconds"] = 0;
                 }
                 if (isNamespace) marked["status"] = new JsonObject { ["phase"] = "Terminating" };
+                if (options.DryRun) return (marked, false);
                 var (rev, _, ok) = await backend.UpdateAsync(key, Stored(marked.DeepClone().AsObject()), kv.ModRevision, 0, ct);
                 if (!ok) continue;
                 Meta.Of(marked)["resourceVersion"] = rev.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 if (isNamespace) NamespaceTerminating?.Invoke(name);
                 return (marked, false);
             }
+            if (options.DryRun) return (current, true);
             var (_, _, deleted) = await backend.DeleteAsync(key, kv.ModRevision, ct);
             if (!deleted) continue;
             await ReleaseAsync(r, current);

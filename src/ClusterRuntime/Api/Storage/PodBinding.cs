@@ -6,7 +6,7 @@ namespace Appliance.ClusterRuntime.Api.Storage;
 /// <summary>
 /// What kube-apiserver's BindingREST does: a core/v1 Binding names a Node; the pod gets <c>spec.nodeName</c>, the
 /// Binding's annotations and a PodScheduled=True condition in one write. The API handler and the in-process
-/// scheduler both bind through <see cref="BindAsync(ObjectStore, string, string, JsonObject, CancellationToken)"/>.
+/// scheduler both bind through <see cref="BindAsync(ObjectStore, string, string, JsonObject, CancellationToken, WriteHooks)"/>.
 /// </summary>
 public static class PodBinding
 {
@@ -35,7 +35,7 @@ public static class PodBinding
     /// Applies <paramref name="binding"/> (a POST body to <c>pods/NAME/binding</c>) to pod <paramref name="name"/>:
     /// 404 when the pod is missing, 409 when it is already assigned or being deleted, 422 when the target is not a Node.
     /// </summary>
-    public static async Task<JsonObject> BindAsync(ObjectStore store, string ns, string name, JsonObject binding, CancellationToken ct)
+    public static async Task<JsonObject> BindAsync(ObjectStore store, string ns, string name, JsonObject binding, CancellationToken ct, WriteHooks? hooks = null)
     {
         Validation.CheckTypes(BindingType, binding, "");
         var bodyName = Meta.Name(binding);
@@ -70,7 +70,7 @@ public static class PodBinding
             }
             SetScheduled(pod, now);
             return pod;
-        }, ct);
+        }, ct, hooks);
     }
 
     /// <summary>Sets the PodScheduled condition True (its transition time only when it changes).</summary>

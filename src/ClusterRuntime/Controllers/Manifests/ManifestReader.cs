@@ -17,9 +17,15 @@ public static class ManifestReader
 {
     /// <summary>The objects of <paramref name="text"/>.</summary>
     /// <exception cref="InvalidDataException">Not YAML/JSON, or a document that is not an object; the message has line:column.</exception>
-    public static List<JsonObject> Read(string text, bool json)
+    public static List<JsonObject> Read(string text, bool json) => Read(text, json, null);
+
+    /// <summary>
+    /// The objects of <paramref name="text"/>; with <paramref name="duplicates"/> (YAML only), keys given twice in a
+    /// mapping are listed there by path (<c>spec.replicas</c>) and the last one wins, instead of failing the read.
+    /// </summary>
+    public static List<JsonObject> Read(string text, bool json, List<string>? duplicates)
     {
-        var docs = json ? [ParseJson(text)] : ParseYaml(text);
+        var docs = json ? [ParseJson(text)] : ParseYaml(text, duplicates);
         var objects = new List<JsonObject>();
         foreach (var (node, line) in docs)
         {
@@ -55,7 +61,7 @@ public static class ManifestReader
         }
     }
 
-    static List<(JsonNode?, long)> ParseYaml(string text)
+    static List<(JsonNode?, long)> ParseYaml(string text, List<string>? duplicates)
     {
         var parser = new Parser(new StringReader(text));
         var docs = new List<(JsonNode?, long)>();
@@ -64,7 +70,7 @@ public static class ManifestReader
             parser.Consume<StreamStart>();
             while (parser.TryConsume<DocumentStart>(out var start))
             {
-                var node = parser.Accept<DocumentEnd>(out _) ? null : ReadNode(parser);
+                var node = parser.Accept<DocumentEnd>(out _) ? null : ReadNode(parser, "", duplicates);
                 parser.Consume<DocumentEnd>();
                 docs.Add((node, start.Start.Line));
             }
@@ -82,13 +88,13 @@ public static class ManifestReader
         return docs;
     }
 
-    static JsonNode? ReadNode(IParser parser)
+    static JsonNode? ReadNode(IParser parser, string path, List<string>? duplicates)
     {
         if (parser.TryConsume<Scalar>(out var scalar)) return ScalarNode(scalar);
         if (parser.TryConsume<SequenceStart>(out _))
         {
             var array = new JsonArray();
-            while (!parser.TryConsume<SequenceEnd>(out _)) array.Add(ReadNode(parser));
+            while (!parser.TryConsume<SequenceEnd>(out _)) array.Add(ReadNode(parser, $"{path}[{array.Count}]", duplicates));
             return array;
         }
         if (parser.TryConsume<MappingStart>(out _))
@@ -98,8 +104,13 @@ public static class ManifestReader
             {
                 var keyAt = parser.Current?.Start ?? Mark.Empty;
                 var key = parser.Consume<Scalar>().Value;
-                var value = ReadNode(parser);
-                if (obj.ContainsKey(key)) throw new InvalidDataException($"line {keyAt.Line}:{keyAt.Column}: duplicate key \"{key}\"");
+                var at = path.Length == 0 ? key : $"{path}.{key}";
+                var value = ReadNode(parser, at, duplicates);
+                if (obj.ContainsKey(key))
+                {
+                    if (duplicates is null) throw new InvalidDataException($"line {keyAt.Line}:{keyAt.Column}: duplicate key \"{key}\"");
+                    duplicates.Add(at);
+                }
                 obj[key] = value;
             }
             return obj;

@@ -26,6 +26,11 @@ static partial class TypeDocs
         ["ScaleStatus.selector"] = "The pods counted, as a label selector string.",
         ["Event.regarding"] = "The object the event is about.",
         ["Event.note"] = "A human-readable description.",
+        ["Event.reportingController"] = "The controller that emitted the event.",
+        ["Event.deprecatedSource"] = "The core/v1 source field, kept for compatibility.",
+        ["Event.deprecatedFirstTimestamp"] = "The core/v1 firstTimestamp, kept for compatibility.",
+        ["Event.deprecatedLastTimestamp"] = "The core/v1 lastTimestamp, kept for compatibility.",
+        ["Event.deprecatedCount"] = "The core/v1 count, kept for compatibility.",
 
         ["NetworkPolicy"] = "Which traffic the selected pods may receive and send.",
         ["NetworkPolicySpec"] = "The pods a policy applies to and the traffic it allows.",

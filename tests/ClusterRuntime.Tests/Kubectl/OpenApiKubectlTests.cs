@@ -22,6 +22,8 @@ public sealed class OpenApiKubectlTests(ServerFixture fx) : IClassFixture<Server
     [InlineData("service.spec.ports", "FIELD: ports <[]ServicePort>", "targetPort\t<IntOrString>", "The port the service listens on.")]
     [InlineData("configmap", "KIND:       ConfigMap", "data\t<map[string]string>", "UTF-8 values by key.")]
     [InlineData("secret.metadata", "FIELD: metadata <ObjectMeta>", "labels\t<map[string]string>", "Key/value pairs used to organize objects")]
+    // A field the table leaves undescribed still renders, with kubectl's placeholder.
+    [InlineData("pod.spec.volumes.csi", "FIELD: csi <CSIVolumeSource>", "driver\t<string> -required-", "<no description>")]
     [InlineData("poddisruptionbudget.spec", "FIELD: spec <PodDisruptionBudgetSpec>", "minAvailable\t<IntOrString>", "must stay available")]
     public async Task Explain_PrintsFieldsTypesAndDescriptions(string path, string header, string field, string description)
     {

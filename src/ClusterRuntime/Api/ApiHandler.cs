@@ -179,16 +179,7 @@ public sealed partial class ApiHandler(ObjectStore store, Authenticator auth, Se
                 else await HttpIo.WriteAsync(ctx, 200, Discovery.GroupList());
                 return true;
         }
-        if (path == "/openapi/v3")
-        {
-            await HttpIo.WriteAsync(ctx, 200, OpenApi.Root());
-            return true;
-        }
-        if (path.StartsWith("/openapi/v3/", StringComparison.Ordinal) && OpenApi.GroupVersion(path["/openapi/v3/".Length..]) is { } doc)
-        {
-            await HttpIo.WriteAsync(ctx, 200, doc);
-            return true;
-        }
+        if (path.StartsWith("/openapi/", StringComparison.Ordinal) && await OpenApi.OpenApiEndpoint.TryServeAsync(ctx, path)) return true;
         var seg = path.Trim('/').Split('/');
         if (seg.Length == 2 && seg[0] == "api" && ResourceTable.HasGroupVersion("", seg[1]))
         {

@@ -33,6 +33,11 @@ public static class ResourceTable
         new("coordination.k8s.io", "v1", "Lease", "leases", "lease", true, None, None),
         new("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", "endpointslice", true, None, None),
         new("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", "networkpolicy", true, ["netpol"], None),
+        new("networking.k8s.io", "v1", "Ingress", "ingresses", "ingress", true, ["ing"], None, HasStatus: true),
+        new("networking.k8s.io", "v1", "IngressClass", "ingressclasses", "ingressclass", false, None, None),
+        new("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", "horizontalpodautoscaler", true, ["hpa"], All, HasStatus: true),
+        new("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", "poddisruptionbudget", true, ["pdb"], None, HasStatus: true),
+        new("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", "priorityclass", false, ["pc"], None),
         // events.k8s.io/v1 Events are the core/v1 Events seen through a conversion (Storage/EventConversion.cs).
         new("events.k8s.io", "v1", "Event", "events", "event", true, ["ev"], None) { StoredAs = CoreEvents },
         new("rbac.authorization.k8s.io", "v1", "Role", "roles", "role", true, None, None),

@@ -46,7 +46,7 @@ static partial class BuiltinTypes
             resources:ResourceRequirements
             """,
         ["Container"] = """
-            name:string image:string command:[]string args:[]string workingDir:string ports:[]ContainerPort@containerPort
+            name:string image:string command:[]string args:[]string workingDir:string ports:[]ContainerPort@containerPort,protocol
             envFrom:[]EnvFromSource env:[]EnvVar@name resources:ResourceRequirements resizePolicy:[]ContainerResizePolicy
             restartPolicy:string volumeMounts:[]VolumeMount@mountPath volumeDevices:[]VolumeDevice@devicePath
             livenessProbe:Probe readinessProbe:Probe startupProbe:Probe lifecycle:Lifecycle terminationMessagePath:string
@@ -183,7 +183,7 @@ static partial class BuiltinTypes
 
         ["Service"] = "...TypeMeta metadata:ObjectMeta spec:ServiceSpec status:ServiceStatus",
         ["ServiceSpec"] = """
-            ports:[]ServicePort@port selector:{}string clusterIP:string clusterIPs:[]string type:string externalIPs:[]string
+            ports:[]ServicePort@port,protocol selector:{}string clusterIP:string clusterIPs:[]string type:string externalIPs:[]string
             sessionAffinity:string loadBalancerIP:string loadBalancerSourceRanges:[]string externalName:string
             externalTrafficPolicy:string healthCheckNodePort:int32 publishNotReadyAddresses:boolean
             sessionAffinityConfig:SessionAffinityConfig ipFamilies:[]string ipFamilyPolicy:string

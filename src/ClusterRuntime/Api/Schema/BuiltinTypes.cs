@@ -21,6 +21,10 @@ static partial class BuiltinTypes
         ("io.k8s.api.events.v1", Events),
         ("io.k8s.api.networking.v1", Networking),
         ("io.k8s.api.rbac.v1", Rbac),
+        ("io.k8s.api.networking.v1", NetworkingIngress),
+        ("io.k8s.api.autoscaling.v2", AutoscalingV2),
+        ("io.k8s.api.policy.v1", Policy),
+        ("io.k8s.api.scheduling.v1", Scheduling),
     ];
 
     static readonly IReadOnlyDictionary<string, string> Meta = new Dictionary<string, string>
@@ -39,6 +43,11 @@ static partial class BuiltinTypes
         ["Condition"] = "type:string status:string observedGeneration:int64 lastTransitionTime:time reason:string message:string",
         ["DeleteOptions"] = "...TypeMeta gracePeriodSeconds:int64 preconditions:Preconditions orphanDependents:boolean propagationPolicy:string dryRun:[]string",
         ["Preconditions"] = "uid:string resourceVersion:string",
+        ["ListMeta"] = "selfLink:string resourceVersion:string continue:string remainingItemCount:int64",
+        ["Status"] = "...TypeMeta metadata:ListMeta status:string message:string reason:string details:StatusDetails code:int32",
+        ["StatusDetails"] = "name:string group:string kind:string uid:string causes:[]StatusCause retryAfterSeconds:int32",
+        ["StatusCause"] = "reason:string message:string field:string",
+        ["Patch"] = "",
     };
 
     static readonly IReadOnlyDictionary<string, string> Apps = new Dictionary<string, string>

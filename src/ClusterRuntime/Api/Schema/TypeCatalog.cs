@@ -35,7 +35,7 @@ public static class TypeCatalog
         foreach (var (package, entries) in BuiltinTypes.Packages)
             foreach (var (name, spec) in entries)
             {
-                var t = new TypeDef(package, name);
+                var t = new TypeDef(package, name) { Description = TypeDocs.Type(name) };
                 types.Add(t.FullName, t);
                 specs.Add(t.FullName, spec);
             }
@@ -61,14 +61,21 @@ public static class TypeCatalog
             if (colon <= 0) throw new InvalidOperationException($"type {t.FullName}: \"{token}\" is not field:type");
             var typeText = token[(colon + 1)..];
             string? mergeKey = null;
+            string[] listMapKeys = [];
             var at = typeText.IndexOf('@');
             if (at >= 0)
             {
-                mergeKey = typeText[(at + 1)..];
+                // "@containerPort,protocol": the first key is the merge key, all of them identify an element.
+                listMapKeys = typeText[(at + 1)..].Split(',', StringSplitOptions.RemoveEmptyEntries);
+                mergeKey = listMapKeys.Length == 0 ? "" : listMapKeys[0];
                 typeText = typeText[..at];
                 if (!typeText.StartsWith("[]", StringComparison.Ordinal)) throw new InvalidOperationException($"type {t.FullName}: merge key on {token}, which is not a list");
             }
-            t.Add(new FieldDef(token[..colon], Parse(typeText, t, types), mergeKey));
+            var name = token[..colon];
+            t.Add(new FieldDef(name, Parse(typeText, t, types), mergeKey)
+            {
+                ListMapKeys = listMapKeys, Description = TypeDocs.Field(t.Name, name), Required = TypeDocs.IsRequired(t.Name, name),
+            });
         }
         filling.Remove(t.FullName);
         done.Add(t.FullName);

@@ -58,7 +58,20 @@ public sealed record FieldType(ValueKind Kind, TypeDef? Type = null, FieldType? 
 /// For lists a strategic merge patch merges element-wise: the key field (<c>x-kubernetes-patch-merge-key</c>), or
 /// empty for lists of scalars merged as sets; null for lists that are replaced whole.
 /// </param>
-public sealed record FieldDef(string Name, FieldType Type, string? MergeKey);
+public sealed record FieldDef(string Name, FieldType Type, string? MergeKey)
+{
+    /// <summary>
+    /// The keys that identify an element of a keyed list (<c>x-kubernetes-list-map-keys</c>): the merge key, then any
+    /// further keys (<c>containerPort</c>, <c>protocol</c>); empty for other fields.
+    /// </summary>
+    public IReadOnlyList<string> ListMapKeys { get; init; } = [];
+
+    /// <summary>One sentence for OpenAPI and <c>kubectl explain</c> (see TypeDocs), or null.</summary>
+    public string? Description { get; init; }
+
+    /// <summary>True when a valid object must set the field (OpenAPI <c>required</c>).</summary>
+    public bool Required { get; init; }
+}
 
 /// <summary>A named object type, e.g. <c>io.k8s.api.core.v1.Container</c>.</summary>
 public sealed class TypeDef(string package, string name)
@@ -71,6 +84,9 @@ public sealed class TypeDef(string package, string name)
 
     /// <summary>The OpenAPI definition name, e.g. <c>io.k8s.api.core.v1.Container</c>.</summary>
     public string FullName => $"{Package}.{Name}";
+
+    /// <summary>One sentence for OpenAPI and <c>kubectl explain</c> (see TypeDocs), or null.</summary>
+    public string? Description { get; internal init; }
 
     /// <summary>The fields in declaration order.</summary>
     public IReadOnlyList<FieldDef> Fields => _fields;

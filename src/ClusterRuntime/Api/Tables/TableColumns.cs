@@ -123,6 +123,31 @@ public static class TableColumns
         ],
         "NetworkPolicy" => [NameCol, Col("Pod-Selector", o => Selector(o["spec"]?["podSelector"]) is { Length: > 0 } s ? s : "<none>"), AgeCol],
         "Lease" => [NameCol, Col("Holder", o => S(o, "spec", "holderIdentity")), AgeCol],
+        "Ingress" =>
+        [
+            NameCol, Col("Class", o => S(o, "spec", "ingressClassName") ?? "<none>"),
+            Col("Hosts", o => o["spec"]?["rules"] is JsonArray rules && rules.Any(r => r?["host"] is not null) ? string.Join(",", rules.Select(r => S(r!.AsObject(), "host") ?? "*")) : "*"),
+            Col("Ports", o => o["spec"]?["tls"] is JsonArray { Count: > 0 } ? "80, 443" : "80"), AgeCol,
+        ],
+        "IngressClass" => [NameCol, Col("Controller", o => S(o, "spec", "controller")), AgeCol],
+        "HorizontalPodAutoscaler" =>
+        [
+            NameCol, Col("Reference", o => $"{S(o, "spec", "scaleTargetRef", "kind")}/{S(o, "spec", "scaleTargetRef", "name")}"),
+            Col("MinPods", o => o["spec"]?["minReplicas"] is null ? 1 : I(o, "spec", "minReplicas"), type: "integer"),
+            Col("MaxPods", o => I(o, "spec", "maxReplicas"), type: "integer"), Col("Replicas", o => I(o, "status", "currentReplicas"), type: "integer"), AgeCol,
+        ],
+        "PodDisruptionBudget" =>
+        [
+            NameCol, Col("Min Available", o => o["spec"]?["minAvailable"]?.ToString() ?? "N/A"),
+            Col("Max Unavailable", o => o["spec"]?["maxUnavailable"]?.ToString() ?? "N/A"),
+            Col("Allowed Disruptions", o => I(o, "status", "disruptionsAllowed"), type: "integer"), AgeCol,
+        ],
+        "PriorityClass" =>
+        [
+            NameCol, Col("Value", o => I(o, "value"), type: "integer"),
+            Col("Global-Default", o => o["globalDefault"] is JsonValue v && v.TryGetValue<bool>(out var b) && b ? "true" : "false"), AgeCol,
+            Col("PreemptionPolicy", o => S(o, "preemptionPolicy") ?? "PreemptLowerPriority"),
+        ],
         "EndpointSlice" =>
         [
             NameCol, Col("AddressType", o => S(o, "addressType")),

@@ -58,6 +58,7 @@ public sealed partial class ApiHandler
     {
         var type = ctx.Request.ContentType?.Split(';')[0].Trim();
         var raw = await HttpIo.ReadBodyAsync(ctx);
+        if (type == "application/strategic-merge-patch+json" && ri.Resource.Custom is not null && ri.Subresource != "scale") type = "strategic merge patch, which custom resources do not support";
         Func<JsonObject, JsonObject> apply = type switch
         {
             "application/merge-patch+json" => AsObject(p => cur => (JsonObject)JsonMergePatch.Apply(cur, p)!),

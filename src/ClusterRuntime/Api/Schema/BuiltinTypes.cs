@@ -20,6 +20,7 @@ static partial class BuiltinTypes
         ("io.k8s.api.autoscaling.v1", Autoscaling),
         ("io.k8s.api.events.v1", Events),
         ("io.k8s.api.networking.v1", Networking),
+        (TypeCatalog.PackageOf("apiextensions.k8s.io", "v1"), ApiExtensions),
     ];
 
     static readonly IReadOnlyDictionary<string, string> Meta = new Dictionary<string, string>

@@ -147,11 +147,26 @@ public sealed class CustomResourceTests(ServerFixture fx) : IClassFixture<Server
         Assert.Equal("Sprocket", crd["status"]!["acceptedNames"]!["kind"]!.GetValue<string>());
         Assert.Contains(DefaultFinalizer, crd["metadata"]!["finalizers"]!.AsArray().Select(f => f!.GetValue<string>()));
 
+        Assert.Matches(@"(?m)^sprockets.served.example.com\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", (await K.RunAsync("get", "crd")).Ok().Out);
+        Assert.Contains("unchanged", (await ApplyAsync(Crd("served.example.com", kind: "Sprocket", plural: "sprockets", shortName: "spk", category: "machinery"))).Ok().Out);
+        Assert.Contains("unchanged", (await ApplyAsync(Widget("served.example.com", ns, "w1", "  size: 3", kind: "Sprocket"))).Ok().Out);
+
         var resources = (await K.RunAsync("api-resources", "--api-group=served.example.com")).Ok().Out;
         Assert.Matches(@"(?m)^sprockets\s+spk\s+served.example.com/v1\s+true\s+Sprocket", resources);
     }
 
     const string DefaultFinalizer = "customresourcecleanup.apiextensions.k8s.io";
+
+    [Fact]
+    public async Task DeletingTheNamespace_DeletesItsCustomResources()
+    {
+        var ns = await NamespaceAsync("crd-ns-gone");
+        await CrdThenWidgetAsync("nsgone.example.com", ns, "w", "  size: 1");
+        (await K.RunAsync("delete", "namespace", ns, "--timeout=60s")).Ok();
+        var http = fx.Server.CreateClient();
+        var list = await Json.ReadAsync(await http.GetAsync("/apis/nsgone.example.com/v1/widgets", Ct));
+        Assert.Empty(list["items"]!.AsArray());
+    }
 
     [Fact]
     public async Task InvalidCustomResource_IsRefusedWith422NamingTheField()

@@ -68,8 +68,9 @@ public sealed record CustomResourceDefinition(string Name, string Group, CrdName
     public CrdVersion? StorageVersion => Versions.FirstOrDefault(v => v.Storage);
 
     /// <summary>
-    /// Fills what upstream defaults on every write of a CRD: singular, listKind, conversion strategy None, printer
-    /// column priority; on create the cleanup finalizer and a fresh status with the stored version.
+    /// Fills what upstream defaults on every write of a CRD: singular, listKind, conversion strategy None (nothing
+    /// inside the versions list, so that re-applying a manifest is "unchanged"); on create the cleanup finalizer and
+    /// a fresh status with the stored version.
     /// </summary>
     public static void ApplyDefaults(JsonObject crd, bool creating)
     {
@@ -81,9 +82,6 @@ public sealed record CustomResourceDefinition(string Name, string Group, CrdName
             if (CrdNames.Str(names, "listKind").Length == 0 && kind.Length > 0) names["listKind"] = kind + "List";
         }
         spec["conversion"] ??= new JsonObject { ["strategy"] = "None" };
-        foreach (var v in (spec["versions"] as JsonArray ?? []).OfType<JsonObject>())
-            foreach (var c in (v["additionalPrinterColumns"] as JsonArray ?? []).OfType<JsonObject>())
-                c["priority"] ??= 0;
         if (!creating) return;
         var finalizers = Meta.Finalizers(crd);
         if (!finalizers.Contains(CleanupFinalizer)) DeletePropagation.SetFinalizers(crd, [.. finalizers, CleanupFinalizer]);

@@ -125,6 +125,8 @@ public static class TableColumns
         ],
         "NetworkPolicy" => [NameCol, Col("Pod-Selector", o => Selector(o["spec"]?["podSelector"]) is { Length: > 0 } s ? s : "<none>"), AgeCol],
         "Lease" => [NameCol, Col("Holder", o => S(o, "spec", "holderIdentity")), AgeCol],
+        // As upstream prints CRDs: the creation time itself, not an age.
+        "CustomResourceDefinition" => [NameCol, Col("Created At", o => Meta.Str(o, "creationTimestamp"), type: "date")],
         "EndpointSlice" =>
         [
             NameCol, Col("AddressType", o => S(o, "addressType")),

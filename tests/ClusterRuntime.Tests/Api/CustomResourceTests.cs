@@ -169,6 +169,19 @@ public sealed class CustomResourceTests(ServerFixture fx) : IClassFixture<Server
     }
 
     [Fact]
+    public async Task DefaultAddedToTheCrdLater_ShowsOnRead()
+    {
+        var ns = await NamespaceAsync("crd-read-default");
+        await CrdThenWidgetAsync("readdefault.example.com", ns, "w", "  size: 1");
+        (await K.RunAsync("patch", "crd", "widgets.readdefault.example.com", "--type=json", "-p",
+            """[{"op":"add","path":"/spec/versions/0/schema/openAPIV3Schema/properties/spec/properties/shape","value":{"type":"string","default":"round"}}]""")).Ok();
+        await Poll.UntilAsync(async () => JsonNode.Parse((await K.RunAsync("-n", ns, "get", "widget.readdefault.example.com", "w", "-o", "json")).Ok().Out)!,
+            o => o["spec"]?["shape"]?.GetValue<string>() == "round", TimeSpan.FromSeconds(10), "the new default on a stored object");
+        var listed = (await K.RunAsync("-n", ns, "get", "widget.readdefault.example.com", "-o", "jsonpath={.items[0].spec.shape}")).Ok().Out;
+        Assert.Equal("round", listed);
+    }
+
+    [Fact]
     public async Task InvalidCustomResource_IsRefusedWith422NamingTheField()
     {
         var ns = await NamespaceAsync("crd-invalid");

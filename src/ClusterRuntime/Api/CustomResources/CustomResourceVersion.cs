@@ -38,7 +38,10 @@ public sealed record CustomResourceVersion(string CrdName, string ListKind, Json
         if (r.HasStatus) obj.Remove("status");
     }
 
-    /// <summary>A stored object as version <paramref name="r"/> shows it: no conversion beyond its apiVersion (strategy None), and the schema's defaults.</summary>
+    /// <summary>
+    /// A stored object as version <paramref name="r"/> shows it, on every read (get, list, watch): no conversion
+    /// beyond its apiVersion (strategy None), and the schema's defaults, so a default added to the CRD later shows.
+    /// </summary>
     public JsonObject View(ApiResource r, JsonObject stored)
     {
         stored["apiVersion"] = r.ApiVersion;

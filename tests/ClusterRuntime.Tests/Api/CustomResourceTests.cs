@@ -219,6 +219,17 @@ public sealed class CustomResourceTests(ServerFixture fx) : IClassFixture<Server
         Assert.Null(obj["topLevelJunk"]);
         Assert.Equal(2, obj["spec"]!["extra"]!["anything"]!["deep"]![1]!.GetValue<int>());
         Assert.Equal("green", obj["spec"]!["color"]!.GetValue<string>());
+
+        // Custom resources take merge and JSON patches; a strategic merge patch is 415, as upstream answers.
+        var strategic = await http.PatchAsync($"/apis/prune.example.com/v1/namespaces/{ns}/widgets/w",
+            Json.Body(JsonNode.Parse("""{"spec":{"size":3}}""")!, "application/strategic-merge-patch+json"), Ct);
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, strategic.StatusCode);
+        var merge = await http.PatchAsync($"/apis/prune.example.com/v1/namespaces/{ns}/widgets/w",
+            Json.Body(JsonNode.Parse("""{"spec":{"size":3,"junk":1}}""")!, "application/merge-patch+json"), Ct);
+        Assert.Equal(HttpStatusCode.OK, merge.StatusCode);
+        var patched = await Json.ReadAsync(merge);
+        Assert.Equal(3, patched["spec"]!["size"]!.GetValue<int>());
+        Assert.Null(patched["spec"]!["junk"]);
     }
 
     [Fact]

@@ -144,7 +144,7 @@ public static class Scale
         var status = new JsonObject { ["replicas"] = Replicas(Field(obj["status"], "replicas")) };
         if (Field(Field(obj["spec"], "selector"), "matchLabels") is JsonObject ml)
             status["selector"] = string.Join(",", ml.Select(kv => $"{kv.Key}={(kv.Value is JsonValue v && v.TryGetValue<string>(out var s) ? s : "")}"));
-        return new JsonObject
+        var scale = new JsonObject
         {
             ["kind"] = "Scale",
             ["apiVersion"] = "autoscaling/v1",
@@ -152,6 +152,7 @@ public static class Scale
             ["spec"] = new JsonObject { ["replicas"] = Replicas(Field(obj["spec"], "replicas")) },
             ["status"] = status,
         };
+        return CustomResources.CustomScale.Of(obj) is { } custom ? custom.Fill(obj, scale) : scale;
     }
 
     static JsonNode? Field(JsonNode? node, string name) => node is JsonObject o ? o[name] : null;
@@ -164,8 +165,9 @@ public static class Scale
         var replicas = scale["spec"]?["replicas"] ?? throw ApiException.BadRequest("spec.replicas is required in a Scale");
         if (replicas is not JsonValue v || !v.TryGetValue<long>(out var n) || n < 0)
             throw new ApiException(422, "Invalid", "Scale is invalid: spec.replicas: must be a non-negative integer");
-        if (obj["spec"] is not JsonObject spec) obj["spec"] = spec = new JsonObject();
-        spec["replicas"] = n;
+        if (CustomResources.CustomScale.Of(obj) is { } custom) custom.SetReplicas(obj, n);
+        else if (obj["spec"] is not JsonObject spec) obj["spec"] = new JsonObject { ["replicas"] = n };
+        else spec["replicas"] = n;
         var rv = scale["metadata"]?["resourceVersion"]?.GetValue<string>();
         if (!string.IsNullOrEmpty(rv)) Meta.Of(obj)["resourceVersion"] = rv;
         return obj;

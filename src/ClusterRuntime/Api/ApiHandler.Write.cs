@@ -89,6 +89,7 @@ public sealed partial class ApiHandler
             return;
         }
         var schema = ri.Subresource == "scale" ? ScaleType : Schema.TypeCatalog.For(ri.Resource);
+        if (type == "application/strategic-merge-patch+json" && ri.Resource.Custom is not null && ri.Subresource != "scale") type = "strategic merge patch, which custom resources do not support";
         Func<JsonObject, JsonObject> patch = type switch
         {
             "application/merge-patch+json" => AsObject(p => cur => (JsonObject)JsonMergePatch.Apply(cur, p)!),

@@ -23,21 +23,25 @@ public sealed record ApiResource(
     /// </summary>
     public ApiResource? StoredAs { get; init; }
 
+    /// <summary>For a custom resource (served from a CustomResourceDefinition): its schema, columns and scale paths; null for built-in rows.</summary>
+    public CustomResources.CustomResourceVersion? Custom { get; init; }
+
     /// <summary>Verbs served on this resource.</summary>
     public string[] Verbs => AllVerbs;
 
     /// <summary><c>v1</c> or <c>apps/v1</c>.</summary>
     public string ApiVersion => Group.Length == 0 ? Version : $"{Group}/{Version}";
 
-    /// <summary>The list kind, e.g. <c>ConfigMapList</c>.</summary>
-    public string ListKind => Kind + "List";
+    /// <summary>The list kind, e.g. <c>ConfigMapList</c> (a custom resource's <c>spec.names.listKind</c>).</summary>
+    public string ListKind => Custom?.ListKind ?? Kind + "List";
 
     /// <summary>
     /// Datastore key prefix for all objects of this type, ending in '/': <c>/registry/&lt;plural&gt;/</c> as in
     /// kube-apiserver's etcd layout (plurals are unique across the served groups). The datastore's volatile-key
-    /// policy matches <c>/registry/leases/</c> and <c>/registry/nodes/</c>.
+    /// policy matches <c>/registry/leases/</c> and <c>/registry/nodes/</c>. Custom resources live under
+    /// <c>/registry/&lt;group&gt;/&lt;plural&gt;/</c>, as kube-apiserver stores them (a CRD's group has a dot, no plural does).
     /// </summary>
-    public string KeyPrefix => $"/registry/{Plural}/";
+    public string KeyPrefix => Custom is null ? $"/registry/{Plural}/" : $"/registry/{Group}/{Plural}/";
 
     /// <summary>The key of one object.</summary>
     public string Key(string? ns, string name) => Namespaced ? $"{KeyPrefix}{ns}/{name}" : KeyPrefix + name;

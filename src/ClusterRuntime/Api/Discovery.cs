@@ -74,7 +74,7 @@ public static class Discovery
     public static JsonObject ResourceList(string group, string version)
     {
         var resources = new JsonArray();
-        foreach (var r in ResourceTable.Resources.Where(r => r.Group == group && r.Version == version))
+        foreach (var r in ResourceTable.Served.Where(r => r.Group == group && r.Version == version))
         {
             var entry = new JsonObject
             {
@@ -112,7 +112,7 @@ public static class Discovery
             foreach (var (_, v) in ResourceTable.GroupVersions.Where(gv => gv.Group == group))
             {
                 var resources = new JsonArray();
-                foreach (var r in ResourceTable.Resources.Where(r => r.Group == group && r.Version == v))
+                foreach (var r in ResourceTable.Served.Where(r => r.Group == group && r.Version == v))
                 {
                     var entry = new JsonObject
                     {

@@ -44,6 +44,7 @@ public static class ResourceTable
         new("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", "clusterrole", false, None, None),
         new("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", "rolebinding", true, None, None),
         new("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", "clusterrolebinding", false, None, None),
+        new("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", "customresourcedefinition", false, ["crd", "crds"], ["api-extensions"], HasStatus: true),
     ];
 
 
@@ -54,22 +55,29 @@ public static class ResourceTable
         Resources.ToDictionary(r => (r.ApiVersion, r.Kind));
 
     /// <summary>Finds a resource by apiVersion and kind, as owner references name it; null when not served.</summary>
-    public static ApiResource? FindKind(string apiVersion, string kind) => ByKind.GetValueOrDefault((apiVersion, kind));
+    public static ApiResource? FindKind(string apiVersion, string kind) =>
+        ByKind.GetValueOrDefault((apiVersion, kind)) ?? CustomResources.CustomResourceRegistry.FindKind(apiVersion, kind);
 
-    /// <summary>The groups in discovery order, each with its versions (one each today).</summary>
+    /// <summary>
+    /// Every resource served now: the built-in rows, then the custom resources of established CustomResourceDefinitions
+    /// (<see cref="CustomResources.CustomResourceRegistry"/>, which changes as CRDs come and go).
+    /// </summary>
+    public static IEnumerable<ApiResource> Served => Resources.Concat(CustomResources.CustomResourceRegistry.Resources);
+
+    /// <summary>The groups in discovery order, each with its versions (a custom group's in version priority order).</summary>
     public static IEnumerable<(string Group, string Version)> GroupVersions =>
-        Resources.Select(r => (r.Group, r.Version)).Distinct();
+        Served.Select(r => (r.Group, r.Version)).Distinct();
 
     /// <summary>Finds a resource by group, version and plural name.</summary>
     public static ApiResource? Find(string group, string version, string plural) =>
-        ByPlural.GetValueOrDefault((group, version, plural));
+        ByPlural.GetValueOrDefault((group, version, plural)) ?? CustomResources.CustomResourceRegistry.Find(group, version, plural);
 
     /// <summary>True when the group/version is served.</summary>
     public static bool HasGroupVersion(string group, string version) =>
-        Resources.Any(r => r.Group == group && r.Version == version);
+        Served.Any(r => r.Group == group && r.Version == version);
 
     /// <summary>The resources that own their storage (every row but the views of another's, see <see cref="ApiResource.StoredAs"/>).</summary>
-    public static IEnumerable<ApiResource> Stored => Resources.Where(r => r.StoredAs is null);
+    public static IEnumerable<ApiResource> Stored => Served.Where(r => r.StoredAs is null);
 
     /// <summary>The namespace resource.</summary>
     public static ApiResource Namespaces => ByPlural[("", "v1", "namespaces")];

@@ -159,6 +159,9 @@ public sealed class ApiServer : IAsyncDisposable
         {
             logger.LogWarning("the kubernetes Service: {Error}", e.Message);
         }
+        // Every server follows the CRDs itself, and serves those already stored before it reports ready.
+        var customResources = new Api.CustomResources.CustomResourceController(store, logger);
+        await customResources.StartAsync(stop.Token);
         var compactor = new Compactor(backend, options.CompactInterval, logger);
         // Servers sharing a PostgreSQL datastore elect one of them to run the controllers; SQLite has one server.
         // K3s applies DATA_DIR/server/manifests; our --data-dir is K3s's DATA_DIR/server, so this is DIR/manifests.
@@ -169,7 +172,8 @@ public sealed class ApiServer : IAsyncDisposable
             Task.Run(() => compactor.RunAsync(stop.Token), CancellationToken.None),
             Task.Run(() => kubernetesService.RunAsync(stop.Token), CancellationToken.None),
             Task.Run(() => controllers.RunAsync(stop.Token), CancellationToken.None),
-            authorizing);
+            authorizing,
+            Task.Run(() => customResources.RunAsync(stop.Token), CancellationToken.None));
         handler.Ready = true;
         logger.LogInformation("appliance-runtime server ready on https://{Bind}:{Port} in {Ms} ms (data dir {Dir})", options.BindAddress, port, started.ElapsedMilliseconds, options.DataDir);
         return new ApiServer(app, backend, stop, loop, port, pki) { Store = store };

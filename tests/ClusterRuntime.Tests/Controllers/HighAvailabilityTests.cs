@@ -63,7 +63,7 @@ public sealed class HighAvailabilityTests(PostgresServerFixture pg) : IClassFixt
         }
     }
 
-    static void CopyPki(string from, string to)
+    internal static void CopyPki(string from, string to)
     {
         Directory.CreateDirectory(Path.Combine(to, "tls"));
         foreach (var file in Directory.GetFiles(Path.Combine(from, "tls")))

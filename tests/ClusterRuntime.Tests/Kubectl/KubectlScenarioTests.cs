@@ -32,7 +32,7 @@ public sealed class KubectlScenarioTests(ServerFixture fx) : IClassFixture<Serve
         Assert.Matches(@"(?m)^nodes\s+no\s+v1\s+false\s+Node", resources);
 
         var versions = (await K.RunAsync("api-versions")).Ok().Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(["apps/v1", "autoscaling/v2", "batch/v1", "coordination.k8s.io/v1", "discovery.k8s.io/v1", "events.k8s.io/v1", "networking.k8s.io/v1", "policy/v1", "rbac.authorization.k8s.io/v1", "scheduling.k8s.io/v1", "v1"], versions);
+        Assert.Equal(["apiextensions.k8s.io/v1", "apps/v1", "autoscaling/v2", "batch/v1", "coordination.k8s.io/v1", "discovery.k8s.io/v1", "events.k8s.io/v1", "networking.k8s.io/v1", "policy/v1", "rbac.authorization.k8s.io/v1", "scheduling.k8s.io/v1", "v1"], versions);
     }
 
     [Fact]

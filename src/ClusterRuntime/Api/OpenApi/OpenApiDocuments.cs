@@ -15,20 +15,32 @@ public sealed record ServedDocument(byte[] Body, string Hash)
 }
 
 /// <summary>
-/// Builds each document once, from <see cref="ResourceTable"/> and <see cref="TypeCatalog"/>; both are fixed for the
-/// life of the process, so the documents and their hashes are too.
+/// Builds each document once per set of served resources, from <see cref="ResourceTable.Served"/> and
+/// <see cref="TypeCatalog"/>: the built-in rows are fixed for the life of the process; when a CRD starts or stops
+/// being served (<see cref="CustomResources.CustomResourceRegistry.Changed"/>), the documents are built again, so
+/// their hashes change and kubectl fetches them anew.
 /// </summary>
 public static class OpenApiDocuments
 {
     const string Title = "Kubernetes";
     const string Version = "v1.32.0";
 
-    static readonly Lazy<Dictionary<string, ServedDocument>> V3Docs = new(() =>
-        ResourceTable.GroupVersions.ToDictionary(gv => Key(gv.Group, gv.Version), gv => Serialize(V3(gv.Group, gv.Version))));
+    /// <summary>The documents of one set of served resources, each built on first use.</summary>
+    sealed class Set
+    {
+        public readonly Lazy<Dictionary<string, ServedDocument>> V3Docs = new(() =>
+            ResourceTable.GroupVersions.ToDictionary(gv => Key(gv.Group, gv.Version), gv => Serialize(V3(gv.Group, gv.Version))));
 
-    static readonly Lazy<ServedDocument> V2Json = new(() => Serialize(V2()));
+        public readonly Lazy<ServedDocument> V2Json = new(() => Serialize(V2()));
 
-    static readonly Lazy<ServedDocument> V2Proto = new(() => ServedDocument.Of(GnosticWriter.Document(V2())));
+        public readonly Lazy<ServedDocument> V2Proto = new(() => ServedDocument.Of(GnosticWriter.Document(V2())));
+    }
+
+    static Set _current = new();
+
+    static OpenApiDocuments() => CustomResources.CustomResourceRegistry.Changed += () => Volatile.Write(ref _current, new Set());
+
+    static Set Current => Volatile.Read(ref _current);
 
     /// <summary><c>api/v1</c> or <c>apis/apps/v1</c>: a group/version's path under /openapi/v3.</summary>
     public static string Key(string group, string version) => group.Length == 0 ? $"api/{version}" : $"apis/{group}/{version}";
@@ -37,24 +49,24 @@ public static class OpenApiDocuments
     public static JsonObject Index()
     {
         var paths = new JsonObject();
-        foreach (var (key, doc) in V3Docs.Value.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        foreach (var (key, doc) in Current.V3Docs.Value.OrderBy(kv => kv.Key, StringComparer.Ordinal))
             paths[key] = new JsonObject { ["serverRelativeURL"] = $"/openapi/v3/{key}?hash={doc.Hash}" };
         return new JsonObject { ["paths"] = paths };
     }
 
     /// <summary>The v3 document at <paramref name="key"/> (<c>apis/apps/v1</c>), or null when not served.</summary>
-    public static ServedDocument? GroupVersion(string key) => V3Docs.Value.GetValueOrDefault(key);
+    public static ServedDocument? GroupVersion(string key) => Current.V3Docs.Value.GetValueOrDefault(key);
 
     /// <summary>The v2 document as JSON.</summary>
-    public static ServedDocument V2AsJson => V2Json.Value;
+    public static ServedDocument V2AsJson => Current.V2Json.Value;
 
     /// <summary>The v2 document as a gnostic openapi_v2.Document protobuf.</summary>
-    public static ServedDocument V2AsProtobuf => V2Proto.Value;
+    public static ServedDocument V2AsProtobuf => Current.V2Proto.Value;
 
     /// <summary>The v3 document of one group/version: its paths and the schemas they reach.</summary>
     public static JsonObject V3(string group, string version)
     {
-        var resources = ResourceTable.Resources.Where(r => r.Group == group && r.Version == version).ToList();
+        var resources = ResourceTable.Served.Where(r => r.Group == group && r.Version == version).ToList();
         var schemas = new JsonObject();
         foreach (var (name, schema) in SchemaWriter.Definitions(resources, Dialect.V3Doc, Operations.Referenced)) schemas[name] = schema;
         return new JsonObject
@@ -74,12 +86,12 @@ public static class OpenApiDocuments
     public static JsonObject V2()
     {
         var definitions = new JsonObject();
-        foreach (var (name, schema) in SchemaWriter.Definitions(ResourceTable.Resources, Dialect.V2Doc, Operations.Referenced)) definitions[name] = schema;
+        foreach (var (name, schema) in SchemaWriter.Definitions(ResourceTable.Served, Dialect.V2Doc, Operations.Referenced)) definitions[name] = schema;
         return new JsonObject
         {
             ["swagger"] = "2.0",
             ["info"] = new JsonObject { ["title"] = Title, ["version"] = Version },
-            ["paths"] = Operations.Paths(ResourceTable.Resources, Dialect.V2Doc),
+            ["paths"] = Operations.Paths(ResourceTable.Served, Dialect.V2Doc),
             ["definitions"] = definitions,
         };
     }

@@ -59,7 +59,7 @@ public static partial class SchemaValidator
         };
         if (!fits)
         {
-            problems.Add(new(path, $"Invalid value: \"{actual}\": {path} in body must be of type {t.Expected}: \"{actual}\""));
+            problems.Add(WrongType(path, actual, t.Expected));
             return;
         }
         if (depth > MaxDepth && node is JsonObject or JsonArray)
@@ -156,8 +156,15 @@ public static partial class SchemaValidator
         }
     }
 
+    /// <summary>
+    /// A value of the wrong JSON type, in upstream's words:
+    /// <c>Invalid value: "string": spec.replicas in body must be of type integer: "string"</c>.
+    /// </summary>
+    public static SchemaProblem WrongType(string path, string actual, string expected) =>
+        new(path, $"Invalid value: \"{actual}\": {path} in body must be of type {expected}: \"{actual}\"");
+
     /// <summary>The JSON type of a value as OpenAPI names it (a number without a fraction is an integer).</summary>
-    static string JsonType(JsonNode node) => node.GetValueKind() switch
+    public static string JsonType(JsonNode node) => node.GetValueKind() switch
     {
         JsonValueKind.Object => "object",
         JsonValueKind.Array => "array",
@@ -167,7 +174,8 @@ public static partial class SchemaValidator
         _ => "null",
     };
 
-    static bool TryInteger(JsonValue v, out long n)
+    /// <summary>True when <paramref name="v"/> is a number without a fraction that fits a long.</summary>
+    public static bool TryInteger(JsonValue v, out long n)
     {
         if (v.TryGetValue(out n)) return true;
         if (!v.TryGetValue<int>(out var i)) return false;

@@ -19,8 +19,8 @@ public static class TypeCatalog
     public static string PackageOf(string group, string version) =>
         $"io.k8s.api.{(group.Length == 0 ? "core" : group.Split('.')[0])}.{version}";
 
-    /// <summary>The top-level type of a served resource.</summary>
-    public static TypeDef For(ApiResource r) =>
+    /// <summary>The top-level type of a served resource; a custom resource's comes from its CRD's schema (CustomResources/SchemaTypes).</summary>
+    public static TypeDef For(ApiResource r) => r.Custom is { } custom ? custom.TypeFor(r) :
         ByFullName.GetValueOrDefault($"{PackageOf(r.Group, r.Version)}.{r.Kind}")
         ?? throw new InvalidOperationException($"the type table has no {r.Kind} in {PackageOf(r.Group, r.Version)}");
 

@@ -10,8 +10,17 @@ public static class Defaults
     /// <summary>Applies the defaults of <paramref name="r"/> to <paramref name="obj"/>.</summary>
     public static void Apply(ApiResource r, JsonObject obj, bool creating)
     {
+        // A custom resource was defaulted by its schema when admitted (Validation.CheckTypes), whatever its kind is called.
+        if (r.Custom is { } custom)
+        {
+            if (creating) custom.PrepareCreate(r, obj);
+            return;
+        }
         switch (r.Kind)
         {
+            case "CustomResourceDefinition":
+                CustomResources.CustomResourceDefinition.ApplyDefaults(obj, creating);
+                break;
             case "Namespace":
                 if (creating)
                 {

@@ -13,13 +13,16 @@ public sealed partial class ObjectStore
 
     /// <summary>The datastore lease (seconds) objects of <paramref name="r"/> are written with; 0 = kept until deleted.</summary>
     long LeaseOf(ApiResource r) =>
-        r.Kind == "Event" && r.StoredAs is null ? Math.Max(1, (long)Math.Ceiling(EventTtl.TotalSeconds)) : 0;
+        r.Kind == "Event" && r.StoredAs is null && r.Custom is null ? Math.Max(1, (long)Math.Ceiling(EventTtl.TotalSeconds)) : 0;
 
-    /// <summary>A stored object as <paramref name="r"/> shows it (converted when <paramref name="r"/> is a view).</summary>
+    /// <summary>
+    /// A stored object as <paramref name="r"/> shows it (converted when <paramref name="r"/> is a view; a custom
+    /// resource with its schema's defaults, which upstream applies on read too).
+    /// </summary>
     public static JsonObject View(ApiResource r, JsonObject stored) =>
-        r.StoredAs is null ? stored : EventConversion.FromCore(stored);
+        r.Custom is { } custom ? custom.View(r, stored) : r.StoredAs is null ? stored : EventConversion.FromCore(stored);
 
     /// <summary>An object of the view <paramref name="r"/> in its storage's shape.</summary>
     static JsonObject ToStorage(ApiResource r, JsonObject obj) =>
-        r.Kind == "Event" ? EventConversion.ToCore(obj) : throw new InvalidOperationException($"no conversion from {r.GroupResource} to its storage");
+        r.Custom is not null ? r.StoredAs!.Custom!.View(r.StoredAs, obj) : r.Kind == "Event" ? EventConversion.ToCore(obj) : throw new InvalidOperationException($"no conversion from {r.GroupResource} to its storage");
 }

@@ -83,7 +83,7 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
         long rev = 0;
         if (!string.IsNullOrEmpty(resourceVersion) && resourceVersion != "0") rev = ParseRv(resourceVersion);
         var (_, kv) = await Guard(() => backend.GetAsync(r.Key(ns, name), rev, ct), rev);
-        return kv is null ? throw ApiException.NotFound(r, name) : Decode(kv);
+        return kv is null ? throw ApiException.NotFound(r, name) : View(r, Decode(kv));
     }
 
     /// <summary>Reads one object or null.</summary>
@@ -350,7 +350,8 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
         long limit = options.Limit > 0 ? options.Limit : 0;
         string? next = null;
         bool filtering = !options.Labels.IsEmpty || !options.Fields.IsEmpty;
-        List<byte[]>? rawItems = raw && !filtering ? [] : null;
+        // Custom resources are parsed: their schema's defaults apply on read.
+        List<byte[]>? rawItems = raw && !filtering && r.Custom is null ? [] : null;
         int count = 0;
         long largest = 0;
         while (true)
@@ -372,7 +373,7 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
                 }
                 else
                 {
-                    var obj = Decode(kv);
+                    var obj = View(r, Decode(kv));
                     if (Matches(obj, options)) { items.Add(obj); count++; }
                 }
                 if (limit > 0 && count == limit)

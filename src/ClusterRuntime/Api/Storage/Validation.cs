@@ -23,8 +23,12 @@ public static class Validation
     /// Checks every field the type table declares for <paramref name="r"/> (with <paramref name="statusOnly"/>, those a
     /// status write reads); throws 422 naming each field of the wrong type. Runs before anything reads the object.
     /// </summary>
-    public static void CheckTypes(ApiResource r, JsonObject obj, bool statusOnly = false) =>
-        CheckTypes(TypeCatalog.For(r), obj, r.Group, statusOnly ? StatusWriteFields : null);
+    /// <remarks>A custom resource is pruned, defaulted and validated by its CRD's structural schema instead.</remarks>
+    public static void CheckTypes(ApiResource r, JsonObject obj, bool statusOnly = false)
+    {
+        if (r.Custom is { } custom) custom.Admit(r, obj);
+        else CheckTypes(TypeCatalog.For(r), obj, r.Group, statusOnly ? StatusWriteFields : null);
+    }
 
     /// <summary>Checks <paramref name="obj"/> against <paramref name="type"/> of API group <paramref name="group"/> (also request bodies such as DeleteOptions or Scale).</summary>
     public static void CheckTypes(TypeDef type, JsonObject obj, string group, IReadOnlyCollection<string>? only = null)
@@ -39,8 +43,8 @@ public static class Validation
     {
         var name = Meta.Name(obj) ?? "";
         if (name.Length == 0) throw ApiException.Invalid(r, name, "metadata.name", "Required value: name or generateName is required");
-        var labelOnly = LabelNamed.Contains(r.Kind);
-        var problem = PathSegmentNamed.Contains(r.Kind) ? PathSegment(name) : labelOnly ? Dns1123Label(name) : Dns1123Subdomain(name);
+        var labelOnly = r.Custom is null && LabelNamed.Contains(r.Kind);
+        var problem = r.Custom is null && PathSegmentNamed.Contains(r.Kind) ? PathSegment(name) : labelOnly ? Dns1123Label(name) : Dns1123Subdomain(name);
         if (problem is not null) throw ApiException.Invalid(r, name, "metadata.name", $"Invalid value: \"{name}\": {problem}");
         if (Meta.Of(obj)["labels"] is JsonObject labels)
         {
@@ -68,8 +72,10 @@ public static class Validation
         if (finalizers.Contains(DeletePropagation.OrphanFinalizer) && finalizers.Contains(DeletePropagation.ForegroundFinalizer))
             throw ApiException.Invalid(r, name, "metadata.finalizers",
                 $"Invalid value: []string{{{string.Join(", ", finalizers.Select(f => $"\"{f}\""))}}}: finalizer orphan and foregroundDeletion cannot be both set");
+        if (r.Custom is not null) return;
         if (r.Group == "batch") BatchValidation.Check(r, obj);
         if (r.Kind == "NetworkPolicy") NetworkPolicyValidation.Check(r, obj);
+        if (r == CustomResources.CustomResourceController.Crds) CustomResources.CustomResourceDefinitionValidation.Check(r, obj);
     }
 
     /// <summary>Null when <paramref name="s"/> is a DNS-1123 label, else why not.</summary>

@@ -13,10 +13,12 @@ public static class TableColumns
     static TableColumn Col(string name, Func<JsonObject, JsonNode?> cell, int priority = 0, string type = "string") =>
         new(name, type, priority, name, (o, _) => cell(o));
 
-    static readonly TableColumn NameCol = new("Name", "string", 0,
+    /// <summary>The Name column every table starts with.</summary>
+    public static readonly TableColumn NameCol = new("Name", "string", 0,
         "Name must be unique within a namespace.", (o, _) => Meta.Name(o), "name");
 
-    static readonly TableColumn AgeCol = new("Age", "string", 0,
+    /// <summary>The Age column (from metadata.creationTimestamp).</summary>
+    public static readonly TableColumn AgeCol = new("Age", "string", 0,
         "CreationTimestamp is a timestamp representing the server time when this object was created.",
         (o, now) => Age(Meta.Str(o, "creationTimestamp"), now));
 
@@ -148,6 +150,8 @@ public static class TableColumns
             Col("Global-Default", o => o["globalDefault"] is JsonValue v && v.TryGetValue<bool>(out var b) && b ? "true" : "false"), AgeCol,
             Col("PreemptionPolicy", o => S(o, "preemptionPolicy") ?? "PreemptLowerPriority"),
         ],
+        // As upstream prints CRDs: the creation time itself, not an age.
+        "CustomResourceDefinition" => [NameCol, Col("Created At", o => Meta.Str(o, "creationTimestamp"), type: "date")],
         "EndpointSlice" =>
         [
             NameCol, Col("AddressType", o => S(o, "addressType")),

@@ -38,7 +38,7 @@ public static class TableConverter
 
     /// <summary>The <c>columnDefinitions</c> of a Table of <paramref name="r"/>.</summary>
     public static JsonArray ColumnDefinitions(ApiResource r) =>
-        new(TableColumns.For(r.Kind).Select(c => (JsonNode)new JsonObject
+        new((r.Custom?.Columns ?? TableColumns.For(r.Kind)).Select(c => (JsonNode)new JsonObject
         {
             ["name"] = c.Name,
             ["type"] = c.Type,
@@ -50,15 +50,16 @@ public static class TableConverter
     /// <summary>The rows of <paramref name="items"/>, one at a time (a streamed Table writes each and drops it).</summary>
     public static IEnumerable<JsonObject> Rows(ApiResource r, IEnumerable<JsonObject> items, string? includeObject, DateTimeOffset now)
     {
-        var columns = TableColumns.For(r.Kind);
-        var type = TypeCatalog.For(r);
+        var columns = r.Custom?.Columns ?? TableColumns.For(r.Kind);
+        // A custom resource was checked against its schema when written; there is no table type to check it against.
+        var type = r.Custom is null ? TypeCatalog.For(r) : null;
         foreach (var obj in items)
         {
             // An object stored before types were checked may not fit its type: it gets a row with its name and age,
             // and <invalid> where a column would read its fields, instead of failing the whole table.
-            bool fits = SchemaValidator.Fits(type, obj);
+            bool fits = type is null || SchemaValidator.Fits(type, obj);
             // A view (events.k8s.io/v1 Event) is printed from its stored shape, as upstream prints the internal type.
-            var shown = fits && r.StoredAs is not null ? EventConversion.ToCore(obj) : obj;
+            var shown = fits && r.StoredAs is not null && r.Custom is null ? EventConversion.ToCore(obj) : obj;
             var cells = columns.Select(c => fits || TableColumns.ReadsMetadataOnly(c) ? c.Cell(shown, now)?.DeepClone() : "<invalid>");
             var row = new JsonObject { ["cells"] = new JsonArray(cells.ToArray()) };
             switch (includeObject)

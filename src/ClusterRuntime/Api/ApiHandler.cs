@@ -30,6 +30,9 @@ public sealed partial class ApiHandler(ObjectStore store, Authenticator auth, Se
     /// <summary>The pods/exec, attach and portforward subresources (relayed to the node's kubelet); 405 when absent.</summary>
     public PodExec.PodExecProxy? PodExec { get; init; }
 
+    /// <summary>serviceaccounts/token and the OIDC discovery documents; 405 and 404 when absent.</summary>
+    public ServiceAccounts.TokenRequestEndpoint? TokenRequest { get; init; }
+
     volatile bool _ready;
 
     /// <summary>
@@ -46,7 +49,7 @@ public sealed partial class ApiHandler(ObjectStore store, Authenticator auth, Se
             if (await TryPublicAsync(ctx)) return;
             // Authenticate first (cheap, and cached for certificates), as kube-apiserver does: anonymous floods get 401
             // and never take the slots that authenticated clients need.
-            var user = auth.Authenticate(ctx);
+            var user = await auth.AuthenticateAsync(ctx);
             if (user is null)
             {
                 await HttpIo.WriteErrorAsync(ctx, new ApiException(401, "Unauthorized", "Unauthorized"));
@@ -66,6 +69,7 @@ public sealed partial class ApiHandler(ObjectStore store, Authenticator auth, Se
             if (await TryDiscoveryAsync(ctx)) return;
             if (Authorizer.IsJoinOnly(user))
                 throw new ApiException(403, "Forbidden", Authorizer.Refusal(user, ctx.Request.Method, ctx.Request.Path.Value ?? "/"));
+            if (TokenRequest is not null && await TokenRequest.TryServeDiscoveryAsync(ctx)) return;
             var ri = RequestInfo.Parse(ctx.Request.Path.Value ?? "/")
                 ?? throw new ApiException(404, "NotFound", "the server could not find the requested resource");
             await ServeResourceAsync(ctx, ri, user);
@@ -216,6 +220,12 @@ public sealed partial class ApiHandler(ObjectStore store, Authenticator auth, Se
         {
             if (method != "POST") throw ApiException.MethodNotAllowed($"the server does not allow this method on the requested resource ({method})");
             await BindAsync(ctx, ri);
+            return;
+        }
+        if (ri.Subresource == "token")
+        {
+            if (TokenRequest is null) throw ApiException.MethodNotAllowed($"the server does not allow this method on the requested resource ({method})");
+            await TokenRequest.ServeAsync(ctx, ri.Namespace!, ri.Name!);
             return;
         }
         if (ri.Subresource == "log")

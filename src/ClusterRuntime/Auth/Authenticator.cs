@@ -10,7 +10,11 @@ namespace Appliance.ClusterRuntime.Auth;
 /// <summary>An authenticated user.</summary>
 /// <param name="Name">User name (the certificate CN, or the token's user).</param>
 /// <param name="Groups">Groups (certificate O values).</param>
-public sealed record UserInfo(string Name, IReadOnlyList<string> Groups);
+public sealed record UserInfo(string Name, IReadOnlyList<string> Groups)
+{
+    /// <summary>The user's UID (a ServiceAccount's), when the credential names one.</summary>
+    public string? Uid { get; init; }
+}
 
 /// <summary>Checks credentials. Every authenticated user is allowed everything (no RBAC yet; see README).</summary>
 public sealed class Authenticator : IDisposable
@@ -29,7 +33,19 @@ public sealed class Authenticator : IDisposable
         _tokens = new Dictionary<string, UserInfo>(tokens, StringComparer.Ordinal);
     }
 
-    /// <summary>The user of the request, or null when it carries no valid credential.</summary>
+    /// <summary>Verifies service-account tokens (JWTs) when set (<see cref="ServiceAccountTokens"/>).</summary>
+    public ServiceAccountTokens? ServiceAccountTokens { get; init; }
+
+    /// <summary>The user of the request: a certificate, a static token, or else a service-account token; null when none is valid.</summary>
+    public async ValueTask<UserInfo?> AuthenticateAsync(HttpContext context)
+    {
+        if (Authenticate(context) is { } user) return user;
+        var header = context.Request.Headers.Authorization.ToString();
+        if (ServiceAccountTokens is null || !header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return null;
+        return await ServiceAccountTokens.AuthenticateAsync(header[7..].Trim(), context.RequestAborted);
+    }
+
+    /// <summary>The user of the request by certificate or static token, or null when it carries neither.</summary>
     public UserInfo? Authenticate(HttpContext context)
     {
         var cert = context.Connection.ClientCertificate;

@@ -26,5 +26,7 @@ public static class ControllerRegistry
         ctx => new CronJob.CronJobController(ctx),
         ctx => new DaemonSet.DaemonSetController(ctx),
         ctx => new StatefulSet.StatefulSetController(ctx),
+        ctx => new ServiceAccounts.ServiceAccountsController(ctx),
+        ctx => new ServiceAccounts.RootCaCertPublisher(ctx),
     ];
 }

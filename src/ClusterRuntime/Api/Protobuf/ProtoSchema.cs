@@ -102,5 +102,10 @@ public static class ProtoSchema
         ["EnvVar"] = new() { [1] = S("name"), [2] = S("value") },
         ["DeleteOptions"] = new() { [1] = Pi("gracePeriodSeconds"), [2] = M("preconditions", "Preconditions"), [3] = Pb("orphanDependents"), [4] = S("propagationPolicy"), [5] = Rs("dryRun") },
         ["Preconditions"] = new() { [1] = S("uid"), [2] = S("resourceVersion") },
+        // authentication.k8s.io/v1: `kubectl create token` posts a TokenRequest to serviceaccounts/NAME/token.
+        ["TokenRequest"] = new() { [1] = M("metadata", "ObjectMeta"), [2] = M("spec", "TokenRequestSpec"), [3] = M("status", "TokenRequestStatus") },
+        ["TokenRequestSpec"] = new() { [1] = Rs("audiences"), [3] = M("boundObjectRef", "BoundObjectReference"), [4] = Pi("expirationSeconds") },
+        ["BoundObjectReference"] = new() { [1] = S("kind"), [2] = S("apiVersion"), [3] = S("name"), [4] = S("uid") },
+        ["TokenRequestStatus"] = new() { [1] = S("token"), [2] = new("expirationTimestamp", ProtoKind.Time) },
     };
 }

@@ -20,6 +20,7 @@ static partial class BuiltinTypes
         ("io.k8s.api.autoscaling.v1", Autoscaling),
         ("io.k8s.api.events.v1", Events),
         ("io.k8s.api.networking.v1", Networking),
+        ("io.k8s.api.authentication.v1", Authentication),
     ];
 
     static readonly IReadOnlyDictionary<string, string> Meta = new Dictionary<string, string>

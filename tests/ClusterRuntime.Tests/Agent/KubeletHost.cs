@@ -50,6 +50,9 @@ public sealed class KubeletHost : IAsyncDisposable
 
     internal ContainerdHost Containerd => _containerd!;
 
+    /// <summary>The API server's HTTPS port (on 127.0.0.1).</summary>
+    public int ServerPort => _server!.Port;
+
     /// <summary>kubectl bound to the server.</summary>
     public Support.Kubectl Kubectl { get; private set; } = null!;
 

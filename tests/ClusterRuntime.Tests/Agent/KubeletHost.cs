@@ -50,8 +50,8 @@ public sealed class KubeletHost : IAsyncDisposable
 
     internal ContainerdHost Containerd => _containerd!;
 
-    /// <summary>The API server's HTTPS port (on 127.0.0.1).</summary>
-    public int ServerPort => _server!.Port;
+    /// <summary>A client of the API server that trusts its CA; with <paramref name="admin"/> it presents the admin certificate.</summary>
+    public HttpClient CreateServerClient(bool admin) => _server!.CreateClient(admin);
 
     /// <summary>kubectl bound to the server.</summary>
     public Support.Kubectl Kubectl { get; private set; } = null!;

@@ -50,16 +50,7 @@ public sealed class ServiceAccountVolumeTests(KubeletHost.Fixture node) : IClass
         Assert.Equal(3607, claims["exp"]!.GetValue<long>() - claims["iat"]!.GetValue<long>());
 
         // The token from the file authenticates (no client certificate), until its pod is gone.
-        var ca = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(caPem);
-        using var handler = new SocketsHttpHandler();
-        handler.SslOptions.RemoteCertificateValidationCallback = (_, cert, _, _) =>
-        {
-            using var chain = new System.Security.Cryptography.X509Certificates.X509Chain();
-            chain.ChainPolicy.TrustMode = System.Security.Cryptography.X509Certificates.X509ChainTrustMode.CustomRootTrust;
-            chain.ChainPolicy.CustomTrustStore.Add(ca);
-            return cert is not null && chain.Build(new System.Security.Cryptography.X509Certificates.X509Certificate2(cert));
-        };
-        using var http = new HttpClient(handler) { BaseAddress = new Uri($"https://127.0.0.1:{Host.ServerPort}") };
+        using var http = Host.CreateServerClient(admin: false);
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/api/v1/namespaces/default/pods", TestContext.Current.CancellationToken)).StatusCode);
 

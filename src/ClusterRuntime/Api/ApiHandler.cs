@@ -30,7 +30,7 @@ public sealed partial class ApiHandler(ObjectStore store, Authenticator auth, Se
     /// <summary>The pods/exec, attach and portforward subresources (relayed to the node's kubelet); 405 when absent.</summary>
     public PodExec.PodExecProxy? PodExec { get; init; }
 
-    /// <summary>serviceaccounts/token and the OIDC discovery documents; 405 and 404 when absent.</summary>
+    /// <summary>serviceaccounts/token, the OIDC discovery documents and the authentication reviews; 405 and 404 when absent.</summary>
     public ServiceAccounts.TokenRequestEndpoint? TokenRequest { get; init; }
 
     volatile bool _ready;
@@ -69,7 +69,7 @@ public sealed partial class ApiHandler(ObjectStore store, Authenticator auth, Se
             if (await TryDiscoveryAsync(ctx)) return;
             if (Authorizer.IsJoinOnly(user))
                 throw new ApiException(403, "Forbidden", Authorizer.Refusal(user, ctx.Request.Method, ctx.Request.Path.Value ?? "/"));
-            if (TokenRequest is not null && await TokenRequest.TryServeDiscoveryAsync(ctx)) return;
+            if (TokenRequest is not null && await TokenRequest.TryServeAsync(ctx, user)) return;
             var ri = RequestInfo.Parse(ctx.Request.Path.Value ?? "/")
                 ?? throw new ApiException(404, "NotFound", "the server could not find the requested resource");
             await ServeResourceAsync(ctx, ri, user);

@@ -76,16 +76,17 @@ public sealed class ServiceAccountTokens(JwtSigner signer, ObjectStore store, Ti
 
     /// <summary>
     /// The user a token stands for, or null when it is not a valid token of ours: another issuer or key, expired or
-    /// not yet valid, for none of <see cref="ApiAudiences"/>, or naming a ServiceAccount, pod or secret that is gone.
+    /// not yet valid, for none of <paramref name="audiences"/> (default <see cref="ApiAudiences"/>), or naming a
+    /// ServiceAccount, pod or secret that is gone.
     /// </summary>
-    public async Task<UserInfo?> AuthenticateAsync(string token, CancellationToken ct)
+    public async Task<UserInfo?> AuthenticateAsync(string token, CancellationToken ct, IReadOnlyList<string>? audiences = null)
     {
         if (signer.Verify(token) is not { } claims || Str(claims, "iss") != Issuer) return null;
         var now = clock.GetUtcNow().ToUnixTimeSeconds();
         var leeway = (long)Leeway.TotalSeconds;
         if (Long(claims, "exp") is not { } exp || now > exp + leeway) return null;
         if (Long(claims, "nbf") is { } nbf && now < nbf - leeway) return null;
-        if (!Audiences(claims).Any(ApiAudiences.Contains)) return null;
+        if (!Audiences(claims).Any((audiences ?? ApiAudiences).Contains)) return null;
         if (claims["kubernetes.io"] is not JsonObject k8s || Str(k8s, "namespace") is not { Length: > 0 } ns) return null;
         if (k8s["serviceaccount"] is not JsonObject saRef) return null;
         var sa = await StillThereAsync(ServiceAccounts, ns, saRef, ct);

@@ -223,6 +223,63 @@ public sealed class ServiceAccountTests(ServerFixture fx) : IClassFixture<Server
         Assert.Contains($"Error from server (Forbidden): pods \"ghost\" is forbidden: error looking up service account {ns}/ghost: serviceaccount \"ghost\" not found", refused.Error);
     }
 
+    [Fact]
+    public async Task KubectlAuthWhoami_WithAToken_NamesTheServiceAccount_AndTokenReviewJudgesTokens()
+    {
+        Support.Kubectl.RequireInstalled();
+        var ns = await NamespaceAsync("sa-whoami");
+        (await fx.Kubectl.RunAsync("create", "serviceaccount", "who", "-n", ns)).Ok();
+        var uid = (await GetAsync($"/api/v1/namespaces/{ns}/serviceaccounts/who"))!["metadata"]!["uid"]!.GetValue<string>();
+        var token = await TokenRequestAsync(ns, "who");
+        using var dir = new TempDir("sa-whoami-");
+        var kubeconfig = Path.Combine(dir.Path, "config");
+        File.WriteAllText(kubeconfig, $"""
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: c
+              cluster:
+                server: https://127.0.0.1:{fx.Server.Port}
+                certificate-authority: {Path.Combine(fx.Server.DataDir, "tls", "server-ca.crt")}
+            users:
+            - name: u
+              user:
+                token: {token}
+            contexts:
+            - name: x
+              context:
+                cluster: c
+                user: u
+            current-context: x
+            """);
+        var whoami = (await new Support.Kubectl(kubeconfig, dir.Path).RunAsync("auth", "whoami", "-o", "json")).Ok();
+        var info = JsonNode.Parse(whoami.Out)!["status"]!["userInfo"]!;
+        Assert.Equal($"system:serviceaccount:{ns}:who", info["username"]!.GetValue<string>());
+        Assert.Equal(uid, info["uid"]!.GetValue<string>());
+        Assert.Equal(["system:serviceaccounts", $"system:serviceaccounts:{ns}", "system:authenticated"], info["groups"]!.AsArray().Select(g => g!.GetValue<string>()));
+
+        using var http = fx.Server.CreateClient();
+        async Task<JsonObject> ReviewAsync(string t, params string[] audiences)
+        {
+            var spec = new JsonObject { ["token"] = t };
+            if (audiences.Length > 0) spec["audiences"] = new JsonArray([.. audiences.Select(a => (JsonNode)JsonValue.Create(a))]);
+            var r = await http.PostAsync("/apis/authentication.k8s.io/v1/tokenreviews",
+                Json.Body(new JsonObject { ["apiVersion"] = "authentication.k8s.io/v1", ["kind"] = "TokenReview", ["spec"] = spec }), Ct);
+            Assert.Equal(HttpStatusCode.Created, r.StatusCode);
+            return (await Json.ReadAsync(r))["status"]!.AsObject();
+        }
+        var good = await ReviewAsync(token);
+        Assert.True(good["authenticated"]!.GetValue<bool>());
+        Assert.Equal($"system:serviceaccount:{ns}:who", good["user"]!["username"]!.GetValue<string>());
+        Assert.False((await ReviewAsync(token, "some-other-audience"))["authenticated"]!.GetValue<bool>());
+        Assert.False((await ReviewAsync(token[..^2]))["authenticated"]!.GetValue<bool>());
+        var audienced = await TokenRequestAsync(ns, "who", new JsonObject { ["audiences"] = new JsonArray("vault") });
+        Assert.True((await ReviewAsync(audienced, "vault"))["authenticated"]!.GetValue<bool>());
+        // A token for another audience is no credential for this API server.
+        using var elsewhere = InClusterShape(audienced);
+        Assert.Equal(HttpStatusCode.Unauthorized, await ListPodsStatusAsync(elsewhere, ns));
+    }
+
     /// <summary>
     /// Expiry, honestly: tokens are timed by the controllers' clock, which <c>--test-clock-speed 60</c> (the existing
     /// test-only facility) runs 60 times faster, so the shortest token the API allows (600 s) ends after about ten

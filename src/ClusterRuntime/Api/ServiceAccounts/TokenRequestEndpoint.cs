@@ -28,10 +28,21 @@ public sealed class TokenRequestEndpoint(ObjectStore store, ServiceAccountTokens
     static readonly ApiResource Pods = ResourceTable.Find("", "v1", "pods")!;
     static readonly ApiResource Secrets = ResourceTable.Find("", "v1", "secrets")!;
 
-    /// <summary>True (and answered) for the OIDC discovery paths.</summary>
-    public async Task<bool> TryServeDiscoveryAsync(HttpContext ctx)
+    /// <summary>
+    /// True (and answered) for the OIDC discovery paths and the authentication.k8s.io/v1 reviews (served without a
+    /// discovery entry: <c>kubectl auth whoami</c> posts its SelfSubjectReview without asking discovery first).
+    /// </summary>
+    public async Task<bool> TryServeAsync(HttpContext ctx, UserInfo user)
     {
         var path = ctx.Request.Path.Value;
+        if (path is "/apis/authentication.k8s.io/v1/selfsubjectreviews" or "/apis/authentication.k8s.io/v1/tokenreviews")
+        {
+            if (ctx.Request.Method != "POST") throw ApiException.MethodNotAllowed($"the server does not allow this method on the requested resource ({ctx.Request.Method})");
+            await HttpIo.WriteAsync(ctx, 201, path.EndsWith("/selfsubjectreviews", StringComparison.Ordinal)
+                ? AuthenticationReviews.SelfSubjectReview(user, Meta.Time(tokens.Clock.GetUtcNow()))
+                : await AuthenticationReviews.TokenReviewAsync(tokens, await HttpIo.ReadObjectAsync(ctx), ctx.RequestAborted));
+            return true;
+        }
         if (path is not ("/.well-known/openid-configuration" or "/openid/v1/jwks")) return false;
         if (ctx.Request.Method != "GET") throw ApiException.MethodNotAllowed($"the server does not allow this method on the requested resource ({ctx.Request.Method})");
         if (path == "/openid/v1/jwks") await HttpIo.WriteAsync(ctx, 200, tokens.Jwks(), "application/jwk-set+json");

@@ -105,7 +105,9 @@ public sealed class ServiceAccountTokens(JwtSigner signer, ObjectStore store, Ti
         if (Str(claim, "name") is not { Length: > 0 } name) return null;
         var (_, obj) = await store.TryGetAsync(r, ns, name, ct);
         if (obj is null || Meta.Str(obj, "uid") != Str(claim, "uid")) return null;
-        if (Meta.Str(obj, "deletionTimestamp") is { } deleting && DateTimeOffset.Parse(deleting, System.Globalization.CultureInfo.InvariantCulture) + DeletedObjectGrace < DateTimeOffset.UtcNow)
+        if (Meta.Str(obj, "deletionTimestamp") is { } deleting
+            && DateTimeOffset.TryParse(deleting, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var since)
+            && since + DeletedObjectGrace < DateTimeOffset.UtcNow)
             return null;
         return obj;
     }

@@ -29,7 +29,9 @@ public abstract class PerNamespaceObject : IController
         _logger = ctx.Logger(logName);
         _queue = new WorkQueue(logName, _logger, ctx.Clock);
         _namespaces = ctx.Informers.For(ResourceTable.Namespaces);
-        _objects = ctx.Informers.For(resource);
+        // Metadata only: the ConfigMap informer would otherwise hold every ConfigMap of the cluster in full (the
+        // garbage collector's metadata informer is the same one); the object itself is read when it is synced.
+        _objects = ctx.Informers.ForMetadata(resource);
         _namespaces.OnChange((_, cur) => { if (cur is not null) _queue.Add(Meta.Name(cur)!); });
         _objects.OnChange((old, cur) =>
         {
@@ -47,7 +49,7 @@ public abstract class PerNamespaceObject : IController
     /// <summary>False when the controller has nothing to publish (it then does nothing).</summary>
     protected virtual bool Enabled => true;
 
-    /// <summary>The existing object set right (a copy changed), or null when it is fine as it is.</summary>
+    /// <summary>The existing object (read from the store, free to change) set right, or null when it is fine as it is.</summary>
     protected virtual JsonObject? Repair(JsonObject existing) => null;
 
     /// <inheritdoc />
@@ -59,12 +61,13 @@ public abstract class PerNamespaceObject : IController
         if (_namespaces.Get(ns) is not { } namespaceObj || Obj.IsDeleting(namespaceObj) || Obj.Str(namespaceObj, "status", "phase") == "Terminating") return;
         try
         {
-            if (_objects.Get(ns, _objectName) is not { } existing)
+            var (_, existing) = _objects.Get(ns, _objectName) is null ? (null, null) : await _ctx.Store.TryGetAsync(_resource, ns, _objectName, ct);
+            if (existing is null)
             {
                 await _ctx.Store.CreateAsync(_resource, ns, Make(ns), ct);
                 _logger.LogDebug("created {Resource} {Namespace}/{Name}", _resource.Plural, ns, _objectName);
             }
-            else if (Repair(Obj.Clone(existing)) is { } repaired)
+            else if (Repair(existing) is { } repaired)
                 await _ctx.Store.UpdateAsync(_resource, ns, _objectName, _ => repaired, false, ct);
         }
         // The cache was behind (it exists already, or changed since), or the namespace began terminating: the next event settles it.

@@ -30,6 +30,9 @@ public sealed partial class ApiHandler(ObjectStore store, Authenticator auth, Se
     /// <summary>The pods/exec, attach and portforward subresources (relayed to the node's kubelet); 405 when absent.</summary>
     public PodExec.PodExecProxy? PodExec { get; init; }
 
+    /// <summary>serviceaccounts/token, the OIDC discovery documents and the authentication reviews; 405 and 404 when absent.</summary>
+    public ServiceAccounts.TokenRequestEndpoint? TokenRequest { get; init; }
+
     volatile bool _ready;
 
     /// <summary>
@@ -46,7 +49,7 @@ public sealed partial class ApiHandler(ObjectStore store, Authenticator auth, Se
             if (await TryPublicAsync(ctx)) return;
             // Authenticate first (cheap, and cached for certificates), as kube-apiserver does: anonymous floods get 401
             // and never take the slots that authenticated clients need.
-            var user = auth.Authenticate(ctx);
+            var user = await auth.AuthenticateAsync(ctx);
             if (user is null)
             {
                 await HttpIo.WriteErrorAsync(ctx, new ApiException(401, "Unauthorized", "Unauthorized"));
@@ -68,8 +71,13 @@ public sealed partial class ApiHandler(ObjectStore store, Authenticator auth, Se
                 await new AccessReviews(Authorizer).HandleAsync(ctx, await Impersonation.ApplyAsync(ctx, user, Authorizer));
                 return;
             }
+            // Who am I (SelfSubjectReview) and the service-account issuer's documents are for every authenticated user
+            // (upstream's system:basic-user and service-account-issuer-discovery roles); a TokenReview is authorized below.
+            if (TokenRequest is not null && ServiceAccounts.TokenRequestEndpoint.ForEveryUser(ctx.Request.Path.Value)
+                && await TokenRequest.TryServeAsync(ctx, await Impersonation.ApplyAsync(ctx, user, Authorizer))) return;
             var ri = RequestInfo.Parse(ctx.Request.Path.Value ?? "/");
             user = await AuthorizeAsync(ctx, user, ri);
+            if (TokenRequest is not null && await TokenRequest.TryServeAsync(ctx, user)) return;
             if (ri is null && await TryDiscoveryAsync(ctx)) return;
             await ServeResourceAsync(ctx, ri ?? throw new ApiException(404, "NotFound", "the server could not find the requested resource"), user);
         }
@@ -208,6 +216,12 @@ public sealed partial class ApiHandler(ObjectStore store, Authenticator auth, Se
         {
             if (method != "POST") throw ApiException.MethodNotAllowed($"the server does not allow this method on the requested resource ({method})");
             await BindAsync(ctx, ri);
+            return;
+        }
+        if (ri.Subresource == "token")
+        {
+            if (TokenRequest is null) throw ApiException.MethodNotAllowed($"the server does not allow this method on the requested resource ({method})");
+            await TokenRequest.ServeAsync(ctx, ri.Namespace!, ri.Name!);
             return;
         }
         if (ri.Subresource == "log")

@@ -5,7 +5,7 @@ namespace Appliance.ClusterRuntime.Api;
 /// <param name="Resource">The resource type.</param>
 /// <param name="Namespace">The namespace, or null for cluster scope / all namespaces.</param>
 /// <param name="Name">The object name, or null for the collection.</param>
-/// <param name="Subresource">status, scale, finalize, binding, log, exec, or null.</param>
+/// <param name="Subresource">status, scale, finalize, binding, log, exec, token, or null.</param>
 /// <param name="LegacyWatch">True for the deprecated /watch/ path prefix.</param>
 public sealed record RequestInfo(ApiResource Resource, string? Namespace, string? Name, string? Subresource, bool LegacyWatch)
 {
@@ -37,7 +37,8 @@ public sealed record RequestInfo(ApiResource Resource, string? Namespace, string
         var sub = rest.Length > 2 ? rest[2] : null;
         if (rest.Length > 3) throw new ApiException(404, "NotFound", "the server could not find the requested resource");
         if (sub is not null && !(sub == "status" && r.HasStatus) && !(sub == "scale" && r.HasScale) && !(sub == "finalize" && r.Kind == "Namespace")
-            && !(sub is "binding" or "log" or "exec" or "attach" or "portforward" && r.Kind == "Pod" && r.Group.Length == 0))
+            && !(sub is "binding" or "log" or "exec" or "attach" or "portforward" && r.Kind == "Pod" && r.Group.Length == 0)
+            && !(sub == "token" && r.Kind == "ServiceAccount"))
             throw new ApiException(404, "NotFound", "the server could not find the requested resource");
         return new RequestInfo(r, ns, name is null ? null : Uri.UnescapeDataString(name), sub, watch);
     }

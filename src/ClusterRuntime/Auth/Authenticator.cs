@@ -10,7 +10,11 @@ namespace Appliance.ClusterRuntime.Auth;
 /// <summary>An authenticated user.</summary>
 /// <param name="Name">User name (the certificate CN, or the token's user).</param>
 /// <param name="Groups">Groups (certificate O values).</param>
-public sealed record UserInfo(string Name, IReadOnlyList<string> Groups);
+public sealed record UserInfo(string Name, IReadOnlyList<string> Groups)
+{
+    /// <summary>The user's UID (a ServiceAccount's), when the credential names one.</summary>
+    public string? Uid { get; init; }
+}
 
 /// <summary>Checks credentials; what the user may then do is the <see cref="Authorizer"/>'s to decide.</summary>
 public sealed class Authenticator : IDisposable
@@ -29,10 +33,26 @@ public sealed class Authenticator : IDisposable
         _tokens = new Dictionary<string, UserInfo>(tokens, StringComparer.Ordinal);
     }
 
-    /// <summary>The user of the request, in <c>system:authenticated</c>, or null when it carries no valid credential.</summary>
-    public UserInfo? Authenticate(HttpContext context) => Find(context) is { } user
-        ? user.Groups.Contains(AuthenticatedGroup) ? user : user with { Groups = [.. user.Groups, AuthenticatedGroup] }
-        : null;
+    /// <summary>Verifies service-account tokens (JWTs) when set (<see cref="ServiceAccountTokens"/>).</summary>
+    public ServiceAccountTokens? ServiceAccountTokens { get; init; }
+
+    /// <summary>
+    /// The user of the request: a certificate, a static token, or else a service-account token; always in
+    /// <c>system:authenticated</c>. Null when the request carries no valid credential.
+    /// </summary>
+    public async ValueTask<UserInfo?> AuthenticateAsync(HttpContext context)
+    {
+        if (Authenticate(context) is { } user) return user;
+        var header = context.Request.Headers.Authorization.ToString();
+        if (ServiceAccountTokens is null || !header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return null;
+        return WithAuthenticatedGroup(await ServiceAccountTokens.AuthenticateAsync(header[7..].Trim(), context.RequestAborted));
+    }
+
+    /// <summary>The user of the request by certificate or static token, in <c>system:authenticated</c>, or null when it carries neither.</summary>
+    public UserInfo? Authenticate(HttpContext context) => WithAuthenticatedGroup(Find(context));
+
+    static UserInfo? WithAuthenticatedGroup(UserInfo? user) =>
+        user is null || user.Groups.Contains(AuthenticatedGroup) ? user : user with { Groups = [.. user.Groups, AuthenticatedGroup] };
 
     /// <summary>The group every authenticated user is in, whatever its credential says.</summary>
     public const string AuthenticatedGroup = "system:authenticated";

@@ -27,5 +27,7 @@ public static class ControllerRegistry
         ctx => new DaemonSet.DaemonSetController(ctx),
         ctx => new StatefulSet.StatefulSetController(ctx),
         ctx => new ClusterRoleAggregation.ClusterRoleAggregationController(ctx),
+        ctx => new ServiceAccounts.ServiceAccountsController(ctx),
+        ctx => new ServiceAccounts.RootCaCertPublisher(ctx),
     ];
 }

@@ -23,6 +23,8 @@ public sealed class ServerPki
     public required PemPair KubeletClient { get; init; }
     /// <summary>The node join token, <c>K10&lt;ca hash&gt;::server:&lt;secret&gt;</c>.</summary>
     public required NodeToken Token { get; init; }
+    /// <summary>The service-account signing key, PEM (DIR/tls/service.key, K3s's name; RSA or ECDSA P-256).</summary>
+    public required string ServiceAccountKeyPem { get; init; }
     /// <summary>The admin bearer token (DIR/admin-token).</summary>
     public required string AdminToken { get; init; }
     /// <summary>True when this start created the CAs.</summary>
@@ -33,7 +35,7 @@ public sealed class ServerPki
     /// <summary>The files under the data directory that hold secrets (private keys and tokens).</summary>
     public static IEnumerable<string> SecretFiles(string dataDir)
     {
-        foreach (var name in new[] { "server-ca", "client-ca", "serving", "client-admin", "client-kube-apiserver" })
+        foreach (var name in new[] { "server-ca", "client-ca", "serving", "client-admin", "client-kube-apiserver", "service" })
             yield return Path.Combine(dataDir, "tls", name + ".key");
         yield return Path.Combine(dataDir, "token");
         yield return Path.Combine(dataDir, "admin-token");
@@ -128,7 +130,23 @@ public sealed class ServerPki
             AtomicFile.WriteText(adminTokenPath, adminToken + "\n", Secret);
         }
 
-        return new ServerPki { ServerCa = serverCa, ClientCa = clientCa, Serving = serving, Admin = admin, KubeletClient = kubeletClient, Token = token, AdminToken = adminToken, Created = created, Tightened = tightened };
+        // Made once and kept: every issued service-account token dies with it. A key placed there beforehand (RSA or
+        // ECDSA P-256 PEM, as `cluster init` will provide) is used as it is.
+        var serviceKeyPath = Path.Combine(tls, "service.key");
+        string serviceKey;
+        if (File.Exists(serviceKeyPath)) serviceKey = File.ReadAllText(serviceKeyPath);
+        else
+        {
+            using var rsa = RSA.Create(2048);
+            serviceKey = rsa.ExportRSAPrivateKeyPem() + "\n";
+            AtomicFile.WriteText(serviceKeyPath, serviceKey, Secret);
+        }
+
+        return new ServerPki
+        {
+            ServerCa = serverCa, ClientCa = clientCa, Serving = serving, Admin = admin, KubeletClient = kubeletClient, Token = token,
+            AdminToken = adminToken, ServiceAccountKeyPem = serviceKey, Created = created, Tightened = tightened,
+        };
     }
 
     static bool LeafStillGood(PemPair leaf, PemPair ca, DateTimeOffset now)

@@ -110,13 +110,15 @@ public sealed class ApiServer : IAsyncDisposable
             EventTtl = options.EventTtl,
             DefaultTolerationSeconds = options.Controllers.DefaultTolerationSeconds,
             Services = new Api.Storage.Services.ServiceAllocator(backend, options.Controllers),
+            PodAdmission = Api.ServiceAccounts.ServiceAccountAdmission.AdmitAsync,
         };
         var tokens = new Dictionary<string, UserInfo>
         {
             [pki.AdminToken] = new UserInfo("system:admin", ["system:masters"]),
             [pki.Token.Secret] = new UserInfo(Authorizer.JoinUser, [Authorizer.Bootstrappers]),
         };
-        var auth = new Authenticator(pki.ClientCa.CertificatePem, tokens);
+        var serviceAccountTokens = new ServiceAccountTokens(JwtSigner.FromPem(pki.ServiceAccountKeyPem), store, options.Controllers.Clock);
+        var auth = new Authenticator(pki.ClientCa.CertificatePem, tokens) { ServiceAccountTokens = serviceAccountTokens };
         var version = "v1.32.0-appliance+" + (typeof(ApiServer).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
             .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "0.1.0").Replace('+', '.');
         var limit = new InFlightLimit(options.MaxRequestsInflight, options.MaxMutatingRequestsInflight);
@@ -136,6 +138,7 @@ public sealed class ApiServer : IAsyncDisposable
             Join = new Api.Join.NodeJoinEndpoint(new Api.Join.NodePasswordStore(store), pki.ClientCa, pki.ServerCa, TimeProvider.System),
             PodLogs = new Api.PodLogs.PodLogProxy(store, pki.KubeletClient, pki.ServerCa.CertificatePem),
             PodExec = new Api.PodExec.PodExecProxy(store, pki.KubeletClient, pki.ServerCa.CertificatePem),
+            TokenRequest = new Api.ServiceAccounts.TokenRequestEndpoint(store, serviceAccountTokens),
         };
         app.Run(handler.HandleAsync);
         await app.StartAsync(ct);
@@ -165,7 +168,11 @@ public sealed class ApiServer : IAsyncDisposable
         var compactor = new Compactor(backend, options.CompactInterval, logger);
         // Servers sharing a PostgreSQL datastore elect one of them to run the controllers; SQLite has one server.
         // K3s applies DATA_DIR/server/manifests; our --data-dir is K3s's DATA_DIR/server, so this is DIR/manifests.
-        var controllerOptions = options.Controllers with { ManifestsDir = options.Controllers.ManifestsDir ?? Path.Combine(options.DataDir, "manifests") };
+        var controllerOptions = options.Controllers with
+        {
+            ManifestsDir = options.Controllers.ManifestsDir ?? Path.Combine(options.DataDir, "manifests"),
+            RootCaPem = pki.ServerCa.CertificatePem,
+        };
         var controllers = new ControllerManager(store, controllerOptions, app.Services.GetRequiredService<ILoggerFactory>(), elect: backend is not Datastore.Sqlite.SqliteBackend);
         var loop = Task.WhenAll(
             Task.Run(() => lifecycle.RunAsync(stop.Token), CancellationToken.None),

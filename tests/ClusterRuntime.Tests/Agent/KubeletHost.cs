@@ -50,6 +50,9 @@ public sealed class KubeletHost : IAsyncDisposable
 
     internal ContainerdHost Containerd => _containerd!;
 
+    /// <summary>A client of the API server that trusts its CA; with <paramref name="admin"/> it presents the admin certificate.</summary>
+    public HttpClient CreateServerClient(bool admin) => _server!.CreateClient(admin);
+
     /// <summary>kubectl bound to the server.</summary>
     public Support.Kubectl Kubectl { get; private set; } = null!;
 

@@ -171,25 +171,27 @@ public sealed class ApiBehaviourTests(ServerFixture fx) : IClassFixture<ServerFi
                 await http.PostAsync("/api/v1/namespaces/api-page/configmaps", Json.Body(Json.ConfigMap("cm-9-late")), Ct);
             }
         } while (token is not null);
+        // Seven plus the namespace's kube-root-ca.crt, in key order.
         Assert.Equal(3, pages);
-        Assert.Equal(Enumerable.Range(0, 7).Select(i => $"cm-{i}"), names);
+        Assert.Equal([.. Enumerable.Range(0, 7).Select(i => $"cm-{i}"), "kube-root-ca.crt"], names);
 
         Assert.Equal(HttpStatusCode.BadRequest, (await http.GetAsync("/api/v1/namespaces/api-page/configmaps?limit=2&continue=garbage", Ct)).StatusCode);
         // Exact: the list as it was at listRv (before cm-9-late).
         var exact = await Json.ReadAsync(await http.GetAsync($"/api/v1/namespaces/api-page/configmaps?resourceVersion={listRv}&resourceVersionMatch=Exact", Ct));
-        Assert.Equal(7, exact["items"]!.AsArray().Count);
+        Assert.Equal(8, exact["items"]!.AsArray().Count);
         var any = await Json.ReadAsync(await http.GetAsync("/api/v1/namespaces/api-page/configmaps?resourceVersion=0", Ct));
-        Assert.Equal(8, any["items"]!.AsArray().Count);
+        Assert.Equal(9, any["items"]!.AsArray().Count);
         var future = await http.GetAsync("/api/v1/namespaces/api-page/configmaps?resourceVersion=999999999", Ct);
         Assert.Equal(HttpStatusCode.GatewayTimeout, future.StatusCode);
 
         // All-namespaces list and deletecollection with a selector.
         var all = await Json.ReadAsync(await http.GetAsync("/api/v1/configmaps?fieldSelector=metadata.namespace%3Dapi-page", Ct));
-        Assert.Equal(8, all["items"]!.AsArray().Count);
-        var del = await http.DeleteAsync("/api/v1/namespaces/api-page/configmaps?fieldSelector=metadata.name%21%3Dcm-0", Ct);
+        Assert.Equal(9, all["items"]!.AsArray().Count);
+        // kube-root-ca.crt is kept out of it: its publisher would put it back at any moment.
+        var del = await http.DeleteAsync("/api/v1/namespaces/api-page/configmaps?fieldSelector=metadata.name%21%3Dcm-0,metadata.name%21%3Dkube-root-ca.crt", Ct);
         Assert.Equal(HttpStatusCode.OK, del.StatusCode);
         var left = await Json.ReadAsync(await http.GetAsync("/api/v1/namespaces/api-page/configmaps", Ct));
-        Assert.Equal(["cm-0"], left["items"]!.AsArray().Select(i => i!["metadata"]!["name"]!.GetValue<string>()));
+        Assert.Equal(["cm-0", "kube-root-ca.crt"], left["items"]!.AsArray().Select(i => i!["metadata"]!["name"]!.GetValue<string>()));
     }
 
     [Fact]

@@ -17,11 +17,12 @@ public sealed class KubernetesClientTests(ServerFixture fx) : IClassFixture<Serv
         using var client = new Kubernetes(config);
 
         await client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = "csharp" } }, cancellationToken: Ct);
+        using (var http = fx.Server.CreateClient()) await ServerFixture.NamespaceSettledAsync(http, "csharp", Ct);
         for (int i = 0; i < 3; i++)
             await client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = $"c{i}", Labels = new Dictionary<string, string> { ["i"] = $"{i}" } }, Data = new Dictionary<string, string> { ["k"] = "v" } }, "csharp", cancellationToken: Ct);
 
         var list = await client.CoreV1.ListNamespacedConfigMapAsync("csharp", cancellationToken: Ct);
-        Assert.Equal(["c0", "c1", "c2"], list.Items.Select(c => c.Metadata.Name));
+        Assert.Equal(["c0", "c1", "c2", "kube-root-ca.crt"], list.Items.Select(c => c.Metadata.Name));
         var selected = await client.CoreV1.ListNamespacedConfigMapAsync("csharp", labelSelector: "i in (1,2)", cancellationToken: Ct);
         Assert.Equal(["c1", "c2"], selected.Items.Select(c => c.Metadata.Name));
         var nodes = await client.CoreV1.ListNodeAsync(cancellationToken: Ct);

@@ -13,6 +13,9 @@ public sealed class KubectlScenarioTests(ServerFixture fx) : IClassFixture<Serve
     {
         Support.Kubectl.RequireInstalled();
         await K.RunAsync("create", "namespace", name);
+        // Every namespace gets kube-root-ca.crt and the default ServiceAccount from the controllers; lists below count them.
+        await Poll.UntilAsync(async () => (await K.RunAsync("-n", name, "get", "configmap/kube-root-ca.crt", "serviceaccount/default")).ExitCode,
+            code => code == 0, TimeSpan.FromSeconds(30), $"kube-root-ca.crt and the default ServiceAccount in {name}");
         return name;
     }
 
@@ -96,10 +99,10 @@ public sealed class KubectlScenarioTests(ServerFixture fx) : IClassFixture<Serve
         Assert.Equal(["configmap/a"], await Names("-l", "tier=web"));
         Assert.Equal(["configmap/b"], await Names("-l", "tier!=web,tier"));
         Assert.Equal(["configmap/a", "configmap/b"], await Names("-l", "tier in (web,db)"));
-        Assert.Equal(["configmap/c"], await Names("-l", "!tier"));
+        Assert.Equal(["configmap/c", "configmap/kube-root-ca.crt"], await Names("-l", "!tier"));
         Assert.Equal(["configmap/b"], await Names("--field-selector", "metadata.name=b"));
-        Assert.Equal(["configmap/a", "configmap/c"], await Names("--field-selector", "metadata.name!=b"));
-        Assert.Equal(["configmap/a", "configmap/b", "configmap/c"], await Names("--field-selector", $"metadata.namespace={ns}"));
+        Assert.Equal(["configmap/a", "configmap/c", "configmap/kube-root-ca.crt"], await Names("--field-selector", "metadata.name!=b"));
+        Assert.Equal(["configmap/a", "configmap/b", "configmap/c", "configmap/kube-root-ca.crt"], await Names("--field-selector", $"metadata.namespace={ns}"));
         var bad = await K.RunAsync("-n", ns, "get", "cm", "--field-selector", "data.k=v");
         Assert.NotEqual(0, bad.ExitCode);
         Assert.Contains("field label not supported", bad.Error);
@@ -119,7 +122,7 @@ public sealed class KubectlScenarioTests(ServerFixture fx) : IClassFixture<Serve
         var gone = await K.RunAsync("-n", ns, "get", "cm", "one");
         Assert.NotEqual(0, gone.ExitCode);
         Assert.Contains("configmaps \"one\" not found", gone.Error);
-        Assert.Contains("No resources found", (await K.RunAsync("-n", ns, "get", "cm")).Ok().Error);
+        Assert.Equal("configmap/kube-root-ca.crt", (await K.RunAsync("-n", ns, "get", "cm", "-o", "name")).Ok().Out.Trim());
 
         // A finalizer holds the object: delete without --wait returns, the object stays Terminating until the finalizer goes.
         (await K.RunAsync("-n", ns, "create", "configmap", "held")).Ok();
@@ -234,7 +237,8 @@ public sealed class KubectlScenarioTests(ServerFixture fx) : IClassFixture<Serve
 
         for (int i = 0; i < 5; i++) (await K.RunAsync("-n", ns, "create", "configmap", $"page-{i}")).Ok();
         var paged = (await K.RunAsync("-n", ns, "get", "cm", "--chunk-size=2", "-o", "name", "-v=6")).Ok();
-        Assert.Equal(6, paged.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
-        Assert.Equal(3, System.Text.RegularExpressions.Regex.Matches(paged.Error, @"configmaps\?(continue=[^ ]+&)?limit=2 200").Count);
+        // Six and kube-root-ca.crt: four pages of two.
+        Assert.Equal(7, paged.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.Equal(4, System.Text.RegularExpressions.Regex.Matches(paged.Error, @"configmaps\?(continue=[^ ]+&)?limit=2 200").Count);
     }
 }

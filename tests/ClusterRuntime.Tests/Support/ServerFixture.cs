@@ -19,8 +19,19 @@ public sealed class ServerFixture : IAsyncLifetime
         var http = Server.CreateClient();
         var r = await http.PostAsync("/api/v1/namespaces", Json.Body(new System.Text.Json.Nodes.JsonObject { ["metadata"] = new System.Text.Json.Nodes.JsonObject { ["name"] = ns } }), ct);
         Assert.True(r.StatusCode is System.Net.HttpStatusCode.Created or System.Net.HttpStatusCode.Conflict, r.StatusCode.ToString());
+        await NamespaceSettledAsync(http, ns, ct);
         return http;
     }
+
+    /// <summary>
+    /// Waits until the controllers gave namespace <paramref name="ns"/> what every namespace has (the <c>default</c>
+    /// ServiceAccount and the <c>kube-root-ca.crt</c> ConfigMap), so that lists in it do not change under a test.
+    /// </summary>
+    public static Task NamespaceSettledAsync(HttpClient http, string ns, CancellationToken ct) =>
+        Poll.UntilAsync(async () =>
+            (await http.GetAsync($"/api/v1/namespaces/{ns}/serviceaccounts/default", ct)).IsSuccessStatusCode
+            && (await http.GetAsync($"/api/v1/namespaces/{ns}/configmaps/kube-root-ca.crt", ct)).IsSuccessStatusCode,
+            ok => ok, TimeSpan.FromSeconds(30), $"the default ServiceAccount and kube-root-ca.crt in namespace {ns}");
 
     /// <inheritdoc />
     public async ValueTask InitializeAsync()

@@ -24,7 +24,7 @@ internal sealed class PodInputs : IContainerInputs
     public PodInputs(ApiClient api, string podsDir)
     {
         var objects = new ApiPodObjects(api);
-        (_api, _podsDir, _volumes, _env) = (api, podsDir, new PodVolumes(podsDir, objects), new EnvResolver(objects));
+        (_api, _podsDir, _volumes, _env) = (api, podsDir, new PodVolumes(podsDir, objects, new ApiServiceAccountTokens(api)), new EnvResolver(objects));
     }
 
     /// <inheritdoc />

@@ -123,5 +123,13 @@ public static class ProtoSchema
         ["NonResourceAttributes"] = new() { [1] = S("path"), [2] = S("verb") },
         ["SelfSubjectRulesReview"] = new() { [1] = M("metadata", "ObjectMeta"), [2] = M("spec", "SelfSubjectRulesReviewSpec") },
         ["SelfSubjectRulesReviewSpec"] = new() { [1] = S("namespace") },
+        // authentication.k8s.io/v1: `kubectl create token` posts a TokenRequest to serviceaccounts/NAME/token.
+        ["TokenRequest"] = new() { [1] = M("metadata", "ObjectMeta"), [2] = M("spec", "TokenRequestSpec"), [3] = M("status", "TokenRequestStatus") },
+        ["TokenRequestSpec"] = new() { [1] = Rs("audiences"), [3] = M("boundObjectRef", "BoundObjectReference"), [4] = Pi("expirationSeconds") },
+        ["BoundObjectReference"] = new() { [1] = S("kind"), [2] = S("apiVersion"), [3] = S("name"), [4] = S("uid") },
+        ["TokenRequestStatus"] = new() { [1] = S("token"), [2] = new("expirationTimestamp", ProtoKind.Time) },
+        ["TokenReview"] = new() { [1] = M("metadata", "ObjectMeta"), [2] = M("spec", "TokenReviewSpec") },
+        ["TokenReviewSpec"] = new() { [1] = S("token"), [2] = Rs("audiences") },
+        ["SelfSubjectReview"] = new() { [1] = M("metadata", "ObjectMeta") },
     };
 }

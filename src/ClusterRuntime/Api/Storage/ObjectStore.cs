@@ -65,6 +65,9 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
     /// </summary>
     public Services.ServiceAllocator? Services { get; init; }
 
+    /// <summary>Admission of new pods after defaulting (the ServiceAccount plugin); null (in-process stores of tests): none.</summary>
+    public Func<ObjectStore, JsonObject, CancellationToken, Task>? PodAdmission { get; init; }
+
     /// <summary>Raised after a namespace got its deletionTimestamp (the lifecycle then empties it).</summary>
     public event Action<string>? NamespaceTerminating;
 
@@ -119,6 +122,7 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
         meta["generation"] = 1;
         Defaults.Apply(r, obj, creating: true);
         if (r.Kind == "Pod") Defaults.AddDefaultTolerations(obj, DefaultTolerationSeconds);
+        if (r.Kind == "Pod" && r.Group.Length == 0 && PodAdmission is not null) await PodAdmission(this, obj, ct);
 
         for (int attempt = 0; ; attempt++)
         {

@@ -26,4 +26,6 @@ public sealed record ControllerOptions
     public TimeProvider Clock { get; init; } = TimeProvider.System;
     /// <summary>Directory of auto-deploy manifests (<c>DATA_DIR/server/manifests</c>); null turns it off.</summary>
     public string? ManifestsDir { get; init; }
+    /// <summary>The CA bundle that verifies the API server, published as every namespace's kube-root-ca.crt; null: not published.</summary>
+    public string? RootCaPem { get; init; }
 }

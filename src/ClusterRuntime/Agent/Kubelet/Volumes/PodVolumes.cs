@@ -14,7 +14,8 @@ namespace Appliance.ClusterRuntime.Agent.Kubelet.Volumes;
 /// </summary>
 /// <param name="podsDir">Holds one directory per pod UID (upstream's <c>/var/lib/kubelet/pods</c>).</param>
 /// <param name="objects">Where ConfigMaps and Secrets are read.</param>
-public sealed partial class PodVolumes(string podsDir, IPodObjects objects)
+/// <param name="tokens">Where projected service-account tokens come from (none: such a volume fails to set up).</param>
+public sealed partial class PodVolumes(string podsDir, IPodObjects objects, IServiceAccountTokens? tokens = null)
 {
     /// <summary>The pod's directory, <c>{podsDir}/{uid}</c>.</summary>
     public string PodDir(string uid) => Path.Combine(podsDir, uid);
@@ -36,7 +37,7 @@ public sealed partial class PodVolumes(string podsDir, IPodObjects objects)
 
     async Task<IReadOnlyList<string>> ApplyAsync(JsonObject pod, PodFacts facts, bool projectedOnly, CancellationToken ct)
     {
-        var projections = new Projections(objects, pod, facts);
+        var projections = new Projections(objects, pod, facts, tokens);
         var changed = new List<string>();
         foreach (var volume in Volumes(pod))
         {
@@ -84,6 +85,7 @@ public sealed partial class PodVolumes(string podsDir, IPodObjects objects)
     /// <exception cref="IOException">A mount could not be unmounted.</exception>
     public void TearDown(string uid)
     {
+        tokens?.Forget(uid);
         var dir = PodDir(uid);
         if (!Directory.Exists(dir)) return;
         foreach (var mount in Tmpfs.MountsUnder(dir)) Tmpfs.Unmount(mount);

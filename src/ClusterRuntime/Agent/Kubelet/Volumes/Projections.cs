@@ -10,7 +10,7 @@ namespace Appliance.ClusterRuntime.Agent.Kubelet.Volumes;
 /// <see cref="IOException"/> with upstream's cause text (the caller wraps it in <see cref="VolumeSetupException"/>);
 /// an optional source that is missing projects nothing.
 /// </summary>
-internal sealed class Projections(IPodObjects objects, JsonObject pod, PodFacts facts)
+internal sealed class Projections(IPodObjects objects, JsonObject pod, PodFacts facts, IServiceAccountTokens? tokens = null)
 {
     /// <summary>The API's default file mode for these volumes, 0644.</summary>
     public const int DefaultMode = 420;
@@ -42,7 +42,7 @@ internal sealed class Projections(IPodObjects objects, JsonObject pod, PodFacts 
         return files;
     }
 
-    /// <summary>The payload of a <c>projected</c> volume source (serviceAccountToken sources are not projected yet).</summary>
+    /// <summary>The payload of a <c>projected</c> volume source (serviceAccountToken sources need a token source).</summary>
     public async Task<Dictionary<string, FileProjection>> ProjectedAsync(JsonObject source, CancellationToken ct)
     {
         var mode = Bits(source["defaultMode"], DefaultMode);
@@ -52,10 +52,19 @@ internal sealed class Projections(IPodObjects objects, JsonObject pod, PodFacts 
             var part = s["configMap"] is JsonObject cm ? await KeyedAsync("configmap", DownwardApi.Str(cm["name"]), cm, mode, ct)
                 : s["secret"] is JsonObject sec ? await KeyedAsync("secret", DownwardApi.Str(sec["name"]), sec, mode, ct)
                 : s["downwardAPI"] is JsonObject d ? DownwardApiFiles(d, mode)
+                : s["serviceAccountToken"] is JsonObject t ? await TokenAsync(t, mode, ct)
                 : [];
             foreach (var (k, v) in part) files[k] = v;
         }
         return files;
+    }
+
+    async Task<Dictionary<string, FileProjection>> TokenAsync(JsonObject source, int mode, CancellationToken ct)
+    {
+        if (tokens is null) throw new IOException("this node cannot fetch service-account tokens");
+        var seconds = source["expirationSeconds"] is JsonValue v && v.TryGetValue<long>(out var s) ? s : 3600;
+        var token = await tokens.TokenAsync(pod, DownwardApi.Str(source["audience"]), seconds, ct);
+        return new(StringComparer.Ordinal) { [DownwardApi.Str(source["path"])] = new(Encoding.UTF8.GetBytes(token), (UnixFileMode)mode) };
     }
 
     async Task<Dictionary<string, FileProjection>> KeyedAsync(string kind, string name, JsonObject source, int defaultMode, CancellationToken ct)

@@ -49,14 +49,16 @@ public sealed class ServiceAccountVolumeTests(KubeletHost.Fixture node) : IClass
         Assert.Equal(uid, claims["kubernetes.io"]!["pod"]!["uid"]!.GetValue<string>());
         Assert.Equal(3607, claims["exp"]!.GetValue<long>() - claims["iat"]!.GetValue<long>());
 
-        // The token from the file authenticates (no client certificate), until its pod is gone.
+        // The token from the file authenticates (no client certificate), until its pod is gone: discovery is open to every
+        // authenticated user (system:discovery), so 200 there means authenticated; the pod's default ServiceAccount has no
+        // other grants.
         using var http = Host.CreateServerClient(admin: false);
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/api/v1/namespaces/default/pods", TestContext.Current.CancellationToken)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/api", TestContext.Current.CancellationToken)).StatusCode);
 
         (await Host.Kubectl.RunAsync("delete", "pod", "sa-reader", "--wait=false")).Ok();
         await Poll.UntilAsync(async () => await Host.PodAsync("default", "sa-reader"), p => p is null, TimeSpan.FromSeconds(60), "the pod gone");
-        await Poll.UntilAsync(async () => (await http.GetAsync("/api/v1/namespaces/default/pods", TestContext.Current.CancellationToken)).StatusCode,
+        await Poll.UntilAsync(async () => (await http.GetAsync("/api", TestContext.Current.CancellationToken)).StatusCode,
             c => c == HttpStatusCode.Unauthorized, TimeSpan.FromSeconds(90), "the bound token refused once its pod is gone (after upstream's 60 s grace)");
     }
 

@@ -133,15 +133,31 @@ public sealed class ServiceAccountTests(ServerFixture fx) : IClassFixture<Server
         Assert.Contains("serviceaccounts \"nobody\" not found", missing.Error);
     }
 
+    /// <summary>
+    /// The in-cluster path without a pod: a TokenRequest token and the CA, as KubernetesClient's in-cluster config uses
+    /// them. Without bindings the ServiceAccount may list nothing (403); with a Role allowing get and list of pods bound
+    /// to it, exactly that works, in that namespace only. A forged token, and the token of a deleted ServiceAccount
+    /// (even once one of the same name exists again), are 401.
+    /// </summary>
     [Fact]
-    public async Task TokenAndCa_InClusterShape_ListPods_UntilTheServiceAccountIsDeleted()
+    public async Task TokenAndCa_InClusterShape_DoExactlyWhatTheRoleAllows_UntilTheServiceAccountIsDeleted()
     {
         Support.Kubectl.RequireInstalled();
         var ns = await NamespaceAsync("sa-client");
         (await fx.Kubectl.RunAsync("create", "serviceaccount", "reader", "-n", ns)).Ok();
         var token = await TokenRequestAsync(ns, "reader");
         using var client = InClusterShape(token);
-        Assert.Equal(HttpStatusCode.OK, await ListPodsStatusAsync(client, ns));
+        Assert.Equal(HttpStatusCode.Forbidden, await ListPodsStatusAsync(client, ns));
+
+        (await fx.Kubectl.RunAsync("create", "role", "pod-reader", "-n", ns, "--verb=get,list", "--resource=pods")).Ok();
+        (await fx.Kubectl.RunAsync("create", "rolebinding", "reader", "-n", ns, "--role=pod-reader", $"--serviceaccount={ns}:reader")).Ok();
+        await Poll.UntilAsync(() => ListPodsStatusAsync(client, ns), s => s == HttpStatusCode.OK, Wait, "the RoleBinding to take effect");
+        Assert.Equal(HttpStatusCode.Forbidden, await ListPodsStatusAsync(client, "default"));
+        Assert.Equal(HttpStatusCode.Forbidden, await StatusOfAsync(() => client.CoreV1.ListNamespacedConfigMapAsync(ns, cancellationToken: Ct)));
+        Assert.Equal(HttpStatusCode.Forbidden, await StatusOfAsync(() => client.CoreV1.DeleteCollectionNamespacedPodAsync(ns, cancellationToken: Ct)));
+        Assert.Equal("yes", (await fx.Kubectl.RunAsync("auth", "can-i", "list", "pods", "-n", ns, "--as", $"system:serviceaccount:{ns}:reader")).Out.Trim());
+        Assert.Equal("no", (await fx.Kubectl.RunAsync("auth", "can-i", "list", "configmaps", "-n", ns, "--as", $"system:serviceaccount:{ns}:reader")).Out.Trim());
+
         using var forged = InClusterShape(token[..^4] + (token[^4..] == "AAAA" ? "BBBB" : "AAAA"));
         Assert.Equal(HttpStatusCode.Unauthorized, await ListPodsStatusAsync(forged, ns));
 
@@ -152,6 +168,19 @@ public sealed class ServiceAccountTests(ServerFixture fx) : IClassFixture<Server
         Assert.Equal(HttpStatusCode.Unauthorized, await ListPodsStatusAsync(client, ns));
         using var fresh = InClusterShape(await TokenRequestAsync(ns, "reader"));
         Assert.Equal(HttpStatusCode.OK, await ListPodsStatusAsync(fresh, ns));
+    }
+
+    static async Task<HttpStatusCode> StatusOfAsync(Func<Task> call)
+    {
+        try
+        {
+            await call();
+            return HttpStatusCode.OK;
+        }
+        catch (HttpOperationException e)
+        {
+            return e.Response.StatusCode;
+        }
     }
 
     [Fact]
@@ -169,7 +198,8 @@ public sealed class ServiceAccountTests(ServerFixture fx) : IClassFixture<Server
         Assert.Equal(pod!["metadata"]!["uid"]!.GetValue<string>(), claims["kubernetes.io"]!["pod"]!["uid"]!.GetValue<string>());
 
         using var client = InClusterShape(token);
-        Assert.Equal(HttpStatusCode.OK, await ListPodsStatusAsync(client, ns));
+        (await fx.Kubectl.RunAsync("create", "rolebinding", "view", "-n", ns, "--clusterrole=view", $"--serviceaccount={ns}:default")).Ok();
+        await Poll.UntilAsync(() => ListPodsStatusAsync(client, ns), s => s == HttpStatusCode.OK, Wait, "the RoleBinding to take effect");
         // No node runs it, so the delete removes it at once.
         (await fx.Kubectl.RunAsync("delete", "pod", "holder", "-n", ns, "--wait=false")).Ok();
         await Poll.UntilAsync(() => GetAsync($"/api/v1/namespaces/{ns}/pods/holder"), p => p is null, Wait, "the pod gone");
@@ -302,8 +332,12 @@ public sealed class ServiceAccountTests(ServerFixture fx) : IClassFixture<Server
             AccessToken = token,
             SslCaCerts = [X509Certificate2.CreateFromPem(File.ReadAllText(Path.Combine(server.DataDir, "tls", "server-ca.crt")))],
         });
+        (await http.PostAsync("/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings", Json.Body(JsonNode.Parse("""
+            {"metadata": {"name": "view"}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+             "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": "default"}]}
+            """)!), Ct)).EnsureSuccessStatusCode();
         var started = DateTime.UtcNow;
-        Assert.Equal(HttpStatusCode.OK, await ListPodsStatusAsync(client, "default"));
+        await Poll.UntilAsync(() => ListPodsStatusAsync(client, "default"), s => s == HttpStatusCode.OK, Wait, "the RoleBinding to take effect");
         await Poll.UntilAsync(() => ListPodsStatusAsync(client, "default"), s => s == HttpStatusCode.Unauthorized, TimeSpan.FromSeconds(60), "the token to expire",
             interval: TimeSpan.FromMilliseconds(500));
         // 600 s + 60 s leeway at speed 60 is 11 real seconds; it must not end much sooner.

@@ -32,7 +32,15 @@ public static class StrategicMergePatch
         };
         foreach (var (key, value) in p)
         {
-            if (key.StartsWith("$setElementOrder/", StringComparison.Ordinal) || key is "$retainKeys" or "$patch") continue;
+            if (key.StartsWith("$setElementOrder/", StringComparison.Ordinal))
+            {
+                // Only an order, no list: the live list is put in that order (with a list, MergeList uses it below).
+                var name = key["$setElementOrder/".Length..];
+                if (!p.ContainsKey(name) && t[name] is JsonArray live && value is JsonArray order && type?.Field(name)?.MergeKey is { } k)
+                    t[name] = MergeList(live, [], order, k, type.Field(name)!.Type.Element?.Type);
+                continue;
+            }
+            if (key is "$retainKeys" or "$patch") continue;
             if (key.StartsWith("$deleteFromPrimitiveList/", StringComparison.Ordinal))
             {
                 var list = key["$deleteFromPrimitiveList/".Length..];
@@ -46,7 +54,7 @@ public static class StrategicMergePatch
             var field = type?.Field(key);
             if (value is JsonArray arr && t[key] is JsonArray cur && field?.MergeKey is { } mergeKey)
             {
-                t[key] = mergeKey.Length == 0 ? MergeSet(cur, arr) : MergeByKey(cur, arr, mergeKey, field.Type.Element?.Type);
+                t[key] = MergeList(cur, arr, p["$setElementOrder/" + key] as JsonArray, mergeKey, field.Type.Element?.Type);
                 continue;
             }
             var merged = Apply(t[key]?.DeepClone(), value, field?.Type.Kind == ValueKind.Object ? field.Type.Type : null);
@@ -62,25 +70,60 @@ public static class StrategicMergePatch
         return t;
     }
 
-    static JsonArray MergeByKey(JsonArray current, JsonArray patch, string mergeKey, TypeDef? elementType)
+    /// <summary>
+    /// Merges a list element-wise by <paramref name="mergeKey"/> (empty: a set of scalars), then orders it as upstream's
+    /// strategic merge does: the elements the patch names (in the order of <c>$setElementOrder</c>, else of the patch)
+    /// and the live-only elements (in their live order) are merged like two sorted lists by their live positions, so an
+    /// element new to the list comes before the live ones, and live elements keep their relative order. A
+    /// <c>{"$patch": "replace"}</c> element makes the patch's list the result; <c>$patch: delete</c> removes an element.
+    /// </summary>
+    static JsonArray MergeList(JsonArray current, JsonArray patch, JsonArray? order, string mergeKey, TypeDef? elementType)
     {
-        var result = new JsonArray(current.Select(n => n?.DeepClone()).ToArray());
+        bool set = mergeKey.Length == 0;
+        if (patch.Any(e => e is JsonObject o && o.Count == 1 && Directive(o) == "replace"))
+            return new JsonArray(patch.Where(e => !(e is JsonObject o && o.Count == 1 && o.ContainsKey("$patch"))).Select(e => e?.DeepClone()).ToArray());
+        JsonNode? Key(JsonNode? e) => set ? e : (e as JsonObject)?[mergeKey];
+        int IndexIn(IList<JsonNode?> list, JsonNode? e)
+        {
+            var k = Key(e);
+            for (int i = 0; i < list.Count; i++)
+                if (JsonNode.DeepEquals(Key(list[i]), k)) return i;
+            return -1;
+        }
+
+        var merged = current.Select(n => n?.DeepClone()).ToList();
+        var named = new List<JsonNode?>();
         foreach (var item in patch)
         {
-            if (item is not JsonObject po) { result.Add(item?.DeepClone()); continue; }
-            var keyValue = po[mergeKey];
-            int index = -1;
-            for (int i = 0; i < result.Count; i++)
-                if (result[i] is JsonObject ro && JsonNode.DeepEquals(ro[mergeKey], keyValue)) { index = i; break; }
-            var directive = Directive(po);
-            if (directive == "delete") { if (index >= 0) result.RemoveAt(index); continue; }
-            if (index < 0)
+            var index = IndexIn(merged, item);
+            if (!set && item is JsonObject po)
             {
-                var added = po.DeepClone().AsObject();
-                added.Remove("$patch");
-                result.Add((JsonNode)added);
+                if (Directive(po) == "delete") { if (index >= 0) merged.RemoveAt(index); continue; }
+                named.Add(item);
+                if (index < 0)
+                {
+                    var added = po.DeepClone().AsObject();
+                    added.Remove("$patch");
+                    merged.Add(added);
+                }
+                else merged[index] = Apply(merged[index]?.DeepClone(), po, elementType);
+                continue;
             }
-            else result[index] = Apply(result[index]?.DeepClone(), po, elementType);
+            named.Add(item);
+            if (index < 0) merged.Add(item?.DeepClone());
+        }
+
+        var patchOrder = order is not null ? order.ToList() : named;
+        var live = current.ToList();
+        var patchItems = merged.Where(e => IndexIn(patchOrder, e) >= 0).OrderBy(e => IndexIn(patchOrder, e)).ToList();
+        var liveOnly = merged.Where(e => IndexIn(patchOrder, e) < 0).ToList();
+        var result = new JsonArray();
+        int l = 0, r = 0;
+        while (l < liveOnly.Count || r < patchItems.Count)
+        {
+            bool takeLive = r >= patchItems.Count
+                || l < liveOnly.Count && IndexIn(live, liveOnly[l]) is var li && IndexIn(live, patchItems[r]) is var ri && li >= 0 && ri >= 0 && li < ri;
+            result.Add(takeLive ? liveOnly[l++] : patchItems[r++]);
         }
         return result;
     }
@@ -92,12 +135,4 @@ public static class StrategicMergePatch
         JsonValue v when v.TryGetValue<string>(out var s) && s is "replace" or "merge" or "delete" => s,
         var other => throw ApiException.BadRequest($"invalid $patch directive {other.ToJsonString()}: expected \"replace\", \"merge\" or \"delete\""),
     };
-
-    static JsonArray MergeSet(JsonArray current, JsonArray patch)
-    {
-        var result = new JsonArray(current.Select(n => n?.DeepClone()).ToArray());
-        foreach (var item in patch)
-            if (!result.Any(r => JsonNode.DeepEquals(r, item))) result.Add(item?.DeepClone());
-        return result;
-    }
 }

@@ -1,4 +1,4 @@
-// Documentation of the access-control and extension groups: rbac.authorization.k8s.io and apiextensions.k8s.io.
+// Documentation of the access-control and extension groups: rbac.authorization.k8s.io, apiextensions.k8s.io, authentication.k8s.io.
 namespace Appliance.ClusterRuntime.Api.Schema;
 
 static partial class TypeDocs
@@ -85,5 +85,33 @@ static partial class TypeDocs
         ["CustomResourceDefinitionStatus.acceptedNames"] = "The names in use; they differ from spec.names while a name conflicts.",
         ["CustomResourceDefinitionStatus.storedVersions"] = "Every version objects were ever stored in.",
         ["CustomResourceDefinitionCondition"] = "One condition of a definition.",
+
+        ["TokenRequest"] = "Asks for a token of a service account, for some audiences and time, optionally bound to an object.",
+        ["TokenRequestSpec"] = "What the token is for.",
+        ["TokenRequestSpec.audiences"] = "Who may accept the token; the API server's audiences when empty.",
+        ["TokenRequestSpec.expirationSeconds"] = "How long the token is valid, at least 600 seconds.",
+        ["TokenRequestSpec.boundObjectRef"] = "A pod or secret the token dies with.",
+        ["BoundObjectReference"] = "The object a token is bound to.",
+        ["BoundObjectReference.kind"] = "Pod or Secret.",
+        ["BoundObjectReference.apiVersion"] = "v1.",
+        ["BoundObjectReference.name"] = "The object's name.",
+        ["BoundObjectReference.uid"] = "The object's uid; the token stops working when no object has it any more.",
+        ["TokenRequestStatus"] = "The token issued.",
+        ["TokenRequestStatus.token"] = "The signed token (a JWT).",
+        ["TokenRequestStatus.expirationTimestamp"] = "When the token stops being valid.",
+        ["TokenReview"] = "Asks the server whether a token is valid, and whose it is.",
+        ["TokenReviewSpec"] = "The token to check.",
+        ["TokenReviewSpec.token"] = "The token.",
+        ["TokenReviewSpec.audiences"] = "The audiences the caller accepts.",
+        ["TokenReviewStatus"] = "The answer to a token review.",
+        ["TokenReviewStatus.authenticated"] = "Whether the token is valid.",
+        ["TokenReviewStatus.user"] = "The user the token authenticates as.",
+        ["TokenReviewStatus.audiences"] = "The audiences the token is valid for.",
+        ["TokenReviewStatus.error"] = "Why the token is not valid.",
+        ["UserInfo"] = "An authenticated user.",
+        ["UserInfo.username"] = "The user's name.",
+        ["UserInfo.uid"] = "A unique id of the user.",
+        ["UserInfo.groups"] = "The groups the user is in.",
+        ["UserInfo.extra"] = "Other attributes of the user.",
     };
 }

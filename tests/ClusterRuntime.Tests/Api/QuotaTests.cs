@@ -102,6 +102,8 @@ public sealed class QuotaTests(ServerFixture fx) : IClassFixture<ServerFixture>
         Assert.Contains("used:", yaml);
         var described = (await fx.Kubectl.RunAsync("describe", "quota", "q", "-n", ns)).Ok().Out;
         Assert.Matches(@"pods\s+2\s+2", described);
+        var row = (await fx.Kubectl.RunAsync("get", "quota", "q", "-n", ns)).Ok().Out;
+        Assert.Contains("configmaps: 1/5, pods: 2/2", row);
 
         (await fx.Kubectl.RunAsync("delete", "pod", "p1", "-n", ns, "--grace-period=0", "--force")).Ok();
         await UsedAsync(ns, "q", "pods", "1");

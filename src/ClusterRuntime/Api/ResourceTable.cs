@@ -44,6 +44,8 @@ public static class ResourceTable
         new("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", "clusterrole", false, None, None),
         new("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", "rolebinding", true, None, None),
         new("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", "clusterrolebinding", false, None, None),
+        new("", "v1", "LimitRange", "limitranges", "limitrange", true, ["limits"], None),
+        new("", "v1", "ResourceQuota", "resourcequotas", "resourcequota", true, ["quota"], None, HasStatus: true),
         new("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", "customresourcedefinition", false, ["crd", "crds"], ["api-extensions"], HasStatus: true),
     ];
 

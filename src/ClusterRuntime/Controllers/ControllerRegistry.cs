@@ -29,5 +29,6 @@ public static class ControllerRegistry
         ctx => new ClusterRoleAggregation.ClusterRoleAggregationController(ctx),
         ctx => new ServiceAccounts.ServiceAccountsController(ctx),
         ctx => new ServiceAccounts.RootCaCertPublisher(ctx),
+        ctx => new ResourceQuota.ResourceQuotaController(ctx),
     ];
 }

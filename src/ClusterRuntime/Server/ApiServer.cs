@@ -110,7 +110,12 @@ public sealed class ApiServer : IAsyncDisposable
             EventTtl = options.EventTtl,
             DefaultTolerationSeconds = options.Controllers.DefaultTolerationSeconds,
             Services = new Api.Storage.Services.ServiceAllocator(backend, options.Controllers),
-            PodAdmission = Api.ServiceAccounts.ServiceAccountAdmission.AdmitAsync,
+            PodAdmission = async (s, pod, ct) =>
+            {
+                await Api.ServiceAccounts.ServiceAccountAdmission.AdmitAsync(s, pod, ct);
+                await Api.Quota.LimitRangeAdmission.AdmitAsync(s, pod, ct);
+            },
+            CreateAdmission = Api.Quota.ResourceQuotaAdmission.AdmitAsync,
         };
         var tokens = new Dictionary<string, UserInfo>
         {

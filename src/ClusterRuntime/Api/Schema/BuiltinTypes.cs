@@ -27,6 +27,7 @@ static partial class BuiltinTypes
         ("io.k8s.api.scheduling.v1", Scheduling),
         (TypeCatalog.PackageOf("apiextensions.k8s.io", "v1"), ApiExtensions),
         ("io.k8s.api.authentication.v1", Authentication),
+        (TypeCatalog.CorePackage, Quota),
     ];
 
     static readonly IReadOnlyDictionary<string, string> Meta = new Dictionary<string, string>

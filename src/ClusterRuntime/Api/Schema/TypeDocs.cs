@@ -22,7 +22,7 @@ static partial class TypeDocs
     // Built on first use: the parts live in other files, whose static fields may not be initialized before this one.
     static Dictionary<string, string> Docs => LazyDocs.Value;
 
-    static readonly Lazy<Dictionary<string, string>> LazyDocs = new(() => Join(Common, Meta, Core, Pods, Workloads, Others, Access));
+    static readonly Lazy<Dictionary<string, string>> LazyDocs = new(() => Join(Common, Meta, Core, Pods, Workloads, Others, Access, QuotaDocs));
 
     static Dictionary<string, string> Join(params IReadOnlyDictionary<string, string>[] parts)
     {

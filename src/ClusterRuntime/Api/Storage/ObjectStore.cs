@@ -68,6 +68,12 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
     /// <summary>Admission of new pods after defaulting (the ServiceAccount plugin); null (in-process stores of tests): none.</summary>
     public Func<ObjectStore, JsonObject, CancellationToken, Task>? PodAdmission { get; init; }
 
+    /// <summary>
+    /// Validating admission of every new object, last before it is stored (ResourceQuota; the bool: dry run); what it
+    /// returns is disposed once the object is stored or refused; null: none.
+    /// </summary>
+    public Func<ObjectStore, ApiResource, JsonObject, bool, CancellationToken, Task<IDisposable?>>? CreateAdmission { get; init; }
+
     /// <summary>Raised after a namespace got its deletionTimestamp (the lifecycle then empties it).</summary>
     public event Action<string>? NamespaceTerminating;
 
@@ -129,6 +135,7 @@ public sealed partial class ObjectStore(IBackend backend, TimeProvider clock)
             if (generated) meta["name"] = generateName + RandomSuffix();
             Validation.Check(r, obj);
             hooks?.BeforeStore?.Invoke(null, obj);
+            using var admitted = attempt == 0 && CreateAdmission is not null ? await CreateAdmission(this, r, obj, hooks?.DryRun == true, ct) : null;
             if (hooks?.DryRun == true) return obj;
             var name = Meta.Name(obj)!;
             var claim = IsService(r) ? await Services!.CreateAsync(obj, ct) : null;

@@ -50,6 +50,8 @@ public static class TableColumns
         ],
         "Endpoints" => [NameCol, Col("Endpoints", EndpointAddresses), AgeCol],
         "ConfigMap" => [NameCol, Col("Data", o => Count(o["data"]) + Count(o["binaryData"]), type: "integer"), AgeCol],
+        "ResourceQuota" => [NameCol, AgeCol, Col("Request", o => QuotaCell(o, limits: false)), Col("Limit", o => QuotaCell(o, limits: true))],
+        "LimitRange" => [NameCol, Col("Created At", o => S(o, "metadata", "creationTimestamp"))],
         "Secret" => [NameCol, Col("Type", o => S(o, "type")), Col("Data", o => Count(o["data"]), type: "integer"), AgeCol],
         // Upstream's event printer, over core/v1 Events (TableConverter converts an events.k8s.io/v1 one first).
         "Event" =>
@@ -317,6 +319,12 @@ public static class TableColumns
     }
 
     static bool ClaimBound(JsonObject o) => S(o, "spec", "volumeName") is { Length: > 0 };
+
+    // Upstream's quota cell: "NAME: USED/HARD" for each hard name, sorted; limits.* in the Limit column, the rest in Request.
+    static string QuotaCell(JsonObject quota, bool limits) =>
+        string.Join(", ", (quota["status"]?["hard"] as JsonObject ?? []).Select(p => p.Key)
+            .Where(k => k.StartsWith("limits.", StringComparison.Ordinal) == limits).Order(StringComparer.Ordinal)
+            .Select(k => $"{k}: {(quota["status"]?["used"]?[k] is { } u ? Quantity(u) : "0")}/{Quantity(quota["status"]?["hard"]?[k])}"));
 
     static string Quantity(JsonNode? n) => n is JsonValue v ? (v.TryGetValue<string>(out var s) ? s : v.ToJsonString()) : "";
 

@@ -35,7 +35,10 @@ public static class EmbeddedAgent
     {
         var logger = server.LoggerFactory.CreateLogger("Appliance.ClusterRuntime.Agent");
         options = options with { Server = Url(serverOptions, server.Port), Token = server.Pki.Token.ToString() };
-        _ = Task.Run(() => LabelRoleAsync(server.Store, options.NodeName, logger, stop), CancellationToken.None);
+        // The labelling waits for the agent's Node, and gives up when the agent ends (a refused join, no containerd).
+        // Not disposed: the labelling task may still read its token after this method returns.
+        var agentRunning = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        _ = Task.Run(() => LabelRoleAsync(server.Store, options.NodeName, logger, agentRunning.Token), CancellationToken.None);
         try
         {
             await new NodeAgent(options, logger).RunAsync(stop);
@@ -52,6 +55,10 @@ public static class EmbeddedAgent
         catch (Exception e)
         {
             logger.LogError(e, "embedded agent failed; the server keeps serving the API");
+        }
+        finally
+        {
+            await agentRunning.CancelAsync();
         }
     }
 

@@ -46,7 +46,7 @@ public sealed class NamespaceLifecycle(ObjectStore store, ILogger logger)
             }
         }
         store.NamespaceTerminating += name => _queue.Writer.TryWrite(name);
-        var all = await store.ListAsync(ns, null, new ListOptions(LabelSelector.Everything, FieldSelector.Everything, 0, null, null, null), ct);
+        var all = await store.ListAsync(ns, null, ListOptions.Everything, ct);
         foreach (var item in all.Items)
             if (Meta.Str(item, "deletionTimestamp") is not null) _queue.Writer.TryWrite(Meta.Name(item)!);
     }
@@ -81,7 +81,7 @@ public sealed class NamespaceLifecycle(ObjectStore store, ILogger logger)
     async Task<bool> FinalizeAsync(string name, CancellationToken ct)
     {
         int remaining = 0;
-        var everything = new ListOptions(LabelSelector.Everything, FieldSelector.Everything, 0, null, null, null);
+        var everything = ListOptions.Everything;
         foreach (var r in ResourceTable.Stored.Where(r => r.Namespaced))
         {
             var page = await store.ListAsync(r, name, everything, ct);

@@ -18,7 +18,6 @@ public sealed class CustomResourceController(ObjectStore store, ILogger logger)
     /// <summary>The CustomResourceDefinition resource.</summary>
     public static readonly ApiResource Crds = ResourceTable.Find("apiextensions.k8s.io", "v1", "customresourcedefinitions")!;
 
-    static readonly ListOptions Everything = new(LabelSelector.Everything, FieldSelector.Everything, 0, null, null, null);
     static readonly DeleteOptions Background = DeleteOptions.None with { PropagationPolicy = DeletePropagation.Background };
 
     readonly Informer _crds = new(store.Backend, Crds, logger);
@@ -115,7 +114,7 @@ public sealed class CustomResourceController(ObjectStore store, ILogger logger)
     {
         if (crd.StorageVersion is null) return true;
         var storage = CustomResourceRegistry.StorageRow(crd);
-        var page = await store.ListAsync(storage, null, Everything, ct);
+        var page = await store.ListAsync(storage, null, ListOptions.Everything, ct);
         foreach (var item in page.Items)
         {
             if (Meta.Str(item, "deletionTimestamp") is not null) continue;

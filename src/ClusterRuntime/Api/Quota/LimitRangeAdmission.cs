@@ -15,14 +15,13 @@ namespace Appliance.ClusterRuntime.Api.Quota;
 public static class LimitRangeAdmission
 {
     static readonly ApiResource LimitRanges = ResourceTable.Find("", "v1", "limitranges")!;
-    static readonly ListOptions All = new(LabelSelector.Everything, FieldSelector.Everything, 0, null, null, null);
 
     /// <summary>Admits <paramref name="pod"/>, changing it in place.</summary>
     /// <exception cref="ApiException">403 when a container breaks a bound.</exception>
     public static async Task AdmitAsync(ObjectStore store, JsonObject pod, CancellationToken ct)
     {
         if (Meta.Of(pod)["annotations"]?["kubernetes.io/config.mirror"] is not null) return;
-        var items = (await store.ListAsync(LimitRanges, Meta.Namespace(pod), All, ct)).Items
+        var items = (await store.ListAsync(LimitRanges, Meta.Namespace(pod), ListOptions.Everything, ct)).Items
             .SelectMany(lr => (lr["spec"]?["limits"] as JsonArray ?? []).OfType<JsonObject>())
             .Where(i => i["type"]?.GetValue<string>() == "Container").ToList();
         if (items.Count == 0) return;

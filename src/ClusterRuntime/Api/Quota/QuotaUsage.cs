@@ -16,7 +16,6 @@ public static class QuotaUsage
 {
     static readonly HashSet<string> LegacyCounts = ["pods", "services", "configmaps", "secrets", "persistentvolumeclaims", "resourcequotas"];
     static readonly string[] PodComputeNames = ["requests.cpu", "cpu", "requests.memory", "memory", "limits.cpu", "limits.memory"];
-    static readonly ListOptions All = new(LabelSelector.Everything, FieldSelector.Everything, 0, null, null, null);
 
     static readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> Locks = new(StringComparer.Ordinal);
 
@@ -104,7 +103,7 @@ public static class QuotaUsage
         foreach (var name in names)
         {
             if (ResourceOf(name) is not { } r) continue;
-            if (!lists.TryGetValue(r, out var items)) lists[r] = items = (await store.ListAsync(r, ns, All, ct)).Items;
+            if (!lists.TryGetValue(r, out var items)) lists[r] = items = (await store.ListAsync(r, ns, ListOptions.Everything, ct)).Items;
             used[name] = items.Sum(o => Of(r, o).GetValueOrDefault(name));
         }
         return used;

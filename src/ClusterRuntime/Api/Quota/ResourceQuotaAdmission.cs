@@ -18,7 +18,6 @@ namespace Appliance.ClusterRuntime.Api.Quota;
 public static class ResourceQuotaAdmission
 {
     static readonly ApiResource Quotas = ResourceTable.Find("", "v1", "resourcequotas")!;
-    static readonly ListOptions All = new(LabelSelector.Everything, FieldSelector.Everything, 0, null, null, null);
 
     /// <summary>Admits the creation of <paramref name="obj"/> of <paramref name="r"/>.</summary>
     /// <exception cref="ApiException">403 when a quota would be exceeded.</exception>
@@ -28,7 +27,7 @@ public static class ResourceQuotaAdmission
         if (!r.Namespaced || Meta.Namespace(obj) is not { Length: > 0 } ns) return null;
         var requested = QuotaUsage.Of(r, obj);
         if (requested.Count == 0) return null;
-        var quotas = (await store.ListAsync(Quotas, ns, All, ct)).Items;
+        var quotas = (await store.ListAsync(Quotas, ns, ListOptions.Everything, ct)).Items;
         if (!quotas.Any(q => (q["spec"]?["hard"] as JsonObject ?? []).Any(p => requested.ContainsKey(p.Key)))) return null;
         var held = await QuotaUsage.LockAsync(ns, ct);
         try
@@ -46,7 +45,7 @@ public static class ResourceQuotaAdmission
     static async Task ChargeAsync(ObjectStore store, ApiResource r, JsonObject obj, string ns, Dictionary<string, decimal> requested, bool dryRun, CancellationToken ct)
     {
         var pod = r.Group.Length == 0 && r.Plural == "pods";
-        foreach (var quota in (await store.ListAsync(Quotas, ns, All, ct)).Items)
+        foreach (var quota in (await store.ListAsync(Quotas, ns, ListOptions.Everything, ct)).Items)
         {
             var name = Meta.Name(quota)!;
             var hard = (quota["spec"]?["hard"] as JsonObject ?? []).Select(p => p.Key).Where(requested.ContainsKey).ToList();

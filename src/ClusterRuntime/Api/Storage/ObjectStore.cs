@@ -7,7 +7,11 @@ using Appliance.ClusterRuntime.Datastore;
 namespace Appliance.ClusterRuntime.Api.Storage;
 
 /// <summary>Options of a list call.</summary>
-public sealed record ListOptions(LabelSelector Labels, FieldSelector Fields, long Limit, string? Continue, string? ResourceVersion, string? ResourceVersionMatch);
+public sealed record ListOptions(LabelSelector Labels, FieldSelector Fields, long Limit, string? Continue, string? ResourceVersion, string? ResourceVersionMatch)
+{
+    /// <summary>Every object, unpaged, at the newest revision.</summary>
+    public static readonly ListOptions Everything = new(LabelSelector.Everything, FieldSelector.Everything, 0, null, null, null);
+}
 
 /// <summary>One page of a list.</summary>
 /// <param name="Revision">The revision the list was read at.</param>

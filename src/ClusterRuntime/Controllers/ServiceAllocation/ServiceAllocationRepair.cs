@@ -46,7 +46,7 @@ public sealed class ServiceAllocationRepair(ControllerContext ctx) : IController
     public async Task RepairOnceAsync(CancellationToken ct)
     {
         if (ctx.Store.Services is not { } allocator) return;
-        var all = new ListOptions(LabelSelector.Everything, FieldSelector.Everything, 0, null, null, null);
+        var all = ListOptions.Everything;
         var services = (await ctx.Store.ListAsync(Services, null, all, ct)).Items;
         var wanted = new Dictionary<string, List<string>>(StringComparer.Ordinal); // key -> uids of the Services that use it
         foreach (var svc in services)

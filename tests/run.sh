@@ -19,9 +19,23 @@ if [ $# -eq 0 ] && [ -z "${APPLIANCE_RUNTIME:-}" ]; then
   export APPLIANCE_RUNTIME
   echo "tests/run.sh: the runtime under test is $APPLIANCE_RUNTIME (NativeAOT)"
 fi
-dotnet test Appliance.sln -c Release --no-build --nologo \
-  --logger "trx" --logger "console;verbosity=normal" --results-directory "$results" "$@" 2>&1 | tee "$results.log"
-status=${PIPESTATUS[0]}
+run_tests() {
+  dotnet test Appliance.sln -c Release --no-build --nologo \
+    --logger "trx" --logger "console;verbosity=normal" --results-directory "$results" "$@" 2>&1 | tee -a "$results.log"
+  return "${PIPESTATUS[0]}"
+}
+: > "$results.log"
+if [ $# -eq 0 ]; then
+  # Two stages, both always run: everything but the qemu boots, then the qemu boots (Category=Boot) on a machine no
+  # longer loaded by the runtime tests. Emulated boards time guest interrupts by the host clock; under a load of
+  # twenty runnable threads qemu's raspi2b SD host misses one and the guest loses its root disk.
+  run_tests --filter "Category!=Boot"; status=$?
+  echo "tests/run.sh: stage 2, the qemu boots"
+  run_tests --filter "Category=Boot"; status2=$?
+  [ "$status" -ne 0 ] || status=$status2
+else
+  run_tests "$@"; status=$?
+fi
 # Sum the counters from every project's TRX file.
 read -r passed failed skipped < <(python3 - "$results" <<'PY'
 import sys, glob, xml.etree.ElementTree as ET

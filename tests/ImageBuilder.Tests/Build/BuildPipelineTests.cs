@@ -92,6 +92,18 @@ public sealed class BuildPipelineTests
         Assert.Contains($"/lib/modules/{SyntheticOs.KernelVersion}/modules.dep", list);
         Assert.Contains("/etc/appliance/build.json", list);
         Assert.Contains("/usr/lib/appliance/rc.boot", list);
+
+        // The init contract: rc.boot (mounts, modules, marker, selftest power-off) runs to its end as sysinit before
+        // init starts appliance-firstboot, respawned; rc.shutdown stops it at shutdown.
+        var inittab = DiskTools.Run("unsquashfs", ["-cat", squash, "etc/inittab"]).Out.Split('\n')
+            .Where(l => l.StartsWith("::", StringComparison.Ordinal)).ToList();
+        Assert.Equal("::sysinit:/usr/lib/appliance/rc.boot", inittab[0]);
+        Assert.Contains("::respawn:/usr/lib/appliance/appliance-firstboot run", inittab);
+        Assert.Contains("::shutdown:/usr/lib/appliance/rc.shutdown", inittab);
+        var rcBoot = DiskTools.Run("unsquashfs", ["-cat", squash, "usr/lib/appliance/rc.boot"]).Out;
+        Assert.Contains("echo \"APPLIANCE-BOOT-OK $board slot=$slot data=$data $(/usr/lib/appliance/appliance-runtime --version)\" > /dev/console", rcBoot);
+        Assert.True(rcBoot.IndexOf("appliance.selftest=poweroff)", StringComparison.Ordinal) > rcBoot.IndexOf("echo \"APPLIANCE-BOOT-OK", StringComparison.Ordinal), "rc.boot must print the marker before a selftest powers off");
+        Assert.Contains("kill -TERM $fb", DiskTools.Run("unsquashfs", ["-cat", squash, "usr/lib/appliance/rc.shutdown"]).Out);
     }
 
     /// <summary>The same inputs give the same bytes; another site differs only in site.yaml's digest, never in root-a.</summary>

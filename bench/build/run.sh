@@ -67,12 +67,13 @@ theirs() {
   cp "$t/root/usr/lib/systemd/boot/efi/systemd-bootx64.efi" "$t/boot/EFI/BOOT/BOOTX64.EFI"
   mkfs.vfat -F 32 -n BOOT -C "$t/boot.fat" $((256 * 1024)) >/dev/null
   mcopy -s -i "$t/boot.fat" "$t/boot/EFI" "$t/boot/a" ::
-  # Slots as appliance build sizes them: twice the root, in 64 MiB units, at least 512 MiB.
+  # The slot as appliance build sizes it (twice the root, in 64 MiB units, at least 512 MiB); the image ends after
+  # root-a and the backup GPT (33 sectors), as appliance build writes it.
   local sq slot
   sq=$(stat -c %s "$t/root.sqfs")
   slot=$(( (2 * sq + (64 << 20) - 1) / (64 << 20) * 64 )); [ "$slot" -lt 512 ] && slot=512
-  truncate -s 8G "$img"
-  sgdisk -q -n 1:1M:+256M -t 1:ef00 -c 1:boot -n 2:0:+${slot}M -c 2:root-a -n 3:0:+${slot}M -c 3:root-b "$img" >/dev/null
+  truncate -s $(( (257 + slot) * 1024 * 1024 + 33 * 512 )) "$img"
+  sgdisk -q -n 1:1M:+256M -t 1:ef00 -c 1:boot -n 2:0:+${slot}M -c 2:root-a "$img" >/dev/null
   dd if="$t/boot.fat" of="$img" bs=1M seek=1 conv=sparse,notrunc status=none
   dd if="$t/root.sqfs" of="$img" bs=1M seek=257 conv=sparse,notrunc status=none
   sha256sum "$img" >/dev/null

@@ -9,7 +9,7 @@
 #             /usr/share/locale, copied first with only regular files and names FAT allows). Also prints two
 #             like-for-like pairings: ours leaving write-back to the kernel (as mcopy does) vs mkfs.vfat + mcopy, and
 #             ours durable vs mkfs.vfat + mcopy + `sync FILE` (an fsync of their image).
-#   rss:      a 4 GiB GPT image (boot FAT + root-a squashfs of ~1 GiB of /usr/lib/x86_64-linux-gnu + root-b);
+#   rss:      a 4 GiB GPT image (boot FAT + root-a squashfs of ~1 GiB of /usr/lib/x86_64-linux-gnu, then holes);
 #             prints peak RSS (/usr/bin/time -v) and the host blocks the sparse image takes.
 # ROUNDS=n repeats each pair n times, alternating the tools, and reports every round (the machine may be shared).
 # Every timed run starts after a `sync`, so no tool pays for write-back the one before it left behind.

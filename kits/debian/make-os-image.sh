@@ -50,13 +50,30 @@ OUT=${OUT:-$CACHE_ROOT/os-images/debian-bookworm-$ARCH.oci.tar}
 KIT_DIR=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$C/state/lists/partial" "$C/cache/archives/partial" "$DEBS" "$(dirname "$OUT")"
 
-# Packages the image is made of; their dependencies are resolved by apt (see below).
-PKGS="$KERNEL_META busybox-static containerd runc containernetworking-plugins iptables e2fsprogs fdisk
-      ca-certificates libc6 libstdc++6 libgcc-s1 zlib1g libssl3 libicu72 $EXTRA_PKGS"
+# Packages the image is made of; their dependencies are resolved by apt (see below). The device
+# runtime runs ip (iproute2, JSON output), nft, conntrack, iptables (the CNI bridge and portmap
+# plugins), modprobe (kmod: the kernel's own module autoloading calls /sbin/modprobe too) and sysctl
+# (a busybox link, step 6).
+PKGS="$KERNEL_META busybox-static containerd runc containernetworking-plugins iptables nftables iproute2
+      conntrack kmod e2fsprogs fdisk ca-certificates libc6 libstdc++6 libgcc-s1 zlib1g libssl3 libicu72 $EXTRA_PKGS"
 # Dependencies that only serve maintainer scripts or a package manager on the device. They are
 # marked as installed in the private dpkg status, so apt's resolver does not pull them (and their
 # own dependency trees: udev, perl, PAM, adduser...) in.
-STUBS="initramfs-tools linux-initramfs-tool kmod linux-base dpkg debconf openssl dosfstools"
+STUBS="initramfs-tools linux-initramfs-tool linux-base dpkg debconf openssl dosfstools"
+# Kernel modules the device runtime loads (rc.boot loads them from /etc/modules-load.d/appliance.conf):
+# overlay (containerd's snapshotter), the pod bridge and its netfilter hook, veth, nftables with the
+# NAT, masquerade, reject, conntrack and fib expressions of the service proxy and network policy,
+# ctnetlink for conntrack -D, the xt_* matches iptables-nft needs for the CNI plugins' rules, loop,
+# and the boot partition's FAT. Each must exist as a module or be built in, or the kit fails.
+RUNTIME_MODULES="overlay bridge br_netfilter veth nf_conntrack nf_conntrack_netlink nf_nat nf_tables
+      nft_chain_nat nft_nat nft_masq nft_redir nft_reject nft_reject_inet nft_reject_ipv4 nft_ct
+      nft_fib nft_fib_inet nft_fib_ipv4 nft_numgen nft_hash nft_limit nft_compat xt_MASQUERADE
+      xt_mark xt_comment xt_addrtype xt_multiport xt_conntrack xt_nat xt_tcpudp ext4 loop vfat
+      nls_cp437 nls_iso8859_1 nls_utf8"
+# Busybox applets linked into /usr/sbin because programs find them by name and no package here
+# provides them: sysctl (the agent), mount/umount, hostname, udhcpc and ntpd (firstboot's network
+# and time steps).
+BUSYBOX_LINKS="sysctl mount umount hostname udhcpc ntpd"
 
 # The cached .deb of NAME at VERSION, or nothing.
 find_deb() {
@@ -91,8 +108,10 @@ apt_opts() {
         -o Acquire::Retries=3 ${APT_EXTRA:-}"
 }
 
-# 1. Resolve: the lock file pins one version of each package. Kept across runs unless --refresh.
-if [[ $REFRESH == 1 || ! -s $LOCK ]]; then
+# 1. Resolve: the lock file pins one version of each package. Kept across runs unless --refresh or
+#    the package list changed since the lock was made (packages.request holds the list it answered).
+REQUEST=$(echo "$PKGS | $STUBS" | tr -s ' \n' ' ')
+if [[ $REFRESH == 1 || ! -s $LOCK || $(cat "$CACHE/packages.request" 2>/dev/null) != "$REQUEST" ]]; then
   write_apt_config
   log "resolving package versions (apt-get update with a private configuration)"
   # shellcheck disable=SC2046
@@ -117,6 +136,7 @@ if [[ $REFRESH == 1 || ! -s $LOCK ]]; then
   rel=$(ls "$C"/state/lists/*_dists_bookworm_InRelease | head -1)
   date -d "$(sed -n 's/^Date: //p' "$rel")" +%s > "$CACHE/source-date-epoch"
   mv "$LOCK.tmp" "$LOCK"
+  echo "$REQUEST" > "$CACHE/packages.request"
 fi
 
 # 2. Download: only what the lock names and the cache lacks. apt-get checks each file's hash.
@@ -140,7 +160,7 @@ KVER=$(awk '$1 ~ /^linux-image-6/ { sub(/^linux-image-/, "", $1); print $1 }' "$
 [[ -n $KVER ]] || { log "no versioned kernel package in $LOCK"; exit 1; }
 
 # 3. Skip the build when the same inputs already made $OUT.
-stamp=$( { cat "$LOCK"; echo "$SOURCE_DATE_EPOCH $FULL"; sha256sum "$0"; } | sha256sum | cut -c1-64)
+stamp=$( { cat "$LOCK"; echo "$SOURCE_DATE_EPOCH $FULL"; sha256sum < "$0"; } | sha256sum | cut -c1-64)
 if [[ -s $OUT && -s $OUT.inputs && $(cat "$OUT.inputs") == "$stamp" ]]; then
   log "up to date: $OUT (kernel $KVER)"
   echo "$OUT"
@@ -184,6 +204,16 @@ printf 'Debian GNU/Linux 12 (bookworm), Appliance OS base\n' > "$ROOT/etc/issue"
 cp "$WORK/status" "$ROOT/var/lib/dpkg/status"
 rm -f "$ROOT/boot/System.map-$KVER"
 ln -sfn "vmlinuz-$KVER" "$ROOT/boot/vmlinuz"
+# What update-alternatives would link: iptables is the nftables-backed variant, as on bookworm.
+for t in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do
+  ln -sfn "${t/tables/tables-nft}" "$ROOT/usr/sbin/$t"
+done
+for a in $BUSYBOX_LINKS; do
+  [[ -e $ROOT/usr/sbin/$a || -e $ROOT/usr/bin/$a ]] || ln -s ../bin/busybox "$ROOT/usr/sbin/$a"
+done
+mkdir -p "$ROOT/etc/modules-load.d"
+printf '%s\n' "# Loaded by /usr/lib/appliance/rc.boot at every boot (kits/debian/make-os-image.sh)." $RUNTIME_MODULES \
+  > "$ROOT/etc/modules-load.d/appliance.conf"
 # Device trees: Debian puts them under usr/lib/linux-image-VER; make one stable path.
 [[ -d $ROOT/usr/lib/linux-image-$KVER ]] && ln -sfn "linux-image-$KVER" "$ROOT/usr/lib/linux-dtbs"
 
@@ -201,8 +231,19 @@ if [[ $FULL == 0 ]]; then
     find "$ROOT/usr/lib/linux-image-$KVER" -name '*.dtb' ! -name 'bcm27*' ! -name 'bcm28*' -delete
     find "$ROOT/usr/lib/linux-image-$KVER" -mindepth 1 -type d -empty -delete
   fi
-  depmod -b "$ROOT/usr" "$KVER" 2>/dev/null || depmod -b "$ROOT" "$KVER"
 fi
+# modules.dep and the alias maps (the package's postinst would have made them).
+depmod -b "$ROOT/usr" "$KVER" 2>/dev/null || depmod -b "$ROOT" "$KVER"
+# Every module the runtime loads must have survived the trim (or be built in). Module names use
+# '_' where the file may have '-' (nls_iso8859-1.ko).
+MODDIR=$ROOT/usr/lib/modules/$KVER
+sed 's/:.*//; s|.*/||; s/\.ko.*//; s/-/_/g' "$MODDIR/modules.dep" "$MODDIR/modules.builtin" > "$WORK/module-names"
+for m in $RUNTIME_MODULES; do
+  if ! grep -qx "$m" "$WORK/module-names"; then
+    log "kernel $KVER has no module '$m' (needed by the device runtime) after trimming"
+    exit 1
+  fi
+done
 
 # 8. The layer: a sorted tar with fixed owners and times (modes and setuid bits kept), gzip -n.
 log "writing the layer"

@@ -13,7 +13,7 @@ if (args.Length < 3)
 {
     Console.Error.WriteLine("usage: DiskBench [--durable] squashfs <dir> <out> [zstd-level|gzip] [block-size]\n" +
                             "       DiskBench [--durable] fat <dir> <out> <size-MiB>\n" +
-                            "       DiskBench [--durable] disk <dir> <out> <disk-size-MiB>   (boot FAT 256 MiB + root-a squashfs of <dir> + root-b)");
+                            "       DiskBench [--durable] disk <dir> <out> <disk-size-MiB>   (boot FAT 256 MiB + root-a squashfs of <dir>, holes to <disk-size-MiB>)");
     return 2;
 }
 long? epoch = long.TryParse(Environment.GetEnvironmentVariable("SOURCE_DATE_EPOCH"), out var e) ? e : null;
@@ -44,7 +44,7 @@ switch (args[0])
     {
         var boot = new FileTree(epoch ?? 0);
         boot.AddFile("EFI/BOOT/BOOTX64.EFI", FileContent.FromText("placeholder\n"));
-        var plan = DiskImagePlan.BootAndAbRoot(boot, 256L << 20, tree, PartitionTableKind.Gpt, diskSize: long.Parse(args[3]) << 20);
+        var plan = DiskImagePlan.BootAndRoot(boot, 256L << 20, tree, PartitionTableKind.Gpt, diskSize: long.Parse(args[3]) << 20);
         var r = DiskImageBuilder.Build(plan, args[2], durable);
         Console.WriteLine($"disk size={r.Size} root-a={r["root-a"].ContentBytes} total={sw.Elapsed.TotalSeconds:F2}s");
         break;

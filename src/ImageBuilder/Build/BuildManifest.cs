@@ -46,8 +46,10 @@ public sealed record BuildManifest
     [JsonPropertyName("name")] public required string Name { get; init; }
     /// <summary>The image file name.</summary>
     [JsonPropertyName("image")] public required string Image { get; init; }
-    /// <summary>The image size in bytes (the profile's diskSize).</summary>
+    /// <summary>The image file's size in bytes: it ends after root-a (and the backup GPT).</summary>
     [JsonPropertyName("size")] public required long Size { get; init; }
+    /// <summary>The smallest disk the image may be written to (the profile's target.diskSize): firstboot makes root-b and data there.</summary>
+    [JsonPropertyName("minimumDiskSize")] public required long MinimumDiskSize { get; init; }
     /// <summary>gpt or mbr.</summary>
     [JsonPropertyName("partitionTable")] public required string PartitionTable { get; init; }
     /// <summary>The partitions; sha256 covers each partition's whole extent.</summary>

@@ -1,4 +1,4 @@
-// Build step 4: the disk planned: slot size, the boot partition's files, and the A/B layout with its identifiers.
+// Build step 4: the disk planned: slot size, the minimum disk, the boot partition's files, and boot + root-a with their identifiers.
 using Appliance.ImageBuilder.Boards;
 using Appliance.ImageBuilder.Boot;
 using Appliance.ImageBuilder.Disk.Common;
@@ -9,11 +9,16 @@ using Appliance.ImageBuilder.Profiles.Model;
 
 namespace Appliance.ImageBuilder.Build;
 
-/// <summary>The planned disk: boot + root-a + root-b, every size fixed, hashed as it is written.</summary>
+/// <summary>
+/// The planned image: boot + root-a, every size fixed, hashed as it is written. The image ends after root-a (and the
+/// backup GPT); appliance-firstboot makes root-b (root-a's size) and the data partition on the device's disk, which
+/// must hold at least <see cref="MinimumDiskSize"/> (the profile's <c>target.diskSize</c>, also in site.yaml).
+/// </summary>
 /// <param name="Plan">What <see cref="DiskImageBuilder"/> writes.</param>
-/// <param name="SlotSize">The size of each root slot.</param>
+/// <param name="SlotSize">The size of each root slot (root-a in the image, root-b made on the device).</param>
+/// <param name="MinimumDiskSize">The smallest disk the image may be written to: room for boot, two slots and data.</param>
 /// <param name="SiteYaml">The bytes of <c>appliance/site.yaml</c> on the boot partition.</param>
-public sealed record DiskLayout(DiskImagePlan Plan, long SlotSize, byte[] SiteYaml)
+public sealed record DiskLayout(DiskImagePlan Plan, long SlotSize, long MinimumDiskSize, byte[] SiteYaml)
 {
     /// <summary>The boot partition size: room for two slots' kernels and initramfs plus firmware.</summary>
     public const long BootPartitionSize = 256L << 20;
@@ -30,7 +35,8 @@ public sealed record DiskLayout(DiskImagePlan Plan, long SlotSize, byte[] SiteYa
     private const long MiB = 1 << 20;
 
     /// <summary>
-    /// Checks that boot and two slots fit <paramref name="diskSize"/>, fills the boot partition through
+    /// Checks that boot and two slots fit <paramref name="diskSize"/> (the minimum disk the device will have, so
+    /// firstboot always has room for root-b), fills the boot partition through
     /// <paramref name="target"/> (the board's boot chain) plus <c>appliance/site.yaml</c>, and lays out the disk. Disk, partition and volume
     /// identifiers derive from root-a's SHA-256, so two sites from one base share every byte outside site.yaml.
     /// </summary>
@@ -48,10 +54,10 @@ public sealed record DiskLayout(DiskImagePlan Plan, long SlotSize, byte[] SiteYa
         target.AddBootFiles(boot, new BootSlot("a", content.Initramfs, $"Appliance {content.Manifest.Runtime}"), os.Fs, os.Kernel, sourceDateEpoch);
         boot.AddFile("appliance/site.yaml", siteYaml, mtime: sourceDateEpoch);
 
-        var plan = DiskImagePlan.BootAndAbRoot(boot, BootPartitionSize, new RawPartitionContent(FileContent.FromHostFile(rootA.Path)), slotSize,
-            board.PartitionTable, diskSize.Bytes, rootA.Sha256,
+        var plan = DiskImagePlan.BootAndRoot(boot, BootPartitionSize, new RawPartitionContent(FileContent.FromHostFile(rootA.Path)), slotSize,
+            board.PartitionTable, diskSize: null, rootA.Sha256,
             new FatOptions { VolumeLabel = "BOOT", VolumeSerial = DerivedGuid.CreateUInt32(rootA.Sha256, "boot-volume-serial") }, digests: true);
-        return new DiskLayout(plan, slotSize, siteYaml);
+        return new DiskLayout(plan, slotSize, diskSize.Bytes, siteYaml);
     }
 
     private static long AlignUp(long v, long a) => (v + a - 1) / a * a;

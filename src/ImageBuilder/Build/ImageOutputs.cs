@@ -50,7 +50,7 @@ public sealed record ImageOutputs(string Name, string Image, string Manifest, st
                 File.Delete(BuildAttestation.BundlePath(o));
             var manifest = new BuildManifest
             {
-                Name = Name, Image = imageName, Size = disk.Size,
+                Name = Name, Image = imageName, Size = disk.Size, MinimumDiskSize = layout.MinimumDiskSize,
                 PartitionTable = disk.Table == PartitionTableKind.Gpt ? "gpt" : "mbr",
                 Partitions = disk.Partitions.Select(p => new PartitionEntry(p.Number, p.Name, p.Offset, p.Size, p.ContentBytes,
                     p.Sha256 is { } d ? Convert.ToHexStringLower(d) : null)).ToList(),

@@ -94,7 +94,10 @@ public static class BootTestSupport
 
     private static (string?, string) RunKit(string arch)
     {
-        var outPath = Path.Combine(Environment.GetEnvironmentVariable("HOME") ?? "/root", ".cache", "appliance", "os-images", $"debian-bookworm-{arch}.oci.tar");
+        // The kit's default output, under APPLIANCE_CACHE when it is set (as the kit itself reads it).
+        var cache = Environment.GetEnvironmentVariable("APPLIANCE_CACHE") is { Length: > 0 } c ? c
+            : Path.Combine(Environment.GetEnvironmentVariable("HOME") ?? "/root", ".cache", "appliance");
+        var outPath = Path.Combine(cache, "os-images", $"debian-bookworm-{arch}.oci.tar");
         ProcessResult r;
         try
         {
@@ -108,6 +111,9 @@ public static class BootTestSupport
             ? (outPath, "")
             : (null, $"kits/debian/make-os-image.sh {arch} failed (exit {r.ExitCode}; the Debian archive is needed on a cold cache): {r.Error.Trim().Split('\n').LastOrDefault()}");
     }
+
+    /// <summary>The target.diskSize of the standard profiles: the smallest disk their images go on.</summary>
+    public const long StandardDiskSize = 2L << 30;
 
     /// <summary>A profile for <paramref name="board"/>, written under the work directory.</summary>
     public static string WriteProfile(string name, string board, string diskSize = "2GiB", string? osRef = null, string hostname = "node1", string token = "demo-token-0123456789", string? signingKey = null)

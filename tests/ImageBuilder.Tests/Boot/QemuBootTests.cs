@@ -34,23 +34,45 @@ public sealed class QemuBootTests(ITestOutputHelper output)
         return a;
     }
 
-    /// <summary>x86_64-uefi under OVMF.</summary>
-    [Fact]
-    public void X86_64Uefi_BootsToMarkerUnderOvmf()
+    /// <summary>
+    /// A sparse copy of <paramref name="img"/> grown to <paramref name="diskBytes"/>: the image as it lies on a device's
+    /// larger disk after a plain dd, its backup GPT no longer at the disk's end.
+    /// </summary>
+    private static string OnLargerDisk(BuiltImage img, string name, long diskBytes)
     {
-        BootTestSupport.RequireTools("qemu-system-x86_64", "mcopy");
-        const string code = "/usr/share/OVMF/OVMF_CODE_4M.fd", vars = "/usr/share/OVMF/OVMF_VARS_4M.fd";
-        if (!File.Exists(code)) Assert.Skip("OVMF is not installed (package ovmf)");
-        var img = BootTestSupport.Image("x86_64-uefi");
-        var args = new List<string> { "-m", "512" };
-        args.AddRange(Uefi(img.ImagePath, code, vars, BootTestSupport.WorkDir, pciDisk: false));
-        var r = Qemu.BootToMarker("qemu-system-x86_64", args, "APPLIANCE-BOOT-OK x86_64-uefi slot=a data=no", Timeout);
-        Report(img, r, "x86_64-uefi");
+        var copy = Path.Combine(BootTestSupport.WorkDir, name + "-" + Guid.NewGuid().ToString("N") + ".img");
+        DiskTools.Run("cp", ["--sparse=always", img.ImagePath, copy]);
+        Assert.True(new FileInfo(copy).Length < diskBytes, "the image should be smaller than the disk it is written to");
+        using (var f = File.OpenWrite(copy)) f.SetLength(diskBytes);
+        return copy;
     }
 
     /// <summary>
-    /// The initramfs mounts the data partition when there is one: a copy of the image gets a fourth GPT
-    /// partition named "data" holding ext4 (as firstboot would make it), and rc.boot reports data=yes.
+    /// x86_64-uefi under OVMF, the image written to a disk of the profile's diskSize as a device gets it: the backup
+    /// GPT sits after root-a, not at the disk's end, and firmware, kernel and initramfs still find root-a.
+    /// </summary>
+    [Fact]
+    public void X86_64Uefi_BootsToMarkerUnderOvmf()
+    {
+        BootTestSupport.RequireTools("qemu-system-x86_64", "mcopy", "cp");
+        const string code = "/usr/share/OVMF/OVMF_CODE_4M.fd", vars = "/usr/share/OVMF/OVMF_VARS_4M.fd";
+        if (!File.Exists(code)) Assert.Skip("OVMF is not installed (package ovmf)");
+        var img = BootTestSupport.Image("x86_64-uefi");
+        var disk = OnLargerDisk(img, "disk", BootTestSupport.StandardDiskSize);
+        try
+        {
+            var args = new List<string> { "-m", "512" };
+            args.AddRange(Uefi(disk, code, vars, BootTestSupport.WorkDir, pciDisk: false));
+            var r = Qemu.BootToMarker("qemu-system-x86_64", args, "APPLIANCE-BOOT-OK x86_64-uefi slot=a data=no", Timeout);
+            Report(img, r, "x86_64-uefi");
+        }
+        finally { File.Delete(disk); }
+    }
+
+    /// <summary>
+    /// The initramfs mounts the data partition when there is one: a copy of the image on a disk of the profile's
+    /// diskSize gets the layout firstboot makes (backup GPT moved to the disk's end, root-b of root-a's size as
+    /// partition 3, "data" holding ext4 to the end as partition 4), and rc.boot reports data=yes.
     /// </summary>
     [Fact]
     public void X86_64Uefi_MountsTheDataPartitionWhenPresent()
@@ -59,14 +81,16 @@ public sealed class QemuBootTests(ITestOutputHelper output)
         const string code = "/usr/share/OVMF/OVMF_CODE_4M.fd", vars = "/usr/share/OVMF/OVMF_VARS_4M.fd";
         if (!File.Exists(code)) Assert.Skip("OVMF is not installed (package ovmf)");
         var img = BootTestSupport.Image("x86_64-uefi");
-        var copy = Path.Combine(BootTestSupport.WorkDir, "data-" + Guid.NewGuid().ToString("N") + ".img");
-        DiskTools.Run("cp", ["--sparse=always", img.ImagePath, copy]);
+        var copy = OnLargerDisk(img, "data", BootTestSupport.StandardDiskSize);
         try
         {
-            DiskTools.Run("sgdisk", ["-n", "4:0:+256M", "-t", "4:8300", "-c", "4:data", copy]);
+            long slotSectors = BootTestSupport.Partitions(img)["root-a"].Size / 512;
+            DiskTools.Run("sgdisk", ["-e", copy]);
+            DiskTools.Run("sgdisk", ["-n", $"3:0:+{slotSectors}", "-t", "3:8300", "-c", "3:root-b", "-n", "4:0:0", "-t", "4:8300", "-c", "4:data", copy]);
             var info = DiskTools.Run("sgdisk", ["-i", "4", copy]).Out;
             long first = long.Parse(System.Text.RegularExpressions.Regex.Match(info, @"First sector: (\d+)").Groups[1].Value);
-            DiskTools.Run("mkfs.ext4", ["-q", "-F", "-L", "data", "-E", $"offset={first * 512}", copy, "256M"]);
+            long last = long.Parse(System.Text.RegularExpressions.Regex.Match(info, @"Last sector: (\d+)").Groups[1].Value);
+            DiskTools.Run("mkfs.ext4", ["-q", "-F", "-L", "data", "-E", $"offset={first * 512}", copy, $"{(last - first + 1) / 2}k"]);
             var args = new List<string> { "-m", "512" };
             args.AddRange(Uefi(copy, code, vars, BootTestSupport.WorkDir, pciDisk: false));
             var r = Qemu.BootToMarker("qemu-system-x86_64", args, "APPLIANCE-BOOT-OK x86_64-uefi slot=a data=yes", Timeout);

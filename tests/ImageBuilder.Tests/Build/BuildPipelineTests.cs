@@ -32,10 +32,8 @@ public sealed class BuildPipelineTests
 
         var sum = DiskTools.Run("sha256sum", [r.ImagePath]).Out.Split(' ')[0];
         Assert.Equal(sum, Convert.ToHexStringLower(r.ImageSha256));
-        Assert.Equal(2L << 30, new FileInfo(r.ImagePath).Length);
         foreach (var p in r.Manifest.Partitions)
-            if (p.Name == "root-b") Assert.Null(p.Sha256);
-            else Assert.Equal(Sha(r.ImagePath, p.Offset, p.Size), p.Sha256);
+            Assert.Equal(Sha(r.ImagePath, p.Offset, p.Size), p.Sha256);
 
         var bundle = r.Bundles.Single(b => b.EndsWith(".img.sigstore.json", StringComparison.Ordinal));
         var v = CliTools.Verify(r.ImagePath, bundle, key);
@@ -47,7 +45,30 @@ public sealed class BuildPipelineTests
         }
     }
 
-    /// <summary>The tools read what the pipeline wrote: sgdisk sees the three partitions, fsck.fat a clean boot FAT, unsquashfs root-a.</summary>
+    /// <summary>
+    /// The image is as small as its content: boot and root-a, then the backup GPT's 33 sectors, and nothing else, however
+    /// large target.diskSize is; the manifest keeps target.diskSize as the minimum disk, and the boot partition's
+    /// site.yaml carries it for firstboot. The slot is still sized for two slots on that disk.
+    /// </summary>
+    [Fact]
+    public void Image_EndsAfterRootA_AndTheMinimumDiskIsRecorded()
+    {
+        using var os = new SyntheticOs();
+        var r = os.Build(os.Profile("small-image", diskSize: "8GiB"), Path.Combine(os.Dir, "out"));
+        Assert.Equal(["boot", "root-a"], r.Manifest.Partitions.Select(p => p.Name));
+        var rootA = r.Manifest.Partitions[1];
+        Assert.Equal(rootA.Offset + rootA.Size + 33 * 512, r.Manifest.Size);
+        Assert.Equal(r.Manifest.Size, new FileInfo(r.ImagePath).Length);
+        Assert.Equal(Appliance.ImageBuilder.Build.DiskLayout.MinSlotSize, rootA.Size);
+        Assert.Equal(8L << 30, r.Manifest.MinimumDiskSize);
+        using (var json = JsonDocument.Parse(File.ReadAllBytes(r.ManifestPath)))
+            Assert.Equal(8L << 30, json.RootElement.GetProperty("minimumDiskSize").GetInt64());
+        var boot = r.Manifest.Partitions[0];
+        var site = System.Text.Encoding.UTF8.GetString(Appliance.ImageBuilder.Tests.Boot.BootTestSupport.ReadFatFile(r.ImagePath, boot.Offset, "appliance/site.yaml"));
+        Assert.Matches(@"(?m)^  diskSize: 8GiB$", site);
+    }
+
+    /// <summary>The tools read what the pipeline wrote: sgdisk sees a clean GPT, fsck.fat a clean boot FAT, unsquashfs root-a.</summary>
     [Fact]
     [Trait("Category", "External")]
     public void Image_IsReadByTheRealTools()
@@ -71,6 +92,18 @@ public sealed class BuildPipelineTests
         Assert.Contains($"/lib/modules/{SyntheticOs.KernelVersion}/modules.dep", list);
         Assert.Contains("/etc/appliance/build.json", list);
         Assert.Contains("/usr/lib/appliance/rc.boot", list);
+
+        // The init contract: rc.boot (mounts, modules, marker, selftest power-off) runs to its end as sysinit before
+        // init starts appliance-firstboot, respawned; rc.shutdown stops it at shutdown.
+        var inittab = DiskTools.Run("unsquashfs", ["-cat", squash, "etc/inittab"]).Out.Split('\n')
+            .Where(l => l.StartsWith("::", StringComparison.Ordinal)).ToList();
+        Assert.Equal("::sysinit:/usr/lib/appliance/rc.boot", inittab[0]);
+        Assert.Contains("::respawn:/usr/lib/appliance/appliance-firstboot run", inittab);
+        Assert.Contains("::shutdown:/usr/lib/appliance/rc.shutdown", inittab);
+        var rcBoot = DiskTools.Run("unsquashfs", ["-cat", squash, "usr/lib/appliance/rc.boot"]).Out;
+        Assert.Contains("echo \"APPLIANCE-BOOT-OK $board slot=$slot data=$data $(/usr/lib/appliance/appliance-runtime --version)\" > /dev/console", rcBoot);
+        Assert.True(rcBoot.IndexOf("appliance.selftest=poweroff)", StringComparison.Ordinal) > rcBoot.IndexOf("echo \"APPLIANCE-BOOT-OK", StringComparison.Ordinal), "rc.boot must print the marker before a selftest powers off");
+        Assert.Contains("kill -TERM $fb", DiskTools.Run("unsquashfs", ["-cat", squash, "usr/lib/appliance/rc.shutdown"]).Out);
     }
 
     /// <summary>The same inputs give the same bytes; another site differs only in site.yaml's digest, never in root-a.</summary>

@@ -12,9 +12,18 @@ public sealed class DiskImageDigestTests
 {
     private static readonly byte[] Seed = SHA256.HashData("digest-test"u8);
 
-    private static DiskImagePlan Plan(string squashFile, PartitionTableKind table, bool digests) =>
-        DiskImagePlan.BootAndAbRoot(FatExternalTests.SampleTree(), 64L << 20, new RawPartitionContent(FileContent.FromHostFile(squashFile)),
-            slotSize: 32L << 20, table, diskSize: 200L << 20, Seed, new FatOptions { VolumeLabel = "BOOT" }, digests);
+    /// <summary>
+    /// The build's plan (boot + root-a, the image ending after root-a), or with <paramref name="spare"/> an empty third
+    /// partition and a fixed disk size, so holes inside and after the partitions are hashed too.
+    /// </summary>
+    private static DiskImagePlan Plan(string squashFile, PartitionTableKind table, bool digests, bool spare)
+    {
+        var plan = DiskImagePlan.BootAndRoot(FatExternalTests.SampleTree(), 64L << 20, new RawPartitionContent(FileContent.FromHostFile(squashFile)),
+            slotSize: 32L << 20, table, diskSize: spare ? 200L << 20 : null, Seed, new FatOptions { VolumeLabel = "BOOT" }, digests);
+        return spare
+            ? new DiskImagePlan { Table = plan.Table, Size = plan.Size, IdentitySeed = plan.IdentitySeed, Digests = plan.Digests, Partitions = [.. plan.Partitions, PartitionSpec.Empty("spare", sameSizeAs: "root-a")] }
+            : plan;
+    }
 
     private static byte[] Sha(string path, long offset, long length)
     {
@@ -34,24 +43,26 @@ public sealed class DiskImageDigestTests
 
     /// <summary>
     /// Tables first and hashed as written gives the same file as tables last; the digests are the file's and each
-    /// partition's, and the empty root-b gets none.
+    /// partition's, and an empty partition gets none.
     /// </summary>
     [Theory]
-    [InlineData(PartitionTableKind.Gpt)]
-    [InlineData(PartitionTableKind.Mbr)]
-    public void Digests_EqualTheFile_AndTheBytesAreTheSame(PartitionTableKind table)
+    [InlineData(PartitionTableKind.Gpt, false)]
+    [InlineData(PartitionTableKind.Mbr, false)]
+    [InlineData(PartitionTableKind.Gpt, true)]
+    [InlineData(PartitionTableKind.Mbr, true)]
+    public void Digests_EqualTheFile_AndTheBytesAreTheSame(PartitionTableKind table, bool spare)
     {
         using var dir = new TempDir();
         long squashSize = new SquashFsBuilder(SquashFsExternalTests.SampleTree()).Build(dir["root.sqfs"], durable: false);
         Assert.True(squashSize > 0);
-        var hashed = DiskImageBuilder.Build(Plan(dir["root.sqfs"], table, digests: true), dir["hashed.img"]);
-        var plain = DiskImageBuilder.Build(Plan(dir["root.sqfs"], table, digests: false), dir["plain.img"]);
+        var hashed = DiskImageBuilder.Build(Plan(dir["root.sqfs"], table, digests: true, spare), dir["hashed.img"]);
+        var plain = DiskImageBuilder.Build(Plan(dir["root.sqfs"], table, digests: false, spare), dir["plain.img"]);
 
         Assert.Equal(File.ReadAllBytes(dir["plain.img"]), File.ReadAllBytes(dir["hashed.img"]));
         Assert.Null(plain.Sha256);
         Assert.Equal(SHA256.HashData(File.ReadAllBytes(dir["hashed.img"])), hashed.Sha256);
         foreach (var p in hashed.Partitions)
-            if (p.Name == "root-b") Assert.Null(p.Sha256);
+            if (p.Name == "spare") Assert.Null(p.Sha256);
             else Assert.Equal(Sha(dir["hashed.img"], p.Offset, p.Size), p.Sha256);
         Assert.Equal(plain.Partitions.Select(p => (p.Offset, p.Size, p.ContentBytes)), hashed.Partitions.Select(p => (p.Offset, p.Size, p.ContentBytes)));
     }
@@ -61,7 +72,7 @@ public sealed class DiskImageDigestTests
     public void Digests_NeedFixedSizesAndASeed()
     {
         using var dir = new TempDir();
-        var fitted = DiskImagePlan.BootAndAbRoot(FatExternalTests.SampleTree(), 64L << 20, SquashFsExternalTests.SampleTree(), diskSize: 256L << 20, identitySeed: Seed);
+        var fitted = DiskImagePlan.BootAndRoot(FatExternalTests.SampleTree(), 64L << 20, SquashFsExternalTests.SampleTree(), diskSize: 256L << 20, identitySeed: Seed);
         var e = Assert.Throws<ArgumentException>(() => DiskImageBuilder.Build(new DiskImagePlan
         {
             Size = fitted.Size, IdentitySeed = Seed, Digests = true, Partitions = fitted.Partitions,

@@ -68,7 +68,7 @@ public sealed class HostTreeTests
             new SquashFsBuilder(t, new SquashFsOptions { ModificationTime = epoch }).Build(dir[$"fs{round}.sqfs"]);
             new FatBuilder(t, 40L << 20, new FatOptions { VolumeLabel = "BOOT" }).Build(dir[$"fat{round}.img"]);
             using (var f = File.Create(dir[$"a{round}.cpio"])) CpioWriter.Write(t, f);
-            var plan = Appliance.ImageBuilder.Disk.Image.DiskImagePlan.BootAndAbRoot(t, 40L << 20, t, diskSize: 128L << 20);
+            var plan = Appliance.ImageBuilder.Disk.Image.DiskImagePlan.BootAndRoot(t, 40L << 20, t, diskSize: 128L << 20);
             Appliance.ImageBuilder.Disk.Image.DiskImageBuilder.Build(plan, dir[$"disk{round}.img"]);
             // Touch the sources between rounds: times after the epoch must not matter.
             File.SetLastWriteTimeUtc(dir["src"] + "/big.bin", DateTime.UtcNow);

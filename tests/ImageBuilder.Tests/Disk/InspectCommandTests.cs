@@ -13,7 +13,9 @@ public sealed class InspectCommandTests
     public void ShowsPartitionsAndFileSystemsOfADiskImage()
     {
         using var dir = new TempDir();
-        var plan = DiskImagePlan.BootAndAbRoot(FatExternalTests.SampleTree(), 40L << 20, SquashFsExternalTests.SampleTree(), diskSize: 128L << 20);
+        // boot + root-a as appliance build makes them, plus an empty partition (as root-b is once firstboot made it).
+        var standard = DiskImagePlan.BootAndRoot(FatExternalTests.SampleTree(), 40L << 20, SquashFsExternalTests.SampleTree(), diskSize: 128L << 20);
+        var plan = new DiskImagePlan { Size = standard.Size, Partitions = [.. standard.Partitions, PartitionSpec.Empty("root-b", sameSizeAs: "root-a")] };
         DiskImageBuilder.Build(plan, dir["disk.img"]);
         var r = CliRunner.Run("inspect", dir["disk.img"], "--output", "json");
         Assert.Equal(0, r.ExitCode);

@@ -48,7 +48,7 @@ public sealed class KernelVmTests
         boot.AddFile("日本語/ファイル.conf", FileContent.FromText("ja\n"));
         boot.AddFile("emoji-🚀.bin", FileContent.FromText("astral\n"));
         var root = SquashFsExternalTests.SampleTree();
-        DiskImageBuilder.Build(DiskImagePlan.BootAndAbRoot(boot, 64L << 20, root, diskSize: 256L << 20), dir["disk.img"]);
+        DiskImageBuilder.Build(DiskImagePlan.BootAndRoot(boot, 64L << 20, root, diskSize: 256L << 20), dir["disk.img"]);
 
         var init = new FileTree(1_700_000_000);
         init.AddFile("bin/busybox", FileContent.FromHostFile(busybox), 0b111_101_101);

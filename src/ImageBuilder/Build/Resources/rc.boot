@@ -1,16 +1,63 @@
 #!/bin/sh
-# Appliance: the first script busybox init runs in the root slot. It prints the boot marker that
-# tests read on the serial console, then hands over to appliance-firstboot.
-#   appliance.selftest=poweroff|reboot on the kernel command line powers off or reboots after the marker
-#   (the Pi models cannot power off, so their tests load the watchdog and reboot).
+# Appliance: the sysinit script busybox init runs in the root slot. It prepares what the runtime needs
+# (mounts, cgroup v2, kernel modules, sysctls, loopback), prints the boot marker that tests read on the
+# serial console, and returns; init then starts appliance-firstboot (/etc/inittab), which supervises the runtime.
+#   appliance.selftest=poweroff|reboot on the kernel command line powers off or reboots right after the
+#   marker, before init starts firstboot (the Pi models cannot power off, so their tests load the watchdog
+#   and reboot).
+# Nothing here is fatal: a step that fails is logged (kernel log and /run/appliance/rc.boot.log) and the boot goes on.
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 bb=/bin/busybox
-$bb mkdir -p /dev/pts /dev/shm /sys/fs/cgroup /run/appliance/boot
-$bb mount -t devpts devpts /dev/pts 2>/dev/null
-$bb mount -t tmpfs -o mode=1777 tmpfs /dev/shm 2>/dev/null
-$bb mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
+$bb mkdir -p /run/appliance/boot
+log() {
+    echo "rc.boot: $*" >> /run/appliance/rc.boot.log
+    echo "<4>rc.boot: $*" > /dev/kmsg 2>/dev/null
+}
+mnt() { # mnt FSTYPE DIR OPTIONS: mount unless DIR already is a mount point
+    $bb mkdir -p "$2"
+    $bb grep -q "^[^ ]* $2 " /proc/mounts 2>/dev/null || $bb mount -t "$1" -o "$3" "$1" "$2" || log "cannot mount $1 on $2"
+}
+
+# The initramfs moved /proc, /sys and /dev here; the root is an overlay with a tmpfs upper, so /run,
+# /tmp and /var are in RAM and empty at every boot. The data partition, when it exists, is mounted
+# at /var/lib/appliance/data by the initramfs (firstboot makes and mounts it on the first boot).
+mnt proc /proc nosuid,nodev,noexec
+mnt sysfs /sys nosuid,nodev,noexec
+mnt devpts /dev/pts nosuid,noexec,mode=620,ptmxmode=666
+mnt tmpfs /dev/shm nosuid,nodev,mode=1777
+# cgroup v2 only (containerd 1.6 and runc 1.1 detect the unified hierarchy by its file system type).
+# Every controller is delegated from the root, as systemd would, so runc can enable them below it.
+mnt cgroup2 /sys/fs/cgroup nosuid,nodev,noexec,nsdelegate
+for c in $($bb cat /sys/fs/cgroup/cgroup.controllers 2>/dev/null); do
+    echo "+$c" > /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null || log "cannot enable the cgroup controller $c"
+done
+# Shared propagation, as systemd makes it: volumes with mountPropagation and containerd's own mounts rely on it.
+$bb mount --make-rshared / || log "cannot make / a shared mount"
+
 boot=$($bb findfs LABEL=BOOT 2>/dev/null || $bb findfs LABEL=boot 2>/dev/null)
-[ -n "$boot" ] && $bb mount -t vfat -o ro "$boot" /run/appliance/boot 2>/dev/null
+[ -n "$boot" ] && { $bb mount -t vfat -o ro "$boot" /run/appliance/boot 2>/dev/null || log "cannot mount the boot partition $boot"; }
+
+# Kernel modules the runtime needs (the OS kit lists them in /etc/modules-load.d/, one per line).
+modules=$($bb cat /etc/modules-load.d/*.conf 2>/dev/null | $bb sed 's/[#;].*//')
+if [ -n "$modules" ]; then
+    modprobe=modprobe
+    command -v modprobe > /dev/null || modprobe="$bb modprobe"
+    # shellcheck disable=SC2086
+    out=$($modprobe -a $modules 2>&1) || log "modprobe: ${out:-failed}"
+fi
+
+# Kernel settings the runtime does not make itself (it sets net.ipv4.ip_forward and bridge-nf-call-iptables).
+for kv in \
+    net.bridge.bridge-nf-call-ip6tables=1 \
+    fs.inotify.max_user_instances=8192 \
+    fs.inotify.max_user_watches=524288 \
+    vm.overcommit_memory=1 \
+    vm.panic_on_oom=0 \
+    kernel.panic=10 \
+    kernel.panic_on_oops=1; do
+    $bb sysctl -q -w "$kv" > /dev/null 2>&1 || log "sysctl $kv failed"
+done
+$bb ip link set lo up 2>/dev/null || log "cannot bring up lo"
 
 board=$($bb cat /etc/appliance/board)
 slot=$($bb cat /run/appliance/slot 2>/dev/null)
@@ -27,3 +74,4 @@ for arg in $($bb cat /proc/cmdline); do
             $bb sync; $bb reboot -f ;;
     esac
 done
+exit 0

@@ -58,7 +58,7 @@ public static class DiskImageBuilder
             placed.Add(new Placed(spec, start, final, used));
             offset = start + final;
         }
-        long diskSize = plan.Size ?? AlignUp(offset + tail, align);
+        long diskSize = plan.Size ?? offset + tail;
         Span<byte> digest = stackalloc byte[16];
         hash.GetCurrentHash(digest);
         var ids = WriteTables(plan, placed, plan.IdentitySeed ?? digest.ToArray(), diskSize, output);
@@ -84,7 +84,7 @@ public static class DiskImageBuilder
             layout.Add(new Placed(spec, start, size, 0));
             offset = start + size;
         }
-        long diskSize = plan.Size ?? AlignUp(offset + TableTail(plan), plan.Alignment);
+        long diskSize = plan.Size ?? offset + TableTail(plan);
         var tables = new WriteLog();
         var ids = WriteTables(plan, layout, plan.IdentitySeed!, diskSize, tables);
 

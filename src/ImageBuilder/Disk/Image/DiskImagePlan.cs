@@ -25,7 +25,10 @@ public sealed class DiskImagePlan
     /// <summary>The partition table (default GPT).</summary>
     public PartitionTableKind Table { get; init; } = PartitionTableKind.Gpt;
 
-    /// <summary>The disk size in bytes; null makes the disk just large enough (the backup GPT included).</summary>
+    /// <summary>
+    /// The disk size in bytes; null makes the image end right after the last partition (plus the backup GPT's 33
+    /// sectors on GPT), with no alignment padding.
+    /// </summary>
     public long? Size { get; init; }
 
     /// <summary>Partition start and fitted-size alignment in bytes (default 1 MiB).</summary>
@@ -48,19 +51,21 @@ public sealed class DiskImagePlan
     public List<PartitionSpec> Partitions { get; init; } = [];
 
     /// <summary>
-    /// The standard A/B layout: <c>boot</c> (FAT32; an ESP on GPT, type 0x0c and active on MBR), <c>root-a</c> (SquashFS of
-    /// <paramref name="root"/>, sized to fit unless <paramref name="slotSize"/> is given) and <c>root-b</c>
-    /// (empty, the same size as root-a). The data partition is made on the device at first boot.
+    /// The standard layout as an image carries it: <c>boot</c> (FAT32; an ESP on GPT, type 0x0c and active on MBR) and
+    /// <c>root-a</c> (SquashFS of <paramref name="root"/>, sized to fit unless <paramref name="slotSize"/> is given). The
+    /// image ends after root-a (and the backup GPT); root-b (root-a's size) and the data partition are made on the
+    /// device's disk at first boot, so a disk image never carries the empty space of the second slot.
     /// </summary>
-    public static DiskImagePlan BootAndAbRoot(FileTree boot, long bootSize, FileTree root, PartitionTableKind table = PartitionTableKind.Gpt,
+    public static DiskImagePlan BootAndRoot(FileTree boot, long bootSize, FileTree root, PartitionTableKind table = PartitionTableKind.Gpt,
         long? slotSize = null, long? diskSize = null, SquashFsOptions? rootOptions = null, byte[]? identitySeed = null, string bootLabel = "BOOT") =>
-        BootAndAbRoot(boot, bootSize, new SquashFsPartitionContent(root, rootOptions), slotSize, table, diskSize, identitySeed, new FatOptions { VolumeLabel = bootLabel });
+        BootAndRoot(boot, bootSize, new SquashFsPartitionContent(root, rootOptions), slotSize, table, diskSize, identitySeed, new FatOptions { VolumeLabel = bootLabel });
 
     /// <summary>
-    /// The standard A/B layout with root-a's content given (for example a SquashFS image already written, whose digest
-    /// seeds the identifiers) and the boot volume's options (label, serial). <paramref name="digests"/>: see <see cref="Digests"/>.
+    /// The standard layout with root-a's content given (for example a SquashFS image already written, whose digest
+    /// seeds the identifiers) and the boot volume's options (label, serial). <paramref name="diskSize"/> null ends the
+    /// image after root-a. <paramref name="digests"/>: see <see cref="Digests"/>.
     /// </summary>
-    public static DiskImagePlan BootAndAbRoot(FileTree boot, long bootSize, IPartitionContent root, long? slotSize, PartitionTableKind table,
+    public static DiskImagePlan BootAndRoot(FileTree boot, long bootSize, IPartitionContent root, long? slotSize, PartitionTableKind table,
         long? diskSize, byte[]? identitySeed, FatOptions bootOptions, bool digests = false) => new()
     {
         Table = table, Size = diskSize, IdentitySeed = identitySeed, Digests = digests,
@@ -73,7 +78,6 @@ public sealed class DiskImagePlan
                 Content = new FatPartitionContent(boot, bootOptions),
             },
             new PartitionSpec { Name = "root-a", Size = slotSize, Content = root },
-            PartitionSpec.Empty("root-b", sameSizeAs: "root-a"),
         ],
     };
 }

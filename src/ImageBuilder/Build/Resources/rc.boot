@@ -45,6 +45,11 @@ if [ -n "$modules" ]; then
     # shellcheck disable=SC2086
     out=$($modprobe -a $modules 2>&1) || log "modprobe: ${out:-failed}"
 fi
+# Drivers of the devices present (there is no udev or mdev): each device's modalias once, as coldplug does. The
+# network card's driver (virtio_net, e1000e, the Pi's USB or GENET Ethernet) is a module, and nothing else loads it.
+aliases=$($bb cat /sys/bus/*/devices/*/modalias 2>/dev/null | $bb sort -u)
+# shellcheck disable=SC2086
+[ -n "$aliases" ] && { ${modprobe:-$bb modprobe} -q -a -b $aliases > /dev/null 2>&1 || true; }
 
 # Kernel settings the runtime does not make itself (it sets net.ipv4.ip_forward and bridge-nf-call-iptables).
 for kv in \

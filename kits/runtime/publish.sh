@@ -6,7 +6,7 @@
 # usage: publish.sh [--store DIR] [ARCH...]
 #   ARCH         amd64 | arm64 | armv7 (default: amd64 arm64; armv7 needs the linux-arm packs, not served everywhere)
 #   --store DIR  also add the image to the content store DIR (with the appliance CLI built from this repo)
-# Prints the archive's path. Needs gcc + libc6-dev, and for a foreign ARCH its cross toolchain
+# Prints the archive's path; skips the publishes when the sources did not change since the archive was made. Needs gcc + libc6-dev, and for a foreign ARCH its cross toolchain
 # (.ci/packages.d/runtime.txt); about 3 to 6 minutes per program and architecture on 2 cores.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -29,6 +29,26 @@ case $(uname -m) in x86_64) host=amd64 ;; aarch64) host=arm64 ;; armv7l) host=ar
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git -C "$repo" log -1 --format=%ct 2>/dev/null || echo 1700000000)}
 
 out=$repo/out/runtime
+archive=$out/appliance-runtime.oci.tar
+add_to_store() {
+  [ -z "$store" ] || dotnet run --project "$repo/src/ImageBuilder" -c Release --no-launch-profile -- store add --store "$store" "$archive" >&2
+}
+# Skip the publishes when the archive was made from the same sources (the commit, uncommitted changes and new files
+# under src/ and the kit), SDK, architectures and epoch. Without git every run publishes.
+stamp=""
+if git -C "$repo" rev-parse HEAD >/dev/null 2>&1; then
+  paths=(src Directory.Build.props Directory.Packages.props global.json kits/runtime tests/fixtures/make_images.py)
+  stamp=$( { git -C "$repo" rev-parse HEAD; git -C "$repo" diff HEAD -- "${paths[@]}"
+             git -C "$repo" ls-files -o --exclude-standard -- "${paths[@]}" | sort | while read -r f; do sha256sum "$repo/$f"; done
+             dotnet --version; echo "${arches[*]} $SOURCE_DATE_EPOCH"; } | sha256sum | cut -c1-64)
+fi
+if [ -n "$stamp" ] && [ -s "$archive" ] && [ "$(cat "$archive.inputs" 2>/dev/null)" = "$stamp" ]; then
+  echo "publish.sh: up to date: $archive (${arches[*]})" >&2
+  add_to_store
+  echo "$archive"
+  exit 0
+fi
+rm -f "$archive.inputs"
 specs=()
 for arch in "${arches[@]}"; do
   case $arch in
@@ -67,7 +87,6 @@ if [ -z "$full" ]; then
   full=$(dotnet msbuild "$repo/src/ClusterRuntime" -nologo -t:GetAssemblyVersion -getProperty:InformationalVersion)
 fi
 version=${full%%+*}
-archive=$out/appliance-runtime.oci.tar
 python3 "$kit/make_runtime_image.py" "$archive.tmp" "appliance/runtime:$version" "$full" "${specs[@]}"
 mv "$archive.tmp" "$archive"
 echo "publish.sh: appliance/runtime:$version ($full) for ${arches[*]}: $archive" >&2
@@ -75,7 +94,6 @@ for s in "${specs[@]}"; do
   echo "publish.sh:   ${s%%=*}: $(du -b "${s#*=}"/* | awk '{ printf "%s %.1f MB, ", substr($2, match($2, /[^\/]*$/)), $1 / 1e6 }')" >&2
 done
 
-if [ -n "$store" ]; then
-  dotnet run --project "$repo/src/ImageBuilder" -c Release --no-launch-profile -- store add --store "$store" "$archive" >&2
-fi
+[ -z "$stamp" ] || echo "$stamp" > "$archive.inputs"
+add_to_store
 echo "$archive"

@@ -4,9 +4,10 @@
 #   bash scripts/build-demo.sh            # -> out/demo/demo-x86.img (+ .manifest.json, .cdx.json, *.sigstore.json)
 #
 # Steps: install the Debian packages the tools need (tests/install-deps.sh), publish the appliance CLI to out/cli,
-# make the amd64 OS kit (kits/debian/make-os-image.sh, cached under ~/.cache/appliance), make the
-# busybox fixture image (tests/fixtures/make-images.sh), fill a content store, make a demo key pair
-# in profiles/keys/ if there is none, then `appliance build` and `appliance verify`.
+# publish the runtime release (kits/runtime/publish.sh: appliance-runtime + appliance-firstboot), make the amd64
+# OS kit (kits/debian/make-os-image.sh, cached under ~/.cache/appliance), make the busybox fixture image
+# (tests/fixtures/make-images.sh), fill a content store, make a demo key pair in profiles/keys/ if there is none,
+# then `appliance build` and `appliance verify`.
 # Idempotent: a second run reuses the caches, the store and the key, and rebuilds the same bytes.
 #
 # Environment:
@@ -56,8 +57,14 @@ step "preloaded image: tests/fixtures/make-images.sh (busybox, as appliance/hell
 fixtures=$(bash tests/fixtures/make-images.sh | tail -n 1)
 [ -f "$fixtures/busybox.oci.tar" ] || die "tests/fixtures/make-images.sh did not produce $fixtures/busybox.oci.tar"
 
+step "runtime release: kits/runtime/publish.sh (NativeAOT, linux-x64 + linux-arm64; reused when its sources did not change)"
+release=$(bash kits/runtime/publish.sh | tail -n 1)
+[ -f "$release" ] || die "kits/runtime/publish.sh did not produce the runtime release ($release)"
+
 step "content store $store"
 mkdir -p "$store"
+# The release names itself appliance/runtime:VERSION, the name base.yaml's runtime.version takes.
+appliance store add --store "$store" "$release" >&2
 # The profile names the OS image without the architecture (base.yaml: appliance/os-debian:bookworm),
 # and preloads appliance/hello:1.0 (base.yaml), which the demo fills with the busybox fixture image.
 appliance store add --store "$store" --name appliance/os-debian:bookworm "$os_tar" >&2

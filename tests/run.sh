@@ -11,13 +11,18 @@ bash kits/debian/make-os-image.sh amd64 >/dev/null 2>&1 || echo "tests/run.sh: k
 results="$root/TestResults"
 rm -rf "$results"
 dotnet build Appliance.sln -c Release -nologo -clp:ErrorsOnly || { echo "0 passed, 1 failed"; exit 1; }
-# A whole run (no arguments) tests appliance-runtime as a device runs it: the black-box tests start the published
-# NativeAOT program (kits/runtime/publish.sh; APPLIANCE_RUNTIME, tests/ClusterRuntime.Tests/Support/RuntimeProcess.cs).
-# A filtered run starts the built dll, unless APPLIANCE_RUNTIME is set already.
+# A whole run (no arguments) publishes the runtime release once (kits/runtime/publish.sh: appliance-runtime and
+# appliance-firstboot, NativeAOT, linux-x64 and linux-arm64, packed as appliance/runtime:VERSION) and tests what ships:
+# the black-box tests start this machine's published appliance-runtime (APPLIANCE_RUNTIME,
+# tests/ClusterRuntime.Tests/Support/RuntimeProcess.cs), and the boot tests build their images with the release
+# (APPLIANCE_RUNTIME_IMAGE, tests/ImageBuilder.Tests/Boot/BootTestSupport.cs). A filtered run starts the built dll and
+# takes a release already published in out/runtime/, unless the variables are set.
 if [ $# -eq 0 ] && [ -z "${APPLIANCE_RUNTIME:-}" ]; then
-  APPLIANCE_RUNTIME=$(bash kits/runtime/publish.sh) || { echo "tests/run.sh: kits/runtime/publish.sh failed"; echo "0 passed, 1 failed"; exit 1; }
-  export APPLIANCE_RUNTIME
-  echo "tests/run.sh: the runtime under test is $APPLIANCE_RUNTIME (NativeAOT)"
+  APPLIANCE_RUNTIME_IMAGE=$(bash kits/runtime/publish.sh | tail -n 1) || { echo "tests/run.sh: kits/runtime/publish.sh failed"; echo "0 passed, 1 failed"; exit 1; }
+  case $(uname -m) in aarch64) rid=linux-arm64 ;; *) rid=linux-x64 ;; esac
+  APPLIANCE_RUNTIME=$root/out/runtime/$rid/appliance-runtime
+  export APPLIANCE_RUNTIME APPLIANCE_RUNTIME_IMAGE
+  echo "tests/run.sh: the runtime under test is $APPLIANCE_RUNTIME (NativeAOT); the release is $APPLIANCE_RUNTIME_IMAGE"
 fi
 run_tests() {
   dotnet test Appliance.sln -c Release --no-build --nologo \

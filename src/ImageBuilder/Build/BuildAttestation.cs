@@ -30,8 +30,11 @@ public sealed record BuildFacts
     /// <summary>The installed Debian packages of the OS image (its var/lib/dpkg/status).</summary>
     public required IReadOnlyList<DebianPackage> Packages { get; init; }
 
-    /// <summary>The runtime version carried by the image (appliance-runtime and appliance-firstboot print it).</summary>
+    /// <summary>The runtime version carried by the image (appliance-runtime and appliance-firstboot print it), or "absent".</summary>
     public required string RuntimeVersion { get; init; }
+
+    /// <summary>The runtime release's files in root-a, each at <see cref="RuntimeVersion"/> with its SHA-256; none when absent.</summary>
+    public required IReadOnlyList<OwnComponent> RuntimeFiles { get; init; }
 
     /// <summary>The version of this builder.</summary>
     public required string BuilderVersion { get; init; }
@@ -43,7 +46,10 @@ public sealed record BuildFacts
 /// <summary>Writes the SBOM of an image and signs the build's outputs.</summary>
 public static class BuildAttestation
 {
-    /// <summary>The SBOM of <paramref name="imageFile"/>: OS packages, preloaded images by digest, our own components.</summary>
+    /// <summary>
+    /// The SBOM of <paramref name="imageFile"/>: OS packages, preloaded images by digest, our own components (the builder,
+    /// and each file of the runtime release by its SHA-256; a shared library as a library).
+    /// </summary>
     public static byte[] Sbom(string imageFile, BuildFacts facts) => CycloneDxWriter.Write(new SbomInput
     {
         Subject = imageFile,
@@ -52,8 +58,7 @@ public static class BuildAttestation
         OwnComponents =
         [
             new("appliance", facts.BuilderVersion),
-            new("appliance-runtime", facts.RuntimeVersion),
-            new("appliance-firstboot", facts.RuntimeVersion),
+            .. facts.RuntimeFiles.Select(f => f.Name.EndsWith(".so", StringComparison.Ordinal) ? f with { Type = "library" } : f),
         ],
         ToolVersion = facts.BuilderVersion,
         SourceDateEpoch = facts.SourceDateEpoch,

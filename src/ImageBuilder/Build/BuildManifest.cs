@@ -17,8 +17,10 @@ public sealed record RootManifest
     [JsonPropertyName("osDigest")] public required string OsDigest { get; init; }
     /// <summary>The kernel version.</summary>
     [JsonPropertyName("kernel")] public required string Kernel { get; init; }
-    /// <summary>The runtime version or image.</summary>
+    /// <summary>The runtime release's version (what appliance-runtime --version prints), or "absent" (runtime.absent: true).</summary>
     [JsonPropertyName("runtime")] public required string Runtime { get; init; }
+    /// <summary>The runtime release image and its manifest digest for the platform; null when the runtime is absent.</summary>
+    [JsonPropertyName("runtimeImage")] public required ImageEntry? RuntimeImage { get; init; }
     /// <summary>Preloaded images by reference, with the manifest digest for this platform.</summary>
     [JsonPropertyName("images")] public required IReadOnlyList<ImageEntry> Images { get; init; }
     /// <summary>The initramfs modules, dependencies first.</summary>

@@ -2,6 +2,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Appliance.ImageBuilder.Signing.Sbom;
 using Appliance.ImageBuilder.Boards;
 using Appliance.ImageBuilder.Boot;
 using Appliance.ImageBuilder.Profiles;
@@ -42,12 +43,15 @@ public sealed class ImageBuild(ContentStore store, Action<string> progress, IBoo
         var work = request.WorkDirectory is { } given ? new DirectoryInfo(given) : Directory.CreateTempSubdirectory("appliance-build-");
         try
         {
+            // The runtime release before the OS: a store without the board's platform stops the build before the long steps.
+            using var runtime = RuntimeRelease.Load(store, profile.Runtime, board.Platform, request.ProfileFile, board.Name, work.FullName);
+            progress(runtime is null ? "runtime: absent (runtime.absent: true)"
+                : $"runtime {runtime.Version} ({runtime.Reference} for {board.Platform}: {string.Join(", ", runtime.Files.Select(f => f.Name))})");
             progress("flattening the OS image");
             using var os = OsRoot.Load(store, image, profile.Os.Image, sde, work.FullName);
             progress($"kernel {os.Kernel.Version}");
-            var runtime = profile.Runtime.Version ?? profile.Runtime.Image ?? "unknown";
             var content = RootContent.Add(os, board, profile.Os.Image, runtime, profile.Images, store, sde, work.FullName, progress);
-            var facts = Facts(request, loaded, os, content);
+            var facts = Facts(request, loaded, os, runtime, content);
 
             progress("writing root-a (squashfs)");
             var rootA = RootImage.Write(os.Tree, sde, Path.Combine(work.FullName, "root-a.squashfs"));
@@ -70,18 +74,20 @@ public sealed class ImageBuild(ContentStore store, Action<string> progress, IBoo
     }
 
     /// <summary>What the SBOM and the provenance say about this build.</summary>
-    private static BuildFacts Facts(BuildRequest request, LoadResult loaded, OsRoot os, RootContent content) => new()
+    private static BuildFacts Facts(BuildRequest request, LoadResult loaded, OsRoot os, RuntimeRelease? runtime, RootContent content) => new()
     {
         ProfileName = Path.GetFileName(request.ProfileFile),
         ProfileSha256 = Convert.ToHexStringLower(SHA256.HashData(RenderedProfile(request, loaded))),
         Inputs =
         [
             new BuildInput("os-image", content.Manifest.OsImage, HexOf(os.Image.Manifest.Digest)),
-            // The runtime payload as put at /usr/lib/appliance/appliance-runtime (the placeholder until the runtime is bundled).
-            new BuildInput("runtime", "appliance-runtime", Convert.ToHexStringLower(SHA256.HashData(RootPayload.Placeholder("appliance-runtime", content.Manifest.Runtime)))),
+            // Each file of the runtime release as put into /usr/lib/appliance/, by the SHA-256 of its bytes, with the release it came from.
+            .. (runtime?.Files ?? []).Select(f => new BuildInput("runtime", f.Name, f.Sha256, $"{runtime!.Reference}@{runtime.Digest}")),
             .. content.Images.Select(i => new BuildInput("image", i.Reference, HexOf(i.Digest))),
         ],
-        Packages = os.Packages, RuntimeVersion = content.Manifest.Runtime, BuilderVersion = request.BuilderVersion,
+        Packages = os.Packages, RuntimeVersion = content.Manifest.Runtime,
+        RuntimeFiles = (runtime?.Files ?? []).Select(f => new OwnComponent(f.Name, content.Manifest.Runtime, f.Sha256)).ToList(),
+        BuilderVersion = request.BuilderVersion,
         SourceDateEpoch = content.Manifest.SourceDateEpoch,
     };
 

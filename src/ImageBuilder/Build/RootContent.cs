@@ -14,9 +14,10 @@ public sealed record RootContent(RootManifest Manifest, byte[] Initramfs, IReadO
 {
     /// <summary>
     /// Builds the initramfs from <paramref name="os"/>, writes the airgap archive of <paramref name="images"/> under
-    /// <paramref name="workDirectory"/>, and adds the payload (<see cref="RootPayload"/>) to the root tree.
+    /// <paramref name="workDirectory"/>, and adds the payload (<see cref="RootPayload"/>, with <paramref name="runtime"/>'s
+    /// files unless it is null) to the root tree.
     /// </summary>
-    public static RootContent Add(OsRoot os, Board board, string osImage, string runtime, IReadOnlyList<string> images,
+    public static RootContent Add(OsRoot os, Board board, string osImage, RuntimeRelease? runtime, IReadOnlyList<string> images,
         ContentStore store, long sourceDateEpoch, string workDirectory, Action<string> progress)
     {
         var platform = board.Platform;
@@ -39,10 +40,11 @@ public sealed record RootContent(RootManifest Manifest, byte[] Initramfs, IReadO
         var manifest = new RootManifest
         {
             Board = board.Name, Platform = platform.ToString(), OsImage = osImage, OsDigest = os.Image.Manifest.Digest,
-            Kernel = os.Kernel.Version, Runtime = runtime, Images = entries, InitramfsModules = initramfs.Modules,
+            Kernel = os.Kernel.Version, Runtime = runtime?.Version ?? "absent",
+            RuntimeImage = runtime is null ? null : new ImageEntry(runtime.Reference, runtime.Digest), Images = entries, InitramfsModules = initramfs.Modules,
             SourceDateEpoch = sourceDateEpoch,
         };
-        RootPayload.Add(os.Tree, manifest, airgap, arch, sourceDateEpoch);
+        RootPayload.Add(os.Tree, manifest, runtime, airgap, arch, sourceDateEpoch);
         return new RootContent(manifest, initrd, entries);
     }
 

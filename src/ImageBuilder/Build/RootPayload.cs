@@ -1,4 +1,4 @@
-// What the build adds to the OS tree: init table, boot scripts, runtime payload, preloaded images, build manifest.
+// What the build adds to the OS tree: init table, boot scripts, the runtime release, preloaded images, build manifest.
 using System.Text;
 using System.Text.Json;
 using Appliance.ImageBuilder.Disk.Tree;
@@ -9,7 +9,8 @@ namespace Appliance.ImageBuilder.Build;
 /// Adds the appliance files to the root tree. Nothing here depends on the site: the same base gives the same root.
 /// <list type="bullet">
 /// <item><c>/etc/inittab</c> (busybox init) running <c>/usr/lib/appliance/rc.boot</c>;</item>
-/// <item><c>/usr/lib/appliance/</c>: rc.boot, rc.shutdown and the runtime payload (placeholders that print their version);</item>
+/// <item><c>/usr/lib/appliance/</c>: rc.boot, rc.shutdown and the runtime release's files (appliance-runtime,
+/// appliance-firstboot and the native libraries beside them), unless the profile says the runtime is absent;</item>
 /// <item><c>/var/lib/appliance/images/ARCH.tar</c>: the airgap archive of the preloaded images;</item>
 /// <item><c>/etc/appliance/build.json</c> and <c>/etc/appliance/board</c>.</item>
 /// </list>
@@ -19,14 +20,14 @@ public static class RootPayload
     private const int Exec = 0b111_101_101;
 
     /// <summary>Adds everything to <paramref name="tree"/>.</summary>
-    public static void Add(FileTree tree, RootManifest manifest, string? airgapArchive, string archName, long mtime)
+    public static void Add(FileTree tree, RootManifest manifest, RuntimeRelease? runtime, string? airgapArchive, string archName, long mtime)
     {
         tree.AddDirectory("usr/lib/appliance", mtime: mtime);
         tree.AddFile("etc/inittab", Resource("inittab"), mtime: mtime);
         tree.AddFile("usr/lib/appliance/rc.boot", Resource("rc.boot"), Exec, mtime: mtime);
         tree.AddFile("usr/lib/appliance/rc.shutdown", Resource("rc.shutdown"), Exec, mtime: mtime);
-        foreach (var program in new[] { "appliance-runtime", "appliance-firstboot" })
-            tree.AddFile($"usr/lib/appliance/{program}", Placeholder(program, manifest.Runtime), Exec, mtime: mtime);
+        foreach (var file in runtime?.Files ?? [])
+            tree.AddFile($"{RuntimeRelease.Directory}/{file.Name}", file.Content, file.Mode, mtime: mtime);
         tree.AddDirectory("var/lib/appliance/images", mtime: mtime);
         if (airgapArchive != null)
             tree.AddFile($"var/lib/appliance/images/{archName}.tar", FileContent.FromHostFile(airgapArchive), mtime: mtime);
@@ -34,10 +35,6 @@ public static class RootPayload
         tree.AddFile("etc/appliance/board", Encoding.UTF8.GetBytes(manifest.Board + "\n"), mtime: mtime);
         tree.AddFile("etc/appliance/build.json", JsonSerializer.SerializeToUtf8Bytes(manifest, BuildManifest.Json), mtime: mtime);
     }
-
-    /// <summary>A placeholder program: a shell script that prints "<paramref name="name"/> VERSION (placeholder)".</summary>
-    public static byte[] Placeholder(string name, string version) =>
-        Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(Resource("placeholder")).Replace("@NAME@", name).Replace("@VERSION@", version));
 
     /// <summary>A committed resource file from Build/Resources.</summary>
     public static byte[] Resource(string name)

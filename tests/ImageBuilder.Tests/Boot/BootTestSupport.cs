@@ -115,12 +115,57 @@ public static class BootTestSupport
     /// <summary>The target.diskSize of the standard profiles: the smallest disk their images go on.</summary>
     public const long StandardDiskSize = 2L << 30;
 
-    /// <summary>A profile for <paramref name="board"/>, written under the work directory.</summary>
+    private static readonly Lazy<(string? Version, string Why)> Release = new(AddRelease);
+
+    /// <summary>
+    /// The published runtime release (kits/runtime/publish.sh: <c>$APPLIANCE_RUNTIME_IMAGE</c>, else
+    /// out/runtime/appliance-runtime.oci.tar; tests/run.sh publishes it), added to the store once per run. Returns its
+    /// version (the tag of appliance/runtime:VERSION); skips the test when it has not been published.
+    /// </summary>
+    public static string RequireRuntimeRelease()
+    {
+        var (version, why) = Release.Value;
+        if (version is null) Assert.Skip(why);
+        return version;
+    }
+
+    private static (string?, string) AddRelease()
+    {
+        var archive = Environment.GetEnvironmentVariable("APPLIANCE_RUNTIME_IMAGE") is { Length: > 0 } given
+            ? given : Path.Combine(RepoRoot, "out", "runtime", "appliance-runtime.oci.tar");
+        if (!File.Exists(archive))
+            return (null, $"the runtime release {archive} is not published: bash kits/runtime/publish.sh (a whole tests/run.sh does it)");
+        string? name = null;
+        using (var reader = new System.Formats.Tar.TarReader(File.OpenRead(archive)))
+            while (reader.GetNextEntry() is { } e)
+                if (e.Name == "index.json" && e.DataStream is { } data)
+                    name = (string?)System.Text.Json.Nodes.JsonNode.Parse(data)!["manifests"]![0]!["annotations"]!["io.containerd.image.name"];
+        if (name is null || !name.StartsWith("appliance/runtime:", StringComparison.Ordinal))
+            return (null, $"{archive} is not a runtime release (its index.json names {name ?? "nothing"})");
+        lock (StoreLock)
+        {
+            var r = CliRunner.Run("store", "add", "--store", StoreDir, archive);
+            Assert.True(r.ExitCode == 0, r.Error);
+        }
+        return (name["appliance/runtime:".Length..], "");
+    }
+
+    /// <summary>
+    /// Whether the published release serves <paramref name="board"/>: not the armv7 boards, since the linux-arm .NET packs
+    /// are not served here. Their test images say <c>runtime.absent: true</c> (kits/runtime/README.md).
+    /// </summary>
+    public static bool HasRelease(string board) => Board.Get(board).Platform.Architecture != "arm";
+
+    /// <summary>
+    /// A profile for <paramref name="board"/>, written under the work directory. Its runtime is the published release
+    /// (added to the store), or <c>absent: true</c> for a board the release does not serve (<see cref="HasRelease"/>).
+    /// </summary>
     public static string WriteProfile(string name, string board, string diskSize = "2GiB", string? osRef = null, string hostname = "node1", string token = "demo-token-0123456789", string? signingKey = null)
     {
         var dir = Path.Combine(Work.Value, "profiles", name);
         Directory.CreateDirectory(dir);
         File.WriteAllText(Path.Combine(dir, "token"), token + "\n");
+        var runtime = HasRelease(board) ? "version: " + RequireRuntimeRelease() : "absent: true";
         var yaml = $"""
             apiVersion: appliance/v1
             kind: SiteProfile
@@ -132,7 +177,7 @@ public static class BootTestSupport
             os:
               image: {osRef ?? OsRef(ArchOf(board))}
             runtime:
-              version: v1.31.4
+              {runtime}
             node:
               role: server
               hostname: {hostname}
@@ -196,6 +241,16 @@ public static class BootTestSupport
         using var dest = new TempDir("fat-");
         DiskTools.Run("mcopy", ["-s", "-n", "-m", "-i", $"{image}@@{offset}", "::/", dest.Path]);
         return DiskTools.FileDigests(dest.Path);
+    }
+
+    /// <summary>Takes <paramref name="paths"/> out of the image's root-a with unsquashfs into a new directory, and returns it.</summary>
+    public static string RootAFiles(BuiltImage image, params string[] paths)
+    {
+        RequireTools("unsquashfs");
+        var dest = Path.Combine(Work.Value, "root-a-" + Guid.NewGuid().ToString("N"));
+        DiskTools.Run("unsquashfs", ["-no-progress", "-o", Partitions(image)["root-a"].Offset.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "-d", dest, image.ImagePath, .. paths]);
+        return dest;
     }
 
     /// <summary>The partition offsets from the build manifest, by name.</summary>

@@ -12,7 +12,8 @@ namespace Appliance.ImageBuilder.Tests.Boot;
 [Trait("Category", "RoundTrip")]
 public sealed class BuildAttestationTests
 {
-    private static readonly string Os = new('a', 64), Runtime = new('b', 64), Hello = new('c', 64), Pause = new('d', 64);
+    private static readonly string Os = new('a', 64), Runtime = new('b', 64), Firstboot = new('f', 64), Sqlite = new('9', 64),
+        Hello = new('c', 64), Pause = new('d', 64);
 
     private static BuildFacts Facts() => new()
     {
@@ -20,24 +21,28 @@ public sealed class BuildAttestationTests
         Inputs =
         [
             new("os-image", "appliance/os-debian:bookworm", Os),
-            new("runtime", "appliance-runtime", Runtime),
+            new("runtime", "appliance-runtime", Runtime, "appliance/runtime:0.1.0@sha256:" + new string('1', 64)),
             new("image", "appliance/hello:1.0", Hello),
             new("image", "registry.k8s.io/pause:3.9", Pause),
         ],
         Packages = [new("libc6", "2.36-9+deb12u13", "amd64"), new("busybox-static", "1:1.35.0-4+b7", "amd64")],
-        RuntimeVersion = "v1.31.4", BuilderVersion = "0.1.0+test", SourceDateEpoch = 1700000000,
+        RuntimeVersion = "0.1.0+abc", RuntimeFiles = [new("appliance-firstboot", "0.1.0+abc", Firstboot), new("appliance-runtime", "0.1.0+abc", Runtime),
+            new("libe_sqlite3.so", "0.1.0+abc", Sqlite)],
+        BuilderVersion = "0.1.0+test", SourceDateEpoch = 1700000000,
     };
 
-    /// <summary>Packages, every preloaded image by digest, and our three components; equal facts give equal bytes.</summary>
+    /// <summary>Packages, every preloaded image by digest, the builder and each runtime file by digest; equal facts give equal bytes.</summary>
     [Fact]
     public void Sbom_ListsPackagesImagesByDigestAndOurComponents()
     {
         var bytes = BuildAttestation.Sbom("site.img", Facts());
         Assert.Equal(bytes, BuildAttestation.Sbom("site.img", Facts()));
         var components = JsonNode.Parse(bytes)!["components"]!.AsArray();
-        Assert.Equal(["appliance@0.1.0+test", "appliance-runtime@v1.31.4", "appliance-firstboot@v1.31.4"],
+        Assert.Equal(["appliance@0.1.0+test", "appliance-firstboot@0.1.0+abc", "appliance-runtime@0.1.0+abc"],
             components.Where(c => (string?)c!["type"] == "application").Select(c => $"{c!["name"]}@{c["version"]}"));
-        Assert.Equal(["busybox-static", "libc6"], components.Where(c => (string?)c!["type"] == "library").Select(c => (string?)c!["name"]));
+        Assert.Equal([Firstboot, Runtime, Sqlite], components.Where(c => ((string?)c!["name"])!.StartsWith("appliance-", StringComparison.Ordinal) || (string?)c!["name"] == "libe_sqlite3.so")
+            .Select(c => (string?)c!["hashes"]![0]!["content"]));
+        Assert.Equal(["libe_sqlite3.so", "busybox-static", "libc6"], components.Where(c => (string?)c!["type"] == "library").Select(c => (string?)c!["name"]));
         var images = components.Where(c => (string?)c!["type"] == "container").ToList();
         Assert.Equal(["appliance/hello:1.0", "registry.k8s.io/pause:3.9"], images.Select(c => (string?)c!["name"]));
         Assert.Equal(["sha256:" + Hello, "sha256:" + Pause], images.Select(c => (string?)c!["version"]));

@@ -130,7 +130,7 @@ public sealed class BuildPipelineTests
         using var os = new SyntheticOs();
         var lines = new List<string>();
         os.Build(os.Profile("steps"), Path.Combine(os.Dir, "out"), progress: lines);
-        string[] steps = ["resolving OS image", "flattening", $"kernel {SyntheticOs.KernelVersion}", "initramfs: 10 modules", "writing root-a", "composing steps.img", "wrote "];
+        string[] steps = ["resolving OS image", $"runtime {SyntheticRuntime.FullVersion}", "flattening", $"kernel {SyntheticOs.KernelVersion}", "initramfs: 10 modules", "writing root-a", "composing steps.img", "wrote "];
         int at = -1;
         foreach (var s in steps)
         {

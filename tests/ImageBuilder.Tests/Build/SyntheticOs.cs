@@ -13,7 +13,8 @@ namespace Appliance.ImageBuilder.Tests.Build;
 /// Everything the build reads from an OS image, in a few KiB of plain files: <c>/boot/vmlinuz-V</c> (a stand-in
 /// kernel, as large as asked), <c>/lib/modules/V/modules.dep</c> with one stand-in <c>.ko</c> per module the
 /// initramfs needs, <c>/bin/busybox</c>, systemd-boot's EFI file and a dpkg status file. Added to a content store in
-/// a temp directory as <see cref="Reference"/>, so a build runs with no download and no OS kit.
+/// a temp directory as <see cref="Reference"/>, so a build runs with no download and no OS kit. The store also holds
+/// the test fixture runtime release <see cref="SyntheticRuntime"/> for the platforms asked (linux/amd64 by default).
 /// </summary>
 public sealed class SyntheticOs : IDisposable
 {
@@ -35,13 +36,19 @@ public sealed class SyntheticOs : IDisposable
 
     private readonly TempDir _dir = new();
 
-    /// <summary>Makes the image (its kernel <paramref name="kernelBytes"/> long) and adds it to a new store.</summary>
-    public SyntheticOs(int kernelBytes = 64 << 10)
+    /// <summary>
+    /// Makes the image (its kernel <paramref name="kernelBytes"/> long) and adds it to a new store, with the fixture runtime
+    /// release for <paramref name="runtimeArches"/> (none: no release in the store).
+    /// </summary>
+    public SyntheticOs(int kernelBytes = 64 << 10, string[]? runtimeArches = null)
     {
         var archive = _dir["os.oci.tar"];
         File.WriteAllBytes(archive, TestImages.ArchiveTar(TestImages.Make(Reference, [Layer(kernelBytes)], Appliance.ImageBuilder.Oci.LayerCompression.Gzip).Files()));
         var r = CliRunner.Run("store", "add", "--store", StoreDir, "--name", Reference, archive);
         Assert.True(r.ExitCode == 0, r.Error);
+        runtimeArches ??= ["amd64"];
+        if (runtimeArches.Length > 0)
+            SyntheticRuntime.AddTo(StoreDir, _dir["runtime"], runtimeArches);
     }
 
     /// <summary>The content store holding the image.</summary>
@@ -113,7 +120,7 @@ public sealed class SyntheticOs : IDisposable
             os:
               image: {Reference}
             runtime:
-              version: v1.31.4
+              version: {SyntheticRuntime.Version}
             node:
               role: server
               hostname: {hostname}

@@ -119,7 +119,7 @@ public sealed class ExtendsEdgeTests : IDisposable
         var parent = _dir.Write("parent.yaml", Header + Parent + "runtime:\n  version: v1.31.4\n  image: appliance/runtime:v1.31.4\ncluster:\n  token: parent-own-token-0123456789\n");
         var child = _dir.Write("child.yaml", Header + "extends: parent.yaml\nmetadata:\n  name: c\n");
         var p = Assert.Single(ProfileLoader.Load(child, _ => null).Problems);
-        Assert.Equal((parent, "runtime.image", "set either runtime.version or runtime.image, not both"), (p.File, p.Path, p.Message));
+        Assert.Equal((parent, "runtime.image", "set either runtime.version or runtime.image or runtime.absent, not both"), (p.File, p.Path, p.Message));
         var chosen = _dir.Write("chosen.yaml", Header + "extends: parent.yaml\nruntime:\n  image: appliance/runtime:v1.31.4\n");
         Assert.True(ProfileLoader.Load(chosen, _ => null).IsValid);
     }

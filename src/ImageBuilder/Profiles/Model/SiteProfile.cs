@@ -108,17 +108,24 @@ public sealed class OsSpec
     public string Image { get; set; } = "";
 }
 
-/// <summary>The runtime: exactly one of version or image.</summary>
-[ProfileOneOf("version", "image")]
+/// <summary>
+/// The runtime release: exactly one of version, image or absent. Version V names the content store's
+/// <c>appliance/runtime:V</c> (kits/runtime/publish.sh makes it; a leading 'v' is dropped).
+/// </summary>
+[ProfileOneOf("version", "image", "absent")]
 public sealed class RuntimeSpec
 {
-    /// <summary>A runtime release such as v1.31.4.</summary>
-    [ProfileField("version", Description = "Runtime release, such as v1.31.4 (exactly one of version or image).")]
+    /// <summary>A runtime release such as 0.1.0: the store's appliance/runtime:0.1.0.</summary>
+    [ProfileField("version", Description = "Runtime release, such as 0.1.0: the content store's appliance/runtime:0.1.0, made by kits/runtime/publish.sh (exactly one of version, image or absent).")]
     public string? Version { get; set; }
 
     /// <summary>A content-store reference of a runtime image.</summary>
-    [ProfileField("image", Description = "Content-store reference of a runtime image (exactly one of version or image).")]
+    [ProfileField("image", Description = "Content-store reference of a runtime release image (exactly one of version, image or absent).")]
     public string? Image { get; set; }
+
+    /// <summary>True: the image carries no runtime and no firstboot (a board whose release cannot be published here).</summary>
+    [ProfileField("absent", Description = "true: build the image without the runtime release (no appliance-runtime, no appliance-firstboot), for a board whose release is not in the store (exactly one of version, image or absent).")]
+    public bool? Absent { get; set; }
 }
 
 /// <summary>This node.</summary>

@@ -81,9 +81,11 @@ internal sealed class ProfileValidator(IReadOnlyDictionary<string, SourceMark> m
     private void Runtime(RuntimeSpec r)
     {
         if (r.Version is not null && !Syntax.IsSemVer(r.Version))
-            Add("runtime.version", $"'{r.Version}' is not a version such as v1.31.4");
+            Add("runtime.version", $"'{r.Version}' is not a version such as 0.1.0");
         if (r.Image is not null)
             ImageRef(r.Image, "runtime.image");
+        if (r.Absent == false)
+            Add("runtime.absent", "only 'true' is meaningful; to carry the runtime, set runtime.version or runtime.image instead");
     }
 
     private void Node(NodeSpec n)

@@ -60,7 +60,7 @@ public static class CycloneDxWriter
         {
             var purl = GenericPurl(own.Name, own.Version);
             if (seen.Add(purl))
-                WriteComponent(w, "application", own.Name, own.Version, purl, purl, null);
+                WriteComponent(w, own.Type, own.Name, own.Version, purl, purl, own.Sha256);
         }
         foreach (var p in input.Packages
                      .OrderBy(p => p.Name, StringComparer.Ordinal)

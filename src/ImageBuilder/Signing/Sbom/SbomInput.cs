@@ -2,7 +2,11 @@
 namespace Appliance.ImageBuilder.Signing.Sbom;
 
 /// <summary>One of our own components (appliance, appliance-runtime, appliance-firstboot) and its version.</summary>
-public sealed record OwnComponent(string Name, string Version);
+/// <param name="Name">The component (a program's file name).</param>
+/// <param name="Version">Its version.</param>
+/// <param name="Sha256">Lower-case hex SHA-256 of the file the image carries, when the component is one file.</param>
+/// <param name="Type">The CycloneDX component type: <c>application</c>, or <c>library</c> for a shared library.</param>
+public sealed record OwnComponent(string Name, string Version, string? Sha256 = null, string Type = "application");
 
 /// <summary>The inputs of <see cref="CycloneDxWriter.Write"/>.</summary>
 public sealed record SbomInput

@@ -112,6 +112,7 @@ public sealed class ServerPki
             if (File.Exists(crt) != File.Exists(key))
                 throw new ProvidedPkiException($"{(File.Exists(crt) ? key : crt)} is missing but {(File.Exists(crt) ? crt : key)} is there: give both files of the CA, or neither to make a new one");
         }
+        var providedToken = ProvidedToken(dataDir, tls);
         bool created = false;
         var serverCa = LoadOrMake(ClusterPkiFiles.ServerCa, () => { created = true; return CertificateFactory.CreateCa(ClusterPki.ServerCaName, now); },
             pair => ProvidedCaIsBroken(tls, ClusterPkiFiles.ServerCa, pair));
@@ -125,7 +126,12 @@ public sealed class ServerPki
         var kubeletClient = LoadOrMake("client-kube-apiserver", () => CertificateFactory.CreateClient(clientCa, "system:apiserver", ["system:masters"], now),
             pair => !LeafStillGood(pair, clientCa, now));
 
-        var token = LoadOrCreateToken(dataDir, serverCa, created);
+        var token = providedToken;
+        if (token is null)
+        {
+            token = NodeToken.Create(serverCa.CertificatePem);
+            AtomicFile.WriteText(Path.Combine(dataDir, ClusterPkiFiles.Token), token + "\n", Secret);
+        }
 
         var adminTokenPath = Path.Combine(dataDir, "admin-token");
         string adminToken;
@@ -156,27 +162,22 @@ public sealed class ServerPki
     }
 
     /// <summary>
-    /// The token in <c>DIR/token</c> when there is one (it must pin <paramref name="serverCa"/>), else a new one. A
-    /// token is never replaced: agents hold it, so a token for another CA is a mistake to report, not to repair.
+    /// The token in <c>DIR/token</c> when there is one, checked against the server CA before anything is written: a
+    /// token is never replaced (agents hold it), so a token for another CA, or one whose CA is missing, is a mistake to
+    /// report, not to repair. Null when there is no token yet.
     /// </summary>
-    static NodeToken LoadOrCreateToken(string dataDir, PemPair serverCa, bool caCreated)
+    static NodeToken? ProvidedToken(string dataDir, string tls)
     {
         var tokenPath = Path.Combine(dataDir, ClusterPkiFiles.Token);
-        if (!File.Exists(tokenPath))
-        {
-            var made = NodeToken.Create(serverCa.CertificatePem);
-            AtomicFile.WriteText(tokenPath, made + "\n", Secret);
-            return made;
-        }
+        if (!File.Exists(tokenPath)) return null;
         if (!NodeToken.TryParse(File.ReadAllText(tokenPath).Trim(), out var token))
             throw new ProvidedPkiException($"{tokenPath} is not a node token (K10<sha256 hex>::server:<secret>); put the cluster's token there, or remove the file to make a new one");
-        if (!token.Pins(serverCa.CertificatePem))
-        {
-            var crt = Path.Combine(dataDir, ClusterPkiFiles.TlsDirectory, ClusterPkiFiles.Certificate(ClusterPkiFiles.ServerCa));
-            throw new ProvidedPkiException(caCreated
-                ? $"{tokenPath} pins a server CA (sha256 {token.CaHash[..12]}...) that is not in {Path.GetDirectoryName(crt)}: put that CA's files there (server-ca.crt, server-ca.key), or remove {tokenPath} to start a new cluster"
-                : $"{tokenPath} pins server CA sha256 {token.CaHash[..12]}..., but {crt} is sha256 {NodeToken.HashCa(serverCa.CertificatePem)[..12]}...: the token and the CA belong to different clusters");
-        }
+        var crt = Path.Combine(tls, ClusterPkiFiles.Certificate(ClusterPkiFiles.ServerCa));
+        if (!File.Exists(crt))
+            throw new ProvidedPkiException($"{tokenPath} pins a server CA (sha256 {token.CaHash[..12]}...) that is not in {tls}: put that CA's files there (server-ca.crt, server-ca.key), or remove {tokenPath} to start a new cluster");
+        var pem = File.ReadAllText(crt);
+        if (!token.Pins(pem))
+            throw new ProvidedPkiException($"{tokenPath} pins server CA sha256 {token.CaHash[..12]}..., but {crt} is sha256 {NodeToken.HashCa(pem)[..12]}...: the token and the CA belong to different clusters");
         return token;
     }
 
@@ -191,7 +192,7 @@ public sealed class ServerPki
             pair.ToCertificate().Dispose();
             return false;
         }
-        catch (CryptographicException e)
+        catch (Exception e) when (e is CryptographicException or ArgumentException) // ArgumentException: a key of another certificate
         {
             throw new ProvidedPkiException($"{Path.Combine(tls, ClusterPkiFiles.Key(name))} is not the key of {Path.Combine(tls, ClusterPkiFiles.Certificate(name))} ({e.Message})");
         }

@@ -58,7 +58,7 @@ public sealed record ClusterPkiDirectory(string Path, ClusterPki Pki, PemPair Ad
         {
             var p = new PemPair(Text(Tls(ClusterPkiFiles.Certificate(pair))), Text(Tls(ClusterPkiFiles.Key(pair))));
             try { p.ToCertificate().Dispose(); }
-            catch (CryptographicException e)
+            catch (Exception e) when (e is CryptographicException or ArgumentException) // ArgumentException: a key of another certificate
             {
                 throw new InvalidDataException($"{directory}: {Tls(ClusterPkiFiles.Key(pair))} is not the key of {Tls(ClusterPkiFiles.Certificate(pair))} ({e.Message})");
             }

@@ -126,10 +126,13 @@ public sealed class ServerPki
         var kubeletClient = LoadOrMake("client-kube-apiserver", () => CertificateFactory.CreateClient(clientCa, "system:apiserver", ["system:masters"], now),
             pair => !LeafStillGood(pair, clientCa, now));
 
-        var token = providedToken;
+        // A short token keeps its secret and gains the CA hash, written back in full form as K3s does.
+        var token = providedToken.Full;
         if (token is null)
         {
-            token = NodeToken.Create(serverCa.CertificatePem);
+            token = providedToken.Short is { } secret
+                ? new NodeToken(NodeToken.HashCa(serverCa.CertificatePem), "server", secret)
+                : NodeToken.Create(serverCa.CertificatePem);
             AtomicFile.WriteText(Path.Combine(dataDir, ClusterPkiFiles.Token), token + "\n", Secret);
         }
 
@@ -164,21 +167,28 @@ public sealed class ServerPki
     /// <summary>
     /// The token in <c>DIR/token</c> when there is one, checked against the server CA before anything is written: a
     /// token is never replaced (agents hold it), so a token for another CA, or one whose CA is missing, is a mistake to
-    /// report, not to repair. Null when there is no token yet.
+    /// report, not to repair. A short token (a plain secret, as a server site's <c>cluster.token</c> without
+    /// <c>cluster.pki</c> gives) is returned as <c>Short</c>: it becomes the secret of the full token. Null when there is
+    /// no token yet.
     /// </summary>
-    static NodeToken? ProvidedToken(string dataDir, string tls)
+    static (NodeToken? Full, string? Short) ProvidedToken(string dataDir, string tls)
     {
         var tokenPath = Path.Combine(dataDir, ClusterPkiFiles.Token);
-        if (!File.Exists(tokenPath)) return null;
-        if (!NodeToken.TryParse(File.ReadAllText(tokenPath).Trim(), out var token))
-            throw new ProvidedPkiException($"{tokenPath} is not a node token (K10<sha256 hex>::server:<secret>); put the cluster's token there, or remove the file to make a new one");
+        if (!File.Exists(tokenPath)) return (null, null);
+        var text = File.ReadAllText(tokenPath).Trim();
+        if (!NodeToken.TryParse(text, out var token))
+        {
+            if (text.Length >= 16 && !text.StartsWith("K10", StringComparison.Ordinal) && !text.Contains("::", StringComparison.Ordinal) && !text.Any(char.IsWhiteSpace))
+                return (null, text);
+            throw new ProvidedPkiException($"{tokenPath} is not a node token (K10<sha256 hex>::server:<secret>, or a plain secret of at least 16 characters); put the cluster's token there, or remove the file to make a new one");
+        }
         var crt = Path.Combine(tls, ClusterPkiFiles.Certificate(ClusterPkiFiles.ServerCa));
         if (!File.Exists(crt))
             throw new ProvidedPkiException($"{tokenPath} pins a server CA (sha256 {token.CaHash[..12]}...) that is not in {tls}: put that CA's files there (server-ca.crt, server-ca.key), or remove {tokenPath} to start a new cluster");
         var pem = File.ReadAllText(crt);
         if (!token.Pins(pem))
             throw new ProvidedPkiException($"{tokenPath} pins server CA sha256 {token.CaHash[..12]}..., but {crt} is sha256 {NodeToken.HashCa(pem)[..12]}...: the token and the CA belong to different clusters");
-        return token;
+        return (token, null);
     }
 
     /// <summary>

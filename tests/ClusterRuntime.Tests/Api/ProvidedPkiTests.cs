@@ -91,4 +91,16 @@ public sealed class ProvidedPkiTests
         Assert.Contains($"{Path.Combine(data, "tls", "server-ca.key")} is missing but {Path.Combine(data, "tls", "server-ca.crt")} is there", r.Stderr);
         Assert.Equal(a.Pki.ServerCa.CertificatePem, File.ReadAllText(Path.Combine(data, "tls", "server-ca.crt")));
     }
+
+    [Fact]
+    public async Task ShortToken_OfAServerSiteWithoutPki_KeepsItsSecret_AndGainsTheCaHash()
+    {
+        using var dir = new TempDir();
+        var data = dir["data"];
+        Directory.CreateDirectory(data);
+        File.WriteAllText(Path.Combine(data, "token"), "site-secret-0123456789abcdef\n");
+        await using var server = await RuntimeProcess.StartAsync(data, RuntimeProcess.FreePort());
+        var ca = File.ReadAllText(Path.Combine(data, "tls", "server-ca.crt"));
+        Assert.Equal($"K10{NodeToken.HashCa(ca)}::server:site-secret-0123456789abcdef", JoinAgent.Token(server));
+    }
 }

@@ -6,8 +6,8 @@
 # Steps: install the Debian packages the tools need (tests/install-deps.sh), publish the appliance CLI to out/cli,
 # publish the runtime release (kits/runtime/publish.sh: appliance-runtime + appliance-firstboot), make the amd64
 # OS kit (kits/debian/make-os-image.sh, cached under ~/.cache/appliance), make the busybox fixture image
-# (tests/fixtures/make-images.sh), fill a content store, make a demo key pair in profiles/keys/ if there is none,
-# then `appliance build` and `appliance verify`.
+# (tests/fixtures/make-images.sh), fill a content store, make a demo key pair in profiles/keys/ and a cluster PKI in
+# profiles/pki/demo if there are none, then `appliance build` and `appliance verify`.
 # Idempotent: a second run reuses the caches, the store and the key, and rebuilds the same bytes.
 #
 # Environment:
@@ -16,6 +16,7 @@
 #   APPLIANCE_KEY_PASSWORD  password of profiles/keys/appliance.key. DEMO ONLY: when unset, this script
 #                           uses the documented demo password "appliance-demo". Never use it for a real key.
 #   SOURCE_DATE_EPOCH       timestamps of the image (default: the OS image's creation time)
+#   DEMO_API_SERVER         server URL in out/demo/demo-x86.kubeconfig (default https://127.0.0.1:6443, qemu's forwarded port)
 # Needs the .NET 10 SDK, and the Debian archive on the first run only (kit and fixture downloads are cached).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -77,8 +78,14 @@ else
   echo "keeping the existing key pair in profiles/keys/" >&2
 fi
 
+step "cluster PKI profiles/pki/demo"
+# demo-x86.yaml names it as cluster.pki; it holds CA keys, so it is git-ignored and made here once, then kept (a second
+# `cluster init` on a complete PKI changes nothing).
+appliance cluster init profiles/pki/demo >&2
+
 step "appliance build $profile -o $demo"
-appliance build "$profile" -o "$demo" --store "$store"
+# The demo is reached through qemu's forwarded port (hostfwd=tcp:127.0.0.1:6443-:6443), so its kubeconfig names that.
+appliance build "$profile" -o "$demo" --store "$store" --api-server "${DEMO_API_SERVER:-https://127.0.0.1:6443}"
 
 step "appliance verify"
 for f in "$name.img" "$name.manifest.json" "$name.cdx.json"; do
@@ -90,6 +97,7 @@ cat <<TXT
 
 The demo image:   $demo/$name.img  (sparse: $(du -h "$demo/$name.img" | cut -f1) on disk of $(du -h --apparent-size "$demo/$name.img" | cut -f1))
 Its SBOM:         $demo/$name.cdx.json
+Its kubeconfig:   $demo/$name.kubeconfig  (admin of the demo cluster, server ${DEMO_API_SERVER:-https://127.0.0.1:6443})
 Its signatures:   $demo/*.sigstore.json  (check: appliance verify $demo/$name.img --key profiles/keys/appliance.pub --output json)
 
 Boot it in qemu (UEFI with OVMF, no network; Ctrl-A X quits):

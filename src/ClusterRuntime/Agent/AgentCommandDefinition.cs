@@ -1,4 +1,5 @@
 // The `appliance-runtime agent` verb: options, checked into AgentOptions (bad ones: one line, exit 2).
+using Appliance.Common.Pki;
 using System.CommandLine;
 using System.Net;
 using Appliance.ClusterRuntime.Agent.Node;

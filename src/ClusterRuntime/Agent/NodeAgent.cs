@@ -1,4 +1,5 @@
 // A node's agent, hosted by the agent verb and embedded in the server: join, containerd, kubelet API, node, pods.
+using Appliance.Common.Pki;
 using System.Runtime.InteropServices;
 using Appliance.ClusterRuntime.Agent.Client;
 using Appliance.ClusterRuntime.Agent.Join;

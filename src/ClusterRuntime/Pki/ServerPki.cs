@@ -1,4 +1,5 @@
 // Loads the cluster PKI from DIR/tls, creating what is missing on first start (layout in README.md).
+using Appliance.Common.Pki;
 using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
@@ -74,20 +75,25 @@ public sealed class ServerPki
     /// <summary>Keys, certificates and tokens are written owner-only (0600).</summary>
     private static readonly AtomicFileOptions Secret = new(Mode: AtomicFileOptions.OwnerOnly);
 
-    /// <summary>Loads the PKI from <paramref name="dataDir"/>, creating missing parts and re-issuing the serving certificate when its names changed.</summary>
+    /// <summary>
+    /// Loads the PKI from <paramref name="dataDir"/>, creating missing parts and re-issuing the serving certificate when
+    /// its names changed. A provided identity (CAs, <c>service.key</c>, <c>token</c>, as <c>appliance cluster init</c>
+    /// makes them and a site's first boot places them) is used as it is: the token is never replaced.
+    /// </summary>
+    /// <exception cref="ProvidedPkiException">The provided files do not make one cluster (half a CA pair, a key that is
+    /// not its certificate's, a token that pins another CA).</exception>
     public static ServerPki LoadOrCreate(string dataDir, IEnumerable<string> tlsSans, string? bindAddress, DateTimeOffset now)
     {
-        var tls = Path.Combine(dataDir, "tls");
+        var tls = Path.Combine(dataDir, ClusterPkiFiles.TlsDirectory);
         Directory.CreateDirectory(tls);
         if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(tls, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var tightened = new List<(string, UnixFileMode)>();
         foreach (var secret in SecretFiles(dataDir))
             if (KeyFileMode.Tighten(secret) is { } old) tightened.Add((secret, old));
-        bool created = false;
         PemPair LoadOrMake(string name, Func<PemPair> make, Func<PemPair, bool>? stale = null)
         {
-            var crt = Path.Combine(tls, name + ".crt");
-            var key = Path.Combine(tls, name + ".key");
+            var crt = Path.Combine(tls, ClusterPkiFiles.Certificate(name));
+            var key = Path.Combine(tls, ClusterPkiFiles.Key(name));
             if (File.Exists(crt) && File.Exists(key))
             {
                 var pair = new PemPair(File.ReadAllText(crt), File.ReadAllText(key));
@@ -99,25 +105,35 @@ public sealed class ServerPki
             return made;
         }
 
-        var serverCa = LoadOrMake("server-ca", () => { created = true; return CertificateFactory.CreateCa("appliance-runtime-server-ca", now); });
-        var clientCa = LoadOrMake("client-ca", () => CertificateFactory.CreateCa("appliance-runtime-client-ca", now));
+        foreach (var ca in new[] { ClusterPkiFiles.ServerCa, ClusterPkiFiles.ClientCa })
+        {
+            var crt = Path.Combine(tls, ClusterPkiFiles.Certificate(ca));
+            var key = Path.Combine(tls, ClusterPkiFiles.Key(ca));
+            if (File.Exists(crt) != File.Exists(key))
+                throw new ProvidedPkiException($"{(File.Exists(crt) ? key : crt)} is missing but {(File.Exists(crt) ? crt : key)} is there: give both files of the CA, or neither to make a new one");
+        }
+        var providedToken = ProvidedToken(dataDir, tls);
+        bool created = false;
+        var serverCa = LoadOrMake(ClusterPkiFiles.ServerCa, () => { created = true; return CertificateFactory.CreateCa(ClusterPki.ServerCaName, now); },
+            pair => ProvidedCaIsBroken(tls, ClusterPkiFiles.ServerCa, pair));
+        var clientCa = LoadOrMake(ClusterPkiFiles.ClientCa, () => CertificateFactory.CreateCa(ClusterPki.ClientCaName, now),
+            pair => ProvidedCaIsBroken(tls, ClusterPkiFiles.ClientCa, pair));
         var (dns, ips) = WantedNames(tlsSans, bindAddress);
         var serving = LoadOrMake("serving", () => CertificateFactory.CreateServing(serverCa, "kube-apiserver", dns, ips.Select(IPAddress.Parse), now),
             pair => !LeafStillGood(pair, serverCa, now) || !SameNames(pair, dns, ips));
-        var admin = LoadOrMake("client-admin", () => CertificateFactory.CreateClient(clientCa, "system:admin", ["system:masters"], now),
-            pair => !LeafStillGood(pair, clientCa, now));
+        var admin = LoadOrMake(ClusterPkiFiles.Admin, () => ClusterPki.IssueAdmin(clientCa, now), pair => !LeafStillGood(pair, clientCa, now));
 
         var kubeletClient = LoadOrMake("client-kube-apiserver", () => CertificateFactory.CreateClient(clientCa, "system:apiserver", ["system:masters"], now),
             pair => !LeafStillGood(pair, clientCa, now));
 
-        var tokenPath = Path.Combine(dataDir, "token");
-        NodeToken token;
-        if (File.Exists(tokenPath) && NodeToken.TryParse(File.ReadAllText(tokenPath).Trim(), out var existing) && existing.CaHash == NodeToken.HashCa(serverCa.CertificatePem))
-            token = existing;
-        else
+        // A short token keeps its secret and gains the CA hash, written back in full form as K3s does.
+        var token = providedToken.Full;
+        if (token is null)
         {
-            token = new NodeToken(NodeToken.HashCa(serverCa.CertificatePem), "server", Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)));
-            AtomicFile.WriteText(tokenPath, token + "\n", Secret);
+            token = providedToken.Short is { } secret
+                ? new NodeToken(NodeToken.HashCa(serverCa.CertificatePem), "server", secret)
+                : NodeToken.Create(serverCa.CertificatePem);
+            AtomicFile.WriteText(Path.Combine(dataDir, ClusterPkiFiles.Token), token + "\n", Secret);
         }
 
         var adminTokenPath = Path.Combine(dataDir, "admin-token");
@@ -131,14 +147,13 @@ public sealed class ServerPki
         }
 
         // Made once and kept: every issued service-account token dies with it. A key placed there beforehand (RSA or
-        // ECDSA P-256 PEM, as `cluster init` will provide) is used as it is.
-        var serviceKeyPath = Path.Combine(tls, "service.key");
+        // ECDSA P-256 PEM, as `cluster init` provides) is used as it is.
+        var serviceKeyPath = Path.Combine(tls, ClusterPkiFiles.ServiceKey);
         string serviceKey;
         if (File.Exists(serviceKeyPath)) serviceKey = File.ReadAllText(serviceKeyPath);
         else
         {
-            using var rsa = RSA.Create(2048);
-            serviceKey = rsa.ExportRSAPrivateKeyPem() + "\n";
+            serviceKey = CertificateFactory.CreateServiceAccountKey();
             AtomicFile.WriteText(serviceKeyPath, serviceKey, Secret);
         }
 
@@ -149,26 +164,62 @@ public sealed class ServerPki
         };
     }
 
+    /// <summary>
+    /// The token in <c>DIR/token</c> when there is one, checked against the server CA before anything is written: a
+    /// token is never replaced (agents hold it), so a token for another CA, or one whose CA is missing, is a mistake to
+    /// report, not to repair. A short token (a plain secret, as a server site's <c>cluster.token</c> without
+    /// <c>cluster.pki</c> gives) is returned as <c>Short</c>: it becomes the secret of the full token. Null when there is
+    /// no token yet.
+    /// </summary>
+    static (NodeToken? Full, string? Short) ProvidedToken(string dataDir, string tls)
+    {
+        var tokenPath = Path.Combine(dataDir, ClusterPkiFiles.Token);
+        if (!File.Exists(tokenPath)) return (null, null);
+        var text = File.ReadAllText(tokenPath).Trim();
+        if (!NodeToken.TryParse(text, out var token))
+        {
+            if (text.Length >= 16 && !text.StartsWith("K10", StringComparison.Ordinal) && !text.Contains("::", StringComparison.Ordinal) && !text.Any(char.IsWhiteSpace))
+                return (null, text);
+            throw new ProvidedPkiException($"{tokenPath} is not a node token (K10<sha256 hex>::server:<secret>, or a plain secret of at least 16 characters); put the cluster's token there, or remove the file to make a new one");
+        }
+        var crt = Path.Combine(tls, ClusterPkiFiles.Certificate(ClusterPkiFiles.ServerCa));
+        if (!File.Exists(crt))
+            throw new ProvidedPkiException($"{tokenPath} pins a server CA (sha256 {token.CaHash[..12]}...) that is not in {tls}: put that CA's files there (server-ca.crt, server-ca.key), or remove {tokenPath} to start a new cluster");
+        var pem = File.ReadAllText(crt);
+        if (!token.Pins(pem))
+            throw new ProvidedPkiException($"{tokenPath} pins server CA sha256 {token.CaHash[..12]}..., but {crt} is sha256 {NodeToken.HashCa(pem)[..12]}...: the token and the CA belong to different clusters");
+        return (token, null);
+    }
+
+    /// <summary>
+    /// A key that does not belong to its certificate is refused: making a new CA there would throw away a provided one.
+    /// Returns false (the pair is used) otherwise.
+    /// </summary>
+    static bool ProvidedCaIsBroken(string tls, string name, PemPair pair)
+    {
+        try
+        {
+            pair.ToCertificate().Dispose();
+            return false;
+        }
+        catch (Exception e) when (e is CryptographicException or ArgumentException) // ArgumentException: a key of another certificate
+        {
+            throw new ProvidedPkiException($"{Path.Combine(tls, ClusterPkiFiles.Key(name))} is not the key of {Path.Combine(tls, ClusterPkiFiles.Certificate(name))} ({e.Message})");
+        }
+    }
+
     static bool LeafStillGood(PemPair leaf, PemPair ca, DateTimeOffset now)
     {
         try
         {
             using var cert = X509Certificate2.CreateFromPem(leaf.CertificatePem);
-            using var caCert = X509Certificate2.CreateFromPem(ca.CertificatePem);
             if (cert.NotAfter.ToUniversalTime() < now.UtcDateTime.AddDays(30)) return false;
-            if (cert.IssuerName.RawData.AsSpan().SequenceEqual(caCert.SubjectName.RawData) is false) return false;
-            // The leaf must be signed by this CA's key: verify its signature through a chain built only on the CA.
-            using var chain = new X509Chain();
-            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-            chain.ChainPolicy.CustomTrustStore.Add(caCert);
-            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-            chain.ChainPolicy.VerificationTime = now.UtcDateTime;
-            return chain.Build(cert);
         }
         catch (CryptographicException)
         {
             return false;
         }
+        return CertificateFactory.IsSignedBy(leaf.CertificatePem, ca.CertificatePem, now);
     }
 
     static bool SameNames(PemPair serving, SortedSet<string> dns, SortedSet<string> ips)

@@ -1,4 +1,5 @@
 // Hosts the API on Kestrel (HTTPS, HTTP/1.1 and HTTP/2) over a datastore backend, with the PKI from the data dir.
+using Appliance.Common.Pki;
 using System.Net;
 using Appliance.ClusterRuntime.Api;
 using Appliance.ClusterRuntime.Api.Storage;

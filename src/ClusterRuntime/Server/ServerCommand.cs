@@ -72,6 +72,13 @@ public sealed class ServerCommand(ServerOptions options, TextWriter error)
         {
             server = await ApiServer.StartAsync(options, backend, null, ct);
         }
+        catch (Pki.ProvidedPkiException e)
+        {
+            // The operator's input (a provided CA and token) is wrong, not the machine: a usage error, as a bad flag.
+            await backend.DisposeAsync();
+            error.WriteLine($"appliance-runtime server: {e.Message}");
+            return 2;
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or InvalidDataException
                                        or DatastoreInUseException or System.Security.Cryptography.CryptographicException
                                        or System.Data.Common.DbException)

@@ -17,6 +17,12 @@ public sealed record BuildRequest(string ProfileFile, string OutputDirectory, lo
     /// removes) a temporary one. The command layer passes one it has registered for removal on a signal.
     /// </summary>
     public string? WorkDirectory { get; init; }
+
+    /// <summary>
+    /// The server address written into <c>NAME.kubeconfig</c> (<c>--api-server</c>); null takes the profile's
+    /// (<see cref="SiteSecrets.DefaultApiServer"/>). Only for a server site with <c>cluster.pki</c>.
+    /// </summary>
+    public Uri? ApiServer { get; init; }
 }
 
 /// <summary>What a build produced.</summary>
@@ -27,6 +33,9 @@ public sealed record BuildRequest(string ProfileFile, string OutputDirectory, lo
 /// <param name="Bundles">The Sigstore bundles written (empty when the profile names no signing key).</param>
 public sealed record BuildResult(string ImagePath, string ManifestPath, BuildManifest Manifest, string SbomPath, IReadOnlyList<string> Bundles)
 {
+    /// <summary>The admin kubeconfig written next to the image (mode 0600), or null (an agent site, or no cluster.pki).</summary>
+    public string? KubeconfigPath { get; init; }
+
     /// <summary>SHA-256 of the image file, taken as it was written (what its bundle signs).</summary>
     public required byte[] ImageSha256 { get; init; }
 }

@@ -31,6 +31,7 @@ public sealed class ImageBuild(ContentStore store, Action<string> progress, IBoo
         if (board.FormatProblem(profile.Target.Format) is { } formatProblem)
             throw new UserInputException($"{request.ProfileFile}: target.format: {formatProblem}");
         var target = bootTarget ?? board.BootTarget;
+        var kubeconfig = SiteSecrets.AdminKubeconfig(loaded, request.ApiServer, request.ProfileFile);
         Directory.CreateDirectory(request.OutputDirectory);
         var outputs = ImageOutputs.In(request.OutputDirectory, profile.Metadata.Name);
 
@@ -58,7 +59,7 @@ public sealed class ImageBuild(ContentStore store, Action<string> progress, IBoo
             var layout = DiskLayout.Create(board, target, os, content, rootA, SiteYaml(request, loaded), profile.Target.DiskSize, sde, request.ProfileFile);
 
             progress($"composing {Path.GetFileName(outputs.Image)} (boot + root-a; for a disk of at least {profile.Target.DiskSize})");
-            return outputs.Write(layout, content.Manifest, facts, request.SigningKey, board, request.ProfileFile, progress);
+            return outputs.Write(layout, content.Manifest, facts, request.SigningKey, board, request.ProfileFile, progress, kubeconfig);
         }
         finally
         {
@@ -92,19 +93,15 @@ public sealed class ImageBuild(ContentStore store, Action<string> progress, IBoo
     };
 
     /// <summary>
-    /// appliance/site.yaml: the merged profile (secrets redacted), then the secrets the device needs, which
-    /// appliance-firstboot moves off the boot partition on the first boot.
+    /// appliance/site.yaml: the merged profile (secrets redacted), then the secrets the device needs
+    /// (<see cref="SiteSecrets.Document"/>), which appliance-firstboot moves off the boot partition on the first boot.
     /// </summary>
     public static byte[] SiteYaml(BuildRequest request, LoadResult loaded)
     {
         var sb = new StringBuilder();
         sb.Append("# Appliance site configuration, written by appliance build. The only site-specific file of the image.\n");
         sb.Append(Encoding.UTF8.GetString(RenderedProfile(request, loaded)));
-        if (loaded.Secrets.ClusterToken is { } token)
-        {
-            sb.Append("---\n# Secrets: moved off this partition by appliance-firstboot on the first boot.\n");
-            sb.Append("clusterToken: ").Append(JsonSerializer.Serialize(token)).Append('\n');
-        }
+        sb.Append(SiteSecrets.Document(loaded));
         return Encoding.UTF8.GetBytes(sb.ToString());
     }
 

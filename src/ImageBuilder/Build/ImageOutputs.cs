@@ -22,13 +22,18 @@ public sealed record ImageOutputs(string Name, string Image, string Manifest, st
     /// <summary>The three outputs, in signing order.</summary>
     public IReadOnlyList<string> All => [Image, Manifest, Sbom];
 
+    /// <summary>The admin kubeconfig of a server site with a cluster PKI (not signed: it is a secret, kept 0600).</summary>
+    public string Kubeconfig => Path.Combine(Path.GetDirectoryName(Image)!, Name + ".kubeconfig");
+
     /// <summary>
     /// Writes the image (temporary file + rename; the image and every partition with content are hashed as they are
     /// written), then the manifest, the SBOM and, with <paramref name="key"/>, a bundle for each, signed from those
-    /// digests without reading the files again. From the rename of the new image until this returns, an interrupt or a
+    /// digests without reading the files again. A <c>kubeconfig</c> (content) is written as <see cref="Kubeconfig"/>; without
+    /// one, an earlier build's is removed. From the rename of the new image until this returns, an interrupt or a
     /// failure removes every output (the earlier build's manifest, SBOM and bundles no longer match the new image).
     /// </summary>
-    public BuildResult Write(DiskLayout layout, RootManifest root, BuildFacts facts, SigningKey? key, Board board, string profileFile, Action<string> progress)
+    public BuildResult Write(DiskLayout layout, RootManifest root, BuildFacts facts, SigningKey? key, Board board, string profileFile, Action<string> progress,
+        string? kubeconfig = null)
     {
         string imageName = Path.GetFileName(Image);
         DiskImageResult disk;
@@ -36,7 +41,7 @@ public sealed record ImageOutputs(string Name, string Image, string Manifest, st
         try
         {
             disk = ImageFileStream.WriteFile(Image, durable: true, output => DiskImageBuilder.Build(layout.Plan, output),
-                [Manifest, Sbom, .. All.Select(BuildAttestation.BundlePath)], out unfinished);
+                [Manifest, Sbom, Kubeconfig, .. All.Select(BuildAttestation.BundlePath)], out unfinished);
         }
         catch (PartitionContentException e) when (e.Partition == "boot")
         {
@@ -48,6 +53,7 @@ public sealed record ImageOutputs(string Name, string Image, string Manifest, st
         {
             foreach (var o in All)
                 File.Delete(BuildAttestation.BundlePath(o));
+            File.Delete(Kubeconfig);
             var manifest = new BuildManifest
             {
                 Name = Name, Image = imageName, Size = disk.Size, MinimumDiskSize = layout.MinimumDiskSize,
@@ -62,6 +68,11 @@ public sealed record ImageOutputs(string Name, string Image, string Manifest, st
             var sbom = BuildAttestation.Sbom(imageName, facts);
             BuildAttestation.WriteFile(Sbom, sbom);
             progress($"wrote {Image}, {Path.GetFileName(Manifest)} and {Path.GetFileName(Sbom)} ({facts.Packages.Count} packages, {root.Images.Count} images)");
+            if (kubeconfig is not null)
+            {
+                Appliance.Common.Pki.Kubeconfig.Write(Kubeconfig, kubeconfig);
+                progress($"wrote {Path.GetFileName(Kubeconfig)} (admin credentials of the cluster PKI, mode 0600)");
+            }
             IReadOnlyList<string> bundles = [];
             if (key != null)
             {
@@ -69,13 +80,16 @@ public sealed record ImageOutputs(string Name, string Image, string Manifest, st
                     [(Image, disk.Sha256!), (Manifest, SHA256.HashData(manifestBytes)), (Sbom, SHA256.HashData(sbom))]);
                 progress($"signed {string.Join(", ", All.Select(Path.GetFileName))} with key {key.Id}");
             }
-            return new BuildResult(Image, Manifest, manifest, Sbom, bundles) { ImageSha256 = disk.Sha256! };
+            return new BuildResult(Image, Manifest, manifest, Sbom, bundles)
+            {
+                ImageSha256 = disk.Sha256!, KubeconfigPath = kubeconfig is null ? null : Kubeconfig,
+            };
         }
         catch
         {
             // Best effort: a failing delete must not replace the error that stopped the build.
             foreach (var o in All)
-                foreach (var path in new[] { o, BuildAttestation.BundlePath(o) })
+                foreach (var path in new[] { o, BuildAttestation.BundlePath(o), Kubeconfig })
                 {
                     try { File.Delete(path); }
                     catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }

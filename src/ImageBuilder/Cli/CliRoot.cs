@@ -15,6 +15,7 @@ public static class CliRoot
         Profile.ProfileCommandDefinition.Create(ctx),
         Build.BuildCommandDefinition.Create(ctx),
         Key.KeyCommandDefinition.Create(ctx),
+        Cluster.ClusterCommandDefinition.Create(ctx),
         Sign.SignCommandDefinition.Create(ctx),
         Verify.VerifyCommandDefinition.Create(ctx),
         Sbom.SbomCommandDefinition.Create(ctx),

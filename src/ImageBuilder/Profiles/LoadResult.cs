@@ -1,4 +1,5 @@
 // What loading a profile gives: the typed profile (when valid), every problem, and the secrets kept apart.
+using Appliance.Common.Pki;
 using Appliance.ImageBuilder.Profiles.Model;
 using Appliance.ImageBuilder.Profiles.Yaml;
 
@@ -42,15 +43,19 @@ public sealed class LoadResult
 /// </summary>
 public sealed class ProfileSecrets
 {
-    internal ProfileSecrets(string? clusterToken, IEnumerable<string> all)
+    internal ProfileSecrets(string? clusterToken, IEnumerable<string> all, ClusterPkiDirectory? pki = null)
     {
         ClusterToken = clusterToken;
+        Pki = pki;
         Values = all.Distinct(StringComparer.Ordinal).ToList();
         Redactor = new SecretRedactor(Values);
     }
 
-    /// <summary>The cluster join token in clear (from cluster.token, tokenFile, or the environment), or null.</summary>
+    /// <summary>The cluster join token in clear (from cluster.token, tokenFile, cluster.pki, or the environment), or null.</summary>
     public string? ClusterToken { get; }
+
+    /// <summary>The cluster PKI named by <c>cluster.pki</c>, read and checked; null without one.</summary>
+    public ClusterPkiDirectory? Pki { get; }
 
     /// <summary>Every secret value: the token, tokenFile contents, and secret-named environment variables.</summary>
     public IReadOnlyList<string> Values { get; }

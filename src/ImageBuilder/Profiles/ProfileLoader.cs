@@ -1,4 +1,5 @@
 // Loads a site profile: reads the extends chain, merges it, binds the model, resolves secrets, validates.
+using Appliance.Common.Pki;
 using Appliance.ImageBuilder.Profiles.Binding;
 using Appliance.ImageBuilder.Profiles.Model;
 using Appliance.ImageBuilder.Profiles.Validation;
@@ -25,6 +26,7 @@ public sealed class ProfileLoader(Func<string, string?> getEnvironment, Action<s
         var chain = new List<string>();
         var secrets = new List<string>();
         SiteProfile? profile = null;
+        ClusterPkiDirectory? pki = null;
         var tree = ReadChain(path, [], chain, problems);
         if (tree is not null)
         {
@@ -32,6 +34,7 @@ public sealed class ProfileLoader(Func<string, string?> getEnvironment, Action<s
             profile = binder.Bind<SiteProfile>(tree);
             secrets.AddRange(binder.Secrets);
             ResolveToken(profile, binder, problems, secrets);
+            pki = ResolvePki(profile, binder, problems, secrets);
             new ProfileValidator(binder.Marks, binder.KeyMarks, binder.Bound, problems).Validate(profile);
         }
         var ordered = problems
@@ -41,7 +44,7 @@ public sealed class ProfileLoader(Func<string, string?> getEnvironment, Action<s
             .ThenBy(p => p.Line).ThenBy(p => p.Column)
             .ThenBy(p => p.Path, StringComparer.Ordinal)
             .ToList();
-        var result = new LoadResult(path, profile, ordered, new ProfileSecrets(profile?.Cluster.Token, secrets), chain);
+        var result = new LoadResult(path, profile, ordered, new ProfileSecrets(profile?.Cluster.Token, secrets, pki), chain);
         log?.Invoke(result.Secrets.Redactor.Redact($"{path}: {(ordered.Count == 0 ? "valid" : $"{ordered.Count} problem(s)")}"));
         return result;
     }
@@ -145,6 +148,47 @@ public sealed class ProfileLoader(Func<string, string?> getEnvironment, Action<s
         secrets.Add(token);
         c.Token = token;
         log?.Invoke($"{fileMark}: cluster.tokenFile: read the token from {file.Written} ({token.Length} characters)");
+    }
+
+    /// <summary>
+    /// Applies cluster.pki: reads and checks the directory (relative to its profile), takes its token when the profile
+    /// gives none, and reports a given token that differs. Its keys and token are secrets.
+    /// </summary>
+    private ClusterPkiDirectory? ResolvePki(SiteProfile profile, ModelBinder binder, List<ProfileProblem> problems, List<string> secrets)
+    {
+        var c = profile.Cluster;
+        if (!binder.Bound.Contains("cluster.pki") || c.Pki is not { } dir)
+            return null;
+        var mark = binder.Marks["cluster.pki"];
+        ClusterPkiDirectory pki;
+        try
+        {
+            pki = ClusterPkiDirectory.Read(dir.FullPath);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            problems.Add(ProfileProblem.At(mark, "cluster.pki", ex switch
+            {
+                DirectoryNotFoundException => $"cluster PKI directory '{dir.Written}' not found (relative to the profile that names it; make one with 'appliance cluster init DIR')",
+                InvalidDataException => $"'{dir.Written}': {WithoutPrefix(ex.Message, dir.FullPath + ": ")} (make a new one with 'appliance cluster init DIR')",
+                _ => $"cannot read cluster PKI '{dir.Written}': {ex.Message}",
+            }));
+            return null;
+        }
+        var token = pki.Pki.Token.ToString();
+        secrets.AddRange([token, .. pki.Pki.TlsFiles.Select(f => f.Value), pki.Admin.KeyPem]);
+        if (c.Token is null)
+            c.Token = token;
+        else if (c.Token != token)
+        {
+            var field = binder.Marks.ContainsKey("cluster.tokenFile") && !binder.Marks.ContainsKey("cluster.token") ? "cluster.tokenFile" : "cluster.token";
+            binder.Marks.TryGetValue(field, out var at);
+            problems.Add(ProfileProblem.At(at, field, $"the token differs from the token of cluster.pki '{dir.Written}' ({ClusterPkiFiles.Token} there); " +
+                "leave it out (the PKI's token is used) or give that token"));
+        }
+        static string WithoutPrefix(string text, string prefix) => text.StartsWith(prefix, StringComparison.Ordinal) ? text[prefix.Length..] : text;
+        log?.Invoke($"{mark}: cluster.pki: read the cluster PKI from {dir.Written} (server CA sha256 {pki.Pki.Token.CaHash})");
+        return pki;
     }
 }
 

@@ -12,7 +12,8 @@ public static class ProfileMerger
     /// after); anything else in the child replaces the parent's value, so lists are replaced whole and
     /// an explicit null in the child removes the parent's value. Alternatives (<see cref="OneOfGroups.Site"/>,
     /// such as <c>cluster.token</c> / <c>cluster.tokenFile</c>): a child that sets one of them drops the parent's
-    /// others, so it replaces the parent's choice instead of adding a second one. Nodes keep their own file marks.
+    /// others, so it replaces the parent's choice instead of adding a second one; a child that sets the group's
+    /// supplier (<c>cluster.pki</c>) and none of them drops them all. Nodes keep their own file marks.
     /// </summary>
     public static YNode Merge(YNode parent, YNode child) => Merge(parent, child, "");
 
@@ -26,6 +27,10 @@ public static class ProfileMerger
             var set = group.Fields.Where(f => cm.Find(f) is not null).ToList();
             if (set.Count > 0)
                 entries.RemoveAll(e => group.Fields.Contains(e.Key.Value) && !set.Contains(e.Key.Value));
+            // A child that sets the field supplying the value (cluster.pki holds the token) without choosing one itself
+            // drops the parent's choice too: the parent's token belongs to another cluster.
+            else if (group.OptionalWith is { } supplier && cm.Find(supplier) is not null)
+                entries.RemoveAll(e => group.Fields.Contains(e.Key.Value));
         }
         foreach (var (key, value) in cm.Entries)
         {

@@ -1,4 +1,5 @@
 // The server's join endpoints answered directly: who may call them and what a bad request gets.
+using Appliance.Common.Pki;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;

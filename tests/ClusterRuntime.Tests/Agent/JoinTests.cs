@@ -1,4 +1,5 @@
 // The agent joins a real server process: node, lease, certificates; and the refusals a join must give.
+using Appliance.Common.Pki;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json.Nodes;
@@ -150,11 +151,11 @@ public sealed class JoinTests(ServerFixture fixture) : IClassFixture<ServerFixtu
             await WaitForNodeAsync("join-e", first);
         // As after years offline: the stored certificate (same key, same CA) has expired.
         var tls = Path.Combine(Server.DataDir, "tls");
-        var clientCa = new Pki.PemPair(File.ReadAllText(Path.Combine(tls, "client-ca.crt")), File.ReadAllText(Path.Combine(tls, "client-ca.key")));
+        var clientCa = new PemPair(File.ReadAllText(Path.Combine(tls, "client-ca.crt")), File.ReadAllText(Path.Combine(tls, "client-ca.key")));
         var key = File.ReadAllText(dir["a/tls/client-kubelet.key"]);
         using var publicKey = System.Security.Cryptography.ECDsa.Create();
         publicKey.ImportFromPem(key);
-        var expired = Pki.CertificateFactory.Sign(clientCa, "CN=system:node:join-e, O=system:nodes",
+        var expired = CertificateFactory.Sign(clientCa, "CN=system:node:join-e, O=system:nodes",
             new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=x", publicKey, System.Security.Cryptography.HashAlgorithmName.SHA256).PublicKey,
             DateTimeOffset.UtcNow, TimeSpan.FromSeconds(1), serverAuth: false, san: null);
         File.WriteAllText(dir["a/tls/client-kubelet.crt"], expired);

@@ -1,4 +1,5 @@
 // Pure parts of the agent: server failover order, Endpoints parsing, renewal timing, flags, condition transition times.
+using Appliance.Common.Pki;
 using System.Net;
 using System.Text.Json.Nodes;
 using Appliance.ClusterRuntime.Agent.Client;

@@ -1,4 +1,5 @@
 // Test support: a real server process, containerd in a network namespace, a registered Node and our kubelet (and its API) in-process.
+using Appliance.Common.Pki;
 using System.Net;
 using System.Text.Json.Nodes;
 using Appliance.ClusterRuntime.Agent.Client;
@@ -105,8 +106,8 @@ public sealed class KubeletHost : IAsyncDisposable
     async Task<Appliance.ClusterRuntime.Agent.KubeletApi.KubeletServer> StartKubeletApiAsync()
     {
         var tls = Path.Combine(_server!.DataDir, "tls");
-        var serverCa = new Appliance.ClusterRuntime.Pki.PemPair(File.ReadAllText(Path.Combine(tls, "server-ca.crt")), File.ReadAllText(Path.Combine(tls, "server-ca.key")));
-        var serving = Appliance.ClusterRuntime.Pki.CertificateFactory.CreateServing(serverCa, NodeName, [NodeName], [IPAddress.Loopback], DateTimeOffset.UtcNow);
+        var serverCa = new PemPair(File.ReadAllText(Path.Combine(tls, "server-ca.crt")), File.ReadAllText(Path.Combine(tls, "server-ca.key")));
+        var serving = CertificateFactory.CreateServing(serverCa, NodeName, [NodeName], [IPAddress.Loopback], DateTimeOffset.UtcNow);
         return await Appliance.ClusterRuntime.Agent.KubeletApi.KubeletServer.StartAsync(new Appliance.ClusterRuntime.Agent.KubeletApi.KubeletServerOptions(
             IPAddress.Loopback, 0, serving, File.ReadAllText(Path.Combine(tls, "client-ca.crt")), new Appliance.ClusterRuntime.Agent.Kubelet.Logs.PodLogLocator(_containerd!["pods"]),
             new Appliance.ClusterRuntime.Agent.KubeletApi.ExecOptions(_containerd.Supervisor.SocketPath, _dir["exec"], $"/run/netns/{_containerd.NetNs}")), _stop.Token);

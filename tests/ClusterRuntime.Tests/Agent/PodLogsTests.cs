@@ -1,4 +1,5 @@
 // End to end: a real server process proxies kubectl logs to a kubelet API server (ours, in this test) reading CRI log files.
+using Appliance.Common.Pki;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Appliance.ClusterRuntime.Agent.Kubelet.Logs;

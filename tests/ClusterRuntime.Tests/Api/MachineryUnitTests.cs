@@ -1,4 +1,5 @@
 // Unit tests of the API machinery's pure parts: selectors, patches, protobuf bodies, paths, tokens, discovery negotiation.
+using Appliance.Common.Pki;
 using System.Text.Json.Nodes;
 using Appliance.ClusterRuntime.Api;
 using Appliance.ClusterRuntime.Api.Patch;

@@ -1,4 +1,5 @@
 // kubectl as any user: a client certificate for that user and groups, signed by the server's client CA.
+using Appliance.Common.Pki;
 using Appliance.ClusterRuntime.Pki;
 
 namespace Appliance.ClusterRuntime.Tests.Support;

@@ -103,8 +103,11 @@ public sealed class SyntheticOs : IDisposable
             yield return d;
     }
 
-    /// <summary>An x86_64-uefi profile for this image, written under <see cref="Dir"/>.</summary>
-    public string Profile(string name, string diskSize = "2GiB", string hostname = "node1")
+    /// <summary>
+    /// An x86_64-uefi profile for this image, written under <see cref="Dir"/> next to a file <c>token</c>; <paramref name="cluster"/>
+    /// holds the lines of its cluster section, <paramref name="extra"/> more top-level YAML.
+    /// </summary>
+    public string Profile(string name, string diskSize = "2GiB", string hostname = "node1", string role = "server", string cluster = "tokenFile: token", string extra = "")
     {
         var dir = _dir["profiles-" + name];
         Directory.CreateDirectory(dir);
@@ -122,11 +125,11 @@ public sealed class SyntheticOs : IDisposable
             runtime:
               version: {SyntheticRuntime.Version}
             node:
-              role: server
+              role: {role}
               hostname: {hostname}
             cluster:
-              tokenFile: token
-            """ + "\n";
+            {string.Join("\n", cluster.Split('\n').Select(l => "  " + l))}
+            """ + "\n" + extra;
         var file = Path.Combine(dir, "profile.yaml");
         System.IO.File.WriteAllText(file, yaml);
         return file;
@@ -134,12 +137,12 @@ public sealed class SyntheticOs : IDisposable
 
     /// <summary>Runs the build pipeline in-process on <paramref name="profile"/>, with an optional boot target in place of the board's.</summary>
     public BuildResult Build(string profile, string outDir, Appliance.ImageBuilder.Boot.IBootTarget? target = null,
-        Appliance.ImageBuilder.Signing.Keys.SigningKey? key = null, List<string>? progress = null)
+        Appliance.ImageBuilder.Signing.Keys.SigningKey? key = null, List<string>? progress = null, Uri? apiServer = null)
     {
         var loaded = ProfileLoader.Load(profile, Environment.GetEnvironmentVariable);
         Assert.True(loaded.IsValid, string.Join("\n", loaded.Problems));
         return new ImageBuild(ContentStore.Open(StoreDir), line => progress?.Add(line), target)
-            .Run(new BuildRequest(profile, outDir, Epoch, key), loaded);
+            .Run(new BuildRequest(profile, outDir, Epoch, key) { ApiServer = apiServer }, loaded);
     }
 
     /// <inheritdoc/>

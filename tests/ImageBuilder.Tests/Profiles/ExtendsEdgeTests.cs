@@ -132,6 +132,6 @@ public sealed class ExtendsEdgeTests : IDisposable
         _dir.Write("parent.yaml", Header + Parent + "runtime:\n  version: v1.31.4\ncluster:\n  token: parent-own-token-0123456789\n");
         var child = _dir.Write("child.yaml", Header + "extends: parent.yaml\ncluster:\n  token: null\n");
         var p = Assert.Single(ProfileLoader.Load(child, _ => null).Problems);
-        Assert.Equal((child, "cluster", "set exactly one of cluster.token or cluster.tokenFile"), (p.File, p.Path, p.Message));
+        Assert.Equal((child, "cluster", "set exactly one of cluster.token or cluster.tokenFile (or cluster.pki, which holds it)"), (p.File, p.Path, p.Message));
     }
 }

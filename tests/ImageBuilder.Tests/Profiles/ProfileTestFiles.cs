@@ -10,8 +10,33 @@ internal static class ProfileTestFiles
     /// <summary>The malformed-profile fixtures.</summary>
     public static string MalformedDir => Path.Combine(RepoRoot, "tests", "ImageBuilder.Tests", "Profiles", "Malformed");
 
-    /// <summary>profiles/sites.</summary>
+    /// <summary>profiles/sites (with the demo site's cluster PKI made first: see <see cref="DemoPki"/>).</summary>
     public static string SitesDir => Path.Combine(RepoRoot, "profiles", "sites");
+
+    /// <summary>
+    /// profiles/pki/demo, which demo-x86.yaml names as cluster.pki. It is git-ignored (it holds CA keys), so a fresh
+    /// clone lacks it: it is made here as scripts/build-demo.sh makes it, with `appliance cluster init`'s code, once.
+    /// </summary>
+    public static string DemoPki { get; } = MakeDemoPki();
+
+    static ProfileTestFiles() => _ = DemoPki;
+
+    private static string MakeDemoPki()
+    {
+        var dir = Path.Combine(RepoRoot, "profiles", "pki", "demo");
+        if (Appliance.Common.Pki.ClusterPkiDirectory.Missing(dir).Count == 0)
+            return dir;
+        Directory.CreateDirectory(Path.GetDirectoryName(dir)!);
+        try
+        {
+            Appliance.Common.Pki.ClusterPkiDirectory.Create(dir, DateTimeOffset.UtcNow);
+        }
+        catch (IOException) when (Appliance.Common.Pki.ClusterPkiDirectory.Missing(dir).Count == 0)
+        {
+            // Another test process made it at the same moment.
+        }
+        return dir;
+    }
 
     private static string FindRoot()
     {

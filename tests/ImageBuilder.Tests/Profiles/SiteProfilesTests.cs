@@ -55,6 +55,7 @@ public class SiteProfilesTests
         var copy = dir.Write("rendered.yaml", yaml.Out
             .Replace("  token: <redacted>\n", "")
             .Replace("tokenFile: ../secrets/demo-cluster.token", $"tokenFile: {Path.Combine(ProfileTestFiles.RepoRoot, "profiles/secrets/demo-cluster.token")}")
+            .Replace("pki: ../pki/demo", $"pki: {ProfileTestFiles.DemoPki}")
             .Replace("- ../manifests/hello.yaml", $"- {Path.Combine(ProfileTestFiles.RepoRoot, "profiles/manifests/hello.yaml")}"));
         var again = CliRunner.Run("profile", "validate", copy);
         Assert.True(again.ExitCode == 0, again.Error);

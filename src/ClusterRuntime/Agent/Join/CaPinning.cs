@@ -1,4 +1,5 @@
 // Fetches the server CA bundle without trusting TLS and accepts it only when its SHA-256 is the token's K10 hash.
+using Appliance.Common.Pki;
 using System.Net.Security;
 using Appliance.ClusterRuntime.Pki;
 

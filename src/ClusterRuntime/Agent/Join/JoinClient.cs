@@ -1,4 +1,5 @@
 // Obtains the node's certificates from the join endpoints with the token's secret and the node password.
+using Appliance.Common.Pki;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;

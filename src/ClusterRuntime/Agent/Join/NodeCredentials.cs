@@ -1,4 +1,5 @@
 // What a joined node keeps in its data directory: node password, pinned server CA, client and serving certificates.
+using Appliance.Common.Pki;
 using System.Security.Cryptography;
 using Appliance.ClusterRuntime.Pki;
 using Appliance.Common;

@@ -1,4 +1,5 @@
 // The join: pin the CA against the token, then obtain (and later renew) the node's client and serving certificates.
+using Appliance.Common.Pki;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Appliance.ClusterRuntime.Agent.Client;

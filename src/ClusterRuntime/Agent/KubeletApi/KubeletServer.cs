@@ -1,4 +1,5 @@
 // The kubelet's HTTPS API (port 10250): mutual TLS, only the API server may call it; serves container logs, exec, attach and port-forward.
+using Appliance.Common.Pki;
 using System.Net;
 using Appliance.ClusterRuntime.Agent.Kubelet.Logs;
 using Appliance.ClusterRuntime.Auth;

@@ -1,4 +1,5 @@
 // The join endpoints: a node sends the token's secret, its node password and a signing request, and gets its certificates.
+using Appliance.Common.Pki;
 using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;

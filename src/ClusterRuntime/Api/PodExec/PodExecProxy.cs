@@ -1,4 +1,5 @@
 // GET /api/v1/namespaces/{ns}/pods/{name}/exec|attach (WebSocket): opens the same WebSocket to the pod's kubelet and relays it.
+using Appliance.Common.Pki;
 using System.Net.WebSockets;
 using System.Security.Cryptography.X509Certificates;
 using Appliance.ClusterRuntime.Agent.Client;

@@ -1,4 +1,5 @@
 // GET /api/v1/namespaces/{ns}/pods/{name}/log: finds the pod's node (KubeletTarget) and streams its kubelet's /containerLogs answer.
+using Appliance.Common.Pki;
 using Appliance.ClusterRuntime.Agent.Client;
 using Appliance.ClusterRuntime.Agent.Kubelet.Logs;
 using Appliance.ClusterRuntime.Api.Storage;

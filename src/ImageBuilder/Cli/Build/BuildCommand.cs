@@ -13,8 +13,12 @@ namespace Appliance.ImageBuilder.Cli.Build;
 public sealed class BuildCommand(CliContext ctx, bool verbose)
 {
     /// <summary>Builds <paramref name="profileFile"/> into <paramref name="outDir"/>; returns the exit code.</summary>
-    public int Execute(string profileFile, string outDir, string? storeDir)
+    public int Execute(string profileFile, string outDir, string? storeDir, string? apiServer = null)
     {
+        Uri? apiServerUrl = null;
+        if (apiServer is not null && (!Uri.TryCreate(apiServer, UriKind.Absolute, out apiServerUrl) || apiServerUrl.Scheme != Uri.UriSchemeHttps
+                                      || apiServerUrl.AbsolutePath != "/" || apiServerUrl.Query.Length > 0))
+            throw new UserInputException($"--api-server: '{apiServer}' is not an https URL such as https://192.168.1.10:6443");
         var loaded = ProfileLoading.Load(ctx, profileFile, verbose);
         if (!loaded.IsValid)
         {
@@ -36,7 +40,7 @@ public sealed class BuildCommand(CliContext ctx, bool verbose)
             try
             {
                 result = new ImageBuild(Appliance.ImageBuilder.Store.ContentStore.Open(store), Progress)
-                    .Run(new BuildRequest(profileFile, outDir, sde, key, ToolInfo.Version) { WorkDirectory = work.FullName }, loaded);
+                    .Run(new BuildRequest(profileFile, outDir, sde, key, ToolInfo.Version) { WorkDirectory = work.FullName, ApiServer = apiServerUrl }, loaded);
             }
             finally
             {
@@ -53,6 +57,8 @@ public sealed class BuildCommand(CliContext ctx, bool verbose)
         ctx.Out.WriteLine($"{result.SbomPath}");
         foreach (var b in result.Bundles)
             ctx.Out.WriteLine(b);
+        if (result.KubeconfigPath is { } kubeconfig)
+            ctx.Out.WriteLine($"{kubeconfig} (admin kubeconfig, 0600)");
         return ExitCodes.Ok;
     }
 

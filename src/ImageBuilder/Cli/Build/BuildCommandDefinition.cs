@@ -22,15 +22,21 @@ public static class BuildCommandDefinition
         Description = "Content store directory (default: $APPLIANCE_STORE, else ${XDG_DATA_HOME:-~/.local/share}/appliance/store)",
     };
 
+    /// <summary>--api-server URL: the server address in NAME.kubeconfig.</summary>
+    public static readonly Option<string?> ApiServer = new("--api-server")
+    {
+        Description = "API server URL written into NAME.kubeconfig of a server site with cluster.pki (default: https://FIRST-STATIC-ADDRESS:6443, or https://HOSTNAME:6443 with DHCP)",
+    };
+
     /// <summary>Creates the command.</summary>
     public static Command Create(CliContext ctx)
     {
         var build = new Command("build", "Build a site's bootable disk image from its profile and the content store (works offline)")
         {
-            Profile, OutDir, StoreDir,
+            Profile, OutDir, StoreDir, ApiServer,
         };
         build.SetAction(p => new BuildCommand(ctx, p.GetValue(GlobalOptions.Verbose))
-            .Execute(p.GetValue(Profile)!, p.GetValue(OutDir)!, p.GetValue(StoreDir)));
+            .Execute(p.GetValue(Profile)!, p.GetValue(OutDir)!, p.GetValue(StoreDir), p.GetValue(ApiServer)));
         return build;
     }
 }

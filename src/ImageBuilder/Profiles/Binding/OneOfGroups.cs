@@ -5,9 +5,15 @@ using Appliance.ImageBuilder.Profiles.Yaml;
 
 namespace Appliance.ImageBuilder.Profiles.Binding;
 
-/// <summary>One set of alternative fields: the section's path (such as <c>cluster</c>) and the fields' YAML names.</summary>
-public sealed record OneOfGroup(string Section, IReadOnlyList<string> Fields)
+/// <summary>
+/// One set of alternative fields: the section's path (such as <c>cluster</c>), the fields' YAML names, and the field
+/// whose presence makes the group optional (<see cref="ProfileOneOfAttribute.OptionalWith"/>).
+/// </summary>
+public sealed record OneOfGroup(string Section, IReadOnlyList<string> Fields, string? OptionalWith = null)
 {
+    /// <summary>The full path of <see cref="OptionalWith"/>, or null.</summary>
+    public string? OptionalWithPath => OptionalWith is null ? null : Paths.Child(Section, OptionalWith);
+
     /// <summary>The full path of each field, such as <c>cluster.tokenFile</c>.</summary>
     public IEnumerable<string> FieldPaths => Fields.Select(f => Paths.Child(Section, f));
 
@@ -35,7 +41,7 @@ public static class OneOfGroups
     private static void Walk(Type type, string path, List<OneOfGroup> groups)
     {
         foreach (var a in type.GetCustomAttributes<ProfileOneOfAttribute>())
-            groups.Add(new OneOfGroup(path, a.Fields));
+            groups.Add(new OneOfGroup(path, a.Fields, a.OptionalWith));
         foreach (var (prop, field) in ModelBinder.FieldsOf(type))
         {
             var t = Nullable.GetUnderlyingType(prop.PropertyType) ?? prop.PropertyType;

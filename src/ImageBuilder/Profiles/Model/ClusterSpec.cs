@@ -1,10 +1,10 @@
-// The cluster section of a site profile: join token, server URL and address ranges.
+// The cluster section of a site profile: join token, cluster PKI, server URL and address ranges.
 using System.Net;
 
 namespace Appliance.ImageBuilder.Profiles.Model;
 
 /// <summary>How the node forms or joins the site cluster. Defaults are the usual K3s ranges.</summary>
-[ProfileOneOf("token", "tokenFile")]
+[ProfileOneOf("token", "tokenFile", OptionalWith = "pki")]
 public sealed class ClusterSpec
 {
     /// <summary>The join token, in clear. Secret: never printed.</summary>
@@ -14,6 +14,14 @@ public sealed class ClusterSpec
     /// <summary>A file holding the token, relative to the profile that names it.</summary>
     [ProfileField("tokenFile", Description = "File holding the join token, relative to the profile file that names it.")]
     public ProfilePath? TokenFile { get; set; }
+
+    /// <summary>
+    /// A cluster PKI directory made by <c>appliance cluster init</c>, relative to the profile that names it. A server
+    /// site's image carries its CAs and token; an agent site's only its token. When set, token and tokenFile may be
+    /// left out; when given they must equal its token.
+    /// </summary>
+    [ProfileField("pki", Description = "Cluster PKI directory made by 'appliance cluster init DIR', relative to the profile file that names it. A server image carries its CA keys and token, an agent image only its token; token/tokenFile may then be left out (when given they must equal its token). Secret content: never printed.")]
+    public ProfilePath? Pki { get; set; }
 
     /// <summary>The server's URL; required for agents.</summary>
     [ProfileField("server", Description = "https URL of the cluster's server; required when node.role is agent.")]

@@ -28,4 +28,10 @@ public sealed class ProfileOneOfAttribute(params string[] fields) : Attribute
 {
     /// <summary>The YAML names of the alternative fields, in the order messages name them.</summary>
     public IReadOnlyList<string> Fields { get; } = fields;
+
+    /// <summary>
+    /// A field of the same section that, when set, supplies the value, so that none of <see cref="Fields"/> is needed
+    /// (<c>cluster.pki</c> holds the token); null: one of them is always required.
+    /// </summary>
+    public string? OptionalWith { get; init; }
 }

@@ -72,8 +72,10 @@ internal sealed class ProfileValidator(IReadOnlyDictionary<string, SourceMark> m
             return;
         // A field counts when it holds a value, even one refused above (that has its own problem); an explicit null does not.
         var set = group.FieldPaths.Where(f => Has(f) || problems.Any(p => p.Path == f)).ToList();
+        if (set.Count == 0 && group.OptionalWithPath is { } supplier && Present(supplier))
+            return;
         if (set.Count == 0)
-            Add(group.Section, $"set exactly one of {group.Names}");
+            Add(group.Section, $"set exactly one of {group.Names}" + (group.OptionalWithPath is { } with ? $" (or {with}, which holds it)" : ""));
         else if (set.Count > 1)
             Add(set[1], $"set either {group.Names}, not both");
     }

@@ -3,16 +3,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
-namespace Appliance.ClusterRuntime.Pki;
-
-/// <summary>A certificate with its private key, as PEM text.</summary>
-/// <param name="CertificatePem">The certificate.</param>
-/// <param name="KeyPem">The PKCS#8 private key.</param>
-public sealed record PemPair(string CertificatePem, string KeyPem)
-{
-    /// <summary>Loads the pair as an <see cref="X509Certificate2"/> with its private key.</summary>
-    public X509Certificate2 ToCertificate() => X509Certificate2.CreateFromPem(CertificatePem, KeyPem);
-}
+namespace Appliance.Common.Pki;
 
 /// <summary>Creates certificates. The clock is passed in so tests can pin it.</summary>
 public static class CertificateFactory
@@ -33,6 +24,16 @@ public static class CertificateFactory
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
         using var cert = request.CreateSelfSigned(now.AddMinutes(-5), now.Add(CaValidity));
         return new PemPair(cert.ExportCertificatePem() + "\n", key.ExportPkcs8PrivateKeyPem() + "\n");
+    }
+
+    /// <summary>
+    /// A new service-account signing key: RSA 2048, PKCS#1 PEM (RS256 is what every Kubernetes client expects of a
+    /// cluster's tokens). Kept for the cluster's life: every token it signed dies with it.
+    /// </summary>
+    public static string CreateServiceAccountKey()
+    {
+        using var rsa = RSA.Create(2048);
+        return rsa.ExportRSAPrivateKeyPem() + "\n";
     }
 
     /// <summary>Issues the serving certificate for the given DNS names and IP addresses.</summary>
@@ -56,6 +57,30 @@ public static class CertificateFactory
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var certificate = Sign(ca, subject, new CertificateRequest(new X500DistinguishedName(subject), key, HashAlgorithmName.SHA256).PublicKey, now, LeafValidity, serverAuth, san);
         return new PemPair(certificate, key.ExportPkcs8PrivateKeyPem() + "\n");
+    }
+
+    /// <summary>
+    /// Whether <paramref name="leafPem"/> was signed by the key of <paramref name="caPem"/> and is valid at
+    /// <paramref name="at"/> (now when null): a chain built on that CA alone. Malformed PEM is false.
+    /// </summary>
+    public static bool IsSignedBy(string leafPem, string caPem, DateTimeOffset? at = null)
+    {
+        try
+        {
+            using var cert = X509Certificate2.CreateFromPem(leafPem);
+            using var caCert = X509Certificate2.CreateFromPem(caPem);
+            if (!cert.IssuerName.RawData.AsSpan().SequenceEqual(caCert.SubjectName.RawData)) return false;
+            using var chain = new X509Chain();
+            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+            chain.ChainPolicy.CustomTrustStore.Add(caCert);
+            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+            chain.ChainPolicy.VerificationTime = (at ?? DateTimeOffset.UtcNow).UtcDateTime;
+            return chain.Build(cert);
+        }
+        catch (CryptographicException)
+        {
+            return false;
+        }
     }
 
     /// <summary>

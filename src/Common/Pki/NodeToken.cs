@@ -2,7 +2,7 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace Appliance.ClusterRuntime.Pki;
+namespace Appliance.Common.Pki;
 
 /// <summary>A K3s-format node token. The CA hash lets an agent pin the server CA it downloads from <c>/cacerts</c>.</summary>
 /// <param name="CaHash">Lower-case hex SHA-256 of the server CA bundle PEM bytes.</param>
@@ -12,6 +12,13 @@ public sealed record NodeToken(string CaHash, string User, string Secret)
 {
     /// <summary>SHA-256 (hex) of the CA bundle exactly as served at <c>/cacerts</c>.</summary>
     public static string HashCa(string caBundlePem) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(caBundlePem)));
+
+    /// <summary>A new server token for the CA bundle <paramref name="serverCaPem"/>, with a random 128-bit secret.</summary>
+    public static NodeToken Create(string serverCaPem) =>
+        new(HashCa(serverCaPem), "server", Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)));
+
+    /// <summary>Whether this token names the CA bundle <paramref name="serverCaPem"/> (its hash is that bundle's).</summary>
+    public bool Pins(string serverCaPem) => CaHash == HashCa(serverCaPem);
 
     /// <summary>Parses <c>K10hash::user:secret</c>.</summary>
     public static bool TryParse(string text, out NodeToken token)

@@ -2,7 +2,7 @@
 using System.Text;
 using Appliance.Common;
 
-namespace Appliance.ClusterRuntime.Pki;
+namespace Appliance.Common.Pki;
 
 /// <summary>Renders and writes kubeconfig files.</summary>
 public static class Kubeconfig

@@ -2,7 +2,7 @@
 using System.Buffers.Binary;
 using System.Text;
 
-namespace Appliance.ImageBuilder.Disk.Fat;
+namespace Appliance.Common.Disk.Fat;
 
 internal sealed record BootSector
 {
@@ -36,6 +36,8 @@ internal sealed record BootSector
     public long FirstDataSector => ReservedSectors + (long)NumFats * FatSize;
     public long ClusterCount => (TotalSectors - FirstDataSector) / SectorsPerCluster;
     public int ClusterBytes => SectorsPerCluster * SectorSize;
+    /// <summary>Byte offset in the volume of data cluster <paramref name="cluster"/> (the first is 2).</summary>
+    public long ClusterOffset(uint cluster) => FirstDataSector * SectorSize + (long)(cluster - 2) * ClusterBytes;
 
     public void WriteTo(Span<byte> b)
     {

@@ -77,7 +77,15 @@ public sealed class FirstbootRun(RunOptions options, IDeviceActions device, Firs
             Boundary("bless", () => log.Info(BootBlessing.Run(boot, Slot())));
             Boundary("status", () => { });
             Show();
-            if (options.Supervise && runtime is not null) await runtime.Completion.WaitAsync(ct);
+            if (options.Supervise && runtime is not null)
+            {
+                _status.Step = "runtime";
+                try { await runtime.Completion.WaitAsync(ct); }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    throw new StepFailedException($"runtime supervision gave up: {e.Message}", e);
+                }
+            }
             return 0;
         }
         catch (StepFailedException e)

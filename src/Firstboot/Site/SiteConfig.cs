@@ -130,7 +130,7 @@ public sealed class SiteConfig
         throw new InvalidDataException($"{where}: the secrets document does not start with a '---' line");
     }
 
-    /// <summary>Parses a size such as <c>8GiB</c>, <c>512MiB</c>, <c>4G</c> or a plain byte count.</summary>
+    /// <summary>Parses a size as the profile writes it (the units of the builder's ByteSize: B, KiB…TiB, KB…TB).</summary>
     public static long ParseSize(string s)
     {
         s = s.Trim();
@@ -140,8 +140,8 @@ public sealed class SiteConfig
             throw new InvalidDataException($"appliance/site.yaml: target.diskSize '{s}' is not a size");
         long unit = s[i..].Trim() switch
         {
-            "" or "B" => 1, "K" or "KB" => 1000, "KiB" => 1L << 10, "M" or "MB" => 1000_000, "MiB" => 1L << 20,
-            "G" or "GB" => 1000_000_000, "GiB" => 1L << 30, "T" or "TB" => 1000_000_000_000, "TiB" => 1L << 40,
+            "" or "B" => 1, "KB" => 1000, "KiB" => 1L << 10, "MB" => 1000_000, "MiB" => 1L << 20,
+            "GB" => 1000_000_000, "GiB" => 1L << 30, "TB" => 1000_000_000_000, "TiB" => 1L << 40,
             var u => throw new InvalidDataException($"appliance/site.yaml: target.diskSize '{s}': unknown unit '{u}'"),
         };
         return (long)(n * unit);

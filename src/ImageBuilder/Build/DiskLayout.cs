@@ -35,7 +35,7 @@ public sealed record DiskLayout(DiskImagePlan Plan, long SlotSize, byte[] SiteYa
     /// identifiers derive from root-a's SHA-256, so two sites from one base share every byte outside site.yaml.
     /// </summary>
     public static DiskLayout Create(Board board, IBootTarget target, OsRoot os, RootContent content, RootImage rootA, byte[] siteYaml,
-        ByteSize diskSize, long sourceDateEpoch, string profileFile)
+        ByteSize diskSize, long sourceDateEpoch, string profileFile, IReadOnlyList<(string Name, byte[] Bytes)>? manifests = null)
     {
         long slotSize = Math.Max(AlignUp(2 * rootA.Size, SlotUnit), MinSlotSize);
         long needed = MiB + BootPartitionSize + 2 * slotSize + MiB;
@@ -47,6 +47,7 @@ public sealed record DiskLayout(DiskImagePlan Plan, long SlotSize, byte[] SiteYa
         var boot = new FileTree(sourceDateEpoch);
         target.AddBootFiles(boot, new BootSlot("a", content.Initramfs, $"Appliance {content.Manifest.Runtime}"), os.Fs, os.Kernel, sourceDateEpoch);
         boot.AddFile("appliance/site.yaml", siteYaml, mtime: sourceDateEpoch);
+        SiteManifests.AddTo(boot, manifests ?? [], sourceDateEpoch);
 
         var plan = DiskImagePlan.BootAndAbRoot(boot, BootPartitionSize, new RawPartitionContent(FileContent.FromHostFile(rootA.Path)), slotSize,
             board.PartitionTable, diskSize.Bytes, rootA.Sha256,

@@ -10,11 +10,6 @@ namespace Appliance.Firstboot.Tests;
 [Trait("Category", "External")]
 public sealed class FailureTests
 {
-    private static void RequireLoop()
-    {
-        if (LoopDevice.Unavailable() is { } why) Assert.Skip(why);
-    }
-
     private static string Reason(TestDisk disk) =>
         JsonNode.Parse(File.ReadAllText(disk.Paths.Status))!["reason"]?.GetValue<string>() ?? "(no reason)";
 
@@ -22,7 +17,7 @@ public sealed class FailureTests
     [Fact]
     public void DiskSmallerThanTheSiteNeeds_StopsWithTheSizes_TableUntouched()
     {
-        RequireLoop();
+        TestDisk.RequireLoop();
         using var disk = TestDisk.Create(siteYaml: TestDisk.SiteYaml(minimumDisk: "4GiB"));
         var before = ProcessRunner.Run("sfdisk", ["--dump", disk.Device]).Ok().Out;
         var r = disk.Run();
@@ -31,7 +26,7 @@ public sealed class FailureTests
         Assert.Contains("FAILED    at partition: the disk", r.Out);
         Assert.Equal(before, ProcessRunner.Run("sfdisk", ["--dump", disk.Device]).Ok().Out);
         Assert.False(disk.DataMounted);
-        var status = ProcessRunner.Run("dotnet", [TestDisk.Program, "status", "--root", disk.Root]);
+        var status = TestDisk.Firstboot(["status", "--root", disk.Root]);
         Assert.Equal(1, status.ExitCode);
         Assert.Contains("smaller than the 4 GiB", status.Out);
     }
@@ -40,7 +35,7 @@ public sealed class FailureTests
     [Fact]
     public void MissingSiteYaml_EndsWithTheReason()
     {
-        RequireLoop();
+        TestDisk.RequireLoop();
         using var disk = TestDisk.Create(withSiteYaml: false);
         var before = ProcessRunner.Run("sfdisk", ["--dump", disk.Device]).Ok().Out;
         var r = disk.Run();
@@ -54,7 +49,7 @@ public sealed class FailureTests
     [Fact]
     public void CorruptSiteYaml_EndsWithTheReasonAndWhere()
     {
-        RequireLoop();
+        TestDisk.RequireLoop();
         using var disk = TestDisk.Create(siteYaml: "apiVersion: appliance/v1\nmetadata: {name: [unclosed\n");
         var r = disk.Run();
         Assert.Equal(1, r.ExitCode);
@@ -68,7 +63,7 @@ public sealed class FailureTests
     [Fact]
     public async Task RuntimeThatDoesNotStart_EndsWithItsReason_AndTheBootIsNotBlessed()
     {
-        RequireLoop();
+        TestDisk.RequireLoop();
         using var disk = TestDisk.Create();
         using var console = new StringWriter();
         var log = new FirstbootLog(console, Path.Combine(disk.Paths.Run, "firstboot.log"));

@@ -10,11 +10,6 @@ namespace Appliance.Firstboot.Tests;
 [Trait("Category", "External")]
 public sealed class FirstbootRunTests
 {
-    private static void RequireLoop()
-    {
-        if (LoopDevice.Unavailable() is { } why) Assert.Skip(why);
-    }
-
     private static JsonObject Status(TestDisk disk) => (JsonObject)JsonNode.Parse(File.ReadAllText(disk.Paths.Status))!;
 
     /// <summary>
@@ -25,7 +20,7 @@ public sealed class FirstbootRunTests
     [Fact]
     public void Gpt_ImageEndingAfterRootA_GetsRootBAndData_AndASecondBootChangesNothing()
     {
-        RequireLoop();
+        TestDisk.RequireLoop();
         using var disk = TestDisk.Create(DiskKind.GptEndsAfterRootA);
         var rootABefore = PartitionBytes(disk, 2);
         var r = disk.Run();
@@ -47,6 +42,7 @@ public sealed class FirstbootRunTests
         Assert.Equal("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: demo\n", File.ReadAllText(Path.Combine(disk.Paths.ManifestsDir, "demo.yaml")));
         Assert.Contains("BEGIN CERTIFICATE", File.ReadAllText(Path.Combine(disk.Paths.Runtime, "tls", "server-ca.crt")));
         Assert.Equal(TestDisk.Token + "\n", File.ReadAllText(Path.Combine(disk.Paths.Runtime, "token")));
+        Assert.Equal([Path.Combine(disk.Paths.Runtime, "tls", "server-ca.key"), Path.Combine(disk.Paths.Runtime, "token")], PowerCutTests.SecretsOnData(disk));
         Assert.True(File.Exists(Path.Combine(disk.Paths.Logs, "firstboot.log")));
         var status = Status(disk);
         Assert.Equal("shop-042", status["site"]!.GetValue<string>());
@@ -56,10 +52,10 @@ public sealed class FirstbootRunTests
         Assert.Contains("Appliance site shop-042 (server), node node1: Disabled", r.Out);
         Assert.Contains("v1.31.4", r.Out);
 
-        var printed = ProcessRunner.Run("dotnet", [TestDisk.Program, "status", "--root", disk.Root]);
+        var printed = TestDisk.Firstboot(["status", "--root", disk.Root]);
         Assert.True(printed.ExitCode == 0, printed.Error);
         Assert.Contains("API       https://192.168.10.5:6443", printed.Out);
-        var json = ProcessRunner.Run("dotnet", [TestDisk.Program, "status", "--root", disk.Root, "--output", "json"]).Ok().Out;
+        var json = TestDisk.Firstboot(["status", "--root", disk.Root, "--output", "json"]).Ok().Out;
         Assert.Equal("shop-042", JsonNode.Parse(json)!["site"]!.GetValue<string>());
 
         var first = disk.Fingerprint();

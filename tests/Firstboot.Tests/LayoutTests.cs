@@ -16,7 +16,7 @@ public sealed class LayoutTests
     [Fact]
     public void Mbr_GetsRootBInSlot3_AndDataToTheEndInSlot4()
     {
-        if (LoopDevice.Unavailable() is { } why) Assert.Skip(why);
+        TestDisk.RequireLoop();
         using var disk = TestDisk.Create(DiskKind.MbrEndsAfterRootA);
         var before = Partitions(disk);
         var id = JsonNode.Parse(ProcessRunner.Run("sfdisk", ["--json", disk.Device]).Ok().Out)!["partitiontable"]!["id"]!.GetValue<string>();
@@ -42,7 +42,7 @@ public sealed class LayoutTests
     [Fact]
     public void Gpt_WithRootBInTheImage_KeepsIt()
     {
-        if (LoopDevice.Unavailable() is { } why) Assert.Skip(why);
+        TestDisk.RequireLoop();
         using var disk = TestDisk.Create(DiskKind.GptWithRootB, diskBytes: 2L << 30);
         var before = Partitions(disk);
         Assert.Equal(3, before.Count);

@@ -64,10 +64,8 @@ public static class BlockDevices
         {
             try
             {
-                var b = new byte[BootSector.SectorSize];
                 using var f = new FileStream(p, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1);
-                f.ReadExactly(b);
-                if (BootSector.Read(b).VolumeLabel == label) return p;
+                if (BootSector.Read(f).VolumeLabel == label) return p;
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException) { }
         }

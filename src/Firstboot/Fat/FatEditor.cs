@@ -21,11 +21,7 @@ public sealed class FatEditor : IDisposable
     public FatEditor(Stream volume)
     {
         _volume = volume;
-        var b = new byte[BootSector.SectorSize];
-        volume.Position = 0;
-        volume.ReadExactly(b);
-        _boot = BootSector.Read(b);
-        _fat = FatTable.Read(volume, _boot);
+        (_boot, _fat) = FatTable.Open(volume);
     }
 
     /// <summary>Opens the block device (or image file) at <paramref name="path"/>.</summary>

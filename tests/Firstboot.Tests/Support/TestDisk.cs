@@ -39,7 +39,10 @@ public sealed class TestDisk : IDisposable
     private readonly TempDir _dir = new("firstboot-disk-");
     private LoopDevice? _loop;
 
-    private TestDisk() { }
+    private TestDisk(IReadOnlyList<string> secrets) => Secrets = secrets;
+
+    /// <summary>Text of each secret site.yaml carries, which must end up on DATA only.</summary>
+    public IReadOnlyList<string> Secrets { get; }
 
     /// <summary>The loop device.</summary>
     public string Device => _loop!.Device;
@@ -72,7 +75,7 @@ public sealed class TestDisk : IDisposable
     /// <param name="withSiteYaml">False leaves site.yaml out.</param>
     public static TestDisk Create(DiskKind kind = DiskKind.GptEndsAfterRootA, long diskBytes = 1536L << 20, string? siteYaml = null, bool withSiteYaml = true)
     {
-        var disk = new TestDisk();
+        var disk = new TestDisk([Token, KeyMarker]);
         try
         {
             var boot = new FileTree(Epoch);
@@ -103,14 +106,10 @@ public sealed class TestDisk : IDisposable
             };
             var image = disk._dir["site.img"];
             DiskImageBuilder.Build(plan, image, durable: false);
-            var file = disk._dir["disk.raw"];
-            ProcessRunner.Run("cp", ["--sparse=always", image, file]).Ok();
-            File.Delete(image);
-            ProcessRunner.Run("truncate", ["-s", diskBytes.ToString(), file]).Ok();
             Directory.CreateDirectory(Path.Combine(disk.Root, "etc/appliance"));
             File.WriteAllText(Path.Combine(disk.Root, "etc/appliance/build.json"),
                 $"{{\"board\":\"x86_64-uefi\",\"runtime\":\"v1.31.4\",\"osDigest\":\"sha256:{new string('e', 64)}\",\"sourceDateEpoch\":{Epoch}}}\n");
-            disk._loop = LoopDevice.Attach(file);
+            disk.Attach(image, diskBytes, move: true);
             return disk;
         }
         catch
@@ -120,18 +119,72 @@ public sealed class TestDisk : IDisposable
         }
     }
 
+    /// <summary>
+    /// A disk of <paramref name="diskBytes"/> starting with a copy of <paramref name="image"/>, an image made by
+    /// <c>appliance build</c>; build.json for <c>--root</c> is read out of its root-a with unsquashfs.
+    /// <paramref name="secrets"/>: the secret text its site.yaml carries.
+    /// </summary>
+    public static TestDisk FromImage(string image, long diskBytes, IReadOnlyList<string> secrets)
+    {
+        var disk = new TestDisk(secrets);
+        try
+        {
+            disk.Attach(image, diskBytes, move: false);
+            Directory.CreateDirectory(Path.Combine(disk.Root, "etc/appliance"));
+            var json = ProcessRunner.Run("unsquashfs", ["-cat", disk.Loop.Partition(2), "etc/appliance/build.json"]).Ok().Out;
+            File.WriteAllText(Path.Combine(disk.Root, "etc/appliance/build.json"), json);
+            return disk;
+        }
+        catch
+        {
+            disk.Dispose();
+            throw;
+        }
+    }
+
+    private void Attach(string image, long diskBytes, bool move)
+    {
+        var file = _dir["disk.raw"];
+        ProcessRunner.Run("cp", ["--sparse=always", image, file]).Ok();
+        if (move) File.Delete(image);
+        ProcessRunner.Run("truncate", ["-s", diskBytes.ToString(), file]).Ok();
+        _loop = LoopDevice.Attach(file);
+    }
+
+    /// <summary>Skips the test, with the reason, unless loop devices can be attached (root, tools).</summary>
+    public static void RequireLoop()
+    {
+        if (LoopDevice.Unavailable() is { } why) Assert.Skip(why);
+    }
+
     /// <summary>The firstboot program (the test's build output).</summary>
     public static string Program => Path.Combine(AppContext.BaseDirectory, "appliance-firstboot.dll");
 
+    /// <summary>
+    /// The published program when <c>APPLIANCE_FIRSTBOOT_BINARY</c> names one (for example the NativeAOT build of
+    /// <c>dotnet publish src/Firstboot -r linux-x64 -p:PublishAot=true</c>), else <c>dotnet</c> with <see cref="Program"/>.
+    /// </summary>
+    public static (string File, string[] Args) Command(params string[] args) =>
+        Environment.GetEnvironmentVariable("APPLIANCE_FIRSTBOOT_BINARY") is { Length: > 0 } published ? (published, args) : ("dotnet", [Program, .. args]);
+
+    /// <summary>Runs <c>appliance-firstboot ARGS</c>.</summary>
+    public static ProcessResult Firstboot(params string[] args)
+    {
+        var (file, full) = Command(args);
+        return ProcessRunner.Run(file, full);
+    }
+
     /// <summary>Runs <c>appliance-firstboot run</c> against the disk with device actions off; <paramref name="stopAt"/> sets the stop point.</summary>
-    public ProcessResult Run(string? stopAt = null, params string[] extra) =>
-        ProcessRunner.Run("dotnet", [Program, "run", "--root", Root, "--boot-device", Boot, "--disk", Device, "--slot", "a",
-            "--device-actions", "off", "--no-set-clock", "--no-supervise", .. extra],
-            new ProcessOptions
+    public ProcessResult Run(string? stopAt = null, params string[] extra)
+    {
+        var (file, args) = Command(["run", "--root", Root, "--boot-device", Boot, "--disk", Device, "--slot", "a",
+            "--device-actions", "off", "--no-set-clock", "--no-supervise", .. extra]);
+        return ProcessRunner.Run(file, args, new ProcessOptions
             {
                 Environment = new Dictionary<string, string?> { [StopPoints.Variable] = stopAt, ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1" },
                 Timeout = TimeSpan.FromMinutes(5),
             });
+    }
 
     /// <summary>Whether the data partition is mounted at DATA.</summary>
     public bool DataMounted => Loop.MountPoints().Contains(Paths.Data);

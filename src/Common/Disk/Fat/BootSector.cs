@@ -65,6 +65,15 @@ internal sealed record BootSector
         b[Off.Signature] = 0x55; b[Off.Signature + 1] = 0xAA;
     }
 
+    /// <summary>Reads the boot sector at offset 0 of <paramref name="volume"/>.</summary>
+    public static BootSector Read(Stream volume)
+    {
+        var b = new byte[SectorSize];
+        volume.Position = 0;
+        volume.ReadExactly(b);
+        return Read(b);
+    }
+
     public static BootSector Read(ReadOnlySpan<byte> b)
     {
         if (b[Off.Signature] != 0x55 || b[Off.Signature + 1] != 0xAA)

@@ -16,6 +16,13 @@ internal sealed class FatTable
     /// <summary>The link of each cluster (index = cluster number; 0 and 1 are reserved).</summary>
     public uint[] Links { get; }
 
+    /// <summary>Reads the boot sector and the first FAT of the volume at offset 0 of <paramref name="volume"/>.</summary>
+    public static (BootSector Boot, FatTable Fat) Open(Stream volume)
+    {
+        var boot = BootSector.Read(volume);
+        return (boot, Read(volume, boot));
+    }
+
     /// <summary>Reads the first FAT of the volume at offset 0 of <paramref name="volume"/>.</summary>
     public static FatTable Read(Stream volume, BootSector boot)
     {

@@ -14,11 +14,7 @@ public sealed class FatReader
     public FatReader(Stream volume)
     {
         _volume = volume;
-        var b = new byte[BootSector.SectorSize];
-        volume.Position = 0;
-        volume.ReadExactly(b);
-        _boot = BootSector.Read(b);
-        _fat = FatTable.Read(volume, _boot);
+        (_boot, _fat) = FatTable.Open(volume);
     }
 
     /// <summary>The volume label from the boot sector.</summary>

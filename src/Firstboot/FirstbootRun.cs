@@ -152,6 +152,7 @@ public sealed class FirstbootRun(RunOptions options, IDeviceActions device, Firs
         StopPoints.Reach($"before:{step}");
         _status.Step = step;
         bool oneTime = OneTime.Contains(step);
+        // partition runs on every boot all the same: it mounts DATA, and on a later boot finds nothing to change.
         if (oneTime && _journal?.IsDone(step) == true && step != "partition")
         {
             log.Info($"{step}: done on an earlier boot");
@@ -162,7 +163,7 @@ public sealed class FirstbootRun(RunOptions options, IDeviceActions device, Firs
             try { await action(); }
             catch (Exception e) when (e is not StepFailedException and not OperationCanceledException)
             {
-                throw new StepFailedException(e is DiskTooSmallException ? e.Message : $"{e.Message}", e);
+                throw new StepFailedException(e.Message, e);
             }
             if (oneTime) _journal?.Record(step);
         }

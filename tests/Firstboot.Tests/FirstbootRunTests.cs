@@ -70,6 +70,25 @@ public sealed class FirstbootRunTests
         Assert.Equal(first, disk.Fingerprint());
     }
 
+    /// <summary>An agent site: the token goes to DATA/secrets/token (0600), no pki, no manifests placed, the API is the server's.</summary>
+    [Fact]
+    public void Agent_TokenGoesToDataSecrets_AndNoManifestsArePlaced()
+    {
+        TestDisk.RequireLoop();
+        var yaml = TestDisk.SiteYaml(role: "agent").Replace("cluster:\n  token: <redacted>\n", "cluster:\n  server: https://10.0.0.1:6443\n");
+        yaml = yaml[..yaml.IndexOf("pki:", StringComparison.Ordinal)];
+        using var disk = TestDisk.Create(siteYaml: yaml);
+        var r = disk.Run();
+        Assert.True(r.ExitCode == 0, r.Out + r.Error);
+        var token = Path.Combine(disk.Paths.SecretsDir, "token");
+        Assert.Equal(TestDisk.Token + "\n", File.ReadAllText(token));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(token));
+        Assert.False(File.Exists(Path.Combine(disk.Paths.Runtime, "token")));
+        Assert.False(Directory.Exists(disk.Paths.ManifestsDir));
+        Assert.Equal("https://10.0.0.1:6443", Status(disk)["apiAddress"]!.GetValue<string>());
+        Assert.Equal(-1, disk.BootBytes().AsSpan().IndexOf("power-cut-secret-7f3e9c"u8));
+    }
+
     private static string PartitionBytes(TestDisk disk, int number)
     {
         var dump = JsonNode.Parse(ProcessRunner.Run("sfdisk", ["--json", disk.Device]).Ok().Out)!["partitiontable"]!["partitions"]![number - 1]!;

@@ -41,7 +41,7 @@ public sealed record DiskLayout(DiskImagePlan Plan, long SlotSize, long MinimumD
     /// identifiers derive from root-a's SHA-256, so two sites from one base share every byte outside site.yaml.
     /// </summary>
     public static DiskLayout Create(Board board, IBootTarget target, OsRoot os, RootContent content, RootImage rootA, byte[] siteYaml,
-        ByteSize diskSize, long sourceDateEpoch, string profileFile)
+        ByteSize diskSize, long sourceDateEpoch, string profileFile, IReadOnlyList<(string Name, byte[] Bytes)>? manifests = null)
     {
         long slotSize = Math.Max(AlignUp(2 * rootA.Size, SlotUnit), MinSlotSize);
         long needed = MiB + BootPartitionSize + 2 * slotSize + MiB;
@@ -53,6 +53,7 @@ public sealed record DiskLayout(DiskImagePlan Plan, long SlotSize, long MinimumD
         var boot = new FileTree(sourceDateEpoch);
         target.AddBootFiles(boot, new BootSlot("a", content.Initramfs, $"Appliance {content.Manifest.Runtime}"), os.Fs, os.Kernel, sourceDateEpoch);
         boot.AddFile("appliance/site.yaml", siteYaml, mtime: sourceDateEpoch);
+        SiteManifests.AddTo(boot, manifests ?? [], sourceDateEpoch);
 
         var plan = DiskImagePlan.BootAndRoot(boot, BootPartitionSize, new RawPartitionContent(FileContent.FromHostFile(rootA.Path)), slotSize,
             board.PartitionTable, diskSize: null, rootA.Sha256,

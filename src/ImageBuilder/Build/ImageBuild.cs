@@ -56,7 +56,8 @@ public sealed class ImageBuild(ContentStore store, Action<string> progress, IBoo
 
             progress("writing root-a (squashfs)");
             var rootA = RootImage.Write(os.Tree, sde, Path.Combine(work.FullName, "root-a.squashfs"));
-            var layout = DiskLayout.Create(board, target, os, content, rootA, SiteYaml(request, loaded), profile.Target.DiskSize, sde, request.ProfileFile);
+            var layout = DiskLayout.Create(board, target, os, content, rootA, SiteYaml(request, loaded), profile.Target.DiskSize, sde, request.ProfileFile,
+                SiteManifests.Read(profile, request.ProfileFile));
 
             progress($"composing {Path.GetFileName(outputs.Image)} (boot + root-a; for a disk of at least {profile.Target.DiskSize})");
             return outputs.Write(layout, content.Manifest, facts, request.SigningKey, board, request.ProfileFile, progress, kubeconfig);

@@ -1,8 +1,8 @@
 // Checks whole disk images (GPT and MBR) with sgdisk, sfdisk and the kernel's partition scanner.
 using System.Text.Json;
-using Appliance.ImageBuilder.Disk.Gpt;
+using Appliance.Common.Disk.Gpt;
 using Appliance.ImageBuilder.Disk.Image;
-using Appliance.ImageBuilder.Disk.Mbr;
+using Appliance.Common.Disk.Mbr;
 using Appliance.ImageBuilder.Disk.SquashFs;
 using Appliance.ImageBuilder.Disk.Tree;
 

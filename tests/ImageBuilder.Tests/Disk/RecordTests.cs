@@ -1,9 +1,10 @@
 // Unit tests of the on-disk records and small pure helpers of the disk formats.
 using System.Text;
+using Appliance.Common;
 using Appliance.ImageBuilder.Disk.Common;
 using Appliance.ImageBuilder.Disk.Fat;
-using Appliance.ImageBuilder.Disk.Gpt;
-using Appliance.ImageBuilder.Disk.Mbr;
+using Appliance.Common.Disk.Gpt;
+using Appliance.Common.Disk.Mbr;
 using Appliance.ImageBuilder.Disk.SquashFs;
 using Appliance.ImageBuilder.Disk.Tree;
 

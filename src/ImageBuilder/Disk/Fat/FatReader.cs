@@ -1,6 +1,4 @@
 // Reads a FAT32 volume back into a FileTree (long names, timestamps, read-only bit); file contents follow cluster chains on demand.
-using System.Buffers.Binary;
-using System.Text;
 using Appliance.ImageBuilder.Disk.Tree;
 
 namespace Appliance.ImageBuilder.Disk.Fat;
@@ -10,22 +8,13 @@ public sealed class FatReader
 {
     private readonly Stream _volume;
     private readonly BootSector _boot;
-    private readonly uint[] _fat;
+    private readonly FatTable _fat;
 
     /// <summary>Reads the boot sector and the first FAT of the volume at offset 0 of <paramref name="volume"/>.</summary>
     public FatReader(Stream volume)
     {
         _volume = volume;
-        var b = new byte[BootSector.SectorSize];
-        volume.Position = 0;
-        volume.ReadExactly(b);
-        _boot = BootSector.Read(b);
-        long entries = _boot.ClusterCount + 2;
-        var fatBytes = new byte[entries * 4];
-        volume.Position = (long)_boot.ReservedSectors * BootSector.SectorSize;
-        volume.ReadExactly(fatBytes);
-        _fat = new uint[entries];
-        for (long i = 0; i < entries; i++) _fat[i] = BinaryPrimitives.ReadUInt32LittleEndian(fatBytes.AsSpan((int)(i * 4))) & 0x0FFFFFFF;
+        (_boot, _fat) = FatTable.Open(volume);
     }
 
     /// <summary>The volume label from the boot sector.</summary>
@@ -47,8 +36,9 @@ public sealed class FatReader
         {
             var (dirPath, cluster) = stack.Pop();
             var data = ReadChain(cluster, long.MaxValue, $"directory /{dirPath}");
-            foreach (var (name, e) in Entries(data, dirPath))
+            foreach (var item in FatDirectory.Parse(data, dirPath))
             {
+                var (name, e) = (item.Name, item.Entry);
                 string path = dirPath.Length == 0 ? name : dirPath + "/" + name;
                 long mtime = ToUnix(e.Date, e.Time);
                 if ((e.Attributes & FatAttributes.Directory) != 0)
@@ -66,52 +56,6 @@ public sealed class FatReader
         return tree;
     }
 
-    private IEnumerable<(string Name, ShortEntry Entry)> Entries(byte[] data, string dirPath)
-    {
-        var parts = new SortedDictionary<int, string>();
-        int expectOrd = 0;
-        byte checksum = 0;
-        for (int off = 0; off + 32 <= data.Length; off += 32)
-        {
-            var e = data.AsSpan(off, 32);
-            if (e[0] == 0x00) yield break;
-            if (e[0] == 0xE5) { parts.Clear(); continue; }
-            var attr = (FatAttributes)e[11];
-            if ((attr & FatAttributes.LongName) == FatAttributes.LongName)
-            {
-                var (ord, sum, part) = LongNameEntry.Read(e);
-                if ((ord & 0x40) != 0) { parts.Clear(); expectOrd = ord & 0x3F; checksum = sum; }
-                else if (sum != checksum || (ord & 0x3F) != expectOrd)
-                    throw new InvalidDataException($"FAT directory /{dirPath}: long name entry at byte {off} is out of sequence");
-                parts[ord & 0x3F] = part;
-                expectOrd = (ord & 0x3F) - 1;
-                continue;
-            }
-            var se = ShortEntry.Read(e);
-            if ((attr & FatAttributes.VolumeId) != 0 || e[0] == (byte)'.') { parts.Clear(); continue; }
-            string name;
-            if (parts.Count > 0)
-            {
-                if (ShortEntry.Checksum(se.Name) != checksum || expectOrd != 0)
-                    throw new InvalidDataException($"FAT directory /{dirPath}: long name before byte {off} does not match its short entry (checksum)");
-                name = string.Concat(parts.Values);
-            }
-            else name = ShortName(se.Name, e[12]);
-            parts.Clear();
-            yield return (name, se);
-        }
-    }
-
-    private static string ShortName(byte[] raw, byte ntRes)
-    {
-        var n = (byte[])raw.Clone();
-        if (n[0] == 0x05) n[0] = 0xE5;
-        string b = Encoding.Latin1.GetString(n, 0, 8).TrimEnd(), x = Encoding.Latin1.GetString(n, 8, 3).TrimEnd();
-        if ((ntRes & 0x08) != 0) b = b.ToLowerInvariant();
-        if ((ntRes & 0x10) != 0) x = x.ToLowerInvariant();
-        return x.Length > 0 ? b + "." + x : b;
-    }
-
     private static long ToUnix(ushort date, ushort time)
     {
         int y = 1980 + (date >> 9), mo = Math.Clamp((date >> 5) & 0xF, 1, 12), d = Math.Clamp(date & 0x1F, 1, 31);
@@ -121,21 +65,9 @@ public sealed class FatReader
     }
 
     /// <summary>The clusters of a chain, checked against loops and out-of-range links.</summary>
-    internal List<uint> Chain(uint first, string what)
-    {
-        var list = new List<uint>();
-        uint c = first;
-        while (c >= 2 && c < 0x0FFFFFF8)
-        {
-            if (c >= _fat.Length) throw new InvalidDataException($"FAT: {what} links to cluster {c}, past the last cluster {_fat.Length - 1}");
-            if (list.Count > _fat.Length) throw new InvalidDataException($"FAT: {what} has a cluster chain loop");
-            list.Add(c);
-            c = _fat[c];
-        }
-        return list;
-    }
+    internal List<uint> Chain(uint first, string what) => _fat.Chain(first, what);
 
-    internal long ClusterOffset(uint cluster) => _boot.FirstDataSector * BootSector.SectorSize + (long)(cluster - 2) * _boot.ClusterBytes;
+    internal long ClusterOffset(uint cluster) => _boot.ClusterOffset(cluster);
 
     private byte[] ReadChain(uint first, long limit, string what)
     {

@@ -1,8 +1,8 @@
 // Streams a whole disk image: each partition's content at its aligned offset and the partition table; sparse throughout.
 using System.IO.Hashing;
 using Appliance.ImageBuilder.Disk.Common;
-using Appliance.ImageBuilder.Disk.Gpt;
-using Appliance.ImageBuilder.Disk.Mbr;
+using Appliance.Common.Disk.Gpt;
+using Appliance.Common.Disk.Mbr;
 
 namespace Appliance.ImageBuilder.Disk.Image;
 

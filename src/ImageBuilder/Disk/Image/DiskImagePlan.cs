@@ -1,7 +1,7 @@
 // The plan of a whole disk image: partition table kind, disk size, alignment and the partitions in order.
 using Appliance.ImageBuilder.Disk.Fat;
-using Appliance.ImageBuilder.Disk.Gpt;
-using Appliance.ImageBuilder.Disk.Mbr;
+using Appliance.Common.Disk.Gpt;
+using Appliance.Common.Disk.Mbr;
 using Appliance.ImageBuilder.Disk.SquashFs;
 using Appliance.ImageBuilder.Disk.Tree;
 

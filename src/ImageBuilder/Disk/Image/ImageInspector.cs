@@ -3,8 +3,8 @@ using System.Text;
 using Appliance.ImageBuilder.Disk.Common;
 using Appliance.ImageBuilder.Disk.Cpio;
 using Appliance.ImageBuilder.Disk.Fat;
-using Appliance.ImageBuilder.Disk.Gpt;
-using Appliance.ImageBuilder.Disk.Mbr;
+using Appliance.Common.Disk.Gpt;
+using Appliance.Common.Disk.Mbr;
 using Appliance.ImageBuilder.Disk.SquashFs;
 using Appliance.ImageBuilder.Disk.Tree;
 

@@ -1,7 +1,7 @@
 // One planned partition of a disk image: name, type, size rule and the content written into it.
 using Appliance.ImageBuilder.Disk.Fat;
-using Appliance.ImageBuilder.Disk.Gpt;
-using Appliance.ImageBuilder.Disk.Mbr;
+using Appliance.Common.Disk.Gpt;
+using Appliance.Common.Disk.Mbr;
 using Appliance.ImageBuilder.Disk.SquashFs;
 using Appliance.ImageBuilder.Disk.Tree;
 

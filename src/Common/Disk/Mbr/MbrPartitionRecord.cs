@@ -1,7 +1,7 @@
 // UEFI 2.10 §5.2.1 table 5.2 (legacy MBR partition record, 16 bytes).
 using System.Buffers.Binary;
 
-namespace Appliance.ImageBuilder.Disk.Mbr;
+namespace Appliance.Common.Disk.Mbr;
 
 /// <summary>One of the four primary partition records of an MBR.</summary>
 public sealed record MbrPartition(byte Type, uint FirstLba, uint SectorCount, bool Bootable = false)

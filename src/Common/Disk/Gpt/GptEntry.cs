@@ -2,7 +2,7 @@
 using System.Buffers.Binary;
 using System.Text;
 
-namespace Appliance.ImageBuilder.Disk.Gpt;
+namespace Appliance.Common.Disk.Gpt;
 
 internal static class GptEntry
 {

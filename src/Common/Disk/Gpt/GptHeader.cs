@@ -2,7 +2,7 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
 
-namespace Appliance.ImageBuilder.Disk.Gpt;
+namespace Appliance.Common.Disk.Gpt;
 
 internal sealed record GptHeader
 {

@@ -2,7 +2,7 @@
 using System.Buffers.Binary;
 using System.Text;
 
-namespace Appliance.ImageBuilder.Disk.Fat;
+namespace Appliance.Common.Disk.Fat;
 
 internal sealed record BootSector
 {
@@ -36,6 +36,8 @@ internal sealed record BootSector
     public long FirstDataSector => ReservedSectors + (long)NumFats * FatSize;
     public long ClusterCount => (TotalSectors - FirstDataSector) / SectorsPerCluster;
     public int ClusterBytes => SectorsPerCluster * SectorSize;
+    /// <summary>Byte offset in the volume of data cluster <paramref name="cluster"/> (the first is 2).</summary>
+    public long ClusterOffset(uint cluster) => FirstDataSector * SectorSize + (long)(cluster - 2) * ClusterBytes;
 
     public void WriteTo(Span<byte> b)
     {
@@ -61,6 +63,15 @@ internal sealed record BootSector
         Encoding.ASCII.GetBytes(VolumeLabel.PadRight(11), b.Slice(Off.VolumeLabel, 11));
         Encoding.ASCII.GetBytes("FAT32   ", b.Slice(Off.FsType, 8));
         b[Off.Signature] = 0x55; b[Off.Signature + 1] = 0xAA;
+    }
+
+    /// <summary>Reads the boot sector at offset 0 of <paramref name="volume"/>.</summary>
+    public static BootSector Read(Stream volume)
+    {
+        var b = new byte[SectorSize];
+        volume.Position = 0;
+        volume.ReadExactly(b);
+        return Read(b);
     }
 
     public static BootSector Read(ReadOnlySpan<byte> b)

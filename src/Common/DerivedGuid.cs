@@ -2,7 +2,7 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace Appliance.ImageBuilder.Disk.Common;
+namespace Appliance.Common;
 
 /// <summary>Deterministic GUIDs derived from a seed and a purpose string.</summary>
 public static class DerivedGuid

@@ -1,7 +1,7 @@
 // Microsoft FAT specification §6 (32-byte short directory entry) and §7 (long name entries and their checksum).
 using System.Buffers.Binary;
 
-namespace Appliance.ImageBuilder.Disk.Fat;
+namespace Appliance.Common.Disk.Fat;
 
 [Flags]
 internal enum FatAttributes : byte

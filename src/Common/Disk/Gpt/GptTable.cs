@@ -1,8 +1,8 @@
 // UEFI 2.10 §5.3: a whole GUID partition table (protective MBR, primary and backup headers and entry arrays).
 using System.IO.Hashing;
-using Appliance.ImageBuilder.Disk.Mbr;
+using Appliance.Common.Disk.Mbr;
 
-namespace Appliance.ImageBuilder.Disk.Gpt;
+namespace Appliance.Common.Disk.Gpt;
 
 /// <summary>
 /// A GUID partition table for a disk of <see cref="DiskSectors"/> 512-byte sectors, with the standard
@@ -32,6 +32,11 @@ public sealed class GptTable
     public Guid DiskGuid { get; }
     /// <summary>The partitions, in entry order.</summary>
     public IReadOnlyList<GptPartition> Partitions { get; }
+    /// <summary>
+    /// For a table read from a disk: where its backup header was recorded to be (the primary header's alternate LBA).
+    /// A disk image copied to a larger disk keeps it at the image's end until the table is written again.
+    /// </summary>
+    public long? RecordedBackupLba { get; private init; }
     /// <summary>The first LBA a partition may use.</summary>
     public long FirstUsableLba => 2 + EntryArraySectors;
     /// <summary>The last LBA a partition may use.</summary>
@@ -89,9 +94,15 @@ public sealed class GptTable
     /// Reads the table of <paramref name="disk"/>: the primary header, or the backup one when the primary is damaged.
     /// Throws <see cref="InvalidDataException"/> when neither header or entry array checks out.
     /// </summary>
-    public static GptTable Read(Stream disk)
+    public static GptTable Read(Stream disk) => Read(disk, disk.Length / SectorSize);
+
+    /// <summary>
+    /// Reads the table of a disk of <paramref name="diskSectors"/> sectors (a block device's stream has no length).
+    /// The table's <see cref="DiskSectors"/> is the larger of that and the end its primary header records.
+    /// </summary>
+    public static GptTable Read(Stream disk, long diskSectors)
     {
-        long sectors = disk.Length / SectorSize;
+        long sectors = diskSectors;
         try { return ReadAt(disk, 1, sectors); }
         catch (InvalidDataException primaryError)
         {
@@ -115,6 +126,6 @@ public sealed class GptTable
         var parts = new List<GptPartition>();
         for (int i = 0; i < h.EntryCount; i++)
             if (GptEntry.Read(entries.AsSpan(i * h.EntrySize, GptEntry.Size)) is { } p) parts.Add(p);
-        return new GptTable(Math.Max(sectors, h.AlternateLba + 1), h.DiskGuid, parts);
+        return new GptTable(Math.Max(sectors, h.AlternateLba + 1), h.DiskGuid, parts) { RecordedBackupLba = lba == 1 ? h.AlternateLba : lba };
     }
 }

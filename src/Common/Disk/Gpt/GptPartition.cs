@@ -1,5 +1,5 @@
 // One partition of a GUID partition table, and the well-known type GUIDs.
-namespace Appliance.ImageBuilder.Disk.Gpt;
+namespace Appliance.Common.Disk.Gpt;
 
 /// <summary>A GPT partition: type, unique id, inclusive LBA range, name (at most 36 UTF-16 units) and attribute bits.</summary>
 public sealed record GptPartition(Guid Type, Guid Id, long FirstLba, long LastLba, string Name, ulong Attributes = 0)

@@ -1,7 +1,7 @@
 // UEFI 2.10 §5.2.1: legacy master boot record (LBA 0): disk signature, four partition records, 0x55AA.
 using System.Buffers.Binary;
 
-namespace Appliance.ImageBuilder.Disk.Mbr;
+namespace Appliance.Common.Disk.Mbr;
 
 /// <summary>A classic MBR partition table (used alone on the Raspberry Pi, and as the GPT protective MBR).</summary>
 public sealed class MasterBootRecord

@@ -1,7 +1,7 @@
 // Microsoft FAT specification §5: the FAT32 FSInfo sector (free cluster count and next free hint).
 using System.Buffers.Binary;
 
-namespace Appliance.ImageBuilder.Disk.Fat;
+namespace Appliance.Common.Disk.Fat;
 
 internal readonly record struct FsInfoSector(uint FreeCount, uint NextFree)
 {
@@ -11,6 +11,12 @@ internal readonly record struct FsInfoSector(uint FreeCount, uint NextFree)
     {
         public const int Lead = 0, Struc = 484, Free = Struc + 4, Next = Free + 4, Trail = 508;
     }
+
+    /// <summary>Byte offset of the free cluster count in the sector, which an editor that frees clusters sets to unknown.</summary>
+    public const int FreeCountOffset = Off.Free;
+
+    /// <summary>The free count meaning "unknown: count the FAT" (§5).</summary>
+    public const uint Unknown = 0xFFFFFFFF;
 
     public void WriteTo(Span<byte> b)
     {

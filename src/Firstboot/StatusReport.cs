@@ -1,0 +1,73 @@
+// Step 9: /run/appliance/status.json (and its copy on DATA) and the console banner.
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Appliance.Common;
+
+namespace Appliance.Firstboot;
+
+/// <summary>
+/// What first boot knows about the node, written as <c>status.json</c> after every step and shown as a banner of a
+/// few lines: site, role, node state, API address, image version and OS digest, and the reason when it failed.
+/// </summary>
+public sealed class StatusReport
+{
+    /// <summary>The site name (metadata.name), or null before site.yaml was read.</summary>
+    public string? Site { get; set; }
+    /// <summary>server or agent.</summary>
+    public string? Role { get; set; }
+    /// <summary>The node name.</summary>
+    public string? Node { get; set; }
+    /// <summary>starting, Ready, NotReady, Disabled, failed.</summary>
+    public string NodeState { get; set; } = "starting";
+    /// <summary>The API address.</summary>
+    public string? ApiAddress { get; set; }
+    /// <summary>The runtime version the image carries (build.json runtime).</summary>
+    public string? ImageVersion { get; set; }
+    /// <summary>The OS image digest the image was built from (build.json osDigest).</summary>
+    public string? ImageDigest { get; set; }
+    /// <summary>The booted slot.</summary>
+    public string? Slot { get; set; }
+    /// <summary>The step running or last run.</summary>
+    public string? Step { get; set; }
+    /// <summary>Why first boot failed, or null.</summary>
+    public string? Reason { get; set; }
+    /// <summary>The steps done on this disk (the journal).</summary>
+    public IReadOnlyList<string> Done { get; set; } = [];
+
+    /// <summary>The JSON document.</summary>
+    public JsonObject ToJson() => new()
+    {
+        ["site"] = Site, ["role"] = Role,
+        ["node"] = new JsonObject { ["name"] = Node, ["state"] = NodeState },
+        ["apiAddress"] = ApiAddress,
+        ["image"] = new JsonObject { ["version"] = ImageVersion, ["osDigest"] = ImageDigest },
+        ["slot"] = Slot, ["step"] = Step, ["reason"] = Reason,
+        ["done"] = new JsonArray(Done.Select(d => (JsonNode?)JsonValue.Create(d)).ToArray()),
+        ["updated"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ"),
+    };
+
+    /// <summary>Writes the live status and, when the data partition is mounted, its copy there.</summary>
+    public void Write(FirstbootPaths paths, bool dataMounted)
+    {
+        var text = ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
+        Directory.CreateDirectory(paths.Run);
+        AtomicFile.WriteText(paths.Status, text, new AtomicFileOptions(Durable: false));
+        if (dataMounted && Directory.Exists(paths.FirstbootDir))
+            AtomicFile.WriteText(Path.Combine(paths.FirstbootDir, "status.json"), text);
+    }
+
+    /// <summary>The banner lines of a status document.</summary>
+    public static IReadOnlyList<string> Banner(JsonObject s)
+    {
+        string V(JsonNode? n) => n?.GetValue<string>() ?? "-";
+        var lines = new List<string>
+        {
+            $"Appliance site {V(s["site"])} ({V(s["role"])}), node {V(s["node"]?["name"])}: {V(s["node"]?["state"])}",
+            $"  API       {V(s["apiAddress"])}",
+            $"  image     {V(s["image"]?["version"])} (OS {V(s["image"]?["osDigest"])}), slot {V(s["slot"])}",
+        };
+        if (s["reason"] is { } r)
+            lines.Add($"  FAILED    at {V(s["step"])}: {r.GetValue<string>()}");
+        return lines;
+    }
+}

@@ -6,8 +6,9 @@
 # usage: publish.sh [--store DIR] [ARCH...]
 #   ARCH         amd64 | arm64 | armv7 (default: amd64 arm64; armv7 needs the linux-arm packs, not served everywhere)
 #   --store DIR  also add the image to the content store DIR (with the appliance CLI built from this repo)
-# Prints the archive's path; skips the publishes when the sources did not change since the archive was made. Needs gcc + libc6-dev, and for a foreign ARCH its cross toolchain
-# (.ci/packages.d/runtime.txt); about 3 to 6 minutes per program and architecture on 2 cores.
+# Prints the archive's path; skips the publishes when the sources did not change since the archive was made.
+# Needs gcc + libc6-dev, and for a foreign ARCH its cross toolchain (.ci/packages.d/runtime.txt); about 3 to 6
+# minutes per program and architecture on 2 cores.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 kit=$repo/kits/runtime
@@ -17,7 +18,7 @@ while [ $# -gt 0 ]; do
   case $1 in
     --store) store=$2; shift 2 ;;
     amd64|arm64|armv7) arches+=("$1"); shift ;;
-    *) sed -n '6,10p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    *) sed -n '6,11p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
   esac
 done
 [ ${#arches[@]} -gt 0 ] || arches=(amd64 arm64)

@@ -44,7 +44,7 @@ public sealed class ProcessSupervisorTests
         var gaps = starts.Zip(starts.Skip(1), (a, b) => b - a).Take(5).ToArray();
         double[] expected = [0.2, 0.4, 0.8, 0.8, 0.8];
         for (int i = 0; i < expected.Length; i++)
-            Assert.True(gaps[i] >= expected[i] && gaps[i] < expected[i] + 1.0,
+            Assert.True(gaps[i] >= expected[i] && gaps[i] < expected[i] + 1.5,
                 $"gap {i} was {gaps[i]:0.000} s, expected {expected[i]} s (+ start-up): {string.Join(", ", gaps.Select(g => g.ToString("0.000")))}");
         Assert.All(sup.Exits, e =>
         {
@@ -84,7 +84,8 @@ public sealed class ProcessSupervisorTests
         var starts = File.ReadAllLines(dir["starts"]).Select(l => long.Parse(l, CultureInfo.InvariantCulture) / 1e9).ToArray();
         // After the two quick deaths the delay had doubled to 0.6 s then 1.2 s; each 1.5 s run resets it to 0.3 s.
         var afterStable = starts[3] - starts[2] - 1.5;
-        Assert.True(afterStable >= 0.3 && afterStable < 1.0, $"the pause after a stable run was {afterStable:0.000} s, expected 0.3 s");
+        // Without the reset it would have been 2.4 s.
+        Assert.True(afterStable >= 0.3 && afterStable < 2.0, $"the pause after a stable run was {afterStable:0.000} s, expected 0.3 s");
         var second = starts[2] - starts[1];
         Assert.True(second >= 0.6, $"the pause after the second quick death was {second:0.000} s, expected 0.6 s");
     }

@@ -105,7 +105,7 @@ public sealed class ProcessSupervisor : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts the child and the restart loop; returns at once.</summary>
+    /// <summary>Starts the restart loop and returns at once; the loop first stops a leftover named in the pid file, then starts the child.</summary>
     public void Start()
     {
         lock (_gate)
@@ -113,12 +113,12 @@ public sealed class ProcessSupervisor : IAsyncDisposable
             if (_state != SupervisorState.NotStarted) throw new InvalidOperationException($"{_spec.Name} was started already");
             _state = SupervisorState.BackingOff;
         }
-        StopLeftover();
         _loop = Task.Run(RunAsync);
     }
 
     private async Task RunAsync()
     {
+        StopLeftover();
         var delay = _backoff.Initial;
         while (!_stop.IsCancellationRequested)
         {

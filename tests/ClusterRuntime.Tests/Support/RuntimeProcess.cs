@@ -33,26 +33,20 @@ public sealed class RuntimeProcess : IAsyncDisposable
     /// <summary>Everything the process printed so far: stdout, then stderr.</summary>
     public string Log => _process.Out + _process.Error;
 
-    /// <summary>The dotnet host running the tests (DOTNET_HOST_PATH), else dotnet from PATH.</summary>
-    public static string Dotnet => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h ? h : "dotnet";
+    /// <summary>The dotnet host running the tests (<see cref="RuntimeProgram.Dotnet"/>).</summary>
+    public static string Dotnet => RuntimeProgram.Dotnet;
 
-    /// <summary>The built server: appliance-runtime.dll next to the test assembly (copied by the project reference).</summary>
-    static string ServerDll => Path.Combine(AppContext.BaseDirectory, "appliance-runtime.dll");
+    /// <summary>The published program under test, or null (<see cref="RuntimeProgram.Published"/>).</summary>
+    public static string? Published => RuntimeProgram.Published;
 
-    /// <summary>
-    /// The published program under test when <c>APPLIANCE_RUNTIME</c> names it (tests/run.sh sets it to the NativeAOT
-    /// build of kits/runtime/publish.sh, the form a device runs); else null, and the tests run the built dll.
-    /// </summary>
-    public static string? Published => Environment.GetEnvironmentVariable("APPLIANCE_RUNTIME") is { Length: > 0 } p ? Path.GetFullPath(p) : null;
+    /// <summary>The program to start for appliance-runtime (<see cref="RuntimeProgram.Program"/>).</summary>
+    public static string Program => RuntimeProgram.Program;
 
-    /// <summary>The program to start for appliance-runtime: the published one, else the dotnet host.</summary>
-    public static string Program => Published ?? Dotnet;
+    /// <summary>The arguments that run <paramref name="args"/> with <see cref="Program"/> (<see cref="RuntimeProgram.Arguments"/>).</summary>
+    public static string[] Arguments(params string[] args) => RuntimeProgram.Arguments(args);
 
-    /// <summary>The arguments that run <paramref name="args"/> with <see cref="Program"/> (the dll first for the host).</summary>
-    public static string[] Arguments(params string[] args) => Published is null ? [ServerDll, .. args] : args;
-
-    /// <summary>The whole command line, for a launcher such as nsenter: <see cref="Program"/>, then <see cref="Arguments"/>.</summary>
-    public static string[] CommandLine(params string[] args) => [Program, .. Arguments(args)];
+    /// <summary>The whole command line, for a launcher such as nsenter (<see cref="RuntimeProgram.CommandLine"/>).</summary>
+    public static string[] CommandLine(params string[] args) => RuntimeProgram.CommandLine(args);
 
     /// <summary>A TCP port that was free a moment ago.</summary>
     public static int FreePort()

@@ -21,7 +21,7 @@ public sealed record FirstbootPaths(string Root)
     /// <summary>DATA/secrets: an agent's token.</summary>
     public string SecretsDir => Path.Combine(Data, "secrets");
     /// <summary>The runtime's auto-deploy directory.</summary>
-    public string ManifestsDir => Path.Combine(Runtime, "server", "manifests");
+    public string ManifestsDir => Path.Combine(Runtime, "manifests");
     /// <summary>/run/appliance: live state.</summary>
     public string Run => Under("/run/appliance");
     /// <summary>The live status.</summary>

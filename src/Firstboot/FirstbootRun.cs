@@ -99,7 +99,9 @@ public sealed class FirstbootRun(RunOptions options, IDeviceActions device, Firs
         }
         finally
         {
-            if (runtime is not null && !options.Supervise) await runtime.DisposeAsync();
+            // Supervision ends here only on a failure or a stop (SIGTERM from rc.shutdown): the runtime stops with firstboot.
+            if (runtime is not null) await runtime.DisposeAsync();
+            if (device is IAsyncDisposable d) await d.DisposeAsync();
         }
     }
 

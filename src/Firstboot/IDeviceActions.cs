@@ -7,7 +7,7 @@ namespace Appliance.Firstboot;
 /// What first boot does to the running device rather than to its disk: hostname, network and time servers (step 3),
 /// starting and supervising containerd and <c>appliance-runtime</c> (step 5), and waiting for the node to be Ready
 /// (step 7). The device implementation lives in <c>Device/</c>; <see cref="DisabledDeviceActions"/> skips them (host
-/// tests on a loop device). Each method's exceptions end first boot with their message as the reason.
+/// tests on a loop device); <see cref="OnDeviceActions"/> runs them on the device. Each method's exceptions end first boot with their message as the reason.
 /// </summary>
 public interface IDeviceActions
 {
@@ -41,7 +41,7 @@ public interface IRuntimeSupervisor : IAsyncDisposable
 /// <param name="DataDir">The runtime's <c>--data-dir</c>: DATA/runtime (server) or DATA/runtime/agent (agent).</param>
 /// <param name="TokenFile">The token: DATA/runtime/token (server) or DATA/secrets/token (agent, <c>--token-file</c>); null without one.</param>
 /// <param name="ServerUrl">An agent's server URL; null for a server.</param>
-/// <param name="ManifestsDir">The server's auto-deploy directory (DATA/runtime/server/manifests).</param>
+/// <param name="ManifestsDir">The server's auto-deploy directory (DATA/runtime/manifests).</param>
 /// <param name="LogsDir">DATA/logs, for the runtime's and containerd's logs.</param>
 /// <param name="ApiAddress">The API address shown in the status.</param>
 public sealed record RuntimeLaunch(SiteConfig Site, string Role, string NodeName, string DataDir, string? TokenFile, string? ServerUrl,
@@ -92,11 +92,10 @@ public static class DeviceActions
     public static readonly string[] Kinds = ["device", "off"];
 
     /// <summary>The actions of <paramref name="kind"/>.</summary>
-    public static IDeviceActions Create(string kind, Action<string> log) => kind switch
+    public static IDeviceActions Create(string kind, FirstbootPaths paths, Action<string> log) => kind switch
     {
         "off" => new DisabledDeviceActions(log),
-        // The device implementation (src/Firstboot/Device/, helper fbdevice) is wired here at the merge.
-        "device" => new DisabledDeviceActions(m => log(m + " [device actions not wired into this build yet]")),
+        "device" => new OnDeviceActions(paths, log),
         _ => throw new ArgumentException($"--device-actions {kind}: expected one of {string.Join(", ", Kinds)}"),
     };
 }

@@ -22,7 +22,7 @@ run.SetAction(async (parse, ct) =>
     var log = new FirstbootLog(Console.Error, Path.Combine(paths.Run, "firstboot.log"));
     var options = new RunOptions(paths, parse.GetValue(bootDevice), parse.GetValue(disk), parse.GetValue(slot),
         SetClock: !parse.GetValue(noSetClock), Supervise: !parse.GetValue(noSupervise));
-    var actions = DeviceActions.Create(parse.GetValue(deviceActions)!, log.Info);
+    var actions = DeviceActions.Create(parse.GetValue(deviceActions)!, paths, log.Info);
     return await new FirstbootRun(options, actions, log).RunAsync(ct);
 });
 

@@ -121,14 +121,20 @@ public sealed class NetworkConfigurator : IAsyncDisposable
         if (!r.Ok) Problem(problems, $"cannot set the host name to {name}: {r.Describe()}");
         else _log($"network: host name {name}");
         var file = Path.Combine(_env.EtcDirectory, "hostname");
+        // /etc/hosts: the loopback names and this host's name. containerd's CRI copies it into every pod sandbox and
+        // refuses to create one without it, and the OS image has none.
+        var hosts = Path.Combine(_env.EtcDirectory, "hosts");
+        var hostsText = $"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t{name}\n";
         try
         {
             if (!File.Exists(file) || File.ReadAllText(file).Trim() != name)
                 AtomicFile.WriteText(file, name + "\n", new(Durable: false));
+            if (!File.Exists(hosts) || File.ReadAllText(hosts) != hostsText)
+                AtomicFile.WriteText(hosts, hostsText, new(Durable: false));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            _log($"network: {file} not written ({e.Message}); the running host name is set");
+            _log($"network: {file} or {hosts} not written ({e.Message}); the running host name is set");
         }
     }
 

@@ -5,7 +5,7 @@ namespace Appliance.Firstboot.Steps;
 
 /// <summary>
 /// Copies the files of <c>appliance/manifests/</c> on the boot partition (the profile's <c>manifests:</c>, put there
-/// by the build) into DATA/runtime/server/manifests, each atomically. A server only: an agent has no API server.
+/// by the build) into DATA/runtime/manifests, each atomically. A server only: an agent has no API server.
 /// </summary>
 public static class ManifestsStep
 {

@@ -26,10 +26,11 @@ kubeconfig=$demo/$name.kubeconfig
 say() { printf '== [%4ds] %s\n' "$SECONDS" "$*" >&2; }
 die() { printf 'run-demo: %s\n' "$*" >&2; exit 2; }
 
-console() { # sends one line to the VM's serial console
+console() { # types one command on the VM's serial console: Enter first (the console waits for it), CR-terminated
   python3 - "$run/console.sock" "$1" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(sys.argv[2].encode() + b"\n"); s.close()
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+s.sendall(b"\r"); time.sleep(1); s.sendall(sys.argv[2].encode() + b"\r"); time.sleep(1); s.close()
 PY
 }
 
@@ -64,6 +65,7 @@ else
 fi
 
 say "booting (console log: $run/console.log)"
+booted=$(date -u +%s)
 rm -f "$run/console.sock"
 : > "$run/console.log"
 qemu-system-x86_64 -m "${MEM:-3072}" -smp 2 -display none -no-reboot \
@@ -88,9 +90,19 @@ $(tail -n 20 "$run/console.log")"
   say "$what"
 }
 
+# After a reboot the datastore still holds the last boot's Ready conditions for a while, so "Ready" is taken only from
+# this boot: the node from firstboot's own banner on this boot's console (it waits for a fresh heartbeat), the app from
+# a ready container started after this boot began.
+node_ready() { tr -d '\r' < "$run/console.log" | grep -aq '^Appliance site .*: Ready$'; }
+app_ready() {
+  k get pods -l app=hello -o jsonpath='{range .items[*]}{.status.containerStatuses[0].ready} {.status.containerStatuses[0].state.running.startedAt}{"\n"}{end}' |
+    while read -r ready started; do
+      [ "$ready" = true ] && [ -n "$started" ] && [ "$(date -d "$started" +%s)" -ge "$booted" ] && echo yes
+    done | grep -q yes
+}
 wait_for "API server answering on 127.0.0.1:$port" k get --raw /readyz
-wait_for "node Ready" k wait --for=condition=Ready node --all --timeout=5s
-wait_for "demo app Available" k wait --for=condition=Available deployment/hello --timeout=5s
+wait_for "node Ready (firstboot's banner)" node_ready
+wait_for "demo app Available (its pod ready, started by this boot)" app_ready
 echo
 k get nodes,pods -A -o wide
 cat <<TXT

@@ -77,6 +77,12 @@ for arch in "${arches[@]}"; do
   specs+=("$arch=$dir")
 done
 
+# The pause image the agent's sandboxes run (kits/pause: multi-platform, 0.8 MB) travels with the programs: root-a gets
+# it as /usr/lib/appliance/pause.oci.tar, which the agent imports like the site's preloaded images.
+pause=$(bash "$repo/kits/pause/make-pause-image.sh" | tail -n 1)
+[ -f "$pause" ] || die "kits/pause/make-pause-image.sh did not produce the pause image"
+for s in "${specs[@]}"; do cp "$pause" "${s#*=}/pause.oci.tar"; done
+
 # The version the programs print (appliance-runtime --version): VersionPrefix+commit. The image's tag is the part
 # before '+' (a tag cannot hold '+'); the whole version is the image's org.opencontainers.image.version label.
 full=""

@@ -99,9 +99,9 @@ public sealed record ClusterPkiDirectory(string Path, ClusterPki Pki, PemPair Ad
                     "nothing was written: choose a new directory, or move this one away");
             return (Read(directory), false);
         }
+        // Missing parents are made, as mkdir -p would (a fresh clone has no profiles/pki: it is git-ignored).
         var parent = System.IO.Path.GetDirectoryName(full)!;
-        if (!Directory.Exists(parent))
-            throw new DirectoryNotFoundException($"{parent}: directory does not exist (making {directory})");
+        Directory.CreateDirectory(parent);
 
         var pki = ClusterPki.Create(now);
         var admin = ClusterPki.IssueAdmin(pki.ClientCa, now);

@@ -39,6 +39,7 @@ public sealed class NodeReadyWaiter
     private readonly Func<ApiCredentials> _credentials;
     private readonly Action<string> _log;
     private readonly BackoffPolicy _backoff;
+    private DateTimeOffset _since = DateTimeOffset.MinValue;
 
     /// <param name="nodeName">The Node to wait for (<c>node.hostname</c>).</param>
     /// <param name="credentials">
@@ -64,6 +65,10 @@ public sealed class NodeReadyWaiter
     public async Task<NodeReadyResult> WaitAsync(TimeSpan timeout, CancellationToken ct = default)
     {
         var clock = Stopwatch.StartNew();
+        // A Ready=True written before this wait began (the last boot's, kept in the datastore until the node lifecycle
+        // controller marks it Unknown) says nothing about this boot: only a heartbeat from now on counts. Two seconds
+        // of slack for the second-resolution timestamps.
+        _since = DateTimeOffset.UtcNow - TimeSpan.FromSeconds(2);
         var failures = new List<ReadyFailure>();
         var delay = _backoff.Initial;
         while (true)
@@ -183,7 +188,12 @@ public sealed class NodeReadyWaiter
                 if (Str(c, "type") == "Ready")
                 {
                     var value = Str(c, "status") ?? "Unknown";
-                    if (value == "True") return new Attempt(true, "Ready", server, address);
+                    if (value == "True")
+                    {
+                        if (DateTimeOffset.TryParse(Str(c, "lastHeartbeatTime"), out var beat) && beat < _since)
+                            return new Attempt(false, $"Ready=True is from before this boot (last heartbeat {beat:u}): waiting for the node's own report", server, address);
+                        return new Attempt(true, "Ready", server, address);
+                    }
                     var reason = Str(c, "reason");
                     var message = Str(c, "message");
                     return new Attempt(false, $"Ready={value}" + (reason is { Length: > 0 } ? $" ({reason})" : "")

@@ -56,11 +56,11 @@ public sealed class NodeReadyWaiterTests
         public ValueTask DisposeAsync() => supervisor.DisposeAsync();
     }
 
-    static Task PatchReady(Server s, string node, string status, string reason, string message) =>
+    static Task PatchReady(Server s, string node, string status, string reason, string message, DateTime? heartbeat = null) =>
         s.SendAsync(HttpMethod.Patch, $"/api/v1/nodes/{node}/status", $$$"""
             {"status":{"addresses":[{"type":"InternalIP","address":"192.168.10.5"},{"type":"Hostname","address":"{{{node}}}"}],
               "conditions":[{"type":"Ready","status":"{{{status}}}","reason":"{{{reason}}}","message":"{{{message}}}",
-                "lastHeartbeatTime":"{{{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ssZ}}}","lastTransitionTime":"{{{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ssZ}}}"}]}}
+                "lastHeartbeatTime":"{{{heartbeat ?? DateTime.UtcNow:yyyy-MM-ddTHH:mm:ssZ}}}","lastTransitionTime":"{{{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ssZ}}}"}]}}
             """, "application/strategic-merge-patch+json");
 
     [Fact]
@@ -108,6 +108,30 @@ public sealed class NodeReadyWaiterTests
         Assert.True(0 < notFound && notFound < noCondition && noCondition < notReady, string.Join("\n", reasons));
         Assert.True(result.Failures[notFound].Count >= 1 && result.Failures[notFound].Last >= result.Failures[notFound].First);
         Assert.Contains(log, l => l.Contains("node edge-1 is Ready"));
+    }
+
+    /// <summary>
+    /// After a reboot the datastore still holds the last boot's Ready=True until the node lifecycle controller marks it
+    /// Unknown: that must not bless this boot. Only a heartbeat from after the wait began counts.
+    /// </summary>
+    [Fact]
+    public async Task Waiter_DoesNotTakeTheLastBootsReady_OnlyAFreshHeartbeat()
+    {
+        using var dir = new TempDir("fb-ready-");
+        await using var server = await Server.StartAsync(dir);
+        await server.SendAsync(HttpMethod.Post, "/api/v1/nodes", """{"apiVersion":"v1","kind":"Node","metadata":{"name":"edge-2"}}""");
+        await PatchReady(server, "edge-2", "True", "KubeletReady", "kubelet is posting ready status", DateTime.UtcNow.AddHours(-1));
+        var waiter = new NodeReadyWaiter("edge-2", () => server.Admin, _ => { },
+            new BackoffPolicy(TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(300), TimeSpan.Zero));
+        var stale = await waiter.WaitAsync(TimeSpan.FromSeconds(2), Ct);
+        Assert.False(stale.Ready);
+        Assert.Contains("Ready=True is from before this boot", stale.Reason);
+
+        var wait = waiter.WaitAsync(TimeSpan.FromMinutes(1), Ct);
+        await Task.Delay(500, Ct);
+        await PatchReady(server, "edge-2", "True", "KubeletReady", "kubelet is posting ready status");
+        var fresh = await wait;
+        Assert.True(fresh.Ready, fresh.Reason);
     }
 
     [Fact]

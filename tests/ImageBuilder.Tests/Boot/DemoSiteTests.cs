@@ -60,7 +60,7 @@ public sealed class DemoSiteTests(ITestOutputHelper output)
         }
 
         var disk = Path.Combine(demo, "run", "disk.img");
-        var token = File.ReadAllText(Path.Combine(demo, "..", "pki", "token")).Trim();
+        var token = File.ReadAllText(Path.Combine(BootTestSupport.RepoRoot, "profiles", "pki", "demo", "token")).Trim();
         var parts = Sgdisk(disk);
         Assert.Contains("root-b", parts.Keys);
         Assert.Contains("data", parts.Keys);

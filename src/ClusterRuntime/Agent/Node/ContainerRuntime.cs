@@ -17,8 +17,10 @@ internal static class ContainerRuntime
     /// handed out a just-freed pod IP again at once, while the neighbour caches still held the old pod's MAC.</summary>
     public static string CniIpamDir(string dataDir) => Path.Combine(dataDir, "cni", "networks");
 
-    /// <summary>Where preloaded image archives are read from at start: DIR/images, then the image's system directory.</summary>
-    public static IReadOnlyList<string> ImageDirectories(string dataDir) => [Path.Combine(dataDir, "images"), "/var/lib/appliance/images"];
+    /// <summary>Where preloaded image archives are read from at start: DIR/images, the site's preloaded images in root-a, and the
+    /// runtime release's own directory (its pause image, usr/lib/appliance/pause.oci.tar).</summary>
+    public static IReadOnlyList<string> ImageDirectories(string dataDir) =>
+        [Path.Combine(dataDir, "images"), "/var/lib/appliance/images", "/usr/lib/appliance"];
 
     /// <summary>Throws <see cref="AgentStartException"/> when containerd is to be started but is not installed.</summary>
     public static void CheckInstalled(AgentOptions options)

@@ -15,6 +15,7 @@ namespace Appliance.ImageBuilder.Tests.Boot;
 /// </summary>
 [Collection("appliance-boot")]
 [Trait("Category", "Boot")]
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class DemoSiteTests(ITestOutputHelper output)
 {
     [Fact]
@@ -69,6 +70,28 @@ public sealed class DemoSiteTests(ITestOutputHelper output)
         Assert.DoesNotContain("token", listing, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain(".key", listing, StringComparison.OrdinalIgnoreCase);
         Assert.False(Contains(disk, boot.Offset, boot.Size, Encoding.ASCII.GetBytes(token)), "the boot partition (free clusters included) still holds the token's bytes");
+
+        // The data partition, read-only on the host: the second boot imported nothing again, firstboot's status says Ready.
+        if (LoopDevice.Unavailable() is { } why) { output.WriteLine("data partition not inspected: " + why); return; }
+        using var loop = LoopDevice.Attach(disk);
+        using var mnt = new TempDir("demo-data-");
+        Run("mount", ["-o", "ro", loop.Partition(4), mnt.Path], null, TimeSpan.FromMinutes(1));
+        try
+        {
+            var log = string.Join("\n", Directory.GetFiles(Path.Combine(mnt.Path, "logs"), "appliance-runtime.log*").Order().Select(File.ReadAllText));
+            var imports = log.Split('\n').Where(l => l.Contains("archive(s) imported")).ToList();
+            output.WriteLine(string.Join("\n", imports));
+            Assert.True(imports.Count >= 2, "expected one import summary per boot:\n" + string.Join("\n", imports));
+            Assert.Contains("0 archive(s) imported, 2 unchanged, 0 failed", imports[^1]);
+            var status = File.ReadAllText(Path.Combine(mnt.Path, "firstboot", "status.json"));
+            Assert.Contains("\"Ready\"", status);
+            Assert.False(File.Exists(Path.Combine(mnt.Path, "runtime", "token")) && (File.GetUnixFileMode(Path.Combine(mnt.Path, "runtime", "token")) & (UnixFileMode.GroupRead | UnixFileMode.OtherRead)) != 0,
+                "the token on the data partition is readable by others");
+        }
+        finally
+        {
+            ProcessRunner.Run("umount", [mnt.Path]);
+        }
     }
 
     private ProcessResult Run(string file, string[] args, IReadOnlyDictionary<string, string?>? env, TimeSpan timeout)

@@ -100,11 +100,6 @@ Its SBOM:         $demo/$name.cdx.json
 Its kubeconfig:   $demo/$name.kubeconfig  (admin of the demo cluster, server ${DEMO_API_SERVER:-https://127.0.0.1:6443})
 Its signatures:   $demo/*.sigstore.json  (check: appliance verify $demo/$name.img --key profiles/keys/appliance.pub --output json)
 
-Boot it in qemu (UEFI with OVMF, no network; Ctrl-A X quits):
-  cp /usr/share/OVMF/OVMF_VARS_4M.fd $demo/vars.fd
-  qemu-system-x86_64 -m 1024 -nographic -no-reboot -nic none \\
-    -drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \\
-    -drive if=pflash,format=raw,file=$demo/vars.fd \\
-    -drive file=$demo/$name.img,format=raw,if=virtio
-The console prints APPLIANCE-BOOT-OK x86_64-uefi slot=a ... once the root is up.
+Boot it in qemu (UEFI with OVMF, no network but the forwarded API port), wait for the node and the demo app:
+  bash scripts/run-demo.sh          (OUT=$out if you set OUT; --stop powers it off, --again boots the same disk again)
 TXT

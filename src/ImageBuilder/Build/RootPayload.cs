@@ -23,17 +23,34 @@ public static class RootPayload
     public static void Add(FileTree tree, RootManifest manifest, RuntimeRelease? runtime, string? airgapArchive, string archName, long mtime)
     {
         tree.AddDirectory("usr/lib/appliance", mtime: mtime);
-        tree.AddFile("etc/inittab", Resource("inittab"), mtime: mtime);
+        tree.AddFile("etc/inittab", Inittab(runtime is not null), mtime: mtime);
         tree.AddFile("usr/lib/appliance/rc.boot", Resource("rc.boot"), Exec, mtime: mtime);
         tree.AddFile("usr/lib/appliance/rc.shutdown", Resource("rc.shutdown"), Exec, mtime: mtime);
         foreach (var file in runtime?.Files ?? [])
+        {
             tree.AddFile($"{RuntimeRelease.Directory}/{file.Name}", file.Content, file.Mode, mtime: mtime);
+            // The two programs on the console's PATH too (`appliance-firstboot status` on a device's console).
+            if (file.Name is "appliance-runtime" or "appliance-firstboot" && tree.Find($"usr/bin/{file.Name}") is null)
+                tree.AddSymlink($"usr/bin/{file.Name}", $"/{RuntimeRelease.Directory}/{file.Name}", mtime: mtime);
+        }
         tree.AddDirectory("var/lib/appliance/images", mtime: mtime);
         if (airgapArchive != null)
             tree.AddFile($"var/lib/appliance/images/{archName}.tar", FileContent.FromHostFile(airgapArchive), mtime: mtime);
         tree.AddDirectory("etc/appliance", mtime: mtime);
         tree.AddFile("etc/appliance/board", Encoding.UTF8.GetBytes(manifest.Board + "\n"), mtime: mtime);
         tree.AddFile("etc/appliance/build.json", JsonSerializer.SerializeToUtf8Bytes(manifest, BuildManifest.Json), mtime: mtime);
+    }
+
+    /// <summary>
+    /// Build/Resources/inittab; without the runtime release (<c>runtime.absent</c>) the line that respawns
+    /// appliance-firstboot is left out, since there is no program for init to start (rc.boot says so on the console).
+    /// </summary>
+    public static byte[] Inittab(bool withRuntime)
+    {
+        var text = Encoding.UTF8.GetString(Resource("inittab"));
+        if (!withRuntime)
+            text = string.Concat(text.Split('\n').Where(l => !l.Contains("appliance-firstboot run", StringComparison.Ordinal)).Select((l, i) => i == 0 ? l : "\n" + l));
+        return Encoding.UTF8.GetBytes(text);
     }
 
     /// <summary>A committed resource file from Build/Resources.</summary>

@@ -127,6 +127,10 @@ public sealed class RuntimeReleaseTests
         var r = os.Build(profile, Path.Combine(os.Dir, "out"));
         var lib = Path.Combine(RootAFiles(r, Path.Combine(os.Dir, "x"), "usr/lib/appliance"), "usr/lib/appliance");
         Assert.Equal(["rc.boot", "rc.shutdown"], Directory.GetFiles(lib).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        // init must not respawn a program that is not there
+        var inittab = File.ReadAllText(Path.Combine(RootAFiles(r, Path.Combine(os.Dir, "y"), "etc/inittab"), "etc", "inittab"));
+        Assert.DoesNotContain("appliance-firstboot", inittab);
+        Assert.Contains("::sysinit:/usr/lib/appliance/rc.boot", inittab);
         Assert.Equal("absent", r.Manifest.Root.Runtime);
         Assert.Null(r.Manifest.Root.RuntimeImage);
         var names = JsonNode.Parse(File.ReadAllText(r.SbomPath))!["components"]!.AsArray().Select(c => (string?)c!["name"]);

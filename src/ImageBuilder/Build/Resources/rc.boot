@@ -68,8 +68,18 @@ board=$($bb cat /etc/appliance/board)
 slot=$($bb cat /run/appliance/slot 2>/dev/null)
 data=no
 $bb grep -q ' /var/lib/appliance/data ' /proc/mounts && data=yes
-echo "APPLIANCE-BOOT-OK $board slot=$slot data=$data $(/usr/lib/appliance/appliance-runtime --version)" > /dev/console
-/usr/lib/appliance/appliance-firstboot --version > /dev/console
+if [ -x /usr/lib/appliance/appliance-firstboot ]; then
+    echo "APPLIANCE-BOOT-OK $board slot=$slot data=$data $(/usr/lib/appliance/appliance-runtime --version)" > /dev/console
+    /usr/lib/appliance/appliance-firstboot --version > /dev/console
+else
+    # Built with runtime.absent: true (no release for this platform, e.g. linux/arm/v7): no firstboot, no node. Said
+    # plainly on the console and in the status file firstboot would otherwise write.
+    why="this image carries no appliance runtime (built with runtime.absent: true: the runtime release has no build for $($bb uname -m)); no first boot, no node"
+    echo "APPLIANCE-BOOT-OK $board slot=$slot data=$data runtime=absent" > /dev/console
+    echo "Appliance: $why" > /dev/console
+    printf '{"version":1,"board":"%s","slot":"%s","runtime":"absent","node":{"state":"absent"},"reason":"%s"}\n' \
+        "$board" "$slot" "$why" > /run/appliance/status.json
+fi
 
 for arg in $($bb cat /proc/cmdline); do
     case "$arg" in

@@ -129,7 +129,7 @@ public sealed class RuntimeReleaseTests
         Assert.Equal(["rc.boot", "rc.shutdown"], Directory.GetFiles(lib).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         // init must not respawn a program that is not there
         var inittab = File.ReadAllText(Path.Combine(RootAFiles(r, Path.Combine(os.Dir, "y"), "etc/inittab"), "etc", "inittab"));
-        Assert.DoesNotContain("appliance-firstboot", inittab);
+        Assert.DoesNotContain("::respawn:/usr/lib/appliance/appliance-firstboot", inittab);
         Assert.Contains("::sysinit:/usr/lib/appliance/rc.boot", inittab);
         Assert.Equal("absent", r.Manifest.Root.Runtime);
         Assert.Null(r.Manifest.Root.RuntimeImage);

@@ -58,7 +58,8 @@ public static class BuildAttestation
         OwnComponents =
         [
             new("appliance", facts.BuilderVersion),
-            .. facts.RuntimeFiles.Select(f => f.Name.EndsWith(".so", StringComparison.Ordinal) ? f with { Type = "library" } : f),
+            .. facts.RuntimeFiles.Select(f => f.Name.EndsWith(".so", StringComparison.Ordinal) ? f with { Type = "library" }
+                : f.Name.EndsWith(".tar", StringComparison.Ordinal) ? f with { Type = "container" } : f),
         ],
         ToolVersion = facts.BuilderVersion,
         SourceDateEpoch = facts.SourceDateEpoch,

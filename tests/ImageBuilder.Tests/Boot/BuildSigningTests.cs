@@ -51,7 +51,7 @@ public sealed class BuildSigningTests
         Assert.Equal((string?)manifest["root"]!["osDigest"], "sha256:" + (string?)os["digest"]!["sha256"]);
         // The runtime release's files, each by the SHA-256 of the bytes root-a holds (unsquashfs takes them out of the image).
         var runtime = deps.Where(d => (string?)d!["annotations"]!["kind"] == "runtime").ToList();
-        Assert.Equal(["appliance-firstboot", "appliance-runtime", "libe_sqlite3.so"], runtime.Select(d => (string?)d!["name"]));
+        Assert.Equal(["appliance-firstboot", "appliance-runtime", "libe_sqlite3.so", "pause.oci.tar"], runtime.Select(d => (string?)d!["name"]));
         var files = BootTestSupport.RootAFiles(img, "usr/lib/appliance");
         foreach (var d in runtime)
             Assert.Equal(DiskTools.Sha256(Path.Combine(files, "usr/lib/appliance", (string)d!["name"]!)).ToLowerInvariant(), (string?)d["digest"]!["sha256"]);

@@ -55,7 +55,9 @@ public static class ProfileSchema
         foreach (var group in OneOfGroups.Site)
         {
             var section = group.Section.Split('.', StringSplitOptions.RemoveEmptyEntries).Aggregate((JsonObject)schema, (o, name) => (JsonObject)o["properties"]![name]!);
-            section["not"] = new JsonObject { ["required"] = new JsonArray(group.Fields.Select(f => (JsonNode)f).ToArray()) };
+            // "at most one": no two of the group's fields together (with three fields, not all three is too weak).
+            var pairs = group.Fields.SelectMany((a, i) => group.Fields.Skip(i + 1).Select(b => (JsonNode)new JsonObject { ["required"] = new JsonArray(a, b) }));
+            section["not"] = new JsonObject { ["anyOf"] = new JsonArray(pairs.ToArray()) };
         }
         var cluster = (JsonObject)schema["properties"]!["cluster"]!;
         var token = (JsonObject)cluster["properties"]!["token"]!;

@@ -160,7 +160,7 @@ public sealed class QemuBootTests(ITestOutputHelper output)
     /// </summary>
     private void BootPi(string board, string qemu, string machine, string dtb, bool singleThread)
     {
-        BootTestSupport.RequireTools(qemu, "mcopy");
+        BootTestSupport.RequireTools(qemu, "mcopy", "cp");
         var img = BootTestSupport.Image(board);
         var boot = BootTestSupport.Partitions(img)["boot"].Offset;
         using var tmp = new TempDir("pi-boot-");
@@ -172,7 +172,9 @@ public sealed class QemuBootTests(ITestOutputHelper output)
         if (singleThread) args.AddRange(["-accel", "tcg,thread=single"]);
         args.AddRange(["-m", "1G", "-nographic", "-no-reboot", "-nic", "none",
             "-kernel", Path.Combine(dir, "vmlinuz"), "-dtb", Path.Combine(dir, dtb), "-initrd", Path.Combine(dir, "initrd.img"),
-            "-append", cmdline, "-drive", $"file={img.ImagePath},if=sd,format=raw,snapshot=on"]);
+            // The image written to an SD card of the standard minimum size: qemu's SD model takes only power-of-two
+            // sizes, and the image itself now ends after root-a.
+            "-append", cmdline, "-drive", $"file={OnLargerDisk(img, "sd", BootTestSupport.StandardDiskSize)},if=sd,format=raw,snapshot=on"]);
         var r = Qemu.BootToMarker(qemu, args, $"APPLIANCE-BOOT-OK {board} slot=a", Timeout, waitExit: true);
         Report(img, r, board);
         Assert.True(r.ExitCode == 0, $"qemu did not exit cleanly after 'reboot -f' (exit {r.ExitCode}):\n{Tail(r.Log)}");

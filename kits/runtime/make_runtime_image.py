@@ -9,8 +9,8 @@ Deterministic like the busybox fixtures and the pause kit: it reuses their tar/J
 """
 import gzip, io, os, sys, tarfile, time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "fixtures"))
-from make_images import (EPOCH, OCI_MANIFEST, OCI_INDEX, OCI_CONFIG, LAYER,  # noqa: E402
-                         dumps, sha, write_tar, layout_files)
+from make_images import (EPOCH, OCI_MANIFEST, OCI_CONFIG, LAYER,  # noqa: E402
+                         dumps, sha, write_tar, layout_files, multi_platform_index)
 
 PLATFORMS = {"amd64": ("amd64", None), "arm64": ("arm64", None), "armv7": ("arm", "v7")}
 PREFIX = "usr/lib/appliance"
@@ -69,13 +69,7 @@ def main():
         b, d = image(directory, arch, full_version)
         blobs.update(b)
         descs.append(d)
-    inner = dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": descs})
-    blobs[sha(inner)] = inner
-    index = {"schemaVersion": 2, "mediaType": OCI_INDEX,
-             "manifests": [{"mediaType": OCI_INDEX, "digest": sha(inner), "size": len(inner),
-                            "annotations": {"io.containerd.image.name": name,
-                                            "org.opencontainers.image.ref.name": name.rsplit(":", 1)[1]}}]}
-    write_tar(out, layout_files(blobs, index))
+    write_tar(out, layout_files(blobs, multi_platform_index(blobs, descs, name)))
 
 if __name__ == "__main__":
     main()

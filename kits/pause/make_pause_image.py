@@ -7,8 +7,8 @@ Deterministic like the busybox fixtures: it reuses their tar/JSON writers (tests
 """
 import gzip, io, os, sys, tarfile
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "fixtures"))
-from make_images import (EPOCH, CREATED, OCI_MANIFEST, OCI_CONFIG, LAYER,  # noqa: E402
-                         dumps, sha, write_tar, layout_files, multi_platform_index)
+from make_images import (EPOCH, CREATED, LAYER,  # noqa: E402
+                         write_tar, layout_files, multi_platform_index, platform_image)
 
 def layer(catatonit):
     buf = io.BytesIO()
@@ -25,20 +25,10 @@ def layer(catatonit):
 
 def image(unpacked, arch, variant):
     raw, blob = layer(open(os.path.join(unpacked, "usr", "bin", "catatonit"), "rb").read())
-    platform = {"architecture": arch, "os": "linux"}
-    if variant:
-        platform["variant"] = variant
-    config = dict(platform)
-    config.update({"created": CREATED,
-                   # catatonit -P: pause mode (sleeps until a signal ends it), like Kubernetes' pause.
-                   "config": {"Entrypoint": ["/catatonit", "-P"], "User": "65535:65535"},
-                   "rootfs": {"type": "layers", "diff_ids": [sha(raw)]}})
-    cfg = dumps(config)
-    manifest = dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
-                      "config": {"mediaType": OCI_CONFIG, "digest": sha(cfg), "size": len(cfg)},
-                      "layers": [{"mediaType": LAYER + "+gzip", "digest": sha(blob), "size": len(blob)}]})
-    desc = {"mediaType": OCI_MANIFEST, "digest": sha(manifest), "size": len(manifest), "platform": platform}
-    return {sha(cfg): cfg, sha(blob): blob, sha(manifest): manifest}, desc
+    # catatonit -P: pause mode (sleeps until a signal ends it), like Kubernetes' pause.
+    blobs, desc, _ = platform_image(arch, variant, CREATED, {"Entrypoint": ["/catatonit", "-P"], "User": "65535:65535"},
+                                    raw, blob, LAYER + "+gzip")
+    return blobs, desc
 
 def main():
     src, out, name = sys.argv[1], sys.argv[2], sys.argv[3]

@@ -9,8 +9,8 @@ Deterministic like the busybox fixtures and the pause kit: it reuses their tar/J
 """
 import gzip, io, os, sys, tarfile, time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "fixtures"))
-from make_images import (EPOCH, OCI_MANIFEST, OCI_CONFIG, LAYER,  # noqa: E402
-                         dumps, sha, write_tar, layout_files, multi_platform_index)
+from make_images import (EPOCH, LAYER,  # noqa: E402
+                         write_tar, layout_files, multi_platform_index, platform_image)
 
 PLATFORMS = {"amd64": ("amd64", None), "arm64": ("arm64", None), "armv7": ("arm", "v7")}
 PREFIX = "usr/lib/appliance"
@@ -43,19 +43,9 @@ def image(directory, arch, full_version):
         if not os.path.isfile(os.path.join(directory, program)):
             sys.exit(f"make_runtime_image.py: {directory} has no {program}")
     raw, blob = layer(directory)
-    platform = {"architecture": architecture, "os": "linux"}
-    if variant:
-        platform["variant"] = variant
-    config = dict(platform)
-    config.update({"created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(EPOCH)),
-                   "config": {"Labels": {"org.opencontainers.image.version": full_version}},
-                   "rootfs": {"type": "layers", "diff_ids": [sha(raw)]}})
-    cfg = dumps(config)
-    manifest = dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
-                      "config": {"mediaType": OCI_CONFIG, "digest": sha(cfg), "size": len(cfg)},
-                      "layers": [{"mediaType": LAYER + "+gzip", "digest": sha(blob), "size": len(blob)}]})
-    desc = {"mediaType": OCI_MANIFEST, "digest": sha(manifest), "size": len(manifest), "platform": platform}
-    return {sha(cfg): cfg, sha(blob): blob, sha(manifest): manifest}, desc
+    blobs, desc, _ = platform_image(architecture, variant, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(EPOCH)),
+                                    {"Labels": {"org.opencontainers.image.version": full_version}}, raw, blob, LAYER + "+gzip")
+    return blobs, desc
 
 def main():
     if len(sys.argv) < 5:

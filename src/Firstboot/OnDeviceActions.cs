@@ -90,7 +90,7 @@ public sealed class OnDeviceActions(FirstbootPaths paths, Action<string> log) : 
     public static NetworkSettings Network(SiteConfig site)
     {
         var interfaces = new List<InterfaceSettings>();
-        if (Node(site.Profile, "network", "interfaces") is YamlSequenceNode list)
+        if (SiteConfig.At(site.Profile, "network", "interfaces") is YamlSequenceNode list)
             foreach (var item in list.Children.OfType<YamlMappingNode>())
             {
                 var name = Scalar(item, "name") ?? throw new InvalidDataException("site.yaml: network.interfaces[]: an interface without a name");
@@ -105,21 +105,13 @@ public sealed class OnDeviceActions(FirstbootPaths paths, Action<string> log) : 
         return new NetworkSettings(site.Hostname ?? site.Name, interfaces) { NtpServers = Sequence(site.Profile, "network", "ntp") };
     }
 
-    private static YamlNode? Node(YamlMappingNode root, params string[] path)
-    {
-        YamlNode? node = root;
-        foreach (var key in path)
-            node = node is YamlMappingNode m && m.Children.TryGetValue(new YamlScalarNode(key), out var next) ? next : null;
-        return node;
-    }
-
-    private static string? Scalar(YamlMappingNode m, string key) => Node(m, key) is YamlScalarNode { Value: { } v } ? v : null;
+    private static string? Scalar(YamlMappingNode m, string key) => SiteConfig.At(m, key) is YamlScalarNode { Value: { } v } ? v : null;
 
     private static IReadOnlyList<string> Sequence(YamlMappingNode root, params string[] path) =>
-        Node(root, path) is YamlSequenceNode s ? [.. s.Children.OfType<YamlScalarNode>().Select(c => c.Value ?? "")] : [];
+        SiteConfig.At(root, path) is YamlSequenceNode s ? [.. s.Children.OfType<YamlScalarNode>().Select(c => c.Value ?? "")] : [];
 
     private static IReadOnlyDictionary<string, string> Mapping(YamlMappingNode root, params string[] path) =>
-        Node(root, path) is YamlMappingNode m
+        SiteConfig.At(root, path) is YamlMappingNode m
             ? m.Children.Where(c => c.Key is YamlScalarNode && c.Value is YamlScalarNode)
                 .ToDictionary(c => ((YamlScalarNode)c.Key).Value ?? "", c => ((YamlScalarNode)c.Value).Value ?? "")
             : new Dictionary<string, string>();

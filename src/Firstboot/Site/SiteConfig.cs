@@ -63,24 +63,22 @@ public sealed class SiteConfig
     }
 
     /// <summary>The value at a path of mapping keys, as text; null when any part is absent.</summary>
-    public string? Text(params string[] path)
+    public string? Text(params string[] path) => At(Profile, path) is YamlScalarNode { Value: { } v } ? v : null;
+
+    /// <summary>The node at a path of mapping keys below <paramref name="root"/>; null when any part is absent.</summary>
+    public static YamlNode? At(YamlNode root, params string[] path)
     {
-        YamlNode node = Profile;
+        YamlNode? node = root;
         foreach (var key in path)
-        {
-            if (node is not YamlMappingNode m || !m.Children.TryGetValue(new YamlScalarNode(key), out var next)) return null;
-            node = next;
-        }
-        return node is YamlScalarNode { Value: { } v } ? v : null;
+            node = node is YamlMappingNode m && m.Children.TryGetValue(new YamlScalarNode(key), out var next) ? next : null;
+        return node;
     }
 
     private string? FirstStaticAddress()
     {
-        if (Profile.Children.TryGetValue(new YamlScalarNode("network"), out var n) && n is YamlMappingNode net &&
-            net.Children.TryGetValue(new YamlScalarNode("interfaces"), out var i) && i is YamlSequenceNode interfaces)
+        if (At(Profile, "network", "interfaces") is YamlSequenceNode interfaces)
             foreach (var itf in interfaces.OfType<YamlMappingNode>())
-                if (itf.Children.TryGetValue(new YamlScalarNode("addresses"), out var a) && a is YamlSequenceNode addrs &&
-                    addrs.OfType<YamlScalarNode>().FirstOrDefault()?.Value is { } first)
+                if (At(itf, "addresses") is YamlSequenceNode addrs && addrs.OfType<YamlScalarNode>().FirstOrDefault()?.Value is { } first)
                     return first.Split('/')[0];
         return null;
     }

@@ -26,6 +26,36 @@ public sealed class SiteConfigTests
         Assert.Null(SiteConfig.Parse(Encoding.UTF8.GetBytes(head), "site.yaml").Secrets);
     }
 
+    /// <summary>What the device actions take from the profile: host name, interfaces (static and DHCP), time servers.</summary>
+    [Fact]
+    public void NetworkSettings_ComeFromTheProfile()
+    {
+        var site = SiteConfig.Parse(Encoding.UTF8.GetBytes("""
+            metadata: {name: a}
+            node: {role: server, hostname: till-1}
+            network:
+              interfaces:
+                - name: eth0
+                  addresses: [192.168.10.5/24, 192.168.10.6/24]
+                  gateway: 192.168.10.1
+                  dns: [192.168.10.1]
+                - name: eth1
+                  dhcp: true
+              ntp: [192.168.10.1, ntp.site.lan]
+            """), "site.yaml");
+        var n = OnDeviceActions.Network(site);
+        Assert.Equal("till-1", n.Hostname);
+        Assert.Equal(["192.168.10.1", "ntp.site.lan"], n.NtpServers);
+        Assert.Equal(2, n.Interfaces.Count);
+        Assert.Equal(["192.168.10.5/24", "192.168.10.6/24"], n.Interfaces[0].Addresses);
+        Assert.Equal("192.168.10.1", n.Interfaces[0].Gateway);
+        Assert.Equal(["192.168.10.1"], n.Interfaces[0].Dns);
+        Assert.False(n.Interfaces[0].Dhcp);
+        Assert.True(n.Interfaces[1].Dhcp);
+        Assert.Empty(n.Interfaces[1].Addresses);
+        Assert.Equal("https://192.168.10.5:6443", site.ApiAddress);
+    }
+
     /// <summary>An unknown pki file, an unknown key, and a missing role are refused with where.</summary>
     [Theory]
     [InlineData("metadata: {name: a}\nnode: {role: server}\n---\npki:\n  evil.key: x\n", "site.yaml:5:3: pki file 'evil.key' is not one of")]

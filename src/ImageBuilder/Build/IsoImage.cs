@@ -87,10 +87,9 @@ public static class IsoImage
 
         var esp = EfiImage(target, layout.Boot, rootA, sourceDateEpoch, Path.Combine(workDirectory, "efiboot.img"));
         tree.AddFile(EfiImagePath, FileContent.FromHostFile(esp), mtime: sourceDateEpoch);
-        // Past 0xFFFF virtual sectors the El Torito count cannot hold the image; 0 tells firmware to take the rest of the
-        // medium, and the FAT's own size bounds it (what xorriso writes for such images).
-        long espSectors = new FileInfo(esp).Length / 512;
-        var efiEntry = new IsoBootEntry(IsoBootPlatform.Efi, EfiImagePath, LoadSectors: espSectors > ushort.MaxValue ? (ushort)0 : (ushort)espSectors);
+        // The writer loads the whole image, capped at 0xFFFF virtual sectors (the FAT32 image is larger: OVMF reads
+        // its FAT through the partition El Torito gives it, and the files lie at its start).
+        var efiEntry = new IsoBootEntry(IsoBootPlatform.Efi, EfiImagePath);
 
         List<IsoBootEntry> entries = [efiEntry];
         byte[]? mbrCode = null;

@@ -48,11 +48,13 @@ internal static class IsoTestSupport
         return t;
     }
 
-    /// <summary>Makes a 2880 KiB FAT image with mkfs.vfat (the size of a typical efiboot.img).</summary>
+    /// <summary>Makes a 2880 KiB FAT image with mkfs.vfat (the size of a typical efiboot.img) holding EFI-MARKER.TXT (mcopy).</summary>
     public static string MakeEfiImage(string path)
     {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         using (var f = File.Create(path)) f.SetLength(2880 * 1024);
         DiskTools.Run("mkfs.vfat", ["-n", "EFIBOOT", "-i", "12345678", path]);
+        DiskTools.Run("mcopy", ["-i", path, "-", "::/EFI-MARKER.TXT"], stdin: "efi partition\n");
         return path;
     }
 }

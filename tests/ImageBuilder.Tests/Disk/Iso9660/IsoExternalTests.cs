@@ -17,11 +17,12 @@ public sealed class IsoExternalTests
         DiskTools.RequireKernelFileSystem("iso9660");
         using var dir = new TempDir();
         var tree = RichTree();
+        tree.Remove(new string('n', 251) + ".txt"); // Linux reads at most 253 bytes of an NM name (README)
         IsoWriter.Build(tree, Plain, dir["x.iso"]);
         Directory.CreateDirectory(dir["mnt"]);
         using (LoopMount.Mount(dir["x.iso"], dir["mnt"], "iso9660", partitions: false))
         {
-            // Rock Ridge has no inode numbers the kernel uses, but PX carries the link count; so does the listing.
+            // The kernel takes link counts from PX, so hard links show theirs.
             Assert.Equal(DiskTools.TreeListing(tree), DiskTools.HostListing(dir["mnt"]));
             Assert.Equal(DiskTools.FileDigests(tree), DiskTools.FileDigests(dir["mnt"]));
         }

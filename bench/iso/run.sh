@@ -4,13 +4,16 @@
 # Usage: bench/iso/run.sh [small-files] [large-MiB]
 #   The tree: <small-files> (default 20000) small files of 1–16 KiB in 200 directories, three large files of
 #   <large-MiB> (default 100) MiB each of incompressible data, and an 8 MiB FAT efiboot.img.
-#   Theirs: xorriso -as mkisofs -R -J -e efiboot.img -no-emul-boot -isohybrid-gpt-basdat (page cache, no fsync).
+#   Theirs: xorriso -as mkisofs -R -J -e efiboot.img -no-emul-boot -isohybrid-mbr isohdpfx.bin -isohybrid-gpt-basdat
+#           (page cache, no fsync; without -isohybrid-mbr xorriso writes no MBR/GPT at all).
 #   Ours:   the DiskBench driver (bench/disk) in iso mode: Rock Ridge, the same El Torito EFI entry, the same isohybrid
 #           layout; "durable" as `appliance build` writes (O_DIRECT, fsync, rename), and "page-cache" like xorriso.
 # ROUNDS=n (default 3) runs xorriso, ours durable, ours page-cache n times in turn (paired rounds) and prints every
 # round and the medians; time ratio = ours / xorriso wall time, size ratio = ours / xorriso file size.
 # Every timed run starts after a `sync`, so no tool pays for write-back the one before it left behind.
 set -euo pipefail
+mbr=${ISOHDPFX:-/usr/lib/ISOLINUX/isohdpfx.bin}
+[ -f "$mbr" ] || { echo "$mbr is missing (apt-get install isolinux, or set ISOHDPFX)" >&2; exit 2; }
 root=$(cd "$(dirname "$0")/../.." && pwd)
 small=${1:-20000}; large=${2:-100}
 rounds=${ROUNDS:-3}
@@ -59,15 +62,17 @@ median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? 
 tw=(); dw=(); pw=()
 for r in $(seq "$rounds"); do
   rm -f "$work/theirs.iso" "$work/ours.iso"
-  read -r t tc < <(timed xorriso -as mkisofs -R -J -V BENCH -o "$work/theirs.iso" -e efiboot.img -no-emul-boot -isohybrid-gpt-basdat "$src")
-  read -r d dc < <(timed "$bench" --durable iso "$src" "$work/ours.iso" efiboot.img)
+  read -r t tc < <(timed xorriso -as mkisofs -R -J -V BENCH -o "$work/theirs.iso" -e efiboot.img -no-emul-boot -isohybrid-mbr "$mbr" -isohybrid-gpt-basdat "$src")
+  read -r d dc < <(timed "$bench" --durable iso "$src" "$work/ours.iso" efiboot.img "$mbr")
   ts=$(stat -c %s "$work/theirs.iso"); os=$(stat -c %s "$work/ours.iso")
   rm -f "$work/ours.iso"
-  read -r p pc < <(timed "$bench" iso "$src" "$work/ours.iso" efiboot.img)
+  read -r p pc < <(timed "$bench" iso "$src" "$work/ours.iso" efiboot.img "$mbr")
   echo "round $r: xorriso ${t}s (cpu ${tc}s) $ts bytes | ours durable ${d}s (cpu ${dc}s) $os bytes | ours page-cache ${p}s (cpu ${pc}s)"
   tw+=("$t"); dw+=("$d"); pw+=("$p")
 done
 mt=$(median "${tw[@]}"); md=$(median "${dw[@]}"); mp=$(median "${pw[@]}")
 echo "median: xorriso ${mt}s, ours durable ${md}s (ratio $(ratio "$md" "$mt")), ours page-cache ${mp}s (ratio $(ratio "$mp" "$mt"))"
 echo "size: xorriso $ts bytes (with Joliet), ours $os bytes, ratio $(ratio "$os" "$ts")"
-xorriso -indev "$work/ours.iso" -report_el_torito plain -report_system_area plain 2>/dev/null | grep -E "boot img|GPT start|MBR partition  "
+for f in theirs ours; do
+  echo "$f: $(xorriso -indev "$work/$f.iso" -report_el_torito plain -report_system_area plain 2>/dev/null | grep -E "boot img|GPT start|MBR partition  |summary" | tr -s ' ' | paste -sd ';')"
+done

@@ -15,7 +15,7 @@ if (args.Length < 3)
     Console.Error.WriteLine("usage: DiskBench [--durable] squashfs <dir> <out> [zstd-level|gzip] [block-size]\n" +
                             "       DiskBench [--durable] fat <dir> <out> <size-MiB>\n" +
                             "       DiskBench [--durable] disk <dir> <out> <disk-size-MiB>   (boot FAT 256 MiB + root-a squashfs of <dir>, holes to <disk-size-MiB>)\n" +
-                            "       DiskBench [--durable] iso <dir> <out> [efi-image-path-in-dir]   (Rock Ridge, El Torito EFI entry, isohybrid GPT)");
+                            "       DiskBench [--durable] iso <dir> <out> [efi-image-path-in-dir [isohdpfx.bin]]   (Rock Ridge, El Torito EFI entry, isohybrid MBR+GPT)");
     return 2;
 }
 long? epoch = long.TryParse(Environment.GetEnvironmentVariable("SOURCE_DATE_EPOCH"), out var e) ? e : null;
@@ -57,7 +57,7 @@ switch (args[0])
         {
             VolumeId = "BENCH", SourceDateEpoch = epoch ?? 0, Durable = durable,
             BootEntries = args.Length > 3 ? [new IsoBootEntry(IsoBootPlatform.Efi, args[3])] : [],
-            Hybrid = args.Length > 3 ? new IsoHybrid(null) : null,
+            Hybrid = args.Length > 3 ? new IsoHybrid(args.Length > 4 ? File.ReadAllBytes(args[4])[..432] : null) : null,
         }, args[2]);
         Console.WriteLine($"iso size={r.Size} scan={scanned.TotalSeconds:F2}s total={sw.Elapsed.TotalSeconds:F2}s");
         break;

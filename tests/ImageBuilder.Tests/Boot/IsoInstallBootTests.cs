@@ -52,7 +52,7 @@ public sealed class IsoInstallBootTests(ITestOutputHelper output)
             var log = vm.Log;
             bool installAbove = log.LastIndexOf(InstallEntry, StringComparison.Ordinal) < log.LastIndexOf(LiveEntry, StringComparison.Ordinal);
             await vm.Type(installAbove ? "\x1b[A" : "\x1b[B");
-            await Task.Delay(500);
+            await Task.Delay(500, TestContext.Current.CancellationToken);
             await vm.Type("\r");
             var poweredOff = await vm.WaitForExit(TimeSpan.FromMinutes(6));
             var installLog = vm.Log;

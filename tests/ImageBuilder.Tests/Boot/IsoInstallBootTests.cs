@@ -140,8 +140,8 @@ public sealed class IsoInstallBootTests(ITestOutputHelper output)
             while (deadline.Elapsed < timeout)
             {
                 if (seen(Log)) return true;
-                if (_qemu.HasExited) { await Task.Delay(500); return seen(Log); }
-                await Task.Delay(250);
+                if (_qemu.HasExited) { await Task.Delay(500, TestContext.Current.CancellationToken); return seen(Log); }
+                await Task.Delay(250, TestContext.Current.CancellationToken);
             }
             return seen(Log);
         }

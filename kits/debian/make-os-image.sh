@@ -30,8 +30,9 @@ while [[ $# -gt 0 ]]; do
 done
 
 case $ARCH in
+  # isolinux + syslinux-common: the BIOS boot of the ISO (target.format: iso) only; the installed disk boots UEFI.
   amd64) KERNEL_META=linux-image-cloud-amd64; FLAVOUR=cloud-amd64; OCI_ARCH=amd64; OCI_VARIANT=""; TRIPLET=x86_64-linux-gnu
-         EXTRA_PKGS="systemd-boot-efi" ;;
+         EXTRA_PKGS="systemd-boot-efi isolinux syslinux-common" ;;
   arm64) KERNEL_META=linux-image-arm64; FLAVOUR=arm64; OCI_ARCH=arm64; OCI_VARIANT=""; TRIPLET=aarch64-linux-gnu
          EXTRA_PKGS="systemd-boot-efi raspi-firmware" ;;
   # armmp, not armmp-lpae: the non-LPAE kernel runs both on the Pi 2/3 (BCM2836/7) and on the
@@ -222,6 +223,8 @@ printf '%s\n' "# Loaded by /usr/lib/appliance/rc.boot at every boot (kits/debian
 find "$ROOT/usr/share/doc" -mindepth 2 ! -name copyright ! -type d -delete 2>/dev/null || true
 find "$ROOT/usr/share/doc" -mindepth 1 -type d -empty -delete 2>/dev/null || true
 rm -rf "$ROOT"/usr/share/{man,info,locale,lintian,bug,bash-completion}
+# syslinux-common (amd64): the ISO's BIOS boot uses only isolinux.bin, isohdpfx.bin and the BIOS ldlinux.c32.
+rm -rf "$ROOT"/usr/lib/syslinux/modules/{efi32,efi64}
 if [[ $FULL == 0 ]]; then
   M=$ROOT/usr/lib/modules/$KVER/kernel
   rm -rf "$M"/sound "$M"/drivers/{media,gpu,staging,infiniband,isdn,iio,bluetooth,hid,input/joystick,input/touchscreen,net/wireless,net/can} \

@@ -30,6 +30,14 @@ public sealed record FirstbootPaths(string Root)
     public string BootMount => Path.Combine(Run, "boot");
     /// <summary>The image's build facts (sourceDateEpoch, runtime version, OS digest).</summary>
     public string BuildJson => Under("/etc/appliance/build.json");
-    /// <summary>The kernel command line (appliance.slot=).</summary>
+    /// <summary>The kernel command line (appliance.slot=, appliance.mode=).</summary>
     public string CmdLine => Under("/proc/cmdline");
+    /// <summary>Where the initramfs mounts the ISO medium read-only (live and install modes).</summary>
+    public string Medium => Under("/run/appliance/medium");
+    /// <summary>The raw image's boot-partition files on the medium (the FAT's tree: <c>appliance/site.yaml</c>, <c>appliance/manifests/</c>, …).</summary>
+    public string MediumBoot => Path.Combine(Medium, "appliance", "boot");
+    /// <summary>sysfs's whole disks, where the installer looks for its target.</summary>
+    public string SysBlock => Under("/sys/block");
+    /// <summary>Marks that this boot's installer has run (tmpfs): a respawned firstboot never writes the disk twice.</summary>
+    public string InstallDone => Path.Combine(Run, "install.done");
 }

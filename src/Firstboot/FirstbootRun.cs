@@ -1,5 +1,6 @@
 // `appliance-firstboot run`: the journaled first-boot steps in order, and the status after each.
 using Appliance.Firstboot.Disks;
+using Appliance.Firstboot.Install;
 using Appliance.Firstboot.Site;
 using Appliance.Firstboot.Steps;
 
@@ -21,6 +22,9 @@ public sealed record RunOptions(FirstbootPaths Paths, string? BootDevice, string
 /// steps (partition, secrets, manifests, bless) are recorded in the journal when done and skipped on later boots;
 /// network, clock, runtime and the wait run on every boot. A failing step ends the run with its reason in the status
 /// and on the console; init starts firstboot again, which resumes at the first step not recorded.
+/// Booted from the ISO (<c>appliance.mode=</c> on the kernel command line): <c>install</c> runs <see cref="InstallRun"/>
+/// instead; <c>live</c> runs the steps on the medium: site.yaml and the manifests from its read-only copy of the boot
+/// partition, no partitioning (DATA is the tmpfs the initramfs mounted), secrets copied without the FAT cut, no bless.
 /// </summary>
 public sealed class FirstbootRun(RunOptions options, IDeviceActions device, FirstbootLog log, TimeProvider? time = null)
 {
@@ -44,17 +48,34 @@ public sealed class FirstbootRun(RunOptions options, IDeviceActions device, Firs
         IRuntimeSupervisor? runtime = null;
         try
         {
-            ReadBuildFacts();
-            var boot = new BootPartition(FindBoot(), log.Info);
-            var site = Step("site", () => SiteConfig.Parse(boot.ReadFile(SecretsStep.SiteYamlPath), "boot:" + SecretsStep.SiteYamlPath));
+            var mode = Step("mode", () => BootModes.Read(_paths.CmdLine));
+            if (mode == BootMode.Install) return await new InstallRun(options, device, log).RunAsync(ct);
+            bool live = mode == BootMode.Live;
+            _status.Mode = mode.Name();
+            _status.ReadBuildFacts(_paths.BuildJson, log.Info);
+            _status.Slot = live ? null : Slot();
+            // Live: the medium's copy of the boot partition, read-only; a BOOT FAT on the machine's disk is not this node's.
+            BootPartition? fat = live ? null : new BootPartition(FindBoot(), log.Info);
+            IBootFiles boot = fat is null ? new MediumBootFiles(_paths.MediumBoot) : fat;
+            var where = live ? "medium:" + Path.Combine(boot.Where, SecretsStep.SiteYamlPath) : "boot:" + SecretsStep.SiteYamlPath;
+            var site = Step("site", () => SiteConfig.Parse(boot.ReadFile(SecretsStep.SiteYamlPath), where));
             _status.Site = site.Name;
             _status.Role = site.Role;
             _status.Node = site.Hostname;
             _status.ApiAddress = site.ApiAddress;
 
-            Boundary("partition", () => Partition(boot, site));
+            Boundary("partition", () => { if (fat is null) LiveData(); else Partition(fat, site); });
             log.MoveTo(Path.Combine(_paths.Logs, "firstboot.log"));
-            Boundary("secrets", () => SecretsStep.Run(boot, _paths, log.Info, StopPoints.Reach));
+            Boundary("secrets", () =>
+            {
+                if (fat is not null) SecretsStep.Run(fat, _paths, log.Info, StopPoints.Reach);
+                else if (site.Secrets is { } secrets)
+                {
+                    SecretsStep.Copy(site.Role, secrets, _paths, log.Info);
+                    log.Info("secrets: live: copied from the medium's site.yaml, which is read-only and stays as it is");
+                }
+                else log.Info("secrets: live: the medium's site.yaml holds no secrets document");
+            });
             await BoundaryAsync("network", () => device.ConfigureNetworkAsync(site, ct));
             Boundary("clock", Clock);
             Boundary("manifests", () => ManifestsStep.Run(boot, site.Role, _paths, log.Info));
@@ -74,7 +95,7 @@ public sealed class FirstbootRun(RunOptions options, IDeviceActions device, Firs
                 _status.NodeState = ready.State;
                 if (!ready.Good) throw new StepFailedException($"the node is {ready.State}: {ready.Reason}");
             });
-            Boundary("bless", () => log.Info(BootBlessing.Run(boot, Slot())));
+            Boundary("bless", () => log.Info(fat is null ? "bless: live from the medium: no boot entry to bless" : BootBlessing.Run(fat, Slot())));
             Boundary("status", () => { });
             Show();
             if (options.Supervise && runtime is not null)
@@ -120,6 +141,16 @@ public sealed class FirstbootRun(RunOptions options, IDeviceActions device, Firs
         log.Info(made ? $"partition: made ext4 '{DataFilesystem.Label}' on {data}, mounted at {_paths.Data}" : $"partition: {data} mounted at {_paths.Data}");
         Directory.CreateDirectory(_paths.FirstbootDir);
         Directory.CreateDirectory(_paths.Logs);
+        _journal = Journal.Open(_paths.Journal);
+        if (!Journal.Exists(_paths.Journal)) _journal.Write();
+    }
+
+    /// <summary>Live: nothing is partitioned; DATA is the tmpfs the initramfs mounted, and the journal lives there for this boot.</summary>
+    private void LiveData()
+    {
+        Directory.CreateDirectory(_paths.FirstbootDir);
+        Directory.CreateDirectory(_paths.Logs);
+        log.Info($"partition: live from the medium: no disk is touched; DATA is {_paths.Data} (RAM, gone at power-off)");
         _journal = Journal.Open(_paths.Journal);
         if (!Journal.Exists(_paths.Journal)) _journal.Write();
     }
@@ -191,23 +222,6 @@ public sealed class FirstbootRun(RunOptions options, IDeviceActions device, Firs
             ?? throw new StepFailedException("no partition holds a FAT32 volume labelled BOOT (the boot partition)");
     }
 
-    private void ReadBuildFacts()
-    {
-        _status.Slot = Slot();
-        try
-        {
-            if (File.Exists(_paths.BuildJson) && System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllBytes(_paths.BuildJson)) is System.Text.Json.Nodes.JsonObject b)
-            {
-                _status.ImageVersion = b["runtime"]?.GetValue<string>();
-                _status.ImageDigest = b["osDigest"]?.GetValue<string>();
-            }
-        }
-        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException)
-        {
-            log.Info($"status: {_paths.BuildJson} is not readable JSON: {e.Message}");
-        }
-    }
-
     private string Slot()
     {
         if (options.Slot is { } s) return s;
@@ -217,17 +231,9 @@ public sealed class FirstbootRun(RunOptions options, IDeviceActions device, Firs
         return "a";
     }
 
-    private void WriteStatus()
-    {
-        try { _status.Write(_paths, _journal is not null); }
-        catch (IOException e) { log.Info($"status: cannot write it: {e.Message}"); }
-    }
+    private void WriteStatus() => _status.Publish(_paths, _journal is not null, log.Info);
 
-    private void Show()
-    {
-        foreach (var line in StatusReport.Banner(_status.ToJson())) Console.Out.WriteLine(line);
-        Console.Out.Flush();
-    }
+    private void Show() => _status.Show(Console.Out);
 }
 
 /// <summary>A step failed; the message is the reason shown in the banner and status.json.</summary>

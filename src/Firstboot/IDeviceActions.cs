@@ -5,8 +5,8 @@ namespace Appliance.Firstboot;
 
 /// <summary>
 /// What first boot does to the running device rather than to its disk: hostname, network and time servers (step 3),
-/// starting and supervising containerd and <c>appliance-runtime</c> (step 5), and waiting for the node to be Ready
-/// (step 7). The device implementation lives in <c>Device/</c>; <see cref="DisabledDeviceActions"/> skips them (host
+/// starting and supervising containerd and <c>appliance-runtime</c> (step 5), waiting for the node to be Ready
+/// (step 7), and powering off after an install. The device implementation lives in <c>Device/</c>; <see cref="DisabledDeviceActions"/> skips them (host
 /// tests on a loop device); <see cref="OnDeviceActions"/> runs them on the device. Each method's exceptions end first boot with their message as the reason.
 /// </summary>
 public interface IDeviceActions
@@ -22,6 +22,12 @@ public interface IDeviceActions
 
     /// <summary>Waits, with retries and back-off, until the node is Ready; each failed try is reported through <paramref name="progress"/>.</summary>
     Task<NodeReadiness> WaitReadyAsync(RuntimeLaunch launch, IProgress<string> progress, CancellationToken ct);
+
+    /// <summary>
+    /// Asks the machine to power off (the installer, once the disk is written and checked). Returns once asked;
+    /// the caller then waits to be stopped. Throws when the request itself failed.
+    /// </summary>
+    Task PowerOffAsync(CancellationToken ct);
 }
 
 /// <summary>A started runtime under supervision.</summary>
@@ -76,6 +82,13 @@ public sealed class DisabledDeviceActions(Action<string> log) : IDeviceActions
     /// <inheritdoc/>
     public Task<NodeReadiness> WaitReadyAsync(RuntimeLaunch launch, IProgress<string> progress, CancellationToken ct) =>
         Task.FromResult(new NodeReadiness("Disabled", null));
+
+    /// <inheritdoc/>
+    public Task PowerOffAsync(CancellationToken ct)
+    {
+        log("power off: skipped (device actions off)");
+        return Task.CompletedTask;
+    }
 
     private sealed class Nothing : IRuntimeSupervisor
     {

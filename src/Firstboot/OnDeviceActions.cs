@@ -71,6 +71,19 @@ public sealed class OnDeviceActions(FirstbootPaths paths, Action<string> log) : 
         return r.Ready ? new NodeReadiness("Ready", null) : new NodeReadiness("NotReady", r.Reason);
     }
 
+    /// <summary>
+    /// busybox <c>poweroff</c>: init runs <c>rc.shutdown</c> (which stops firstboot with SIGTERM and unmounts), then
+    /// powers off. When init cannot be asked, <c>poweroff -f</c> powers off at once (the installer synced the disk).
+    /// </summary>
+    public async Task PowerOffAsync(CancellationToken ct)
+    {
+        var r = await DeviceCommands.Device.RunAppletAsync("poweroff", [], ct);
+        if (r.Ok) return;
+        log($"power off: {r.Describe()}; forcing it");
+        var forced = await DeviceCommands.Device.RunAppletAsync("poweroff", ["-f"], ct);
+        if (!forced.Ok) throw new IOException($"cannot power off: {forced.Describe()}");
+    }
+
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()
     {

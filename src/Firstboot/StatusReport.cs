@@ -25,8 +25,12 @@ public sealed class StatusReport
     public string? ImageVersion { get; set; }
     /// <summary>The OS image digest the image was built from (build.json osDigest).</summary>
     public string? ImageDigest { get; set; }
-    /// <summary>The booted slot.</summary>
+    /// <summary>The booted slot (a disk boot).</summary>
     public string? Slot { get; set; }
+    /// <summary>disk, live or install (<see cref="BootMode"/>).</summary>
+    public string Mode { get; set; } = "disk";
+    /// <summary>A line for the banner that says what to do now (the installer's outcome), or null.</summary>
+    public string? Notice { get; set; }
     /// <summary>The step running or last run.</summary>
     public string? Step { get; set; }
     /// <summary>Why first boot failed, or null.</summary>
@@ -41,7 +45,7 @@ public sealed class StatusReport
         ["node"] = new JsonObject { ["name"] = Node, ["state"] = NodeState },
         ["apiAddress"] = ApiAddress,
         ["image"] = new JsonObject { ["version"] = ImageVersion, ["osDigest"] = ImageDigest },
-        ["slot"] = Slot, ["step"] = Step, ["reason"] = Reason,
+        ["slot"] = Slot, ["mode"] = Mode, ["step"] = Step, ["reason"] = Reason, ["notice"] = Notice,
         ["done"] = new JsonArray(Done.Select(d => (JsonNode?)JsonValue.Create(d)).ToArray()),
         ["updated"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ"),
     };
@@ -56,16 +60,51 @@ public sealed class StatusReport
             AtomicFile.WriteText(Path.Combine(paths.FirstbootDir, "status.json"), text);
     }
 
+    /// <summary>Writes the status (<see cref="Write"/>); a failure to write is logged, never fatal.</summary>
+    public void Publish(FirstbootPaths paths, bool dataMounted, Action<string> log)
+    {
+        try { Write(paths, dataMounted); }
+        catch (IOException e) { log($"status: cannot write it: {e.Message}"); }
+    }
+
+    /// <summary>Prints the banner on <paramref name="console"/>.</summary>
+    public void Show(TextWriter console)
+    {
+        foreach (var line in Banner(ToJson())) console.WriteLine(line);
+        console.Flush();
+    }
+
+    /// <summary>Takes the image version and OS digest from build.json; an unreadable file is logged and left out.</summary>
+    public void ReadBuildFacts(string buildJson, Action<string> log)
+    {
+        try
+        {
+            if (File.Exists(buildJson) && JsonNode.Parse(File.ReadAllBytes(buildJson)) is JsonObject b)
+            {
+                ImageVersion = b["runtime"]?.GetValue<string>();
+                ImageDigest = b["osDigest"]?.GetValue<string>();
+            }
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
+        {
+            log($"status: {buildJson} is not readable JSON: {e.Message}");
+        }
+    }
+
     /// <summary>The banner lines of a status document.</summary>
     public static IReadOnlyList<string> Banner(JsonObject s)
     {
         string V(JsonNode? n) => n?.GetValue<string>() ?? "-";
+        var mode = s["mode"]?.GetValue<string>() ?? "disk";
         var lines = new List<string>
         {
             $"Appliance site {V(s["site"])} ({V(s["role"])}), node {V(s["node"]?["name"])}: {V(s["node"]?["state"])}",
             $"  API       {V(s["apiAddress"])}",
-            $"  image     {V(s["image"]?["version"])} (OS {V(s["image"]?["osDigest"])}), slot {V(s["slot"])}",
+            $"  image     {V(s["image"]?["version"])} (OS {V(s["image"]?["osDigest"])}), " +
+                (mode == "disk" ? $"slot {V(s["slot"])}" : $"from the medium ({mode})"),
         };
+        if (s["notice"] is { } notice)
+            lines.Add($"  {notice.GetValue<string>()}");
         if (s["reason"] is { } r)
             lines.Add($"  FAILED    at {V(s["step"])}: {r.GetValue<string>()}");
         return lines;

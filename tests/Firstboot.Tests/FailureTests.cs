@@ -86,5 +86,7 @@ public sealed class FailureTests
 
         public Task<NodeReadiness> WaitReadyAsync(RuntimeLaunch launch, IProgress<string> progress, CancellationToken ct) =>
             throw new InvalidOperationException("not reached");
+
+        public Task PowerOffAsync(CancellationToken ct) => throw new InvalidOperationException("not reached");
     }
 }

@@ -2,6 +2,7 @@
 using System.Diagnostics;
 using Appliance.ImageBuilder.Disk.Fat;
 using Appliance.ImageBuilder.Disk.Image;
+using Appliance.ImageBuilder.Disk.Iso9660;
 using Appliance.ImageBuilder.Disk.SquashFs;
 using Appliance.ImageBuilder.Disk.Tree;
 
@@ -13,13 +14,14 @@ if (args.Length < 3)
 {
     Console.Error.WriteLine("usage: DiskBench [--durable] squashfs <dir> <out> [zstd-level|gzip] [block-size]\n" +
                             "       DiskBench [--durable] fat <dir> <out> <size-MiB>\n" +
-                            "       DiskBench [--durable] disk <dir> <out> <disk-size-MiB>   (boot FAT 256 MiB + root-a squashfs of <dir>, holes to <disk-size-MiB>)");
+                            "       DiskBench [--durable] disk <dir> <out> <disk-size-MiB>   (boot FAT 256 MiB + root-a squashfs of <dir>, holes to <disk-size-MiB>)\n" +
+                            "       DiskBench [--durable] iso <dir> <out> [efi-image-path-in-dir [isohdpfx.bin]]   (Rock Ridge, El Torito EFI entry, isohybrid MBR+GPT)");
     return 2;
 }
 long? epoch = long.TryParse(Environment.GetEnvironmentVariable("SOURCE_DATE_EPOCH"), out var e) ? e : null;
 var sw = Stopwatch.StartNew();
-// FAT stores no extended attributes, so the fat mode does not read them (as mcopy does not).
-var tree = FileTree.FromDirectory(args[1], new FileTreeOptions { SourceDateEpoch = epoch, ReadXattrs = args[0] != "fat" });
+// FAT and ISO 9660 store no extended attributes, so those modes do not read them (as mcopy and xorriso -R do not).
+var tree = FileTree.FromDirectory(args[1], new FileTreeOptions { SourceDateEpoch = epoch, ReadXattrs = args[0] is not ("fat" or "iso") });
 var scanned = sw.Elapsed;
 switch (args[0])
 {
@@ -47,6 +49,17 @@ switch (args[0])
         var plan = DiskImagePlan.BootAndRoot(boot, 256L << 20, tree, PartitionTableKind.Gpt, diskSize: long.Parse(args[3]) << 20);
         var r = DiskImageBuilder.Build(plan, args[2], durable);
         Console.WriteLine($"disk size={r.Size} root-a={r["root-a"].ContentBytes} total={sw.Elapsed.TotalSeconds:F2}s");
+        break;
+    }
+    case "iso":
+    {
+        var r = IsoWriter.Build(tree, new IsoOptions
+        {
+            VolumeId = "BENCH", SourceDateEpoch = epoch ?? 0, Durable = durable,
+            BootEntries = args.Length > 3 ? [new IsoBootEntry(IsoBootPlatform.Efi, args[3])] : [],
+            Hybrid = args.Length > 3 ? new IsoHybrid(args.Length > 4 ? File.ReadAllBytes(args[4])[..432] : null) : null,
+        }, args[2]);
+        Console.WriteLine($"iso size={r.Size} scan={scanned.TotalSeconds:F2}s total={sw.Elapsed.TotalSeconds:F2}s");
         break;
     }
     default:

@@ -100,10 +100,66 @@ public static class BlockDevices
     }
 
     private const int BlkpgAdd = 1, BlkpgResize = 3;
-    private const uint BlkpgIoctl = 0x1269;
+    private const uint BlkpgIoctl = 0x1269, BlkFlsBuf = 0x1261, BlkZeroOut = 0x127F;
+    private const int PosixFadvDontNeed = 4;
 
     [DllImport("libc", SetLastError = true)]
     private static extern int ioctl(IntPtr fd, nuint request, IntPtr arg);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int posix_fadvise(IntPtr fd, long offset, long length, int advice);
+
+    /// <summary>
+    /// Makes bytes [<paramref name="offset"/>, +<paramref name="length"/>) of a block device read as zeros (BLKZEROOUT:
+    /// the device's write-zeroes when it has one, else the kernel writes zero pages). Both must be multiples of 512.
+    /// False when <paramref name="handle"/> is not a block device (the caller writes zeros itself).
+    /// </summary>
+    public static bool ZeroOut(SafeHandle handle, long offset, long length)
+    {
+        var range = Marshal.AllocHGlobal(16);
+        try
+        {
+            Marshal.WriteInt64(range, 0, offset);
+            Marshal.WriteInt64(range, 8, length);
+            if (ioctl(handle.DangerousGetHandle(), BlkZeroOut, range) == 0) return true;
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno == 25) return false; // ENOTTY: not a block device
+            throw new IOException($"zeroing {length} bytes at {offset} failed (BLKZEROOUT): {Marshal.GetLastPInvokeErrorMessage()}");
+        }
+        finally
+        {
+            Marshal.FreeHGlobal(range);
+        }
+    }
+
+    /// <summary>
+    /// Drops the kernel's cached copy of the device's (or file's) pages, so the next read comes from the medium itself:
+    /// BLKFLSBUF for a block device, else POSIX_FADV_DONTNEED. Call after an fsync.
+    /// </summary>
+    public static void DropCache(SafeHandle handle)
+    {
+        if (ioctl(handle.DangerousGetHandle(), BlkFlsBuf, IntPtr.Zero) == 0) return;
+        if (posix_fadvise(handle.DangerousGetHandle(), 0, 0, PosixFadvDontNeed) != 0)
+            throw new IOException($"cannot drop the cached pages to read back what was written: {Marshal.GetLastPInvokeErrorMessage()}");
+    }
+
+    /// <summary>A size as messages give it: GiB with up to two decimals from 1 GiB, else MiB.</summary>
+    public static string SizeText(long bytes) => bytes >= 1L << 30
+        ? (bytes / (double)(1L << 30)).ToString("0.##", System.Globalization.CultureInfo.InvariantCulture) + " GiB"
+        : $"{bytes >> 20} MiB";
+
+    /// <summary>The <c>major:minor</c> numbers of <paramref name="disk"/> and of each of its partitions the kernel knows.</summary>
+    public static IReadOnlySet<string> DeviceNumbersOfDisk(string disk)
+    {
+        var numbers = new HashSet<string>(StringComparer.Ordinal);
+        var sys = Path.Combine(SysBlock, KernelName(disk));
+        if (DeviceNumber(disk) is { } own) numbers.Add(own);
+        if (Directory.Exists(sys))
+            foreach (var part in Directory.EnumerateDirectories(sys))
+                if (File.Exists(Path.Combine(part, "partition")) && File.Exists(Path.Combine(part, "dev")))
+                    numbers.Add(File.ReadAllText(Path.Combine(part, "dev")).Trim());
+        return numbers;
+    }
 
     // linux/blkpg.h: struct blkpg_ioctl_arg { int op; int flags; int datalen; void *data; } pointing at
     // struct blkpg_partition { long long start, length; int pno; char devname[64], volname[64]; }.

@@ -148,5 +148,5 @@ public static class DataPartitioner
 
     private static long AlignUp(long lba) => (lba * Sector + Alignment - 1) / Alignment * Alignment / Sector;
 
-    private static string Size(long bytes) => bytes >= 1L << 30 ? $"{bytes / (double)(1L << 30):0.##} GiB" : $"{bytes >> 20} MiB";
+    private static string Size(long bytes) => BlockDevices.SizeText(bytes);
 }

@@ -24,6 +24,10 @@ public static class Mounts
         return Read().LastOrDefault(m => m.MountPoint == full)?.Device;
     }
 
+    /// <summary>The mount points of any of the devices <paramref name="majorMinors"/>, deepest first.</summary>
+    public static IReadOnlyList<string> MountPointsOf(IReadOnlySet<string> majorMinors) =>
+        Read().Where(m => majorMinors.Contains(m.Device)).Select(m => m.MountPoint).Distinct().OrderByDescending(m => m.Length).ToList();
+
     private sealed record Entry(string Device, string MountPoint);
 
     private static List<Entry> Read()

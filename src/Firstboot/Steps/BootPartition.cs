@@ -9,17 +9,23 @@ namespace Appliance.Firstboot.Steps;
 /// rc.boot has it mounted (read-only), it is unmounted first and mounted again afterwards, so the kernel's cache
 /// never holds stale copies of what was changed underneath it.
 /// </summary>
-public sealed class BootPartition(string device, Action<string> log)
+public sealed class BootPartition(string device, Action<string> log) : IBootFiles
 {
     /// <summary>The partition's device.</summary>
     public string Device => device;
 
-    /// <summary>Reads a file (<c>appliance/site.yaml</c>).</summary>
+    /// <inheritdoc/>
+    public string Where => device;
+
+    /// <inheritdoc/>
     public byte[] ReadFile(string path)
     {
         using var fat = FatEditor.Open(device, writable: false);
         return fat.ReadFile(path);
     }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<string> List(string path) => Read(fat => fat.List(path));
 
     /// <summary>Reads, through <paramref name="read"/>, with the volume open read-only.</summary>
     public T Read<T>(Func<FatEditor, T> read)

@@ -5,7 +5,8 @@ namespace Appliance.Firstboot.Steps;
 
 /// <summary>
 /// Copies the files of <c>appliance/manifests/</c> on the boot partition (the profile's <c>manifests:</c>, put there
-/// by the build) into DATA/runtime/manifests, each atomically. A server only: an agent has no API server.
+/// by the build; the medium's copy when booted from the ISO) into DATA/runtime/manifests, each atomically. A server
+/// only: an agent has no API server.
 /// </summary>
 public static class ManifestsStep
 {
@@ -13,15 +14,14 @@ public static class ManifestsStep
     public const string BootDir = "appliance/manifests";
 
     /// <summary>Runs the step; returns the files placed.</summary>
-    public static IReadOnlyList<string> Run(BootPartition boot, string role, FirstbootPaths paths, Action<string> log)
+    public static IReadOnlyList<string> Run(IBootFiles boot, string role, FirstbootPaths paths, Action<string> log)
     {
         if (role != "server")
         {
             log("manifests: an agent has no auto-deploy directory; nothing to place");
             return [];
         }
-        var files = boot.Read(fat => fat.List(BootDir).Order(StringComparer.Ordinal)
-            .Select(n => (Name: n, Bytes: fat.ReadFile($"{BootDir}/{n}"))).ToList());
+        var files = boot.List(BootDir).Order(StringComparer.Ordinal).Select(n => (Name: n, Bytes: boot.ReadFile($"{BootDir}/{n}"))).ToList();
         Directory.CreateDirectory(paths.ManifestsDir);
         foreach (var (name, bytes) in files)
         {

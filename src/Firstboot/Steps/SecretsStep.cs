@@ -26,13 +26,7 @@ public static class SecretsStep
             uint cut = (uint)bytes.Length;
             if (site.Secrets is { } secrets)
             {
-                foreach (var (path, content) in Destinations(site.Role, secrets, paths))
-                {
-                    Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-                    File.SetUnixFileMode(Path.GetDirectoryName(path)!, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-                    AtomicFile.WriteText(path, content, new AtomicFileOptions(Mode: AtomicFileOptions.OwnerOnly));
-                    log($"secrets: wrote {path} (0600)");
-                }
+                Copy(site.Role, secrets, paths, log);
                 stopPoint("secrets:copied");
                 cut = (uint)site.SecretsOffset;
             }
@@ -40,6 +34,21 @@ public static class SecretsStep
             fat.Truncate(SiteYamlPath, cut, point => stopPoint("secrets:" + point));
             log($"secrets: site.yaml cut to {cut} bytes, the rest of its clusters overwritten with zeros and freed");
         });
+    }
+
+    /// <summary>
+    /// Writes document 2's secrets to DATA (0600, each atomic and durable). Alone, without the cut, when booted live
+    /// from the medium: its site.yaml is read-only and stays as it is.
+    /// </summary>
+    public static void Copy(string role, Secrets secrets, FirstbootPaths paths, Action<string> log)
+    {
+        foreach (var (path, content) in Destinations(role, secrets, paths))
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.SetUnixFileMode(Path.GetDirectoryName(path)!, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            AtomicFile.WriteText(path, content, new AtomicFileOptions(Mode: AtomicFileOptions.OwnerOnly));
+            log($"secrets: wrote {path} (0600)");
+        }
     }
 
     /// <summary>Where each secret goes on DATA (the device contract).</summary>

@@ -29,16 +29,24 @@ public sealed record Board
     /// <summary>The image formats the board's firmware boots.</summary>
     public required IReadOnlyList<ImageFormat> Formats { get; init; }
 
+    /// <summary>
+    /// Whether the board's ISO also boots PC BIOS firmware (isolinux from the OS image, El Torito platform 0 and the
+    /// isohybrid MBR code), besides UEFI. Only x86 PCs have that firmware.
+    /// </summary>
+    public bool IsoBiosBoot { get; init; }
+
     /// <summary>Storage drivers the initramfs must load to see the root disk (built-in ones are skipped).</summary>
     public required IReadOnlyList<string> InitramfsModules { get; init; }
 
     /// <summary>Drivers for other storage the board may have, loaded when the kernel has them.</summary>
     public required IReadOnlyList<string> OptionalInitramfsModules { get; init; }
 
-    // UEFI machines (and VMs) boot from virtio, SATA, NVMe, USB or SD; the Pi from its SD host or USB.
+    // UEFI machines (and VMs) boot from virtio, SATA, NVMe, USB or SD, and an ISO from a CD (IDE/ATAPI: ata_piix,
+    // ata_generic; SCSI/SATA: sr_mod) or a USB stick; the Pi from its SD host or USB.
     private static readonly string[] UefiModules = ["virtio_pci", "virtio_blk"];
     private static readonly string[] UefiOptionalModules =
-        ["virtio_scsi", "sd_mod", "nvme", "ahci", "usb_storage", "uas", "xhci_pci", "ehci_pci", "sr_mod", "mmc_block", "sdhci_pci"];
+        ["virtio_scsi", "sd_mod", "nvme", "ahci", "ata_piix", "ata_generic", "usb_storage", "uas", "xhci_pci", "ehci_pci", "ohci_pci",
+         "uhci_hcd", "sr_mod", "mmc_block", "sdhci_pci"];
     private static readonly string[] PiModules = ["sdhci_iproc", "bcm2835", "mmc_block"];
     private static readonly string[] PiOptionalModules =
         ["usb_storage", "sd_mod", "uas", "dwc2", "xhci_pci", "pcie_brcmstb", "reset_raspberrypi", "bcm2835_dma"];
@@ -48,7 +56,7 @@ public sealed record Board
     {
         Name = "x86_64-uefi", Description = "64-bit PCs and servers with UEFI firmware.",
         Platform = Platform.LinuxAmd64, PartitionTable = PartitionTableKind.Gpt, BootTarget = new Boot.X86_64Uefi.X86_64UefiTarget(),
-        Formats = [ImageFormat.Raw, ImageFormat.Iso], InitramfsModules = UefiModules, OptionalInitramfsModules = UefiOptionalModules,
+        Formats = [ImageFormat.Raw, ImageFormat.Iso], IsoBiosBoot = true, InitramfsModules = UefiModules, OptionalInitramfsModules = UefiOptionalModules,
     };
 
     /// <summary>arm64-uefi: 64-bit ARM machines with UEFI firmware.</summary>

@@ -9,7 +9,7 @@ public enum ImageFormat
 {
     /// <summary>A raw disk image (GPT or MBR) to write to a disk or SD card.</summary>
     [JsonStringEnumMemberName("raw")] Raw,
-    /// <summary>A hybrid ISO 9660 image (El Torito EFI) to burn or write to a USB stick; it installs to disk.</summary>
+    /// <summary>A hybrid ISO 9660 image (El Torito EFI, and BIOS on x86_64) to burn or write to a USB stick; it boots live and installs to disk.</summary>
     [JsonStringEnumMemberName("iso")] Iso,
 }
 
@@ -17,7 +17,7 @@ public enum ImageFormat
 public static class ImageFormats
 {
     /// <summary>The formats <c>appliance build</c> can make.</summary>
-    public static IReadOnlyList<ImageFormat> Built { get; } = [ImageFormat.Raw];
+    public static IReadOnlyList<ImageFormat> Built { get; } = [ImageFormat.Raw, ImageFormat.Iso];
 
     /// <summary>The spelling profiles use (<c>raw</c>, <c>iso</c>).</summary>
     public static string Name(ImageFormat format) =>

@@ -1,4 +1,5 @@
 // What one `appliance build` run is asked to do.
+using Appliance.ImageBuilder.Disk.Image;
 using Appliance.ImageBuilder.Signing.Keys;
 
 namespace Appliance.ImageBuilder.Build;
@@ -38,4 +39,13 @@ public sealed record BuildResult(string ImagePath, string ManifestPath, BuildMan
 
     /// <summary>SHA-256 of the image file, taken as it was written (what its bundle signs).</summary>
     public required byte[] ImageSha256 { get; init; }
+
+    /// <summary>What the disk composer wrote: partitions with their offsets and digests.</summary>
+    public required DiskImageResult Disk { get; init; }
+
+    /// <summary>The ISO (<c>target.format: iso</c>), or null for a raw build.</summary>
+    public string? IsoPath { get; init; }
+
+    /// <summary>SHA-256 of the ISO, or null for a raw build.</summary>
+    public byte[]? IsoSha256 { get; init; }
 }

@@ -18,7 +18,8 @@ namespace Appliance.ImageBuilder.Build;
 /// <param name="SlotSize">The size of each root slot (root-a in the image, root-b made on the device).</param>
 /// <param name="MinimumDiskSize">The smallest disk the image may be written to: room for boot, two slots and data.</param>
 /// <param name="SiteYaml">The bytes of <c>appliance/site.yaml</c> on the boot partition.</param>
-public sealed record DiskLayout(DiskImagePlan Plan, long SlotSize, long MinimumDiskSize, byte[] SiteYaml)
+/// <param name="Boot">The boot partition's files (an ISO carries a copy of them).</param>
+public sealed record DiskLayout(DiskImagePlan Plan, long SlotSize, long MinimumDiskSize, byte[] SiteYaml, FileTree Boot)
 {
     /// <summary>The boot partition size: room for two slots' kernels and initramfs plus firmware.</summary>
     public const long BootPartitionSize = 256L << 20;
@@ -58,7 +59,7 @@ public sealed record DiskLayout(DiskImagePlan Plan, long SlotSize, long MinimumD
         var plan = DiskImagePlan.BootAndRoot(boot, BootPartitionSize, new RawPartitionContent(FileContent.FromHostFile(rootA.Path)), slotSize,
             board.PartitionTable, diskSize: null, rootA.Sha256,
             new FatOptions { VolumeLabel = "BOOT", VolumeSerial = DerivedGuid.CreateUInt32(rootA.Sha256, "boot-volume-serial") }, digests: true);
-        return new DiskLayout(plan, slotSize, diskSize.Bytes, siteYaml);
+        return new DiskLayout(plan, slotSize, diskSize.Bytes, siteYaml, boot);
     }
 
     private static long AlignUp(long v, long a) => (v + a - 1) / a * a;

@@ -16,7 +16,8 @@ namespace Appliance.ImageBuilder.Build;
 /// (see Build/README.md). Plan: <see cref="OsRoot"/> (resolve and flatten the OS image, find its kernel),
 /// <see cref="RootContent"/> (initramfs, preloaded images, payload), <see cref="RootImage"/> (root-a written and
 /// hashed), <see cref="DiskLayout"/> (sizes checked, boot partition filled, layout). Write: <see cref="ImageOutputs"/>
-/// (image hashed as written, manifest, SBOM, bundles signed from those digests).
+/// (image hashed as written, manifest, SBOM, bundles signed from those digests), then for <c>target.format: iso</c>
+/// <see cref="IsoImage"/> (NAME.iso from root-a, the boot files and the raw image, and its bundle).
 /// </summary>
 /// <param name="store">The content store the OS image and preloaded images come from.</param>
 /// <param name="progress">Receives one line per step.</param>
@@ -60,7 +61,10 @@ public sealed class ImageBuild(ContentStore store, Action<string> progress, IBoo
                 SiteManifests.Read(profile, request.ProfileFile));
 
             progress($"composing {Path.GetFileName(outputs.Image)} (boot + root-a; for a disk of at least {profile.Target.DiskSize})");
-            return outputs.Write(layout, content.Manifest, facts, request.SigningKey, board, request.ProfileFile, progress, kubeconfig);
+            var raw = outputs.Write(layout, content.Manifest, facts, request.SigningKey, board, request.ProfileFile, progress, kubeconfig);
+            return profile.Target.Format == ImageFormat.Iso
+                ? IsoImage.Write(outputs, raw, layout, rootA, board, os, facts, request.SigningKey, sde, work.FullName, progress)
+                : raw;
         }
         finally
         {

@@ -22,6 +22,9 @@ public sealed record ImageOutputs(string Name, string Image, string Manifest, st
     /// <summary>The three outputs, in signing order.</summary>
     public IReadOnlyList<string> All => [Image, Manifest, Sbom];
 
+    /// <summary>The ISO of a <c>target.format: iso</c> build (written by <see cref="IsoImage"/> after the raw outputs).</summary>
+    public string Iso => Path.Combine(Path.GetDirectoryName(Image)!, Name + ".iso");
+
     /// <summary>The admin kubeconfig of a server site with a cluster PKI (not signed: it is a secret, kept 0600).</summary>
     public string Kubeconfig => Path.Combine(Path.GetDirectoryName(Image)!, Name + ".kubeconfig");
 
@@ -29,7 +32,7 @@ public sealed record ImageOutputs(string Name, string Image, string Manifest, st
     /// Writes the image (temporary file + rename; the image and every partition with content are hashed as they are
     /// written), then the manifest, the SBOM and, with <paramref name="key"/>, a bundle for each, signed from those
     /// digests without reading the files again. A <c>kubeconfig</c> (content) is written as <see cref="Kubeconfig"/>; without
-    /// one, an earlier build's is removed. From the rename of the new image until this returns, an interrupt or a
+    /// one, an earlier build's is removed, and so is an earlier build's <see cref="Iso"/> (the ISO step writes it again). From the rename of the new image until this returns, an interrupt or a
     /// failure removes every output (the earlier build's manifest, SBOM and bundles no longer match the new image).
     /// </summary>
     public BuildResult Write(DiskLayout layout, RootManifest root, BuildFacts facts, SigningKey? key, Board board, string profileFile, Action<string> progress,
@@ -41,7 +44,7 @@ public sealed record ImageOutputs(string Name, string Image, string Manifest, st
         try
         {
             disk = ImageFileStream.WriteFile(Image, durable: true, output => DiskImageBuilder.Build(layout.Plan, output),
-                [Manifest, Sbom, Kubeconfig, .. All.Select(BuildAttestation.BundlePath)], out unfinished);
+                [Manifest, Sbom, Kubeconfig, Iso, BuildAttestation.BundlePath(Iso), .. All.Select(BuildAttestation.BundlePath)], out unfinished);
         }
         catch (PartitionContentException e) when (e.Partition == "boot")
         {
@@ -54,6 +57,8 @@ public sealed record ImageOutputs(string Name, string Image, string Manifest, st
             foreach (var o in All)
                 File.Delete(BuildAttestation.BundlePath(o));
             File.Delete(Kubeconfig);
+            File.Delete(Iso);
+            File.Delete(BuildAttestation.BundlePath(Iso));
             var manifest = new BuildManifest
             {
                 Name = Name, Image = imageName, Size = disk.Size, MinimumDiskSize = layout.MinimumDiskSize,
@@ -82,23 +87,28 @@ public sealed record ImageOutputs(string Name, string Image, string Manifest, st
             }
             return new BuildResult(Image, Manifest, manifest, Sbom, bundles)
             {
-                ImageSha256 = disk.Sha256!, KubeconfigPath = kubeconfig is null ? null : Kubeconfig,
+                ImageSha256 = disk.Sha256!, KubeconfigPath = kubeconfig is null ? null : Kubeconfig, Disk = disk,
             };
         }
         catch
         {
-            // Best effort: a failing delete must not replace the error that stopped the build.
-            foreach (var o in All)
-                foreach (var path in new[] { o, BuildAttestation.BundlePath(o), Kubeconfig })
-                {
-                    try { File.Delete(path); }
-                    catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
-                }
+            DeleteAll();
             throw;
         }
         finally
         {
             unfinished.Dispose();
         }
+    }
+
+    /// <summary>Removes every output of a build that failed (best effort: a failing delete must not replace the error that stopped it).</summary>
+    public void DeleteAll()
+    {
+        foreach (var o in (IEnumerable<string>)[.. All, Iso])
+            foreach (var path in new[] { o, BuildAttestation.BundlePath(o), Kubeconfig })
+            {
+                try { File.Delete(path); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+            }
     }
 }

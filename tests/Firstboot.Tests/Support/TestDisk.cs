@@ -56,10 +56,10 @@ public sealed class TestDisk : IDisposable
     public LoopDevice Loop => _loop!;
 
     /// <summary>Site.yaml as the build writes it: the profile, then the secrets document.</summary>
-    public static string SiteYaml(string minimumDisk = "1GiB", string role = "server") =>
+    public static string SiteYaml(string minimumDisk = "1GiB", string role = "server", string? installDisk = null) =>
         "# Appliance site configuration, written by appliance build. The only site-specific file of the image.\n" +
         "apiVersion: appliance/v1\nkind: SiteProfile\nmetadata:\n  name: shop-042\n" +
-        $"target:\n  board: x86_64-uefi\n  diskSize: {minimumDisk}\nos:\n  image: appliance/os-debian:bookworm\n" +
+        $"target:\n  board: x86_64-uefi\n  diskSize: {minimumDisk}\n" + (installDisk is null ? "" : $"  installDisk: {installDisk}\n") + "os:\n  image: appliance/os-debian:bookworm\n" +
         $"runtime:\n  version: v1.31.4\nnode:\n  role: {role}\n  hostname: node1\n" +
         "network:\n  interfaces:\n  - name: eth0\n    addresses:\n    - 192.168.10.5/24\n    gateway: 192.168.10.1\n" +
         "cluster:\n  token: <redacted>\nmanifests:\n- demo.yaml\n" +
@@ -78,37 +78,9 @@ public sealed class TestDisk : IDisposable
         var disk = new TestDisk([Token, KeyMarker]);
         try
         {
-            var boot = new FileTree(Epoch);
-            boot.AddFile("EFI/BOOT/BOOTX64.EFI", "MZ stand-in for systemd-boot\n"u8.ToArray());
-            boot.AddFile("loader/loader.conf", Encoding.UTF8.GetBytes(SystemdBootTarget.LoaderConf));
-            boot.AddFile($"loader/entries/{SystemdBootTarget.EntryFileName("a")}", "title Appliance (slot a)\nlinux /a/vmlinuz\n"u8.ToArray());
-            boot.AddFile("a/vmlinuz", new byte[100_000]);
-            if (withSiteYaml) boot.AddFile("appliance/site.yaml", Encoding.UTF8.GetBytes(siteYaml ?? SiteYaml()));
-            boot.AddFile("appliance/manifests/demo.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: demo\n"u8.ToArray());
-            var root = new FileTree(Epoch);
-            root.AddFile("etc/os-release", "ID=synthetic\n"u8.ToArray());
-            var table = kind == DiskKind.MbrEndsAfterRootA ? PartitionTableKind.Mbr : PartitionTableKind.Gpt;
-            var parts = new List<PartitionSpec>
-            {
-                new()
-                {
-                    Name = "boot", Size = 256L << 20, Bootable = table == PartitionTableKind.Mbr, MbrType = Appliance.Common.Disk.Mbr.MbrPartition.Fat32Lba,
-                    GptType = Appliance.Common.Disk.Gpt.GptPartitionTypes.EfiSystem,
-                    Content = new FatPartitionContent(boot, new FatOptions { VolumeLabel = "BOOT", VolumeSerial = 0x1234ABCD }),
-                },
-                PartitionSpec.SquashFs("root-a", root, size: 128L << 20),
-            };
-            if (kind == DiskKind.GptWithRootB) parts.Add(PartitionSpec.Empty("root-b", sameSizeAs: "root-a"));
-            var plan = new DiskImagePlan
-            {
-                Table = table, IdentitySeed = "firstboot-test"u8.ToArray(), Partitions = parts,
-                Size = kind == DiskKind.GptWithRootB ? 1L << 30 : null,
-            };
             var image = disk._dir["site.img"];
-            DiskImageBuilder.Build(plan, image, durable: false);
-            Directory.CreateDirectory(Path.Combine(disk.Root, "etc/appliance"));
-            File.WriteAllText(Path.Combine(disk.Root, "etc/appliance/build.json"),
-                $"{{\"board\":\"x86_64-uefi\",\"runtime\":\"v1.31.4\",\"osDigest\":\"sha256:{new string('e', 64)}\",\"sourceDateEpoch\":{Epoch}}}\n");
+            BuildImage(image, kind, siteYaml, withSiteYaml);
+            disk.WriteBuildJson();
             disk.Attach(image, diskBytes, move: true);
             return disk;
         }
@@ -117,6 +89,84 @@ public sealed class TestDisk : IDisposable
             disk.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// An empty disk of <paramref name="diskBytes"/> (sparse, all zeros, no partition table) attached to a loop device,
+    /// with build.json under <see cref="Root"/>: the installer's target. After the install, <see cref="ReadPartitions"/>
+    /// tells the kernel about the table written, and <see cref="Run"/> does the first boot on it.
+    /// </summary>
+    public static TestDisk Blank(long diskBytes)
+    {
+        var disk = new TestDisk([Token, KeyMarker]);
+        try
+        {
+            var file = disk._dir["disk.raw"];
+            ProcessRunner.Run("truncate", ["-s", diskBytes.ToString(), file]).Ok();
+            disk._loop = LoopDevice.Attach(file);
+            disk.WriteBuildJson();
+            return disk;
+        }
+        catch
+        {
+            disk.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Makes the kernel read the partition table now on the disk (<c>partx -a</c>), and waits for the boot partition's node.</summary>
+    public void ReadPartitions()
+    {
+        ProcessRunner.Run("partx", ["-a", Device]);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!File.Exists(Boot))
+        {
+            if (DateTime.UtcNow > deadline) throw new IOException($"{Boot} did not appear after partx -a {Device}");
+            Thread.Sleep(50);
+        }
+    }
+
+    private void WriteBuildJson()
+    {
+        Directory.CreateDirectory(Path.Combine(Root, "etc/appliance"));
+        File.WriteAllText(Path.Combine(Root, "etc/appliance/build.json"),
+            $"{{\"board\":\"x86_64-uefi\",\"runtime\":\"v1.31.4\",\"osDigest\":\"sha256:{new string('e', 64)}\",\"sourceDateEpoch\":{Epoch}}}\n");
+    }
+
+    /// <summary>
+    /// Writes the test image to <paramref name="path"/> with digests (as the build does): boot (FAT32 BOOT with the
+    /// loader entry, site.yaml, one manifest) and root-a (SquashFS, 128 MiB partition). Returns what was written and the
+    /// boot partition's tree.
+    /// </summary>
+    public static (DiskImageResult Result, FileTree Boot) BuildImage(string path, DiskKind kind = DiskKind.GptEndsAfterRootA, string? siteYaml = null, bool withSiteYaml = true)
+    {
+        var boot = new FileTree(Epoch);
+        boot.AddFile("EFI/BOOT/BOOTX64.EFI", "MZ stand-in for systemd-boot\n"u8.ToArray());
+        boot.AddFile("loader/loader.conf", Encoding.UTF8.GetBytes(SystemdBootTarget.LoaderConf));
+        boot.AddFile($"loader/entries/{SystemdBootTarget.EntryFileName("a")}", "title Appliance (slot a)\nlinux /a/vmlinuz\n"u8.ToArray());
+        boot.AddFile("a/vmlinuz", new byte[100_000]);
+        if (withSiteYaml) boot.AddFile("appliance/site.yaml", Encoding.UTF8.GetBytes(siteYaml ?? SiteYaml()));
+        boot.AddFile("appliance/manifests/demo.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: demo\n"u8.ToArray());
+        var root = new FileTree(Epoch);
+        root.AddFile("etc/os-release", "ID=synthetic\n"u8.ToArray());
+        var table = kind == DiskKind.MbrEndsAfterRootA ? PartitionTableKind.Mbr : PartitionTableKind.Gpt;
+        var parts = new List<PartitionSpec>
+        {
+            new()
+            {
+                Name = "boot", Size = 256L << 20, Bootable = table == PartitionTableKind.Mbr, MbrType = Appliance.Common.Disk.Mbr.MbrPartition.Fat32Lba,
+                GptType = Appliance.Common.Disk.Gpt.GptPartitionTypes.EfiSystem,
+                Content = new FatPartitionContent(boot, new FatOptions { VolumeLabel = "BOOT", VolumeSerial = 0x1234ABCD }),
+            },
+            PartitionSpec.SquashFs("root-a", root, size: 128L << 20),
+        };
+        if (kind == DiskKind.GptWithRootB) parts.Add(PartitionSpec.Empty("root-b", sameSizeAs: "root-a"));
+        var plan = new DiskImagePlan
+        {
+            Table = table, IdentitySeed = "firstboot-test"u8.ToArray(), Partitions = parts,
+            Size = kind == DiskKind.GptWithRootB ? 1L << 30 : null, Digests = true,
+        };
+        return (DiskImageBuilder.Build(plan, path, durable: false), boot);
     }
 
     /// <summary>

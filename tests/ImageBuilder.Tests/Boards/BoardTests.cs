@@ -45,21 +45,24 @@ public sealed class BoardTests
     }
 
     [Fact]
-    public void Format_problems_say_whether_the_board_boots_it_or_the_build_does_not_make_it_yet()
+    public void Format_problems_say_which_boards_boot_it()
     {
         Assert.All(Board.All, b => Assert.Null(b.FormatProblem(ImageFormat.Raw)));
         Assert.Equal("board arm64-rpi cannot boot format iso; iso needs one of x86_64-uefi, arm64-uefi", Board.Arm64Rpi.FormatProblem(ImageFormat.Iso));
+        Assert.Equal("board armv7-rpi cannot boot format iso; iso needs one of x86_64-uefi, arm64-uefi", Board.Armv7Rpi.FormatProblem(ImageFormat.Iso));
         Assert.Equal("board armv7-virt cannot boot format iso; iso needs one of x86_64-uefi, arm64-uefi", Board.Armv7Virt.FormatProblem(ImageFormat.Iso));
-        Assert.Equal("format iso is not supported by this build yet; use raw", Board.X86_64Uefi.FormatProblem(ImageFormat.Iso));
-        Assert.Equal("format iso is not supported by this build yet; use raw", Board.Arm64Uefi.FormatProblem(ImageFormat.Iso));
+        Assert.Null(Board.X86_64Uefi.FormatProblem(ImageFormat.Iso));
+        Assert.Null(Board.Arm64Uefi.FormatProblem(ImageFormat.Iso));
+        // Only the PC's ISO boots BIOS firmware too.
+        Assert.Equal(["x86_64-uefi"], Board.All.Where(b => b.IsoBiosBoot).Select(b => b.Name));
     }
 
-    /// <summary>`build` refuses an iso profile with the same line `profile validate` prints, before it opens the store.</summary>
+    /// <summary>`build` refuses an iso profile for a board that cannot boot it with the same line `profile validate` prints, before it opens the store.</summary>
     [Fact]
-    public void Build_and_validate_refuse_iso_with_the_same_message()
+    public void Build_and_validate_refuse_iso_on_a_pi_with_the_same_message()
     {
-        var profile = Path.Combine(ProfileTestFiles.MalformedDir, "iso-not-built-yet.yaml");
-        var expected = $"{profile}:7:11: target.format: {Board.X86_64Uefi.FormatProblem(ImageFormat.Iso)}";
+        var profile = Path.Combine(ProfileTestFiles.MalformedDir, "iso-on-pi.yaml");
+        var expected = $"{profile}:7:11: target.format: {Board.Arm64Rpi.FormatProblem(ImageFormat.Iso)}";
         var validate = CliRunner.Run("profile", "validate", profile);
         Assert.Equal(2, validate.ExitCode);
         Assert.Contains(expected, validate.Error.Split('\n'));

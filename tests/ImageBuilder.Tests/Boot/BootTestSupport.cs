@@ -160,7 +160,8 @@ public static class BootTestSupport
     /// A profile for <paramref name="board"/>, written under the work directory. Its runtime is the published release
     /// (added to the store), or <c>absent: true</c> for a board the release does not serve (<see cref="HasRelease"/>).
     /// </summary>
-    public static string WriteProfile(string name, string board, string diskSize = "2GiB", string? osRef = null, string hostname = "node1", string token = "demo-token-0123456789", string? signingKey = null)
+    public static string WriteProfile(string name, string board, string diskSize = "2GiB", string? osRef = null, string hostname = "node1", string token = "demo-token-0123456789", string? signingKey = null,
+        string format = "raw")
     {
         var dir = Path.Combine(Work.Value, "profiles", name);
         Directory.CreateDirectory(dir);
@@ -173,6 +174,7 @@ public static class BootTestSupport
               name: {name}
             target:
               board: {board}
+              format: {format}
               diskSize: {diskSize}
             os:
               image: {osRef ?? OsRef(ArchOf(board))}

@@ -101,7 +101,7 @@ public sealed class BuildPipelineTests
         Assert.Contains("::respawn:/usr/lib/appliance/appliance-firstboot run", inittab);
         Assert.Contains("::shutdown:/usr/lib/appliance/rc.shutdown", inittab);
         var rcBoot = DiskTools.Run("unsquashfs", ["-cat", squash, "usr/lib/appliance/rc.boot"]).Out;
-        Assert.Contains("echo \"APPLIANCE-BOOT-OK $board slot=$slot data=$data $(/usr/lib/appliance/appliance-runtime --version)\" > /dev/console", rcBoot);
+        Assert.Contains("echo \"APPLIANCE-BOOT-OK $board slot=$slot data=$data${mode:+ mode=$mode} $(/usr/lib/appliance/appliance-runtime --version)\" > /dev/console", rcBoot);
         Assert.True(rcBoot.IndexOf("appliance.selftest=poweroff)", StringComparison.Ordinal) > rcBoot.IndexOf("echo \"APPLIANCE-BOOT-OK", StringComparison.Ordinal), "rc.boot must print the marker before a selftest powers off");
         Assert.Contains("kill -TERM $fb", DiskTools.Run("unsquashfs", ["-cat", squash, "usr/lib/appliance/rc.shutdown"]).Out);
     }

@@ -101,6 +101,29 @@ public class ProfileUnitTests
     [Trait("Category", "Unit")]
     public void Image_references(string reference, bool ok) => Assert.Equal(ok, Syntax.IsImageReference(reference));
 
+    [Theory]
+    [InlineData("/dev/vda", true)]
+    [InlineData("/dev/sda", true)]
+    [InlineData("/dev/nvme0n1", true)]
+    [InlineData("/dev/mmcblk0", true)]
+    [InlineData("/dev/disk/by-id/nvme-Samsung_SSD_980_1TB_S649NL0T123456", true)]
+    [InlineData("/dev/disk/by-path/pci-0000:00:17.0-ata-1", true)]
+    [InlineData("sda", false)]
+    [InlineData("/dev/", false)]
+    [InlineData("/dev/../sda", false)]
+    [InlineData("/dev/disk/by-uuid/1234-ABCD", false)]
+    [InlineData("/dev/disk/by-id/a/b", false)]
+    [InlineData("/dev/disk/by-id/has space", false)]
+    [Trait("Category", "Unit")]
+    public void Install_disk_paths(string path, bool ok) => Assert.Equal(ok, Syntax.IsDiskDevice(path));
+
+    [Theory]
+    [InlineData("demo-x86", "DEMO_X86")]
+    [InlineData("secure-room", "SECURE_ROOM")]
+    [InlineData("a-very-long-site-name-that-goes-past-thirty-two", "A_VERY_LONG_SITE_NAME_THAT_GOES_")]
+    [Trait("Category", "Unit")]
+    public void Iso_volume_id_from_the_site_name(string site, string id) => Assert.Equal(id, Appliance.ImageBuilder.Build.IsoImage.VolumeId(site));
+
     [Fact]
     [Trait("Category", "Unit")]
     public void Merge_deep_merges_maps_replaces_lists_and_the_child_wins()

@@ -64,7 +64,7 @@ public class SchemaValidationTests
     [InlineData("unknown-top-level-field.yaml")]
     [InlineData("unknown-board.yaml")]
     [InlineData("iso-on-pi.yaml")]
-    [InlineData("iso-not-built-yet.yaml")]
+    [InlineData("iso-on-armv7-virt.yaml")]
     [InlineData("runtime-both.yaml")]
     [InlineData("agent-without-server.yaml")]
     [InlineData("wrong-type-bool.yaml")]

@@ -102,7 +102,8 @@ public class SiteProfilesTests
     {
         var r = ProfileLoader.Load(Site("secure-room.yaml"), _ => null);
         Assert.True(r.IsValid, string.Join("\n", r.Problems));
-        Assert.Equal(ImageFormat.Raw, r.Profile!.Target.Format);
+        Assert.Equal(ImageFormat.Iso, r.Profile!.Target.Format);
+        Assert.Equal("/dev/disk/by-path/pci-0000:00:17.0-ata-1", r.Profile.Target.InstallDisk);
         Assert.Empty(r.Profile.Images);
         Assert.Empty(r.Profile.Manifests);
         Assert.Equal("172.21.0.10", r.Profile.Cluster.ClusterDns.ToString());

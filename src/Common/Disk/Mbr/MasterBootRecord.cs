@@ -16,11 +16,15 @@ public sealed class MasterBootRecord
     }
 
     /// <summary>Creates an MBR with up to four primary partitions.</summary>
-    public MasterBootRecord(uint diskSignature, IEnumerable<MbrPartition> partitions)
+    /// <param name="diskSignature">The 32-bit disk signature.</param>
+    /// <param name="partitions">The partition records, in slot order.</param>
+    /// <param name="overlapping">Partitions may overlap (a hybrid ISO image's first partition covers everything).</param>
+    public MasterBootRecord(uint diskSignature, IEnumerable<MbrPartition> partitions, bool overlapping = false)
     {
         DiskSignature = diskSignature;
         Partitions = partitions.ToList();
         if (Partitions.Count > 4) throw new ArgumentException($"{Partitions.Count} partitions: an MBR holds at most 4 primary partitions");
+        if (overlapping) return;
         var sorted = Partitions.OrderBy(p => p.FirstLba).ToList();
         for (int i = 1; i < sorted.Count; i++)
             if (sorted[i].FirstLba < (long)sorted[i - 1].FirstLba + sorted[i - 1].SectorCount)
@@ -33,6 +37,15 @@ public sealed class MasterBootRecord
     /// <summary>The partition records in slot order.</summary>
     public IReadOnlyList<MbrPartition> Partitions { get; }
 
+    /// <summary>Boot code for bytes 0–439 (at most <see cref="BootCodeSize"/> bytes; the rest stays zero).</summary>
+    public ReadOnlyMemory<byte> BootCode { get; init; }
+
+    /// <summary>Bytes of boot code before the disk signature.</summary>
+    public const int BootCodeSize = Off.DiskSignature;
+
+    /// <summary>The CHS geometry of the partition records' CHS fields (heads per cylinder, sectors per track).</summary>
+    public (int Heads, int SectorsPerTrack) Geometry { get; init; } = (255, 63);
+
     /// <summary>The protective MBR of a GPT disk (UEFI 2.10 §5.2.3).</summary>
     public static MasterBootRecord Protective(long diskSectors) =>
         new(0, [new MbrPartition(MbrPartition.GptProtective, 1, (uint)Math.Min(diskSectors - 1, uint.MaxValue))]);
@@ -41,9 +54,11 @@ public sealed class MasterBootRecord
     public void WriteTo(Span<byte> b)
     {
         b[..Size].Clear();
+        if (BootCode.Length > BootCodeSize) throw new ArgumentException($"MBR boot code of {BootCode.Length} bytes: at most {BootCodeSize} fit before the disk signature");
+        BootCode.Span.CopyTo(b);
         BinaryPrimitives.WriteUInt32LittleEndian(b[Off.DiskSignature..], DiskSignature);
         for (int i = 0; i < Partitions.Count; i++)
-            Partitions[i].WriteTo(b.Slice(Off.Partitions + i * MbrPartition.Size, MbrPartition.Size));
+            Partitions[i].WriteTo(b.Slice(Off.Partitions + i * MbrPartition.Size, MbrPartition.Size), Geometry.Heads, Geometry.SectorsPerTrack);
         b[Off.BootSignature] = 0x55;
         b[Off.BootSignature + 1] = 0xAA;
     }

@@ -10,6 +10,10 @@ public sealed record MbrPartition(byte Type, uint FirstLba, uint SectorCount, bo
     public const byte Fat32Lba = 0x0C;
     /// <summary>Linux native.</summary>
     public const byte Linux = 0x83;
+    /// <summary>Empty (a hybrid ISO image's first partition, which covers the whole image, has this type).</summary>
+    public const byte Empty = 0x00;
+    /// <summary>EFI system partition (FAT).</summary>
+    public const byte EfiSystem = 0xEF;
     /// <summary>GPT protective.</summary>
     public const byte GptProtective = 0xEE;
 
@@ -21,12 +25,12 @@ public sealed record MbrPartition(byte Type, uint FirstLba, uint SectorCount, bo
             Sectors = FirstLba + 4;
     }
 
-    internal void WriteTo(Span<byte> b)
+    internal void WriteTo(Span<byte> b, int heads = 255, int sectorsPerTrack = 63)
     {
         b[Off.Boot] = Bootable ? (byte)0x80 : (byte)0;
-        Chs(FirstLba, b.Slice(Off.FirstChs, 3));
+        Chs(FirstLba, b.Slice(Off.FirstChs, 3), heads, sectorsPerTrack);
         b[Off.Type] = Type;
-        Chs(SectorCount == 0 ? 0 : FirstLba + SectorCount - 1, b.Slice(Off.LastChs, 3));
+        Chs(SectorCount == 0 ? 0 : FirstLba + SectorCount - 1, b.Slice(Off.LastChs, 3), heads, sectorsPerTrack);
         BinaryPrimitives.WriteUInt32LittleEndian(b[Off.FirstLba..], FirstLba);
         BinaryPrimitives.WriteUInt32LittleEndian(b[Off.Sectors..], SectorCount);
     }
@@ -39,10 +43,9 @@ public sealed record MbrPartition(byte Type, uint FirstLba, uint SectorCount, bo
             BinaryPrimitives.ReadUInt32LittleEndian(b[Off.Sectors..]), b[Off.Boot] == 0x80);
     }
 
-    /// <summary>CHS address with the conventional 255 heads and 63 sectors per track; beyond 1023 cylinders it saturates.</summary>
-    private static void Chs(long lba, Span<byte> b)
+    /// <summary>CHS address (conventionally 255 heads and 63 sectors per track); beyond 1023 cylinders it saturates.</summary>
+    private static void Chs(long lba, Span<byte> b, int heads, int spt)
     {
-        const int heads = 255, spt = 63;
         long c = lba / (heads * spt);
         if (c > 1023) { b[0] = 0xFE; b[1] = 0xFF; b[2] = 0xFF; return; }
         long h = lba / spt % heads, s = lba % spt + 1;

@@ -1,9 +1,13 @@
 #!/bin/busybox sh
-# Appliance initramfs /init: find the slot's squashfs root by partition label, mount it read-only
-# under a tmpfs overlay, mount the data partition when there is one, and start the OS's init.
+# Appliance initramfs /init: find the slot's squashfs root by partition label (or, booted from an ISO, the
+# medium's appliance/root.squashfs), mount it read-only under a tmpfs overlay, mount the data partition
+# when there is one (from an ISO: a tmpfs), and start the OS's init.
 #
 # Kernel command line:
 #   appliance.slot=a|b       which root slot to boot (default a)
+#   appliance.mode=live|install  boot from the ISO medium (an iso9660 file system holding
+#                            appliance/root.squashfs: a CD, or a USB stick carrying the ISO at offset 0);
+#                            the disk's partitions are not touched, and data lives in RAM
 #   appliance.rootwait=SEC   how long to wait for the root device (default 30)
 #   appliance.debug          drop to a shell instead of panicking when something fails
 /bin/busybox mkdir -p /proc /sys /dev /run /tmp /newroot /lower /overlay
@@ -28,13 +32,16 @@ fail() {
 
 slot=a
 rootwait=30
+mode=""
 for arg in $(cat /proc/cmdline); do
     case "$arg" in
         appliance.slot=*) slot="${arg#appliance.slot=}" ;;
         appliance.rootwait=*) rootwait="${arg#appliance.rootwait=}" ;;
+        appliance.mode=*) mode="${arg#appliance.mode=}" ;;
     esac
 done
 case "$slot" in a|b) ;; *) fail "appliance.slot='$slot': expected a or b" ;; esac
+case "$mode" in ""|live|install) ;; *) fail "appliance.mode='$mode': expected live or install" ;; esac
 
 # Modules, in dependency order (written by the image builder from modules.dep).
 if [ -f /lib/modules/load.order ]; then
@@ -69,33 +76,74 @@ by_mbr_slot() {
     return 1
 }
 
-root=""
-i=0
-while [ $i -lt $((rootwait * 10)) ]; do
-    root=$(by_partname "root-$slot") || root=$(by_mbr_slot "$slot") || root=""
-    [ -n "$root" ] && [ -b "/dev/$root" ] && break
-    root=""
-    usleep 100000
-    i=$((i + 1))
-done
-[ -n "$root" ] || fail "no partition for root slot $slot (GPT name root-$slot, or MBR partition of the 'boot' disk) after ${rootwait}s"
-say "root slot $slot is /dev/$root"
+# The ISO medium: a whole disk (sr0 for a CD, sdX or vdX for a stick written with the ISO at offset 0)
+# holding an iso9660 file system with appliance/root.squashfs; mounted read-only at /medium.
+find_medium() {
+    for d in /sys/block/*; do
+        dev=${d##*/}
+        case "$dev" in loop*|ram*|zram*) continue ;; esac
+        [ -b "/dev/$dev" ] || continue
+        if mount -t iso9660 -o ro "/dev/$dev" /medium 2>/dev/null; then
+            [ -f /medium/appliance/root.squashfs ] && { echo "$dev"; return 0; }
+            umount /medium
+        fi
+    done
+    return 1
+}
 
-mount -t squashfs -o ro "/dev/$root" /lower || fail "cannot mount /dev/$root as squashfs"
+# Waits up to $rootwait seconds for "$@" to print a device name.
+wait_for() {
+    i=0
+    while [ $i -lt $((rootwait * 10)) ]; do
+        found=$("$@") && [ -n "$found" ] && { echo "$found"; return 0; }
+        usleep 100000
+        i=$((i + 1))
+    done
+    return 1
+}
+
+slot_device() {
+    dev=$(by_partname "root-$slot") || dev=$(by_mbr_slot "$slot") || return 1
+    [ -b "/dev/$dev" ] && echo "$dev"
+}
+
+if [ -n "$mode" ]; then
+    mkdir -p /medium
+    medium=$(wait_for find_medium) \
+        || fail "appliance.mode=$mode: no iso9660 medium holding appliance/root.squashfs (CD or USB disk) after ${rootwait}s"
+    say "medium is /dev/$medium ($mode)"
+    mount -t squashfs -o ro,loop /medium/appliance/root.squashfs /lower \
+        || fail "cannot mount appliance/root.squashfs of /dev/$medium"
+    what="appliance/root.squashfs of /dev/$medium"
+else
+    root=$(wait_for slot_device) \
+        || fail "no partition for root slot $slot (GPT name root-$slot, or MBR partition of the 'boot' disk) after ${rootwait}s"
+    say "root slot $slot is /dev/$root"
+    mount -t squashfs -o ro "/dev/$root" /lower || fail "cannot mount /dev/$root as squashfs"
+    what="/dev/$root"
+fi
 mount -t tmpfs -o mode=0755 tmpfs /overlay
 mkdir -p /overlay/upper /overlay/work
 mount -t overlay overlay -o "lowerdir=/lower,upperdir=/overlay/upper,workdir=/overlay/work" /newroot \
-    || fail "cannot mount the overlay on /dev/$root"
+    || fail "cannot mount the overlay on $what"
 mkdir -p /newroot/run/appliance/lower /newroot/run/appliance/overlay
 mount --move /lower /newroot/run/appliance/lower
 mount --move /overlay /newroot/run/appliance/overlay
 echo "$slot" > /newroot/run/appliance/slot
 
-data=$(by_partname data) || data=$(findfs LABEL=data 2>/dev/null) || data=""
-if [ -n "$data" ]; then
-    data=/dev/${data#/dev/}
-    mkdir -p /newroot/var/lib/appliance/data
-    mount -t ext4 "$data" /newroot/var/lib/appliance/data || say "cannot mount the data partition $data"
+mkdir -p /newroot/var/lib/appliance/data
+if [ -n "$mode" ]; then
+    # From the medium nothing on the machine's disks is used: the data directory is RAM, gone at power-off.
+    mkdir -p /newroot/run/appliance/medium
+    mount --move /medium /newroot/run/appliance/medium
+    echo "$mode" > /newroot/run/appliance/mode
+    mount -t tmpfs -o mode=0755 tmpfs /newroot/var/lib/appliance/data
+else
+    data=$(by_partname data) || data=$(findfs LABEL=data 2>/dev/null) || data=""
+    if [ -n "$data" ]; then
+        data=/dev/${data#/dev/}
+        mount -t ext4 "$data" /newroot/var/lib/appliance/data || say "cannot mount the data partition $data"
+    fi
 fi
 
 mount --move /dev /newroot/dev

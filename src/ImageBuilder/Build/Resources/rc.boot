@@ -34,8 +34,16 @@ done
 # Shared propagation, as systemd makes it: volumes with mountPropagation and containerd's own mounts rely on it.
 $bb mount --make-rshared / || log "cannot make / a shared mount"
 
-boot=$($bb findfs LABEL=BOOT 2>/dev/null || $bb findfs LABEL=boot 2>/dev/null)
-[ -n "$boot" ] && { $bb mount -t vfat -o ro "$boot" /run/appliance/boot 2>/dev/null || log "cannot mount the boot partition $boot"; }
+# Booted from an ISO (appliance.mode=live|install), the initramfs mounted the medium at /run/appliance/medium: its
+# appliance/boot holds the boot partition's files, and a disk's BOOT partition (an installed appliance) is not ours.
+mode=$($bb cat /run/appliance/mode 2>/dev/null)
+if [ -n "$mode" ]; then
+    $bb mount --bind /run/appliance/medium/appliance/boot /run/appliance/boot 2>/dev/null \
+        || log "cannot bind the medium's appliance/boot to /run/appliance/boot"
+else
+    boot=$($bb findfs LABEL=BOOT 2>/dev/null || $bb findfs LABEL=boot 2>/dev/null)
+    [ -n "$boot" ] && { $bb mount -t vfat -o ro "$boot" /run/appliance/boot 2>/dev/null || log "cannot mount the boot partition $boot"; }
+fi
 
 # Kernel modules the runtime needs (the OS kit lists them in /etc/modules-load.d/, one per line).
 modules=$($bb cat /etc/modules-load.d/*.conf 2>/dev/null | $bb sed 's/[#;].*//')
@@ -68,14 +76,15 @@ board=$($bb cat /etc/appliance/board)
 slot=$($bb cat /run/appliance/slot 2>/dev/null)
 data=no
 $bb grep -q ' /var/lib/appliance/data ' /proc/mounts && data=yes
+[ -n "$mode" ] && data=ram
 if [ -x /usr/lib/appliance/appliance-firstboot ]; then
-    echo "APPLIANCE-BOOT-OK $board slot=$slot data=$data $(/usr/lib/appliance/appliance-runtime --version)" > /dev/console
+    echo "APPLIANCE-BOOT-OK $board slot=$slot data=$data${mode:+ mode=$mode} $(/usr/lib/appliance/appliance-runtime --version)" > /dev/console
     /usr/lib/appliance/appliance-firstboot --version > /dev/console
 else
     # Built with runtime.absent: true (no release for this platform, e.g. linux/arm/v7): no firstboot, no node. Said
     # plainly on the console and in the status file firstboot would otherwise write.
     why="this image carries no appliance runtime (built with runtime.absent: true: the runtime release has no build for $($bb uname -m)); no first boot, no node"
-    echo "APPLIANCE-BOOT-OK $board slot=$slot data=$data runtime=absent" > /dev/console
+    echo "APPLIANCE-BOOT-OK $board slot=$slot data=$data${mode:+ mode=$mode} runtime=absent" > /dev/console
     echo "Appliance: $why" > /dev/console
     printf '{"version":1,"board":"%s","slot":"%s","runtime":"absent","node":{"state":"absent"},"reason":"%s"}\n' \
         "$board" "$slot" "$why" > /run/appliance/status.json

@@ -55,6 +55,8 @@ public sealed class BuildCommand(CliContext ctx, bool verbose)
             ctx.Out.WriteLine($"  {p.Number} {p.Name,-7} offset {p.Offset,12} size {p.Size,12} used {p.ContentBytes,12} {p.Sha256 ?? "(empty)"}");
         ctx.Out.WriteLine($"{result.ManifestPath}");
         ctx.Out.WriteLine($"{result.SbomPath}");
+        if (result.IsoPath is { } iso)
+            ctx.Out.WriteLine($"{iso}: {new FileInfo(iso).Length} bytes, sha256 {Convert.ToHexStringLower(result.IsoSha256!)} (live + installer)");
         foreach (var b in result.Bundles)
             ctx.Out.WriteLine(b);
         if (result.KubeconfigPath is { } kubeconfig)

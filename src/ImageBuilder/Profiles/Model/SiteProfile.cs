@@ -92,12 +92,16 @@ public sealed class TargetSpec
     public Board? Board { get; set; }
 
     /// <summary>raw (default) or iso.</summary>
-    [ProfileField("format", Description = "raw (disk image, the default); iso (installer, UEFI boards only) is not built yet.")]
+    [ProfileField("format", Description = "raw (disk image, the default) or iso (NAME.iso: boots live from a CD or USB stick and installs to disk; x86_64-uefi and arm64-uefi).")]
     public ImageFormat Format { get; set; } = ImageFormat.Raw;
 
     /// <summary>The size of the raw disk image (for iso: of the disk it installs to).</summary>
     [ProfileField("diskSize", Required = true, Description = "Disk image size, such as 8GiB (at least 1GiB, a multiple of 512 bytes).")]
     public ByteSize DiskSize { get; set; }
+
+    /// <summary>The disk the ISO's installer writes to; null: the machine's only non-removable disk.</summary>
+    [ProfileField("installDisk", Description = "format iso only: the disk \"Install appliance\" writes to, as /dev/NAME (/dev/sda, /dev/vda, /dev/nvme0n1) or /dev/disk/by-id/NAME or /dev/disk/by-path/NAME; without it, the machine's only non-removable disk (several are refused).")]
+    public string? InstallDisk { get; set; }
 }
 
 /// <summary>The operating system.</summary>

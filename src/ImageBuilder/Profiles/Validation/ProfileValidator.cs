@@ -31,6 +31,13 @@ internal sealed class ProfileValidator(IReadOnlyDictionary<string, SourceMark> m
 
         if (p.Target.Board is { } board && Ok("target.format") && board.FormatProblem(p.Target.Format) is { } formatProblem)
             Add("target.format", formatProblem);
+        if (Has("target.installDisk"))
+        {
+            if (p.Target.Format != Boards.ImageFormat.Iso)
+                Add("target.installDisk", "applies only to target.format: iso (the ISO's installer writes that disk); a raw image is written by hand");
+            else if (!Syntax.IsDiskDevice(p.Target.InstallDisk!))
+                Add("target.installDisk", $"'{p.Target.InstallDisk}' is not a disk device path: expected /dev/NAME (such as /dev/sda, /dev/vda, /dev/nvme0n1) or /dev/disk/by-id/NAME or /dev/disk/by-path/NAME");
+        }
         if (Has("target.diskSize"))
         {
             if (p.Target.DiskSize.Bytes < MinDiskSize.Bytes)

@@ -25,6 +25,9 @@ public static partial class Syntax
     [GeneratedRegex("^[a-z_][a-z0-9_-]{0,31}$")]
     private static partial Regex UserName();
 
+    [GeneratedRegex(@"^/dev/(?:[a-z][a-z0-9]*|disk/by-(?:id|path)/[A-Za-z0-9][A-Za-z0-9._:+@-]*)$")]
+    private static partial Regex DiskDevice();
+
     /// <summary>An RFC 1123 label: lowercase letters, digits and '-', 1 to 63 characters, no '-' at either end.</summary>
     public static bool IsRfc1123Label(string s) => Label().IsMatch(s);
 
@@ -52,6 +55,12 @@ public static partial class Syntax
 
     /// <summary>A semantic version, with an optional leading 'v'.</summary>
     public static bool IsSemVer(string s) => SemVer().IsMatch(s);
+
+    /// <summary>
+    /// A disk's device path: <c>/dev/NAME</c> (a kernel name such as sda, vda, nvme0n1, mmcblk0) or a udev link
+    /// <c>/dev/disk/by-id/NAME</c> or <c>/dev/disk/by-path/NAME</c> (no further '/', no spaces).
+    /// </summary>
+    public static bool IsDiskDevice(string s) => DiskDevice().IsMatch(s);
 
     /// <summary>A portable Linux user name.</summary>
     public static bool IsUserName(string s) => UserName().IsMatch(s);

@@ -76,9 +76,9 @@ public sealed class TwoNodeSiteTests(ITestOutputHelper output)
             Assert.Equal(Addresses.Keys.Order(), ds.Keys.Order());
 
             // A pod on the agent reaches the Service whose pod is on the server by its cluster DNS name, and the reverse.
-            Eventually(() => Kubectl("exec", ds["site-agent"], "--", "wget", "-q", "-T", "5", "-O", "-", "http://web-server.default.svc.cluster.local"),
+            Eventually(() => Kubectl("exec", ds["site-agent"], "--", "sh", "-c", "timeout 20 wget -q -O - http://web-server.default.svc.cluster.local"),
                 a => a.Contains("web-server on site-server"), "the agent's pod reaching web-server.default.svc.cluster.local");
-            Eventually(() => Kubectl("exec", ds["site-server"], "--", "wget", "-q", "-T", "5", "-O", "-", "http://web-agent.default.svc.cluster.local"),
+            Eventually(() => Kubectl("exec", ds["site-server"], "--", "sh", "-c", "timeout 20 wget -q -O - http://web-agent.default.svc.cluster.local"),
                 a => a.Contains("web-agent on site-agent"), "the server's pod reaching web-agent.default.svc.cluster.local");
 
             // appliance-runtime's resident memory in each VM, read on its console.
@@ -89,6 +89,10 @@ public sealed class TwoNodeSiteTests(ITestOutputHelper output)
 
             // The agent is lost: its plug pulled.
             var before = nodes["site-agent"].Uid;
+            // The server is Ready first and may have placed both roaming pods before the agent joined; one deleted is
+            // re-created on the node with the fewest of them, the agent.
+            if (RoamingOn("site-agent") == "")
+                Kubectl("delete", "pod", RoamingOn("site-server"), "--wait=false");
             var roaming = Eventually(() => RoamingOn("site-agent"), a => a.StartsWith("roaming-", StringComparison.Ordinal), "a roaming pod running on the agent");
             output.WriteLine($"roaming pod on the agent: {roaming}");
             Run("bash", [script("run-site.sh"), "--agent-off"], env, TimeSpan.FromMinutes(1));
@@ -137,7 +141,7 @@ public sealed class TwoNodeSiteTests(ITestOutputHelper output)
             .ToDictionary(f => f[0], f => f[1]);
 
     private string RoamingOn(string node) =>
-        Kubectl("get", "pods", "-l", "app=roaming", "--field-selector", $"spec.nodeName={node},status.phase=Running", "-o", "jsonpath={.items[0].metadata.name}");
+        Kubectl("get", "pods", "-l", "app=roaming", "--field-selector", $"spec.nodeName={node},status.phase=Running", "-o", "jsonpath={.items[*].metadata.name}").Split(' ', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault() ?? "";
 
     /// <summary>Calls <paramref name="get"/> every 3 s until <paramref name="ok"/> holds for its answer (kubectl failures are retried), and returns it.</summary>
     private static string Eventually(Func<string> get, Func<string, bool> ok, string what, TimeSpan? within = null)

@@ -23,16 +23,9 @@ timeout=${TIMEOUT:-1200}
 img=$demo/$name.img
 kubeconfig=$demo/$name.kubeconfig
 
-say() { printf '== [%4ds] %s\n' "$SECONDS" "$*" >&2; }
-die() { printf 'run-demo: %s\n' "$*" >&2; exit 2; }
-
-console() { # types one command on the VM's serial console: Enter first (the console waits for it), CR-terminated
-  python3 - "$run/console.sock" "$1" <<'PY'
-import socket, sys, time
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
-s.sendall(b"\r"); time.sleep(1); s.sendall(sys.argv[2].encode() + b"\r"); time.sleep(1); s.close()
-PY
-}
+prog=run-demo
+. "$repo/scripts/lib/vm.sh"
+watch=("$run")
 
 mode=fresh
 case "${1:-}" in
@@ -40,60 +33,31 @@ case "${1:-}" in
   --again) mode=again ;;
   --stop)
     [ -S "$run/console.sock" ] || die "no VM is running (no $run/console.sock)"
-    console "poweroff"
-    for _ in $(seq 1 120); do [ -e "$run/qemu.pid" ] && kill -0 "$(cat "$run/qemu.pid")" 2>/dev/null || { say "powered off"; exit 0; }; sleep 1; done
-    die "the VM did not power off within 120 s (kill $(cat "$run/qemu.pid") ends it)" ;;
+    power_off "$run"
+    say "powered off"; exit 0 ;;
   *) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac
 
 [ -f "$img" ] || die "$img does not exist: run scripts/build-demo.sh first"
 [ -f "$kubeconfig" ] || die "$kubeconfig does not exist: run scripts/build-demo.sh first"
-command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 is not installed (tests/install-deps.sh installs it)"
-if [ -e "$run/qemu.pid" ] && kill -0 "$(cat "$run/qemu.pid")" 2>/dev/null; then
-  die "a demo VM is already running (pid $(cat "$run/qemu.pid")): bash scripts/run-demo.sh --stop"
-fi
+! vm_running "$run" || die "a demo VM is already running (pid $(cat "$run/qemu.pid")): bash scripts/run-demo.sh --stop"
 
 mkdir -p "$run"
 if [ "$mode" = fresh ]; then
-  say "flashing $img onto a fresh ${DISK_SIZE:-8G} disk ($run/disk.img)"
-  rm -f "$run/disk.img" "$run/vars.fd"
-  cp --sparse=always "$img" "$run/disk.img"
-  truncate -s "${DISK_SIZE:-8G}" "$run/disk.img"
-  cp /usr/share/OVMF/OVMF_VARS_4M.fd "$run/vars.fd"
+  flash "$img" "$run"
 else
   [ -f "$run/disk.img" ] || die "no disk to boot again: run without --again first"
 fi
 
 say "booting (console log: $run/console.log)"
 booted=$(date -u +%s)
-rm -f "$run/console.sock"
-: > "$run/console.log"
-qemu-system-x86_64 -m "${MEM:-3072}" -smp 2 -display none -no-reboot \
-  -drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
-  -drive if=pflash,format=raw,file="$run/vars.fd" \
-  -drive file="$run/disk.img",format=raw,if=virtio \
-  -nic user,model=virtio-net-pci,restrict=on,hostfwd=tcp:127.0.0.1:"$port"-:6443 \
-  -chardev socket,id=ser0,path="$run/console.sock",server=on,wait=off,logfile="$run/console.log" -serial chardev:ser0 \
-  -pidfile "$run/qemu.pid" -daemonize
+boot_vm "$run" "${MEM:-3072}" 2 -nic user,model=virtio-net-pci,restrict=on,hostfwd=tcp:127.0.0.1:"$port"-:6443
 
 k() { kubectl --kubeconfig "$kubeconfig" --server "https://127.0.0.1:$port" --request-timeout 10s "$@"; }
-
-wait_for() { # wait_for WHAT COMMAND...
-  local what=$1; shift
-  local deadline=$((SECONDS + timeout))
-  until "$@" >/dev/null 2>&1; do
-    kill -0 "$(cat "$run/qemu.pid")" 2>/dev/null || die "the VM stopped while waiting for $what; console: $run/console.log"
-    [ "$SECONDS" -lt "$deadline" ] || die "no $what within ${timeout}s; console: $run/console.log (last lines below)
-$(tail -n 20 "$run/console.log")"
-    sleep 3
-  done
-  say "$what"
-}
 
 # After a reboot the datastore still holds the last boot's Ready conditions for a while, so "Ready" is taken only from
 # this boot: the node from firstboot's own banner on this boot's console (it waits for a fresh heartbeat), the app from
 # a ready container started after this boot began.
-node_ready() { tr -d '\r' < "$run/console.log" | grep -aq '^Appliance site .*: Ready$'; }
 app_ready() {
   k get pods -l app=hello -o jsonpath='{range .items[*]}{.status.containerStatuses[0].ready} {.status.containerStatuses[0].state.running.startedAt}{"\n"}{end}' |
     while read -r ready started; do
@@ -101,7 +65,7 @@ app_ready() {
     done | grep -q yes
 }
 wait_for "API server answering on 127.0.0.1:$port" k get --raw /readyz
-wait_for "node Ready (firstboot's banner)" node_ready
+wait_for "node Ready (firstboot's banner)" banner_ready "$run"
 wait_for "demo app Available (its pod ready, started by this boot)" app_ready
 echo
 k get nodes,pods -A -o wide

@@ -27,6 +27,27 @@ public sealed class JoinUnitTests
     }
 
     [Fact]
+    public async Task Failover_ThatTimesOut_SaysSo_NotTheCancellationsText()
+    {
+        var list = new ServerList(new Uri("https://10.0.0.1:6443"));
+        list.Learn([new Uri("https://10.0.0.2:6443/")]);
+        using var client = new HttpClient(new FailoverHandler(list, new SilentHandler()) { AttemptTimeout = TimeSpan.FromMilliseconds(100) });
+        var e = await Assert.ThrowsAsync<HttpRequestException>(() => client.GetAsync("https://10.0.0.1:6443/version", TestContext.Current.CancellationToken));
+        Assert.Equal("no API server answered (tried https://10.0.0.1:6443/, https://10.0.0.2:6443/): no answer within 0.1 s", e.Message);
+        Assert.IsAssignableFrom<OperationCanceledException>(e.InnerException);
+    }
+
+    /// <summary>A server that never answers.</summary>
+    private sealed class SilentHandler : HttpMessageHandler
+    {
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken ct)
+        {
+            await Task.Delay(Timeout.Infinite, ct);
+            throw new InvalidOperationException("not reached");
+        }
+    }
+
+    [Fact]
     public void FromEndpoints_ListsEveryAddressWithEveryPortOfItsSubset()
     {
         var endpoints = JsonNode.Parse("""

@@ -129,10 +129,13 @@ public static class BootTestSupport
         return version;
     }
 
+    /// <summary>The runtime release archive the boot tests use: <c>$APPLIANCE_RUNTIME_IMAGE</c>, else out/runtime/appliance-runtime.oci.tar.</summary>
+    public static string ReleaseArchive => Environment.GetEnvironmentVariable("APPLIANCE_RUNTIME_IMAGE") is { Length: > 0 } given
+        ? given : Path.Combine(RepoRoot, "out", "runtime", "appliance-runtime.oci.tar");
+
     private static (string?, string) AddRelease()
     {
-        var archive = Environment.GetEnvironmentVariable("APPLIANCE_RUNTIME_IMAGE") is { Length: > 0 } given
-            ? given : Path.Combine(RepoRoot, "out", "runtime", "appliance-runtime.oci.tar");
+        var archive = ReleaseArchive;
         if (!File.Exists(archive))
             return (null, $"the runtime release {archive} is not published: bash kits/runtime/publish.sh (a whole tests/run.sh does it)");
         string? name = null;
@@ -216,6 +219,23 @@ public static class BootTestSupport
         var img = Path.Combine(outDir, name + ".img");
         Assert.True(File.Exists(img), img);
         return new BuiltImage(name, img, Path.Combine(outDir, name + ".manifest.json"), r.Error, sw.Elapsed);
+    }
+
+    /// <summary>A TCP port on 127.0.0.1 that nothing listens on now (for a VM's forwarded port or socket network).</summary>
+    public static int FreePort()
+    {
+        using var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        l.Start();
+        return ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    /// <summary>Kills the qemu whose pid <paramref name="pidFile"/> holds, if it still runs (a test's cleanup after a failure).</summary>
+    public static void StopVm(string pidFile)
+    {
+        if (!File.Exists(pidFile) || !int.TryParse(File.ReadAllText(pidFile).Trim(), out var pid)) return;
+        try { using var p = Process.GetProcessById(pid); p.Kill(); p.WaitForExit(10_000); }
+        catch (ArgumentException) { }
+        catch (InvalidOperationException) { }
     }
 
     /// <summary>Skips the test unless every tool is installed.</summary>

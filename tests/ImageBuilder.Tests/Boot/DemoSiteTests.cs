@@ -1,7 +1,5 @@
 // The README's two demo commands, end to end: build the demo image, boot it in qemu offline, reach the node with kubectl.
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using Appliance.ImageBuilder.Tests.Disk;
 
@@ -24,7 +22,7 @@ public sealed class DemoSiteTests(ITestOutputHelper output)
         BootTestSupport.RequireTools("qemu-system-x86_64", "mdir", "kubectl");
         using var tmp = new TempDir("demo-site-");
         var outDir = Path.Combine(tmp.Path, "out");
-        var port = FreePort();
+        var port = BootTestSupport.FreePort();
         var env = new Dictionary<string, string?>
         {
             ["OUT"] = outDir, ["APPLIANCE_STORE"] = Path.Combine(tmp.Path, "store"), ["PORT"] = port.ToString(), ["TIMEOUT"] = "1500",
@@ -57,7 +55,7 @@ public sealed class DemoSiteTests(ITestOutputHelper output)
         }
         finally
         {
-            StopVm(Path.Combine(demo, "run", "qemu.pid"));
+            BootTestSupport.StopVm(Path.Combine(demo, "run", "qemu.pid"));
         }
 
         var disk = Path.Combine(demo, "run", "disk.img");
@@ -103,21 +101,6 @@ public sealed class DemoSiteTests(ITestOutputHelper output)
 
     private string Kubectl(string kubeconfig, int port, params string[] args) =>
         Run("kubectl", ["--kubeconfig", kubeconfig, "--server", $"https://127.0.0.1:{port}", "--request-timeout", "60s", .. args], null, TimeSpan.FromMinutes(2)).Out;
-
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
-
-    private static void StopVm(string pidFile)
-    {
-        if (!File.Exists(pidFile) || !int.TryParse(File.ReadAllText(pidFile).Trim(), out var pid)) return;
-        try { using var p = Process.GetProcessById(pid); p.Kill(); p.WaitForExit(10_000); }
-        catch (ArgumentException) { }
-        catch (InvalidOperationException) { }
-    }
 
     /// <summary>Partitions by GPT name, with byte offset and size, from sgdisk.</summary>
     private Dictionary<string, (long Offset, long Size)> Sgdisk(string disk)

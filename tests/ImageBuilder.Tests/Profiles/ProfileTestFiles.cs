@@ -10,20 +10,23 @@ internal static class ProfileTestFiles
     /// <summary>The malformed-profile fixtures.</summary>
     public static string MalformedDir => Path.Combine(RepoRoot, "tests", "ImageBuilder.Tests", "Profiles", "Malformed");
 
-    /// <summary>profiles/sites (with the demo site's cluster PKI made first: see <see cref="DemoPki"/>).</summary>
+    /// <summary>profiles/sites (with the cluster PKIs the sites name made first: see <see cref="DemoPki"/>).</summary>
     public static string SitesDir => Path.Combine(RepoRoot, "profiles", "sites");
 
     /// <summary>
     /// profiles/pki/demo, which demo-x86.yaml names as cluster.pki. It is git-ignored (it holds CA keys), so a fresh
     /// clone lacks it: it is made here as scripts/build-demo.sh makes it, with `appliance cluster init`'s code, once.
     /// </summary>
-    public static string DemoPki { get; } = MakeDemoPki();
+    public static string DemoPki { get; } = MakePki("demo");
 
-    static ProfileTestFiles() => _ = DemoPki;
+    /// <summary>profiles/pki/site, which the two-node site's profiles (site-server.yaml, site-agent.yaml) name; made as <see cref="DemoPki"/>.</summary>
+    public static string SitePki { get; } = MakePki("site");
 
-    private static string MakeDemoPki()
+    static ProfileTestFiles() => _ = (DemoPki, SitePki);
+
+    private static string MakePki(string name)
     {
-        var dir = Path.Combine(RepoRoot, "profiles", "pki", "demo");
+        var dir = Path.Combine(RepoRoot, "profiles", "pki", name);
         if (Appliance.Common.Pki.ClusterPkiDirectory.Missing(dir).Count == 0)
             return dir;
         Directory.CreateDirectory(Path.GetDirectoryName(dir)!);

@@ -44,6 +44,8 @@ public class SiteProfilesTests
     [InlineData("shop-042-pi4.yaml")]
     [InlineData("secure-room.yaml")]
     [InlineData("legacy-pi2.yaml")]
+    [InlineData("site-server.yaml")]
+    [InlineData("site-agent.yaml")]
     [Trait("Category", "Unit")]
     public void Every_site_renders_as_yaml_and_json(string name)
     {
@@ -56,7 +58,9 @@ public class SiteProfilesTests
             .Replace("  token: <redacted>\n", "")
             .Replace("tokenFile: ../secrets/demo-cluster.token", $"tokenFile: {Path.Combine(ProfileTestFiles.RepoRoot, "profiles/secrets/demo-cluster.token")}")
             .Replace("pki: ../pki/demo", $"pki: {ProfileTestFiles.DemoPki}")
-            .Replace("- ../manifests/hello.yaml", $"- {Path.Combine(ProfileTestFiles.RepoRoot, "profiles/manifests/hello.yaml")}"));
+            .Replace("pki: ../pki/site", $"pki: {ProfileTestFiles.SitePki}")
+            .Replace("- ../manifests/hello.yaml", $"- {Path.Combine(ProfileTestFiles.RepoRoot, "profiles/manifests/hello.yaml")}")
+            .Replace("- ../manifests/site.yaml", $"- {Path.Combine(ProfileTestFiles.RepoRoot, "profiles/manifests/site.yaml")}"));
         var again = CliRunner.Run("profile", "validate", copy);
         Assert.True(again.ExitCode == 0, again.Error);
 

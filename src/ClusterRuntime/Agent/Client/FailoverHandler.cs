@@ -40,6 +40,9 @@ public sealed class FailoverHandler(ServerList servers, HttpMessageHandler inner
                 servers.Failed(server);
             }
         }
-        throw new HttpRequestException($"no API server answered (tried {string.Join(", ", servers.All)}): {last?.Message}", last);
+        // A try cut by the timeout says so itself: the exception's own text is only "a task was canceled" (and in the
+        // NativeAOT program, which drops the framework's message texts, its resource key).
+        var why = last is OperationCanceledException ? $"no answer within {AttemptTimeout.TotalSeconds:0.#} s" : last?.Message;
+        throw new HttpRequestException($"no API server answered (tried {string.Join(", ", servers.All)}): {why}", last);
     }
 }

@@ -31,6 +31,8 @@ public sealed class StatusReport
     public string? Step { get; set; }
     /// <summary>Why first boot failed, or null.</summary>
     public string? Reason { get; set; }
+    /// <summary>While step 7 waits for the node: why it is not Ready yet ("cannot reach https://..."), else null.</summary>
+    public string? Waiting { get; set; }
     /// <summary>The steps done on this disk (the journal).</summary>
     public IReadOnlyList<string> Done { get; set; } = [];
 
@@ -41,7 +43,7 @@ public sealed class StatusReport
         ["node"] = new JsonObject { ["name"] = Node, ["state"] = NodeState },
         ["apiAddress"] = ApiAddress,
         ["image"] = new JsonObject { ["version"] = ImageVersion, ["osDigest"] = ImageDigest },
-        ["slot"] = Slot, ["step"] = Step, ["reason"] = Reason,
+        ["slot"] = Slot, ["step"] = Step, ["reason"] = Reason, ["waiting"] = Waiting,
         ["done"] = new JsonArray(Done.Select(d => (JsonNode?)JsonValue.Create(d)).ToArray()),
         ["updated"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ"),
     };
@@ -68,6 +70,8 @@ public sealed class StatusReport
         };
         if (s["reason"] is { } r)
             lines.Add($"  FAILED    at {V(s["step"])}: {r.GetValue<string>()}");
+        else if (s["waiting"] is { } w)
+            lines.Add($"  WAITING   {w.GetValue<string>()}");
         return lines;
     }
 }

@@ -2,11 +2,13 @@
 # build-demo.sh: builds, signs and verifies the demo site image (profiles/sites/demo-x86.yaml) on a Debian 12 host.
 #
 #   bash scripts/build-demo.sh            # -> out/demo/demo-x86.img (+ .manifest.json, .cdx.json, *.sigstore.json)
+#   bash scripts/build-demo.sh --board arm64-uefi   # the same demo for 64-bit ARM (profiles/sites/demo-arm64.yaml)
+#                                                   # -> out/demo/demo-arm64.img
 #
 # Steps: install the Debian packages the tools need (tests/install-deps.sh), publish the appliance CLI to out/cli,
 # publish the runtime release (kits/runtime/publish.sh: appliance-runtime + appliance-firstboot), make the amd64
 # OS kit (kits/debian/make-os-image.sh, cached under ~/.cache/appliance), make the busybox fixture image
-# (tests/fixtures/make-images.sh), fill a content store, make a demo key pair in profiles/keys/ and a cluster PKI in
+# (tests/fixtures/make-images.sh; multi-platform), fill a content store, make a demo key pair in profiles/keys/ and a cluster PKI in
 # profiles/pki/demo if there are none, then `appliance build` and `appliance verify`.
 # Idempotent: a second run reuses the caches, the store and the key, and rebuilds the same bytes.
 #
@@ -16,7 +18,8 @@
 #   APPLIANCE_KEY_PASSWORD  password of profiles/keys/appliance.key. DEMO ONLY: when unset, this script
 #                           uses the documented demo password "appliance-demo". Never use it for a real key.
 #   SOURCE_DATE_EPOCH       timestamps of the image (default: the OS image's creation time)
-#   DEMO_API_SERVER         server URL in out/demo/demo-x86.kubeconfig (default https://127.0.0.1:6443, qemu's forwarded port)
+#   DEMO_API_SERVER         server URL in out/demo/NAME.kubeconfig (default https://127.0.0.1:6443, qemu's forwarded port)
+#   APPLIANCE_RUNTIME_IMAGE a runtime release already published (kits/runtime/publish.sh) to use instead of publishing one
 # Needs the .NET 10 SDK, and the Debian archive on the first run only (kit and fixture downloads are cached).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,12 +27,14 @@ cd "$repo"
 out=${OUT:-$repo/out}
 store=${APPLIANCE_STORE:-$out/store}
 demo=$out/demo
-profile=profiles/sites/demo-x86.yaml
-name=demo-x86
+# shellcheck source=scripts/demo-board.sh
+. "$repo/scripts/demo-board.sh"
+demo_board "$@"
 export APPLIANCE_KEY_PASSWORD=${APPLIANCE_KEY_PASSWORD:-appliance-demo}
 
 step() { printf '== [%4ds] %s\n' "$SECONDS" "$*" >&2; }
 die() { printf 'build-demo: %s\n' "$*" >&2; exit 2; }
+[ ${#ARGS[@]} -eq 0 ] || die "unknown argument ${ARGS[0]} (usage: build-demo.sh [--board x86_64-uefi|arm64-uefi])"
 
 command -v dotnet >/dev/null || die "the .NET 10 SDK (dotnet) is not installed: see https://learn.microsoft.com/dotnet/core/install/linux-debian"
 
@@ -50,16 +55,21 @@ dll=$repo/out/cli/appliance.dll
 [ -f "$dll" ] || die "$dll was not built"
 appliance() { dotnet "$dll" "$@"; }
 
-step "OS kit: kits/debian/make-os-image.sh amd64"
-os_tar=$(bash kits/debian/make-os-image.sh amd64 | tail -n 1)
+step "OS kit: kits/debian/make-os-image.sh $arch"
+os_tar=$(bash kits/debian/make-os-image.sh "$arch" | tail -n 1)
 [ -f "$os_tar" ] || die "the kit did not produce an OS image ($os_tar)"
 
 step "preloaded image: tests/fixtures/make-images.sh (busybox, as appliance/hello:1.0)"
 fixtures=$(bash tests/fixtures/make-images.sh | tail -n 1)
 [ -f "$fixtures/busybox.oci.tar" ] || die "tests/fixtures/make-images.sh did not produce $fixtures/busybox.oci.tar"
 
-step "runtime release: kits/runtime/publish.sh (NativeAOT, linux-x64 + linux-arm64; reused when its sources did not change)"
-release=$(bash kits/runtime/publish.sh | tail -n 1)
+if [ -n "${APPLIANCE_RUNTIME_IMAGE:-}" ]; then
+  step "runtime release: $APPLIANCE_RUNTIME_IMAGE (APPLIANCE_RUNTIME_IMAGE)"
+  release=$APPLIANCE_RUNTIME_IMAGE
+else
+  step "runtime release: kits/runtime/publish.sh (NativeAOT, linux-x64 + linux-arm64; reused when its sources did not change)"
+  release=$(bash kits/runtime/publish.sh | tail -n 1)
+fi
 [ -f "$release" ] || die "kits/runtime/publish.sh did not produce the runtime release ($release)"
 
 step "content store $store"
@@ -100,6 +110,6 @@ Its SBOM:         $demo/$name.cdx.json
 Its kubeconfig:   $demo/$name.kubeconfig  (admin of the demo cluster, server ${DEMO_API_SERVER:-https://127.0.0.1:6443})
 Its signatures:   $demo/*.sigstore.json  (check: appliance verify $demo/$name.img --key profiles/keys/appliance.pub --output json)
 
-Boot it in qemu (UEFI with OVMF, no network but the forwarded API port), wait for the node and the demo app:
-  bash scripts/run-demo.sh          (OUT=$out if you set OUT; --stop powers it off, --again boots the same disk again)
+Boot it in qemu (UEFI firmware, no network but the forwarded API port), wait for the node and the demo app:
+  bash scripts/run-demo.sh$board_arg          (OUT=$out if you set OUT; --stop powers it off, --again boots the same disk again)
 TXT

@@ -5,19 +5,25 @@
 #   bash scripts/run-demo.sh            # flash out/demo/demo-x86.img onto a fresh 8 GiB disk and boot it
 #   bash scripts/run-demo.sh --again    # boot the same disk again (second boot: nothing is redone)
 #   bash scripts/run-demo.sh --stop     # power the VM off cleanly (the console's `poweroff`)
+#   bash scripts/run-demo.sh --board arm64-uefi [--again|--stop]   # the arm64 demo (build-demo.sh --board arm64-uefi)
+#                                       # under qemu-system-aarch64 with AAVMF (virt, cortex-a57)
 #
-# The VM keeps running after the script ends. Its serial console is logged to out/demo/run/console.log; type on it
-# with `socat - UNIX-CONNECT:out/demo/run/console.sock`. qemu runs under software emulation (no KVM), so the first
+# The VM keeps running after the script ends. Its serial console is logged to out/demo/run-NAME/console.log (NAME: demo-x86, demo-arm64); type on it
+# with `socat - UNIX-CONNECT:out/demo/run-NAME/console.sock`. qemu runs under software emulation (no KVM), so the first
 # boot takes minutes; the script prints each stage with the elapsed time.
 #
 # Environment: OUT (default out), PORT (host port forwarded to the VM's 6443, default 6443), MEM (MiB, default 3072),
-# DISK_SIZE (default 8G: the image's target.diskSize is the minimum), TIMEOUT (seconds per wait, default 1200).
+# SMP (virtual CPUs, default 2), DISK_SIZE (default 8G: the image's target.diskSize is the minimum), TIMEOUT (seconds
+# per wait, default 1200).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 out=${OUT:-$repo/out}
-name=demo-x86
+# shellcheck source=scripts/demo-board.sh
+. "$repo/scripts/demo-board.sh"
+demo_board "$@"
+set -- "${ARGS[@]}"
 demo=$out/demo
-run=$demo/run
+run=$demo/run-$name
 port=${PORT:-6443}
 timeout=${TIMEOUT:-1200}
 img=$demo/$name.img
@@ -43,12 +49,22 @@ case "${1:-}" in
     console "poweroff"
     for _ in $(seq 1 120); do [ -e "$run/qemu.pid" ] && kill -0 "$(cat "$run/qemu.pid")" 2>/dev/null || { say "powered off"; exit 0; }; sleep 1; done
     die "the VM did not power off within 120 s (kill $(cat "$run/qemu.pid") ends it)" ;;
-  *) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+  *) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac
 
-[ -f "$img" ] || die "$img does not exist: run scripts/build-demo.sh first"
-[ -f "$kubeconfig" ] || die "$kubeconfig does not exist: run scripts/build-demo.sh first"
-command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 is not installed (tests/install-deps.sh installs it)"
+[ -f "$img" ] || die "$img does not exist: run scripts/build-demo.sh$board_arg first"
+[ -f "$kubeconfig" ] || die "$kubeconfig does not exist: run scripts/build-demo.sh$board_arg first"
+# The machine of each board: qemu, its UEFI firmware (code and a copy of the variables template) and the disk's bus.
+case $board in
+  x86_64-uefi)
+    qemu=(qemu-system-x86_64) code=/usr/share/OVMF/OVMF_CODE_4M.fd vars=/usr/share/OVMF/OVMF_VARS_4M.fd
+    disk=(-drive file="$run/disk.img",format=raw,if=virtio) ;;
+  arm64-uefi)
+    qemu=(qemu-system-aarch64 -M virt -cpu cortex-a57) code=/usr/share/AAVMF/AAVMF_CODE.fd vars=/usr/share/AAVMF/AAVMF_VARS.fd
+    disk=(-drive if=none,id=hd0,format=raw,file="$run/disk.img" -device virtio-blk-pci,drive=hd0) ;;
+esac
+command -v "${qemu[0]}" >/dev/null || die "${qemu[0]} is not installed (tests/install-deps.sh installs it)"
+[ -f "$code" ] || die "$code is not installed (UEFI firmware for ${qemu[0]}: tests/install-deps.sh installs it)"
 if [ -e "$run/qemu.pid" ] && kill -0 "$(cat "$run/qemu.pid")" 2>/dev/null; then
   die "a demo VM is already running (pid $(cat "$run/qemu.pid")): bash scripts/run-demo.sh --stop"
 fi
@@ -59,7 +75,7 @@ if [ "$mode" = fresh ]; then
   rm -f "$run/disk.img" "$run/vars.fd"
   cp --sparse=always "$img" "$run/disk.img"
   truncate -s "${DISK_SIZE:-8G}" "$run/disk.img"
-  cp /usr/share/OVMF/OVMF_VARS_4M.fd "$run/vars.fd"
+  cp "$vars" "$run/vars.fd"
 else
   [ -f "$run/disk.img" ] || die "no disk to boot again: run without --again first"
 fi
@@ -68,10 +84,10 @@ say "booting (console log: $run/console.log)"
 booted=$(date -u +%s)
 rm -f "$run/console.sock"
 : > "$run/console.log"
-qemu-system-x86_64 -m "${MEM:-3072}" -smp 2 -display none -no-reboot \
-  -drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
+"${qemu[@]}" -m "${MEM:-3072}" -smp "${SMP:-2}" -display none -no-reboot \
+  -drive if=pflash,format=raw,readonly=on,file="$code" \
   -drive if=pflash,format=raw,file="$run/vars.fd" \
-  -drive file="$run/disk.img",format=raw,if=virtio \
+  "${disk[@]}" \
   -nic user,model=virtio-net-pci,restrict=on,hostfwd=tcp:127.0.0.1:"$port"-:6443 \
   -chardev socket,id=ser0,path="$run/console.sock",server=on,wait=off,logfile="$run/console.log" -serial chardev:ser0 \
   -pidfile "$run/qemu.pid" -daemonize
@@ -110,5 +126,5 @@ cat <<TXT
 The site is up. kubectl from this host:
   kubectl --kubeconfig $kubeconfig --server https://127.0.0.1:$port get pods -A
 The console:   socat - UNIX-CONNECT:$run/console.sock   (log: $run/console.log)
-Stop it:       bash scripts/run-demo.sh --stop           (then --again boots the same disk a second time)
+Stop it:       bash scripts/run-demo.sh$board_arg --stop           (then --again boots the same disk a second time)
 TXT

@@ -61,7 +61,7 @@ os_tar=$(bash kits/debian/make-os-image.sh "$arch" | tail -n 1)
 
 step "preloaded image: tests/fixtures/make-images.sh (busybox, as appliance/hello:1.0)"
 fixtures=$(bash tests/fixtures/make-images.sh | tail -n 1)
-[ -f "$fixtures/busybox.oci.tar" ] || die "tests/fixtures/make-images.sh did not produce $fixtures/busybox.oci.tar"
+[ -f "$fixtures/$hello" ] || die "tests/fixtures/make-images.sh did not produce $fixtures/$hello"
 
 if [ -n "${APPLIANCE_RUNTIME_IMAGE:-}" ]; then
   step "runtime release: $APPLIANCE_RUNTIME_IMAGE (APPLIANCE_RUNTIME_IMAGE)"
@@ -79,7 +79,7 @@ appliance store add --store "$store" "$release" >&2
 # The profile names the OS image without the architecture (base.yaml: appliance/os-debian:bookworm),
 # and preloads appliance/hello:1.0 (base.yaml), which the demo fills with the busybox fixture image.
 appliance store add --store "$store" --name appliance/os-debian:bookworm "$os_tar" >&2
-appliance store add --store "$store" --name appliance/hello:1.0 "$fixtures/busybox.oci.tar" >&2
+appliance store add --store "$store" --name appliance/hello:1.0 "$fixtures/$hello" >&2
 
 step "signing key profiles/keys/appliance.key"
 if [ ! -f profiles/keys/appliance.key ]; then

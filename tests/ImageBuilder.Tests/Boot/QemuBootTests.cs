@@ -240,6 +240,7 @@ public sealed class QemuBootTests(ITestOutputHelper output)
         var log = r.Log.Replace("\r", "", StringComparison.Ordinal);
         output.WriteLine(string.Join("\n", log.Split('\n').Where(l => l.Contains("appliance-firstboot: network:", StringComparison.Ordinal) || l.StartsWith("  ", StringComparison.Ordinal))));
         Assert.Contains("appliance-firstboot: partition: mbr table written: root-b #3, data #4", log);
+        Assert.Contains("appliance-firstboot: network: usb0 DhcpBound 10.0.2.15/24", log);
         Assert.Matches(@"(?m)^  WAITING   node pi-agent-1 not Ready yet: .*the agent has not joined https://10\.0\.2\.2:6443 yet, which cannot be reached", log);
     }
 

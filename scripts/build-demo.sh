@@ -2,11 +2,12 @@
 # build-demo.sh: builds, signs and verifies the demo site image (profiles/sites/demo-x86.yaml) on a Debian 12 host.
 #
 #   bash scripts/build-demo.sh            # -> out/demo/demo-x86.img (+ .manifest.json, .cdx.json, *.sigstore.json)
+#   bash scripts/build-demo.sh --board arm64-uefi   # -> out/demo/demo-arm64.img (profiles/sites/demo-arm64.yaml)
 #
 # Steps: install the Debian packages the tools need (tests/install-deps.sh), publish the appliance CLI to out/cli,
-# publish the runtime release (kits/runtime/publish.sh: appliance-runtime + appliance-firstboot), make the amd64
+# publish the runtime release (kits/runtime/publish.sh: appliance-runtime + appliance-firstboot), make the board's
 # OS kit (kits/debian/make-os-image.sh, cached under ~/.cache/appliance), make the busybox fixture image
-# (tests/fixtures/make-images.sh), fill a content store, make a demo key pair in profiles/keys/ and a cluster PKI in
+# (tests/fixtures/make-images.sh; multi-platform for arm64), fill a content store, make a demo key pair in profiles/keys/ and a cluster PKI in
 # profiles/pki/demo if there are none, then `appliance build` (offline, under `unshare -n`) and `appliance verify`.
 # These steps live in scripts/lib/build.sh, which scripts/build-site.sh shares.
 # Idempotent: a second run reuses the caches, the store and the key, and rebuilds the same bytes.
@@ -25,12 +26,14 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 prog=build-demo
 . scripts/lib/build.sh
+# shellcheck source=scripts/demo-board.sh
+. scripts/demo-board.sh
+demo_board "$@"
+[ ${#ARGS[@]} -eq 0 ] || die "unknown argument ${ARGS[0]} (usage: build-demo.sh [--board x86_64-uefi|arm64-uefi])"
 demo=$out/demo
-profile=profiles/sites/demo-x86.yaml
-name=demo-x86
 
-prepare_build
-# demo-x86.yaml names it as cluster.pki.
+prepare_build "$arch" "$hello"
+# The demo profiles name it as cluster.pki.
 cluster_init profiles/pki/demo
 # The demo is reached through qemu's forwarded port (hostfwd=tcp:127.0.0.1:6443-:6443), so its kubeconfig names that.
 build_image "$profile" "$demo" "${DEMO_API_SERVER:-https://127.0.0.1:6443}"
@@ -43,6 +46,6 @@ Its SBOM:         $demo/$name.cdx.json
 Its kubeconfig:   $demo/$name.kubeconfig  (admin of the demo cluster, server ${DEMO_API_SERVER:-https://127.0.0.1:6443})
 Its signatures:   $demo/*.sigstore.json  (check: appliance verify $demo/$name.img --key profiles/keys/appliance.pub --output json)
 
-Boot it in qemu (UEFI with OVMF, no network but the forwarded API port), wait for the node and the demo app:
-  bash scripts/run-demo.sh          (OUT=$out if you set OUT; --stop powers it off, --again boots the same disk again)
+Boot it in qemu (UEFI firmware, no network but the forwarded API port), wait for the node and the demo app:
+  bash scripts/run-demo.sh$board_arg          (OUT=$out if you set OUT; --stop powers it off, --again boots the same disk again)
 TXT

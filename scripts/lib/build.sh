@@ -1,6 +1,7 @@
 # scripts/lib/build.sh: what the site build scripts share (sourced by build-demo.sh and build-site.sh, not run).
 #
-#   prepare_build       Debian packages, the appliance CLI (out/cli), the OS kit, the busybox fixture image, the
+#   prepare_build [ARCH [HELLO]]
+#                       Debian packages, the appliance CLI (out/cli), the OS kit, the busybox fixture image, the
 #                       runtime release, a content store holding all three, the signing key profiles/keys/. Uses the
 #                       network only on a cold cache (apt-get, NuGet, the Debian archive); then it works offline.
 #   cluster_init DIR    `appliance cluster init DIR` (a cluster PKI; kept when complete).
@@ -39,15 +40,18 @@ prepare_build() {
   fi
   [ -f "$repo/out/cli/appliance.dll" ] || die "$repo/out/cli/appliance.dll was not built"
 
-  step "OS kit: kits/debian/make-os-image.sh amd64"
+  # ARCH: the OS kit's architecture (default amd64); HELLO: the busybox fixture archive preloaded as appliance/hello:1.0
+  # (default busybox.oci.tar, amd64 only; busybox-multi.oci.tar has amd64, arm64 and arm/v7).
+  local arch=${1:-amd64} hello=${2:-busybox.oci.tar}
+  step "OS kit: kits/debian/make-os-image.sh $arch"
   local os_tar
-  os_tar=$(bash kits/debian/make-os-image.sh amd64 | tail -n 1)
+  os_tar=$(bash kits/debian/make-os-image.sh "$arch" | tail -n 1)
   [ -f "$os_tar" ] || die "the kit did not produce an OS image ($os_tar)"
 
   step "preloaded image: tests/fixtures/make-images.sh (busybox, as appliance/hello:1.0)"
   local fixtures
   fixtures=$(bash tests/fixtures/make-images.sh | tail -n 1)
-  [ -f "$fixtures/busybox.oci.tar" ] || die "tests/fixtures/make-images.sh did not produce $fixtures/busybox.oci.tar"
+  [ -f "$fixtures/$hello" ] || die "tests/fixtures/make-images.sh did not produce $fixtures/$hello"
 
   local release
   if [ -n "${APPLIANCE_RUNTIME_IMAGE:-}" ]; then
@@ -66,7 +70,7 @@ prepare_build() {
   # The profiles name the OS image without the architecture (base.yaml: appliance/os-debian:bookworm),
   # and preload appliance/hello:1.0 (base.yaml), which the busybox fixture image fills.
   appliance store add --store "$store" --name appliance/os-debian:bookworm "$os_tar" >&2
-  appliance store add --store "$store" --name appliance/hello:1.0 "$fixtures/busybox.oci.tar" >&2
+  appliance store add --store "$store" --name appliance/hello:1.0 "$fixtures/$hello" >&2
 
   step "signing key profiles/keys/appliance.key"
   if [ ! -f profiles/keys/appliance.key ]; then

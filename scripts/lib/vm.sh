@@ -15,6 +15,20 @@ s.sendall(b"\r"); time.sleep(1); s.sendall(sys.argv[2].encode() + b"\r"); time.s
 PY
 }
 
+vm_board() { # vm_board BOARD: the machine of BOARD (x86_64-uefi, the default, or arm64-uefi): qemu, its UEFI firmware
+  # (code and the variables template a fresh VM copies) and the disk's bus
+  case $1 in
+    x86_64-uefi)
+      qemu=(qemu-system-x86_64) fw_code=/usr/share/OVMF/OVMF_CODE_4M.fd fw_vars=/usr/share/OVMF/OVMF_VARS_4M.fd
+      disk_bus=(if=virtio) ;;
+    arm64-uefi)
+      qemu=(qemu-system-aarch64 -M virt -cpu cortex-a57) fw_code=/usr/share/AAVMF/AAVMF_CODE.fd fw_vars=/usr/share/AAVMF/AAVMF_VARS.fd
+      disk_bus=(if=none,id=hd0 -device virtio-blk-pci,drive=hd0) ;;
+    *) die "no VM recipe for board $1" ;;
+  esac
+}
+vm_board x86_64-uefi
+
 vm_running() { [ -e "$1/qemu.pid" ] && kill -0 "$(cat "$1/qemu.pid")" 2>/dev/null; }
 
 flash() { # flash IMAGE RUN: a fresh disk of DISK_SIZE (default 8G; the image's target.diskSize is the minimum)
@@ -23,21 +37,23 @@ flash() { # flash IMAGE RUN: a fresh disk of DISK_SIZE (default 8G; the image's 
   rm -f "$2/disk.img" "$2/vars.fd"
   cp --sparse=always "$1" "$2/disk.img"
   truncate -s "${DISK_SIZE:-8G}" "$2/disk.img"
-  cp /usr/share/OVMF/OVMF_VARS_4M.fd "$2/vars.fd"
+  cp "$fw_vars" "$2/vars.fd"
 }
 
-boot_vm() { # boot_vm RUN MEM_MIB CPUS QEMU_NETWORK_ARGS...: powers the VM on (x86_64 UEFI, OVMF), returns at once
+boot_vm() { # boot_vm RUN MEM_MIB CPUS QEMU_NETWORK_ARGS...: powers the VM on (the vm_board machine), returns at once
   local run=$1 mem=$2 cpus=$3
   shift 3
-  command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 is not installed (tests/install-deps.sh installs it)"
+  command -v "${qemu[0]}" >/dev/null || die "${qemu[0]} is not installed (tests/install-deps.sh installs it)"
+  [ -f "$fw_code" ] || die "$fw_code is not installed (UEFI firmware for ${qemu[0]}: tests/install-deps.sh installs it)"
   [ -f "$run/disk.img" ] || die "no disk in $run: flash it first"
   ! vm_running "$run" || die "the VM of $run is already running (pid $(cat "$run/qemu.pid"))"
   rm -f "$run/console.sock"
   : > "$run/console.log"
-  qemu-system-x86_64 -m "$mem" -smp "$cpus" -display none -no-reboot \
-    -drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
+  local drive=(-drive "file=$run/disk.img,format=raw,${disk_bus[0]}" "${disk_bus[@]:1}")
+  "${qemu[@]}" -m "$mem" -smp "$cpus" -display none -no-reboot \
+    -drive if=pflash,format=raw,readonly=on,file="$fw_code" \
     -drive if=pflash,format=raw,file="$run/vars.fd" \
-    -drive file="$run/disk.img",format=raw,if=virtio \
+    "${drive[@]}" \
     "$@" \
     -chardev socket,id=ser0,path="$run/console.sock",server=on,wait=off,logfile="$run/console.log" -serial chardev:ser0 \
     -pidfile "$run/qemu.pid" -daemonize

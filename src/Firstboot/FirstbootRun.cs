@@ -91,7 +91,8 @@ public sealed class FirstbootRun(RunOptions options, IDeviceActions device, Firs
             NodeReadiness ready = new("NotReady", null);
             await BoundaryAsync("ready", async () =>
             {
-                ready = await device.WaitReadyAsync(launch, new Progress<string>(m => log.Info("ready: " + m)), ct);
+                ready = await device.WaitReadyAsync(launch, new InlineProgress(Waiting), ct);
+                _status.Waiting = null;
                 _status.NodeState = ready.State;
                 if (!ready.Good) throw new StepFailedException($"the node is {ready.State}: {ready.Reason}");
             });
@@ -177,6 +178,20 @@ public sealed class FirstbootRun(RunOptions options, IDeviceActions device, Firs
             File.Exists(token) ? token : null, agent ? site.ClusterServer : null, _paths.ManifestsDir, _paths.Logs, site.ApiAddress);
     }
 
+    /// <summary>
+    /// A not-Ready reason from the wait (reported once per change): logged, and shown as the banner with a WAITING line,
+    /// so an agent that cannot reach its server says so on the console within seconds, not after the wait's timeout.
+    /// </summary>
+    private void Waiting(string message)
+    {
+        log.Info("ready: " + message);
+        if (!message.Contains("not Ready yet", StringComparison.Ordinal)) return;
+        _status.NodeState = "waiting";
+        _status.Waiting = message;
+        WriteStatus();
+        Show();
+    }
+
     private void Boundary(string step, Action action) => BoundaryAsync(step, () => { action(); return Task.CompletedTask; }).GetAwaiter().GetResult();
 
     /// <summary>Runs one step between its stop points, skipping a one-time step the journal records, and records it.</summary>
@@ -234,6 +249,12 @@ public sealed class FirstbootRun(RunOptions options, IDeviceActions device, Firs
     private void WriteStatus() => _status.Publish(_paths, _journal is not null, log.Info);
 
     private void Show() => _status.Show(Console.Out);
+}
+
+/// <summary>Reports on the caller's thread, in order (<see cref="Progress{T}"/> posts to the thread pool, so a late "not Ready yet" could land after Ready).</summary>
+internal sealed class InlineProgress(Action<string> report) : IProgress<string>
+{
+    public void Report(string value) => report(value);
 }
 
 /// <summary>A step failed; the message is the reason shown in the banner and status.json.</summary>

@@ -64,7 +64,7 @@ public sealed class OnDeviceActions(FirstbootPaths paths, Action<string> log) : 
     public async Task<NodeReadiness> WaitReadyAsync(RuntimeLaunch launch, IProgress<string> progress, CancellationToken ct)
     {
         Func<ApiCredentials> credentials = launch.Role == "agent"
-            ? () => ApiCredentials.FromAgentDirectory(launch.DataDir, new Uri(launch.ServerUrl!))
+            ? () => AgentCredentials(launch.DataDir, new Uri(launch.ServerUrl!))
             : () => ApiCredentials.FromKubeconfig(Path.Combine(launch.DataDir, "kubeconfig.yaml"));
         var waiter = new NodeReadyWaiter(launch.NodeName, credentials, m => progress.Report(m));
         var r = await waiter.WaitAsync(ReadyTimeout, ct);
@@ -82,6 +82,37 @@ public sealed class OnDeviceActions(FirstbootPaths paths, Action<string> log) : 
         log($"power off: {r.Describe()}; forcing it");
         var forced = await DeviceCommands.Device.RunAppletAsync("poweroff", ["-f"], ct);
         if (!forced.Ok) throw new IOException($"cannot power off: {forced.Describe()}");
+    }
+
+    /// <summary>
+    /// The agent's credentials once it has joined; before that, the reason says so in words and whether the server
+    /// answers at all (a TCP connection within 3 s), since an agent that cannot reach its server never joins.
+    /// </summary>
+    private static ApiCredentials AgentCredentials(string dataDir, Uri server)
+    {
+        try
+        {
+            return ApiCredentials.FromAgentDirectory(dataDir, server);
+        }
+        catch (IOException e)
+        {
+            throw new IOException($"the agent has not joined {server.GetLeftPart(UriPartial.Authority)} yet, {Reach(server)}", e);
+        }
+    }
+
+    private static string Reach(Uri server)
+    {
+        try
+        {
+            using var tcp = new System.Net.Sockets.TcpClient();
+            return tcp.ConnectAsync(server.Host, server.Port).Wait(TimeSpan.FromSeconds(3))
+                ? "which answers (the join is refused or still running: DATA/logs/appliance-runtime.log says which)"
+                : "which cannot be reached (no answer within 3 s)";
+        }
+        catch (AggregateException e) when (e.InnerException is System.Net.Sockets.SocketException s)
+        {
+            return $"which cannot be reached ({s.Message})";
+        }
     }
 
     /// <inheritdoc/>

@@ -35,6 +35,8 @@ public sealed class StatusReport
     public string? Step { get; set; }
     /// <summary>Why first boot failed, or null.</summary>
     public string? Reason { get; set; }
+    /// <summary>While step 7 waits for the node: why it is not Ready yet ("cannot reach https://..."), else null.</summary>
+    public string? Waiting { get; set; }
     /// <summary>The steps done on this disk (the journal).</summary>
     public IReadOnlyList<string> Done { get; set; } = [];
 
@@ -45,7 +47,7 @@ public sealed class StatusReport
         ["node"] = new JsonObject { ["name"] = Node, ["state"] = NodeState },
         ["apiAddress"] = ApiAddress,
         ["image"] = new JsonObject { ["version"] = ImageVersion, ["osDigest"] = ImageDigest },
-        ["slot"] = Slot, ["mode"] = Mode, ["step"] = Step, ["reason"] = Reason, ["notice"] = Notice,
+        ["slot"] = Slot, ["mode"] = Mode, ["step"] = Step, ["reason"] = Reason, ["notice"] = Notice, ["waiting"] = Waiting,
         ["done"] = new JsonArray(Done.Select(d => (JsonNode?)JsonValue.Create(d)).ToArray()),
         ["updated"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ"),
     };
@@ -107,6 +109,8 @@ public sealed class StatusReport
             lines.Add($"  {notice.GetValue<string>()}");
         if (s["reason"] is { } r)
             lines.Add($"  FAILED    at {V(s["step"])}: {r.GetValue<string>()}");
+        else if (s["waiting"] is { } w)
+            lines.Add($"  WAITING   {w.GetValue<string>()}");
         return lines;
     }
 }

@@ -77,6 +77,60 @@ public sealed class FailureTests
         Assert.Contains("FAILED at runtime: containerd exited with code 1", console.ToString());
     }
 
+    /// <summary>
+    /// A node that never turns Ready (an agent whose server cannot be reached): the banner is on the console with state
+    /// waiting and the reason as soon as the wait reports it, and status.json says the same while it waits; when the
+    /// wait gives up, the run ends NotReady with the reason, and the waiting line is gone.
+    /// </summary>
+    [Fact]
+    public async Task NodeThatIsNotReady_ShowsTheBannerWhileWaiting_ThenEndsNotReady()
+    {
+        TestDisk.RequireLoop();
+        using var disk = TestDisk.Create();
+        using var console = new StringWriter();
+        var log = new FirstbootLog(console, Path.Combine(disk.Paths.Run, "firstboot.log"));
+        // The banner goes to standard output (the console), the log lines to the log's writer.
+        using var banner = new StringWriter();
+        var stdout = System.Console.Out;
+        System.Console.SetOut(banner);
+        var actions = new UnreachableServer(disk.Paths, banner);
+        try
+        {
+            var run = new FirstbootRun(new RunOptions(disk.Paths, disk.Boot, disk.Device, "a", SetClock: false, Supervise: false), actions, log);
+            Assert.Equal(1, await run.RunAsync(TestContext.Current.CancellationToken));
+        }
+        finally { System.Console.SetOut(stdout); }
+        Assert.NotNull(actions.StatusWhileWaiting);
+        Assert.Equal("waiting", actions.StatusWhileWaiting!["node"]!["state"]!.GetValue<string>());
+        Assert.Equal(UnreachableServer.Why, actions.StatusWhileWaiting["waiting"]!.GetValue<string>());
+        Assert.Matches(@"^Appliance site \S+ \(\w+\), node \S+: waiting\r?\n  API .*\r?\n  image .*\r?\n  WAITING   " + System.Text.RegularExpressions.Regex.Escape(UnreachableServer.Why),
+            actions.BannerWhileWaiting);
+        var end = JsonNode.Parse(File.ReadAllText(disk.Paths.Status))!;
+        Assert.Equal("NotReady", end["node"]!["state"]!.GetValue<string>());
+        Assert.Null(end["waiting"]);
+        Assert.Contains("FAILED at ready: the node is NotReady: not Ready after 900 s", console.ToString());
+    }
+
+    private sealed class UnreachableServer(FirstbootPaths paths, StringWriter banner) : IDeviceActions
+    {
+        public const string Why = "node node1 not Ready yet: no credentials yet: the agent has not joined https://192.0.2.10:6443 yet, which cannot be reached (no answer within 3 s)";
+        public JsonNode? StatusWhileWaiting { get; private set; }
+        public string? BannerWhileWaiting { get; private set; }
+
+        public Task ConfigureNetworkAsync(SiteConfig site, CancellationToken ct) => Task.CompletedTask;
+
+        public Task<IRuntimeSupervisor> StartRuntimeAsync(RuntimeLaunch launch, CancellationToken ct) =>
+            new DisabledDeviceActions(_ => { }).StartRuntimeAsync(launch, ct);
+
+        public Task<NodeReadiness> WaitReadyAsync(RuntimeLaunch launch, IProgress<string> progress, CancellationToken ct)
+        {
+            progress.Report(Why);
+            StatusWhileWaiting = JsonNode.Parse(File.ReadAllText(paths.Status));
+            BannerWhileWaiting = banner.ToString();
+            return Task.FromResult(new NodeReadiness("NotReady", "not Ready after 900 s: " + Why));
+        }
+    }
+
     private sealed class FailingRuntime : IDeviceActions
     {
         public Task ConfigureNetworkAsync(SiteConfig site, CancellationToken ct) => Task.CompletedTask;

@@ -160,11 +160,12 @@ public static class BootTestSupport
     public static bool HasRelease(string board) => Board.Get(board).Platform.Architecture != "arm";
 
     /// <summary>
-    /// A profile for <paramref name="board"/>, written under the work directory. Its runtime is the published release
+    /// A profile for <paramref name="board"/>, written under the work directory (an agent's with <paramref name="role"/>
+    /// <c>agent</c> and the <paramref name="server"/> it joins; <paramref name="extraYaml"/>: more top-level sections). Its runtime is the published release
     /// (added to the store), or <c>absent: true</c> for a board the release does not serve (<see cref="HasRelease"/>).
     /// </summary>
     public static string WriteProfile(string name, string board, string diskSize = "2GiB", string? osRef = null, string hostname = "node1", string token = "demo-token-0123456789", string? signingKey = null,
-        string format = "raw")
+        string format = "raw", string role = "server", string? server = null, string? extraYaml = null)
     {
         var dir = Path.Combine(Work.Value, "profiles", name);
         Directory.CreateDirectory(dir);
@@ -184,11 +185,15 @@ public static class BootTestSupport
             runtime:
               {runtime}
             node:
-              role: server
+              role: {role}
               hostname: {hostname}
             cluster:
               tokenFile: token
             """;
+        if (server != null)
+            yaml += $"\n  server: {server}";
+        if (extraYaml != null)
+            yaml += "\n" + extraYaml.TrimEnd('\n');
         if (signingKey != null)
             yaml += $"\nsigning:\n  key: {signingKey}";
         var file = Path.Combine(dir, "profile.yaml");

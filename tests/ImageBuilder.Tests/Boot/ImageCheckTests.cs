@@ -63,7 +63,8 @@ public sealed class ImageCheckTests
 
     /// <summary>
     /// Pi image: MBR as sfdisk reads it (FAT32 LBA bootable, then root-a; the image ends where root-a ends); the boot
-    /// partition passes fsck.fat and holds the firmware, config.txt, autoboot.txt and DTBs.
+    /// partition passes fsck.fat and holds the firmware, config.txt, autoboot.txt and DTBs, cmdline.txt names the console
+    /// serial0, and everything the Pi 4, Pi 400 and Compute Module 4 firmware loads for slot a is there.
     /// </summary>
     [Fact]
     public void Arm64Rpi_MbrAndFirmwarePartitionAreValid()
@@ -93,6 +94,25 @@ public sealed class ImageCheckTests
         Assert.Contains("os_prefix=a/", config);
         Assert.Contains("[tryboot]", config);
         Assert.Contains("tryboot_a_b=1", System.Text.Encoding.UTF8.GetString(BootTestSupport.ReadFatFile(img.ImagePath, offset, "autoboot.txt")));
+        Assert.Contains("console=serial0,115200", System.Text.Encoding.UTF8.GetString(BootTestSupport.ReadFatFile(img.ImagePath, offset, "a/cmdline.txt")));
+
+        // The Pi 4 family, file by file as its firmware reads the card: start4.elf and fixup4.dat (the Pi 4's start_file
+        // and fixup_file), then config.txt for the model; with arm_64bit=1 it loads os_prefix + kernel, os_prefix +
+        // initramfs, os_prefix + cmdline.txt and os_prefix + the model's device tree (device_tree= when set, else the
+        // firmware's name for the model). On a tryboot the same names under slot b's prefix (written there by an upgrade).
+        foreach (var (model, dtb) in new[] { ("pi4", "bcm2711-rpi-4-b.dtb"), ("pi400", "bcm2711-rpi-400.dtb"), ("cm4", "bcm2711-rpi-cm4.dtb") })
+        {
+            var normal = PiFirmware.Settings(config, model, tryboot: false);
+            Assert.Equal("1", normal.GetValueOrDefault("arm_64bit"));
+            Assert.Equal("a/", normal.GetValueOrDefault("os_prefix"));
+            var wanted = new[] { "start4.elf", "fixup4.dat", "config.txt" }
+                .Concat(new[] { normal["kernel"], normal["initramfs"], "cmdline.txt", normal.GetValueOrDefault("device_tree", dtb) }.Select(f => "a/" + f));
+            foreach (var f in wanted)
+                Assert.True(files.ContainsKey(f), $"the {model} firmware loads {f}, which is not on the boot partition: {string.Join(", ", files.Keys)}");
+            var retry = PiFirmware.Settings(config, model, tryboot: true);
+            Assert.Equal("b/", retry.GetValueOrDefault("os_prefix"));
+            Assert.Equal((normal["kernel"], normal["initramfs"], normal.GetValueOrDefault("device_tree")), (retry["kernel"], retry["initramfs"], retry.GetValueOrDefault("device_tree")));
+        }
     }
 
     /// <summary>The 32-bit Pi image asks for no 64-bit kernel and carries the Pi 2 device tree.</summary>

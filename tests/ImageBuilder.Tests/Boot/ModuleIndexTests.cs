@@ -89,7 +89,14 @@ public sealed class ModuleIndexTests
             Assert.Contains("os_prefix=a/\n", c);
             Assert.Contains("[tryboot]\nos_prefix=b/\n", c);
             Assert.Contains("initramfs initrd.img followkernel\n", c);
+            // As the firmware reads it: slot a normally, slot b on a tryboot, the CM4's device tree by its upstream name.
+            Assert.Equal("a/", PiFirmware.Settings(c, "pi4", tryboot: false)["os_prefix"]);
+            Assert.Equal("b/", PiFirmware.Settings(c, "pi3", tryboot: true)["os_prefix"]);
+            Assert.Equal("bcm2711-rpi-cm4-io.dtb", PiFirmware.Settings(c, "cm4", tryboot: true)["device_tree"]);
+            Assert.False(PiFirmware.Settings(c, "pi4", tryboot: true).ContainsKey("device_tree"));
         }
+        foreach (var b in new[] { Board.Arm64Rpi, Board.Armv7Rpi })
+            Assert.Contains(" console=serial0,115200 ", b.BootTarget.KernelCommandLine("a"));
         Assert.Contains("tryboot_a_b=1\n", RaspberryPiTarget.AutobootTxt);
         Assert.True(RaspberryPiTarget.IsFirmwareFile("start4.elf"));
         Assert.True(RaspberryPiTarget.IsFirmwareFile("fixup4cd.dat"));

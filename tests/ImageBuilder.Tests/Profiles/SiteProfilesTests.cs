@@ -41,6 +41,7 @@ public class SiteProfilesTests
 
     [Theory]
     [InlineData("demo-x86.yaml")]
+    [InlineData("demo-arm64.yaml")]
     [InlineData("shop-042-pi4.yaml")]
     [InlineData("secure-room.yaml")]
     [InlineData("legacy-pi2.yaml")]

@@ -15,8 +15,14 @@ namespace Appliance.ImageBuilder.Boot.RaspberryPi;
 /// </summary>
 public abstract class RaspberryPiTarget : IBootTarget
 {
-    /// <inheritdoc/>
-    public string SerialConsole => "ttyAMA0";
+    /// <summary>
+    /// <c>serial0</c>, which the Pi firmware replaces in cmdline.txt with the Linux name of the UART the device tree's
+    /// <c>serial0</c> alias points at (the PL011 is <c>ttyAMA0</c>, the mini UART <c>ttyS0</c>): the firmware reads the
+    /// aliases to rewrite <c>serial0</c>/<c>serial1</c> (raspberrypi/firmware issue 553). Which UART is on the GPIO header
+    /// differs per model (on the Pi 3 and 4 the PL011 is wired to Bluetooth), and the alias follows the board's device
+    /// tree and overlays, so a fixed <c>ttyAMA0</c> would be wrong on some models. Boot/README.md has the mapping.
+    /// </summary>
+    public string SerialConsole => "serial0";
 
     /// <summary>Whether config.txt asks for a 64-bit kernel (<c>arm_64bit=1</c>).</summary>
     protected abstract bool Arm64 { get; }
@@ -38,6 +44,11 @@ public abstract class RaspberryPiTarget : IBootTarget
         "initramfs initrd.img followkernel\n" +
         "os_prefix=a/\n" +
         "\n" +
+        "# The Compute Module 4 firmware looks for bcm2711-rpi-cm4.dtb; the upstream kernel names it after its IO board.\n" +
+        "[cm4]\n" +
+        "device_tree=bcm2711-rpi-cm4-io.dtb\n" +
+        "\n" +
+        "[all]\n" +
         "[tryboot]\n" +
         "os_prefix=b/\n";
 

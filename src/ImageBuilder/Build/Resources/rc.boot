@@ -53,11 +53,25 @@ if [ -n "$modules" ]; then
     # shellcheck disable=SC2086
     out=$($modprobe -a $modules 2>&1) || log "modprobe: ${out:-failed}"
 fi
-# Drivers of the devices present (there is no udev or mdev): each device's modalias once, as coldplug does. The
-# network card's driver (virtio_net, e1000e, the Pi's USB or GENET Ethernet) is a module, and nothing else loads it.
-aliases=$($bb cat /sys/bus/*/devices/*/modalias 2>/dev/null | $bb sort -u)
-# shellcheck disable=SC2086
-[ -n "$aliases" ] && { ${modprobe:-$bb modprobe} -q -a -b $aliases > /dev/null 2>&1 || true; }
+# Drivers of the devices present (there is no udev or mdev, and Debian's kernel has no uevent helper): each device's
+# modalias, as coldplug does. The network card's driver (virtio_net, e1000e, the Pi's USB or GENET Ethernet) is a
+# module, and nothing else loads it. A driver can bring new devices: the Pi's USB host (dwc2) enumerates its hub and
+# the Pi 3's on-board Ethernet (smsc95xx, on USB) a second or two later. So the pass repeats until the device list has
+# stayed the same for 2 s (at most 20 s); where nothing new appears that costs about 3 s.
+coldplug_list() { $bb cat /sys/bus/*/devices/*/modalias 2>/dev/null | $bb sort -u; }
+seen="" same=0 waited=0
+while [ "$same" -lt 2 ] && [ "$waited" -lt 20 ]; do
+    aliases=$(coldplug_list)
+    if [ "$aliases" != "$seen" ]; then
+        # shellcheck disable=SC2086
+        [ -n "$aliases" ] && { ${modprobe:-$bb modprobe} -q -a -b $aliases > /dev/null 2>&1 || true; }
+        seen=$aliases same=0
+    else
+        same=$((same + 1))
+    fi
+    $bb sleep 1
+    waited=$((waited + 1))
+done
 
 # Kernel settings the runtime does not make itself (it sets net.ipv4.ip_forward and bridge-nf-call-iptables).
 for kv in \
@@ -88,6 +102,7 @@ else
     echo "Appliance: $why" > /dev/console
     printf '{"version":1,"board":"%s","slot":"%s","runtime":"absent","node":{"state":"absent"},"reason":"%s"}\n' \
         "$board" "$slot" "$why" > /run/appliance/status.json
+    echo "Appliance: /run/appliance/status.json: $($bb cat /run/appliance/status.json)" > /dev/console
 fi
 
 for arg in $($bb cat /proc/cmdline); do

@@ -129,6 +129,8 @@ public sealed class FailureTests
             BannerWhileWaiting = banner.ToString();
             return Task.FromResult(new NodeReadiness("NotReady", "not Ready after 900 s: " + Why));
         }
+
+        public Task PowerOffAsync(CancellationToken ct) => throw new InvalidOperationException("not reached");
     }
 
     private sealed class FailingRuntime : IDeviceActions

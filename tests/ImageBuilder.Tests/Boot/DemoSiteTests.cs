@@ -1,5 +1,6 @@
 // The README's two demo commands, end to end: build the demo image, boot it in qemu offline, reach the node with kubectl.
 using System.Diagnostics;
+using System.Net.Sockets;
 using System.Text;
 using Appliance.ImageBuilder.Tests.Disk;
 

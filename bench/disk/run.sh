@@ -26,13 +26,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-case "$(uname -m)" in x86_64) rid=linux-x64 ;; aarch64) rid=linux-arm64 ;; *) rid= ;; esac
-if [ -z "$rid" ] || ! dotnet publish "$root/bench/disk/DiskBench" -c Release -r "$rid" --self-contained false \
-     -p:PublishReadyToRun=true -o "$work/bin" -nologo -clp:ErrorsOnly >/dev/null; then
-  echo "note: ReadyToRun publish failed; timing the JIT build" >&2
-  dotnet publish "$root/bench/disk/DiskBench" -c Release -o "$work/bin" -nologo -clp:ErrorsOnly >/dev/null
-fi
-bench="$work/bin/DiskBench"
+. "$root/bench/disk/publish-bench.sh"
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1700000000}
 
 # stage DIR...: bind-mount each source (read-only) under $work/stage/<name> so both tools read one identical tree;

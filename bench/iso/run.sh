@@ -20,13 +20,7 @@ rounds=${ROUNDS:-3}
 work=$(mktemp -d /var/tmp/iso-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
-case "$(uname -m)" in x86_64) rid=linux-x64 ;; aarch64) rid=linux-arm64 ;; *) rid= ;; esac
-if [ -z "$rid" ] || ! dotnet publish "$root/bench/disk/DiskBench" -c Release -r "$rid" --self-contained false \
-     -p:PublishReadyToRun=true -o "$work/bin" -nologo -clp:ErrorsOnly >/dev/null; then
-  echo "note: ReadyToRun publish failed; timing the JIT build" >&2
-  dotnet publish "$root/bench/disk/DiskBench" -c Release -o "$work/bin" -nologo -clp:ErrorsOnly >/dev/null
-fi
-bench="$work/bin/DiskBench"
+. "$root/bench/disk/publish-bench.sh"
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1700000000}
 
 src=$work/src

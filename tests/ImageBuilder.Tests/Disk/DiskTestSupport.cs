@@ -8,6 +8,31 @@ namespace Appliance.ImageBuilder.Tests.Disk;
 public static class DiskTools
 {
     /// <summary>
+    /// The mode column of <c>ls -l</c> for <paramref name="n"/>; unsquashfs prints it so, isoinfo writes fifos as
+    /// <paramref name="fifo"/> 'f' and leaves setuid, setgid and sticky out (<paramref name="specialBits"/> false).
+    /// </summary>
+    public static string ModeString(FileNode n, char fifo = 'p', bool specialBits = true)
+    {
+        char t = n.Type switch
+        {
+            FileNodeType.Directory => 'd', FileNodeType.Symlink => 'l', FileNodeType.CharDevice => 'c',
+            FileNodeType.BlockDevice => 'b', FileNodeType.Fifo => fifo, FileNodeType.Socket => 's', _ => '-',
+        };
+        int m = n.Mode;
+        var s = new char[10];
+        s[0] = t;
+        const string rwx = "rwxrwxrwx";
+        for (int i = 0; i < 9; i++) s[i + 1] = (m & (1 << (8 - i))) != 0 ? rwx[i] : '-';
+        if (specialBits)
+        {
+            if ((m & 0x800) != 0) s[3] = (m & 0x40) != 0 ? 's' : 'S';
+            if ((m & 0x400) != 0) s[6] = (m & 0x8) != 0 ? 's' : 'S';
+            if ((m & 0x200) != 0) s[9] = (m & 0x1) != 0 ? 't' : 'T';
+        }
+        return new string(s);
+    }
+
+    /// <summary>
     /// Runs a tool with <c>TZ=UTC LC_ALL=C.UTF-8</c> (so listings do not depend on the host) and returns its output;
     /// with <paramref name="check"/>, a non-zero exit fails the test, naming the command.
     /// </summary>

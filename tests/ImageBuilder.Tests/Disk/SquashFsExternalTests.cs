@@ -68,23 +68,7 @@ public sealed class SquashFsExternalTests
     private static string Line(string perm, string owner, string size, string time, string path) =>
         $"{perm} {owner} {(perm[0] == 'd' ? "dir" : size.Replace(" ", ""))} {time} {path}";
 
-    private static string ModeString(FileNode n)
-    {
-        char t = n.Type switch
-        {
-            FileNodeType.Directory => 'd', FileNodeType.Symlink => 'l', FileNodeType.CharDevice => 'c',
-            FileNodeType.BlockDevice => 'b', FileNodeType.Fifo => 'p', FileNodeType.Socket => 's', _ => '-',
-        };
-        int m = n.Mode;
-        var s = new char[10];
-        s[0] = t;
-        string rwx = "rwxrwxrwx";
-        for (int i = 0; i < 9; i++) s[i + 1] = (m & (1 << (8 - i))) != 0 ? rwx[i] : '-';
-        if ((m & 0x800) != 0) s[3] = (m & 0x40) != 0 ? 's' : 'S';
-        if ((m & 0x400) != 0) s[6] = (m & 0x8) != 0 ? 's' : 'S';
-        if ((m & 0x200) != 0) s[9] = (m & 0x1) != 0 ? 't' : 'T';
-        return new string(s);
-    }
+    private static string ModeString(FileNode n) => DiskTools.ModeString(n);
 
     [Fact]
     public void UnsquashfsExtractsIdenticalContentAndCapabilities()

@@ -92,21 +92,7 @@ public sealed class IsoExternalTests
     /// <summary>isoinfo drops the empty last SL component that records a trailing '/' (osirrox keeps it).</summary>
     private static string? IsoinfoTarget(string? t) => t is { Length: > 1 } && t.EndsWith('/') ? t[..^1] : t;
 
-    /// <summary>isoinfo's mode string: as ls -l, but fifos are 'f' and setuid, setgid and sticky are not shown.</summary>
-    private static string ModeString(FileNode n)
-    {
-        char t = n.Type switch
-        {
-            FileNodeType.Directory => 'd', FileNodeType.Symlink => 'l', FileNodeType.CharDevice => 'c',
-            FileNodeType.BlockDevice => 'b', FileNodeType.Fifo => 'f', FileNodeType.Socket => 's', _ => '-',
-        };
-        int m = n.Mode;
-        var s = new char[10];
-        s[0] = t;
-        const string rwx = "rwxrwxrwx";
-        for (int i = 0; i < 9; i++) s[1 + i] = (m & (1 << (8 - i))) != 0 ? rwx[i] : '-';
-        return new string(s);
-    }
+    private static string ModeString(FileNode n) => DiskTools.ModeString(n, fifo: 'f', specialBits: false);
 
     /// <summary>
     /// A sparse 4 GiB + 1 MiB host file: cheap to make and to write (its holes stay holes in the ISO), and it needs two

@@ -142,6 +142,13 @@ public class AtomicFile : IDisposable
     public static void SyncDirectory(string directory) => Native.FsyncDirectory(directory);
 
     /// <summary>
+    /// Forces everything written to the file system holding <paramref name="path"/> to the disk (syncfs), for writes
+    /// another program made there (containerd unpacking an image) that must survive a power loss.
+    /// </summary>
+    /// <exception cref="IOException">The path cannot be opened, or the sync failed.</exception>
+    public static void SyncFileSystem(string path) => Native.SyncFileSystem(path);
+
+    /// <summary>
     /// Renames <paramref name="from"/> to <paramref name="to"/> in the same directory and, when
     /// <paramref name="durable"/>, fsyncs the directory so the new name survives a crash. The one rename path of
     /// every atomic write.

@@ -1,4 +1,5 @@
-// The libc calls the BCL lacks for atomic writes: fsync of a directory (.NET does not open directories), no-replace rename.
+// The libc calls the BCL lacks for durable writes: fsync of a directory (.NET does not open directories), syncfs,
+// no-replace rename.
 using System.Runtime.InteropServices;
 
 namespace Appliance.Common;
@@ -11,6 +12,9 @@ internal static class Native
 
     [DllImport("libc", SetLastError = true)]
     private static extern int fsync(int fd);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int syncfs(int fd);
 
     [DllImport("libc", SetLastError = true)]
     private static extern int close(int fd);
@@ -52,6 +56,24 @@ internal static class Native
             while ((rc = fsync(fd)) < 0 && Marshal.GetLastPInvokeError() == EINTR) { }
             if (rc < 0 && Marshal.GetLastPInvokeError() != EINVAL)
                 throw new IOException($"{dir}: fsync of the directory failed: {Marshal.GetLastPInvokeErrorMessage()}");
+        }
+        finally
+        {
+            close(fd);
+        }
+    }
+
+    /// <summary>syncfs(2): writes every dirty page and inode of the file system holding <paramref name="path"/> to the disk.</summary>
+    public static void SyncFileSystem(string path)
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        int fd = open(path, ORdOnly | OCloExec);
+        if (fd < 0)
+            throw new IOException($"{path}: cannot open it to sync its file system: {Marshal.GetLastPInvokeErrorMessage()}");
+        try
+        {
+            if (syncfs(fd) < 0)
+                throw new IOException($"{path}: syncfs failed: {Marshal.GetLastPInvokeErrorMessage()}");
         }
         finally
         {

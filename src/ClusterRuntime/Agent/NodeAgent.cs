@@ -115,7 +115,13 @@ public sealed class NodeAgent(AgentOptions options, ILogger logger)
         var events = new EventRecorder(new ApiEventSink(api), TimeProvider.System, options.NodeName, logger);
         using var probes = new Kubelet.Probes.ProbeManager(containerd.Cri, logger, nodeIp.ToString(), events);
         var podWorker = new Kubelet.Kubelet(api, containerd.Cri,
-            new Kubelet.KubeletOptions(options.NodeName, nodeIp.ToString(), options.PodLogDir, ContainerRuntime.CniConfDir(options.DataDir)) { ClusterDns = settings.ClusterDns.ToString(), ClusterDomain = settings.Domain, CniMasquerade = !options.Network, CniIpamDir = ContainerRuntime.CniIpamDir(options.DataDir) }, logger, probes)
+            new Kubelet.KubeletOptions(options.NodeName, nodeIp.ToString(), options.PodLogDir, ContainerRuntime.CniConfDir(options.DataDir))
+            {
+                ClusterDns = settings.ClusterDns.ToString(), ClusterDomain = settings.Domain, CniMasquerade = !options.Network,
+                CniIpamDir = ContainerRuntime.CniIpamDir(options.DataDir),
+                // Our containerd's root; one attached to keeps its own durability.
+                UnpackRoot = options.ContainerRuntimeEndpoint is null ? ContainerRuntime.Directory(options.DataDir) : null,
+            }, logger, probes)
         { Inputs = new Kubelet.PodInputs(api, Path.Combine(options.DataDir, "pods-volumes")), Events = events };
         var pods = podWorker.RunAsync(stop);
         // Preloaded images are never collected: an offline node could not get them back.

@@ -102,6 +102,58 @@ internal sealed class ContainerdHost : IAsyncDisposable
         await Supervisor.Ready.WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
     }
 
+    /// <summary>
+    /// What a power loss and the next boot leave containerd with: containerd stops, its shims and every task's process
+    /// are killed (SIGKILL), and what a reboot clears goes (the mounts under its state directory, runc's state under
+    /// /run, the tasks' cgroups); its state directory is marked as another boot's. Then a new supervisor starts on the
+    /// same directory, as the next boot's agent does, and CRI answers.
+    /// </summary>
+    public async Task PowerLossAsync()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var tasks = (await ProcessRunner.RunAsync("ctr", ["-a", Supervisor.SocketPath, "-n", "k8s.io", "task", "ls"], ct: ct)).Ok().Out
+            .Split('\n').Skip(1).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).Where(f => f.Length >= 2)
+            .Select(f => (Id: f[0], Pid: int.Parse(f[1], System.Globalization.CultureInfo.InvariantCulture))).ToList();
+        var shims = Directory.EnumerateDirectories("/proc").Select(Path.GetFileName).Where(n => n!.All(char.IsAsciiDigit))
+            .Where(pid => Cmdline(pid!) is var c && c.Contains("containerd-shim") && c.Contains(Supervisor.SocketPath)).Select(pid => pid!).ToList();
+        Assert.NotEmpty(tasks);
+        Assert.NotEmpty(shims);
+        await Supervisor.DisposeAsync();
+        foreach (var pid in shims.Concat(tasks.Select(t => t.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture))))
+            await ProcessRunner.RunAsync("kill", ["-KILL", pid], ct: ct);
+        foreach (var mount in Appliance.ClusterRuntime.Agent.Kubelet.Volumes.Tmpfs.MountsUnder(_config.StateDir))
+            (await ProcessRunner.RunAsync("umount", ["-l", mount], ct: ct)).Ok();
+        foreach (var (id, _) in tasks)
+        {
+            var runc = Path.Combine("/run/containerd/runc/k8s.io", id);
+            if (Directory.Exists(runc)) Directory.Delete(runc, recursive: true);
+            // Empty once the killed processes are reaped.
+            foreach (var cgroup in Directory.EnumerateDirectories("/sys/fs/cgroup").Select(c => Path.Combine(c, "k8s.io", id)).Where(Directory.Exists))
+                await Support.Poll.UntilAsync(() => Task.FromResult(TryRemoveDirectory(cgroup)), gone => gone, TimeSpan.FromSeconds(10), $"{cgroup} removed");
+        }
+        // What the VM's power loss left on its disk: the shims' bundles with their files empty (written shortly before
+        // and never flushed; containerd then failed to clean them up with "unexpected end of JSON input").
+        // Regular files only: a bundle's `log` is a FIFO, and opening it would wait for a reader.
+        (await ProcessRunner.RunAsync("find", [Path.Combine(_config.StateDir, "io.containerd.runtime.v2.task", "k8s.io"), "-type", "f",
+            "-exec", "truncate", "-s", "0", "{}", "+"], ct: ct)).Ok();
+        File.WriteAllText(_config.BootIdPath, "an-earlier-boot\n");
+        Supervisor = Launch(_config, NetNs, Log);
+        await Supervisor.Ready.WaitAsync(TimeSpan.FromSeconds(60), ct);
+    }
+
+    static string Cmdline(string pid)
+    {
+        try { return File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' '); }
+        catch (IOException) { return ""; }
+        catch (UnauthorizedAccessException) { return ""; }
+    }
+
+    static bool TryRemoveDirectory(string path)
+    {
+        try { Directory.Delete(path); return true; }
+        catch (IOException) { return !Directory.Exists(path); }
+    }
+
     /// <summary>The end of containerd's log (for failure messages).</summary>
     public static string Tail(string path) =>
         File.Exists(path) ? string.Join('\n', File.ReadLines(path).TakeLast(30)) : "(no log)";

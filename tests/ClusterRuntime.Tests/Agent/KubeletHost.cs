@@ -45,6 +45,7 @@ public sealed class KubeletHost : IAsyncDisposable
     Task? _kubelet, _heartbeat;
     ApiClient? _api;
     ContainerdHost? _containerd;
+    Appliance.ClusterRuntime.Agent.Cri.CriConnection? _heartbeatCri;
     RuntimeProcess? _server;
     ProbeManager? _probes;
     Appliance.ClusterRuntime.Agent.KubeletApi.KubeletServer? _kubeletApi;
@@ -89,7 +90,9 @@ public sealed class KubeletHost : IAsyncDisposable
             _api = new ApiClient(http);
             await new NodeRegistration(_api, NodeName, NodeRegistration.StandardLabels(NodeName, "amd64", new Dictionary<string, string>()), []).RegisterAsync(_stop.Token);
             _kubeletApi = await StartKubeletApiAsync();
-            _heartbeat = new NodeHeartbeat(_api, NodeName, IPAddress.Loopback, _dir.Path, new CriRuntimeStatus(_containerd.Cri), NullLogger.Instance, TimeProvider.System)
+            // A connection of its own to containerd's socket: it outlives a containerd started again (PowerLossAsync).
+            _heartbeatCri = new Appliance.ClusterRuntime.Agent.Cri.CriConnection(_containerd.Supervisor.SocketPath);
+            _heartbeat = new NodeHeartbeat(_api, NodeName, IPAddress.Loopback, _dir.Path, new CriRuntimeStatus(_heartbeatCri), NullLogger.Instance, TimeProvider.System)
                 { KubeletPort = _kubeletApi.Port }.RunAsync(_stop.Token);
             PodCidr = await Poll.UntilAsync(async () => (await _api.GetAsync($"/api/v1/nodes/{NodeName}", _stop.Token))?["spec"]?["podCIDR"]?.GetValue<string>() ?? "",
                 c => c.Length > 0, TimeSpan.FromSeconds(30), "the node's podCIDR");
@@ -116,7 +119,7 @@ public sealed class KubeletHost : IAsyncDisposable
     void StartKubelet()
     {
         _kubeletStop = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-        var options = new KubeletOptions(NodeName, "127.0.0.1", _containerd!["pods"], _containerd["cni"]) { ResolvConf = _dir.Write("resolv.conf", NodeResolvConf) };
+        var options = new KubeletOptions(NodeName, "127.0.0.1", _containerd!["pods"], _containerd["cni"]) { ResolvConf = _dir.Write("resolv.conf", NodeResolvConf), UnpackRoot = _containerd["c"] };
         // Probes connect from containerd's network namespace, where the pods' CNI bridge is.
         _probes?.Dispose();
         var events = new Appliance.ClusterRuntime.Controllers.Machinery.EventRecorder(new ApiEventSink(_api!), TimeProvider.System, NodeName, NullLogger.Instance);
@@ -131,6 +134,16 @@ public sealed class KubeletHost : IAsyncDisposable
     {
         _kubeletStop!.Cancel();
         try { await _kubelet!; } catch (OperationCanceledException) { }
+        StartKubelet();
+    }
+
+    /// <summary>A power loss and the next boot (<see cref="ContainerdHost.PowerLossAsync"/>): the kubelet stops, containerd
+    /// and every container die, containerd starts again on the same directory, and a new kubelet starts.</summary>
+    public async Task PowerLossAsync()
+    {
+        _kubeletStop!.Cancel();
+        try { await _kubelet!; } catch (OperationCanceledException) { }
+        await _containerd!.PowerLossAsync();
         StartKubelet();
     }
 
@@ -170,6 +183,7 @@ public sealed class KubeletHost : IAsyncDisposable
         _probes?.Dispose();
         if (_kubeletApi is not null) await _kubeletApi.DisposeAsync();
         if (_containerd is not null) await _containerd.DisposeAsync();
+        _heartbeatCri?.Dispose();
         if (_server is not null) await _server.DisposeAsync();
         _api?.Dispose();
         _dir.Dispose();

@@ -6,8 +6,10 @@ namespace Appliance.ClusterRuntime.Agent.Containerd;
 
 /// <summary>
 /// The containerd configuration the agent writes. Everything containerd keeps lives under <see cref="Directory"/>:
-/// <c>root/</c> (images, snapshots: must not be on overlayfs), <c>state/</c> (the socket, FIFOs), <c>config.toml</c>,
-/// <c>containerd.log</c>.
+/// <c>root/</c> (images, snapshots: must not be on overlayfs), <c>state/</c> (the socket, FIFOs, the shims' bundles),
+/// <c>config.toml</c>, <c>containerd.log</c>. containerd's state must not outlive a boot (upstream keeps it on a tmpfs
+/// under /run); ours sits beside the persistent root, so <see cref="ForgetEarlierBoot"/> (called by
+/// <see cref="ContainerdSupervisor.Start"/>) empties it when an earlier boot left it.
 /// </summary>
 internal sealed record ContainerdConfig
 {
@@ -35,6 +37,10 @@ internal sealed record ContainerdConfig
     /// <summary>containerd's log level.</summary>
     public string LogLevel { get; init; } = "info";
 
+    /// <summary>The id of the running boot (the kernel's <c>/proc/sys/kernel/random/boot_id</c>);
+    /// <see cref="ForgetEarlierBoot"/> compares it with the one <see cref="StateDir"/> was left by.</summary>
+    public string BootId { get; init; } = ReadBootId();
+
     /// <summary>A configuration rooted at <paramref name="directory"/>; throws when its socket path would be too long.</summary>
     public ContainerdConfig(string directory, string cniConfDir)
     {
@@ -48,8 +54,11 @@ internal sealed record ContainerdConfig
     /// <summary>containerd's persistent root.</summary>
     public string RootDir => Path.Combine(Directory, "root");
 
-    /// <summary>containerd's state directory (tmpfs-like: cleared on reboot on a real node).</summary>
+    /// <summary>containerd's state directory: only good for the boot that wrote it (see <see cref="ForgetEarlierBoot"/>).</summary>
     public string StateDir => Path.Combine(Directory, "state");
+
+    /// <summary>The file in <see cref="StateDir"/> naming the boot its contents belong to.</summary>
+    public string BootIdPath => Path.Combine(StateDir, "boot_id");
 
     /// <summary>The gRPC socket (CRI and containerd's own API).</summary>
     public string SocketPath => Path.Combine(StateDir, "c.sock");
@@ -68,6 +77,31 @@ internal sealed record ContainerdConfig
         System.IO.Directory.CreateDirectory(CniConfDir);
         Appliance.Common.AtomicFile.WriteText(ConfigPath, Render());
         return ConfigPath;
+    }
+
+    /// <summary>
+    /// Empties <see cref="StateDir"/> unless it belongs to this boot, and records <see cref="BootId"/> in it. After a
+    /// reboot the directory still holds the shims' bundles of the boot before; after a power loss some of their files
+    /// are empty, containerd cannot clean them up (<c>unexpected end of JSON input</c>) and keeps them for good.
+    /// Emptied, containerd starts as it would on upstream's tmpfs: no task, every old sandbox NOTREADY, and the kubelet
+    /// makes new ones. A directory with mount points under it (a container's rootfs, a sandbox's shm) is this boot's
+    /// whatever it records, and is kept. Returns how many entries were removed.
+    /// </summary>
+    public int ForgetEarlierBoot()
+    {
+        System.IO.Directory.CreateDirectory(StateDir);
+        var recorded = File.Exists(BootIdPath) ? File.ReadAllText(BootIdPath).Trim() : null;
+        if (recorded == BootId) return 0;
+        var removed = 0;
+        if (Kubelet.Volumes.Tmpfs.MountsUnder(StateDir).Count == 0)
+            foreach (var entry in new DirectoryInfo(StateDir).EnumerateFileSystemInfos())
+            {
+                if (entry is DirectoryInfo { LinkTarget: null } dir) dir.Delete(recursive: true);
+                else entry.Delete();
+                removed++;
+            }
+        Appliance.Common.AtomicFile.WriteText(BootIdPath, BootId + "\n");
+        return removed;
     }
 
     /// <summary>The config.toml text.</summary>
@@ -122,6 +156,18 @@ internal sealed record ContainerdConfig
     }
 
     const int CapSysResource = 24;
+
+    static string ReadBootId()
+    {
+        try
+        {
+            return File.ReadAllText("/proc/sys/kernel/random/boot_id").Trim();
+        }
+        catch (IOException)
+        {
+            return "";
+        }
+    }
 
     /// <summary>Whether this process has capability <paramref name="bit"/> in its effective set (/proc/self/status).</summary>
     static bool HasCapability(int bit)

@@ -58,11 +58,14 @@ internal sealed class ContainerdSupervisor : IAsyncDisposable
         _loop = config is null ? WaitReachableAsync() : RunAsync();
     }
 
-    /// <summary>Writes <paramref name="config"/> and starts containerd. <paramref name="commandPrefix"/> runs it
+    /// <summary>Empties containerd's state if an earlier boot left it (<see cref="ContainerdConfig.ForgetEarlierBoot"/>),
+    /// writes <paramref name="config"/> and starts containerd. <paramref name="commandPrefix"/> runs it
     /// through another command, e.g. <c>ip netns exec NS</c> (it must exec containerd, so signals reach it).</summary>
     public static ContainerdSupervisor Start(ContainerdConfig config, IReadOnlyList<string>? commandPrefix = null,
         string binary = DefaultBinary, Action<string>? log = null)
     {
+        if (config.ForgetEarlierBoot() is > 0 and var removed)
+            log?.Invoke($"{config.StateDir} was left by an earlier boot: {removed} entries removed (dead shims' bundles, old sandbox state)");
         config.Write();
         return new ContainerdSupervisor(config, config.SocketPath, binary, commandPrefix ?? []) { Log = log };
     }

@@ -25,6 +25,13 @@ public sealed record KubeletOptions(string NodeName, string NodeIp, string PodLo
     /// <summary>The host-local IPAM plugin's data directory; null: the plugin's default (/var/lib/cni/networks).</summary>
     public string? CniIpamDir { get; init; }
 
+    /// <summary>A directory on the file system containerd unpacks images into (its root); null: none. containerd 1.6
+    /// unpacks an image's layers when the first container of it is created and does not sync them, so a power loss
+    /// within the kernel's writeback delay (about 30 s) left empty files in the unpacked layers, and every later
+    /// container of that image failed. After each container is created the kubelet syncs this file system (syncfs)
+    /// before starting it.</summary>
+    public string? UnpackRoot { get; init; }
+
     /// <summary>The node's resolv.conf, for dnsPolicy Default (and hostNetwork pods); null or a missing file: none.</summary>
     public string? ResolvConf { get; init; } = "/etc/resolv.conf";
 }

@@ -131,6 +131,7 @@ internal sealed partial class PodWorker
             return;
         }
         Event(pod, EventRecorder.Normal, "Created", $"Created container {name}", name);
+        if (_options.UnpackRoot is { } unpacked) await SyncUnpackedAsync(unpacked);
         try
         {
             await _cri.Runtime.StartContainerAsync(new() { ContainerId = id }, cancellationToken: ct);
@@ -145,6 +146,20 @@ internal sealed partial class PodWorker
         if (!await PostStartAsync(pod, spec, id, ct)) return;
         _probes.Started(pod, name, id);
         _logger.LogInformation("pod {Uid}: container {Name} started ({Id}, restart {Attempt})", _uid, name, id[..12], attempt);
+    }
+
+    /// <summary>Syncs the file system of <see cref="KubeletOptions.UnpackRoot"/> (the layers containerd has just unpacked
+    /// for a new container); a failure is logged, and the container starts anyway.</summary>
+    async Task SyncUnpackedAsync(string root)
+    {
+        try
+        {
+            await Task.Run(() => Appliance.Common.AtomicFile.SyncFileSystem(root));
+        }
+        catch (IOException e)
+        {
+            _logger.LogWarning("pod {Uid}: {Error}", _uid, e.Message);
+        }
     }
 
     /// <summary>Sets a container's waiting reason and records the Warning "Failed" Event upstream's kubelet records.</summary>

@@ -14,8 +14,8 @@ public sealed class IsoBootTests(ITestOutputHelper output)
     private const string Marker = "APPLIANCE-BOOT-OK x86_64-uefi slot=a data=ram mode=live";
     private const string Banner = "from the medium (live)";
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(3);
-    // OVMF reads the kernel and initramfs from the stick through its USB mass-storage driver, much slower under TCG than
-    // from a CD; about 2-3 minutes to the banner on a loaded 2-core machine.
+    // OVMF reads the kernel and initramfs from the stick through its USB mass-storage driver; 30 s to the banner on a
+    // quiet 2-core machine, but several minutes on a loaded one (each USB transfer costs many emulated instructions).
     private static readonly TimeSpan UsbTimeout = TimeSpan.FromMinutes(8);
     private const string OvmfCode = "/usr/share/OVMF/OVMF_CODE_4M.fd", OvmfVars = "/usr/share/OVMF/OVMF_VARS_4M.fd";
 

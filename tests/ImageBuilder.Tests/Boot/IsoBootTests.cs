@@ -32,7 +32,7 @@ public sealed class IsoBootTests(ITestOutputHelper output)
 
     /// <summary>
     /// The ISO file as a USB stick: a read-only usb-storage disk on an xHCI (USB 3) controller of a q35 (PCIe) machine,
-    /// as on a current PC. i440fx or EHCI boot it in the same time (src/ImageBuilder/Build/README.md, "Booting from USB").
+    /// as on a current PC; i440fx or EHCI take about as long on a quiet machine (src/ImageBuilder/Build/README.md, "Booting from USB").
     /// </summary>
     private static List<string> UsbStick(string iso) =>
         ["-machine", "q35", "-device", "qemu-xhci,id=xhci", "-drive", $"if=none,id=stick,format=raw,readonly=on,file={iso}",

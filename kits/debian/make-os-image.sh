@@ -30,8 +30,9 @@ while [[ $# -gt 0 ]]; do
 done
 
 case $ARCH in
+  # The generic kernel, not cloud-amd64 (no USB, no AHCI): PCs boot the ISO from USB sticks. See README.md.
   # isolinux + syslinux-common: the BIOS boot of the ISO (target.format: iso) only; the installed disk boots UEFI.
-  amd64) KERNEL_META=linux-image-cloud-amd64; FLAVOUR=cloud-amd64; OCI_ARCH=amd64; OCI_VARIANT=""; TRIPLET=x86_64-linux-gnu
+  amd64) KERNEL_META=linux-image-amd64; FLAVOUR=amd64; OCI_ARCH=amd64; OCI_VARIANT=""; TRIPLET=x86_64-linux-gnu
          EXTRA_PKGS="systemd-boot-efi isolinux syslinux-common" ;;
   arm64) KERNEL_META=linux-image-arm64; FLAVOUR=arm64; OCI_ARCH=arm64; OCI_VARIANT=""; TRIPLET=aarch64-linux-gnu
          EXTRA_PKGS="systemd-boot-efi raspi-firmware" ;;

@@ -16,15 +16,20 @@ public sealed class KernelVmTests
         "fs/squashfs/squashfs",
     ];
 
-    /// <summary>The Debian cloud kernel package: $APPLIANCE_TEST_KERNEL_DEB, or the one kits/ caches.</summary>
+    /// <summary>The Debian kernel package: $APPLIANCE_TEST_KERNEL_DEB, or the one the amd64 kit's lock pins (kits/ caches it).</summary>
     private static string? FindKernelDeb()
     {
         var env = Environment.GetEnvironmentVariable("APPLIANCE_TEST_KERNEL_DEB");
         if (!string.IsNullOrEmpty(env) && File.Exists(env)) return env;
         var cache = Environment.GetEnvironmentVariable("APPLIANCE_CACHE") is { Length: > 0 } c
             ? c : Path.Combine(Environment.GetEnvironmentVariable("HOME") ?? "/root", ".cache", "appliance");
-        var dir = Path.Combine(cache, "debian", "bookworm", "amd64", "debs");
-        return Directory.Exists(dir) ? Directory.GetFiles(dir, "linux-image-*-cloud-amd64_*_amd64.deb").Order(StringComparer.Ordinal).LastOrDefault() : null;
+        var kit = Path.Combine(cache, "debian", "bookworm", "amd64");
+        var lockFile = Path.Combine(kit, "packages.lock");
+        if (!File.Exists(lockFile) || !Directory.Exists(Path.Combine(kit, "debs"))) return null;
+        // The versioned kernel package (linux-image-6.1.0-57-amd64), not its meta package.
+        var kernel = File.ReadLines(lockFile).Select(l => l.Split(' ')[0])
+            .FirstOrDefault(n => n.StartsWith("linux-image-", StringComparison.Ordinal) && char.IsAsciiDigit(n["linux-image-".Length]));
+        return kernel is null ? null : Directory.GetFiles(Path.Combine(kit, "debs"), $"{kernel}_*_amd64.deb").SingleOrDefault();
     }
 
     [Fact]
@@ -32,7 +37,7 @@ public sealed class KernelVmTests
     {
         var qemu = DiskTools.Require("qemu-system-x86_64", "dpkg-deb", "busybox");
         var deb = FindKernelDeb();
-        if (deb is null) Assert.Skip("no Debian linux-image-*-cloud-amd64 .deb: set APPLIANCE_TEST_KERNEL_DEB or run kits/debian/make-os-image.sh amd64 to cache one");
+        if (deb is null) Assert.Skip("no Debian linux-image-*-amd64 .deb: set APPLIANCE_TEST_KERNEL_DEB or run kits/debian/make-os-image.sh amd64 to cache one");
         var busybox = DiskTools.Find("busybox")!;
         // A dynamic executable names its loader (PT_INTERP) near the start of the file.
         var headBytes = new byte[8192];

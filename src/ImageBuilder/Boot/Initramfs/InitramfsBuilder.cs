@@ -15,8 +15,13 @@ public sealed class InitramfsBuilder(RootFs root, KernelInfo kernel, long source
     /// <summary>Modules every board needs: the root and data file systems, and loop/iso9660 for installer media.</summary>
     public static readonly string[] CommonModules = ["squashfs", "overlay", "vfat", "nls_cp437", "nls_iso8859_1", "loop", "isofs"];
 
-    /// <summary>Modules loaded when the kernel has them: ext4 (data partition) and the FAT default charset.</summary>
-    public static readonly string[] CommonOptionalModules = ["ext4", "nls_ascii"];
+    /// <summary>
+    /// Modules loaded when the kernel has them: ext4 (data partition) with crc32c_generic, and the FAT default charset.
+    /// ext4 asks the crypto API for crc32c when it mounts (a softdep, not in modules.dep), and without modprobe in the
+    /// initramfs nothing would load it: the mount fails with "Cannot load crc32c driver". The generic one, not
+    /// crc32c_intel, which needs SSE4.2.
+    /// </summary>
+    public static readonly string[] CommonOptionalModules = ["crc32c_generic", "ext4", "nls_ascii"];
 
     /// <summary>The module files chosen by the last <see cref="Plan"/>, dependencies first.</summary>
     public IReadOnlyList<string> Modules { get; private set; } = [];

@@ -172,11 +172,11 @@ public sealed partial class AgentRestartTests
     /// <summary>The host PID of the container's task, from <c>ctr task ls</c> (TASK PID STATUS).</summary>
     static async Task<int> TaskPidAsync(string socket, string containerId)
     {
-        var tasks = (await ProcessRunner.RunAsync("ctr", ["-a", socket, "-n", "k8s.io", "task", "ls"], ct: Ct)).Ok().Out;
-        var row = tasks.Split('\n').Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).FirstOrDefault(f => f.Length >= 3 && f[0] == containerId)
-            ?? throw new InvalidOperationException($"no task {containerId}:\n{tasks}");
-        Assert.Equal("RUNNING", row[2]);
-        return int.Parse(row[1]);
+        var tasks = await ContainerdHost.TasksAsync(socket);
+        var row = tasks.FirstOrDefault(t => t.Id == containerId);
+        if (row.Id is null) throw new InvalidOperationException($"no task {containerId}: {string.Join(", ", tasks)}");
+        Assert.Equal("RUNNING", row.Status);
+        return row.Pid;
     }
 
     /// <summary>The numbers the container printed, in order (CRI log lines: time stream tag text).</summary>

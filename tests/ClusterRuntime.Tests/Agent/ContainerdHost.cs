@@ -111,9 +111,7 @@ internal sealed class ContainerdHost : IAsyncDisposable
     public async Task PowerLossAsync()
     {
         var ct = TestContext.Current.CancellationToken;
-        var tasks = (await ProcessRunner.RunAsync("ctr", ["-a", Supervisor.SocketPath, "-n", "k8s.io", "task", "ls"], ct: ct)).Ok().Out
-            .Split('\n').Skip(1).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).Where(f => f.Length >= 2)
-            .Select(f => (Id: f[0], Pid: int.Parse(f[1], System.Globalization.CultureInfo.InvariantCulture))).ToList();
+        var tasks = await TasksAsync(Supervisor.SocketPath);
         var shims = Directory.EnumerateDirectories("/proc").Select(Path.GetFileName).Where(n => n!.All(char.IsAsciiDigit))
             .Where(pid => Cmdline(pid!) is var c && c.Contains("containerd-shim") && c.Contains(Supervisor.SocketPath)).Select(pid => pid!).ToList();
         Assert.NotEmpty(tasks);
@@ -123,7 +121,7 @@ internal sealed class ContainerdHost : IAsyncDisposable
             await ProcessRunner.RunAsync("kill", ["-KILL", pid], ct: ct);
         foreach (var mount in Appliance.ClusterRuntime.Agent.Kubelet.Volumes.Tmpfs.MountsUnder(_config.StateDir))
             (await ProcessRunner.RunAsync("umount", ["-l", mount], ct: ct)).Ok();
-        foreach (var (id, _) in tasks)
+        foreach (var (id, _, _) in tasks)
         {
             var runc = Path.Combine("/run/containerd/runc/k8s.io", id);
             if (Directory.Exists(runc)) Directory.Delete(runc, recursive: true);
@@ -139,6 +137,14 @@ internal sealed class ContainerdHost : IAsyncDisposable
         File.WriteAllText(_config.BootIdPath, "an-earlier-boot\n");
         Supervisor = Launch(_config, NetNs, Log);
         await Supervisor.Ready.WaitAsync(TimeSpan.FromSeconds(60), ct);
+    }
+
+    /// <summary>The k8s.io tasks of the containerd at <paramref name="socket"/>, from <c>ctr task ls</c> (TASK PID STATUS).</summary>
+    public static async Task<List<(string Id, int Pid, string Status)>> TasksAsync(string socket)
+    {
+        var table = (await ProcessRunner.RunAsync("ctr", ["-a", socket, "-n", "k8s.io", "task", "ls"], ct: TestContext.Current.CancellationToken)).Ok().Out;
+        return [.. table.Split('\n').Skip(1).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).Where(f => f.Length >= 3)
+            .Select(f => (f[0], int.Parse(f[1], System.Globalization.CultureInfo.InvariantCulture), f[2]))];
     }
 
     static string Cmdline(string pid)

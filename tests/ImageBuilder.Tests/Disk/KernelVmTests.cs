@@ -1,7 +1,6 @@
 // Boots a Debian kernel in qemu (TCG, no network) with an initramfs made by our cpio writer, and lets that kernel
 // read our GPT, mount our FAT32 ESP (vfat), our SquashFS root and our ISO 9660 image (through a loop device), and print
 // what it sees on the serial console.
-using System.Globalization;
 using Appliance.ImageBuilder.Disk.Cpio;
 using Appliance.ImageBuilder.Disk.Image;
 using Appliance.ImageBuilder.Disk.Iso9660;
